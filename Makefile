@@ -1,0 +1,41 @@
+# The two commands: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Defaults for `make run`; any IMGPROXY_* variable set in the environment wins.
+export IMGPROXY_BIND ?= 127.0.0.1:8080
+export IMGPROXY_LOCAL_FILESYSTEM_ROOT ?= $(CURDIR)/imgproxy_py/demo
+export IMGPROXY_PRESETS_PATH ?= $(CURDIR)/presets/default.conf
+
+.PHONY: run test lint typecheck bench clean
+
+$(BIN)/.installed-run: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[cpu]'
+	touch $@
+
+$(BIN)/.installed-dev: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(BIN)/.installed-run
+
+run: $(BIN)/.installed-run
+	$(BIN)/imgproxy-py serve
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check imgproxy_py tests benchmarks models
+
+typecheck: $(BIN)/.installed-dev
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+bench: $(BIN)/.installed-dev
+	$(BIN)/python benchmarks/core_throughput.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

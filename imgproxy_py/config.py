@@ -1,0 +1,293 @@
+"""Configuration from ``IMGPROXY_*`` environment variables (imgproxy's names and defaults).
+
+Each subsystem has a frozen dataclass built by its own ``from_env``; :func:`load_config`
+builds them all and raises one :class:`ConfigError` listing every problem at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imgproxy_py.envreader import EnvReader
+from imgproxy_py.errors import ConfigError
+from imgproxy_py.formats import ImageFormat, format_by_name
+from imgproxy_py.urlpath import URLGrammar
+
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    workers: int = 4  # concurrent image jobs (IMGPROXY_WORKERS)
+    requests_queue_size: int = 0  # 0: unlimited
+    max_clients: int = 2048
+    timeout: float = 10.0
+    ttl: int = 31536000
+    path_prefix: str = ""
+    secret: str = ""
+    allow_origin: str = ""
+    enable_client_hints: bool = False
+    set_canonical_header: bool = False
+    cache_control_passthrough: bool = False
+    graceful_stop_timeout: float = 20.0
+    log_format: str = "pretty"
+    log_level: str = "info"
+    landing_page: bool = True
+
+    @staticmethod
+    def from_env(r: EnvReader) -> ServerConfig:
+        host, port = _parse_bind(r)
+        workers_default = (os.cpu_count() or 1) * 2
+        return ServerConfig(
+            host=host,
+            port=port,
+            workers=r.integer("IMGPROXY_WORKERS", r.integer("IMGPROXY_CONCURRENCY", workers_default,
+                                                             minimum=1), minimum=1),
+            requests_queue_size=r.integer("IMGPROXY_REQUESTS_QUEUE_SIZE", 0, minimum=0),
+            max_clients=r.integer("IMGPROXY_MAX_CLIENTS", 2048, minimum=0),
+            timeout=r.number("IMGPROXY_TIMEOUT", 10.0, minimum=0.001),
+            ttl=r.integer("IMGPROXY_TTL", 31536000, minimum=0),
+            path_prefix=r.string("IMGPROXY_PATH_PREFIX").rstrip("/"),
+            secret=r.string("IMGPROXY_SECRET"),
+            allow_origin=r.string("IMGPROXY_ALLOW_ORIGIN"),
+            enable_client_hints=r.boolean("IMGPROXY_ENABLE_CLIENT_HINTS", False),
+            set_canonical_header=r.boolean("IMGPROXY_SET_CANONICAL_HEADER", False),
+            cache_control_passthrough=r.boolean("IMGPROXY_CACHE_CONTROL_PASSTHROUGH", False),
+            graceful_stop_timeout=r.number("IMGPROXY_GRACEFUL_STOP_TIMEOUT", 20.0, minimum=0),
+            log_format=r.string("IMGPROXY_LOG_FORMAT", "pretty"),
+            log_level=r.string("IMGPROXY_LOG_LEVEL", "info").lower(),
+            landing_page=r.boolean("IMGPROXY_LANDING_PAGE", True),
+        )
+
+
+def _parse_bind(r: EnvReader) -> tuple[str, int]:
+    bind = r.string("IMGPROXY_BIND", ":8080")
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        r.errors.append(f"IMGPROXY_BIND: {bind!r} is not host:port")
+        return "0.0.0.0", 8080
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    key_salt_pairs: tuple[tuple[bytes, bytes], ...] = ()
+    signature_size: int = 32
+    trusted_signatures: tuple[str, ...] = ()
+    allowed_sources: tuple[re.Pattern[str], ...] = ()
+    allow_loopback: bool = False
+    allow_link_local: bool = False
+    allow_private: bool = True
+    max_src_resolution: int = 50_000_000
+    max_src_file_size: int = 0
+    max_animation_frames: int = 1
+    max_animation_frame_resolution: int = 0
+    max_result_dimension: int = 0
+    allowed_processing_options: frozenset[str] = frozenset()
+    source_url_encryption_key: bytes = b""
+
+    @property
+    def signing_enabled(self) -> bool:
+        return bool(self.key_salt_pairs)
+
+    @staticmethod
+    def from_env(r: EnvReader) -> SecurityConfig:
+        keys = r.hex_list("IMGPROXY_KEY")
+        salts = r.hex_list("IMGPROXY_SALT")
+        if len(keys) != len(salts):
+            r.errors.append("IMGPROXY_KEY and IMGPROXY_SALT must have the same number of entries")
+        enc_key = b""
+        if r.has("IMGPROXY_SOURCE_URL_ENCRYPTION_KEY"):
+            enc_key = r.hex_list("IMGPROXY_SOURCE_URL_ENCRYPTION_KEY")[0] if r.hex_list(
+                "IMGPROXY_SOURCE_URL_ENCRYPTION_KEY") else b""
+            if len(enc_key) not in (16, 24, 32):
+                r.errors.append("IMGPROXY_SOURCE_URL_ENCRYPTION_KEY must be 16, 24 or 32 bytes of hex")
+        return SecurityConfig(
+            key_salt_pairs=tuple(zip(keys, salts, strict=False)),
+            signature_size=r.integer("IMGPROXY_SIGNATURE_SIZE", 32, minimum=1, maximum=32),
+            trusted_signatures=r.string_list("IMGPROXY_TRUSTED_SIGNATURES"),
+            allowed_sources=tuple(source_pattern(s) for s in r.string_list("IMGPROXY_ALLOWED_SOURCES")),
+            allow_loopback=r.boolean("IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES", False),
+            allow_link_local=r.boolean("IMGPROXY_ALLOW_LINK_LOCAL_SOURCE_ADDRESSES", False),
+            allow_private=r.boolean("IMGPROXY_ALLOW_PRIVATE_SOURCE_ADDRESSES", True),
+            max_src_resolution=int(r.number("IMGPROXY_MAX_SRC_RESOLUTION", 50.0, minimum=0) * 1_000_000),
+            max_src_file_size=r.integer("IMGPROXY_MAX_SRC_FILE_SIZE", 0, minimum=0),
+            max_animation_frames=r.integer("IMGPROXY_MAX_ANIMATION_FRAMES", 1, minimum=1),
+            max_animation_frame_resolution=int(
+                r.number("IMGPROXY_MAX_ANIMATION_FRAME_RESOLUTION", 0.0, minimum=0) * 1_000_000),
+            max_result_dimension=r.integer("IMGPROXY_MAX_RESULT_DIMENSION", 0, minimum=0),
+            allowed_processing_options=frozenset(r.string_list("IMGPROXY_ALLOWED_PROCESSING_OPTIONS")),
+            source_url_encryption_key=enc_key,
+        )
+
+
+def source_pattern(prefix: str) -> re.Pattern[str]:
+    """An allowed-source prefix; ``*`` matches one host label part (imgproxy's rule)."""
+    scheme, sep, rest = prefix.partition("://")
+    if not sep:
+        return re.compile(re.escape(prefix))
+    host, slash, path = rest.partition("/")
+    host_re = re.escape(host).replace(r"\*", r"[^./]*")
+    return re.compile(re.escape(scheme + "://") + host_re + re.escape(slash + path))
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    download_timeout: float = 5.0
+    max_redirects: int = 10
+    user_agent: str = f"imgproxy_py/{VERSION}"
+    local_filesystem_root: str = ""
+    ignore_ssl_verification: bool = False
+    max_src_file_size: int = 0
+
+    @staticmethod
+    def from_env(r: EnvReader) -> FetchConfig:
+        root = r.string("IMGPROXY_LOCAL_FILESYSTEM_ROOT")
+        if root and not Path(root).is_dir():
+            r.errors.append(f"IMGPROXY_LOCAL_FILESYSTEM_ROOT: {root!r} is not a directory")
+        return FetchConfig(
+            download_timeout=r.number("IMGPROXY_DOWNLOAD_TIMEOUT", 5.0, minimum=0.001),
+            max_redirects=r.integer("IMGPROXY_MAX_REDIRECTS", 10, minimum=0),
+            user_agent=r.string("IMGPROXY_USER_AGENT", f"imgproxy_py/{VERSION}"),
+            local_filesystem_root=str(Path(root).resolve()) if root else "",
+            ignore_ssl_verification=r.boolean("IMGPROXY_IGNORE_SSL_VERIFICATION", False),
+            max_src_file_size=r.integer("IMGPROXY_MAX_SRC_FILE_SIZE", 0, minimum=0),
+        )
+
+
+def _format_list(r: EnvReader, name: str, default: tuple[ImageFormat, ...]) -> tuple[ImageFormat, ...]:
+    out: list[ImageFormat] = []
+    for item in r.string_list(name):
+        fmt = format_by_name(item)
+        if fmt is None:
+            r.errors.append(f"{name}: unknown format {item!r}")
+        else:
+            out.append(fmt)
+    return tuple(out) or default
+
+
+def _format_int_map(r: EnvReader, name: str, default: dict[ImageFormat, int]) -> dict[ImageFormat, int]:
+    out = dict(default)
+    for item in r.string_list(name):
+        fmt_name, eq, value = item.partition("=")
+        fmt = format_by_name(fmt_name.strip())
+        if not eq or fmt is None or not value.strip().isdigit() or not 1 <= int(value) <= 100:
+            r.errors.append(f"{name}: {item!r} is not format=quality")
+            continue
+        out[fmt] = int(value)
+    return out
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    quality: int = 80
+    format_quality: dict[ImageFormat, int] = field(default_factory=dict)
+    auto_webp: bool = False
+    enforce_webp: bool = False
+    auto_avif: bool = False
+    enforce_avif: bool = False
+    preferred_formats: tuple[ImageFormat, ...] = (ImageFormat.JPEG, ImageFormat.PNG, ImageFormat.GIF)
+    skip_processing_formats: tuple[ImageFormat, ...] = ()
+    strip_metadata: bool = True
+    keep_copyright: bool = True
+    strip_color_profile: bool = True
+    auto_rotate: bool = True
+    enforce_thumbnail: bool = False
+    jpeg_progressive: bool = False
+    png_interlaced: bool = False
+    avif_speed: int = 9
+    use_linear_colorspace: bool = False
+    disable_shrink_on_load: bool = False
+    sanitize_svg: bool = True
+    always_rasterize_svg: bool = False
+    watermark_data: str = ""
+    watermark_path: str = ""
+    watermark_url: str = ""
+    watermark_opacity: float = 1.0
+
+    @staticmethod
+    def from_env(r: EnvReader) -> ProcessingConfig:
+        return ProcessingConfig(
+            quality=r.integer("IMGPROXY_QUALITY", 80, minimum=1, maximum=100),
+            format_quality=_format_int_map(r, "IMGPROXY_FORMAT_QUALITY", {
+                ImageFormat.WEBP: 79, ImageFormat.AVIF: 63, ImageFormat.JXL: 77}),
+            auto_webp=r.boolean("IMGPROXY_AUTO_WEBP", r.boolean("IMGPROXY_ENABLE_WEBP_DETECTION", False)),
+            enforce_webp=r.boolean("IMGPROXY_ENFORCE_WEBP", False),
+            auto_avif=r.boolean("IMGPROXY_AUTO_AVIF", r.boolean("IMGPROXY_ENABLE_AVIF_DETECTION", False)),
+            enforce_avif=r.boolean("IMGPROXY_ENFORCE_AVIF", False),
+            preferred_formats=_format_list(r, "IMGPROXY_PREFERRED_FORMATS",
+                                           (ImageFormat.JPEG, ImageFormat.PNG, ImageFormat.GIF)),
+            skip_processing_formats=_format_list(r, "IMGPROXY_SKIP_PROCESSING_FORMATS", ()),
+            strip_metadata=r.boolean("IMGPROXY_STRIP_METADATA", True),
+            keep_copyright=r.boolean("IMGPROXY_KEEP_COPYRIGHT", True),
+            strip_color_profile=r.boolean("IMGPROXY_STRIP_COLOR_PROFILE", True),
+            auto_rotate=r.boolean("IMGPROXY_AUTO_ROTATE", True),
+            enforce_thumbnail=r.boolean("IMGPROXY_ENFORCE_THUMBNAIL", False),
+            jpeg_progressive=r.boolean("IMGPROXY_JPEG_PROGRESSIVE", False),
+            png_interlaced=r.boolean("IMGPROXY_PNG_INTERLACED", False),
+            avif_speed=r.integer("IMGPROXY_AVIF_SPEED", 9, minimum=0, maximum=9),
+            use_linear_colorspace=r.boolean("IMGPROXY_USE_LINEAR_COLORSPACE", False),
+            disable_shrink_on_load=r.boolean("IMGPROXY_DISABLE_SHRINK_ON_LOAD", False),
+            sanitize_svg=r.boolean("IMGPROXY_SANITIZE_SVG", True),
+            always_rasterize_svg=r.boolean("IMGPROXY_ALWAYS_RASTERIZE_SVG", False),
+            watermark_data=r.string("IMGPROXY_WATERMARK_DATA"),
+            watermark_path=r.string("IMGPROXY_WATERMARK_PATH"),
+            watermark_url=r.string("IMGPROXY_WATERMARK_URL"),
+            watermark_opacity=r.number("IMGPROXY_WATERMARK_OPACITY", 1.0, minimum=0, maximum=1),
+        )
+
+
+def _url_grammar(r: EnvReader) -> URLGrammar:
+    replacements: list[tuple[re.Pattern[str], str]] = []
+    for item in r.string_list("IMGPROXY_URL_REPLACEMENTS", sep=";"):
+        pattern, eq, replacement = item.partition("=")
+        try:
+            replacements.append((re.compile(pattern.strip()), replacement.strip()))
+        except re.error as exc:
+            r.errors.append(f"IMGPROXY_URL_REPLACEMENTS: bad pattern {pattern!r}: {exc}")
+        if not eq:
+            r.errors.append(f"IMGPROXY_URL_REPLACEMENTS: {item!r} is not pattern=replacement")
+    separator = r.string("IMGPROXY_ARGUMENTS_SEPARATOR", ":")
+    if not separator or "/" in separator:
+        r.errors.append("IMGPROXY_ARGUMENTS_SEPARATOR must be non-empty and not contain '/'")
+        separator = ":"
+    return URLGrammar(
+        arguments_separator=separator,
+        base64_url_includes_filename=r.boolean("IMGPROXY_BASE64_URL_INCLUDES_FILENAME", False),
+        only_presets=r.boolean("IMGPROXY_ONLY_PRESETS", False),
+        base_url=r.string("IMGPROXY_BASE_URL"),
+        url_replacements=tuple(replacements),
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig
+    security: SecurityConfig
+    fetch: FetchConfig
+    processing: ProcessingConfig
+    url: URLGrammar
+    env: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """Read every subsystem's settings; raise one ConfigError listing all problems."""
+    env = dict(os.environ if env is None else env)
+    r = EnvReader(env)
+    config = Config(
+        server=ServerConfig.from_env(r),
+        security=SecurityConfig.from_env(r),
+        fetch=FetchConfig.from_env(r),
+        processing=ProcessingConfig.from_env(r),
+        url=_url_grammar(r),
+        env=env,
+    )
+    if r.errors:
+        raise ConfigError(r.errors)
+    return config

@@ -1,0 +1,103 @@
+"""Typed readers for ``IMGPROXY_*`` environment variables.
+
+Every subsystem builds its frozen config with one :class:`EnvReader`; a bad value is
+recorded (not raised) so that start-up can report every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_TRUE = {"1", "t", "true", "yes", "y", "on"}
+_FALSE = {"0", "f", "false", "no", "n", "off", ""}
+
+
+class EnvReader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.errors: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return value.strip() if value is not None else None
+
+    def has(self, name: str) -> bool:
+        return bool(self.raw(name))
+
+    def string(self, name: str, default: str = "") -> str:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        low = value.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        self.errors.append(f"{name}: {value!r} is not a boolean")
+        return default
+
+    def integer(self, name: str, default: int, *, minimum: int | None = None,
+                maximum: int | None = None) -> int:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            self.errors.append(f"{name}: {value!r} is not an integer")
+            return default
+        return self._bounded(name, number, default, minimum, maximum)
+
+    def number(self, name: str, default: float, *, minimum: float | None = None,
+               maximum: float | None = None) -> float:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            self.errors.append(f"{name}: {value!r} is not a number")
+            return default
+        return self._bounded(name, number, default, minimum, maximum)
+
+    def _bounded(self, name: str, number: T, default: T, minimum: object, maximum: object) -> T:
+        if minimum is not None and number < minimum:  # type: ignore[operator]
+            self.errors.append(f"{name}: {number} is less than {minimum}")
+            return default
+        if maximum is not None and number > maximum:  # type: ignore[operator]
+            self.errors.append(f"{name}: {number} is greater than {maximum}")
+            return default
+        return number
+
+    def string_list(self, name: str, default: tuple[str, ...] = (), sep: str = ",") -> tuple[str, ...]:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        return tuple(item.strip() for item in value.split(sep) if item.strip())
+
+    def hex_list(self, name: str) -> tuple[bytes, ...]:
+        out: list[bytes] = []
+        for item in self.string_list(name):
+            try:
+                out.append(bytes.fromhex(item))
+            except ValueError:
+                self.errors.append(f"{name}: {item!r} is not a hex string")
+        return tuple(out)
+
+    def parsed(self, name: str, default: T, parse: Callable[[str], T]) -> T:
+        """Read with a custom parser that raises ``ValueError`` with a reason."""
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            return parse(value)
+        except ValueError as exc:
+            self.errors.append(f"{name}: {exc}")
+            return default

@@ -1,0 +1,106 @@
+"""Every error a request can end with.
+
+Each class carries the HTTP status imgproxy uses and a short public message. The
+detail (what exactly was wrong) goes to the log, never to the client, unless it is
+safe and useful to show (for example which option was bad).  One handler in
+``server.app`` turns them into responses.
+"""
+
+from __future__ import annotations
+
+
+class ImgproxyError(Exception):
+    """Base class: ``status`` and ``public_message`` go to the client, ``str(self)`` to the log."""
+
+    status: int = 500
+    default_public_message: str = "Internal error"
+
+    def __init__(self, message: str = "", *, public_message: str | None = None) -> None:
+        super().__init__(message or self.default_public_message)
+        self.public_message = public_message or self.default_public_message
+
+
+class InvalidURLError(ImgproxyError):
+    """Bad path, option or argument: imgproxy answers 404 "Invalid URL"."""
+
+    status = 404
+    default_public_message = "Invalid URL"
+
+    def __init__(self, message: str = "") -> None:
+        # The reason is useful to the URL's author and reveals nothing secret.
+        public = f"Invalid URL: {message}" if message else "Invalid URL"
+        super().__init__(message or "Invalid URL", public_message=public)
+
+
+class ForbiddenError(ImgproxyError):
+    status = 403
+    default_public_message = "Forbidden"
+
+
+class SignatureError(ForbiddenError):
+    default_public_message = "Invalid signature"
+
+
+class SourceNotAllowedError(ImgproxyError):
+    status = 404
+    default_public_message = "Invalid source"
+
+
+class SourceNotFoundError(ImgproxyError):
+    status = 404
+    default_public_message = "Source image not found"
+
+
+class SourceBadGatewayError(ImgproxyError):
+    status = 502
+    default_public_message = "Can't download source image"
+
+
+class SourceTimeoutError(ImgproxyError):
+    status = 504
+    default_public_message = "Source image download timed out"
+
+
+class SourceTooBigError(ImgproxyError):
+    status = 422
+    default_public_message = "Source image file is too big"
+
+
+class UnprocessableImageError(ImgproxyError):
+    status = 422
+    default_public_message = "Unprocessable image"
+
+
+class UnsupportedFormatError(UnprocessableImageError):
+    default_public_message = "Unsupported image format"
+
+
+class ResolutionTooBigError(UnprocessableImageError):
+    default_public_message = "Source image resolution is too big"
+
+
+class QueueFullError(ImgproxyError):
+    status = 429
+    default_public_message = "Too many requests"
+
+
+class DeadlineExceededError(ImgproxyError):
+    status = 503
+    default_public_message = "Timeout"
+
+
+class NotModified(Exception):
+    """Not an error: the client's copy is current; the handler answers 304."""
+
+    def __init__(self, etag: str | None = None, last_modified: str | None = None) -> None:
+        super().__init__("not modified")
+        self.etag = etag
+        self.last_modified = last_modified
+
+
+class ConfigError(Exception):
+    """Start-up configuration is invalid; lists every problem at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+        self.problems = problems

@@ -1,0 +1,1 @@
+"""Image processing: the libvips pipeline, its steps and codecs."""

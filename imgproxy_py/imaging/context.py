@@ -1,0 +1,97 @@
+"""The state that pipeline steps share.
+
+One :class:`Context` goes through the ordered steps of a pipeline (``imaging.pipeline``).
+Each step is a plain function ``step(ctx) -> None`` that reads the options and the
+geometry computed by :func:`imaging.geometry.calc_params`, and replaces ``ctx.img``.
+
+Geometry fields follow imgproxy's names:
+
+- ``src_width/src_height``: the source size as displayed (after EXIF rotation);
+- ``angle/flip``: EXIF orientation still to apply;
+- ``crop_width/crop_height``: the ``crop`` option in source pixels (0: none);
+- ``wscale/hscale``: scale factors from the (cropped) source to the scaled image;
+- ``dpr_scale``: the effective DPR after enlargement limits;
+- ``target_width/height``: the requested size in output pixels;
+- ``scaled_width/height``: size after scaling; ``result_crop_*``: the final crop;
+- ``extend_ar_width/height``: the canvas for ``extend_aspect_ratio``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyvips
+
+from imgproxy_py.errors import DeadlineExceededError
+from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.model import Gravity, OutputOptions, PipelineOptions
+
+
+@dataclass
+class Deadline:
+    """The request's time budget (``IMGPROXY_TIMEOUT``), checked between steps."""
+
+    expires_at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def check(self) -> None:
+        if time.monotonic() > self.expires_at:
+            raise DeadlineExceededError("processing exceeded IMGPROXY_TIMEOUT")
+
+    @property
+    def remaining(self) -> float:
+        return self.expires_at - time.monotonic()
+
+
+@dataclass(frozen=True)
+class ProcessingSettings:
+    """The config that steps need, gathered so that steps never read the environment."""
+
+    use_linear_colorspace: bool = False
+    disable_shrink_on_load: bool = False
+    max_result_dimension: int = 0
+    watermark_opacity: float = 1.0
+    background_default: tuple[float, float, float] = (255.0, 255.0, 255.0)
+
+
+@dataclass
+class Context:
+    img: pyvips.Image
+    po: PipelineOptions
+    out: OutputOptions
+    out_format: ImageFormat
+    settings: ProcessingSettings
+    deadline: Deadline
+    # The source bytes and format while ``img`` is still a plain decode of them, so that
+    # shrink-on-load can re-decode at a smaller size; None once that no longer holds.
+    source_data: bytes | None = None
+    source_format: ImageFormat | None = None
+    page: int = 0
+    services: dict[str, Any] = field(default_factory=dict)
+
+    src_width: int = 0
+    src_height: int = 0
+    angle: int = 0
+    flip: bool = False
+    crop_width: int = 0
+    crop_height: int = 0
+    crop_gravity: Gravity = field(default_factory=Gravity)
+    wscale: float = 1.0
+    hscale: float = 1.0
+    dpr_scale: float = 1.0
+    target_width: int = 0
+    target_height: int = 0
+    scaled_width: int = 0
+    scaled_height: int = 0
+    result_crop_width: int = 0
+    result_crop_height: int = 0
+    extend_ar_width: int = 0
+    extend_ar_height: int = 0
+    # Hooks for steps that other subsystems provide (object detection, ...).
+    on_step: Callable[[str], None] | None = None

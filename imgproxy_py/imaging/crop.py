@@ -1,0 +1,51 @@
+"""Crop steps: the ``crop`` option (before scaling) and the crop to the result size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyvips
+
+from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.geometry import calc_position, rotate_and_flip_gravity
+from imgproxy_py.options.model import Gravity, GravityType
+
+# Provided by the detection subsystem: (image, gravity, crop width, crop height) -> (left, top),
+# or None when nothing was found.
+ObjectFocus = Callable[[pyvips.Image, Gravity, int, int], tuple[int, int] | None]
+
+
+def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_scale: float) -> None:
+    if width == 0 and height == 0:
+        return
+    img = c.img
+    width = min(width or img.width, img.width)
+    height = min(height or img.height, img.height)
+    if width >= img.width and height >= img.height:
+        return
+    if gravity.type in (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED):
+        focus: ObjectFocus | None = c.services.get("object_focus")
+        position = focus(img, gravity, width, height) if focus is not None else None
+        if position is not None:
+            c.img = img.crop(position[0], position[1], width, height)
+            return
+        fallback = c.services.get("object_fallback", GravityType.SMART)
+        gravity = Gravity(fallback)
+    if gravity.type is GravityType.SMART:
+        c.img = img.copy_memory().smartcrop(width, height, interesting="attention")
+        return
+    left, top = calc_position(img.width, img.height, width, height, gravity, offset_scale, False)
+    c.img = img.crop(left, top, width, height)
+
+
+def crop(c: Context) -> None:
+    width, height = c.crop_width, c.crop_height
+    gravity = rotate_and_flip_gravity(c.crop_gravity, c.po.rotate, c.po.flip_horizontal, c.po.flip_vertical)
+    gravity = rotate_and_flip_gravity(gravity, c.angle, c.flip, False)
+    if (c.angle + c.po.rotate) % 180 == 90:
+        width, height = height, width
+    crop_image(c, width, height, gravity, 1.0)
+
+
+def crop_to_result(c: Context) -> None:
+    crop_image(c, c.result_crop_width, c.result_crop_height, c.po.gravity, c.dpr_scale)

@@ -1,0 +1,32 @@
+"""EXIF orientation, ``rotate`` and ``flip``."""
+
+from __future__ import annotations
+
+from imgproxy_py.imaging.context import Context
+
+
+def rotate_and_flip(c: Context) -> None:
+    po = c.po
+    img = c.img
+    if not (c.angle % 360 or po.rotate % 360 or c.flip or po.flip_horizontal or po.flip_vertical):
+        _drop_orientation(c)
+        return
+    if c.angle:
+        img = img.rot(f"d{c.angle % 360}")
+    if c.flip:
+        img = img.fliphor()
+    if po.rotate % 360:
+        img = img.rot(f"d{po.rotate % 360}")
+    if po.flip_horizontal:
+        img = img.fliphor()
+    if po.flip_vertical:
+        img = img.flipver()
+    c.img = img
+    _drop_orientation(c)
+
+
+def _drop_orientation(c: Context) -> None:
+    # The pixels are upright now; a leftover tag would make viewers rotate them again.
+    if c.img.get_typeof("orientation"):
+        c.img = c.img.copy()
+        c.img.remove("orientation")

@@ -1,0 +1,224 @@
+"""The frozen options of one request.
+
+A request has one :class:`OutputOptions` (format, quality, metadata, headers: what
+applies to the encoded result) and one or more :class:`PipelineOptions` (what each
+chained pipeline does to the pixels).  Both are frozen; their ``canonical()`` string
+lists every value that differs from the server's defaults in a fixed order, so equal
+requests give equal strings whatever option spelling or order the URL used.  Cache keys
+and ETags are built from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from imgproxy_py.formats import ImageFormat
+
+
+class ResizingType(StrEnum):
+    FIT = "fit"
+    FILL = "fill"
+    FILL_DOWN = "fill-down"
+    FORCE = "force"
+    AUTO = "auto"
+
+
+class GravityType(StrEnum):
+    NORTH = "no"
+    SOUTH = "so"
+    EAST = "ea"
+    WEST = "we"
+    NORTH_EAST = "noea"
+    NORTH_WEST = "nowe"
+    SOUTH_EAST = "soea"
+    SOUTH_WEST = "sowe"
+    CENTER = "ce"
+    SMART = "sm"
+    FOCUS_POINT = "fp"
+    OBJECTS = "obj"
+    OBJECTS_WEIGHTED = "objw"
+    REPLICATE = "re"
+
+
+@dataclass(frozen=True)
+class Color:
+    r: int
+    g: int
+    b: int
+
+    def canonical(self) -> str:
+        return f"{self.r:02x}{self.g:02x}{self.b:02x}"
+
+    @property
+    def rgb(self) -> list[float]:
+        return [float(self.r), float(self.g), float(self.b)]
+
+
+@dataclass(frozen=True)
+class Gravity:
+    type: GravityType = GravityType.CENTER
+    x: float = 0.0
+    y: float = 0.0
+    # For obj/objw: (class name, weight) pairs; ("all", w) stands for every other class.
+    classes: tuple[tuple[str, float], ...] = ()
+
+    def canonical(self) -> str:
+        parts = [self.type.value]
+        if self.classes:
+            parts += [f"{name}:{_num(weight)}" for name, weight in self.classes]
+        elif self.type is not GravityType.SMART:
+            parts += [_num(self.x), _num(self.y)]
+        return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class ExtendOptions:
+    enabled: bool = False
+    gravity: Gravity = Gravity()
+
+
+@dataclass(frozen=True)
+class TrimOptions:
+    threshold: float | None = None  # None: trim is off
+    color: Color | None = None  # None: the top-left pixel's colour
+    equal_horizontal: bool = False
+    equal_vertical: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.threshold is not None
+
+
+@dataclass(frozen=True)
+class WatermarkOptions:
+    opacity: float = 0.0
+    position: GravityType = GravityType.CENTER
+    x: float = 0.0
+    y: float = 0.0
+    scale: float = 0.0
+
+
+@dataclass(frozen=True)
+class CropOptions:
+    width: float = 0.0
+    height: float = 0.0
+    gravity: Gravity | None = None  # None: use the pipeline's gravity
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What one pipeline does to the pixels (imgproxy's per-pipeline options)."""
+
+    resizing_type: ResizingType = ResizingType.FIT
+    width: int = 0
+    height: int = 0
+    min_width: int = 0
+    min_height: int = 0
+    zoom_x: float = 1.0
+    zoom_y: float = 1.0
+    dpr: float = 1.0
+    enlarge: bool = False
+    extend: ExtendOptions = ExtendOptions()
+    extend_aspect_ratio: ExtendOptions = ExtendOptions()
+    gravity: Gravity = Gravity()
+    crop: CropOptions = CropOptions()
+    trim: TrimOptions = TrimOptions()
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, right, bottom, left
+    auto_rotate: bool = True
+    rotate: int = 0
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    background: Color | None = None
+    blur: float = 0.0
+    sharpen: float = 0.0
+    pixelate: int = 0
+    watermark: WatermarkOptions = WatermarkOptions()
+
+    @property
+    def padding_enabled(self) -> bool:
+        return any(self.padding)
+
+    def canonical(self, defaults: PipelineOptions | None = None) -> str:
+        return _canonical(self, defaults or PipelineOptions())
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What applies to the request as a whole: encoding, metadata, response headers."""
+
+    format: ImageFormat | None = None
+    quality: int = 0  # 0: the format's default quality
+    format_quality: tuple[tuple[ImageFormat, int], ...] = ()
+    max_bytes: int = 0
+    strip_metadata: bool = True
+    keep_copyright: bool = True
+    strip_color_profile: bool = True
+    enforce_thumbnail: bool = False
+    skip_processing: tuple[ImageFormat, ...] = ()
+    raw: bool = False
+    cachebuster: str = ""
+    expires: int | None = None
+    filename: str = ""
+    return_attachment: bool = False
+    page: int = 0
+    disable_animation: bool = False
+    prefer_webp: bool = False
+    enforce_webp: bool = False
+    prefer_avif: bool = False
+    enforce_avif: bool = False
+    used_presets: tuple[str, ...] = field(default=(), compare=False)
+
+    def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:
+        for name, q in self.format_quality:
+            if name is fmt:
+                return q
+        if self.quality:
+            return self.quality
+        return format_defaults.get(fmt, server_default)
+
+    def canonical(self, defaults: OutputOptions | None = None) -> str:
+        return _canonical(self, defaults or OutputOptions())
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    output: OutputOptions
+    pipelines: tuple[PipelineOptions, ...]
+
+    def canonical(self, output_defaults: OutputOptions, pipeline_defaults: PipelineOptions) -> str:
+        pipes = "/-/".join(p.canonical(pipeline_defaults) for p in self.pipelines)
+        return f"{self.output.canonical(output_defaults)}//{pipes}"
+
+
+def _num(value: float) -> str:
+    return repr(float(value)).removesuffix(".0") if value == int(value) else repr(float(value))
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if hasattr(value, "canonical"):
+        return str(value.canonical())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return ":".join(_value(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, tuple):
+        return ":".join(_value(v) for v in value)
+    return str(value)
+
+
+def _canonical(obj: Any, defaults: Any) -> str:
+    parts = []
+    for f in dataclasses.fields(obj):
+        if not f.compare:
+            continue
+        value = getattr(obj, f.name)
+        if value != getattr(defaults, f.name):
+            parts.append(f"{f.name}:{_value(value)}")
+    return "/".join(parts)

@@ -1,0 +1,70 @@
+"""Named presets: ``IMGPROXY_PRESETS`` and the ``IMGPROXY_PRESETS_PATH`` file.
+
+A preset value is the options part of a URL (``rs:fill:300:200/q:80``), which may hold
+``-`` segments for chained pipelines.  Every preset is parsed and validated at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from imgproxy_py.options.registry import PresetPipelines
+
+
+def parse_preset_value(value: str, separator: str = ":") -> PresetPipelines:
+    pipelines: list[list[tuple[str, tuple[str, ...]]]] = [[]]
+    for part in value.strip().strip("/").split("/"):
+        part = part.strip()
+        if not part:
+            continue
+        if part == "-":
+            pipelines.append([])
+            continue
+        name, has_sep, args = part.partition(separator)
+        if not has_sep:
+            raise ValueError(f"{part!r} is not an option (name{separator}args)")
+        pipelines[-1].append((name, tuple(args.split(separator))))
+    return tuple(tuple(p) for p in pipelines)
+
+
+def parse_preset_lines(lines: Iterable[tuple[str, str]], separator: str,
+                       errors: list[str]) -> dict[str, PresetPipelines]:
+    """``lines`` are (where, text) pairs; problems go to ``errors`` with their place."""
+    presets: dict[str, PresetPipelines] = {}
+    for where, text in lines:
+        text = text.strip()
+        if not text or text.startswith("#"):
+            continue
+        name, eq, value = text.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq:
+            errors.append(f"{where}: invalid preset string {text!r} (expected name=options)")
+            continue
+        if not name:
+            errors.append(f"{where}: empty preset name")
+            continue
+        if not value:
+            errors.append(f"{where}: empty preset value for {name!r}")
+            continue
+        try:
+            presets[name] = parse_preset_value(value, separator)
+        except ValueError as exc:
+            errors.append(f"{where}: preset {name!r}: {exc}")
+    return presets
+
+
+def load_presets(env_value: str, env_separator: str, path: str, separator: str,
+                 errors: list[str]) -> dict[str, PresetPipelines]:
+    lines: list[tuple[str, str]] = []
+    if env_value:
+        lines += [(f"IMGPROXY_PRESETS[{i}]", item)
+                  for i, item in enumerate(env_value.split(env_separator), start=1)]
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            errors.append(f"IMGPROXY_PRESETS_PATH: cannot read {path!r}: {exc.strerror}")
+        else:
+            lines += [(f"{path}:{n}", line) for n, line in enumerate(text.splitlines(), start=1)]
+    return parse_preset_lines(lines, separator, errors)

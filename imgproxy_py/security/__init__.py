@@ -1,0 +1,1 @@
+"""URL signatures, source-URL encryption and source address checks."""

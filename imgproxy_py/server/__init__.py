@@ -1,0 +1,1 @@
+"""The HTTP server: starlette app, request handlers, worker pool."""

@@ -1,0 +1,157 @@
+"""The ASGI application: routes, the one error handler, request logging."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from imgproxy_py.config import Config
+from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.server.landing import landing_page
+from imgproxy_py.server.processing import handle_image
+from imgproxy_py.server.services import Services, build_services, load_url_watermark
+
+log = logging.getLogger("imgproxy_py.server")
+
+
+class RequestLogMiddleware:
+    """Assigns X-Request-ID and writes one log line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if given and len(given) <= 64 and given.isprintable() else uuid.uuid4().hex[:20]
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            raw = scope.get("raw_path") or scope.get("path", "").encode()
+            log.info("request", extra={"request_id": request_id, "method": scope.get("method"),
+                                       "path": raw.decode("latin-1")[:2048], "status": status,
+                                       "duration_ms": round(elapsed * 1000, 1),
+                                       "client": (scope.get("client") or ("", 0))[0]})
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ImgproxyError):
+        level = logging.WARNING if exc.status < 500 else logging.ERROR
+        log.log(level, "%s: %s", type(exc).__name__, exc,
+                extra={"request_id": request.scope.get("state", {}).get("request_id")})
+        return PlainTextResponse(exc.public_message, status_code=exc.status,
+                                 headers={"Cache-Control": "no-cache"})
+    log.exception("unexpected error", exc_info=exc)
+    return PlainTextResponse("Internal error", status_code=500, headers={"Cache-Control": "no-cache"})
+
+
+def create_app(config: Config, services: Services | None = None) -> Starlette:
+    services = services or build_services(config)
+    cors: dict[str, str] = {}
+    if config.server.allow_origin:
+        cors = {"Access-Control-Allow-Origin": config.server.allow_origin,
+                "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("imgproxy_py is running")
+
+    async def root(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=200, headers={"Allow": "GET, HEAD, OPTIONS", **cors})
+        if not config.server.landing_page:
+            return PlainTextResponse("imgproxy_py", headers=cors)
+        return HTMLResponse(landing_page(config), headers=cors)
+
+    async def image(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=200, headers={"Allow": "GET, HEAD, OPTIONS", **cors})
+        response = await handle_image(request, services)
+        response.headers.update(cors)
+        return response
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await load_url_watermark(services)
+        log.info("imgproxy_py ready", extra={"workers": config.server.workers,
+                                              "signing": config.security.signing_enabled})
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET", "HEAD"]),
+            Route("/", root, methods=["GET", "HEAD", "OPTIONS"]),
+            Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
+        ],
+        middleware=[Middleware(RequestLogMiddleware)],
+        exception_handlers={Exception: error_response, ImgproxyError: error_response},
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app
+
+
+class JsonFormatter(logging.Formatter):
+    _SKIP = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {"time": self.formatTime(record), "level": record.levelname.lower(),
+                                "msg": record.getMessage()}
+        data.update({k: v for k, v in record.__dict__.items() if k not in self._SKIP})
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str)
+
+
+class PrettyFormatter(logging.Formatter):
+    _SKIP = JsonFormatter._SKIP
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in record.__dict__.items() if k not in self._SKIP)
+        line = f"{self.formatTime(record)} {record.levelname:<7} {record.getMessage()}"
+        if extra:
+            line += " " + extra
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def setup_logging(config: Config) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if config.server.log_format in ("json", "structured")
+                         else PrettyFormatter())
+    root = logging.getLogger("imgproxy_py")
+    root.handlers[:] = [handler]
+    root.setLevel(config.server.log_level.upper() if config.server.log_level.upper() in
+                  ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO")
+    root.propagate = False

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import pyvips
+
+from tests.servers import ASSETS, AppServer, Origin
+
+BASE_ENV = {
+    "IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true",
+    "IMGPROXY_LOCAL_FILESYSTEM_ROOT": str(ASSETS),
+    "IMGPROXY_WORKERS": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def origin() -> Iterator[Origin]:
+    server = Origin()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def start_server() -> Iterator[Callable[..., AppServer]]:
+    """Start an app server with BASE_ENV plus overrides; all are stopped at the end."""
+    started: list[AppServer] = []
+
+    def start(**env: str) -> AppServer:
+        server = AppServer({**BASE_ENV, **env})
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def server(start_server: Callable[..., AppServer]) -> AppServer:
+    return start_server()
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as c:
+        yield c
+
+
+def rgb_image(array: np.ndarray) -> pyvips.Image:
+    array = np.ascontiguousarray(array.astype(np.uint8))
+    height, width = array.shape[:2]
+    bands = 1 if array.ndim == 2 else array.shape[2]
+    img = pyvips.Image.new_from_memory(array.tobytes(), width, height, bands, "uchar")
+    return img.copy(interpretation="srgb" if bands >= 3 else "b-w")
+
+
+@pytest.fixture(scope="session")
+def photo_jpeg() -> bytes:
+    """A real photo (scikit-image's astronaut, 512x512) as JPEG."""
+    from skimage import data
+
+    return bytes(rgb_image(data.astronaut()).jpegsave_buffer(Q=90))
+
+
+@pytest.fixture(scope="session")
+def landscape_jpeg() -> bytes:
+    """A real landscape photo (scikit-image's coffee, 600x400) as JPEG."""
+    from skimage import data
+
+    return bytes(rgb_image(data.coffee()).jpegsave_buffer(Q=90))
+
+
+@pytest.fixture(scope="session")
+def big_jpeg() -> bytes:
+    """A 12 MP (4000x3000) JPEG made from a real photo with high-quality resampling."""
+    from skimage import data
+
+    img = rgb_image(data.chelsea())  # 451x300
+    img = img.resize(4000 / img.width, vscale=3000 / img.height, kernel="lanczos3")
+    return bytes(img.jpegsave_buffer(Q=85))
+
+
+def decode(body: bytes) -> pyvips.Image:
+    return pyvips.Image.new_from_buffer(body, "")
+
+
+def asset(name: str) -> Path:
+    return ASSETS / "core" / name

@@ -1,0 +1,114 @@
+"""Real servers for tests: the imgproxy_py app under uvicorn, and an origin HTTP server.
+
+Both listen on 127.0.0.1 on a random port and run in background threads.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import uvicorn
+
+from imgproxy_py.config import load_config
+from imgproxy_py.server.app import create_app
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+@dataclass
+class OriginResponse:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class Origin:
+    """A loopback HTTP origin: routes map a path to bytes or to a response factory."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, OriginResponse | Callable[[BaseHTTPRequestHandler], OriginResponse]] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        origin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                origin.requests.append((self.path, dict(self.headers)))
+                route = origin.routes.get(self.path.split("?", 1)[0])
+                if route is None:
+                    response = OriginResponse(404, b"not found")
+                elif callable(route):
+                    response = route(self)
+                else:
+                    response = route
+                if response.delay:
+                    time.sleep(response.delay)
+                try:
+                    self.send_response(response.status)
+                    for key, value in response.headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(response.body)))
+                    self.end_headers()
+                    self.wfile.write(response.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def add(self, path: str, body: bytes, status: int = 200, headers: Mapping[str, str] | None = None,
+            delay: float = 0.0) -> str:
+        self.routes[path] = OriginResponse(status, body, dict(headers or {}), delay)
+        return self.url(path)
+
+    def count(self, path: str) -> int:
+        return sum(1 for p, _ in self.requests if p.split("?", 1)[0] == path)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class AppServer:
+    """imgproxy_py under a real uvicorn on a random loopback port."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        config = load_config(env)
+        self.app = create_app(config)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_config=None, access_log=False,
+                                                    timeout_graceful_shutdown=5))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+
+    @property
+    def services(self):  # type: ignore[no-untyped-def]
+        return self.app.state.services
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)

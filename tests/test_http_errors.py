@@ -1,0 +1,171 @@
+"""Every error status through the real server, and hostile inputs."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+
+import httpx
+import pytest
+
+from imgproxy_py.security.signature import sign_path
+from tests.conftest import asset
+from tests.servers import AppServer, Origin
+
+KEY, SALT = "736563726574", "68656C6C6F"
+
+
+@pytest.fixture(scope="module")
+def signed_server(start_server) -> AppServer:  # type: ignore[no-untyped-def]
+    return start_server(IMGPROXY_KEY=KEY, IMGPROXY_SALT=SALT)
+
+
+def signed(server: AppServer, path: str) -> str:
+    return server.base + "/" + sign_path(bytes.fromhex(KEY), bytes.fromhex(SALT), path) + path
+
+
+def test_signature_required_when_key_is_set(client: httpx.Client, signed_server: AppServer) -> None:
+    path = "/rs:fit:20:20/plain/local:///core/hopper.jpg"
+    assert client.get(signed(signed_server, path)).status_code == 200
+    bad = client.get(signed_server.base + "/unsafe" + path)
+    assert bad.status_code == 403 and "signature" in bad.text.lower()
+    tampered = signed(signed_server, path).replace("20:20", "21:21")
+    assert client.get(tampered).status_code == 403
+
+
+def test_signature_over_escaped_path(client: httpx.Client, signed_server: AppServer) -> None:
+    # Signatures cover the path as sent; a CDN turning ":" into "%3A" must not break them.
+    path = "/rs:fit:20:20/plain/local:///core/hopper.jpg"
+    url = signed(signed_server, path).replace("rs:fit:20:20", "rs%3Afit%3A20%3A20")
+    assert client.get(url).status_code == 200
+
+
+def test_missing_signature_segment_is_403(client: httpx.Client, server: AppServer) -> None:
+    response = client.get(f"{server.base}/rs:fit:20:20/plain/local:///core/hopper.jpg")
+    assert response.status_code == 403 and "missing" in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("/unsafe/bogus:1/plain/local:///core/hopper.jpg", "Unknown processing option: bogus"),
+        ("/unsafe/w:abc/plain/local:///core/hopper.jpg", "width"),
+        ("/unsafe/fit/300/300/no/0/aHR0cDovL2EvYi5qcGc", "deprecated"),
+        ("/unsafe/exp:100/plain/local:///core/hopper.jpg", "Expired"),
+        ("/unsafe/rs:fit:1:1", "empty"),
+    ],
+)
+def test_bad_urls_are_404_with_reason(client: httpx.Client, server: AppServer, path: str, fragment: str) -> None:
+    response = client.get(server.base + path)
+    assert response.status_code == 404
+    assert response.text.startswith("Invalid URL") and fragment in response.text
+
+
+def test_origin_statuses(client: httpx.Client, server: AppServer, origin: Origin) -> None:
+    missing = origin.url("/errors/missing.jpg")
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{missing}").status_code == 404
+    broken = origin.add("/errors/500.jpg", b"oops", status=500)
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{broken}").status_code == 502
+    forbidden = origin.add("/errors/403.jpg", b"no", status=403)
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{forbidden}").status_code == 404
+    assert client.get(f"{server.base}/unsafe/w:10/plain/local:///core/none.jpg").status_code == 404
+
+
+def test_download_timeout_is_504(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    slow_server = start_server(IMGPROXY_DOWNLOAD_TIMEOUT="0.3")
+    url = origin.add("/errors/slow.jpg", asset("hopper.jpg").read_bytes(), delay=1.5)
+    assert client.get(f"{slow_server.base}/unsafe/w:10/plain/{url}").status_code == 504
+
+
+def test_connection_refused_is_502(client: httpx.Client, server: AppServer) -> None:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    assert client.get(f"{server.base}/unsafe/w:10/plain/http://127.0.0.1:{port}/a.jpg").status_code == 502
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["broken.png", "broken_data_stream.png", "decompression_bomb.gif"],
+)
+def test_hostile_files_are_422(client: httpx.Client, server: AppServer, name: str) -> None:
+    response = client.get(f"{server.base}/unsafe/rs:fit:50:50/plain/local:///core/{name}")
+    assert response.status_code == 422, (name, response.status_code)
+
+
+def test_frame_extents_beyond_the_screen_are_clipped(client: httpx.Client, server: AppServer) -> None:
+    # A GIF frame claiming to be larger than its logical screen: the decoder clips it to
+    # the 100x100 screen, so it is safe to process at that size.
+    response = client.get(f"{server.base}/unsafe/rs:fit:50:50/plain/local:///core/decompression_bomb_extents.gif")
+    assert response.status_code == 200
+    from tests.conftest import decode
+
+    assert (decode(response.content).width, decode(response.content).height) == (50, 50)
+
+
+def test_invalid_exif_still_processes(client: httpx.Client, server: AppServer) -> None:
+    response = client.get(f"{server.base}/unsafe/rs:fit:50:50/plain/local:///core/invalid-exif.jpg")
+    assert response.status_code == 200
+
+
+def test_not_an_image_is_422(client: httpx.Client, server: AppServer, origin: Origin) -> None:
+    url = origin.add("/errors/text.jpg", b"<html>hello</html>")
+    response = client.get(f"{server.base}/unsafe/w:10/plain/{url}")
+    assert response.status_code == 422 and "format" in response.text.lower()
+
+
+def test_resolution_limit_is_422_before_decoding(client: httpx.Client, start_server, origin: Origin,
+                                                 big_jpeg: bytes) -> None:  # type: ignore[no-untyped-def]
+    limited = start_server(IMGPROXY_MAX_SRC_RESOLUTION="5")
+    url = origin.add("/errors/12mp.jpg", big_jpeg)
+    response = client.get(f"{limited.base}/unsafe/rs:fit:100:100/plain/{url}")
+    assert response.status_code == 422 and "resolution" in response.text.lower()
+
+
+def test_file_size_limit_is_422(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    limited = start_server(IMGPROXY_MAX_SRC_FILE_SIZE="1000")
+    url = origin.add("/errors/big.jpg", asset("hopper.jpg").read_bytes())
+    assert client.get(f"{limited.base}/unsafe/w:10/plain/{url}").status_code == 422
+
+
+def test_processing_timeout_is_503(client: httpx.Client, start_server, origin: Origin,
+                                   big_jpeg: bytes) -> None:  # type: ignore[no-untyped-def]
+    hurried = start_server(IMGPROXY_TIMEOUT="0.2", IMGPROXY_DISABLE_SHRINK_ON_LOAD="true")
+    url = origin.add("/errors/12mp-timeout.jpg", big_jpeg)
+    response = client.get(f"{hurried.base}/unsafe/rs:fit:3000:3000/bl:40/plain/{url}")
+    assert response.status_code == 503
+
+
+def test_queue_full_is_429(start_server, origin: Origin, big_jpeg: bytes) -> None:  # type: ignore[no-untyped-def]
+    tight = start_server(IMGPROXY_WORKERS="1", IMGPROXY_REQUESTS_QUEUE_SIZE="1",
+                         IMGPROXY_DISABLE_SHRINK_ON_LOAD="true")
+    url = origin.add("/errors/12mp-queue.jpg", big_jpeg)
+    target = f"{tight.base}/unsafe/rs:fit:2000:2000/bl:8/plain/{url}"
+
+    def get(_: int) -> int:
+        with httpx.Client(timeout=60) as c:
+            return c.get(target).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(get, range(6)))
+    assert 429 in statuses and 200 in statuses
+    assert set(statuses) <= {200, 429}
+
+
+def test_secret_header(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    guarded = start_server(IMGPROXY_SECRET="s3cret")
+    url = f"{guarded.base}/unsafe/w:10/plain/local:///core/hopper.jpg"
+    assert client.get(url).status_code == 403
+    assert client.get(url, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_no_temp_files_or_fds_leak(client: httpx.Client, server: AppServer) -> None:
+    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    for _ in range(20):
+        client.get(f"{server.base}/unsafe/rs:fit:50:50/plain/local:///core/broken.png")
+        client.get(f"{server.base}/unsafe/rs:fit:50:50/plain/local:///core/hopper.jpg")
+    after = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    assert after - before < 10

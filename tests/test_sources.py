@@ -1,0 +1,118 @@
+"""Source safety: allowed sources, address checks on every hop, local root confinement."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pytest
+
+from imgproxy_py.errors import SourceNotAllowedError
+from imgproxy_py.security.addresses import AddressPolicy
+from imgproxy_py.sources.fetcher import local_path
+from tests.conftest import asset
+from tests.servers import AppServer, Origin
+
+
+@pytest.mark.parametrize(
+    ("address", "policy", "allowed"),
+    [
+        ("127.0.0.1", AddressPolicy(), False),
+        ("127.8.9.10", AddressPolicy(), False),
+        ("::1", AddressPolicy(), False),
+        ("::ffff:127.0.0.1", AddressPolicy(), False),  # IPv4-mapped IPv6
+        ("::ffff:169.254.169.254", AddressPolicy(), False),
+        ("169.254.169.254", AddressPolicy(), False),
+        ("fe80::1", AddressPolicy(), False),
+        ("0.0.0.0", AddressPolicy(allow_loopback=True), False),
+        ("10.1.2.3", AddressPolicy(), True),
+        ("10.1.2.3", AddressPolicy(allow_private=False), False),
+        ("192.168.1.1", AddressPolicy(allow_private=False), False),
+        ("fd00::1", AddressPolicy(allow_private=False), False),
+        ("100.64.0.1", AddressPolicy(allow_private=False), False),
+        ("127.0.0.1", AddressPolicy(allow_loopback=True), True),
+        ("169.254.1.1", AddressPolicy(allow_link_local=True), True),
+        ("93.184.216.34", AddressPolicy(allow_private=False), True),
+        ("2606:2800:220:1::1", AddressPolicy(allow_private=False), True),
+    ],
+)
+def test_address_policy(address: str, policy: AddressPolicy, allowed: bool) -> None:
+    if allowed:
+        policy.check(address)
+    else:
+        with pytest.raises(SourceNotAllowedError):
+            policy.check(address)
+
+
+@pytest.fixture(scope="module")
+def strict_server(start_server) -> AppServer:  # type: ignore[no-untyped-def]
+    return start_server(IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES="false")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "2130706433", "0x7f.0.0.1", "127.1"])
+def test_loopback_refused_in_every_form(client: httpx.Client, strict_server: AppServer, origin: Origin,
+                                        host: str) -> None:
+    origin.add("/sources/a.jpg", asset("hopper.jpg").read_bytes())
+    before = origin.count("/sources/a.jpg")
+    response = client.get(f"{strict_server.base}/unsafe/w:10/plain/http://{host}:{origin.port}/sources/a.jpg")
+    assert response.status_code == 404
+    assert origin.count("/sources/a.jpg") == before  # nothing was even requested
+
+
+def test_redirect_to_loopback_is_refused(client: httpx.Client, strict_server: AppServer, server: AppServer,
+                                         origin: Origin) -> None:
+    # The permissive server may fetch from loopback; it follows the redirect fine.
+    target = origin.add("/sources/target.jpg", asset("hopper.jpg").read_bytes())
+    redirect = origin.add("/sources/redirect", b"", status=302, headers={"Location": target})
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{redirect}").status_code == 200
+    assert client.get(f"{strict_server.base}/unsafe/w:10/plain/{redirect}").status_code == 404
+    # An allowed first hop redirecting to a cloud metadata address: refused on that hop,
+    # before any connection (a connection attempt would time out as 504 or fail as 502).
+    metadata = origin.add("/sources/to-metadata", b"", status=302,
+                          headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{metadata}").status_code == 404
+    mapped = origin.add("/sources/to-mapped", b"", status=302,
+                        headers={"Location": "http://[::ffff:169.254.169.254]/x"})
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{mapped}").status_code == 404
+
+
+def test_redirect_limit(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    limited = start_server(IMGPROXY_MAX_REDIRECTS="2")
+    origin.add("/sources/r3", b"", status=302, headers={"Location": origin.url("/sources/r2")})
+    origin.add("/sources/r2", b"", status=302, headers={"Location": origin.url("/sources/r1")})
+    origin.add("/sources/r1", b"", status=302, headers={"Location": origin.url("/sources/final.jpg")})
+    origin.add("/sources/final.jpg", asset("hopper.jpg").read_bytes())
+    assert client.get(f"{limited.base}/unsafe/w:10/plain/{origin.url('/sources/r2')}").status_code == 200
+    assert client.get(f"{limited.base}/unsafe/w:10/plain/{origin.url('/sources/r3')}").status_code == 502
+
+
+def test_allowed_sources(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    url = origin.add("/sources/allowed/a.jpg", asset("hopper.jpg").read_bytes())
+    allowing = start_server(IMGPROXY_ALLOWED_SOURCES=f"http://127.0.0.*:{origin.port}/sources/allowed/,local:///")
+    assert client.get(f"{allowing.base}/unsafe/w:10/plain/{url}").status_code == 200
+    other = origin.add("/sources/other.jpg", asset("hopper.jpg").read_bytes())
+    assert client.get(f"{allowing.base}/unsafe/w:10/plain/{other}").status_code == 404
+    assert client.get(f"{allowing.base}/unsafe/w:10/plain/local:///core/hopper.jpg").status_code == 200
+
+
+def test_unsupported_scheme(client: httpx.Client, server: AppServer) -> None:
+    for url in ("file:///etc/passwd", "ftp://example.com/a.jpg", "gopher://x/"):
+        assert client.get(f"{server.base}/unsafe/w:10/plain/{url}").status_code == 404
+
+
+def test_local_root_confinement(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "ok.jpg").write_bytes(b"x")
+    (tmp_path / "secret.jpg").write_bytes(b"y")
+    os.symlink(tmp_path / "secret.jpg", root / "link.jpg")
+    assert local_path(str(root), "local:///ok.jpg") == (root / "ok.jpg").resolve()
+    for bad in ("local:///../secret.jpg", "local:///a/../../secret.jpg", "local:///%2e%2e/secret.jpg",
+                "local:///link.jpg"):
+        with pytest.raises(SourceNotAllowedError):
+            local_path(str(root), bad)
+
+
+def test_local_escape_over_http(client: httpx.Client, server: AppServer) -> None:
+    for path in ("local:///../conftest.py", "local:///%2e%2e/conftest.py", "local:///core/../../conftest.py"):
+        assert client.get(f"{server.base}/unsafe/w:10/plain/{path}").status_code == 404
