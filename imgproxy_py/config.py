@@ -243,6 +243,68 @@ class ProcessingConfig:
         )
 
 
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """Caching, conditional requests and fallback images."""
+
+    use_etag: bool = False
+    etag_buster: str = ""
+    use_last_modified: bool = False
+    source_cache_bytes: int = 0
+    result_cache_bytes: int = 0
+    fallback_image_data: str = ""
+    fallback_image_path: str = ""
+    fallback_image_url: str = ""
+    fallback_image_http_code: int = 200
+    fallback_image_ttl: int = 0  # 0: IMGPROXY_TTL
+
+    @staticmethod
+    def from_env(r: EnvReader) -> DeliveryConfig:
+        return DeliveryConfig(
+            use_etag=r.boolean("IMGPROXY_USE_ETAG", False),
+            etag_buster=r.string("IMGPROXY_ETAG_BUSTER"),
+            use_last_modified=r.boolean("IMGPROXY_USE_LAST_MODIFIED", False),
+            source_cache_bytes=r.integer("IMGPROXY_SOURCE_CACHE_SIZE_MB", 0, minimum=0) * 1024 * 1024,
+            result_cache_bytes=r.integer("IMGPROXY_RESULT_CACHE_SIZE_MB", 0, minimum=0) * 1024 * 1024,
+            fallback_image_data=r.string("IMGPROXY_FALLBACK_IMAGE_DATA"),
+            fallback_image_path=r.string("IMGPROXY_FALLBACK_IMAGE_PATH"),
+            fallback_image_url=r.string("IMGPROXY_FALLBACK_IMAGE_URL"),
+            fallback_image_http_code=r.integer("IMGPROXY_FALLBACK_IMAGE_HTTP_CODE", 200, minimum=0, maximum=599),
+            fallback_image_ttl=r.integer("IMGPROXY_FALLBACK_IMAGE_TTL", 0, minimum=0),
+        )
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    prometheus_bind: str = ""
+    prometheus_namespace: str = ""
+    datadog_enable: bool = False
+    datadog_host: str = "localhost"
+    datadog_port: int = 8125
+    datadog_service: str = "imgproxy"
+    datadog_env: str = ""
+    datadog_version: str = ""
+    gauge_interval: float = 10.0
+
+    @staticmethod
+    def from_env(r: EnvReader) -> MetricsConfig:
+        bind = r.string("IMGPROXY_PROMETHEUS_BIND")
+        if bind and (":" not in bind or not bind.rpartition(":")[2].isdigit()):
+            r.errors.append(f"IMGPROXY_PROMETHEUS_BIND: {bind!r} is not host:port")
+            bind = ""
+        return MetricsConfig(
+            prometheus_bind=bind,
+            prometheus_namespace=r.string("IMGPROXY_PROMETHEUS_NAMESPACE"),
+            datadog_enable=r.boolean("IMGPROXY_DATADOG_ENABLE", False),
+            datadog_host=r.string("DD_AGENT_HOST", "localhost"),
+            datadog_port=r.integer("DD_DOGSTATSD_PORT", 8125, minimum=1, maximum=65535),
+            datadog_service=r.string("DD_SERVICE", "imgproxy"),
+            datadog_env=r.string("DD_ENV"),
+            datadog_version=r.string("DD_VERSION"),
+            gauge_interval=r.number("IMGPROXY_METRICS_INTERVAL", 10.0, minimum=0.05),
+        )
+
+
 def _url_grammar(r: EnvReader) -> URLGrammar:
     replacements: list[tuple[re.Pattern[str], str]] = []
     for item in r.string_list("IMGPROXY_URL_REPLACEMENTS", sep=";"):
@@ -273,6 +335,8 @@ class Config:
     fetch: FetchConfig
     processing: ProcessingConfig
     url: URLGrammar
+    delivery: DeliveryConfig = DeliveryConfig()
+    metrics: MetricsConfig = MetricsConfig()
     env: Mapping[str, str] = field(repr=False, default_factory=dict)
 
 
@@ -286,6 +350,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         fetch=FetchConfig.from_env(r),
         processing=ProcessingConfig.from_env(r),
         url=_url_grammar(r),
+        delivery=DeliveryConfig.from_env(r),
+        metrics=MetricsConfig.from_env(r),
         env=env,
     )
     if r.errors:

@@ -143,11 +143,11 @@ def test_queue_full_is_429(start_server, origin: Origin, big_jpeg: bytes) -> Non
     tight = start_server(IMGPROXY_WORKERS="1", IMGPROXY_REQUESTS_QUEUE_SIZE="1",
                          IMGPROXY_DISABLE_SHRINK_ON_LOAD="true")
     url = origin.add("/errors/12mp-queue.jpg", big_jpeg)
-    target = f"{tight.base}/unsafe/rs:fit:2000:2000/bl:8/plain/{url}"
 
-    def get(_: int) -> int:
+    def get(i: int) -> int:
+        # Distinct sizes: identical requests would share one processing run.
         with httpx.Client(timeout=60) as c:
-            return c.get(target).status_code
+            return c.get(f"{tight.base}/unsafe/rs:fit:{2000 + i}:2000/bl:8/plain/{url}").status_code
 
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(get, range(6)))

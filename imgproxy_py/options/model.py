@@ -169,6 +169,7 @@ class OutputOptions:
     enforce_webp: bool = False
     prefer_avif: bool = False
     enforce_avif: bool = False
+    fallback_image_url: str = ""
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 
     def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:

@@ -379,6 +379,12 @@ def _page(b: OptionsBuilder, args: list[str]) -> None:
     b.out["page"] = parse_non_negative_int("page", args[0])
 
 
+@register("fallback_image_url", "fiu", scope=Scope.OUTPUT)
+def _fallback_image_url(b: OptionsBuilder, args: list[str]) -> None:
+    ensure_args("fallback_image_url", args, maximum=1)
+    b.out["fallback_image_url"] = parse_base64("fallback_image_url", args[0]) if args[0] else ""
+
+
 @register("preset", "pr")
 def _preset(b: OptionsBuilder, args: list[str]) -> None:
     for name in args:

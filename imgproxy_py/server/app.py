@@ -21,16 +21,17 @@ from imgproxy_py.config import Config
 from imgproxy_py.errors import ImgproxyError
 from imgproxy_py.server.landing import landing_page
 from imgproxy_py.server.processing import handle_image
-from imgproxy_py.server.services import Services, build_services, load_url_watermark
+from imgproxy_py.server.services import Services, build_services
 
 log = logging.getLogger("imgproxy_py.server")
 
 
 class RequestLogMiddleware:
-    """Assigns X-Request-ID and writes one log line per request."""
+    """Assigns X-Request-ID, writes one log line per request and reports its metrics."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
+        self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,11 +43,16 @@ class RequestLogMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        streaming_started = started
+        metrics = self.services.metrics
+        if metrics is not None:
+            metrics.requests_in_progress += 1
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, streaming_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                streaming_started = time.perf_counter()
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
@@ -55,6 +61,10 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
+            if metrics is not None:
+                metrics.requests_in_progress -= 1
+                metrics.span("streaming", time.perf_counter() - streaming_started)
+                metrics.request_finished(status, elapsed)
             raw = scope.get("raw_path") or scope.get("path", "").encode()
             log.info("request", extra={"request_id": request_id, "method": scope.get("method"),
                                        "path": raw.decode("latin-1")[:2048], "status": status,
@@ -63,6 +73,9 @@ class RequestLogMiddleware:
 
 
 def error_response(request: Request, exc: Exception) -> Response:
+    services = getattr(request.app.state, "services", None)
+    if services is not None and services.metrics is not None:
+        services.metrics.error(type(exc).__name__)
     if isinstance(exc, ImgproxyError):
         level = logging.WARNING if exc.status < 500 else logging.ERROR
         log.log(level, "%s: %s", type(exc).__name__, exc,
@@ -99,7 +112,7 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await load_url_watermark(services)
+        await services.start()
         log.info("imgproxy_py ready", extra={"workers": config.server.workers,
                                               "signing": config.security.signing_enabled})
         try:
@@ -113,7 +126,7 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route("/", root, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
         ],
-        middleware=[Middleware(RequestLogMiddleware)],
+        middleware=[Middleware(RequestLogMiddleware, services=services)],
         exception_handlers={Exception: error_response, ImgproxyError: error_response},
         lifespan=lifespan,
     )

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from imgproxy_py.errors import ForbiddenError, SignatureError
+from imgproxy_py.errors import (
+    ForbiddenError,
+    ImgproxyError,
+    SignatureError,
+    SourceBadGatewayError,
+    SourceNotFoundError,
+    SourceTimeoutError,
+    SourceTooBigError,
+)
 from imgproxy_py.formats import ImageFormat, sniff_format
 from imgproxy_py.imaging.context import Deadline
-from imgproxy_py.options.model import RequestOptions
+from imgproxy_py.imaging.pipeline import ProcessResult
+from imgproxy_py.options.model import OutputOptions, RequestOptions
 from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.security.encryption import decrypt_source_url
 from imgproxy_py.security.signature import verify_signature
+from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
 from imgproxy_py.server.responses import cache_headers, content_disposition
 from imgproxy_py.server.services import Services
+from imgproxy_py.sources.fetcher import SourceImage
+from imgproxy_py.sources.store import source_identity
 from imgproxy_py.urlpath import ParsedPath, parse_path
 
 log = logging.getLogger("imgproxy_py.server")
@@ -88,36 +103,126 @@ def vary_header(services: Services) -> str:
     return ", ".join(vary)
 
 
+@dataclass
+class Timer:
+    """Measures the request's spans for metrics (queue, downloading, processing)."""
+
+    services: Services
+    started: float = field(default_factory=time.perf_counter)
+
+    def span(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        if self.services.metrics is not None:
+            self.services.metrics.span(name, now - since)
+        return now
+
+
+async def fetch_source(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
+                       if_modified_since: str | None) -> tuple[SourceImage, int | None]:
+    """The source, or the fallback image with the status to answer with when it fails."""
+    try:
+        return await services.sources.get(url, if_none_match=if_none_match,
+                                          if_modified_since=if_modified_since), None
+    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError) as exc:
+        fallback = services.fallback_image
+        if out.fallback_image_url:
+            try:
+                fallback = (await services.sources.get(out.fallback_image_url)).data
+            except ImgproxyError:
+                fallback = services.fallback_image
+        if fallback is None:
+            raise
+        log.warning("source failed, serving the fallback image: %s", exc)
+        code = services.config.delivery.fallback_image_http_code or exc.status
+        return SourceImage(data=fallback, url=url), code
+
+
+def not_modified(headers: dict[str, str]) -> Response:
+    keep = {k: v for k, v in headers.items() if k in ("Cache-Control", "Expires", "ETag", "Last-Modified", "Vary")}
+    return Response(status_code=304, headers=keep)
+
+
 async def handle_image(request: Request, services: Services) -> Response:
     config = services.config
+    delivery = config.delivery
     deadline = Deadline.after(config.server.timeout)
+    timer = Timer(services)
     check_secret(request, config.server.secret)
     parsed = parse_and_verify(services, raw_path(request, config.server.path_prefix))
     options = services.options.parse(parsed.options, parsed.source.extension, client_features(request, services))
-    source = await services.fetcher.fetch(parsed.source.url)
     out = options.output
+    canonical = services.options.canonical(options)
+    opts_tag = options_tag(canonical, delivery.etag_buster)
+
+    # Conditional request: hand the origin its own ETag back, so an unchanged source costs
+    # neither a download nor processing.
+    client_tags = parse_if_none_match(request.headers.get("if-none-match")) if delivery.use_etag else []
+    matching = [t for t in client_tags if t.options == opts_tag]
+    origin_etag = next((t.value for t in matching if t.kind == "R"), None)
+    ims = request.headers.get("if-modified-since") if delivery.use_last_modified else None
+
     headers = cache_headers(config.server.ttl, out.expires)
-    if config.server.cache_control_passthrough and source.cache_control:
+    started = timer.span("queue", timer.started)
+    source, fallback_status = await fetch_source(services, parsed.source.url, out, origin_etag, ims)
+    started = timer.span("downloading", started)
+    if config.server.cache_control_passthrough and source.cache_control and fallback_status is None:
         headers["Cache-Control"] = source.cache_control
         if source.expires:
             headers["Expires"] = source.expires
+    if fallback_status is not None and delivery.fallback_image_ttl:
+        headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
     headers["Content-Security-Policy"] = "script-src 'none'"
     vary = vary_header(services)
     if vary:
         headers["Vary"] = vary
+    if delivery.use_last_modified and source.last_modified:
+        headers["Last-Modified"] = source.last_modified
+
+    identity = source_identity(source) if not source.not_modified else "R" + (source.etag or origin_etag or "")
+    if delivery.use_etag and fallback_status is None:
+        headers["ETag"] = make_etag(opts_tag, identity)
+    if source.not_modified:
+        return not_modified(headers)
+    if fallback_status is None and any(t.source_identity == identity for t in matching):
+        return not_modified(headers)  # same options, same source bytes: nothing to redo
+    if ims and source.last_modified and fallback_status is None and not_modified_since(source.last_modified, ims):
+        return not_modified(headers)
+
     if out.raw:
         fmt = sniff_format(source.data)
         media_type = fmt.mime if fmt else source.headers.get("content-type", "application/octet-stream")
         headers["Content-Disposition"] = content_disposition(parsed.source.url, out, fmt or ImageFormat.JPEG)
         return Response(source.data, media_type=media_type, headers=headers)
-    result = await services.workers.run(deadline, services.processor.process, source.data, options, deadline)
+
+    result = await process(services, source, options, canonical, identity, deadline)
+    timer.span("processing", started)
     headers["Content-Disposition"] = content_disposition(parsed.source.url, out, result.format)
     if config.server.set_canonical_header and source.url.startswith(("http://", "https://")):
         headers["Link"] = f'<{source.url}>; rel="canonical"'
-    log_result(request, options, result.format)
-    return Response(result.data, media_type=result.format.mime, headers=headers)
+    request.state.result_format = result.format.value
+    return Response(result.data, status_code=fallback_status or 200, media_type=result.format.mime,
+                    headers=headers)
 
 
-def log_result(request: Request, options: RequestOptions, fmt: ImageFormat) -> None:
-    request.state.result_format = fmt.value
-    request.state.pipelines = len(options.pipelines)
+async def process(services: Services, source: SourceImage, options: RequestOptions, canonical: str,
+                  identity: str, deadline: Deadline) -> ProcessResult:
+    """Process once per (options, source) even under concurrent requests; cache the result."""
+    key = f"{canonical}\x00{identity}"
+    cached = services.results.get(key)
+    if cached is not None:
+        return cached
+
+    async def compute() -> ProcessResult:
+        services.images_processed += 1
+        result = await services.workers.run(deadline, services.processor.process, source.data, options, deadline)
+        services.results.put(key, result)
+        return result
+
+    return await services.result_flights.run(key, compute)
+
+
+def not_modified_since(last_modified: str, if_modified_since: str) -> bool:
+    try:
+        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False

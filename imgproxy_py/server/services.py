@@ -10,16 +10,19 @@ from typing import Any
 
 import pyvips
 
+from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.config import Config
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.context import ProcessingSettings
 from imgproxy_py.imaging.load import Limits
-from imgproxy_py.imaging.pipeline import Processor
+from imgproxy_py.imaging.pipeline import Processor, ProcessResult
 from imgproxy_py.imaging.save import EncoderSettings
 from imgproxy_py.imaging.watermark import WatermarkSource
+from imgproxy_py.metrics import Metrics
 from imgproxy_py.options.parser import OptionsParser
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
+from imgproxy_py.sources.store import SourceStore
 
 log = logging.getLogger("imgproxy_py")
 
@@ -41,11 +44,38 @@ class Services:
     config: Config
     options: OptionsParser
     fetcher: SourceFetcher
+    sources: SourceStore
     processor: Processor
     workers: WorkerPool
+    results: BytesCache[str, ProcessResult]
+    result_flights: SingleFlight[str, ProcessResult] = field(default_factory=SingleFlight)
+    metrics: Metrics | None = None
+    fallback_image: bytes | None = None
+    images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def gauges(self) -> dict[str, float]:
+        metrics = self.metrics
+        return {
+            "workers": float(self.workers.workers),
+            "requests_in_progress": float(metrics.requests_in_progress if metrics else 0),
+            "images_in_progress": float(self.workers.running),
+            "workers_utilization": self.workers.utilization * 100.0,
+            "source_cache_hit_rate": self.sources.cache.stats.hit_rate,
+            "result_cache_hit_rate": self.results.stats.hit_rate,
+        }
+
+    async def start(self) -> None:
+        await load_url_watermark(self)
+        delivery = self.config.delivery
+        if delivery.fallback_image_url and self.fallback_image is None:
+            self.fallback_image = (await self.fetcher.fetch(delivery.fallback_image_url)).data
+        if self.metrics is not None:
+            await self.metrics.start()
+
     async def close(self) -> None:
+        if self.metrics is not None:
+            await self.metrics.stop()
         await self.fetcher.close()
         self.workers.shutdown()
 
@@ -75,11 +105,33 @@ def build_services(config: Config) -> Services:
     watermark = _static_watermark(config, problems)
     if watermark is not None:
         processor.services["watermark"] = watermark
+    fallback = _static_fallback(config, problems)
     if problems:
         raise ConfigError(problems)
     fetcher = SourceFetcher(config.fetch, config.security)
     workers = WorkerPool(config.server.workers, config.server.requests_queue_size)
-    return Services(config, options, fetcher, processor, workers)
+    results: BytesCache[str, ProcessResult] = BytesCache(config.delivery.result_cache_bytes,
+                                                          lambda r: len(r.data) + 256)
+    services = Services(config, options, fetcher, SourceStore(fetcher, config.delivery.source_cache_bytes),
+                        processor, workers, results, fallback_image=fallback)
+    if config.metrics.prometheus_bind or config.metrics.datadog_enable:
+        services.metrics = Metrics(config.metrics, services.gauges)
+    return services
+
+
+def _static_fallback(config: Config, problems: list[str]) -> bytes | None:
+    delivery = config.delivery
+    if delivery.fallback_image_data:
+        try:
+            return base64.b64decode(delivery.fallback_image_data, validate=True)
+        except ValueError:
+            problems.append("IMGPROXY_FALLBACK_IMAGE_DATA: not base64")
+    elif delivery.fallback_image_path:
+        try:
+            return Path(delivery.fallback_image_path).read_bytes()
+        except OSError as exc:
+            problems.append(f"IMGPROXY_FALLBACK_IMAGE_PATH: {exc.strerror}: {delivery.fallback_image_path}")
+    return None
 
 
 def _static_watermark(config: Config, problems: list[str]) -> WatermarkSource | None:
@@ -87,7 +139,7 @@ def _static_watermark(config: Config, problems: list[str]) -> WatermarkSource | 
     data: bytes | None = None
     if proc.watermark_data:
         try:
-            data = base64.b64decode(proc.watermark_data, validate=False)
+            data = base64.b64decode(proc.watermark_data, validate=True)
         except ValueError:
             problems.append("IMGPROXY_WATERMARK_DATA: not base64")
     elif proc.watermark_path:

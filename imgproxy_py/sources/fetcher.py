@@ -39,6 +39,7 @@ class SourceImage:
     cache_control: str | None = None
     expires: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    not_modified: bool = False  # the origin answered 304 to a conditional request
 
 
 class _CheckedBackend(httpcore.AsyncNetworkBackend):
@@ -126,6 +127,11 @@ class SourceFetcher:
         try:
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)
+                if response.status_code == 304:
+                    return SourceImage(data=b"", url=url, etag=response.headers.get("etag"),
+                                       last_modified=response.headers.get("last-modified"),
+                                       cache_control=response.headers.get("cache-control"),
+                                       headers=dict(response.headers), not_modified=True)
                 declared = response.headers.get("content-length", "")
                 if limit and declared.isdigit() and int(declared) > limit:
                     raise SourceTooBigError(f"{url}: Content-Length {declared} > {limit}")

@@ -1,0 +1,97 @@
+"""Sources with a memory-bounded cache, revalidated with the origin.
+
+A cached original is reused without asking the origin while its ``Cache-Control:
+max-age`` holds; after that it is revalidated with ``If-None-Match`` /
+``If-Modified-Since`` (a 304 costs no download).  ``no-store`` / ``private`` responses
+are never kept.  Concurrent requests for one URL share one download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, replace
+
+from imgproxy_py.cache import BytesCache, SingleFlight
+from imgproxy_py.sources.fetcher import SourceFetcher, SourceImage
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECASE)
+_NO_STORE = re.compile(r"(?:^|,)\s*(no-store|private)\b", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*no-cache\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CachedSource:
+    image: SourceImage
+    fresh_until: float
+
+
+def source_identity(image: SourceImage) -> str:
+    """What identifies these source bytes: the origin's ETag, else a hash of the bytes."""
+    if image.etag:
+        return "R" + image.etag
+    return "D" + hashlib.sha256(image.data).hexdigest()[:32]
+
+
+def _freshness(cache_control: str | None) -> float:
+    if not cache_control or _NO_CACHE.search(cache_control):
+        return 0.0
+    match = _MAX_AGE.search(cache_control)
+    return float(match.group(1)) if match else 0.0
+
+
+class SourceStore:
+    def __init__(self, fetcher: SourceFetcher, cache_bytes: int) -> None:
+        self.fetcher = fetcher
+        self.cache: BytesCache[str, CachedSource] = BytesCache(cache_bytes, lambda c: len(c.image.data) + 512)
+        self._flights: SingleFlight[tuple[str, str], SourceImage] = SingleFlight()
+
+    async def get(self, url: str, *, if_none_match: str | None = None,
+                  if_modified_since: str | None = None) -> SourceImage:
+        """The source, or a ``not_modified`` marker when the client's validators still hold."""
+        self.fetcher.check_allowed(url)
+        cached = self.cache.get(url)
+        if cached is not None:
+            image = cached.image
+            if time.time() >= cached.fresh_until:
+                image = await self._flights.run((url, "revalidate"), lambda: self._revalidate(url, cached))
+            if if_none_match and image.etag == if_none_match:
+                return replace(image, data=b"", not_modified=True)
+            return image
+        headers = {}
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
+        if if_modified_since:
+            headers["If-Modified-Since"] = if_modified_since
+        key = (url, f"{if_none_match or ''}|{if_modified_since or ''}")
+        return await self._flights.run(key, lambda: self._download(url, headers))
+
+    async def _download(self, url: str, headers: dict[str, str]) -> SourceImage:
+        image = await self.fetcher.fetch(url, request_headers=headers)
+        if not image.not_modified:
+            self._remember(url, image)
+        return image
+
+    async def _revalidate(self, url: str, cached: CachedSource) -> SourceImage:
+        old = cached.image
+        headers = {}
+        if old.etag:
+            headers["If-None-Match"] = old.etag
+        if old.last_modified:
+            headers["If-Modified-Since"] = old.last_modified
+        fresh = await self.fetcher.fetch(url, request_headers=headers)
+        if fresh.not_modified:
+            image = replace(old, cache_control=fresh.cache_control or old.cache_control)
+        else:
+            image = fresh
+        self._remember(url, image)
+        return image
+
+    def _remember(self, url: str, image: SourceImage) -> None:
+        if not self.cache.enabled or not url.startswith(("http://", "https://")):
+            return
+        if image.cache_control and _NO_STORE.search(image.cache_control):
+            self.cache.pop(url)
+            return
+        self.cache.put(url, CachedSource(image, time.time() + _freshness(image.cache_control)))

@@ -1,0 +1,261 @@
+"""ETags and 304s, caches, fallback images, presets, raw, encrypted sources, metrics."""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import socket
+import time
+from http.server import BaseHTTPRequestHandler
+
+import httpx
+import pytest
+
+from imgproxy_py.security.encryption import encrypt_source_url
+from tests.conftest import asset, decode
+from tests.servers import AppServer, Origin, OriginResponse
+
+HOPPER = asset("hopper.jpg").read_bytes()
+
+
+def etag_route(body: bytes, etag: str, extra: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """An origin that answers 304 when the client's If-None-Match matches its ETag."""
+
+    def route(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        headers = {"ETag": etag, **(extra or {})}
+        if handler.headers.get("If-None-Match") == etag:
+            return OriginResponse(304, b"", headers)
+        return OriginResponse(200, body, headers)
+
+    return route
+
+
+@pytest.fixture(scope="module")
+def etag_server(start_server) -> AppServer:  # type: ignore[no-untyped-def]
+    return start_server(IMGPROXY_USE_ETAG="true", IMGPROXY_USE_LAST_MODIFIED="true")
+
+
+def test_origin_etag_revalidation_skips_download_and_processing(
+        client: httpx.Client, etag_server: AppServer, origin: Origin) -> None:
+    origin.routes["/delivery/etag.jpg"] = etag_route(HOPPER, '"v1"')
+    url = f"{etag_server.base}/unsafe/rs:fit:50:50/plain/{origin.url('/delivery/etag.jpg')}"
+    first = client.get(url)
+    assert first.status_code == 200
+    tag = first.headers["etag"]
+    processed = etag_server.services.images_processed
+    requests_before = origin.count("/delivery/etag.jpg")
+    second = client.get(url, headers={"If-None-Match": tag})
+    assert second.status_code == 304 and second.content == b""
+    assert second.headers["etag"] == tag
+    assert etag_server.services.images_processed == processed  # nothing processed
+    # The origin was asked once more, conditionally, and answered 304 (no body sent).
+    assert origin.count("/delivery/etag.jpg") == requests_before + 1
+    assert origin.requests[-1][1].get("If-None-Match") == '"v1"'
+    # Other options: another tag, a full response.
+    other = client.get(url.replace("50:50", "60:60"), headers={"If-None-Match": tag})
+    assert other.status_code == 200 and other.headers["etag"] != tag
+
+
+def test_changed_origin_etag_gives_a_new_image(client: httpx.Client, etag_server: AppServer,
+                                               origin: Origin) -> None:
+    origin.routes["/delivery/changing.jpg"] = etag_route(HOPPER, '"a"')
+    url = f"{etag_server.base}/unsafe/rs:fit:50:50/plain/{origin.url('/delivery/changing.jpg')}"
+    tag = client.get(url).headers["etag"]
+    origin.routes["/delivery/changing.jpg"] = etag_route(asset("hopper.png").read_bytes(), '"b"')
+    response = client.get(url, headers={"If-None-Match": tag})
+    assert response.status_code == 200 and response.headers["etag"] != tag
+
+
+def test_data_hash_etag_when_origin_has_none(client: httpx.Client, etag_server: AppServer,
+                                             origin: Origin) -> None:
+    source = origin.add("/delivery/noetag.jpg", HOPPER)
+    url = f"{etag_server.base}/unsafe/rs:fit:40:40/plain/{source}"
+    tag = client.get(url).headers["etag"]
+    processed = etag_server.services.images_processed
+    before = origin.count("/delivery/noetag.jpg")
+    response = client.get(url, headers={"If-None-Match": tag})
+    assert response.status_code == 304
+    assert origin.count("/delivery/noetag.jpg") == before + 1  # downloaded to compare the hash
+    assert etag_server.services.images_processed == processed  # but not processed
+
+
+def test_etag_buster_changes_tags(client: httpx.Client, etag_server: AppServer, start_server) -> None:  # type: ignore[no-untyped-def]
+    busted = start_server(IMGPROXY_USE_ETAG="true", IMGPROXY_ETAG_BUSTER="2")
+    path = "/unsafe/rs:fit:40:40/plain/local:///core/hopper.jpg"
+    assert client.get(etag_server.base + path).headers["etag"] != client.get(busted.base + path).headers["etag"]
+
+
+def test_last_modified_passthrough_and_if_modified_since(client: httpx.Client, etag_server: AppServer,
+                                                        origin: Origin) -> None:
+    stamp = "Wed, 21 Oct 2015 07:28:00 GMT"
+
+    def route(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        if handler.headers.get("If-Modified-Since") == stamp:
+            return OriginResponse(304, b"", {"Last-Modified": stamp})
+        return OriginResponse(200, HOPPER, {"Last-Modified": stamp})
+
+    origin.routes["/delivery/lm.jpg"] = route
+    url = f"{etag_server.base}/unsafe/rs:fit:40:40/plain/{origin.url('/delivery/lm.jpg')}"
+    first = client.get(url)
+    assert first.headers["last-modified"] == stamp
+    processed = etag_server.services.images_processed
+    second = client.get(url, headers={"If-Modified-Since": stamp})
+    assert second.status_code == 304 and etag_server.services.images_processed == processed
+
+
+@pytest.fixture(scope="module")
+def cache_server(start_server) -> AppServer:  # type: ignore[no-untyped-def]
+    return start_server(IMGPROXY_SOURCE_CACHE_SIZE_MB="16", IMGPROXY_RESULT_CACHE_SIZE_MB="16")
+
+
+def test_source_cache_respects_max_age_and_no_store(client: httpx.Client, cache_server: AppServer,
+                                                    origin: Origin) -> None:
+    fresh = origin.add("/delivery/fresh.jpg", HOPPER, headers={"Cache-Control": "max-age=600"})
+    for size in (30, 31, 32):
+        assert client.get(f"{cache_server.base}/unsafe/w:{size}/plain/{fresh}").status_code == 200
+    assert origin.count("/delivery/fresh.jpg") == 1
+    assert cache_server.services.sources.cache.stats.hits >= 2
+    private = origin.add("/delivery/nostore.jpg", HOPPER, headers={"Cache-Control": "no-store"})
+    for size in (30, 31):
+        client.get(f"{cache_server.base}/unsafe/w:{size}/plain/{private}")
+    assert origin.count("/delivery/nostore.jpg") == 2
+
+
+def test_source_cache_revalidates_stale_entries(client: httpx.Client, cache_server: AppServer,
+                                                origin: Origin) -> None:
+    origin.routes["/delivery/stale.jpg"] = etag_route(HOPPER, '"s1"', {"Cache-Control": "max-age=0"})
+    for size in (30, 31):
+        assert client.get(f"{cache_server.base}/unsafe/w:{size}/plain/{origin.url('/delivery/stale.jpg')}"
+                          ).status_code == 200
+    conditional = [h for p, h in origin.requests if p == "/delivery/stale.jpg"]
+    assert len(conditional) == 2 and conditional[1].get("If-None-Match") == '"s1"'
+
+
+def test_result_cache_and_single_flight(cache_server: AppServer, origin: Origin, big_jpeg: bytes) -> None:
+    source = origin.add("/delivery/big.jpg", big_jpeg, headers={"Cache-Control": "max-age=600"})
+    url = f"{cache_server.base}/unsafe/rs:fit:700:700/bl:3/plain/{source}"
+    processed = cache_server.services.images_processed
+
+    def get(_: int) -> bytes:
+        with httpx.Client(timeout=60) as c:
+            response = c.get(url)
+            assert response.status_code == 200
+            return response.content
+
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        bodies = list(pool.map(get, range(5)))
+    assert len(set(bodies)) == 1
+    assert cache_server.services.images_processed == processed + 1
+    assert origin.count("/delivery/big.jpg") == 1
+    get(0)
+    assert cache_server.services.images_processed == processed + 1
+    assert cache_server.services.results.stats.hits >= 1
+
+
+def test_fallback_image(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    fallback = start_server(IMGPROXY_FALLBACK_IMAGE_PATH=str(asset("hopper.png")),
+                            IMGPROXY_FALLBACK_IMAGE_TTL="60")
+    missing = origin.url("/delivery/missing.jpg")
+    response = client.get(f"{fallback.base}/unsafe/rs:fill:40:30/plain/{missing}@png")
+    assert response.status_code == 200
+    img = decode(response.content)
+    assert (img.width, img.height) == (40, 30)
+    assert response.headers["cache-control"] == "max-age=60, public"
+    original_code = start_server(IMGPROXY_FALLBACK_IMAGE_DATA=base64.b64encode(HOPPER).decode(),
+                                 IMGPROXY_FALLBACK_IMAGE_HTTP_CODE="0")
+    response = client.get(f"{original_code.base}/unsafe/w:20/plain/{missing}")
+    assert response.status_code == 404 and decode(response.content).width == 20
+
+
+def test_per_request_fallback_url(client: httpx.Client, server: AppServer, origin: Origin) -> None:
+    backup = origin.add("/delivery/backup.jpg", HOPPER)
+    fiu = base64.urlsafe_b64encode(backup.encode()).decode().rstrip("=")
+    missing = origin.url("/delivery/gone.jpg")
+    response = client.get(f"{server.base}/unsafe/w:25/fiu:{fiu}/plain/{missing}")
+    assert response.status_code == 200 and decode(response.content).width == 25
+
+
+def test_raw_and_skip_processing_stream_the_source(client: httpx.Client, server: AppServer) -> None:
+    raw = client.get(f"{server.base}/unsafe/raw:1/w:10/plain/local:///core/hopper.jpg@png")
+    assert raw.content == HOPPER and raw.headers["content-type"] == "image/jpeg"
+    skipped = client.get(f"{server.base}/unsafe/skp:jpg/w:10/plain/local:///core/hopper.jpg")
+    assert skipped.content == HOPPER
+    processed = client.get(f"{server.base}/unsafe/skp:png/w:10/plain/local:///core/hopper.jpg")
+    assert decode(processed.content).width == 10
+
+
+def test_encrypted_source_url(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    key = "1eb5b0e971ad7f45324c1bb15c947cb207c43152fa5c6c7f35c4f36e0c18e0f1"
+    enc = start_server(IMGPROXY_SOURCE_URL_ENCRYPTION_KEY=key)
+    source = origin.add("/delivery/secret.jpg", HOPPER)
+    token = encrypt_source_url(source, bytes.fromhex(key))
+    response = client.get(f"{enc.base}/unsafe/w:30/enc/{token}.png")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert decode(response.content).width == 30
+    assert client.get(f"{enc.base}/unsafe/w:30/enc/{token[:-4]}AAAA").status_code == 404
+
+
+def test_presets_file_and_only_presets(client: httpx.Client, start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    presets = tmp_path / "presets.conf"
+    presets.write_text("# thumbnails\nsmall=rs:fill:32:24\nwide=rs:fill:64:16/f:png\n")
+    server = start_server(IMGPROXY_PRESETS_PATH=str(presets))
+    img = decode(client.get(f"{server.base}/unsafe/pr:small/plain/local:///core/hopper.jpg").content)
+    assert (img.width, img.height) == (32, 24)
+    only = start_server(IMGPROXY_PRESETS_PATH=str(presets), IMGPROXY_ONLY_PRESETS="true")
+    response = client.get(f"{only.base}/unsafe/small:wide/plain/local:///core/hopper.jpg")
+    assert response.headers["content-type"] == "image/png"
+    assert (decode(response.content).width, decode(response.content).height) == (64, 16)
+    assert client.get(f"{only.base}/unsafe/nope/plain/local:///core/hopper.jpg").status_code == 404
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_prometheus_metrics(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    server = start_server(IMGPROXY_PROMETHEUS_BIND=f"127.0.0.1:{port}")
+    client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
+    client.get(f"{server.base}/unsafe/bogus:1/plain/local:///core/hopper.jpg")
+    text = client.get(f"http://127.0.0.1:{port}/metrics").text
+    assert "requests_total 2.0" in text
+    assert 'status_codes_total{status="404"} 1.0' in text
+    assert 'request_span_duration_seconds_count{span="processing"} 1.0' in text
+    assert 'errors_total{type="InvalidURLError"} 1.0' in text
+    for gauge in ("workers 2.0", "requests_in_progress", "images_in_progress", "workers_utilization",
+                  "source_cache_hit_rate", "result_cache_hit_rate"):
+        assert gauge in text
+
+
+def test_datadog_metrics_over_udp(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    server = start_server(IMGPROXY_DATADOG_ENABLE="true", DD_AGENT_HOST="127.0.0.1",
+                          DD_DOGSTATSD_PORT=str(port), DD_SERVICE="imgtest", IMGPROXY_METRICS_INTERVAL="0.1")
+    client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
+    lines: list[str] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            lines += listener.recv(65535).decode().splitlines()
+        except TimeoutError:
+            pass
+        names = {line.split(":", 1)[0] for line in lines}
+        if {"imgproxy.workers", "imgproxy.source_cache_hit_rate", "imgproxy.requests",
+                "imgproxy.request.span.duration"} <= names:
+            break
+    listener.close()
+    parsed = [line.split("|") for line in lines]
+    requests = [p for p in parsed if p[0].startswith("imgproxy.requests:")]
+    assert requests and requests[0][1] == "c" and "status:200" in requests[0][2]
+    assert "service:imgtest" in requests[0][2]
+    spans = {p[2] for p in parsed if p[0].startswith("imgproxy.request.span.duration:")}
+    assert any("span:processing" in s for s in spans) and any("span:downloading" in s for s in spans)
+    gauges = {p[0].split(":")[0]: p[1] for p in parsed if p[1] == "g"}
+    for name in ("imgproxy.workers", "imgproxy.requests_in_progress", "imgproxy.images_in_progress",
+                 "imgproxy.workers_utilization", "imgproxy.source_cache_hit_rate"):
+        assert name in gauges
