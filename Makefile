@@ -26,7 +26,7 @@ run: $(BIN)/.installed-run
 	$(BIN)/imgproxy-py serve
 
 lint: $(BIN)/.installed-dev
-	$(BIN)/ruff check imgproxy_py tests benchmarks models
+	$(BIN)/ruff check .
 
 typecheck: $(BIN)/.installed-dev
 	$(BIN)/mypy
