@@ -1,0 +1,109 @@
+"""Median time of face detection per image: the CenterFace network alone and the whole ``detect``.
+
+``detect`` includes what a request pays on top of the network: shrinking the source to the
+network size, converting it to sRGB, letterboxing and decoding the outputs.  Images are real
+photos shipped with scikit-image and scikit-learn plus the hopper test photo, also scaled up to
+a 12-megapixel copy to show the cost of shrinking a large source.
+
+Run: ``.venv/bin/python benchmarks/detection_speed.py [--net-size 320] [--threads 1] [--repeat 30]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pyvips
+from skimage import data
+from sklearn.datasets import load_sample_images
+
+from imgproxy_py.detection import DetectionConfig, DetectorSet
+from imgproxy_py.detection.centerface import CenterFace
+from imgproxy_py.detection.preprocess import resize_exact, to_array, to_srgb_uchar
+from imgproxy_py.detection.sessions import open_session
+
+HOPPER = Path(__file__).resolve().parents[1] / "tests" / "assets" / "detection" / "hopper.jpg"
+
+
+def photos() -> dict[str, pyvips.Image]:
+    arrays = {name: getattr(data, name)() for name in ("astronaut", "camera", "coffee", "chelsea", "rocket")}
+    for path, array in zip(load_sample_images().filenames, load_sample_images().images, strict=True):
+        arrays[Path(path).stem] = array
+    # new_from_array keeps a reference to the array; copy_memory() of such an image would not.
+    images = {name: pyvips.Image.new_from_array(np.ascontiguousarray(a)) for name, a in arrays.items()}
+    images["hopper"] = pyvips.Image.new_from_file(str(HOPPER)).copy_memory()
+    images["astronaut-12MP"] = images["astronaut"].resize(4000 / 512, vscale=3000 / 512).copy_memory()
+    return images
+
+
+def median_ms(action: Callable[[], object], repeat: int) -> float:
+    action()  # the first run allocates onnxruntime's buffers for this input shape
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--net-size", type=int, default=320, help="IMGPROXY_FACE_DETECTION_NET_SIZE")
+    parser.add_argument("--threads", type=int, default=1, help="IMGPROXY_DETECTION_THREADS")
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args(argv)
+
+    print("$", shlex.join([Path(sys.executable).name, *sys.argv]))
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"onnxruntime {ort.__version__}, libvips {pyvips.version(0)}.{pyvips.version(1)}"
+    )
+    env = {"IMGPROXY_FACE_DETECTION_NET_SIZE": str(args.net_size), "IMGPROXY_DETECTION_THREADS": str(args.threads)}
+    config, errors = DetectionConfig.from_env(env)
+    if errors:
+        raise SystemExit("; ".join(errors))
+    detectors = DetectorSet(config)
+    if detectors.errors:
+        raise SystemExit("; ".join(detectors.errors))
+    assert config.face_model is not None
+    network = CenterFace(
+        open_session(config.face_model, threads=args.threads, providers=config.providers),
+        net_size=args.net_size,
+        threshold=config.face_confidence_threshold,
+        nms_threshold=config.face_nms_threshold,
+    )
+
+    print(f"net size {args.net_size}, {args.threads} inference thread(s), median of {args.repeat} runs")
+    print(f"{'image':>16s} {'size':>11s} {'input':>9s} {'network ms':>11s} {'detect ms':>10s} {'faces':>6s}")
+    network_times, detect_times = [], []
+    for name, image in photos().items():
+        letterbox = network.letterbox(image.width, image.height)
+        picture = resize_exact(to_srgb_uchar(image), letterbox.content_width, letterbox.content_height)
+        canvas = letterbox.place(to_array(picture), 0)
+        network_ms = median_ms(lambda canvas=canvas: network.run(canvas), args.repeat)
+        detect_ms = median_ms(lambda image=image: detectors.detect(image), args.repeat)
+        faces = len(detectors.detect(image))
+        network_times.append(network_ms)
+        detect_times.append(detect_ms)
+        print(
+            f"{name:>16s} {image.width:5d}x{image.height:<5d} {letterbox.width:4d}x{letterbox.height:<4d} "
+            f"{network_ms:11.1f} {detect_ms:10.1f} {faces:6d}"
+        )
+    print(
+        f"median over images: network {statistics.median(network_times):.1f} ms, "
+        f"detect {statistics.median(detect_times):.1f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

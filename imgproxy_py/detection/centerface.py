@@ -1,0 +1,89 @@
+"""CenterFace: an anchor-free face detector with five landmarks (MIT, Star-Clouds).
+
+The network reads RGB floats in 0..255 (no normalisation) of any size that is a multiple of 32
+and predicts, on a grid 4 times coarser than the input:
+
+* ``heatmap`` [1, 1, h, w]: probability that a face centre lies in the cell;
+* ``scale`` [1, 2, h, w]: log of the face height and width, in units of 4 input pixels;
+* ``offset`` [1, 2, h, w]: sub-cell position of the centre (y, x);
+* ``landmarks`` [1, 10, h, w]: (y, x) of eyes, nose and mouth corners relative to the box's
+  top-left corner, in units of the box size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imgproxy_py.detection.geometry import FloatArray, Letterbox, UInt8Array, nms, stride_letterbox
+
+STRIDE = 4
+# Pad value: black, as in the upstream demo (the network was trained without letterboxing).
+PAD_FILL = 0
+
+
+@dataclass(frozen=True)
+class RawFaces:
+    """Faces in network-input pixels: ``boxes`` [N, 4] x1 y1 x2 y2, ``scores`` [N], ``landmarks`` [N, 10]."""
+
+    boxes: FloatArray
+    scores: FloatArray
+    landmarks: FloatArray
+
+
+def decode(
+    heatmap: FloatArray,
+    scale: FloatArray,
+    offset: FloatArray,
+    landmarks: FloatArray,
+    *,
+    threshold: float,
+    nms_threshold: float,
+) -> RawFaces:
+    """Turn one image's raw outputs (batch dimension included) into boxes, best first."""
+    heat = heatmap[0, 0]
+    rows, cols = np.nonzero(heat > threshold)
+    if rows.size == 0:
+        empty = np.zeros((0, 4), dtype=np.float32)
+        return RawFaces(empty, np.zeros(0, dtype=np.float32), np.zeros((0, 10), dtype=np.float32))
+    scores = heat[rows, cols].astype(np.float32)
+    heights = np.exp(scale[0, 0, rows, cols]) * STRIDE
+    widths = np.exp(scale[0, 1, rows, cols]) * STRIDE
+    centre_y = (rows + offset[0, 0, rows, cols] + 0.5) * STRIDE
+    centre_x = (cols + offset[0, 1, rows, cols] + 0.5) * STRIDE
+    x1 = centre_x - widths / 2
+    y1 = centre_y - heights / 2
+    boxes = np.stack([x1, y1, x1 + widths, y1 + heights], axis=1).astype(np.float32)
+
+    points = landmarks[0][:, rows, cols].T  # [N, 10] as (y, x) pairs
+    marks = np.empty_like(points, dtype=np.float32)
+    marks[:, 0::2] = points[:, 1::2] * widths[:, None] + x1[:, None]
+    marks[:, 1::2] = points[:, 0::2] * heights[:, None] + y1[:, None]
+
+    keep = nms(boxes, scores, nms_threshold)
+    return RawFaces(boxes[keep], scores[keep], marks[keep])
+
+
+class CenterFace:
+    """Runs a CenterFace session on one picture at a time (thread-safe: no mutable state)."""
+
+    def __init__(self, session: Any, *, net_size: int, threshold: float, nms_threshold: float) -> None:
+        self.session = session
+        self.input_name: str = session.get_inputs()[0].name
+        self.net_size = net_size
+        self.threshold = threshold
+        self.nms_threshold = nms_threshold
+
+    def letterbox(self, width: int, height: int) -> Letterbox:
+        return stride_letterbox(width, height, self.net_size)
+
+    def run(self, canvas: UInt8Array) -> tuple[FloatArray, ...]:
+        blob = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
+        outputs = self.session.run(None, {self.input_name: blob})
+        return tuple(np.asarray(out, dtype=np.float32) for out in outputs)
+
+    def detect(self, canvas: UInt8Array) -> RawFaces:
+        heatmap, scale, offset, landmarks = self.run(canvas)[:4]
+        return decode(heatmap, scale, offset, landmarks, threshold=self.threshold, nms_threshold=self.nms_threshold)

@@ -1,0 +1,253 @@
+"""Detection settings read from ``IMGPROXY_*`` variables.
+
+Names and defaults follow imgproxy's object-detection options; the ``IMGPROXY_FACE_DETECTION*``,
+``IMGPROXY_DETECTION_*`` and ``IMGPROXY_MODELS_DIR`` variables are this project's own (the bundled
+CenterFace face detector).  Every problem is collected, nothing is raised, so that start-up can
+report all of them at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+
+from imgproxy_py.detection.focus import GravityMode
+from imgproxy_py.detection.sessions import onnxruntime_available, resolve_providers
+from imgproxy_py.envreader import EnvReader
+
+BUNDLED_FACE_MODEL = "centerface.onnx"
+# <repo>/models when running from a checkout or an editable install.
+REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+class NetType(StrEnum):
+    """Output layouts of the YOLO families imgproxy accepts for ``IMGPROXY_OBJECT_DETECTION_NET_TYPE``."""
+
+    YOLOX = "yolox"
+    YOLOV4 = "yolov4"
+    YOLOV5 = "yolov5"
+    YOLOV6 = "yolov6"
+    YOLOV7 = "yolov7"
+    YOLOV8 = "yolov8"
+    YOLOV9 = "yolov9"
+    YOLOV11 = "yolov11"
+
+
+# Ultralytics spells the newest family "yolo11"; accept both.
+_NET_TYPE_ALIASES = {"yolo11": NetType.YOLOV11, "yolov11": NetType.YOLOV11}
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    face_enabled: bool = False
+    face_model: Path | None = None
+    face_net_size: int = 320
+    face_confidence_threshold: float = 0.5
+    face_nms_threshold: float = 0.3
+
+    object_model: Path | None = None
+    object_net_type: NetType = NetType.YOLOX
+    object_classes: tuple[str, ...] = ()
+    # Weights from the classes file (``name=weight``); classes listed without one weigh 1.
+    class_weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    object_net_size: int = 416
+    object_confidence_threshold: float = 0.2
+    object_nms_threshold: float = 0.4
+    swap_rb: bool = False
+
+    fallback_to_smart_crop: bool = True
+    gravity_mode: GravityMode = GravityMode.MAX_SCORE_AREA
+
+    threads: int = 1
+    providers: tuple[str, ...] | None = None
+    # Why an optional part is off although nobody asked for it to be (logged at start-up).
+    notes: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.face_enabled or self.object_model is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> tuple[DetectionConfig, list[str]]:
+        reader = EnvReader(env)
+        notes: list[str] = []
+        runtime_ok = onnxruntime_available()
+
+        face_enabled, face_model = _face_model(reader, notes, runtime_ok)
+        object_model = _object_model(reader, runtime_ok)
+        net_type = reader.parsed("IMGPROXY_OBJECT_DETECTION_NET_TYPE", NetType.YOLOX, _parse_net_type)
+        classes, weights = _classes(reader)
+
+        providers: tuple[str, ...] | None = None
+        if reader.has("IMGPROXY_DETECTION_PROVIDERS"):
+            requested = reader.string_list("IMGPROXY_DETECTION_PROVIDERS")
+            chosen, problems = resolve_providers(requested)
+            reader.errors.extend(f"IMGPROXY_DETECTION_PROVIDERS: {problem}" for problem in problems)
+            providers = tuple(chosen) if not problems else None
+
+        config = cls(
+            face_enabled=face_enabled,
+            face_model=face_model,
+            face_net_size=_net_size(reader, "IMGPROXY_FACE_DETECTION_NET_SIZE", 320),
+            face_confidence_threshold=_probability(reader, "IMGPROXY_FACE_DETECTION_CONFIDENCE_THRESHOLD", 0.5),
+            object_model=object_model,
+            object_net_type=net_type,
+            object_classes=classes,
+            class_weights=MappingProxyType(weights),
+            object_net_size=_net_size(reader, "IMGPROXY_OBJECT_DETECTION_NET_SIZE", 416),
+            object_confidence_threshold=_probability(reader, "IMGPROXY_OBJECT_DETECTION_CONFIDENCE_THRESHOLD", 0.2),
+            object_nms_threshold=_probability(reader, "IMGPROXY_OBJECT_DETECTION_NMS_THRESHOLD", 0.4),
+            swap_rb=reader.boolean("IMGPROXY_OBJECT_DETECTION_SWAP_RB", False),
+            fallback_to_smart_crop=reader.boolean("IMGPROXY_OBJECT_DETECTION_FALLBACK_TO_SMART_CROP", True),
+            gravity_mode=reader.parsed(
+                "IMGPROXY_OBJECT_DETECTION_GRAVITY_MODE", GravityMode.MAX_SCORE_AREA, _parse_gravity_mode
+            ),
+            threads=reader.integer("IMGPROXY_DETECTION_THREADS", 1, minimum=1, maximum=256),
+            providers=providers,
+            notes=tuple(notes),
+        )
+        return config, reader.errors
+
+
+def _face_model(reader: EnvReader, notes: list[str], runtime_ok: bool) -> tuple[bool, Path | None]:
+    """Whether face detection runs, and with which model.
+
+    It is on by default, but a default must not stop a server that was installed without
+    onnxruntime or without the bundled model: then it is switched off with a note.  Asking for it
+    explicitly turns the same situations into errors.
+    """
+    name = "IMGPROXY_FACE_DETECTION"
+    explicit = reader.has(name)
+    if not reader.boolean(name, True):
+        return False, None
+    model_name = "IMGPROXY_FACE_DETECTION_MODEL"
+    if reader.has(model_name):
+        path = _existing_file(reader, model_name, Path(reader.string(model_name)).expanduser())
+    else:
+        path = _bundled_face_model(reader)
+        if path is None:
+            problem = f"the bundled {BUNDLED_FACE_MODEL} was not found (set IMGPROXY_MODELS_DIR)"
+            if explicit:
+                reader.errors.append(f"{name}: {problem}")
+            else:
+                notes.append(f"face detection is off: {problem}")
+            return False, None
+    if path is None:
+        return False, None
+    if not runtime_ok:
+        problem = "onnxruntime is not installed (install the cpu or gpu extra)"
+        if explicit or reader.has(model_name):
+            reader.errors.append(f"{name}: {problem}")
+        else:
+            notes.append(f"face detection is off: {problem}")
+        return False, None
+    return True, path
+
+
+def _bundled_face_model(reader: EnvReader) -> Path | None:
+    candidates: list[Path] = []
+    if reader.has("IMGPROXY_MODELS_DIR"):
+        candidates.append(Path(reader.string("IMGPROXY_MODELS_DIR")).expanduser() / BUNDLED_FACE_MODEL)
+    candidates.append(REPO_MODELS_DIR / BUNDLED_FACE_MODEL)
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def _object_model(reader: EnvReader, runtime_ok: bool) -> Path | None:
+    name = "IMGPROXY_OBJECT_DETECTION_NET"
+    if not reader.has(name):
+        return None
+    path = _existing_file(reader, name, Path(reader.string(name)).expanduser())
+    if path is not None and not runtime_ok:
+        reader.errors.append(f"{name}: onnxruntime is not installed (install the cpu or gpu extra)")
+        return None
+    return path
+
+
+def _existing_file(reader: EnvReader, name: str, path: Path) -> Path | None:
+    if not path.is_file():
+        reader.errors.append(f"{name}: {str(path)!r} is not a readable file")
+        return None
+    return path
+
+
+def _classes(reader: EnvReader) -> tuple[tuple[str, ...], dict[str, float]]:
+    name = "IMGPROXY_OBJECT_DETECTION_CLASSES"
+    if not reader.has(name):
+        return (), {}
+    path = Path(reader.string(name)).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reader.errors.append(f"{name}: cannot read {str(path)!r}: {exc}")
+        return (), {}
+    classes, weights, problems = parse_classes(text)
+    reader.errors.extend(f"{name}: {problem}" for problem in problems)
+    return classes, weights
+
+
+def parse_classes(text: str) -> tuple[tuple[str, ...], dict[str, float], list[str]]:
+    """Parse imgproxy's class names file: one ``name`` or ``name=weight`` per line, in output order.
+
+    Blank lines are skipped.  Returns the names, the weight of every name (1 unless given) and
+    the problems found.
+    """
+    classes: list[str] = []
+    weights: dict[str, float] = {}
+    problems: list[str] = []
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if not line:
+            continue
+        class_name, has_weight, weight_text = (part.strip() for part in line.partition("="))
+        weight = 1.0
+        if has_weight:
+            try:
+                weight = float(weight_text)
+            except ValueError:
+                weight = math.nan
+            if not math.isfinite(weight) or weight < 0:
+                problems.append(f"line {number}: {weight_text!r} is not a weight (a number >= 0)")
+                weight = 1.0
+        if not class_name:
+            problems.append(f"line {number}: empty class name")
+            continue
+        if class_name in weights:
+            problems.append(f"line {number}: class {class_name!r} is listed twice")
+        classes.append(class_name)
+        weights.setdefault(class_name, weight)
+    return tuple(classes), weights, problems
+
+
+def _net_size(reader: EnvReader, name: str, default: int) -> int:
+    size = reader.integer(name, default, minimum=32, maximum=4096)
+    if size % 32:
+        reader.errors.append(f"{name}: {size} is not a multiple of 32")
+        return default
+    return size
+
+
+def _probability(reader: EnvReader, name: str, default: float) -> float:
+    return reader.number(name, default, minimum=0.0, maximum=1.0)
+
+
+def _parse_net_type(value: str) -> NetType:
+    low = value.lower()
+    if low in _NET_TYPE_ALIASES:
+        return _NET_TYPE_ALIASES[low]
+    try:
+        return NetType(low)
+    except ValueError:
+        supported = ", ".join(net_type.value for net_type in NetType)
+        raise ValueError(f"{value!r} is not a supported network type ({supported})") from None
+
+
+def _parse_gravity_mode(value: str) -> GravityMode:
+    try:
+        return GravityMode(value.lower())
+    except ValueError:
+        supported = ", ".join(mode.value for mode in GravityMode)
+        raise ValueError(f"{value!r} is not a gravity mode ({supported})") from None

@@ -1,0 +1,140 @@
+"""onnxruntime sessions: which execution providers to use and how to open a model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("imgproxy_py.detection")
+
+try:
+    import onnxruntime as ort
+except ImportError:  # the cpu/gpu extras are optional; detection is then unavailable
+    ort = None
+
+CPU = "CPUExecutionProvider"
+# Tried in this order when IMGPROXY_DETECTION_PROVIDERS is not set.  CUDA comes before TensorRT
+# because TensorRT builds an engine per input shape on first use (seconds to minutes) and the
+# face model sees a new shape for every new aspect ratio.
+DEFAULT_ACCELERATORS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+
+_PROVIDER_ALIASES = {
+    "cpu": CPU,
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
+    "migraphx": "MIGraphXExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "directml": "DmlExecutionProvider",
+}
+
+
+def onnxruntime_available() -> bool:
+    return ort is not None
+
+
+def available_providers() -> list[str]:
+    return list(ort.get_available_providers()) if ort is not None else []
+
+
+def resolve_providers(requested: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Map names such as ``cuda`` or ``CUDAExecutionProvider`` to installed providers.
+
+    Returns the providers in the requested order and the problems found.
+    """
+    available = available_providers()
+    chosen: list[str] = []
+    problems: list[str] = []
+    if not available:
+        return [], ["onnxruntime is not installed"]
+    for name in requested:
+        provider = _PROVIDER_ALIASES.get(name.lower(), name)
+        if provider not in available:
+            problems.append(f"{name!r} is not available (installed: {', '.join(available)})")
+        elif provider not in chosen:
+            chosen.append(provider)
+    if not chosen and not problems:
+        problems.append("no provider given")
+    return chosen, problems
+
+
+def default_providers() -> list[str]:
+    available = available_providers()
+    accelerators = [name for name in DEFAULT_ACCELERATORS if name in available]
+    # Only the first accelerator is used: onnxruntime hands every node the first provider that
+    # supports it, so a second one would never run anything.
+    return [*accelerators[:1], CPU]
+
+
+def provider_entries(providers: Sequence[str]) -> list[str | tuple[str, dict[str, str]]]:
+    """Providers with the options this workload wants.
+
+    CUDA benchmarks every convolution algorithm for each new input shape by default; the face
+    model sees a new shape for each new aspect ratio, so the first request of every shape would
+    stall.  The heuristic choice is close in speed and costs nothing up front.
+    """
+    return [
+        (name, {"cudnn_conv_algo_search": "HEURISTIC"}) if name == "CUDAExecutionProvider" else name
+        for name in providers
+    ]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    # None where the model leaves the dimension free.
+    batch: int | None
+    height: int | None
+    width: int | None
+
+
+def open_session(model: Path, *, threads: int, providers: Sequence[str] | None) -> Any:
+    """Create an inference session; raises ``RuntimeError`` with a readable reason on failure."""
+    if ort is None:
+        raise RuntimeError("onnxruntime is not installed")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Requests already run in parallel worker threads: idle inference threads must sleep, not
+    # spin, or they take CPU from the other requests.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    chosen = list(providers) if providers else default_providers()
+    try:
+        session = ort.InferenceSession(str(model), options, providers=provider_entries(chosen))
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        raise RuntimeError(f"cannot load {str(model)!r}: {_first_line(exc)}") from exc
+    logger.info("detection model %s runs on %s", model.name, ", ".join(session.get_providers()))
+    return session
+
+
+def input_spec(session: Any) -> InputSpec:
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise RuntimeError(f"expected one image input, the model has {len(inputs)}")
+    shape = list(inputs[0].shape)
+    if len(shape) != 4:
+        raise RuntimeError(f"expected an NCHW image input, the model's input has shape {shape}")
+    if isinstance(shape[1], int) and shape[1] != 3:
+        raise RuntimeError(f"expected 3 input channels, the model takes {shape[1]}")
+    batch, height, width = (dim if isinstance(dim, int) and dim > 0 else None for dim in (shape[0], *shape[2:]))
+    if batch not in (None, 1):
+        raise RuntimeError(f"the model's batch size is fixed to {batch}; it must be 1 or dynamic")
+    return InputSpec(inputs[0].name, batch, height, width)
+
+
+def model_metadata(session: Any) -> dict[str, str]:
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
