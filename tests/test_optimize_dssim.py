@@ -1,0 +1,68 @@
+"""The DSSIM definition autoquality targets: (1 - SSIM) / 2 on luma, scikit-image's SSIM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import pyvips
+from skimage.metrics import structural_similarity
+
+from imgproxy_py.optimize.dssim import DssimMeter, dssim_between, luma_plane
+
+
+def real_photo(name: str, width: int = 320) -> pyvips.Image:
+    from skimage import data
+
+    image = pyvips.Image.new_from_array(getattr(data, name)()).copy(interpretation="srgb")
+    return image.resize(width / image.width).copy_memory()
+
+
+def save(image: pyvips.Image, fmt: str, quality: int) -> bytes:
+    if fmt == "jpeg":
+        return bytes(image.jpegsave_buffer(Q=quality, keep="none"))
+    return bytes(image.webpsave_buffer(Q=quality, keep="none"))
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "rocket"])
+def test_dssim_falls_as_quality_rises(name: str, fmt: str) -> None:
+    image = real_photo(name)
+    meter = DssimMeter(image)
+    values = [meter.measure(save(image, fmt, q)) for q in range(20, 100, 10)]
+    assert all(later < earlier for earlier, later in zip(values, values[1:], strict=False)), values
+    assert 0.0 < values[-1] < 0.02 < values[0] < 0.2
+
+
+def test_definition_matches_scikit_image_on_luma() -> None:
+    image = real_photo("astronaut", 200)
+    decoded = pyvips.Image.new_from_buffer(save(image, "jpeg", 40), "")
+    rgb = image.numpy().astype(np.float64) / 255
+    rgb_decoded = decoded.numpy().astype(np.float64) / 255
+    weights = np.array([0.299, 0.587, 0.114])
+    ssim = structural_similarity(rgb @ weights, rgb_decoded @ weights, data_range=1.0, gaussian_weights=True,
+                                 sigma=1.5, use_sample_covariance=False)
+    assert DssimMeter(image).measure_image(decoded) == pytest.approx((1 - ssim) / 2, abs=1e-5)
+
+
+def test_identical_images_have_no_dissimilarity() -> None:
+    image = real_photo("coffee", 128)
+    assert dssim_between(luma_plane(image), luma_plane(image)) == 0.0
+
+
+def test_hidden_colour_does_not_count_but_alpha_does() -> None:
+    rgb = real_photo("coffee", 96)
+    alpha = pyvips.Image.black(rgb.width, rgb.height).draw_rect(255, 0, 0, rgb.width // 2, rgb.height,
+                                                                fill=True).cast("uchar")
+    reference = rgb.bandjoin(alpha)
+    recoloured = rgb.invert().bandjoin(alpha)  # changes only where alpha is 0 are invisible...
+    visible = (alpha == 0).ifthenelse(recoloured, reference)
+    assert DssimMeter(reference).measure_image(visible) == 0.0
+    more_alpha = rgb.bandjoin((alpha + 255).cast("uchar"))  # ...but showing them is a change
+    assert DssimMeter(reference).measure_image(more_alpha) > 0.05
+
+
+def test_tiny_and_grey_images_work() -> None:
+    tiny = real_photo("coffee", 6)
+    assert DssimMeter(tiny).measure(save(tiny, "jpeg", 10)) >= 0.0
+    grey = real_photo("camera", 64).extract_band(0).copy(interpretation="b-w")
+    assert DssimMeter(grey).measure(save(grey, "jpeg", 95)) < DssimMeter(grey).measure(save(grey, "jpeg", 20))
