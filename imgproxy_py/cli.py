@@ -13,17 +13,22 @@ log = logging.getLogger("imgproxy_py")
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from imgproxy_py.config import load_config
+    from imgproxy_py.config import read_config
     from imgproxy_py.errors import ConfigError
     from imgproxy_py.server.app import create_app, setup_logging
+    from imgproxy_py.server.services import build_services
 
+    config, problems = read_config()
+    setup_logging(config)
     try:
-        config = load_config()
-        setup_logging(config)
-        app = create_app(config)
+        services = build_services(config)
     except ConfigError as exc:
-        print(f"imgproxy-py: {exc}", file=sys.stderr)
+        problems += exc.problems
+    if problems:
+        # Every problem at once, so a deploy is fixed in one go.
+        print("imgproxy-py: invalid configuration:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
+    app = create_app(config, services)
     if not config.security.signing_enabled:
         log.warning("IMGPROXY_KEY is not set: unsigned URLs are accepted. Set IMGPROXY_KEY and "
                     "IMGPROXY_SALT in production.")

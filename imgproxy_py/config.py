@@ -342,6 +342,14 @@ class Config:
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """Read every subsystem's settings; raise one ConfigError listing all problems."""
+    config, problems = read_config(env)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
+    """The config with defaults in place of bad values, and the list of problems."""
     env = dict(os.environ if env is None else env)
     r = EnvReader(env)
     config = Config(
@@ -354,6 +362,4 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         metrics=MetricsConfig.from_env(r),
         env=env,
     )
-    if r.errors:
-        raise ConfigError(r.errors)
-    return config
+    return config, r.errors

@@ -66,6 +66,13 @@ class SourceTooBigError(ImgproxyError):
     default_public_message = "Source image file is too big"
 
 
+class ObjectNotFoundError(ImgproxyError):
+    """A route asked for the n-th detected object and there are fewer."""
+
+    status = 404
+    default_public_message = "Object not found"
+
+
 class UnprocessableImageError(ImgproxyError):
     status = 422
     default_public_message = "Unprocessable image"

@@ -77,7 +77,7 @@ def test_exif_orientation_is_applied(client: httpx.Client, server: AppServer, or
 
 @pytest.fixture(scope="module")
 def animated_server(start_server) -> AppServer:  # type: ignore[no-untyped-def]
-    return start_server(IMGPROXY_MAX_ANIMATION_FRAMES="100")
+    return start_server(IMGPROXY_MAX_ANIMATION_FRAMES="100", IMGPROXY_TIMEOUT="60")
 
 
 @pytest.mark.parametrize(("name", "ext"), [("iss634.gif", ""), ("iss634.webp", ""), ("iss634.gif", "webp"),

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import math
 
-import pyvips
-
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.colour import background_rgb, ensure_alpha, has_alpha
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_position, scale_to_even
+from imgproxy_py.imaging.objects import scale_detections, shift_detections
 from imgproxy_py.imaging.resize import resize_image
 from imgproxy_py.options.model import Gravity
 
@@ -22,9 +21,11 @@ _MAX_DIMENSION = {ImageFormat.WEBP: 16383, ImageFormat.AVIF: 16384, ImageFormat.
 _GIF_MAX_RESOLUTION = 4 * 1024 * 1024 * 64
 
 
-def embed(img: pyvips.Image, width: int, height: int, left: int, top: int) -> pyvips.Image:
-    """Place ``img`` on a transparent canvas; flatten later fills it with the background."""
-    return ensure_alpha(img).embed(left, top, width, height, extend="background", background=[0, 0, 0, 0])
+def embed(c: Context, width: int, height: int, left: int, top: int) -> None:
+    """Place the image on a transparent canvas; flatten later fills it with the background."""
+    c.img = ensure_alpha(c.img).embed(left, top, width, height, extend="background", background=[0, 0, 0, 0])
+    c.full_view = False
+    shift_detections(c, left, top)
 
 
 def _extend_to(c: Context, width: int, height: int, gravity: Gravity) -> None:
@@ -34,7 +35,7 @@ def _extend_to(c: Context, width: int, height: int, gravity: Gravity) -> None:
     width = max(width, img.width) if width > 0 else img.width
     height = max(height, img.height) if height > 0 else img.height
     left, top = calc_position(width, height, img.width, img.height, gravity, c.dpr_scale, False)
-    c.img = embed(img, width, height, left, top)
+    embed(c, width, height, left, top)
 
 
 def extend(c: Context) -> None:
@@ -52,7 +53,7 @@ def padding(c: Context) -> None:
         return
     top, right, bottom, left = (scale_to_even(v, c.dpr_scale) for v in c.po.padding)
     img = c.img
-    c.img = embed(img, img.width + left + right, img.height + top + bottom, left, top)
+    embed(c, img.width + left + right, img.height + top + bottom, left, top)
 
 
 def fix_size(c: Context) -> None:
@@ -67,6 +68,7 @@ def fix_size(c: Context) -> None:
         return
     scale = 1 / shrink
     c.img = resize_image(img, scale, scale)
+    scale_detections(c, scale, scale)
     log.warning("%s dimensions are limited to %d; result rescaled to %dx%d",
                 c.out_format.value, limit, c.img.width, c.img.height)
 

@@ -19,7 +19,6 @@ Geometry fields follow imgproxy's names:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,5 +92,10 @@ class Context:
     result_crop_height: int = 0
     extend_ar_width: int = 0
     extend_ar_height: int = 0
-    # Hooks for steps that other subsystems provide (object detection, ...).
-    on_step: Callable[[str], None] | None = None
+    # Object detection state: what identifies the source (for the detection cache),
+    # whether the image still shows the whole source, whether EXIF rotation is applied,
+    # and the detections in the current image's pixel coordinates (None: not computed).
+    source_id: str = ""
+    full_view: bool = True
+    rotated: bool = False
+    detections: tuple[Any, ...] | None = None

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import pyvips
+from typing import Protocol
 
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_position, rotate_and_flip_gravity
 from imgproxy_py.options.model import Gravity, GravityType
 
-# Provided by the detection subsystem: (image, gravity, crop width, crop height) -> (left, top),
-# or None when nothing was found.
-ObjectFocus = Callable[[pyvips.Image, Gravity, int, int], tuple[int, int] | None]
+
+class ObjectFocus(Protocol):
+    """The detection subsystem's window placement (``imaging.objects.ObjectDetection``)."""
+
+    def focus_window(self, c: Context, gravity: Gravity, width: int, height: int) -> tuple[int, int] | None: ...
+
+
+def _crop(c: Context, left: int, top: int, width: int, height: int) -> None:
+    from imgproxy_py.imaging.objects import shift_detections
+
+    c.img = c.img.crop(left, top, width, height)
+    c.full_view = False
+    shift_detections(c, -left, -top)
 
 
 def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_scale: float) -> None:
@@ -24,18 +32,19 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
     if width >= img.width and height >= img.height:
         return
     if gravity.type in (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED):
-        focus: ObjectFocus | None = c.services.get("object_focus")
-        position = focus(img, gravity, width, height) if focus is not None else None
+        service: ObjectFocus | None = c.services.get("objects")
+        position = service.focus_window(c, gravity, width, height) if service is not None else None
         if position is not None:
-            c.img = img.crop(position[0], position[1], width, height)
+            _crop(c, position[0], position[1], width, height)
             return
-        fallback = c.services.get("object_fallback", GravityType.SMART)
-        gravity = Gravity(fallback)
+        gravity = Gravity(c.services.get("object_fallback", GravityType.SMART))
     if gravity.type is GravityType.SMART:
         c.img = img.copy_memory().smartcrop(width, height, interesting="attention")
+        c.full_view = False
+        c.detections = None  # smartcrop doesn't say where it cut
         return
     left, top = calc_position(img.width, img.height, width, height, gravity, offset_scale, False)
-    c.img = img.crop(left, top, width, height)
+    _crop(c, left, top, width, height)
 
 
 def crop(c: Context) -> None:

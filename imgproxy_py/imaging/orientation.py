@@ -8,6 +8,9 @@ from imgproxy_py.imaging.context import Context
 def rotate_and_flip(c: Context) -> None:
     po = c.po
     img = c.img
+    c.rotated = True
+    if c.angle % 360 or c.flip or po.rotate % 360 or po.flip_horizontal or po.flip_vertical:
+        c.detections = None  # recomputed (from the per-source cache) in the new orientation
     if not (c.angle % 360 or po.rotate % 360 or c.flip or po.flip_horizontal or po.flip_vertical):
         _drop_orientation(c)
         return

@@ -25,10 +25,12 @@ from imgproxy_py.imaging.crop import crop, crop_to_result
 from imgproxy_py.imaging.effects import apply_filters
 from imgproxy_py.imaging.geometry import calc_params, frame_height
 from imgproxy_py.imaging.metadata import strip_metadata
+from imgproxy_py.imaging.objects import crop_objects, detection_effects
 from imgproxy_py.imaging.orientation import rotate_and_flip
 from imgproxy_py.imaging.resize import scale, scale_on_load, trim
 from imgproxy_py.imaging.save import EncoderSettings, can_save, encode
 from imgproxy_py.imaging.watermark import watermark
+from imgproxy_py.optimize import palette_bits_of
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 
 log = logging.getLogger("imgproxy_py.processing")
@@ -37,6 +39,7 @@ Step = Callable[[Context], None]
 
 MAIN_STEPS: tuple[Step, ...] = (
     trim,
+    crop_objects,
     scale_on_load,
     colorspace_to_processing,
     crop,
@@ -44,6 +47,7 @@ MAIN_STEPS: tuple[Step, ...] = (
     rotate_and_flip,
     crop_to_result,
     apply_filters,
+    detection_effects,
     extend,
     extend_aspect_ratio,
     padding,
@@ -64,9 +68,9 @@ class ProcessResult:
     quality: int = 0
 
 
-# Called as encoder(img, fmt, quality, output options) -> (bytes, quality used); the
-# output-optimization subsystem replaces the plain one to add auto-quality and max_bytes.
-Encoder = Callable[[pyvips.Image, ImageFormat, int, OutputOptions, Deadline], tuple[bytes, int]]
+# Called as encoder(img, fmt, quality, output options, deadline, source palette bits) ->
+# (bytes, quality used): imaging.encoding adds autoquality, max_bytes and PNG palettes.
+Encoder = Callable[[pyvips.Image, ImageFormat, int, OutputOptions, Deadline, int | None], tuple[bytes, int]]
 
 
 @dataclass
@@ -84,16 +88,17 @@ class Processor:
     encoder: Encoder | None = None
 
     # --- entry point ------------------------------------------------------------------
-    def process(self, data: bytes, options: RequestOptions, deadline: Deadline) -> ProcessResult:
+    def process(self, data: bytes, options: RequestOptions, deadline: Deadline,
+                source_id: str = "") -> ProcessResult:
         try:
-            return self._process(data, options, deadline)
+            return self._process(data, options, deadline, source_id)
         except (pyvips.Error, UnprocessableImageError) as exc:
             deadline.check()  # libvips was stopped by the deadline guard: a 503, not a 422
             if isinstance(exc, UnprocessableImageError):
                 raise
             raise UnprocessableImageError(f"libvips: {exc}") from exc
 
-    def _process(self, data: bytes, options: RequestOptions, deadline: Deadline) -> ProcessResult:
+    def _process(self, data: bytes, options: RequestOptions, deadline: Deadline, source_id: str) -> ProcessResult:
         out = options.output
         src_format = loader.detect_format(data)
         if src_format is ImageFormat.SVG:
@@ -101,6 +106,7 @@ class Processor:
             if self._svg_passthrough(out):
                 return ProcessResult(data, ImageFormat.SVG, 0, 0, 0, 0)
         img = loader.load(data, src_format, page=out.page, max_pixels=self.limits.max_resolution)
+        palette_bits = palette_bits_of(img)
         pages = loader.page_count(img)
         if out.page and out.page >= pages and src_format not in (ImageFormat.BMP, ImageFormat.ICO):
             raise UnprocessableImageError(f"page {out.page} does not exist")
@@ -124,8 +130,8 @@ class Processor:
             if animated:
                 img = self._run_animated(img, po, out, out_format, deadline)
             else:
-                img = self._run(img, po, out, out_format, deadline,
-                                data if first else None, src_format if first else None)
+                img = self._run(img, po, out, out_format, deadline, data if first else None,
+                                src_format if first else None, source_id if first else "")
             deadline.check()
 
         if out.strip_metadata:
@@ -135,22 +141,18 @@ class Processor:
         quality = out.quality_for(out_format, self.quality, self.format_quality)
         img = self._guard(img, deadline)
         if self.encoder is not None:
-            encoded, quality = self.encoder(img, out_format, quality, out, deadline)
+            encoded, quality = self.encoder(img, out_format, quality, out, deadline, palette_bits)
         else:
             encoded = encode(img, out_format, quality, self.encoder_settings)
         deadline.check()
         return ProcessResult(encoded, out_format, img.width, frame_height(img), src_w, src_h, quality)
 
     # --- pipelines --------------------------------------------------------------------
-    def _context(self, img: pyvips.Image, po: PipelineOptions, out: OutputOptions, out_format: ImageFormat,
-                 deadline: Deadline, data: bytes | None, fmt: ImageFormat | None) -> Context:
-        return Context(img=img, po=po, out=out, out_format=out_format, settings=self.settings,
-                       deadline=deadline, source_data=data, source_format=fmt, page=out.page,
-                       services=self.services)
-
     def _run(self, img: pyvips.Image, po: PipelineOptions, out: OutputOptions, out_format: ImageFormat,
-             deadline: Deadline, data: bytes | None, fmt: ImageFormat | None) -> pyvips.Image:
-        ctx = self._context(img, po, out, out_format, deadline, data, fmt)
+             deadline: Deadline, data: bytes | None, fmt: ImageFormat | None, source_id: str = "") -> pyvips.Image:
+        ctx = Context(img=img, po=po, out=out, out_format=out_format, settings=self.settings,
+                      deadline=deadline, source_data=data, source_format=fmt, page=out.page,
+                      services=self.services, source_id=source_id)
         calc_params(ctx, is_vector=bool(fmt and fmt.is_vector))
         for step in self.steps:
             deadline.check()

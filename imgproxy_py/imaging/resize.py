@@ -9,6 +9,7 @@ from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.colour import colorspace_to_processing, has_alpha
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_params, extract_geometry, scale_int, shrink_int
+from imgproxy_py.imaging.objects import scale_detections
 
 
 def trim(c: Context) -> None:
@@ -32,6 +33,8 @@ def trim(c: Context) -> None:
         height = img.height - 2 * top
     c.img = img.crop(left, top, width, height).copy_memory()
     c.source_data = None  # the decode no longer matches the source bytes
+    c.full_view = False
+    c.detections = None
     calc_params(c)
 
 
@@ -63,6 +66,8 @@ def scale_on_load(c: Context) -> None:
     new_w, new_h, angle, flip = extract_geometry(img, c.po.rotate, c.po.auto_rotate)
     wpre = c.src_width / new_w
     hpre = c.src_height / new_h
+    if c.detections is not None:
+        scale_detections(c, img.width / c.img.width, img.height / c.img.height)
     c.img, c.angle, c.flip = img, angle, flip
     c.wscale *= wpre
     c.hscale *= hpre
@@ -103,3 +108,4 @@ def scale(c: Context) -> None:
     else:
         img = resize_image(img, wscale, hscale)
     c.img = img
+    scale_detections(c, wscale, hscale)

@@ -46,7 +46,9 @@ def _heic(img: pyvips.Image, q: int, s: EncoderSettings, extra: dict[str, Any]) 
 
 
 def _gif(img: pyvips.Image, q: int, s: EncoderSettings, extra: dict[str, Any]) -> bytes:
-    return bytes(img.gifsave_buffer(**extra))
+    # Quantizing every frame at libvips' default effort (7) costs ~6x the time of effort 1
+    # for ~5% smaller files: an on-the-fly server takes the fast end.
+    return bytes(img.gifsave_buffer(effort=1, reuse=True, **extra))
 
 
 def _tiff(img: pyvips.Image, q: int, s: EncoderSettings, extra: dict[str, Any]) -> bytes:

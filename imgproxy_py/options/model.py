@@ -38,6 +38,7 @@ class GravityType(StrEnum):
     CENTER = "ce"
     SMART = "sm"
     FOCUS_POINT = "fp"
+    PROPORTIONAL = "prop"
     OBJECTS = "obj"
     OBJECTS_WEIGHTED = "objw"
     REPLICATE = "re"
@@ -109,6 +110,28 @@ class CropOptions:
 
 
 @dataclass(frozen=True)
+class DetectionEffect:
+    """An effect applied inside detected boxes: ``amount`` is a sigma or a block size."""
+
+    amount: float
+    classes: tuple[str, ...] = ()  # empty: every class
+
+    def canonical(self) -> str:
+        return ":".join([_num(self.amount), *self.classes])
+
+
+@dataclass(frozen=True)
+class CropObjects:
+    scale: float = 1.0
+    classes: tuple[str, ...] = ()
+    index: int | None = None  # only the n-th detection, left to right; None: all of them
+
+    def canonical(self) -> str:
+        index = [] if self.index is None else [f"#{self.index}"]
+        return ":".join([_num(self.scale), *self.classes, *index])
+
+
+@dataclass(frozen=True)
 class PipelineOptions:
     """What one pipeline does to the pixels (imgproxy's per-pipeline options)."""
 
@@ -136,6 +159,12 @@ class PipelineOptions:
     sharpen: float = 0.0
     pixelate: int = 0
     watermark: WatermarkOptions = WatermarkOptions()
+    # Object detection (imgproxy Pro's options, open here).
+    objects_position: Gravity = Gravity()
+    crop_objects: CropObjects | None = None
+    blur_detections: DetectionEffect | None = None
+    pixelate_detections: DetectionEffect | None = None
+    draw_detections: tuple[str, ...] | None = None  # None: off; (): every class
 
     @property
     def padding_enabled(self) -> bool:
@@ -170,6 +199,9 @@ class OutputOptions:
     prefer_avif: bool = False
     enforce_avif: bool = False
     fallback_image_url: str = ""
+    detect_objects: bool = False  # /info only
+    autoquality: tuple[str, ...] | None = None  # raw aq args, resolved once the format is known
+    png_options: tuple[str, ...] | None = None
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 
     def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:

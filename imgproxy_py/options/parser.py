@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from imgproxy_py.config import Config
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.options.catalog import registry as standard_registry
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 from imgproxy_py.options.presets import load_presets
 from imgproxy_py.options.registry import OptionRegistry, OptionsBuilder, PresetPipelines
-from imgproxy_py.options.standard import registry as standard_registry
 
 
 @dataclass(frozen=True)

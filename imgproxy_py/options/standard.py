@@ -389,3 +389,4 @@ def _fallback_image_url(b: OptionsBuilder, args: list[str]) -> None:
 def _preset(b: OptionsBuilder, args: list[str]) -> None:
     for name in args:
         b.apply_preset(name)
+

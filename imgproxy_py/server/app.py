@@ -19,9 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgproxy_py.config import Config
 from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.server.info import handle_info
 from imgproxy_py.server.landing import landing_page
 from imgproxy_py.server.processing import handle_image
+from imgproxy_py.server.routes import handle_media
 from imgproxy_py.server.services import Services, build_services
+from imgproxy_py.urlpath import ParsedPath
 
 log = logging.getLogger("imgproxy_py.server")
 
@@ -103,9 +106,19 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             return PlainTextResponse("imgproxy_py", headers=cors)
         return HTMLResponse(landing_page(config), headers=cors)
 
+    async def info(request: Request) -> Response:
+        return await handle_info(request, services)
+
+    async def render(request: Request, parsed: ParsedPath) -> Response:
+        return await handle_image(request, services, parsed)
+
     async def image(request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(status_code=200, headers={"Allow": "GET, HEAD, OPTIONS", **cors})
+        if services.media is not None:
+            routed = await handle_media(request, services.media, render)
+            if routed is not None:
+                return routed
         response = await handle_image(request, services)
         response.headers.update(cors)
         return response
@@ -124,6 +137,7 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
         routes=[
             Route("/health", health, methods=["GET", "HEAD"]),
             Route("/", root, methods=["GET", "HEAD", "OPTIONS"]),
+            Route("/info/{path:path}", info, methods=["GET", "HEAD"]),
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
         ],
         middleware=[Middleware(RequestLogMiddleware, services=services)],

@@ -142,13 +142,16 @@ def not_modified(headers: dict[str, str]) -> Response:
     return Response(status_code=304, headers=keep)
 
 
-async def handle_image(request: Request, services: Services) -> Response:
+async def handle_image(request: Request, services: Services, parsed: ParsedPath | None = None) -> Response:
+    """An image request; ``parsed`` is given by routes that build the URL themselves
+    (media routes), which have their own authentication."""
     config = services.config
     delivery = config.delivery
     deadline = Deadline.after(config.server.timeout)
     timer = Timer(services)
-    check_secret(request, config.server.secret)
-    parsed = parse_and_verify(services, raw_path(request, config.server.path_prefix))
+    if parsed is None:
+        check_secret(request, config.server.secret)
+        parsed = parse_and_verify(services, raw_path(request, config.server.path_prefix))
     options = services.options.parse(parsed.options, parsed.source.extension, client_features(request, services))
     out = options.output
     canonical = services.options.canonical(options)
@@ -214,7 +217,8 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
 
     async def compute() -> ProcessResult:
         services.images_processed += 1
-        result = await services.workers.run(deadline, services.processor.process, source.data, options, deadline)
+        result = await services.workers.run(deadline, services.processor.process, source.data, options, deadline,
+                                            identity)
         services.results.put(key, result)
         return result
 

@@ -12,14 +12,21 @@ import pyvips
 
 from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.config import Config
+from imgproxy_py.detection import DetectionConfig, DetectorSet
+from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.context import ProcessingSettings
+from imgproxy_py.imaging.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.load import Limits
+from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.imaging.pipeline import Processor, ProcessResult
 from imgproxy_py.imaging.save import EncoderSettings
 from imgproxy_py.imaging.watermark import WatermarkSource
 from imgproxy_py.metrics import Metrics
+from imgproxy_py.optimize import OptimizeConfig
+from imgproxy_py.options.model import GravityType
 from imgproxy_py.options.parser import OptionsParser
+from imgproxy_py.server.routes import MediaRoutes, load_media_routes
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
@@ -51,6 +58,7 @@ class Services:
     result_flights: SingleFlight[str, ProcessResult] = field(default_factory=SingleFlight)
     metrics: Metrics | None = None
     fallback_image: bytes | None = None
+    media: MediaRoutes | None = None
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -102,6 +110,19 @@ def build_services(config: Config) -> Services:
         always_rasterize_svg=proc.always_rasterize_svg,
         sanitize_svg=proc.sanitize_svg,
     )
+    detection_config, detection_problems = DetectionConfig.from_env(config.env)
+    problems += detection_problems
+    detectors = DetectorSet(detection_config)
+    problems += detectors.errors
+    if detectors.enabled:
+        processor.services["objects"] = ObjectDetection(detectors)
+    processor.services["object_fallback"] = (
+        GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER)
+    optimize_config, optimize_problems = OptimizeConfig.from_env(config.env)
+    problems += optimize_problems
+    processor.encoder = QualityControlledEncoder(optimize_config, processor.encoder_settings)
+    media = load_media_routes(EnvReader(config.env), config.fetch.local_filesystem_root,
+                              config.security.signing_enabled, problems)
     watermark = _static_watermark(config, problems)
     if watermark is not None:
         processor.services["watermark"] = watermark
@@ -114,6 +135,7 @@ def build_services(config: Config) -> Services:
                                                           lambda r: len(r.data) + 256)
     services = Services(config, options, fetcher, SourceStore(fetcher, config.delivery.source_cache_bytes),
                         processor, workers, results, fallback_image=fallback)
+    services.media = media
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
     return services

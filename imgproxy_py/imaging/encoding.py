@@ -1,0 +1,50 @@
+"""Encoding with quality control: autoquality, max_bytes and PNG palettes.
+
+Wraps ``imaging.save.encode`` (which applies our savers' settings) with the
+output-optimization subsystem (``imgproxy_py.optimize``).
+"""
+
+from __future__ import annotations
+
+import pyvips
+
+from imgproxy_py.formats import ImageFormat
+from imgproxy_py.imaging.context import Deadline
+from imgproxy_py.imaging.save import EncoderSettings, encode
+from imgproxy_py.optimize import (
+    OptimizeConfig,
+    encode_with_quality_control,
+    parse_autoquality_args,
+    parse_png_options_args,
+    png_save_options,
+)
+from imgproxy_py.options.model import OutputOptions
+
+
+class QualityControlledEncoder:
+    def __init__(self, config: OptimizeConfig, settings: EncoderSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.encodes = 0  # saver calls, for tests and benchmarks
+
+    def __call__(self, img: pyvips.Image, fmt: ImageFormat, quality: int, out: OutputOptions,
+                 deadline: Deadline, source_palette_bits: int | None) -> tuple[bytes, int]:
+        extra: dict[str, object] = {}
+        if fmt is ImageFormat.PNG:
+            spec = self.config.png
+            if out.png_options is not None:
+                spec = parse_png_options_args(list(out.png_options), spec)
+            extra = png_save_options(img, spec, source_palette_bits=source_palette_bits)
+        autoquality = self.config.autoquality_defaults(fmt.value)
+        if out.autoquality is not None:
+            autoquality = parse_autoquality_args(list(out.autoquality), autoquality)
+
+        def save(image: pyvips.Image, q: int) -> bytes:
+            self.encodes += 1
+            return encode(image, fmt, q, self.settings, extra)
+
+        result = encode_with_quality_control(
+            img, fmt.value, save, quality=quality, autoquality=autoquality, max_bytes=out.max_bytes,
+            max_resolution=self.config.autoquality_max_resolution, check_deadline=deadline.check,
+            ml_model_path=self.config.ml_model_path)
+        return result.data, result.quality

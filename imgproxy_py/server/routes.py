@@ -1,0 +1,185 @@
+"""Media routes declared as data: friendly URLs that are named presets over the engine.
+
+``presets/routes.conf`` holds one route a line: ``PATTERN OPTIONS SOURCE``, e.g.
+
+    /media/square_thumbnails/<hash>   pr:square_thumbnails   <hash>
+
+A request matching the pattern is answered exactly as
+``/unsafe/OPTIONS/plain/local:///FILE`` would be, where FILE is the media file that
+``<hash>`` names (by file name without extension, or by the MD5 of its content) under
+``IMGPROXY_MEDIA_ROOT``.  Placeholders: ``<hash>``, ``<n>`` (digits) and any other
+``<name>`` (one path segment's text); OPTIONS may use them too.  Authentication is a bearer
+token (``media.tokens``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from imgproxy_py.envreader import EnvReader
+from imgproxy_py.errors import InvalidURLError, SourceNotFoundError
+from imgproxy_py.media.index import MediaIndex
+from imgproxy_py.media.tokens import TokenAuthority, TokenError
+from imgproxy_py.urlpath import ParsedPath, SourceRef
+
+log = logging.getLogger("imgproxy_py.media")
+
+_PLACEHOLDER = re.compile(r"<([a-z_]+)>")
+_PATTERNS = {"hash": r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}?", "n": r"\d{1,4}"}
+
+
+@dataclass(frozen=True)
+class MediaRoute:
+    pattern: str
+    regex: re.Pattern[str]
+    options: str
+    source: str
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.regex.fullmatch(path)
+        return found.groupdict() if found else None
+
+    def options_for(self, params: dict[str, str]) -> str:
+        return _PLACEHOLDER.sub(lambda m: params[m.group(1)], self.options)
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    last = 0
+    for m in _PLACEHOLDER.finditer(pattern):
+        parts.append(re.escape(pattern[last:m.start()]))
+        name = m.group(1)
+        parts.append(f"(?P<{name}>{_PATTERNS.get(name, r'[^/]+?')})")
+        last = m.end()
+    parts.append(re.escape(pattern[last:]))
+    return re.compile("".join(parts))
+
+
+def parse_routes(text: str, where: str, problems: list[str]) -> list[MediaRoute]:
+    routes = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        fields = line.split()
+        place = f"{where}:{number}"
+        if len(fields) != 3:
+            problems.append(f"{place}: expected PATTERN OPTIONS SOURCE, got {line!r}")
+            continue
+        pattern, options, source = fields
+        names = set(_PLACEHOLDER.findall(pattern))
+        if not pattern.startswith("/") or "hash" not in names:
+            problems.append(f"{place}: the pattern must start with / and hold <hash>")
+            continue
+        if source != "<hash>":
+            problems.append(f"{place}: the source must be <hash> (a file under IMGPROXY_MEDIA_ROOT)")
+            continue
+        unknown = set(_PLACEHOLDER.findall(options)) - names
+        if unknown:
+            problems.append(f"{place}: options use placeholders the pattern lacks: {sorted(unknown)}")
+            continue
+        try:
+            regex = compile_pattern(pattern)
+        except re.error as exc:
+            problems.append(f"{place}: bad pattern: {exc}")
+            continue
+        routes.append(MediaRoute(pattern, regex, options, source))
+    return routes
+
+
+@dataclass
+class MediaRoutes:
+    routes: list[MediaRoute]
+    index: MediaIndex
+    local_root: Path
+    tokens: TokenAuthority | None
+    open_access: bool
+    ttl: int
+
+    def find(self, path: str) -> tuple[MediaRoute, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(path)
+            if params is not None:
+                return route, params
+        return None
+
+    def parsed_path(self, route: MediaRoute, params: dict[str, str]) -> ParsedPath:
+        """The ``/unsafe/OPTIONS/plain/local:///FILE`` request this route stands for."""
+        file = self.index.find(params["hash"])
+        if file is None:
+            raise SourceNotFoundError(f"no media file for {params['hash']!r}")
+        relative = file.relative_to(self.local_root).as_posix()
+        options = route.options_for(params)
+        tokens: list[tuple[str, tuple[str, ...]]] = []
+        for part in options.split("/"):
+            if part == "-":
+                tokens.append(("-", ()))
+                continue
+            name, sep, args = part.partition(":")
+            if not sep:
+                raise InvalidURLError(f"bad route options: {options}")
+            tokens.append((name, tuple(args.split(":"))))
+        return ParsedPath("unsafe", f"/{options}/plain/local:///{relative}", tuple(tokens),
+                          SourceRef(f"local:///{relative}", ""))
+
+    def authorize(self, request: Request, params: dict[str, str]) -> None:
+        if self.tokens is None:
+            if self.open_access:
+                return
+            raise TokenError("media routes need IMGPROXY_MEDIA_TOKEN_SECRET when URLs are signed")
+        self.tokens.check(request.headers.get("authorization"), params["hash"])
+
+
+def load_media_routes(env: EnvReader, local_root: str, signing: bool, problems: list[str]) -> MediaRoutes | None:
+    """The routes from ``IMGPROXY_MEDIA_ROUTES_PATH`` (default: the shipped presets/routes.conf)."""
+    default_path = Path(__file__).resolve().parents[2] / "presets" / "routes.conf"
+    path = env.string("IMGPROXY_MEDIA_ROUTES_PATH", str(default_path) if default_path.is_file() else "")
+    media_root = env.string("IMGPROXY_MEDIA_ROOT", local_root)
+    secret = env.string("IMGPROXY_MEDIA_TOKEN_SECRET")
+    max_age = env.integer("IMGPROXY_MEDIA_TOKEN_TTL", 86400, minimum=1)
+    ttl = env.integer("IMGPROXY_MEDIA_TTL", 86400, minimum=0)
+    if not path or not media_root:
+        return None
+    if not local_root:
+        problems.append("IMGPROXY_MEDIA_ROOT needs IMGPROXY_LOCAL_FILESYSTEM_ROOT (media is served as local:///)")
+        return None
+    root, local = Path(media_root).resolve(), Path(local_root).resolve()
+    if not root.is_dir() or not root.is_relative_to(local):
+        problems.append(f"IMGPROXY_MEDIA_ROOT: {media_root!r} must be a folder inside IMGPROXY_LOCAL_FILESYSTEM_ROOT")
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(f"IMGPROXY_MEDIA_ROUTES_PATH: cannot read {path!r}: {exc.strerror}")
+        return None
+    routes = parse_routes(text, path, problems)
+    index = MediaIndex(str(root))
+    index.build()
+    tokens = TokenAuthority(secret, max_age) if secret else None
+    if tokens is None and not signing:
+        log.warning("IMGPROXY_MEDIA_TOKEN_SECRET is not set: media routes are open (as unsigned URLs are)")
+    return MediaRoutes(routes, index, local, tokens, open_access=not signing, ttl=ttl)
+
+
+Render = Callable[[Request, ParsedPath], Awaitable[Response]]
+
+
+async def handle_media(request: Request, media: MediaRoutes, render: Render) -> Response | None:
+    """Answer a media route, or None when no route matches ``request``'s path."""
+    found = media.find(request.url.path)
+    if found is None:
+        return None
+    route, params = found
+    media.authorize(request, params)
+    parsed = media.parsed_path(route, params)
+    response = await render(request, parsed)
+    if response.status_code == 200:
+        response.headers["Cache-Control"] = f"public, max-age={media.ttl}"
+    return response

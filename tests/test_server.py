@@ -1,0 +1,61 @@
+"""Server behaviour: landing page, client hints, graceful stop, CLI start-up errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from tests.conftest import asset, decode
+from tests.servers import ASSETS, AppServer, Origin
+
+
+def test_landing_page_shows_examples(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    demo = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(ASSETS.parent.parent / "imgproxy_py" / "demo"))
+    page = client.get(demo.base + "/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    sources = [part.split('"')[0] for part in page.text.split('<img src="')[1:]]
+    assert len(sources) >= 5
+    for src in sources:  # every example on the page renders
+        response = client.get(demo.base + src.replace("&amp;", "&"))
+        assert response.status_code == 200, src
+        assert response.headers["content-type"].startswith("image/")
+
+
+def test_client_hints(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    hinted = start_server(IMGPROXY_ENABLE_CLIENT_HINTS="true")
+    url = f"{hinted.base}/unsafe/plain/local:///core/hopper.jpg"
+    response = client.get(url, headers={"Sec-CH-DPR": "2", "Sec-CH-Width": "100"})
+    assert decode(response.content).width == 100  # width 50 at DPR 2
+    assert "Sec-CH-DPR" in response.headers["vary"]
+
+
+def test_graceful_stop_finishes_in_flight_requests(start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    server: AppServer = start_server()
+    slow = origin.add("/server/slow.jpg", asset("hopper.jpg").read_bytes(), delay=1.0)
+    result: dict[str, int] = {}
+
+    def request() -> None:
+        with httpx.Client(timeout=30) as c:
+            result["status"] = c.get(f"{server.base}/unsafe/w:20/plain/{slow}").status_code
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    time.sleep(0.3)
+    server.server.should_exit = True  # what SIGTERM does
+    thread.join(timeout=20)
+    assert result.get("status") == 200
+    server.thread.join(timeout=20)
+    assert not server.thread.is_alive()
+
+
+def test_serve_reports_every_config_error_and_exits() -> None:
+    env = {"IMGPROXY_QUALITY": "abc", "IMGPROXY_WORKERS": "0", "IMGPROXY_PRESETS": "bad=w:x", "PATH": ""}
+    run = subprocess.run([sys.executable, "-m", "imgproxy_py", "serve"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1
+    assert "IMGPROXY_QUALITY" in run.stderr and "IMGPROXY_WORKERS" in run.stderr
+    assert "preset 'bad'" in run.stderr  # reported together with the variables
