@@ -38,11 +38,26 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def token(args: argparse.Namespace) -> int:
+    from imgproxy_py.media.tokens import TokenAuthority
+
+    secret = args.secret or os.environ.get("IMGPROXY_MEDIA_TOKEN_SECRET", "")
+    if not secret:
+        print("imgproxy-py token: set IMGPROXY_MEDIA_TOKEN_SECRET or pass --secret", file=sys.stderr)
+        return 2
+    print(TokenAuthority(secret).mint(args.hash or ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imgproxy-py", description="imgproxy-compatible image server")
     sub = parser.add_subparsers(dest="command")
     serve_cmd = sub.add_parser("serve", help="run the server (settings from IMGPROXY_* variables)")
     serve_cmd.set_defaults(func=serve)
+    token_cmd = sub.add_parser("token", help="mint a bearer token for the media routes")
+    token_cmd.add_argument("--hash", help="scope the token to one media <hash>")
+    token_cmd.add_argument("--secret", help="default: IMGPROXY_MEDIA_TOKEN_SECRET")
+    token_cmd.set_defaults(func=token)
     from imgproxy_py import cli_urls
 
     cli_urls.register(sub)

@@ -154,7 +154,7 @@ def test_default_preset_applies_first_and_recursion_is_skipped() -> None:
 
 def test_presets_file_errors_are_reported_together(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "presets.conf"
-    bad.write_text("# comment\n\nok=rs:fit:10:10\n=w:10\nempty=\nbroken=notanoption\nbadarg=w:abc\n")
+    bad.write_text("# comment\n\nok=rs:fit:10:10\n=w:10\nempty=\nbroken=notanoption\nbadarg=w:abc\nok=w:1\n")
     problems: list[str] = []
     OptionsParser(load_config({"IMGPROXY_PRESETS_PATH": str(bad)}), errors=problems)
     text = "\n".join(problems)
@@ -162,7 +162,8 @@ def test_presets_file_errors_are_reported_together(tmp_path) -> None:  # type: i
     assert "presets.conf:5: empty preset value" in text
     assert "presets.conf:6" in text
     assert "badarg" in text
-    assert len(problems) == 4  # every problem at once; the good preset is not among them
+    assert "presets.conf:8: preset 'ok' is defined twice" in text
+    assert len(problems) == 5  # every problem at once; the good preset is not among them
 
 
 def test_max_chained_pipelines() -> None:

@@ -47,6 +47,9 @@ def parse_preset_lines(lines: Iterable[tuple[str, str]], separator: str,
         if not value:
             errors.append(f"{where}: empty preset value for {name!r}")
             continue
+        if name in presets:
+            errors.append(f"{where}: preset {name!r} is defined twice")
+            continue
         try:
             presets[name] = parse_preset_value(value, separator)
         except ValueError as exc:

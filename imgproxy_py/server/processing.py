@@ -20,7 +20,7 @@ from imgproxy_py.errors import (
     SourceTimeoutError,
     SourceTooBigError,
 )
-from imgproxy_py.formats import ImageFormat, sniff_format
+from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.pipeline import ProcessResult
 from imgproxy_py.options.model import OutputOptions, RequestOptions
@@ -28,7 +28,7 @@ from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.security.encryption import decrypt_source_url
 from imgproxy_py.security.signature import verify_signature
 from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
-from imgproxy_py.server.responses import cache_headers, content_disposition
+from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
 from imgproxy_py.server.services import Services
 from imgproxy_py.sources.fetcher import SourceImage
 from imgproxy_py.sources.store import source_identity
@@ -192,10 +192,7 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
         return not_modified(headers)
 
     if out.raw:
-        fmt = sniff_format(source.data)
-        media_type = fmt.mime if fmt else source.headers.get("content-type", "application/octet-stream")
-        headers["Content-Disposition"] = content_disposition(parsed.source.url, out, fmt or ImageFormat.JPEG)
-        return Response(source.data, media_type=media_type, headers=headers)
+        return raw_response(request, source, parsed.source.url, out, headers)
 
     result = await process(services, source, options, canonical, identity, deadline)
     timer.span("processing", started)
@@ -205,6 +202,39 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     request.state.result_format = result.format.value
     return Response(result.data, status_code=fallback_status or 200, media_type=result.format.mime,
                     headers=headers)
+
+
+def raw_response(request: Request, source: SourceImage, url: str, out: OutputOptions,
+                 headers: dict[str, str]) -> Response:
+    """The source unchanged, with single-range support (video players seek with Range)."""
+    fmt = sniff_format(source.data)
+    media_type = fmt.mime if fmt else _sniff_media_type(source)
+    if fmt is not None:
+        headers["Content-Disposition"] = content_disposition(url, out, fmt)
+    headers["Accept-Ranges"] = "bytes"
+    size = len(source.data)
+    try:
+        span = byte_range(request.headers.get("range"), size)
+    except ValueError:
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+    if span is None:
+        return Response(source.data, media_type=media_type, headers=headers)
+    start, end = span
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return Response(source.data[start:end + 1], status_code=206, media_type=media_type, headers=headers)
+
+
+def _sniff_media_type(source: SourceImage) -> str:
+    from imgproxy_py.media.video import is_video
+
+    if is_video(source.data):
+        head = source.data[:64]
+        if head[:4] == b"\x1a\x45\xdf\xa3":
+            return "video/webm"
+        if head[:4] == b"RIFF":
+            return "video/x-msvideo"
+        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
+    return source.headers.get("content-type", "application/octet-stream")
 
 
 async def process(services: Services, source: SourceImage, options: RequestOptions, canonical: str,

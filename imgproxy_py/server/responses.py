@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from email.utils import formatdate
 from urllib.parse import quote, urlsplit
@@ -34,3 +35,31 @@ def content_disposition(source_url: str, out: OutputOptions, fmt: ImageFormat) -
     if ascii_name != filename:
         header += f"; filename*=UTF-8''{quote(filename)}"
     return header
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The (start, end inclusive) of a single-range ``Range`` header; None: whole body.
+
+    Raises ValueError for a range that can't be satisfied (the caller answers 416).
+    """
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None  # multi-range or another unit: RFC 9110 lets us send the whole body
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # the last N bytes
+        length = int(last)
+        if length == 0:
+            raise ValueError("empty suffix range")
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise ValueError("range not satisfiable")
+    return start, end

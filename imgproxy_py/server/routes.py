@@ -145,6 +145,7 @@ def load_media_routes(env: EnvReader, local_root: str, signing: bool, problems: 
     secret = env.string("IMGPROXY_MEDIA_TOKEN_SECRET")
     max_age = env.integer("IMGPROXY_MEDIA_TOKEN_TTL", 86400, minimum=1)
     ttl = env.integer("IMGPROXY_MEDIA_TTL", 86400, minimum=0)
+    refresh = env.number("IMGPROXY_MEDIA_INDEX_REFRESH_INTERVAL", 10.0, minimum=0)
     if not path or not media_root:
         return None
     if not local_root:
@@ -160,7 +161,7 @@ def load_media_routes(env: EnvReader, local_root: str, signing: bool, problems: 
         problems.append(f"IMGPROXY_MEDIA_ROUTES_PATH: cannot read {path!r}: {exc.strerror}")
         return None
     routes = parse_routes(text, path, problems)
-    index = MediaIndex(str(root))
+    index = MediaIndex(str(root), refresh_interval=refresh)
     index.build()
     tokens = TokenAuthority(secret, max_age) if secret else None
     if tokens is None and not signing:

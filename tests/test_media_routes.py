@@ -1,0 +1,150 @@
+"""Media routes: named presets behind friendly URLs, media index, bearer tokens, Range."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from imgproxy_py.media.tokens import TokenAuthority
+from tests.conftest import asset, decode, rgb_image
+from tests.servers import AppServer
+
+SECRET = "media-secret"
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local root with a media folder: one portrait, one photo of two people, one landscape."""
+    from skimage import data
+
+    root = tmp_path_factory.mktemp("local")
+    media = root / "media"
+    media.mkdir()
+    portrait = rgb_image(data.astronaut())
+    portrait.jpegsave(str(media / "portrait01.jpg"), Q=90)
+    pair = portrait.resize(0.5).join(portrait.resize(0.5).fliphor(), "horizontal")
+    pair.jpegsave(str(media / "pair01.jpg"), Q=90)
+    shutil.copy(asset("hopper.png"), media / "hopper01.png")
+    (root / "outside.jpg").write_bytes(asset("hopper.jpg").read_bytes())
+    return root
+
+
+@pytest.fixture(scope="module")
+def media_server(start_server, library: Path) -> AppServer:  # type: ignore[no-untyped-def]
+    return start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(library), IMGPROXY_MEDIA_ROOT=str(library / "media"),
+                        IMGPROXY_MEDIA_TOKEN_SECRET=SECRET, IMGPROXY_MEDIA_INDEX_REFRESH_INTERVAL="0",
+                        IMGPROXY_PRESETS_PATH=str(Path(__file__).parents[1] / "presets" / "default.conf"))
+
+
+def auth(scope: str = "") -> dict[str, str]:
+    return {"Authorization": "Bearer " + TokenAuthority(SECRET).mint(scope)}
+
+
+@pytest.mark.parametrize("route", ["thumbnails_big", "square_thumbnails", "small_square_thumbnails"])
+def test_route_equals_the_preset_request(client: httpx.Client, media_server: AppServer, route: str) -> None:
+    routed = client.get(f"{media_server.base}/media/{route}/portrait01", headers=auth())
+    assert routed.status_code == 200
+    direct = client.get(f"{media_server.base}/unsafe/preset:{route}/plain/local:///media/portrait01.jpg")
+    assert routed.content == direct.content  # byte for byte
+    assert routed.headers["content-type"] == direct.headers["content-type"] == "image/jpeg"
+    assert routed.headers["cache-control"] == "public, max-age=86400"
+    size = {"thumbnails_big": (512, 512), "square_thumbnails": (500, 500), "small_square_thumbnails": (32, 32)}
+    img = decode(routed.content)
+    assert (img.width, img.height) == size[route]
+
+
+def test_hash_by_md5_of_content(client: httpx.Client, media_server: AppServer, library: Path) -> None:
+    md5 = hashlib.md5((library / "media" / "hopper01.png").read_bytes()).hexdigest()
+    by_md5 = client.get(f"{media_server.base}/media/square_thumbnails/{md5}", headers=auth())
+    by_name = client.get(f"{media_server.base}/media/square_thumbnails/hopper01", headers=auth())
+    assert by_md5.status_code == 200 and by_md5.content == by_name.content
+
+
+def test_new_files_are_found_after_a_miss(client: httpx.Client, media_server: AppServer, library: Path) -> None:
+    assert client.get(f"{media_server.base}/media/square_thumbnails/late01", headers=auth()).status_code == 404
+    shutil.copy(asset("hopper.jpg"), library / "media" / "late01.jpg")
+    assert client.get(f"{media_server.base}/media/square_thumbnails/late01", headers=auth()).status_code == 200
+
+
+def test_nothing_outside_the_media_root(client: httpx.Client, media_server: AppServer) -> None:
+    for key in ("outside", "..", "..%2Foutside", "%2e%2e"):
+        response = client.get(f"{media_server.base}/media/square_thumbnails/{key}", headers=auth())
+        assert response.status_code == 404, key
+
+
+def test_tokens(client: httpx.Client, media_server: AppServer, start_server, library: Path) -> None:  # type: ignore[no-untyped-def]
+    url = f"{media_server.base}/media/square_thumbnails/portrait01"
+    missing = client.get(url)
+    assert missing.status_code == 401
+    assert client.get(url, headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    assert client.get(url, headers=auth("portrait01")).status_code == 200
+    assert client.get(url, headers=auth("pair01")).status_code == 401  # scoped to another file
+    short = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(library), IMGPROXY_MEDIA_ROOT=str(library / "media"),
+                         IMGPROXY_MEDIA_TOKEN_SECRET=SECRET, IMGPROXY_MEDIA_TOKEN_TTL="1",
+                         IMGPROXY_PRESETS_PATH=str(Path(__file__).parents[1] / "presets" / "default.conf"))
+    token = auth()
+    time.sleep(2.1)
+    expired = client.get(f"{short.base}/media/square_thumbnails/portrait01", headers=token)
+    assert expired.status_code == 401 and "expired" in expired.text
+
+
+def test_faces_route(client: httpx.Client, media_server: AppServer) -> None:
+    left = client.get(f"{media_server.base}/media/faces/pair01_0.jpg", headers=auth())
+    right = client.get(f"{media_server.base}/media/faces/pair01_1.jpg", headers=auth())
+    assert left.status_code == right.status_code == 200
+    a, b = decode(left.content), decode(right.content)
+    assert (a.width, a.height) == (b.width, b.height) == (256, 256)
+    # The right face is the left one mirrored.
+    assert abs(a.flip("horizontal").avg() - b.avg()) < 3
+    direct = client.get(f"{media_server.base}/unsafe/pr:face/oix:1/plain/local:///media/pair01.jpg")
+    assert direct.content == right.content
+    assert client.get(f"{media_server.base}/media/faces/pair01_2.jpg", headers=auth()).status_code == 404
+
+
+def test_avatar_route(client: httpx.Client, media_server: AppServer) -> None:
+    response = client.get(f"{media_server.base}/media/avatars/Eileenavatar_portrait01.png", headers=auth())
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    img = decode(response.content)
+    assert (img.width, img.height) == (256, 256)
+
+
+def test_original_with_range(client: httpx.Client, media_server: AppServer, library: Path) -> None:
+    original = (library / "media" / "portrait01.jpg").read_bytes()
+    whole = client.get(f"{media_server.base}/media/photos/portrait01", headers=auth())
+    assert whole.content == original and whole.headers["accept-ranges"] == "bytes"
+    part = client.get(f"{media_server.base}/media/photos/portrait01", headers={**auth(), "Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.content == original[10:20]
+    assert part.headers["content-range"] == f"bytes 10-19/{len(original)}"
+    tail = client.get(f"{media_server.base}/media/photos/portrait01", headers={**auth(), "Range": "bytes=-5"})
+    assert tail.content == original[-5:]
+    bad = client.get(f"{media_server.base}/media/photos/portrait01", headers={**auth(), "Range": "bytes=999999-"})
+    assert bad.status_code == 416
+
+
+def test_token_command_mints_a_working_token(client: httpx.Client, media_server: AppServer) -> None:
+    run = subprocess.run([sys.executable, "-m", "imgproxy_py", "token", "--hash", "portrait01", "--secret", SECRET],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0
+    headers = {"Authorization": "Bearer " + run.stdout.strip()}
+    assert client.get(f"{media_server.base}/media/square_thumbnails/portrait01", headers=headers).status_code == 200
+
+
+def test_bad_routes_file_stops_start_up(tmp_path: Path, library: Path) -> None:
+    from imgproxy_py.config import load_config
+    from imgproxy_py.errors import ConfigError
+    from imgproxy_py.server.services import build_services
+
+    routes = tmp_path / "routes.conf"
+    routes.write_text("/media/x/<hash> pr:x <hash>\n/nohash pr:x <hash>\n/media/y/<hash> pr:<z> <hash>\n")
+    env = {"IMGPROXY_LOCAL_FILESYSTEM_ROOT": str(library), "IMGPROXY_MEDIA_ROUTES_PATH": str(routes)}
+    with pytest.raises(ConfigError) as err:
+        build_services(load_config(env))
+    text = "\n".join(err.value.problems)
+    assert "routes.conf:2" in text and "routes.conf:3" in text
