@@ -1,0 +1,608 @@
+"""Camera RAW files (DNG, CR2, NEF, ARW, ORF, RW2, PEF, SRW, RAF, CRW) through ImageMagick.
+
+ImageMagick and the RAW converter it delegates to (``dcraw``) are large C code bases parsing
+hostile input, so they never run in the server process.  ``RawDecoder`` owns one long-lived
+worker process (``imgproxy_py.media.raw_worker``) in its own process group, started on first
+use, with
+
+* its own ImageMagick configuration: a ``policy.xml`` that allows only the RAW coders (plus PPM,
+  the converter's output, and PDF when enabled), only the converter as a delegate, and no
+  indirect reads, and a ``delegates.xml`` that runs the converter through a small script;
+* ImageMagick resource limits (memory, map, disk, width, height, area, one thread) and kernel
+  limits (address space, file size, no core dumps) that the converter inherits;
+* a private working directory for every temporary file, emptied after each decode and removed
+  with the worker.
+
+Inputs are sniffed here first: anything that is not a known RAW (or PDF when enabled) is refused
+without reaching the worker.  A decode that runs past its time limit kills the worker's whole
+process group (503); a crashed worker is reported (422) and replaced on the next decode.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import selectors
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+import pyvips
+
+from imgproxy_py.envreader import EnvReader
+from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.media import parse_byte_size
+from imgproxy_py.media.raw_worker import FRAME, MAX_HEADER, SETTINGS_ENV
+
+logger = logging.getLogger("imgproxy_py.media")
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+class RawDecodeError(ImgproxyError):
+    """A RAW file could not be decoded; ``status`` is 422, or 503 for a timeout."""
+
+    status = 422
+    default_public_message = "Unprocessable RAW image"
+
+
+class RawUnsupportedError(RawDecodeError):
+    """Refused before decoding: not a RAW file this decoder accepts (or RAW decoding is off)."""
+
+    default_public_message = "Unsupported image format"
+
+
+class RawTimeoutError(RawDecodeError):
+    status = 503
+    default_public_message = "Timeout"
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawConfig:
+    """RAW decoding settings; sizes are bytes, dimensions pixels, the timeout seconds per decode."""
+
+    enabled: bool = True
+    timeout: float = 20.0
+    memory_limit: int = 256 * MiB
+    map_limit: int = 512 * MiB
+    disk_limit: int = 1 * GiB
+    width_limit: int = 16384
+    height_limit: int = 16384
+    area_limit: int = 128_000_000
+    enable_pdf: bool = False
+    dcraw: str = "dcraw"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> tuple[RawConfig, list[str]]:
+        reader = EnvReader(env)
+        config = cls(
+            enabled=reader.boolean("IMGPROXY_RAW_ENABLED", cls.enabled),
+            timeout=reader.number("IMGPROXY_RAW_TIMEOUT", cls.timeout, minimum=0.001),
+            memory_limit=_size(reader, "IMGPROXY_RAW_MEMORY_LIMIT", cls.memory_limit),
+            map_limit=_size(reader, "IMGPROXY_RAW_MAP_LIMIT", cls.map_limit),
+            disk_limit=_size(reader, "IMGPROXY_RAW_DISK_LIMIT", cls.disk_limit),
+            width_limit=reader.integer("IMGPROXY_RAW_WIDTH_LIMIT", cls.width_limit, minimum=1),
+            height_limit=reader.integer("IMGPROXY_RAW_HEIGHT_LIMIT", cls.height_limit, minimum=1),
+            area_limit=reader.integer("IMGPROXY_RAW_AREA_LIMIT", cls.area_limit, minimum=1),
+            enable_pdf=reader.boolean("IMGPROXY_RAW_ENABLE_PDF", cls.enable_pdf),
+            dcraw=reader.string("IMGPROXY_RAW_DCRAW", cls.dcraw) or cls.dcraw,
+        )
+        return config, reader.errors
+
+    @property
+    def address_space_limit(self) -> int:
+        """Kernel address-space limit of the worker (and the converter): the pixel budgets plus
+        room for the interpreter, the libraries and the converter's own buffers."""
+        return self.memory_limit + self.map_limit + 1 * GiB
+
+
+def _size(reader: EnvReader, name: str, default: int) -> int:
+    value = reader.parsed(name, default, parse_byte_size)
+    if value <= 0:
+        reader.errors.append(f"{name}: must be greater than 0")
+        return default
+    return value
+
+
+# -- sniffing -----------------------------------------------------------------------------------
+
+_EXTENSIONS = {
+    ".dng": "DNG", ".cr2": "CR2", ".crw": "CRW", ".nef": "NEF", ".nrw": "NRW", ".arw": "ARW",
+    ".srf": "SRF", ".sr2": "SR2", ".orf": "ORF", ".rw2": "RW2", ".pef": "PEF", ".srw": "SRW",
+    ".raf": "RAF",
+}
+# Coders ImageMagick's RAW module registers for the formats above (all go through the converter).
+RAW_CODERS = frozenset(_EXTENSIONS.values())
+# TIFF-based RAW files name their maker in IFD0; those makers' coder.
+_MAKERS = (
+    ("NIKON", "NEF"), ("SONY", "ARW"), ("PENTAX", "PEF"), ("RICOH", "PEF"), ("SAMSUNG", "SRW"),
+    ("OLYMPUS", "ORF"), ("OM DIGITAL", "ORF"), ("CANON", "CR2"), ("PANASONIC", "RW2"), ("LEICA", "RW2"),
+)
+# Compression values that only RAW files use in IFD0 (Nikon, Sony, Pentax, Samsung).
+_RAW_COMPRESSIONS = frozenset({32767, 32769, 32770, 32772, 34713, 65535})
+_TAG_NEW_SUBFILE_TYPE = 254
+_TAG_COMPRESSION = 259
+_TAG_MAKE = 271
+_TAG_SUB_IFDS = 330
+_TAG_DNG_VERSION = 50706
+_MAX_IFD_ENTRIES = 1024
+
+
+@dataclass(frozen=True)
+class _Entry:
+    type: int
+    count: int
+    value_at: int
+
+
+def _ifd0(data: bytes) -> tuple[str, dict[int, _Entry]] | None:
+    """IFD0's entries of a TIFF-structured file (bounded: at most 1024 entries, within the data)."""
+    order = {b"II": "<", b"MM": ">"}.get(bytes(data[:2]))
+    if order is None or len(data) < 8:
+        return None
+    (offset,) = struct.unpack_from(order + "I", data, 4)
+    if offset < 8 or offset + 2 > len(data):
+        return None
+    (count,) = struct.unpack_from(order + "H", data, offset)
+    entries: dict[int, _Entry] = {}
+    for number in range(min(count, _MAX_IFD_ENTRIES)):
+        at = offset + 2 + 12 * number
+        if at + 12 > len(data):
+            break
+        tag, kind, values = struct.unpack_from(order + "HHI", data, at)
+        entries[tag] = _Entry(kind, values, at + 8)
+    return order, entries
+
+
+def _integer(data: bytes, order: str, entry: _Entry | None) -> int | None:
+    if entry is None or entry.count < 1:
+        return None
+    if entry.type == 3:  # SHORT
+        return int(struct.unpack_from(order + "H", data, entry.value_at)[0])
+    if entry.type == 4:  # LONG
+        return int(struct.unpack_from(order + "I", data, entry.value_at)[0])
+    return None
+
+
+def _ascii(data: bytes, order: str, entry: _Entry | None, limit: int = 64) -> str:
+    if entry is None or entry.type != 2 or entry.count < 1:
+        return ""
+    if entry.count <= 4:
+        raw = data[entry.value_at : entry.value_at + entry.count]
+    else:
+        (start,) = struct.unpack_from(order + "I", data, entry.value_at)
+        raw = data[start : start + min(entry.count, limit)]
+    return bytes(raw).split(b"\0", 1)[0].decode("latin-1").strip()
+
+
+def sniff_raw(data: bytes, filename_hint: str = "") -> str | None:
+    """The ImageMagick coder for a RAW file (``"DNG"``, ``"NEF"``, ...), or None if it is not one.
+
+    Formats with their own magic are recognised by it.  TIFF-based ones need IFD0: a DNGVersion
+    tag makes a DNG; otherwise the filename hint's extension, or a RAW maker in the Make tag
+    together with RAW structure (sub-IFDs, a reduced-size IFD0 or a RAW-only compression).
+    """
+    head = bytes(data[:16])
+    if head.startswith(b"FUJIFILMCCD-RAW"):
+        return "RAF"
+    if head[:2] == b"II" and head[6:14] == b"HEAPCCDR":
+        return "CRW"
+    if head[:4] in (b"IIRO", b"IIRS", b"MMOR"):
+        return "ORF"
+    if head[:4] == b"IIU\x00":
+        return "RW2"
+    if head[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    if head[8:10] == b"CR":
+        return "CR2"
+    parsed = _ifd0(data)
+    if parsed is None:
+        return None
+    order, entries = parsed
+    if _TAG_DNG_VERSION in entries:
+        return "DNG"
+    hinted = _EXTENSIONS.get(os.path.splitext(filename_hint.lower())[1])
+    if hinted is not None and hinted != "DNG":
+        return hinted
+    make = _ascii(data, order, entries.get(_TAG_MAKE)).upper()
+    maker = next((coder for name, coder in _MAKERS if make.startswith(name)), None)
+    if maker is None:
+        return None
+    structured = (
+        _TAG_SUB_IFDS in entries
+        or _integer(data, order, entries.get(_TAG_NEW_SUBFILE_TYPE)) == 1
+        or _integer(data, order, entries.get(_TAG_COMPRESSION)) in _RAW_COMPRESSIONS
+    )
+    return maker if structured else None
+
+
+def is_raw(data: bytes, filename_hint: str = "") -> bool:
+    """Whether ``data`` is a camera RAW file (see ``sniff_raw``)."""
+    return sniff_raw(data, filename_hint) is not None
+
+
+def is_pdf(data: bytes) -> bool:
+    return bytes(data[:1024]).lstrip(b"\x00\t\n\r ").startswith(b"%PDF-")
+
+
+def raw_available() -> bool:
+    """Whether Wand imports and finds the MagickWand library (importing only loads the library)."""
+    try:
+        import wand.api  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def converter_path(config: RawConfig) -> str | None:
+    """Absolute path of the RAW converter ImageMagick will run, if it exists."""
+    return shutil.which(config.dcraw)
+
+
+# -- worker configuration -------------------------------------------------------------------------
+
+_DELEGATE_SCRIPT = """#!/bin/sh
+# ImageMagick's dng:decode delegate: converts RAW file $1 to 8-bit PPM $2 with the converter.
+# $2 appears only when the converter succeeded: ImageMagick 6 re-reads an empty output file with
+# the RAW coder again, recursing until it crashes.
+if {converter} -c -q 3 -H 5 -w "$1" > "$2.part"; then
+    exec mv -f "$2.part" "$2"
+fi
+rm -f "$2.part"
+exit 1
+"""
+
+
+def _shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _policy_xml(config: RawConfig, delegate: str) -> str:
+    readable = sorted(RAW_CODERS | {"PPM", "PNM"} | ({"PDF"} if config.enable_pdf else set()))
+    delegates = ["dng:decode", delegate] + (["gs", "ps:*", "pdf:*"] if config.enable_pdf else [])
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        "<policymap>",
+        f'  <policy domain="resource" name="memory" value="{config.memory_limit}"/>',
+        f'  <policy domain="resource" name="map" value="{config.map_limit}"/>',
+        f'  <policy domain="resource" name="disk" value="{config.disk_limit}"/>',
+        f'  <policy domain="resource" name="width" value="{config.width_limit}"/>',
+        f'  <policy domain="resource" name="height" value="{config.height_limit}"/>',
+        f'  <policy domain="resource" name="area" value="{config.area_limit}"/>',
+        '  <policy domain="resource" name="thread" value="1"/>',
+        # Rules apply in order, the last match wins: deny everything, then allow the few needed.
+        '  <policy domain="coder" rights="none" pattern="*"/>',
+        f'  <policy domain="coder" rights="read" pattern="{{{",".join(readable)}}}"/>',
+        '  <policy domain="delegate" rights="none" pattern="*"/>',
+        *(f'  <policy domain="delegate" rights="execute" pattern={quoteattr(name)}/>' for name in delegates),
+        '  <policy domain="filter" rights="none" pattern="*"/>',
+        '  <policy domain="path" rights="none" pattern="@*"/>',
+        "</policymap>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _delegates_xml(script: str) -> str:
+    command = quoteattr(f'"{script}" "%i" "%u.ppm"')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        "<delegatemap>\n"
+        f'  <delegate decode="dng:decode" command={command}/>\n'
+        "</delegatemap>\n"
+    )
+
+
+# -- the decoder ----------------------------------------------------------------------------------
+
+
+_INHERITED_ENV = (
+    "PATH", "LD_LIBRARY_PATH", "MAGICK_HOME", "WAND_MAGICK_LIBRARY_SUFFIX", "PYTHONHOME", "LANG", "LC_ALL",
+)
+
+
+class _WorkerGone(Exception):
+    """The worker closed its pipes: it crashed, was killed or could not start."""
+
+
+class _Expired(Exception):
+    """The deadline passed while talking to the worker."""
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen[bytes]
+    root: str
+    workdir: str
+
+
+def _stop_worker(worker: _Worker, *, graceful: bool) -> None:
+    """Stop the worker and everything it started, then remove its files."""
+    process = worker.process
+    if graceful and process.poll() is None:
+        try:
+            if process.stdin is not None:
+                process.stdin.close()
+            process.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    try:
+        # The worker leads its own process group: this also ends a converter it left running.
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        logger.error("RAW worker %d did not exit after SIGKILL", process.pid)
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+    shutil.rmtree(worker.root, ignore_errors=True)
+
+
+class _Holder:
+    """The current worker, shared with the finalizer so that it outlives the decoder's ``self``."""
+
+    def __init__(self) -> None:
+        self.worker: _Worker | None = None
+
+    def stop(self, *, graceful: bool = False) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            _stop_worker(worker, graceful=graceful)
+
+
+class RawDecoder:
+    """Decodes RAW files in one long-lived, resource-limited worker process.
+
+    ``decode`` is blocking and safe to call from many threads; decodes are serialised because
+    the worker handles one at a time (callers wait for their turn within their own deadline).
+    """
+
+    def __init__(self, config: RawConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._holder = _Holder()
+        self._finalizer = weakref.finalize(self, self._holder.stop)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def sniff(self, data: bytes, filename_hint: str = "") -> str | None:
+        """The coder this decoder would use for ``data``, or None if it refuses it."""
+        coder = sniff_raw(data, filename_hint)
+        if coder is None and self.config.enable_pdf and is_pdf(data):
+            return "PDF"
+        return coder
+
+    def accepts(self, data: bytes, filename_hint: str = "") -> bool:
+        return self.config.enabled and self.sniff(data, filename_hint) is not None
+
+    @property
+    def worker_pid(self) -> int | None:
+        worker = self._holder.worker
+        return worker.process.pid if worker is not None and worker.process.poll() is None else None
+
+    def decode(self, data: bytes, *, deadline: float, filename_hint: str = "") -> pyvips.Image:
+        """An sRGB uchar image (3 bands, or 4 with alpha) of the RAW file ``data``.
+
+        ``deadline`` is a ``time.monotonic()`` value; ``config.timeout`` bounds the decode too.
+        """
+        if not self.config.enabled:
+            raise RawUnsupportedError("RAW decoding is disabled")
+        coder = self.sniff(data, filename_hint)
+        if coder is None:
+            raise RawUnsupportedError("not a RAW file this server decodes")
+        return self._decode_as(coder, data, deadline)
+
+    def close(self) -> None:
+        """Stop the worker and remove its files; a later ``decode`` starts a new one."""
+        with self._lock:
+            self._holder.stop(graceful=True)
+
+    def __enter__(self) -> RawDecoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _decode_as(self, coder: str, data: bytes, deadline: float) -> pyvips.Image:
+        limit = min(deadline, time.monotonic() + self.config.timeout)
+        if not self._lock.acquire(timeout=max(0.0, limit - time.monotonic())):
+            raise RawTimeoutError("waited too long for the RAW worker")
+        try:
+            header, pixels = self._exchange(coder, data, limit)
+        finally:
+            self._lock.release()
+        if not header.get("ok"):
+            kind = header.get("kind", "decode")
+            raise RawDecodeError(f"RAW decoding failed ({kind}): {header.get('error', 'unknown error')}")
+        return _to_vips(header, pixels)
+
+    def _exchange(self, coder: str, data: bytes, limit: float) -> tuple[dict[str, Any], bytearray]:
+        try:
+            worker = self._ensure_worker(limit)
+            request = json.dumps({"format": coder}).encode()
+            _write(worker, FRAME.pack(len(request), len(data)) + request, limit)
+            _write(worker, data, limit)
+            return _read_message(worker, limit)
+        except _Expired:
+            self._holder.stop()
+            raise RawTimeoutError("RAW decoding ran past its time limit; the worker was stopped") from None
+        except _WorkerGone as exc:
+            gone = self._holder.worker
+            self._holder.stop()
+            code = gone.process.returncode if gone is not None else None
+            raise RawDecodeError(f"the RAW worker died ({exc}; exit status {code})") from None
+
+    def _ensure_worker(self, limit: float) -> _Worker:
+        worker = self._holder.worker
+        if worker is not None and worker.process.poll() is None:
+            return worker
+        if worker is not None:
+            logger.warning("RAW worker %d exited with %s; starting a new one", worker.process.pid,
+                           worker.process.returncode)
+            self._holder.stop()
+        worker = self._start()
+        self._holder.worker = worker
+        hello, _ = _read_message(worker, limit)
+        if not hello.get("ready"):
+            self._holder.stop()
+            raise RawUnsupportedError(str(hello.get("error", "the RAW worker could not start")))
+        return worker
+
+    def _start(self) -> _Worker:
+        root = tempfile.mkdtemp(prefix="imgproxy-raw-")
+        try:
+            configdir = os.path.join(root, "config")
+            workdir = os.path.join(root, "work")
+            os.mkdir(configdir, 0o700)
+            os.mkdir(workdir, 0o700)
+            converter = converter_path(self.config)
+            if converter is None:
+                logger.warning("RAW converter %r not found: RAW files will fail to decode", self.config.dcraw)
+                converter = self.config.dcraw
+            script = os.path.join(configdir, "raw-delegate")
+            with open(script, "w", encoding="utf-8") as handle:
+                handle.write(_DELEGATE_SCRIPT.format(converter=_shell_quote(converter)))
+            os.chmod(script, 0o700)
+            with open(os.path.join(configdir, "policy.xml"), "w", encoding="utf-8") as handle:
+                handle.write(_policy_xml(self.config, script))
+            with open(os.path.join(configdir, "delegates.xml"), "w", encoding="utf-8") as handle:
+                handle.write(_delegates_xml(script))
+            process = subprocess.Popen(
+                [sys.executable, "-m", "imgproxy_py.media.raw_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                cwd=workdir,
+                env=self._environment(configdir, workdir),
+                start_new_session=True,
+                close_fds=True,
+            )
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        for stream in (process.stdin, process.stdout):
+            assert stream is not None
+            os.set_blocking(stream.fileno(), False)
+        return _Worker(process, root, workdir)
+
+    def _environment(self, configdir: str, workdir: str) -> dict[str, str]:
+        # Only what the worker needs to find Python, ImageMagick and the converter: the server's
+        # environment holds secrets (signing keys, cloud credentials) a compromised decoder must
+        # not see.
+        env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
+        env.setdefault("PATH", os.defpath)
+        package_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH", "")]))
+        env.update(
+            MAGICK_CONFIGURE_PATH=configdir,
+            MAGICK_TEMPORARY_PATH=workdir,
+            TMPDIR=workdir,
+            HOME=workdir,
+            MAGICK_THREAD_LIMIT="1",
+            OMP_NUM_THREADS="1",
+        )
+        env[SETTINGS_ENV] = json.dumps(
+            {
+                "workdir": workdir,
+                "memory": self.config.memory_limit,
+                "map": self.config.map_limit,
+                "disk": self.config.disk_limit,
+                "width": self.config.width_limit,
+                "height": self.config.height_limit,
+                "area": self.config.area_limit,
+                "address_space": self.config.address_space_limit,
+                "file_size": self.config.disk_limit,
+            }
+        )
+        return env
+
+
+def _to_vips(header: dict[str, Any], pixels: bytearray) -> pyvips.Image:
+    width, height, bands, depth = (int(header[key]) for key in ("width", "height", "bands", "depth"))
+    if depth not in (8, 16) or bands not in (3, 4) or len(pixels) != width * height * bands * depth // 8:
+        raise RawDecodeError("the RAW worker sent malformed pixels")
+    image = pyvips.Image.new_from_memory(pixels, width, height, bands, "ushort" if depth == 16 else "uchar")
+    if depth == 16:
+        image = (image >> 8).cast("uchar")
+    return image.copy(interpretation="srgb")
+
+
+# -- pipe I/O with a deadline ---------------------------------------------------------------------
+
+
+def _wait(fd: int, events: int, limit: float) -> None:
+    remaining = limit - time.monotonic()
+    if remaining <= 0:
+        raise _Expired
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, events)
+        if not selector.select(remaining):
+            raise _Expired
+
+
+def _write(worker: _Worker, data: bytes, limit: float) -> None:
+    assert worker.process.stdin is not None
+    fd = worker.process.stdin.fileno()
+    view = memoryview(data)
+    while view:
+        _wait(fd, selectors.EVENT_WRITE, limit)
+        try:
+            written = os.write(fd, view[: 1 << 20])
+        except BlockingIOError:
+            continue
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise _WorkerGone("its input pipe closed") from exc
+        view = view[written:]
+
+
+def _read(worker: _Worker, size: int, limit: float) -> bytearray:
+    assert worker.process.stdout is not None
+    fd = worker.process.stdout.fileno()
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        _wait(fd, selectors.EVENT_READ, limit)
+        try:
+            count = os.readv(fd, [view[got:]])
+        except BlockingIOError:
+            continue
+        if count == 0:
+            raise _WorkerGone("its output pipe closed")
+        got += count
+    return buffer
+
+
+def _read_message(worker: _Worker, limit: float) -> tuple[dict[str, Any], bytearray]:
+    header_size, payload_size = FRAME.unpack(_read(worker, FRAME.size, limit))
+    if header_size > MAX_HEADER:
+        raise _WorkerGone("it sent a malformed reply")
+    header = json.loads(_read(worker, header_size, limit))
+    payload = _read(worker, payload_size, limit) if payload_size else bytearray()
+    return header, payload
