@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 export IMGPROXY_BIND ?= 127.0.0.1:8080
 export IMGPROXY_LOCAL_FILESYSTEM_ROOT ?= $(CURDIR)/imgproxy_py/demo
 export IMGPROXY_PRESETS_PATH ?= $(CURDIR)/presets/default.conf
+export IMGPROXY_ENABLE_VIDEO_THUMBNAILS ?= true
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench clean raw-deps
 
 $(BIN)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +32,16 @@ lint: $(BIN)/.installed-dev
 typecheck: $(BIN)/.installed-dev
 	$(BIN)/mypy
 
-test: lint typecheck
+# Camera RAW needs ImageMagick and dcraw from the system; install them when we can (root
+# with apt), otherwise the RAW tests skip and say why.
+raw-deps:
+	@if dpkg -s libmagickwand-6.q16-6 dcraw >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagickwand-6.q16-6 dcraw \
+			>/dev/null) || echo "raw-deps: could not install ImageMagick/dcraw; RAW tests will be skipped"; \
+	else echo "raw-deps: ImageMagick/dcraw missing and not root; RAW tests will be skipped"; fi
+
+test: lint typecheck raw-deps
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(BIN)/.installed-dev

@@ -20,6 +20,7 @@ from cachetools import LRUCache
 from imgproxy_py.detection import (
     Box,
     Detection,
+    DetectionError,
     DetectorSet,
     blur_detections,
     draw_detections,
@@ -27,7 +28,7 @@ from imgproxy_py.detection import (
     pixelate_detections,
     select_focus,
 )
-from imgproxy_py.errors import ObjectNotFoundError
+from imgproxy_py.errors import ObjectNotFoundError, UnprocessableImageError
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_params
 from imgproxy_py.options.model import CropOptions, Gravity, GravityType
@@ -79,7 +80,11 @@ class ObjectDetection:
             if cached is not None:
                 return cached
         self.inferences += 1
-        found = self.detectors.detect(upright)
+        try:
+            found = self.detectors.detect(upright)
+        except DetectionError as exc:
+            # Never answer with faces left unblurred or a crop that ignored them.
+            raise UnprocessableImageError(f"detection failed: {exc}") from exc
         sx, sy = 1 / upright.width, 1 / upright.height
         relative = tuple(_with_box(d, d.box.scale(sx, sy)) for d in found)
         if key is not None:

@@ -29,6 +29,7 @@ from imgproxy_py.imaging.objects import crop_objects, detection_effects
 from imgproxy_py.imaging.orientation import rotate_and_flip
 from imgproxy_py.imaging.resize import scale, scale_on_load, trim
 from imgproxy_py.imaging.save import EncoderSettings, can_save, encode
+from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.imaging.watermark import watermark
 from imgproxy_py.optimize import palette_bits_of
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
@@ -100,6 +101,12 @@ class Processor:
 
     def _process(self, data: bytes, options: RequestOptions, deadline: Deadline, source_id: str) -> ProcessResult:
         out = options.output
+        special: SpecialSources | None = self.services.get("special_sources")
+        decoded = special.decode(data, out, deadline) if special is not None else None
+        if decoded is not None:
+            # Detections are cached per source; a video has one picture per frame choice.
+            picked = f"|{out.video_frame}:{out.video_second}:{out.video_best}:{out.representative_face}"
+            return self._process_decoded(decoded, options, deadline, source_id + picked if source_id else "")
         src_format = loader.detect_format(data)
         if src_format is ImageFormat.SVG:
             data = loader.prepare_svg(data, self.sanitize_svg)
@@ -134,6 +141,10 @@ class Processor:
                                 src_format if first else None, source_id if first else "")
             deadline.check()
 
+        return self._encode(img, out, out_format, deadline, palette_bits, src_w, src_h)
+
+    def _encode(self, img: pyvips.Image, out: OutputOptions, out_format: ImageFormat, deadline: Deadline,
+                palette_bits: int | None, src_w: int, src_h: int) -> ProcessResult:
         if out.strip_metadata:
             img = strip_metadata(img, out.keep_copyright)
         if out_format is ImageFormat.AVIF and (img.width < 16 or frame_height(img) < 16):
@@ -146,6 +157,18 @@ class Processor:
             encoded = encode(img, out_format, quality, self.encoder_settings)
         deadline.check()
         return ProcessResult(encoded, out_format, img.width, frame_height(img), src_w, src_h, quality)
+
+    def _process_decoded(self, img: pyvips.Image, options: RequestOptions, deadline: Deadline,
+                         source_id: str) -> ProcessResult:
+        """A picture decoded outside libvips (video frame, RAW): no source bytes to re-decode."""
+        loader.check_dimensions(img, ImageFormat.PNG, self.limits)
+        src_w, src_h = img.width, img.height
+        out = options.output
+        out_format = self.output_format(img, None, options, False)
+        for index, po in enumerate(options.pipelines):
+            img = self._run(img, po, out, out_format, deadline, None, None, source_id if index == 0 else "")
+            deadline.check()
+        return self._encode(img, out, out_format, deadline, None, src_w, src_h)
 
     # --- pipelines --------------------------------------------------------------------
     def _run(self, img: pyvips.Image, po: PipelineOptions, out: OutputOptions, out_format: ImageFormat,
@@ -192,7 +215,7 @@ class Processor:
             return True
         return out.format is None and ImageFormat.SVG in out.skip_processing
 
-    def output_format(self, img: pyvips.Image, src: ImageFormat, options: RequestOptions,
+    def output_format(self, img: pyvips.Image, src: ImageFormat | None, options: RequestOptions,
                       animated: bool) -> ImageFormat:
         out = options.output
         pipes = options.pipelines
@@ -207,7 +230,7 @@ class Processor:
                 fmt = ImageFormat.AVIF
             elif out.prefer_webp:
                 fmt = ImageFormat.WEBP
-            elif can_save(src) and (not animated or src.supports_animation):
+            elif src is not None and can_save(src) and (not animated or src.supports_animation):
                 fmt = src
             else:
                 fmt = self._preferred(animated, expect_alpha)

@@ -30,10 +30,11 @@ AUTOQUALITY_FORMATS = frozenset({"jpeg", "webp", "avif", "jxl"})
 # A typical photo's curve, log(DSSIM) = intercept + slope * x with x = log(101 - q): where the
 # dssim search saves first, and how far it steps from there before a second save gives the
 # image's own slope.  Medians over the photos of models/tools/train_autoquality.py.
-TYPICAL_DSSIM_CURVES = {"jpeg": (-7.7, 1.1), "webp": (-8.1, 1.2), "avif": (-10.2, 1.7)}
+TYPICAL_DSSIM_CURVES = {"jpeg": (-7.8, 1.13), "webp": (-8.08, 1.2), "avif": (-10.2, 1.71)}
 DEFAULT_DSSIM_SLOPE = 1.2
-# d log(size) / dx, likewise (JPEG and WebP photos).
-TYPICAL_SIZE_SLOPE = -0.8
+# d log(size) / dx, likewise (the training script prints all of these as "typical curve").
+TYPICAL_SIZE_SLOPES = {"jpeg": -0.86, "webp": -0.74, "avif": -1.12}
+DEFAULT_SIZE_SLOPE = -0.8
 
 # imgproxy stops lowering the quality for max_bytes at this quality.
 MAX_BYTES_FLOOR_QUALITY = 10
@@ -104,7 +105,7 @@ def encode_with_quality_control(
     chosen = quality
     if wants_autoquality and autoquality is not None:
         if autoquality.method == "size":
-            chosen = search_size(saver, autoquality)
+            chosen = search_size(saver, autoquality, fmt=name)
         else:
             meter = DssimMeter(image)
 
@@ -177,7 +178,10 @@ def find_boundary(
         if start is None:
             start = round(x_to_quality((quality_to_x(low) + quality_to_x(high)) / 2))
         probe(sign * min(max(start, low), high))
-    same_side_steps = 0
+    widths: list[int] = []  # bracket widths after each probe, once both sides are known
+    # Illinois rule: when probes keep landing on one side, the far end's distance from the
+    # threshold is halved each time, so that interpolation stops creeping in by one quality.
+    far_end_weight = 1.0
     last_side: bool | None = None
     while True:
         accepted = [s for s, value in points.items() if value <= threshold]
@@ -192,42 +196,50 @@ def find_boundary(
             return sign * s_high
         lowest = s_low if best_fail is None else best_fail + 1
         highest = s_high if best_ok is None else best_ok - 1
-        if same_side_steps >= 2 and best_ok is not None and best_fail is not None:
-            # Interpolation keeps landing on one side (a bent curve): halve the bracket instead.
-            estimate = (best_fail + best_ok) / 2
+        if best_ok is not None and best_fail is not None:
+            widths.append(best_ok - best_fail)
+            if len(widths) >= 3 and widths[-1] * 2 > widths[-3]:
+                # Interpolation did not halve the bracket in two steps (a bent curve): bisect.
+                estimate = (lowest + highest) / 2
+            else:
+                estimate = _interpolate(points, threshold, best_fail, best_ok, sign, prior_slope,
+                                        fail_weight=far_end_weight if last_side else 1.0,
+                                        ok_weight=far_end_weight if last_side is False else 1.0)
         else:
-            estimate = _estimate_crossing(points, threshold, best_ok, best_fail, sign, prior_slope)
+            estimate = _extrapolate(points, threshold, best_ok, sign, prior_slope)
         # Round towards the accepted side: the next save is then the likely answer itself.
         candidate = min(max(math.ceil(estimate - 1e-9), lowest), highest)
         probe(candidate)
         side = points[candidate] <= threshold
-        same_side_steps = same_side_steps + 1 if side == last_side else 1
+        far_end_weight = far_end_weight / 2 if side == last_side else 1.0
         last_side = side
 
 
-def _estimate_crossing(
-    points: dict[int, float],
-    threshold: float,
-    best_ok: int | None,
-    best_fail: int | None,
-    sign: int,
-    prior_slope: float,
+def _interpolate(
+    points: dict[int, float], threshold: float, fail: int, ok: int, sign: int, prior_slope: float, *,
+    fail_weight: float, ok_weight: float,
 ) -> float:
-    """Where (in s) the metric is expected to cross ``threshold``, interpolating in x."""
-    if best_ok is not None and best_fail is not None:
-        first, second = best_fail, best_ok
-    else:
-        # One side only: the two measurements nearest the boundary, or one and the prior slope.
-        ordered = sorted(points, reverse=best_ok is not None)
-        first = ordered[-1]
-        if len(ordered) == 1:
-            return _s_at_x(quality_to_x(sign * first) + (threshold - points[first]) / prior_slope, sign)
-        second = ordered[-2]
-    x_first, x_second = quality_to_x(sign * first), quality_to_x(sign * second)
-    slope = (points[second] - points[first]) / (x_second - x_first)
-    if not _slope_agrees(slope, prior_slope):
-        slope = prior_slope
-    return _s_at_x(x_first + (threshold - points[first]) / slope, sign)
+    """Where (in s) the metric crosses ``threshold`` between the bracket's ends, linearly in x."""
+    x_fail, x_ok = quality_to_x(sign * fail), quality_to_x(sign * ok)
+    above = (points[fail] - threshold) * fail_weight
+    below = (points[ok] - threshold) * ok_weight
+    if not _slope_agrees((points[ok] - points[fail]) / (x_ok - x_fail), prior_slope) or above == below:
+        return (fail + ok) / 2
+    return _s_at_x(x_fail + (x_ok - x_fail) * above / (above - below), sign)
+
+
+def _extrapolate(points: dict[int, float], threshold: float, best_ok: int | None, sign: int,
+                 prior_slope: float) -> float:
+    """With measurements on one side only: the two nearest the threshold, or one and the prior slope."""
+    ordered = sorted(points, reverse=best_ok is not None)
+    nearest = ordered[-1]
+    slope = prior_slope
+    if len(ordered) > 1:
+        other = ordered[-2]
+        measured = (points[other] - points[nearest]) / (quality_to_x(sign * other) - quality_to_x(sign * nearest))
+        if _slope_agrees(measured, prior_slope):
+            slope = measured
+    return _s_at_x(quality_to_x(sign * nearest) + (threshold - points[nearest]) / slope, sign)
 
 
 def _slope_agrees(slope: float, prior_slope: float) -> bool:
@@ -268,12 +280,12 @@ def search_dssim(
     )
 
 
-def search_size(saver: Callable[[int], bytes], spec: AutoQualitySpec) -> int:
+def search_size(saver: Callable[[int], bytes], spec: AutoQualitySpec, *, fmt: str = "") -> int:
     """The highest quality whose result is at most ``target`` bytes (the minimal quality if none)."""
     threshold = math.log(max(spec.target, 1.0))
     return find_boundary(
         lambda q: math.log(max(len(saver(q)), 1)), threshold, spec.min_quality, spec.max_quality,
-        accept_high=False, prior_slope=TYPICAL_SIZE_SLOPE,
+        accept_high=False, prior_slope=TYPICAL_SIZE_SLOPES.get(fmt, DEFAULT_SIZE_SLOPE),
     )
 
 

@@ -200,6 +200,12 @@ class OutputOptions:
     enforce_avif: bool = False
     fallback_image_url: str = ""
     detect_objects: bool = False  # /info only
+    # Which picture of a video (or RAW) source to process.
+    video_second: float | None = None  # None: IMGPROXY_VIDEO_THUMBNAIL_SECOND
+    video_keyframes: bool | None = None
+    video_frame: int | None = None  # exact, zero-based
+    video_best: bool = False
+    representative_face: bool = False
     autoquality: tuple[str, ...] | None = None  # raw aq args, resolved once the format is known
     png_options: tuple[str, ...] | None = None
     used_presets: tuple[str, ...] = field(default=(), compare=False)

@@ -385,6 +385,36 @@ def _fallback_image_url(b: OptionsBuilder, args: list[str]) -> None:
     b.out["fallback_image_url"] = parse_base64("fallback_image_url", args[0]) if args[0] else ""
 
 
+@register("video_thumbnail_second", "vts", scope=Scope.OUTPUT)
+def _video_thumbnail_second(b: OptionsBuilder, args: list[str]) -> None:
+    ensure_args("video_thumbnail_second", args, maximum=1)
+    b.out["video_second"] = parse_non_negative_float("video_thumbnail_second", args[0])
+
+
+@register("video_thumbnail_keyframes", "vtk", scope=Scope.OUTPUT)
+def _video_thumbnail_keyframes(b: OptionsBuilder, args: list[str]) -> None:
+    ensure_args("video_thumbnail_keyframes", args, maximum=1)
+    b.out["video_keyframes"] = parse_bool("video_thumbnail_keyframes", args[0])
+
+
+@register("video_frame", "vf", scope=Scope.OUTPUT)
+def _video_frame(b: OptionsBuilder, args: list[str]) -> None:
+    ensure_args("video_frame", args, maximum=1)
+    b.out["video_frame"] = parse_non_negative_int("video_frame", args[0])
+
+
+@register("video_thumbnail_best", "vtb", scope=Scope.OUTPUT)
+def _video_thumbnail_best(b: OptionsBuilder, args: list[str]) -> None:
+    ensure_args("video_thumbnail_best", args, maximum=1)
+    b.out["video_best"] = parse_bool("video_thumbnail_best", args[0])
+
+
+@register("representative_face", "rf", scope=Scope.OUTPUT)
+def _representative_face(b: OptionsBuilder, args: list[str]) -> None:
+    ensure_args("representative_face", args, maximum=1)
+    b.out["representative_face"] = parse_bool("representative_face", args[0])
+
+
 @register("preset", "pr")
 def _preset(b: OptionsBuilder, args: list[str]) -> None:
     for name in args:

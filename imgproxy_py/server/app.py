@@ -24,6 +24,7 @@ from imgproxy_py.server.landing import landing_page
 from imgproxy_py.server.processing import handle_image
 from imgproxy_py.server.routes import handle_media
 from imgproxy_py.server.services import Services, build_services
+from imgproxy_py.server.thumbnails import handle_best_frames, handle_thumbnail
 from imgproxy_py.urlpath import ParsedPath
 
 log = logging.getLogger("imgproxy_py.server")
@@ -112,6 +113,12 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
     async def render(request: Request, parsed: ParsedPath) -> Response:
         return await handle_image(request, services, parsed)
 
+    async def thumbnail(request: Request) -> Response:
+        return await handle_thumbnail(request, services, render)
+
+    async def best(request: Request) -> Response:
+        return await handle_best_frames(request, services)
+
     async def image(request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(status_code=200, headers={"Allow": "GET, HEAD, OPTIONS", **cors})
@@ -138,6 +145,8 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route("/health", health, methods=["GET", "HEAD"]),
             Route("/", root, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/info/{path:path}", info, methods=["GET", "HEAD"]),
+            Route("/thumbnail/{key}/best.json", best, methods=["GET", "HEAD"]),
+            Route("/thumbnail/{key}", thumbnail, methods=["GET", "HEAD"]),
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
         ],
         middleware=[Middleware(RequestLogMiddleware, services=services)],

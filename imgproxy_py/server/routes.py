@@ -110,13 +110,18 @@ class MediaRoutes:
                 return route, params
         return None
 
+    def file(self, key: str) -> Path:
+        found = self.index.find(key)
+        if found is None:
+            raise SourceNotFoundError(f"no media file for {key!r}")
+        return found
+
     def parsed_path(self, route: MediaRoute, params: dict[str, str]) -> ParsedPath:
-        """The ``/unsafe/OPTIONS/plain/local:///FILE`` request this route stands for."""
-        file = self.index.find(params["hash"])
-        if file is None:
-            raise SourceNotFoundError(f"no media file for {params['hash']!r}")
-        relative = file.relative_to(self.local_root).as_posix()
-        options = route.options_for(params)
+        return self.request_for(params["hash"], route.options_for(params))
+
+    def request_for(self, key: str, options: str) -> ParsedPath:
+        """The ``/unsafe/OPTIONS/plain/local:///FILE`` request for the media file ``key``."""
+        relative = self.file(key).relative_to(self.local_root).as_posix()
         tokens: list[tuple[str, tuple[str, ...]]] = []
         for part in options.split("/"):
             if part == "-":
@@ -184,3 +189,28 @@ async def handle_media(request: Request, media: MediaRoutes, render: Render) -> 
     if response.status_code == 200:
         response.headers["Cache-Control"] = f"public, max-age={media.ttl}"
     return response
+
+
+class BadRequestError(InvalidURLError):
+    status = 400
+
+
+def thumbnail_options(query: dict[str, str], preset_exists: bool) -> str:
+    """``/thumbnail/<hash>?frame=N&x=..&y=..&w=..&h=..`` as processing options."""
+    parts = ["pr:video_thumbnail"] if preset_exists else ["f:jpg"]
+    frame = query.get("frame")
+    if frame is not None:
+        if not frame.isdigit():
+            raise BadRequestError("frame must be a non-negative integer")
+        parts.append(f"vf:{int(frame)}")
+    else:
+        parts.append("vtb:1")
+    crop = [query.get(k) for k in ("x", "y", "w", "h")]
+    if any(v is not None for v in crop):
+        if not all(v is not None and v.isdigit() for v in crop):
+            raise BadRequestError("x, y, w and h must be given together, as non-negative integers")
+        x, y, w, h = (int(v) for v in crop if v is not None)
+        if w == 0 or h == 0:
+            raise BadRequestError("w and h must be positive")
+        parts.append(f"c:{w}:{h}:nowe:{x}:{y}")
+    return "/".join(parts)

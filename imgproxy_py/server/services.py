@@ -21,7 +21,10 @@ from imgproxy_py.imaging.load import Limits
 from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.imaging.pipeline import Processor, ProcessResult
 from imgproxy_py.imaging.save import EncoderSettings
+from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.imaging.watermark import WatermarkSource
+from imgproxy_py.media.raw import RawConfig, RawDecoder, raw_available
+from imgproxy_py.media.video import VideoConfig
 from imgproxy_py.metrics import Metrics
 from imgproxy_py.optimize import OptimizeConfig
 from imgproxy_py.options.model import GravityType
@@ -86,6 +89,9 @@ class Services:
             await self.metrics.stop()
         await self.fetcher.close()
         self.workers.shutdown()
+        special = self.processor.services.get("special_sources")
+        if special is not None and special.raw is not None:
+            special.raw.close()
 
 
 def build_services(config: Config) -> Services:
@@ -121,6 +127,12 @@ def build_services(config: Config) -> Services:
     optimize_config, optimize_problems = OptimizeConfig.from_env(config.env)
     problems += optimize_problems
     processor.encoder = QualityControlledEncoder(optimize_config, processor.encoder_settings)
+    video_config, video_problems = VideoConfig.from_env(config.env)
+    raw_config, raw_problems = RawConfig.from_env(config.env)
+    problems += video_problems + raw_problems
+    raw_decoder = RawDecoder(raw_config) if raw_config.enabled and raw_available() else None
+    processor.services["special_sources"] = SpecialSources(
+        video_config, raw_decoder, detectors.detect if detectors.enabled else None)
     media = load_media_routes(EnvReader(config.env), config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
     watermark = _static_watermark(config, problems)

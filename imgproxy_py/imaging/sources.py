@@ -1,0 +1,72 @@
+"""Sources that libvips can't decode by itself: video frames and camera RAW, plus the
+representative face of a photo or video.
+
+Each turns the source bytes into one upright sRGB picture that then goes through the normal
+pipeline, so crop, resize, gravity and detection all apply.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pyvips
+
+from imgproxy_py.errors import UnprocessableImageError
+from imgproxy_py.imaging.context import Deadline
+from imgproxy_py.media.bestframe import best_frames, representative_face
+from imgproxy_py.media.raw import RawDecoder
+from imgproxy_py.media.video import VideoConfig, extract_frame, is_video
+from imgproxy_py.options.model import OutputOptions
+
+
+@dataclass
+class SpecialSources:
+    video: VideoConfig
+    raw: RawDecoder | None
+    face_detector: Any = None  # DetectorSet.detect, when detection is on
+
+    def decode(self, data: bytes, out: OutputOptions, deadline: Deadline) -> pyvips.Image | None:
+        """The picture to process, or None when libvips should decode ``data`` itself."""
+        limit = time.monotonic() + max(0.0, deadline.remaining)
+        picture: pyvips.Image | None = None
+        if self.video.enabled and is_video(data):
+            picture = self._video(data, out, limit)
+        elif self.raw is not None and self.raw.accepts(data):
+            picture = self.raw.decode(data, deadline=limit)
+        if out.representative_face:
+            picture = self._face(data, picture, out, limit)
+        return picture
+
+    def _video(self, data: bytes, out: OutputOptions, limit: float) -> pyvips.Image:
+        if out.video_best:
+            frames = best_frames(data, config=self.video, face_detector=self.face_detector, top_k=1,
+                                 deadline=limit)
+            if not frames:
+                raise UnprocessableImageError("no frame could be decoded")
+            return frames[0].image
+        if out.video_frame is not None:
+            return extract_frame(data, frame=out.video_frame, config=self.video, deadline=limit).image
+        second = self.video.thumbnail_second if out.video_second is None else out.video_second
+        keyframes = self.video.thumbnail_keyframes if out.video_keyframes is None else out.video_keyframes
+        return extract_frame(data, second=second, keyframes=keyframes, config=self.video, deadline=limit).image
+
+    def _face(self, data: bytes, picture: pyvips.Image | None, out: OutputOptions,
+              limit: float) -> pyvips.Image:
+        if self.face_detector is None:
+            raise UnprocessableImageError("representative_face needs face detection")
+        if picture is None:
+            # Upright and decoded at a useful size; in memory, since detection and the face crop
+            # both read it (a sequential decode can't be read twice).
+            picture = pyvips.Image.thumbnail_buffer(data, 1600).copy_memory()
+            images = [picture]
+        elif self.video.enabled and is_video(data):
+            images = [f.image for f in best_frames(data, config=self.video, face_detector=self.face_detector,
+                                                   top_k=10, deadline=limit)]
+        else:
+            images = [picture]
+        face = representative_face(images, self.face_detector, 320)
+        if face is None:
+            raise UnprocessableImageError("no face found")
+        return face
