@@ -7,6 +7,7 @@ the current value, extra arguments are an error, later options win.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from imgproxy_py.errors import InvalidURLError
 from imgproxy_py.formats import ImageFormat, format_by_name
@@ -286,27 +287,31 @@ def _watermark(b: OptionsBuilder, args: list[str]) -> None:
 
 # --- output -----------------------------------------------------------------------
 
-def _output_bool(name: str, field_name: str, *aliases: str) -> None:
-    def parse(b: OptionsBuilder, args: list[str]) -> None:
+def _single_output(name: str, field_name: str, parse: Callable[[str, str], object], *aliases: str) -> None:
+    """Register a one-argument option of the request as a whole (``OutputOptions.field_name``)."""
+
+    def parser(b: OptionsBuilder, args: list[str]) -> None:
         ensure_args(name, args, maximum=1)
-        b.out[field_name] = parse_bool(name, args[0])
+        b.out[field_name] = parse(name, args[0])
 
-    register(name, *aliases, scope=Scope.OUTPUT)(parse)
-
-
-_output_bool("strip_metadata", "strip_metadata", "sm")
-_output_bool("keep_copyright", "keep_copyright", "kcr")
-_output_bool("strip_color_profile", "strip_color_profile", "scp")
-_output_bool("enforce_thumbnail", "enforce_thumbnail", "eth")
-_output_bool("return_attachment", "return_attachment", "att")
-_output_bool("raw", "raw")
-_output_bool("disable_animation", "disable_animation", "da")
+    register(name, *aliases, scope=Scope.OUTPUT)(parser)
 
 
-@register("quality", "q", scope=Scope.OUTPUT)
-def _quality(b: OptionsBuilder, args: list[str]) -> None:
-    ensure_args("quality", args, maximum=1)
-    b.out["quality"] = parse_quality("quality", args[0])
+_single_output("strip_metadata", "strip_metadata", parse_bool, "sm")
+_single_output("keep_copyright", "keep_copyright", parse_bool, "kcr")
+_single_output("strip_color_profile", "strip_color_profile", parse_bool, "scp")
+_single_output("enforce_thumbnail", "enforce_thumbnail", parse_bool, "eth")
+_single_output("return_attachment", "return_attachment", parse_bool, "att")
+_single_output("raw", "raw", parse_bool)
+_single_output("disable_animation", "disable_animation", parse_bool, "da")
+_single_output("quality", "quality", parse_quality, "q")
+_single_output("max_bytes", "max_bytes", parse_non_negative_int, "mb")
+_single_output("page", "page", parse_non_negative_int, "pg")
+_single_output("video_thumbnail_second", "video_second", parse_non_negative_float, "vts")
+_single_output("video_thumbnail_keyframes", "video_keyframes", parse_bool, "vtk")
+_single_output("video_frame", "video_frame", parse_non_negative_int, "vf")
+_single_output("video_thumbnail_best", "video_best", parse_bool, "vtb")
+_single_output("representative_face", "representative_face", parse_bool, "rf")
 
 
 @register("format_quality", "fq", scope=Scope.OUTPUT)
@@ -320,12 +325,6 @@ def _format_quality(b: OptionsBuilder, args: list[str]) -> None:
             raise bad_argument("format_quality", args[i], "image format")
         merged[fmt] = parse_quality("format_quality", args[i + 1])
     b.out["format_quality"] = tuple(sorted(merged.items()))
-
-
-@register("max_bytes", "mb", scope=Scope.OUTPUT)
-def _max_bytes(b: OptionsBuilder, args: list[str]) -> None:
-    ensure_args("max_bytes", args, maximum=1)
-    b.out["max_bytes"] = parse_non_negative_int("max_bytes", args[0])
 
 
 def parse_format_name(option: str, arg: str) -> ImageFormat:
@@ -373,46 +372,10 @@ def _filename(b: OptionsBuilder, args: list[str]) -> None:
     b.out["filename"] = parse_base64("filename", args[0]) if encoded else args[0]
 
 
-@register("page", "pg", scope=Scope.OUTPUT)
-def _page(b: OptionsBuilder, args: list[str]) -> None:
-    ensure_args("page", args, maximum=1)
-    b.out["page"] = parse_non_negative_int("page", args[0])
-
-
 @register("fallback_image_url", "fiu", scope=Scope.OUTPUT)
 def _fallback_image_url(b: OptionsBuilder, args: list[str]) -> None:
     ensure_args("fallback_image_url", args, maximum=1)
     b.out["fallback_image_url"] = parse_base64("fallback_image_url", args[0]) if args[0] else ""
-
-
-@register("video_thumbnail_second", "vts", scope=Scope.OUTPUT)
-def _video_thumbnail_second(b: OptionsBuilder, args: list[str]) -> None:
-    ensure_args("video_thumbnail_second", args, maximum=1)
-    b.out["video_second"] = parse_non_negative_float("video_thumbnail_second", args[0])
-
-
-@register("video_thumbnail_keyframes", "vtk", scope=Scope.OUTPUT)
-def _video_thumbnail_keyframes(b: OptionsBuilder, args: list[str]) -> None:
-    ensure_args("video_thumbnail_keyframes", args, maximum=1)
-    b.out["video_keyframes"] = parse_bool("video_thumbnail_keyframes", args[0])
-
-
-@register("video_frame", "vf", scope=Scope.OUTPUT)
-def _video_frame(b: OptionsBuilder, args: list[str]) -> None:
-    ensure_args("video_frame", args, maximum=1)
-    b.out["video_frame"] = parse_non_negative_int("video_frame", args[0])
-
-
-@register("video_thumbnail_best", "vtb", scope=Scope.OUTPUT)
-def _video_thumbnail_best(b: OptionsBuilder, args: list[str]) -> None:
-    ensure_args("video_thumbnail_best", args, maximum=1)
-    b.out["video_best"] = parse_bool("video_thumbnail_best", args[0])
-
-
-@register("representative_face", "rf", scope=Scope.OUTPUT)
-def _representative_face(b: OptionsBuilder, args: list[str]) -> None:
-    ensure_args("representative_face", args, maximum=1)
-    b.out["representative_face"] = parse_bool("representative_face", args[0])
 
 
 @register("preset", "pr")
