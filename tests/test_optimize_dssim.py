@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import pyvips
@@ -29,7 +31,7 @@ def test_dssim_falls_as_quality_rises(name: str, fmt: str) -> None:
     image = real_photo(name)
     meter = DssimMeter(image)
     values = [meter.measure(save(image, fmt, q)) for q in range(20, 100, 10)]
-    assert all(later < earlier for earlier, later in zip(values, values[1:], strict=False)), values
+    assert all(later < earlier for earlier, later in itertools.pairwise(values)), values
     assert 0.0 < values[-1] < 0.02 < values[0] < 0.2
 
 

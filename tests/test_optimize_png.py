@@ -55,7 +55,7 @@ def test_palette_bits_of_pillow_palette_pngs(name: str) -> None:
 
 
 def test_palette_bits_of_small_palettes_and_full_colour() -> None:
-    two_colours = (pyvips.Image.black(32, 32, bands=3) + [200, 40, 10]).cast("uchar").copy(
+    two_colours = pyvips.Image.black(32, 32).new_from_image([200, 40, 10]).cast("uchar").copy(
         interpretation="srgb")
     two_colours = two_colours.insert((pyvips.Image.black(8, 8, bands=3) + 255).cast("uchar"), 4, 4)
     reloaded = pyvips.Image.new_from_buffer(two_colours.pngsave_buffer(palette=True, bitdepth=2), "")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pyvips
-from skimage.metrics import structural_similarity
 
 SSIM_SIGMA = 1.5
 # scikit-image's Gaussian window is 2 * int(3.5 * sigma + 0.5) + 1 pixels wide.
@@ -66,6 +65,10 @@ def dssim_between(reference: LumaPlane, candidate: LumaPlane) -> float:
     """DSSIM of two luma planes; the larger one is cropped to the common area."""
     height = min(reference.shape[0], candidate.shape[0])
     width = min(reference.shape[1], candidate.shape[1])
+    # Imported here: scikit-image takes a good part of a second to import, and only autoquality
+    # needs it.
+    from skimage.metrics import structural_similarity
+
     first = _pad_to_window(reference[:height, :width])
     second = _pad_to_window(candidate[:height, :width])
     ssim = structural_similarity(

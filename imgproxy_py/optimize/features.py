@@ -1,17 +1,17 @@
 """Inputs of the ``ml`` autoquality model, measured cheaply on a small sample of the image.
 
 The sample is a mosaic of up to 4 x 4 tiles of 64 x 64 pixels spread over the image at full
-resolution (the whole image when it is small): at most 65,536 pixels whatever the image size,
+resolution (the middle of it when it is small or thin): at most 65,536 pixels whatever its size,
 and at the resolution the image is saved in, which is what decides how it compresses.  Tiles
 start on multiples of 8 so that JPEG's blocks fall as they do in the full image.
 
 The sample is saved at two fixed reference qualities with libvips' saver in imgproxy's default
 settings, and the DSSIM of each is measured as for the full image.  These two numbers locate the
-image's own DSSIM-versus-quality curve far better than image statistics do: with source-grouped
-cross-validation on the training photos, statistics such as gradient and high-frequency energy,
-edge density, block-variance percentiles, entropy and colourfulness left the first guess 12
-quality points off on average and needed 3.4 saves per image (JPEG, qualities 10-95), against 1.6
-with the two sample measurements (``models/tools/train_autoquality.py --cross-validate``).
+image's own DSSIM-versus-quality curve far better than image statistics do: in a cross-validation
+grouped by source photo on the training set, a network on gradient and high-frequency energy,
+edge density, 8 x 8 block-variance percentiles, entropy, colourfulness and size needed about 3.4
+saves per image (JPEG, qualities 10-95, targets 0.01-0.03) and did no better than the target
+alone; on the two sample measurements it needs 1.6 (``train_autoquality.py --cross-validate``).
 """
 
 from __future__ import annotations
@@ -63,9 +63,13 @@ def reference_saver(fmt: str) -> Saver:
 
 
 def tile_boxes(width: int, height: int) -> list[tuple[int, int, int, int]]:
-    """(left, top, width, height) of the sampled tiles: an even grid, or the whole image."""
+    """(left, top, width, height) of the sampled tiles: an even grid, or one central piece."""
     if width < 2 * TILE or height < 2 * TILE:
-        return [(0, 0, width, height)]
+        # Small or thin: the middle of it, at most as long as the grid would be.
+        piece_width, piece_height = min(width, GRID * TILE), min(height, GRID * TILE)
+        left = (width - piece_width) // 2 // ALIGN * ALIGN
+        top = (height - piece_height) // 2 // ALIGN * ALIGN
+        return [(left, top, piece_width, piece_height)]
     columns = min(GRID, width // TILE)
     rows = min(GRID, height // TILE)
     return [(_spread(i, columns, width), _spread(j, rows, height), TILE, TILE)

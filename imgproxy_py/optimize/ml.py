@@ -11,8 +11,10 @@ measurement.  ``models/tools/train_autoquality.py`` trains it; the weights are p
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,12 +23,14 @@ import numpy as np
 import numpy.typing as npt
 import pyvips
 
-from imgproxy_py.optimize.features import INPUT_NAMES, model_inputs, sample_dssims
+from imgproxy_py.optimize.features import INPUT_NAMES, PROBE_QUALITIES, model_inputs, sample_dssims
 
 MODEL_FILE = "autoquality_ml.npz"
 MODEL_VERSION = 1
 # <repo>/models when running from a checkout or an editable install.
 REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+log = logging.getLogger("imgproxy_py.optimize")
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -108,18 +112,24 @@ def load_model(path: Path) -> QualityModel | None:
 
 @lru_cache(maxsize=4)
 def _load_model_cached(path: str, stamp: int) -> QualityModel | None:
-    # ``stamp`` is part of the key so that a retrained file is picked up.
+    # ``stamp`` is part of the key so that a retrained file is picked up (and each problem is
+    # logged once).
     try:
         with np.load(path, allow_pickle=False) as data:
             if int(data["version"]) != MODEL_VERSION:
-                return None
+                raise ValueError(f"model version {int(data['version'])}, expected {MODEL_VERSION}")
             if tuple(str(name) for name in data["input_names"]) != INPUT_NAMES:
-                return None
+                raise ValueError("the model was trained on other inputs")
+            formats = [str(fmt) for fmt in data["formats"]]
+            for fmt, probes in zip(formats, data["probe_qualities"], strict=True):
+                if tuple(int(q) for q in probes) != PROBE_QUALITIES.get(fmt):
+                    raise ValueError(f"the {fmt} model was trained with other reference qualities")
             networks = {
-                str(fmt): FormatNetwork(*(np.asarray(data[f"{fmt}/{name}"], dtype=np.float64)
-                                          for name in NETWORK_FIELDS))
-                for fmt in data["formats"]
+                fmt: FormatNetwork(*(np.asarray(data[f"{fmt}/{name}"], dtype=np.float64)
+                                     for name in NETWORK_FIELDS))
+                for fmt in formats
             }
-    except (OSError, KeyError, ValueError):
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        log.warning("autoquality ml model %s is unusable (%s); the ml method works as dssim", path, exc)
         return None
     return QualityModel(networks)
