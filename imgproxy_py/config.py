@@ -201,7 +201,7 @@ class ProcessingConfig:
     enforce_thumbnail: bool = False
     jpeg_progressive: bool = False
     png_interlaced: bool = False
-    avif_speed: int = 9
+    avif_speed: int = 8
     use_linear_colorspace: bool = False
     disable_shrink_on_load: bool = False
     sanitize_svg: bool = True
@@ -231,7 +231,7 @@ class ProcessingConfig:
             enforce_thumbnail=r.boolean("IMGPROXY_ENFORCE_THUMBNAIL", False),
             jpeg_progressive=r.boolean("IMGPROXY_JPEG_PROGRESSIVE", False),
             png_interlaced=r.boolean("IMGPROXY_PNG_INTERLACED", False),
-            avif_speed=r.integer("IMGPROXY_AVIF_SPEED", 9, minimum=0, maximum=9),
+            avif_speed=r.integer("IMGPROXY_AVIF_SPEED", 8, minimum=0, maximum=9),
             use_linear_colorspace=r.boolean("IMGPROXY_USE_LINEAR_COLORSPACE", False),
             disable_shrink_on_load=r.boolean("IMGPROXY_DISABLE_SHRINK_ON_LOAD", False),
             sanitize_svg=r.boolean("IMGPROXY_SANITIZE_SVG", True),

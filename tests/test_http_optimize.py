@@ -49,3 +49,12 @@ def test_png_interlace_option(client: httpx.Client, server: AppServer) -> None:
     assert interlaced[12:16] == b"IHDR" and interlaced[28] == 1  # the IHDR interlace method byte
     assert plain[28] == 0
     assert pyvips.Image.new_from_buffer(interlaced, "").width == 128
+
+
+def test_autoquality_args_are_checked_against_the_servers_defaults(client: httpx.Client, server: AppServer,
+                                                                    start_server) -> None:  # type: ignore[no-untyped-def]
+    # "aq:dssim:::50" keeps the configured minimum and sets the maximum to 50.
+    url = "/unsafe/aq:dssim:::50/plain/local:///core/hopper.jpg"
+    relaxed = start_server(IMGPROXY_AUTOQUALITY_MIN="30", IMGPROXY_AUTOQUALITY_FORMAT_MIN="avif=30")
+    assert client.get(relaxed.base + url).status_code == 200
+    assert client.get(server.base + url).status_code == 404  # stock minimum 70 > 50

@@ -18,7 +18,7 @@ from imgproxy_py.imaging import bmp_ico
 class EncoderSettings:
     jpeg_progressive: bool = False
     png_interlaced: bool = False
-    avif_speed: int = 9
+    avif_speed: int = 8
 
 
 def _jpeg(img: pyvips.Image, q: int, s: EncoderSettings, extra: dict[str, Any]) -> bytes:

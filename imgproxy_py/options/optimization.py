@@ -9,8 +9,13 @@ from __future__ import annotations
 from imgproxy_py.optimize import OptimizeConfig, parse_autoquality_args, parse_png_options_args
 from imgproxy_py.options.registry import OptionRegistry, OptionsBuilder, Scope
 
-# Only the argument rules are used at parse time; env defaults apply when encoding.
-_RULES = OptimizeConfig.from_env({})[0]
+# Used when a builder has no config (tests of the grammar alone).
+_DEFAULTS = OptimizeConfig.from_env({})[0]
+
+
+def _config(b: OptionsBuilder) -> OptimizeConfig:
+    config = b.settings.get("optimize")
+    return config if isinstance(config, OptimizeConfig) else _DEFAULTS
 
 
 def register_optimization_options(registry: OptionRegistry) -> None:
@@ -18,10 +23,13 @@ def register_optimization_options(registry: OptionRegistry) -> None:
 
     @register("autoquality", "aq", scope=Scope.OUTPUT)
     def _autoquality(b: OptionsBuilder, args: list[str]) -> None:
-        parse_autoquality_args(list(args), _RULES.autoquality_defaults("jpeg"))
+        config = _config(b)
+        # Checked against every format's defaults: the format is known only when encoding.
+        for fmt in ("jpeg", "webp", "avif"):
+            parse_autoquality_args(list(args), config.autoquality_defaults(fmt))
         b.out["autoquality"] = tuple(args)
 
     @register("png_options", "pngo", scope=Scope.OUTPUT)
     def _png_options(b: OptionsBuilder, args: list[str]) -> None:
-        parse_png_options_args(list(args), _RULES.png)
+        parse_png_options_args(list(args), _config(b).png)
         b.out["png_options"] = tuple(args)

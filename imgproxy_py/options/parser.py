@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from imgproxy_py.config import Config
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.optimize import OptimizeConfig
 from imgproxy_py.options.catalog import registry as standard_registry
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 from imgproxy_py.options.presets import load_presets
@@ -49,6 +51,9 @@ class OptionsParser:
             r.string("IMGPROXY_PRESETS"), r.string("IMGPROXY_PRESETS_SEPARATOR", ",") or ",",
             r.string("IMGPROXY_PRESETS_PATH"), config.url.arguments_separator, problems)
         self.max_chained_pipelines = r.integer("IMGPROXY_MAX_CHAINED_PIPELINES", 0, minimum=0)
+        optimize, optimize_problems = OptimizeConfig.from_env(config.env)
+        problems.extend(optimize_problems)
+        self.settings: dict[str, Any] = {"optimize": optimize}
         problems.extend(r.errors)
         self._validate_presets(problems)
 
@@ -63,7 +68,7 @@ class OptionsParser:
 
     def _builder(self) -> OptionsBuilder:
         return OptionsBuilder(self.registry, self.output_defaults, self.pipeline_defaults, self.presets,
-                              self.config.security.allowed_processing_options)
+                              self.config.security.allowed_processing_options, self.settings)
 
     def parse(self, tokens: Sequence[tuple[str, Sequence[str]]], extension: str = "",
               features: ClientFeatures | None = None) -> RequestOptions:

@@ -80,8 +80,11 @@ class OptionsBuilder:
         pipeline_defaults: PipelineOptions,
         presets: dict[str, PresetPipelines] | None = None,
         allowed_options: frozenset[str] = frozenset(),
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self.registry = registry
+        # Subsystem configs some parsers check arguments against (e.g. "optimize").
+        self.settings = settings or {}
         self.output_defaults = output_defaults
         self.pipeline_defaults = pipeline_defaults
         self.presets = presets or {}

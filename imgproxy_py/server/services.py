@@ -124,8 +124,7 @@ def build_services(config: Config) -> Services:
         processor.services["objects"] = ObjectDetection(detectors)
     processor.services["object_fallback"] = (
         GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER)
-    optimize_config, optimize_problems = OptimizeConfig.from_env(config.env)
-    problems += optimize_problems
+    optimize_config: OptimizeConfig = options.settings["optimize"]  # read (and checked) once, by the parser
     processor.encoder = QualityControlledEncoder(optimize_config, processor.encoder_settings)
     video_config, video_problems = VideoConfig.from_env(config.env)
     raw_config, raw_problems = RawConfig.from_env(config.env)
