@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from starlette.requests import Request
@@ -103,20 +102,6 @@ def vary_header(services: Services) -> str:
     return ", ".join(vary)
 
 
-@dataclass
-class Timer:
-    """Measures the request's spans for metrics (queue, downloading, processing)."""
-
-    services: Services
-    started: float = field(default_factory=time.perf_counter)
-
-    def span(self, name: str, since: float) -> float:
-        now = time.perf_counter()
-        if self.services.metrics is not None:
-            self.services.metrics.span(name, now - since)
-        return now
-
-
 async def fetch_source(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
                        if_modified_since: str | None) -> tuple[SourceImage, int | None]:
     """The source, or the fallback image with the status to answer with when it fails."""
@@ -148,7 +133,6 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     config = services.config
     delivery = config.delivery
     deadline = Deadline.after(config.server.timeout)
-    timer = Timer(services)
     if parsed is None:
         check_secret(request, config.server.secret)
         parsed = parse_and_verify(services, raw_path(request, config.server.path_prefix))
@@ -165,9 +149,10 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     ims = request.headers.get("if-modified-since") if delivery.use_last_modified else None
 
     headers = cache_headers(config.server.ttl, out.expires)
-    started = timer.span("queue", timer.started)
+    download_started = time.perf_counter()
     source, fallback_status = await fetch_source(services, parsed.source.url, out, origin_etag, ims)
-    started = timer.span("downloading", started)
+    if services.metrics is not None:  # queue and processing are measured by the worker pool
+        services.metrics.span("downloading", time.perf_counter() - download_started)
     if config.server.cache_control_passthrough and source.cache_control and fallback_status is None:
         headers["Cache-Control"] = source.cache_control
         if source.expires:
@@ -195,7 +180,6 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
         return raw_response(request, source, parsed.source.url, out, headers)
 
     result = await process(services, source, options, canonical, identity, deadline)
-    timer.span("processing", started)
     headers["Content-Disposition"] = content_disposition(parsed.source.url, out, result.format)
     if config.server.set_canonical_header and source.url.startswith(("http://", "https://")):
         headers["Link"] = f'<{source.url}>; rel="canonical"'

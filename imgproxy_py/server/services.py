@@ -149,6 +149,7 @@ def build_services(config: Config) -> Services:
     services.media = media
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
+        workers.on_span = services.metrics.span
     return services
 
 
