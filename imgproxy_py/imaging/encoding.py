@@ -31,6 +31,7 @@ class QualityControlledEncoder:
                  deadline: Deadline, source_palette_bits: int | None) -> tuple[bytes, int]:
         extra: dict[str, object] = {}
         if fmt is ImageFormat.PNG:
+            img = img.copy_memory()  # counted for the palette, then saved
             spec = self.config.png
             if out.png_options is not None:
                 spec = parse_png_options_args(list(out.png_options), spec)

@@ -52,14 +52,19 @@ def detect_format(data: bytes) -> ImageFormat:
 
 
 def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, pages: int = 1,
-         thumbnail: bool = False, max_pixels: int = 0) -> pyvips.Image:
-    """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG)."""
+         thumbnail: bool = False, max_pixels: int = 0, access: str = "random") -> pyvips.Image:
+    """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG).
+
+    ``access="sequential"`` streams the decode through the pipeline instead of holding the
+    whole image in memory; a step that reads pixels twice must then ``copy_memory()`` first
+    (as imgproxy does before rotating, smart cropping or filtering).
+    """
     try:
         if fmt is ImageFormat.BMP:
             return bmp_ico.load_bmp(data, max_pixels=max_pixels or 1 << 34)
         if fmt is ImageFormat.ICO:
             return bmp_ico.load_ico(data, max_pixels=max_pixels or 1 << 34)
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"access": access}
         if fmt is ImageFormat.JPEG and shrink > 1:
             options["shrink"] = int(shrink)
         elif fmt is ImageFormat.WEBP and shrink > 1:

@@ -96,7 +96,8 @@ class ObjectDetection:
         """Detections in ``c.img``'s pixel coordinates (computed once per request)."""
         if c.detections is not None:
             return c.detections
-        img = c.img
+        # Detection reads the pixels, and the steps after it read them again.
+        img = c.img = c.img.copy_memory()
         angle, flip = (0, False) if c.rotated else (c.angle, c.flip)
         upright = orient(img, angle, flip)
         key = (c.source_id, c.page) if c.full_view and c.source_id else None
@@ -226,7 +227,7 @@ def detection_effects(c: Context) -> None:
                            and po.draw_detections is None):
         return
     found = service.detections(c)
-    img = c.img
+    img = c.img  # in memory: detections() made it so
     if po.blur_detections is not None:
         img = blur_detections(img, _of(found, po.blur_detections.classes), po.blur_detections.amount)
     if po.pixelate_detections is not None:

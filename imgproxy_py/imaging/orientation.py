@@ -14,6 +14,8 @@ def rotate_and_flip(c: Context) -> None:
     if not (c.angle % 360 or po.rotate % 360 or c.flip or po.flip_horizontal or po.flip_vertical):
         _drop_orientation(c)
         return
+    if c.angle % 360 or po.rotate % 360 or po.flip_vertical:
+        img = img.copy_memory()  # rotating reads the image out of order
     if c.angle:
         img = img.rot(f"d{c.angle % 360}")
     if c.flip:

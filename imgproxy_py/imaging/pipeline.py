@@ -112,7 +112,8 @@ class Processor:
             data = loader.prepare_svg(data, self.sanitize_svg)
             if self._svg_passthrough(out):
                 return ProcessResult(data, ImageFormat.SVG, 0, 0, 0, 0)
-        img = loader.load(data, src_format, page=out.page, max_pixels=self.limits.max_resolution)
+        img = loader.load(data, src_format, page=out.page, max_pixels=self.limits.max_resolution,
+                          access="sequential")
         palette_bits = palette_bits_of(img)
         pages = loader.page_count(img)
         if out.page and out.page >= pages and src_format not in (ImageFormat.BMP, ImageFormat.ICO):

@@ -17,7 +17,7 @@ def trim(c: Context) -> None:
     if not t.enabled:
         return
     colorspace_to_processing(c)
-    img = c.img
+    img = c.img = c.img.copy_memory()  # read twice: to find the edges, then to crop
     probe = img.flatten(background=[255, 255, 255]) if has_alpha(img) else img
     background = t.color.rgb if t.color is not None else probe(0, 0)[:3]
     left, top, width, height = probe.find_trim(threshold=t.threshold or 10.0, background=background)
@@ -62,7 +62,7 @@ def scale_on_load(c: Context) -> None:
         preshrink = _jpeg_shrink(preshrink)
         if preshrink == 1:
             return
-    img = loader.load(data, fmt, shrink=preshrink, page=c.page)
+    img = loader.load(data, fmt, shrink=preshrink, page=c.page, access="sequential")
     new_w, new_h, angle, flip = extract_geometry(img, c.po.rotate, c.po.auto_rotate)
     wpre = c.src_width / new_w
     hpre = c.src_height / new_h
