@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ctypes
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,20 @@ from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
 
 log = logging.getLogger("imgproxy_py")
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas before the worker threads start.
+
+    Every thread that calls into libvips otherwise gets its own arena, and freed image buffers
+    stay in them: resident memory grows with the thread count rather than with the work.
+    (The same as MALLOC_ARENA_MAX=2, which libvips servers commonly set.)
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
 
 
 def configure_libvips() -> None:
@@ -96,6 +111,7 @@ class Services:
 
 def build_services(config: Config) -> Services:
     """Build every subsystem; raise one ConfigError listing all problems."""
+    limit_malloc_arenas()
     configure_libvips()
     problems: list[str] = []
     options = OptionsParser(config, errors=problems)
