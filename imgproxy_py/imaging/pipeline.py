@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyvips
@@ -32,7 +32,7 @@ from imgproxy_py.imaging.save import EncoderSettings, can_save, encode
 from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.imaging.watermark import watermark
 from imgproxy_py.optimize import palette_bits_of
-from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
+from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions, TrimOptions
 
 log = logging.getLogger("imgproxy_py.processing")
 
@@ -187,7 +187,7 @@ class Processor:
                       out_format: ImageFormat, deadline: Deadline) -> pyvips.Image:
         if po.trim.enabled:
             log.warning("trim is not supported for animated images; ignored")
-            po = PipelineOptions(**{**po.__dict__, "trim": type(po.trim)()})
+            po = replace(po, trim=TrimOptions())
         height = frame_height(img)
         count = img.height // height
         delay = list(img.get("delay")) if img.get_typeof("delay") else []
