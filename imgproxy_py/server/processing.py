@@ -148,38 +148,24 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     origin_etag = next((t.value for t in matching if t.kind == "R"), None)
     ims = request.headers.get("if-modified-since") if delivery.use_last_modified else None
 
-    headers = cache_headers(config.server.ttl, out.expires)
-    download_started = time.perf_counter()
-    source, fallback_status = await fetch_source(services, parsed.source.url, out, origin_etag, ims)
-    if services.metrics is not None:  # queue and processing are measured by the worker pool
-        services.metrics.span("downloading", time.perf_counter() - download_started)
-    if config.server.cache_control_passthrough and source.cache_control and fallback_status is None:
-        headers["Cache-Control"] = source.cache_control
-        if source.expires:
-            headers["Expires"] = source.expires
-    if fallback_status is not None and delivery.fallback_image_ttl:
-        headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
-    headers["Content-Security-Policy"] = "script-src 'none'"
-    vary = vary_header(services)
-    if vary:
-        headers["Vary"] = vary
-    if delivery.use_last_modified and source.last_modified:
-        headers["Last-Modified"] = source.last_modified
-
-    identity = source_identity(source) if not source.not_modified else "R" + (source.etag or origin_etag or "")
-    if delivery.use_etag and fallback_status is None:
-        headers["ETag"] = make_etag(opts_tag, identity)
-    if source.not_modified:
-        return not_modified(headers)
-    if fallback_status is None and any(t.source_identity == identity for t in matching):
-        return not_modified(headers)  # same options, same source bytes: nothing to redo
-    if ims and source.last_modified and fallback_status is None and not_modified_since(source.last_modified, ims):
-        return not_modified(headers)
-
-    if out.raw:
-        return raw_response(request, source, parsed.source.url, out, headers)
-
-    result = await process(services, source, options, canonical, identity, deadline)
+    # A revalidation the origin can answer with 304 needs no worker slot: ask it first.
+    early: tuple[SourceImage, int | None] | None = None
+    if origin_etag or ims:
+        early = await _fetch(services, parsed.source.url, out, origin_etag, ims)
+        if early[0].not_modified:
+            return not_modified(_headers(services, out, early[0], early[1], opts_tag, origin_etag))
+    async with services.workers.slot(deadline):
+        source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims)
+        headers = _headers(services, out, source, fallback_status, opts_tag, origin_etag)
+        identity = source_identity(source)
+        if fallback_status is None and any(t.source_identity == identity for t in matching):
+            return not_modified(headers)  # same options, same source bytes: nothing to redo
+        if ims and source.last_modified and fallback_status is None and not_modified_since(
+                source.last_modified, ims):
+            return not_modified(headers)
+        if out.raw:
+            return raw_response(request, source, parsed.source.url, out, headers)
+        result = await process(services, source, options, canonical, identity, deadline)
     headers["Content-Disposition"] = content_disposition(parsed.source.url, out, result.format)
     if config.server.set_canonical_header and source.url.startswith(("http://", "https://")):
         headers["Link"] = f'<{source.url}>; rel="canonical"'
@@ -221,6 +207,39 @@ def _sniff_media_type(source: SourceImage) -> str:
     return source.headers.get("content-type", "application/octet-stream")
 
 
+async def _fetch(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
+                 if_modified_since: str | None) -> tuple[SourceImage, int | None]:
+    started = time.perf_counter()
+    try:
+        return await fetch_source(services, url, out, if_none_match, if_modified_since)
+    finally:
+        if services.metrics is not None:
+            services.metrics.span("downloading", time.perf_counter() - started)
+
+
+def _headers(services: Services, out: OutputOptions, source: SourceImage, fallback_status: int | None,
+             opts_tag: str, origin_etag: str | None) -> dict[str, str]:
+    config = services.config
+    delivery = config.delivery
+    headers = cache_headers(config.server.ttl, out.expires)
+    if config.server.cache_control_passthrough and source.cache_control and fallback_status is None:
+        headers["Cache-Control"] = source.cache_control
+        if source.expires:
+            headers["Expires"] = source.expires
+    if fallback_status is not None and delivery.fallback_image_ttl:
+        headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
+    headers["Content-Security-Policy"] = "script-src 'none'"
+    vary = vary_header(services)
+    if vary:
+        headers["Vary"] = vary
+    if delivery.use_last_modified and source.last_modified:
+        headers["Last-Modified"] = source.last_modified
+    if delivery.use_etag and fallback_status is None:
+        identity = "R" + (source.etag or origin_etag or "") if source.not_modified else source_identity(source)
+        headers["ETag"] = make_etag(opts_tag, identity)
+    return headers
+
+
 async def process(services: Services, source: SourceImage, options: RequestOptions, canonical: str,
                   identity: str, deadline: Deadline) -> ProcessResult:
     """Process once per (options, source) even under concurrent requests; cache the result."""
@@ -231,8 +250,8 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
 
     async def compute() -> ProcessResult:
         services.images_processed += 1
-        result = await services.workers.run(deadline, services.processor.process, source.data, options, deadline,
-                                            identity)
+        result = await services.workers.execute(services.processor.process, source.data, options, deadline,
+                                                identity)
         services.results.put(key, result)
         return result
 

@@ -1,17 +1,20 @@
 """Blocking work (libvips, onnxruntime) off the event loop, bounded.
 
-``IMGPROXY_WORKERS`` jobs run at once in a thread pool (libvips releases the GIL);
-at most ``IMGPROXY_REQUESTS_QUEUE_SIZE`` more wait for a slot (0: unlimited), others get
-429 at once.  Time spent waiting counts against the request's deadline.
+``IMGPROXY_WORKERS`` requests are worked on at once: as in imgproxy, a request takes its slot
+before downloading the source, so the memory held by sources is bounded by the worker count,
+not by the number of waiting clients.  At most ``IMGPROXY_REQUESTS_QUEUE_SIZE`` more wait for a
+slot (0: unlimited); others get 429 at once.  Waiting counts against the request's deadline.
+Inside a slot, blocking calls run in a thread pool (libvips releases the GIL).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -19,26 +22,26 @@ from imgproxy_py.errors import DeadlineExceededError, QueueFullError
 from imgproxy_py.imaging.context import Deadline
 
 T = TypeVar("T")
-
-
 SpanReporter = Callable[[str, float], None]
 
 
 class WorkerPool:
     def __init__(self, workers: int, queue_size: int, on_span: SpanReporter | None = None) -> None:
-        self.on_span = on_span  # gets ("queue", seconds waited) and ("processing", seconds run)
         self.workers = workers
         self.queue_size = queue_size
+        self.on_span = on_span  # gets ("queue", seconds waited) and ("processing", seconds run)
         self._slots = asyncio.Semaphore(workers)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgproxy-worker")
         self.waiting = 0
-        self.running = 0
+        self.active = 0  # requests holding a slot
+        self.running = 0  # blocking calls running in the thread pool (images in progress)
 
     @property
     def utilization(self) -> float:
-        return self.running / self.workers
+        return self.active / self.workers
 
-    async def run(self, deadline: Deadline, fn: Callable[..., T], *args: object) -> T:
+    @contextlib.asynccontextmanager
+    async def slot(self, deadline: Deadline) -> AsyncIterator[None]:
         if self.queue_size and self.waiting >= self.queue_size and self._slots.locked():
             raise QueueFullError("requests queue is full")
         self.waiting += 1
@@ -49,6 +52,17 @@ class WorkerPool:
             raise DeadlineExceededError("timed out waiting for a worker") from None
         finally:
             self.waiting -= 1
+        if self.on_span is not None:
+            self.on_span("queue", time.perf_counter() - queued_at)
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+            self._slots.release()
+
+    async def execute(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking call in the thread pool; the caller holds a slot."""
         started = time.perf_counter()
         self.running += 1
         try:
@@ -57,10 +71,13 @@ class WorkerPool:
             return await loop.run_in_executor(self._executor, call)
         finally:
             self.running -= 1
-            self._slots.release()
             if self.on_span is not None:
-                self.on_span("queue", started - queued_at)
                 self.on_span("processing", time.perf_counter() - started)
+
+    async def run(self, deadline: Deadline, fn: Callable[..., T], *args: object) -> T:
+        """Take a slot and run one blocking call in it."""
+        async with self.slot(deadline):
+            return await self.execute(fn, *args)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
