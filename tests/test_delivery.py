@@ -259,3 +259,12 @@ def test_datadog_metrics_over_udp(client: httpx.Client, start_server) -> None:  
     for name in ("imgproxy.workers", "imgproxy.requests_in_progress", "imgproxy.images_in_progress",
                  "imgproxy.workers_utilization", "imgproxy.source_cache_hit_rate"):
         assert name in gauges
+
+
+def test_local_files_revalidate_with_a_stat(client: httpx.Client, etag_server: AppServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"{etag_server.base}/unsafe/rs:fit:40:40/plain/local:///core/hopper.jpg"
+    tag = client.get(url).headers["etag"]
+    assert ".R" in tag  # the file's mtime and size, not a hash of its bytes
+    processed = etag_server.services.images_processed
+    again = client.get(url, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and etag_server.services.images_processed == processed
