@@ -44,8 +44,9 @@ raw-deps:
 test: lint typecheck raw-deps
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# imgproxy_py vs thumbor vs raw pyvips (benchmarks/README.md); about 7 minutes.
 bench: $(BIN)/.installed-dev
-	$(BIN)/python benchmarks/core_throughput.py
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

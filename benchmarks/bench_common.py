@@ -204,11 +204,15 @@ class Server:
     base_url: str
     proc: subprocess.Popen[bytes]
     log_path: Path
-    extra_pids: list[int] = field(default_factory=list)
+    others: list[subprocess.Popen[bytes]] = field(default_factory=list)  # more instances on the same port
 
     @property
     def pids(self) -> list[int]:
-        return [self.proc.pid, *self.extra_pids]
+        return [self.proc.pid, *(p.pid for p in self.others)]
+
+    def cpu_split(self) -> list[float]:
+        """CPU seconds of each instance (to see how evenly the load was spread)."""
+        return [tree_cpu_seconds(p) for p in self.pids]
 
     def peak_rss_mb(self) -> float:
         return sum(tree_peak_rss_mb(p) for p in self.pids)
@@ -221,15 +225,17 @@ class Server:
             reset_peak_rss(p)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
+        for proc in (self.proc, *self.others):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for proc in (self.proc, *self.others):
             try:
-                self.proc.wait(timeout=15)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
 
 
 def start_imgproxy(root: Path, workers: int, *, env: dict[str, str] | None = None,
@@ -379,6 +385,18 @@ def _self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _git_commit() -> str:
+    """The checked-out commit, with "+dirty" when the project's code differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "imgproxy_py", "pyproject.toml"],
+                               cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+dirty" if dirty else "")
+
+
 def machine_info() -> dict[str, object]:
     import pyvips
 
@@ -389,6 +407,7 @@ def machine_info() -> dict[str, object]:
         "libvips": f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}",
         "pyvips": getattr(pyvips, "__version__", "?"),
         "loadavg_at_start": os.getloadavg(),
+        "git_commit": _git_commit(),
     }
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():

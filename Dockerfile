@@ -1,0 +1,73 @@
+# syntax=docker/dockerfile:1
+#
+# imgproxy_py production image.
+#
+#   docker build -t imgproxy-py .
+#   docker build -t imgproxy-py:gpu --build-arg EXTRAS=gpu,raw .
+#   docker run --rm -p 8080:8080 -e IMGPROXY_KEY=... -e IMGPROXY_SALT=... imgproxy-py
+#
+# EXTRAS picks the optional dependency groups of pyproject.toml: "cpu" (onnxruntime) or "gpu"
+# (onnxruntime-gpu: run with `--gpus all` on a host with the NVIDIA container toolkit; CUDA and
+# cuDNN must be visible to onnxruntime), plus "raw" (camera RAW through Wand/ImageMagick).
+# libvips comes with the pyvips[binary] wheel; Debian bookworm is pinned because the raw
+# extra needs ImageMagick 6's libmagickwand-6.q16-6.
+
+ARG PYTHON_IMAGE=python:3.12-slim-bookworm
+
+# --- build: a virtualenv with the project and its extras ------------------------------------
+FROM ${PYTHON_IMAGE} AS build
+ARG EXTRAS=cpu,raw
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY imgproxy_py ./imgproxy_py
+RUN pip install --upgrade pip \
+ && pip install ".[${EXTRAS}]" \
+ && python -c "import imgproxy_py, pyvips; print('libvips', pyvips.version(0), pyvips.version(1), pyvips.version(2))"
+
+# --- runtime --------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE}
+ARG EXTRAS=cpu,raw
+LABEL org.opencontainers.image.title="imgproxy_py" \
+      org.opencontainers.image.description="imgproxy-compatible image server on libvips" \
+      org.opencontainers.image.licenses="MIT"
+
+# ImageMagick's MagickWand and dcraw (its DNG/RAW converter) only when the raw extra is in;
+# no compilers, no caches left behind.
+RUN set -eux; \
+    case ",${EXTRAS}," in \
+      *,raw,*) apt-get update; \
+               apt-get install -y --no-install-recommends libmagickwand-6.q16-6 dcraw; \
+               rm -rf /var/lib/apt/lists/* ;; \
+    esac; \
+    groupadd --system --gid 10001 imgproxy; \
+    useradd --system --uid 10001 --gid imgproxy --home-dir /opt/imgproxy_py --no-create-home \
+            --shell /usr/sbin/nologin imgproxy
+
+COPY --from=build /opt/venv /opt/venv
+COPY presets /opt/imgproxy_py/presets
+COPY models /opt/imgproxy_py/models
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    IMGPROXY_BIND=":8080" \
+    IMGPROXY_PRESETS_PATH=/opt/imgproxy_py/presets/default.conf \
+    IMGPROXY_MEDIA_ROUTES_PATH=/opt/imgproxy_py/presets/routes.conf \
+    IMGPROXY_MODELS_DIR=/opt/imgproxy_py/models \
+    IMGPROXY_LOG_FORMAT=json
+
+WORKDIR /opt/imgproxy_py
+USER imgproxy:imgproxy
+EXPOSE 8080
+
+# Reads IMGPROXY_BIND like the server does; a wildcard address is checked on loopback.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; host, _, port = os.environ.get('IMGPROXY_BIND', ':8080').rpartition(':'); host = host.strip('[]'); host = {'': '127.0.0.1', '0.0.0.0': '127.0.0.1', '::': '::1'}.get(host, host); host = f'[{host}]' if ':' in host else host; urllib.request.urlopen(f'http://{host}:{port}/health', timeout=4).read()"]
+
+STOPSIGNAL SIGTERM
+CMD ["imgproxy-py", "serve"]

@@ -1,0 +1,777 @@
+"""Benchmark harness (``make bench``): imgproxy_py against thumbor and against raw pyvips.
+
+Both servers run on loopback and serve the same images from the same local folder
+(``benchmarks/work/images``: the 12 MP test photo as JPEG, PNG and WebP, built on first use).
+imgproxy_py runs as one process with ``IMGPROXY_WORKERS=--workers``; thumbor (the PyPI package,
+installed into ``benchmarks/.venv-thumbor`` by this script when missing) runs with
+``--processes`` equal to the same number, because a thumbor process transforms one image at a
+time.  thumbor uses its file loader and no storage nor result storage (``benchmarks/thumbor/
+thumbor.conf``), so every request is processed, as with imgproxy_py's defaults.
+
+Each workload runs for a fixed time at a fixed concurrency, after a warm-up, with ``wrk``
+(installed with apt-get when missing and possible; otherwise a Python load generator is used,
+and the results say so).  imgproxy_py's URLs carry a unique ``cb:`` (cache buster) per request:
+the server shares one computation between concurrent identical requests, which a throughput
+benchmark must not count.  The in-process baseline is ``pyvips.Image.thumbnail_buffer`` plus
+the encoder, run by ``--workers`` threads in a tight loop.
+
+Outputs ``benchmarks/results/<date>.json``, ``<date>.md`` (a Markdown table) and ``<date>.png``
+(a chart, drawn with matplotlib from thumbor's virtualenv).  ``--quick`` takes about 2 minutes,
+the default run under 10.
+
+Run: ``.venv/bin/python benchmarks/run.py [--quick] [--concurrency 8] [--workers 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyvips
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import (
+    BENCH_DIR,
+    RESULTS_DIR,
+    WORK_DIR,
+    Server,
+    TestImages,
+    ensure_images,
+    free_port,
+    imgproxy_command_line,
+    machine_info,
+    median,
+    python_load,
+    rel,
+    start_imgproxy,
+    wait_http,
+)
+
+THUMBOR_VENV = BENCH_DIR / ".venv-thumbor"
+THUMBOR_CONF = BENCH_DIR / "thumbor" / "thumbor.conf"
+THUMBOR_SPEC = "thumbor[opencv]==7.8.0"
+CHART_SPEC = "matplotlib>=3.8"
+WRK_SCRIPT = BENCH_DIR / "wrk_report.lua"
+TARGETS = {"vs_thumbor": 1.6, "vs_raw_w1": 0.85, "p99_over_p50": 2.0, "peak_rss_mb": 350.0, "etag_speedup": 20.0}
+
+
+# --- workloads ----------------------------------------------------------------------------
+
+RawFn = Callable[[TestImages], bytes]
+
+
+def _raw_fit_jpeg(images: TestImages, data: bytes) -> bytes:
+    return bytes(pyvips.Image.thumbnail_buffer(data, 512, height=512).jpegsave_buffer(Q=80))
+
+
+def _raw_smart(images: TestImages, data: bytes) -> bytes:
+    img = pyvips.Image.thumbnail_buffer(data, 300, height=200, crop="attention")
+    return bytes(img.jpegsave_buffer(Q=80))
+
+
+def _raw_webp(images: TestImages, data: bytes) -> bytes:
+    return bytes(pyvips.Image.thumbnail_buffer(data, 800, height=600).webpsave_buffer(Q=79, effort=4))
+
+
+def _raw_png(images: TestImages, data: bytes) -> bytes:
+    return bytes(pyvips.Image.thumbnail_buffer(data, 512, height=512).pngsave_buffer(compression=6))
+
+
+@dataclass(frozen=True)
+class Workload:
+    key: str
+    title: str
+    ours: str  # path template; {n} is replaced by a unique number per request
+    thumbor: str | None = None
+    thumbor_detectors: str = "feature"
+    source: str = "jpeg"  # which test image the raw baseline reads
+    raw: Callable[[TestImages, bytes], bytes] | None = None
+    raw_title: str = ""
+    etag: bool = False  # send If-None-Match with the ETag of a first response; expect 304
+
+
+WORKLOADS: tuple[Workload, ...] = (
+    Workload("w1", "12 MP JPEG, fit 512x512, q80",
+             "/unsafe/rs:fit:512:512/q:80/cb:{n}/plain/local:///photo.jpg",
+             "/unsafe/fit-in/512x512/filters:quality(80)/photo.jpg",
+             raw=_raw_fit_jpeg, raw_title="thumbnail_buffer(512, height=512) + jpegsave_buffer(Q=80)"),
+    Workload("w2", "fill 300x200, smart crop",
+             "/unsafe/rs:fill:300:200/g:sm/q:80/cb:{n}/plain/local:///photo.jpg",
+             "/unsafe/300x200/smart/filters:quality(80)/photo.jpg", thumbor_detectors="feature",
+             raw=_raw_smart, raw_title='thumbnail_buffer(300, height=200, crop="attention") + jpegsave_buffer(Q=80)'),
+    Workload("w3", "fill 300x200, face gravity",
+             "/unsafe/rs:fill:300:200/g:obj:face/q:80/cb:{n}/plain/local:///photo.jpg",
+             "/unsafe/300x200/smart/filters:quality(80)/photo.jpg", thumbor_detectors="face,feature"),
+    Workload("w4", "fit 800x600 to WebP",
+             "/unsafe/rs:fit:800:600/cb:{n}/plain/local:///photo.jpg@webp",
+             "/unsafe/fit-in/800x600/filters:format(webp)/photo.jpg",
+             raw=_raw_webp, raw_title="thumbnail_buffer(800, height=600) + webpsave_buffer(Q=79, effort=4)"),
+    Workload("w5", "12 MP PNG to PNG, fit 512x512",
+             "/unsafe/rs:fit:512:512/cb:{n}/plain/local:///photo.png",
+             "/unsafe/fit-in/512x512/photo.png", source="png",
+             raw=_raw_png, raw_title="thumbnail_buffer(512, height=512) + pngsave_buffer(compression=6)"),
+    Workload("w6", "revalidation: If-None-Match (w1's URL)",
+             "/unsafe/rs:fit:512:512/q:80/plain/local:///photo.jpg",
+             "/unsafe/fit-in/512x512/filters:quality(80)/photo.jpg", etag=True),
+    Workload("w7", "aq:dssim JPEG, fit 512x512",
+             "/unsafe/rs:fit:512:512/aq:dssim/cb:{n}/plain/local:///photo.jpg"),
+)
+
+
+# --- set-up: wrk, thumbor ---------------------------------------------------------------
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def ensure_wrk() -> str | None:
+    """The wrk binary, installed with apt-get when missing and this user may; else None."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if not shutil.which("apt-get"):
+        return None
+    prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if prefix is None:
+        return None
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [*prefix, "apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=180", "wrk"]
+    log("wrk is missing: installing it with apt-get ...")
+    for cmd in (install, [*prefix, "apt-get", "update", "-q"], install):
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        if shutil.which("wrk"):
+            return shutil.which("wrk")
+    return None
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def ensure_thumbor_venv() -> tuple[Path | None, list[str]]:
+    """benchmarks/.venv-thumbor with thumbor (+ OpenCV) and matplotlib; notes on what failed."""
+    notes: list[str] = []
+    py = venv_python(THUMBOR_VENV)
+    if not (THUMBOR_VENV / ".bench-ok").exists():
+        log(f"creating {rel(THUMBOR_VENV)} ({THUMBOR_SPEC}, {CHART_SPEC}) ...")
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(THUMBOR_VENV)], check=True)
+        pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        ok = subprocess.run([*pip, THUMBOR_SPEC], check=False).returncode == 0
+        if not ok:
+            notes.append(f"installing {THUMBOR_SPEC} failed; tried plain thumbor (no OpenCV)")
+            ok = subprocess.run([*pip, THUMBOR_SPEC.split("[")[0]], check=False).returncode == 0
+        if not ok:
+            notes.append("thumbor could not be installed: thumbor columns are empty")
+            return None, notes
+        if subprocess.run([*pip, CHART_SPEC], check=False).returncode != 0:
+            notes.append("matplotlib could not be installed: no chart")
+        (THUMBOR_VENV / ".bench-ok").write_text("ok\n")
+    return py, notes
+
+
+def venv_has(py: Path, module: str) -> bool:
+    return subprocess.run([str(py), "-c", f"import {module}"], capture_output=True, check=False).returncode == 0
+
+
+def thumbor_version(py: Path) -> str:
+    out = subprocess.run([str(py), "-c", "import importlib.metadata as m; print(m.version('thumbor'))"],
+                         capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "?"
+
+
+def start_thumbor(py: Path, root: Path, processes: int, detectors: str, mode: str = "reuseport") -> Server:
+    """thumbor on one loopback port, as ``processes`` single-process instances or one ``--processes N``.
+
+    ``reuseport``: N instances, each handed its own listening socket bound to the same port with
+    SO_REUSEPORT, so that the kernel spreads connections over them.  ``processes``: thumbor's own
+    ``--processes N``, where the forks share one socket and the first to wake up may accept every
+    connection of a short burst (with keep-alive, one process then does all the work).
+    """
+    port = free_port()
+    log_path = WORK_DIR / f"thumbor-{detectors.replace(',', '+')}.log"
+    env = {**os.environ, "THUMBOR_BENCH_ROOT": str(root), "THUMBOR_BENCH_DETECTORS": detectors}
+    base = [str(py.parent / "thumbor"), "--conf", str(THUMBOR_CONF), "--log-level", "warning"]
+    procs: list[subprocess.Popen[bytes]] = []
+    with open(log_path, "wb") as out:
+        if mode == "processes":
+            cmd = [*base, "--ip", "127.0.0.1", "--port", str(port), "--processes", str(processes)]
+            procs.append(subprocess.Popen(cmd, env=env, cwd=WORK_DIR, stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True))
+        else:
+            for _ in range(processes):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind(("127.0.0.1", port))
+                sock.listen(128)
+                fd = sock.fileno()
+                procs.append(subprocess.Popen([*base, "--fd", str(fd), "--processes", "1"], env=env, cwd=WORK_DIR,
+                                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                              pass_fds=(fd,)))
+                sock.close()
+    server = Server("thumbor", f"http://127.0.0.1:{port}", procs[0], log_path, others=procs[1:])
+    try:
+        for proc in procs:
+            wait_http(server.base_url + "/healthcheck", proc=proc)
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+# --- probing and loading ------------------------------------------------------------------
+
+@dataclass
+class Probe:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        return self.body[:300].decode("utf-8", "replace").strip()
+
+
+def probe(base_url: str, path: str, headers: dict[str, str] | None = None) -> Probe:
+    req = urllib.request.Request(base_url + path, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return Probe(resp.status, resp.read(), {k.lower(): v for k, v in resp.headers.items()})
+    except urllib.error.HTTPError as exc:
+        return Probe(exc.code, exc.read(), {k.lower(): v for k, v in exc.headers.items()})
+
+
+def image_size(data: bytes) -> str:
+    try:
+        img = pyvips.Image.new_from_buffer(data, "")
+        return f"{img.width}x{img.height}"
+    except pyvips.Error:
+        return "?"
+
+
+@dataclass
+class Measured:
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    statuses: dict[str, int]
+    generator: str
+    generator_cpu_pct: float
+    server_cpu_pct: float
+    peak_rss_mb: float
+    cpu_ms_per_req: float = 0.0  # server CPU (all its processes and threads) per answered request
+    cpu_split_pct: list[float] = field(default_factory=list)  # share of the CPU taken by each instance
+    output_bytes: int = 0
+    output_size: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_wrk(wrk: str, base_url: str, path: str, *, concurrency: int, seconds: float,
+            if_none_match: str = "") -> tuple[dict[str, Any], float]:
+    """One wrk run; returns its JSON report and its CPU seconds."""
+    threads = max(1, min(concurrency, os.cpu_count() or 1))
+    cmd = [wrk, f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "60s",
+           "-s", str(WRK_SCRIPT), base_url, "--", path, if_none_match]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    for line in out.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return json.loads(line[len("WRK_JSON "):]), cpu
+    raise RuntimeError(f"wrk gave no report (exit {out.returncode}): {out.stderr.strip() or out.stdout[-500:]}")
+
+
+def load(server: Server, path: str, *, wrk: str | None, concurrency: int, warmup: float, seconds: float,
+         if_none_match: str = "", expect: int = 200) -> Measured:
+    headers = {"If-None-Match": if_none_match} if if_none_match else {}
+    if warmup > 0:
+        if wrk:
+            run_wrk(wrk, server.base_url, path, concurrency=concurrency, seconds=warmup, if_none_match=if_none_match)
+        else:
+            python_load(server.base_url, [path], concurrency=concurrency, duration=warmup, warmup=0,
+                        headers=headers, expect=(expect,))
+    server.reset_peak()
+    cpu0 = server.cpu_seconds()
+    split0 = server.cpu_split()
+    t0 = time.perf_counter()
+    if wrk:
+        report, gen_cpu = run_wrk(wrk, server.base_url, path, concurrency=concurrency, seconds=seconds,
+                                  if_none_match=if_none_match)
+        wall = time.perf_counter() - t0
+        duration = report["duration_us"] / 1e6
+        statuses = {str(k): int(v) for k, v in report["statuses"].items()}
+        good = statuses.get(str(expect), 0)
+        lat = report["latency_us"]
+        errors = sum(report["errors"].values()) + sum(v for k, v in statuses.items() if k != str(expect))
+        measured = Measured(rps=good / duration, p50_ms=lat["p50"] / 1000, p90_ms=lat["p90"] / 1000,
+                            p99_ms=lat["p99"] / 1000, requests=good, errors=errors, statuses=statuses,
+                            generator="wrk", generator_cpu_pct=100 * gen_cpu / wall, server_cpu_pct=0.0,
+                            peak_rss_mb=0.0)
+    else:
+        res = python_load(server.base_url, [path], concurrency=concurrency, duration=seconds, warmup=0,
+                          headers=headers, expect=(expect,))
+        wall = time.perf_counter() - t0
+        measured = Measured(rps=res.rps, p50_ms=res.percentile(50), p90_ms=res.percentile(90),
+                            p99_ms=res.percentile(99), requests=res.requests, errors=res.errors,
+                            statuses={str(k): v for k, v in res.status_counts.items()}, generator="python",
+                            generator_cpu_pct=100 * res.client_cpu_s / seconds, server_cpu_pct=0.0,
+                            peak_rss_mb=0.0)
+    server_cpu = server.cpu_seconds() - cpu0
+    measured.server_cpu_pct = 100 * server_cpu / wall
+    measured.cpu_ms_per_req = 1000 * server_cpu / max(1, measured.requests + measured.errors)
+    split = [b - a for a, b in zip(split0, server.cpu_split(), strict=True)]
+    measured.cpu_split_pct = [round(100 * x / sum(split), 1) if sum(split) else 0.0 for x in split]
+    measured.peak_rss_mb = server.peak_rss_mb()
+    return measured
+
+
+def raw_loop(fn: Callable[[TestImages, bytes], bytes], images: TestImages, data: bytes, *, threads: int,
+             warmup: float, seconds: float) -> dict[str, float]:
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+    counts = [0] * threads
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+
+    def worker(i: int) -> None:
+        while True:
+            t0 = time.perf_counter()
+            if t0 >= stop_at:
+                return
+            fn(images, data)
+            t1 = time.perf_counter()
+            if t0 >= measure_from and t1 <= stop_at:
+                counts[i] += 1
+                latencies[i].append((t1 - t0) * 1000)
+
+    cpu: list[float] = []
+
+    def sampler() -> None:
+        time.sleep(max(0.0, measure_from - time.perf_counter()))
+        cpu.append(_self_cpu())
+        time.sleep(max(0.0, stop_at - time.perf_counter()))
+        cpu.append(_self_cpu())
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    pool.append(threading.Thread(target=sampler))
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    flat = sorted(x for lat in latencies for x in lat)
+    done = sum(counts)
+    return {"rps": done / seconds, "requests": done, "p50_ms": flat[len(flat) // 2] if flat else float("nan"),
+            "cpu_ms_per_req": 1000 * (cpu[1] - cpu[0]) / max(1, done)}
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# --- the run ------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    workload: Workload
+    ours: Measured | None = None
+    thumbor: Measured | None = None
+    raw: dict[str, float] | None = None
+    notes: list[str] = field(default_factory=list)
+    first: Probe | None = None  # imgproxy_py's first response
+
+    def ratio_thumbor(self) -> float | None:
+        if self.ours and self.thumbor and self.thumbor.rps:
+            return self.ours.rps / self.thumbor.rps
+        return None
+
+    def cpu_ratio_thumbor(self) -> float | None:
+        """thumbor's CPU per request over imgproxy_py's: the same comparison, insensitive to other load."""
+        if self.ours and self.thumbor and self.ours.cpu_ms_per_req:
+            return self.thumbor.cpu_ms_per_req / self.ours.cpu_ms_per_req
+        return None
+
+    def ratio_raw(self) -> float | None:
+        if self.ours and self.raw and self.raw["rps"]:
+            return self.ours.rps / self.raw["rps"]
+        return None
+
+
+def probe_ours(server: Server, w: Workload, rows: dict[str, Row]) -> tuple[str | None, str]:
+    """Checks that imgproxy_py handles the workload; returns (path to load, If-None-Match) or (None, why)."""
+    first = probe(server.base_url, w.ours.replace("{n}", "probe"))
+    if first.status != 200:
+        why = f"imgproxy_py answered {first.status} ({first.text})"
+        if first.status in (400, 404) and ("Unknown" in first.text or "Invalid" in first.text):
+            why = f"not supported yet: imgproxy_py answered {first.status} {first.text!r}"
+        return None, why
+    row = rows[w.key]
+    row.first = first
+    if w.key == "w3":
+        # At 300x200 from 4:3 the window can only move 25 px, so outputs may match anyway: compare a
+        # tall crop, where a detected face must move the window away from the smart-crop choice.
+        tall = "/unsafe/rs:fill:300:600/g:{}/cb:probe/plain/local:///photo.jpg"
+        face, smart = probe(server.base_url, tall.format("obj:face")), probe(server.base_url, tall.format("sm"))
+        if face.status == 200 and face.body == smart.body:
+            row.notes.append("g:obj:face gave the same bytes as g:sm on a tall crop: no face detector seems to "
+                             "be active (the smart-crop fallback is what was measured)")
+    if not w.etag:
+        return w.ours, ""
+    etag = first.headers.get("etag", "")
+    if not etag:
+        return None, "imgproxy_py sent no ETag (IMGPROXY_USE_ETAG not supported yet)"
+    again = probe(server.base_url, w.ours, {"If-None-Match": etag})
+    if again.status != 304:
+        return None, f"imgproxy_py answered {again.status}, not 304, to If-None-Match"
+    return w.ours, etag
+
+
+def median_measured(runs: list[Measured]) -> Measured | None:
+    """Each number is the median over the runs (so the fields may come from different runs)."""
+    if not runs:
+        return None
+    if len(runs) == 1:
+        return runs[0]
+    out = Measured(**{k: v for k, v in runs[0].__dict__.items()})
+    for name, value in runs[0].__dict__.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            setattr(out, name, median([getattr(r, name) for r in runs]))
+    out.extra = {"runs": [{k: v for k, v in r.__dict__.items() if k != "extra"} for r in runs]}
+    return out
+
+
+def run_thumbor(py: Path, images: TestImages, w: Workload, row: Row, notes: list[str], *, wrk: str | None,
+                concurrency: int, workers: int, warmup: float, duration: float, mode: str) -> Measured | None:
+    assert w.thumbor is not None
+    server = start_thumbor(py, images.folder, workers, w.thumbor_detectors, mode)
+    try:
+        first = probe(server.base_url, w.thumbor)
+        if first.status != 200:
+            row.notes.append(f"thumbor answered {first.status}: {first.text}")
+            return None
+        inm = first.headers.get("etag", "") if w.etag else ""
+        if w.etag:
+            again = probe(server.base_url, w.thumbor, {"If-None-Match": inm})
+            if not inm or again.status != 304:
+                row.notes.append(f"thumbor gave no 304 (status {again.status})")
+                return None
+        m = load(server, w.thumbor, wrk=wrk, concurrency=concurrency, warmup=warmup, seconds=duration,
+                 if_none_match=inm, expect=304 if w.etag else 200)
+        m.output_bytes, m.output_size = len(first.body), image_size(first.body)
+        log(f"  {w.key} thumbor: {m.rps:.1f} req/s, p50 {m.p50_ms:.0f} ms, p99 {m.p99_ms:.0f} ms, "
+            f"{m.cpu_ms_per_req:.1f} CPU ms/req, peak RSS {m.peak_rss_mb:.0f} MiB")
+        return m
+    finally:
+        server.stop()
+        if "face" in w.thumbor_detectors and "error" in server.log_path.read_text(errors="replace").lower():
+            notes.append(f"thumbor logged errors with face detection: see {rel(server.log_path)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
+    parser.add_argument("--duration", type=float, help="seconds per server workload (default 20, quick 5)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds before each (default 3, quick 1)")
+    parser.add_argument("--raw-duration", type=float, help="seconds per raw pyvips loop (default 10, quick 3)")
+    parser.add_argument("--concurrency", type=int, default=8, help="connections (default 8)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="IMGPROXY_WORKERS, thumbor --processes and raw pyvips threads (default 2)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs per cell, interleaved; medians are reported (default 1)")
+    parser.add_argument("--only", default="", help="comma list of workloads to run (w1..w7); default all")
+    parser.add_argument("--no-thumbor", action="store_true", help="skip thumbor")
+    parser.add_argument("--thumbor-mode", choices=("reuseport", "processes"), default="reuseport",
+                        help="N thumbor instances sharing the port with SO_REUSEPORT (default), "
+                             "or one thumbor --processes N")
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
+    parser.add_argument("--name", default="", help="results file name (default: today's date)")
+    args = parser.parse_args(argv)
+    duration = args.duration or (5.0 if args.quick else 20.0)
+    warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
+    raw_duration = args.raw_duration or (3.0 if args.quick else 10.0)
+    command = "python " + rel(__file__) + (" " + shlex.join(argv if argv is not None else sys.argv[1:])).rstrip()
+    started = time.perf_counter()
+    selected = [w for w in WORKLOADS if not args.only or w.key in args.only.split(",")]
+    rows = {w.key: Row(w) for w in WORKLOADS}
+    notes: list[str] = []
+
+    pyvips.cache_set_max(0)
+    images = ensure_images()
+    wrk = None if args.python_load else ensure_wrk()
+    if wrk is None:
+        notes.append("load generator: Python threads over keep-alive connections "
+                     + ("(asked for)" if args.python_load else "(wrk could not be installed)"))
+    thumbor_py: Path | None = None
+    chart_py: Path | None = None
+    if not args.no_thumbor:
+        thumbor_py, venv_notes = ensure_thumbor_venv()
+        notes += venv_notes
+        if thumbor_py is not None and venv_has(thumbor_py, "matplotlib"):
+            chart_py = thumbor_py
+        if thumbor_py is not None and not venv_has(thumbor_py, "cv2"):
+            notes.append("OpenCV is missing in thumbor's virtualenv: thumbor's smart crop and face "
+                         "detection fall back to no detection")
+    info = machine_info()
+
+    # Per workload, one after the other: imgproxy_py, thumbor, raw pyvips, so that the three
+    # numbers compared are taken minutes apart at most.  Every server is started afresh for each
+    # workload, so that its peak RSS is that workload's.
+    log(f"{len(selected)} workloads x {duration:.0f}s at concurrency {args.concurrency}")
+    ours_peak_total = 0.0
+    for w in selected:
+        row = rows[w.key]
+        ours_runs: list[Measured] = []
+        thumbor_runs: list[Measured] = []
+        raw_runs: list[dict[str, float]] = []
+        for rep in range(args.repeats):
+            tag = f" [{rep + 1}/{args.repeats}]" if args.repeats > 1 else ""
+            ours = start_imgproxy(images.folder, args.workers, env={"IMGPROXY_USE_ETAG": "true"})
+            try:
+                path, etag_or_why = probe_ours(ours, w, rows)
+                if path is None:
+                    if rep == 0:
+                        row.notes.append(etag_or_why)
+                    log(f"  {w.key} imgproxy_py: skipped: {etag_or_why}")
+                else:
+                    m = load(ours, path, wrk=wrk, concurrency=args.concurrency, warmup=warmup, seconds=duration,
+                             if_none_match=etag_or_why, expect=304 if w.etag else 200)
+                    if row.first is not None:
+                        m.output_bytes, m.output_size = len(row.first.body), image_size(row.first.body)
+                    ours_runs.append(m)
+                    log(f"  {w.key}{tag} imgproxy_py: {m.rps:.1f} req/s, p50 {m.p50_ms:.0f} ms, "
+                        f"p99 {m.p99_ms:.0f} ms, {m.cpu_ms_per_req:.1f} CPU ms/req, peak RSS {m.peak_rss_mb:.0f} MiB")
+                ours_peak_total = max(ours_peak_total, ours.peak_rss_mb())
+            finally:
+                ours.stop()
+            if thumbor_py is not None and w.thumbor:
+                tm = run_thumbor(thumbor_py, images, w, row, notes, wrk=wrk, concurrency=args.concurrency,
+                                 workers=args.workers, warmup=warmup, duration=duration,
+                                 mode=args.thumbor_mode)
+                if tm is not None:
+                    thumbor_runs.append(tm)
+            if w.raw is not None:
+                data = (images.png if w.source == "png" else images.jpeg).read_bytes()
+                raw = raw_loop(w.raw, images, data, threads=args.workers, warmup=min(1.0, warmup),
+                               seconds=raw_duration)
+                raw_runs.append(raw)
+                log(f"  {w.key}{tag} raw pyvips: {raw['rps']:.1f} /s, {raw['cpu_ms_per_req']:.1f} CPU ms/image")
+        row.ours, row.thumbor = median_measured(ours_runs), median_measured(thumbor_runs)
+        row.raw = {k: median([r[k] for r in raw_runs]) for k in raw_runs[0]} if raw_runs else None
+
+    w6, w1 = rows["w6"].ours, rows["w1"].ours
+    etag_speedup = w6.rps / w1.rps if w6 and w1 and w1.rps else None
+    etag_cpu_speedup = w1.cpu_ms_per_req / w6.cpu_ms_per_req if w6 and w1 and w6.cpu_ms_per_req else None
+    result = build_result(args, command, info, images, rows, selected, notes, wrk, thumbor_py,
+                          ours_peak_total, etag_speedup, duration, warmup, raw_duration)
+    result["etag_304_cpu_speedup_vs_w1"] = etag_cpu_speedup
+    result["elapsed_s"] = round(time.perf_counter() - started, 1)
+    name = args.name or dt.date.today().isoformat()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    json_path, md_path, png_path = (RESULTS_DIR / f"{name}.{ext}" for ext in ("json", "md", "png"))
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+    markdown = render_markdown(result)
+    chart_note = ""
+    if chart_py is not None:
+        chart = subprocess.run([str(chart_py), str(BENCH_DIR / "chart.py"), str(json_path), str(png_path)],
+                               capture_output=True, text=True, check=False)
+        if chart.returncode != 0:
+            chart_note = f"chart failed: {chart.stderr.strip()[-300:]}"
+    else:
+        chart_note = "no chart: matplotlib is not available in thumbor's virtualenv"
+    if chart_note:
+        markdown += f"\n{chart_note}\n"
+    else:
+        markdown += f"\n![req/s, latency and peak RSS per workload]({png_path.name})\n"
+    md_path.write_text(markdown)
+    print(markdown)
+    print(f"results: {rel(json_path)}, {rel(md_path)}" + ("" if chart_note else f", {rel(png_path)}"))
+    return 0
+
+
+def build_result(args: argparse.Namespace, command: str, info: dict[str, object], images: TestImages,
+                 rows: dict[str, Row], selected: list[Workload], notes: list[str], wrk: str | None,
+                 thumbor_py: Path | None, ours_peak_total: float, etag_speedup: float | None, duration: float,
+                 warmup: float, raw_duration: float) -> dict[str, Any]:
+    def measured(m: Measured | None) -> dict[str, Any] | None:
+        if m is None:
+            return None
+        out = {k: v for k, v in m.__dict__.items() if k != "extra"}
+        if m.extra.get("runs"):
+            out["runs"] = m.extra["runs"]
+        return out
+
+    workloads = []
+    for w in selected:
+        row = rows[w.key]
+        workloads.append({
+            "key": w.key, "title": w.title, "imgproxy_py_path": w.ours, "thumbor_path": w.thumbor,
+            "thumbor_detectors": w.thumbor_detectors if w.thumbor else None, "raw_pyvips": w.raw_title or None,
+            "imgproxy_py": measured(row.ours), "thumbor": measured(row.thumbor), "raw": row.raw,
+            "ratio_vs_thumbor": row.ratio_thumbor(), "cpu_ratio_vs_thumbor": row.cpu_ratio_thumbor(),
+            "ratio_vs_raw": row.ratio_raw(),
+            "cpu_ratio_vs_raw": (row.raw["cpu_ms_per_req"] / row.ours.cpu_ms_per_req
+                                 if row.raw and row.ours and row.ours.cpu_ms_per_req else None),
+            "notes": row.notes,
+        })
+    gen_version = ""
+    if wrk:
+        gen_version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False).stdout.split("\n")[0]
+    return {
+        "benchmark": "imgproxy_py vs thumbor vs raw pyvips",
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "command": command,
+        "settings": {
+            "concurrency": args.concurrency, "workers": args.workers, "duration_s": duration, "warmup_s": warmup,
+            "repeats": args.repeats,
+            "raw_duration_s": raw_duration, "load_generator": gen_version or "python",
+            "imgproxy_py": imgproxy_command_line(args.workers, rel(images.folder)) + " (IMGPROXY_USE_ETAG=true)",
+            "thumbor": (f"thumbor {thumbor_version(thumbor_py)}, "
+                        + (f"{args.workers} instances x --processes 1 sharing the port (SO_REUSEPORT, --fd)"
+                           if args.thumbor_mode == "reuseport" else f"--processes {args.workers}")
+                        + f", --conf {rel(THUMBOR_CONF)}") if thumbor_py else None,
+            "thumbor_mode": args.thumbor_mode,
+            "sources": {p.name: p.stat().st_size for p in (images.jpeg, images.png, images.webp)},
+        },
+        "machine": info,
+        "notes": notes,
+        "imgproxy_py_peak_rss_mb_all_workloads": ours_peak_total,
+        "etag_304_speedup_vs_w1": etag_speedup,
+        "targets": TARGETS,
+        "workloads": workloads,
+    }
+
+
+def _f(value: float | None, fmt: str = "{:.1f}") -> str:
+    return "–" if value is None else fmt.format(value)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def target_lines(result: dict[str, Any]) -> list[str]:
+    """One line per target: met, missed, or not measured."""
+    t = result["targets"]
+    by_key = {w["key"]: w for w in result["workloads"]}
+    lines = []
+    both = [w for w in result["workloads"] if w["ratio_vs_thumbor"] is not None]
+    if both:
+        worst = min(both, key=lambda w: w["ratio_vs_thumbor"])
+        ok = worst["ratio_vs_thumbor"] >= t["vs_thumbor"]
+        lines.append(f"- req/s >= {t['vs_thumbor']}x thumbor on every workload both ran: "
+                     f"{'met' if ok else 'MISSED'} (lowest {worst['key']} {worst['ratio_vs_thumbor']:.2f}x; "
+                     f"by CPU per request {worst['cpu_ratio_vs_thumbor'] or 0:.2f}x)")
+    w1 = by_key.get("w1")
+    if w1 and w1["ratio_vs_raw"] is not None:
+        ok = w1["ratio_vs_raw"] >= t["vs_raw_w1"]
+        lines.append(f"- w1 >= {t['vs_raw_w1']:.0%} of raw pyvips req/s: {'met' if ok else 'MISSED'} "
+                     f"({w1['ratio_vs_raw']:.0%}; by CPU per image {w1['cpu_ratio_vs_raw'] or 0:.0%})")
+    c = result["settings"]["concurrency"]
+    spread = [(w["key"], w["imgproxy_py"]["p99_ms"] / w["imgproxy_py"]["p50_ms"]) for w in result["workloads"]
+              if w["imgproxy_py"] and w["imgproxy_py"]["p50_ms"]]
+    if spread:
+        bad = [f"{k} {v:.2f}" for k, v in spread if v > t["p99_over_p50"]]
+        lines.append(f"- p99 <= {t['p99_over_p50']}x p50 at concurrency {c}: "
+                     + (f"MISSED on {', '.join(bad)}" if bad else f"met (highest {max(v for _, v in spread):.2f})"))
+    rss = [(w["key"], w["imgproxy_py"]["peak_rss_mb"]) for w in result["workloads"] if w["imgproxy_py"]]
+    if rss:
+        bad = [f"{k} {v:.0f} MiB" for k, v in rss if v > t["peak_rss_mb"]]
+        lines.append(f"- peak RSS <= {t['peak_rss_mb']:.0f} MB at concurrency {c}: "
+                     + (f"MISSED on {', '.join(bad)}" if bad else f"met (highest {max(v for _, v in rss):.0f} MiB)"))
+    speed = result["etag_304_speedup_vs_w1"]
+    if speed is not None:
+        lines.append(f"- 304 path >= {t['etag_speedup']:.0f}x full processing (w6 vs w1 req/s): "
+                     f"{'met' if speed >= t['etag_speedup'] else 'MISSED'} ({speed:.1f}x; by CPU per request "
+                     f"{result.get('etag_304_cpu_speedup_vs_w1') or 0:.1f}x)")
+    return lines
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    s = result["settings"]
+    repeats = s.get("repeats", 1)
+    runs = "One run per cell" if repeats == 1 else f"Medians of {repeats} interleaved runs per cell"
+    thumbor_desc = (f"as {s['workers']} single-process instances sharing the port (SO_REUSEPORT)"
+                    if s.get("thumbor_mode", "reuseport") == "reuseport" else f"with --processes {s['workers']}")
+    lines = [
+        f"# Benchmark {result['date']}",
+        "",
+        f"`{result['command']}`: {s['duration_s']:.0f} s per workload after {s['warmup_s']:.0f} s of warm-up, "
+        f"concurrency {s['concurrency']}, load generator {s['load_generator'].split(' Copyright')[0]}; "
+        f"imgproxy_py with IMGPROXY_WORKERS={s['workers']}, thumbor {thumbor_desc}, "
+        f"raw pyvips with {s['workers']} threads for {s['raw_duration_s']:.0f} s. "
+        f"{runs} on a "
+        f"{result['machine'].get('cpu_count')}-core machine (load average "
+        f"{result['machine']['loadavg_at_start'][0]:.1f} at start), imgproxy_py at "
+        f"{result['machine'].get('git_commit', '?')}. When the machine is shared, req/s "
+        "depends on the CPU share each server got; CPU ms per request (all processes and threads of the "
+        "server) does not, so both ratios are given.",
+        "",
+        "| # | workload | imgproxy_py req/s | thumbor req/s | vs thumbor | raw pyvips /s | vs raw "
+        "| imgproxy_py CPU ms/req | thumbor CPU ms/req | raw CPU ms/img | vs thumbor (CPU) | vs raw (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for w in result["workloads"]:
+        o, t, r = w["imgproxy_py"], w["thumbor"], w["raw"]
+        lines.append(
+            f"| {w['key']} | {w['title']} | {_f(o and o['rps'])} | {_f(t and t['rps'])} | "
+            f"{_f(w['ratio_vs_thumbor'], '{:.2f}x')} | {_f(r and r['rps'])} | {_f(w['ratio_vs_raw'], '{:.0%}')} | "
+            f"{_f(o and o['cpu_ms_per_req'])} | {_f(t and t['cpu_ms_per_req'])} | {_f(r and r['cpu_ms_per_req'])} | "
+            f"{_f(w['cpu_ratio_vs_thumbor'], '{:.2f}x')} | {_f(w['cpu_ratio_vs_raw'], '{:.0%}')} |")
+    lines += [
+        "",
+        f"Latency and memory at concurrency {s['concurrency']}:",
+        "",
+        "| # | imgproxy_py p50 / p90 / p99 ms | p99/p50 | imgproxy_py peak RSS MiB "
+        "| thumbor p50 / p90 / p99 ms | thumbor peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for w in result["workloads"]:
+        o, t = w["imgproxy_py"], w["thumbor"]
+        lines.append(
+            f"| {w['key']} | {_f(o and o['p50_ms'], '{:.0f}')} / {_f(o and o['p90_ms'], '{:.0f}')} / "
+            f"{_f(o and o['p99_ms'], '{:.0f}')} | {_f(_ratio(o and o['p99_ms'], o and o['p50_ms']), '{:.2f}')} | "
+            f"{_f(o and o['peak_rss_mb'], '{:.0f}')} | {_f(t and t['p50_ms'], '{:.0f}')} / "
+            f"{_f(t and t['p90_ms'], '{:.0f}')} / {_f(t and t['p99_ms'], '{:.0f}')} | "
+            f"{_f(t and t['peak_rss_mb'], '{:.0f}')} |")
+    lines += ["", "Targets:", *target_lines(result), ""]
+    lines.append("Peak RSS: VmHWM of the server, started afresh for each workload; thumbor's is the sum over "
+                 "its processes (parent and forks, so pages they share are counted more than once).")
+    gen = [w[k]["generator_cpu_pct"] for w in result["workloads"] for k in ("imgproxy_py", "thumbor") if w[k]]
+    if gen:
+        lines.append(f"Load generator CPU: {min(gen):.0f}-{max(gen):.0f}% of one core.")
+    lines.append("")
+    notes = list(result["notes"]) + [f"{w['key']}: {n}" for w in result["workloads"] for n in w["notes"]]
+    if notes:
+        lines.append("Notes:")
+        lines += [f"- {n}" for n in notes]
+        lines.append("")
+    lines.append("Outputs (first response): " + "; ".join(
+        f"{w['key']} ours {w['imgproxy_py']['output_size']} {w['imgproxy_py']['output_bytes']} B"
+        + (f", thumbor {w['thumbor']['output_size']} {w['thumbor']['output_bytes']} B" if w["thumbor"] else "")
+        for w in result["workloads"] if w["imgproxy_py"]) + ".")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
