@@ -208,13 +208,16 @@ def test_formats_without_quality_are_saved_once(fmt: str) -> None:
     assert saver.qualities == [80] and result.encodes == 1 and result.dssim is None
 
 
-def test_no_autoquality_above_max_resolution() -> None:
+def test_above_max_resolution_dssim_is_measured_on_a_downscaled_copy() -> None:
     image = photo("chelsea", 256)
     spec = AutoQualitySpec("dssim", 0.02, 40, 95, 0.002)
-    skipped, saver = run(image, "jpeg", spec, quality=77, max_resolution=image.width * image.height - 1)
-    assert saver.qualities == [77] and skipped.quality == 77
-    used, _ = run(image, "jpeg", spec, quality=77, max_resolution=image.width * image.height)
-    assert used.encodes > 1
+    full, _ = run(image, "jpeg", spec, quality=77, max_resolution=0)
+    small, _ = run(image, "jpeg", spec, quality=77, max_resolution=image.width * image.height // 4)
+    assert small.encodes > 1 and small.dssim is not None  # still searched, not skipped
+    # Measured at half the size, JPEG's 8x8 artefacts shrink: the same target allows a lower quality.
+    assert small.quality <= full.quality
+    meter = DssimMeter(image, image.width * image.height // 4)
+    assert meter.reference.shape[0] == image.height // 2
 
 
 def test_disabled_autoquality_saves_once_at_the_given_quality() -> None:

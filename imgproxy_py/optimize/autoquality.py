@@ -82,8 +82,9 @@ def encode_with_quality_control(
 ) -> EncodeResult:
     """Save ``image`` with ``encode``, choosing the quality by autoquality and then max_bytes.
 
-    ``quality`` is used when autoquality is off, does not apply to ``fmt``, or the image has more
-    than ``max_resolution`` pixels (0: no limit), as imgproxy does.  ``ml_model_path`` is the
+    ``quality`` is used when autoquality is off or does not apply to ``fmt``.  Above
+    ``max_resolution`` pixels (0: no limit) DSSIM is measured on a downscaled copy of both the
+    processed image and each encoded result.  ``ml_model_path`` is the
     ``ml`` model (``OptimizeConfig.ml_model_path``); left out, it is looked up from
     IMGPROXY_MODELS_DIR and the repository's models folder.
     """
@@ -92,10 +93,7 @@ def encode_with_quality_control(
         check_deadline()
         return EncodeResult(encode(image, quality), quality, 1, None)
 
-    wants_autoquality = (
-        autoquality is not None and autoquality.enabled and name in AUTOQUALITY_FORMATS
-        and not (max_resolution > 0 and image.width * image.height > max_resolution)
-    )
+    wants_autoquality = autoquality is not None and autoquality.enabled and name in AUTOQUALITY_FORMATS
     if wants_autoquality or max_bytes > 0:
         # Several saves of one pipeline: compute the pixels once.
         image = image.copy_memory()
@@ -107,7 +105,7 @@ def encode_with_quality_control(
         if autoquality.method == "size":
             chosen = search_size(saver, autoquality, fmt=name)
         else:
-            meter = DssimMeter(image)
+            meter = DssimMeter(image, max_resolution)
 
             def dssim_at(q: int) -> float:
                 if q not in measured:

@@ -16,6 +16,8 @@ transparent pixels does not count and changes to alpha do.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 import pyvips
@@ -90,15 +92,22 @@ def _pad_to_window(plane: LumaPlane) -> LumaPlane:
 class DssimMeter:
     """Measures encoded buffers against one reference image; the reference plane is made once."""
 
-    def __init__(self, reference: pyvips.Image) -> None:
-        self.reference = luma_plane(reference)
+    def __init__(self, reference: pyvips.Image, max_resolution: int = 0) -> None:
+        # Above ``max_resolution`` pixels both sides are compared on a downscaled copy
+        # (IMGPROXY_AUTOQUALITY_MAX_RESOLUTION): SSIM's cost grows with the pixel count.
+        pixels = reference.width * reference.height
+        self.scale = math.sqrt(max_resolution / pixels) if 0 < max_resolution < pixels else 1.0
         self._pages = _page_count(reference)
+        self.reference = luma_plane(self._shrink(reference))
+
+    def _shrink(self, image: pyvips.Image) -> pyvips.Image:
+        return image if self.scale == 1.0 else image.resize(self.scale)
 
     def measure(self, encoded: bytes) -> float:
-        return dssim_between(self.reference, luma_plane(self._decode(encoded)))
+        return self.measure_image(self._decode(encoded))
 
     def measure_image(self, decoded: pyvips.Image) -> float:
-        return dssim_between(self.reference, luma_plane(decoded))
+        return dssim_between(self.reference, luma_plane(self._shrink(decoded)))
 
     def _decode(self, encoded: bytes) -> pyvips.Image:
         if self._pages > 1:
