@@ -26,7 +26,7 @@ def _value(side: dict[str, Any] | None, key: str) -> float:
 
 def draw(result: dict[str, Any], out: Path) -> None:
     workloads = result["workloads"]
-    labels = [f"{w['key']}\n" + textwrap.shorten(w["title"], 36, placeholder="…").replace(", ", ",\n", 1)
+    labels = [f"{w['key']}\n" + textwrap.fill(textwrap.shorten(w["title"], 40, placeholder="…"), 20)
               for w in workloads]
     x = list(range(len(workloads)))
     fig, (ax_rps, ax_lat, ax_rss) = plt.subplots(3, 1, figsize=(12, 12), constrained_layout=True)

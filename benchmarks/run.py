@@ -491,9 +491,9 @@ def run_thumbor(py: Path, images: TestImages, w: Workload, row: Row, notes: list
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
-    parser.add_argument("--duration", type=float, help="seconds per server workload (default 20, quick 5)")
+    parser.add_argument("--duration", type=float, help="seconds per server workload (default 20, quick 4)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds before each (default 3, quick 1)")
-    parser.add_argument("--raw-duration", type=float, help="seconds per raw pyvips loop (default 10, quick 3)")
+    parser.add_argument("--raw-duration", type=float, help="seconds per raw pyvips loop (default 10, quick 2)")
     parser.add_argument("--concurrency", type=int, default=8, help="connections (default 8)")
     parser.add_argument("--workers", type=int, default=2,
                         help="IMGPROXY_WORKERS, thumbor --processes and raw pyvips threads (default 2)")
@@ -507,9 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     parser.add_argument("--name", default="", help="results file name (default: today's date)")
     args = parser.parse_args(argv)
-    duration = args.duration or (5.0 if args.quick else 20.0)
+    duration = args.duration or (4.0 if args.quick else 20.0)
     warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
-    raw_duration = args.raw_duration or (3.0 if args.quick else 10.0)
+    raw_duration = args.raw_duration or (2.0 if args.quick else 10.0)
     command = "python " + rel(__file__) + (" " + shlex.join(argv if argv is not None else sys.argv[1:])).rstrip()
     started = time.perf_counter()
     selected = [w for w in WORKLOADS if not args.only or w.key in args.only.split(",")]
