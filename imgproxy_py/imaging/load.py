@@ -79,8 +79,10 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
             options["n"] = pages
         if fmt is not ImageFormat.SVG:
             options["fail_on"] = "error"
-        loader = getattr(pyvips.Image, _LOADERS[fmt])
-        return loader(data, **options)
+        # From a memory source, not a *_buffer call: pyvips copies blob arguments, which for a
+        # 33 MB PNG is 33 MB more per request. The caller keeps ``data`` alive while the image is.
+        loader = getattr(pyvips.Image, _LOADERS[fmt].removesuffix("_buffer") + "_source")
+        return loader(pyvips.Source.new_from_memory(data), **options)
     except bmp_ico.ImageDecodeError as exc:
         if "resolution" in str(exc):
             raise ResolutionTooBigError(str(exc)) from exc
