@@ -169,34 +169,32 @@ def build_services(config: Config) -> Services:
     return services
 
 
+def _configured_image(data_var: str, base64_data: str, path_var: str, path: str,
+                      problems: list[str]) -> bytes | None:
+    """The bytes of an image configured as ``*_DATA`` (base64) or ``*_PATH``, if any."""
+    if base64_data:
+        try:
+            return base64.b64decode(base64_data, validate=True)
+        except ValueError:
+            problems.append(f"{data_var}: not base64")
+    elif path:
+        try:
+            return Path(path).read_bytes()
+        except OSError as exc:
+            problems.append(f"{path_var}: {exc.strerror}: {path}")
+    return None
+
+
 def _static_fallback(config: Config, problems: list[str]) -> bytes | None:
     delivery = config.delivery
-    if delivery.fallback_image_data:
-        try:
-            return base64.b64decode(delivery.fallback_image_data, validate=True)
-        except ValueError:
-            problems.append("IMGPROXY_FALLBACK_IMAGE_DATA: not base64")
-    elif delivery.fallback_image_path:
-        try:
-            return Path(delivery.fallback_image_path).read_bytes()
-        except OSError as exc:
-            problems.append(f"IMGPROXY_FALLBACK_IMAGE_PATH: {exc.strerror}: {delivery.fallback_image_path}")
-    return None
+    return _configured_image("IMGPROXY_FALLBACK_IMAGE_DATA", delivery.fallback_image_data,
+                             "IMGPROXY_FALLBACK_IMAGE_PATH", delivery.fallback_image_path, problems)
 
 
 def _static_watermark(config: Config, problems: list[str]) -> WatermarkSource | None:
     proc = config.processing
-    data: bytes | None = None
-    if proc.watermark_data:
-        try:
-            data = base64.b64decode(proc.watermark_data, validate=True)
-        except ValueError:
-            problems.append("IMGPROXY_WATERMARK_DATA: not base64")
-    elif proc.watermark_path:
-        try:
-            data = Path(proc.watermark_path).read_bytes()
-        except OSError as exc:
-            problems.append(f"IMGPROXY_WATERMARK_PATH: {exc.strerror}: {proc.watermark_path}")
+    data = _configured_image("IMGPROXY_WATERMARK_DATA", proc.watermark_data,
+                             "IMGPROXY_WATERMARK_PATH", proc.watermark_path, problems)
     if data is None:
         return None
     try:
