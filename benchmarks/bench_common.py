@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -383,6 +383,47 @@ def python_load(base_url: str, paths: Sequence[str], *, concurrency: int, durati
 def _self_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def in_process_loop(fn: Callable[[], object], *, threads: int, warmup: float,
+                    seconds: float) -> dict[str, float]:
+    """Call ``fn`` from ``threads`` threads for ``warmup + seconds``; count what ran inside the window.
+
+    Returns requests, rps, p50_ms and cpu_ms_per_image (this process's CPU over the window).
+    """
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+    counts = [0] * threads
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    cpu: list[float] = []
+
+    def worker(i: int) -> None:
+        while True:
+            t0 = time.perf_counter()
+            if t0 >= stop_at:
+                return
+            fn()
+            t1 = time.perf_counter()
+            if t0 >= measure_from and t1 <= stop_at:
+                counts[i] += 1
+                latencies[i].append((t1 - t0) * 1000)
+
+    def sampler() -> None:
+        time.sleep(max(0.0, measure_from - time.perf_counter()))
+        cpu.append(_self_cpu())
+        time.sleep(max(0.0, stop_at - time.perf_counter()))
+        cpu.append(_self_cpu())
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    pool.append(threading.Thread(target=sampler))
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    flat = sorted(x for lat in latencies for x in lat)
+    done = sum(counts)
+    return {"requests": done, "rps": done / seconds, "p50_ms": flat[len(flat) // 2] if flat else float("nan"),
+            "cpu_ms_per_image": 1000 * (cpu[1] - cpu[0]) / max(1, done)}
 
 
 def _git_commit() -> str:

@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import shlex
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +41,7 @@ from bench_common import (
     RESULTS_DIR,
     ensure_images,
     imgproxy_command_line,
+    in_process_loop,
     machine_info,
     median,
     python_load,
@@ -79,41 +78,9 @@ def direct_once(data: bytes, size: Size, matched: bool) -> bytes:
 
 def direct_run(data: bytes, size: Size, *, concurrency: int, duration: float, warmup: float,
                matched: bool) -> dict[str, float]:
-    start = time.perf_counter()
-    measure_from = start + warmup
-    stop_at = measure_from + duration
-    counts = [0] * concurrency
-    cpu: list[float] = []
-
-    def worker(index: int) -> None:
-        while True:
-            t0 = time.perf_counter()
-            if t0 >= stop_at:
-                return
-            direct_once(data, size, matched)
-            t1 = time.perf_counter()
-            if t0 >= measure_from and t1 <= stop_at:
-                counts[index] += 1
-
-    def sampler() -> None:
-        time.sleep(max(0.0, measure_from - time.perf_counter()))
-        cpu.append(_cpu())
-        time.sleep(max(0.0, stop_at - time.perf_counter()))
-        cpu.append(_cpu())
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-    threads.append(threading.Thread(target=sampler))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    n = sum(counts)
-    return {"requests": n, "rps": n / duration, "cpu_ms_per_image": (cpu[1] - cpu[0]) * 1000 / max(1, n)}
-
-
-def _cpu() -> float:
-    u = resource.getrusage(resource.RUSAGE_SELF)
-    return u.ru_utime + u.ru_stime
+    res = in_process_loop(lambda: direct_once(data, size, matched), threads=concurrency, warmup=warmup,
+                          seconds=duration)
+    return {"requests": res["requests"], "rps": res["rps"], "cpu_ms_per_image": res["cpu_ms_per_image"]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -56,6 +55,7 @@ from bench_common import (
     ensure_images,
     free_port,
     imgproxy_command_line,
+    in_process_loop,
     machine_info,
     median,
     python_load,
@@ -349,45 +349,9 @@ def load(server: Server, path: str, *, wrk: str | None, concurrency: int, warmup
 
 def raw_loop(fn: Callable[[TestImages, bytes], bytes], images: TestImages, data: bytes, *, threads: int,
              warmup: float, seconds: float) -> dict[str, float]:
-    start = time.perf_counter()
-    measure_from, stop_at = start + warmup, start + warmup + seconds
-    counts = [0] * threads
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-
-    def worker(i: int) -> None:
-        while True:
-            t0 = time.perf_counter()
-            if t0 >= stop_at:
-                return
-            fn(images, data)
-            t1 = time.perf_counter()
-            if t0 >= measure_from and t1 <= stop_at:
-                counts[i] += 1
-                latencies[i].append((t1 - t0) * 1000)
-
-    cpu: list[float] = []
-
-    def sampler() -> None:
-        time.sleep(max(0.0, measure_from - time.perf_counter()))
-        cpu.append(_self_cpu())
-        time.sleep(max(0.0, stop_at - time.perf_counter()))
-        cpu.append(_self_cpu())
-
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    pool.append(threading.Thread(target=sampler))
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    flat = sorted(x for lat in latencies for x in lat)
-    done = sum(counts)
-    return {"rps": done / seconds, "requests": done, "p50_ms": flat[len(flat) // 2] if flat else float("nan"),
-            "cpu_ms_per_req": 1000 * (cpu[1] - cpu[0]) / max(1, done)}
-
-
-def _self_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    res = in_process_loop(lambda: fn(images, data), threads=threads, warmup=warmup, seconds=seconds)
+    return {"rps": res["rps"], "requests": res["requests"], "p50_ms": res["p50_ms"],
+            "cpu_ms_per_req": res["cpu_ms_per_image"]}
 
 
 # --- the run ------------------------------------------------------------------------------
