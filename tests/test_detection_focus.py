@@ -11,6 +11,7 @@ from imgproxy_py.detection import (
     filter_by_class,
     place_crop_window,
     select_focus,
+    subject_box,
     union_box,
 )
 
@@ -112,6 +113,49 @@ def test_max_score_area_when_nothing_fits_keeps_the_best() -> None:
 
 def test_focus_is_clipped_to_the_image() -> None:
     assert focus([det("face", -20, -20, 100, 100)]) == Box(0, 0, 80, 80)
+
+
+# -- subject_box: a face's head -------------------------------------------------------------------
+
+
+def face(landmarks: tuple[tuple[float, float], ...]) -> Detection:
+    return Detection(0, "face", 0.9, 100, 100, 60, 80, landmarks)
+
+
+# Eyes, nose, mouth corners of a face box at x 100-160, y 100-180.
+FRONTAL = ((115, 130), (145, 130), (130, 150), (118, 165), (142, 165))
+TURNED_RIGHT = ((140, 130), (152, 130), (154, 150), (134, 165), (144, 166))  # nose near the right edge
+
+
+def test_a_frontal_face_keeps_its_box() -> None:
+    assert subject_box(face(FRONTAL)) == Box(100, 100, 60, 80)
+    assert subject_box(face(())) == Box(100, 100, 60, 80)  # no landmarks: an object model's face
+    assert subject_box(det("dog", 100, 100, 60, 80)) == Box(100, 100, 60, 80)
+
+
+def test_a_turned_head_is_extended_behind_the_face() -> None:
+    head = subject_box(face(TURNED_RIGHT))
+    # The nose is 24 px right of the centre along the eye line: half of it is added on the
+    # left, the side of the ear and the back of the head; the other edges stay.
+    assert head == Box(88, 100, 72, 80)
+    mirrored = tuple((260 - x, y) for x, y in TURNED_RIGHT)
+    head = subject_box(face(tuple(reversed(mirrored[:2])) + mirrored[2:]))
+    assert head == Box(100, 100, 72, 80)
+
+
+def test_the_head_follows_the_eye_line_in_a_rotated_photo() -> None:
+    # The TURNED_RIGHT face rotated a quarter turn: its eye line is vertical, so the head
+    # grows along y, not x.
+    rotated = Detection(0, "face", 0.9, 100, 100, 80, 60, tuple((y, 260 - x) for x, y in TURNED_RIGHT))
+    assert subject_box(rotated) == Box(100, 100, 80, 72)
+
+
+def test_gravity_keeps_the_head_and_the_score_uses_the_face() -> None:
+    turned = face(TURNED_RIGHT)
+    assert focus([turned]) == subject_box(turned)
+    # A 74 px window around a 60 px box centred on the box would cut the back of the head.
+    left, _ = place_crop_window(focus([turned], crop_width=74, crop_height=H), W, H, 74, H)
+    assert left <= 88 and left + 74 >= 160
 
 
 # -- place_crop_window ---------------------------------------------------------------------------

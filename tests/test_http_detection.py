@@ -115,3 +115,42 @@ def test_exif_rotated_face(client: httpx.Client, server: AppServer, origin: Orig
     result = decode(client.get(f"{server.base}/unsafe/rs:fill:150:400/g:obj:face/plain/{url}").content)
     assert (result.width, result.height) == (150, 400)
     assert 850 <= best_offset(result, scene) <= 925
+
+
+def test_no_face_falls_back_to_smart_crop(client: httpx.Client, server: AppServer, origin: Origin) -> None:
+    # A face-free PNG, cropped without scaling: detection reads the sequentially decoded image
+    # first, and the smart crop that follows must read the copy it left, not the spent source.
+    from skimage import data
+
+    coffee = rgb_image(data.coffee())
+    url = origin.add("/detection/coffee.png", bytes(coffee.pngsave_buffer(compression=1)))
+    objects = client.get(f"{server.base}/unsafe/rs:fill:200:400/g:obj:face/plain/{url}")
+    smart = client.get(f"{server.base}/unsafe/rs:fill:200:400/g:sm/plain/{url}")
+    assert objects.status_code == smart.status_code == 200
+    assert (decode(objects.content).width, decode(objects.content).height) == (200, 400)
+    assert objects.content == smart.content
+
+
+# The cameraman (scikit-image) looks right into his camera: his face box, drawn by hand, runs
+# from the ear (x 188) to the nose (x 256).  In a 337x224 window from (175, 54), a 1:3 crop is
+# 74 px wide: 6 px to spare, and the detector's own box starts after the ear.
+CAMERA_WINDOW = (175, 54, 337, 224)
+CAMERA_FACE_X = (188 - 175, 256 - 175)
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_turned_head_keeps_its_ear(client: httpx.Client, server: AppServer, origin: Origin,
+                                     orientation: int) -> None:
+    from skimage import data
+
+    window = rgb_image(data.camera()).crop(*CAMERA_WINDOW)
+    stored = window if orientation == 1 else window.rot270().copy()
+    if orientation != 1:
+        stored.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    url = origin.add(f"/detection/camera-{orientation}.jpg", bytes(stored.jpegsave_buffer(Q=95)))
+    result = decode(client.get(f"{server.base}/unsafe/rs:fill:74:224/g:obj:face/plain/{url}").content)
+    assert (result.width, result.height) == (74, 224)
+    strip = result.extract_band(0).numpy().astype(float)
+    whole = window.numpy().astype(float)
+    left = min(range(window.width - 74 + 1), key=lambda x: np.abs(whole[:, x:x + 74] - strip).mean())
+    assert left <= CAMERA_FACE_X[0] and left + 74 >= CAMERA_FACE_X[1], left

@@ -14,6 +14,7 @@ from imgproxy_py.detection.focus import (
     filter_by_class,
     place_crop_window,
     select_focus,
+    subject_box,
     union_box,
 )
 from imgproxy_py.detection.types import Box, Detection
@@ -34,5 +35,6 @@ __all__ = [
     "pixelate_detections",
     "place_crop_window",
     "select_focus",
+    "subject_box",
     "union_box",
 ]

@@ -1,6 +1,7 @@
 """Which part of the image a crop should keep, given the detections (``g:obj`` / ``g:objw``).
 
 Every detection is scored ``class weight x confidence x area``; a weight of 0 removes it.
+What a crop keeps of a face is its head (``subject_box``), not just the detector's box.
 Modes (``IMGPROXY_OBJECT_DETECTION_GRAVITY_MODE``):
 
 * ``max_score_area``: when the crop size is known, the crop-sized window holding the largest
@@ -29,6 +30,9 @@ CENTERMOST_SHARE = 0.5
 # Where the eyes are in a face box, as a share of its height from the top.  When a box is taller
 # than the crop, the crop is centred here rather than on the box centre (the nose or mouth).
 EYE_LINE = 0.4
+# A turned face's box is extended behind the head by this share of the nose's sideways offset
+# from the box centre (see subject_box).
+HEAD_EXTENSION = 0.5
 # max_score_area tries every window position that starts or ends at a detection edge: with
 # n detections that is (2n)^2 windows of n checks each, so only the best ones are considered.
 MAX_WINDOW_CANDIDATES = 48
@@ -69,7 +73,7 @@ def select_focus(
         return None
     scored.sort(key=lambda item: item[0], reverse=True)
     scores = [score for score, _ in scored]
-    boxes = [detection.box.clip(image_width, image_height) for _, detection in scored]
+    boxes = [subject_box(detection).clip(image_width, image_height) for _, detection in scored]
 
     if mode == GravityMode.ONE_BEST:
         return boxes[0]
@@ -78,6 +82,31 @@ def select_focus(
     if crop_width is not None and crop_height is not None:
         return _best_window(boxes, scores, image_width, image_height, crop_width, crop_height)
     return _union([box for box, score in zip(boxes, scores, strict=True) if score >= scores[0] * UNION_SHARE])
+
+
+def subject_box(detection: Detection) -> Box:
+    """The area a crop should keep to show ``detection``: its box, or for a face its head.
+
+    A face detector boxes the face from brow to chin and, when the head is turned, from the
+    ear to the tip of the nose, so a crop fitted to that box cuts through the ear and the
+    back of the head.  The nose tells how far the head is turned: it sits on the box's centre
+    line in a frontal face and near its edge in a profile.  The box is extended away from the
+    nose, along the eye line, by ``HEAD_EXTENSION`` of the nose's offset along that line:
+    nothing for a frontal face, about a quarter of the face's width for a profile.
+    Detections without the five face landmarks (eyes, nose, mouth corners) keep their box.
+    """
+    box = detection.box
+    if len(detection.landmarks) != 5:
+        return box
+    (left_eye_x, left_eye_y), (right_eye_x, right_eye_y), (nose_x, nose_y) = detection.landmarks[:3]
+    # The eye line is the face's own horizontal: it stays right in rotated images.
+    axis_x, axis_y = right_eye_x - left_eye_x, right_eye_y - left_eye_y
+    length = math.hypot(axis_x, axis_y)
+    axis_x, axis_y = (axis_x / length, axis_y / length) if length > 1e-6 else (1.0, 0.0)
+    centre_x, centre_y = box.center
+    sideways = (nose_x - centre_x) * axis_x + (nose_y - centre_y) * axis_y
+    shift_x, shift_y = -HEAD_EXTENSION * sideways * axis_x, -HEAD_EXTENSION * sideways * axis_y
+    return box.union(Box(box.left + shift_x, box.top + shift_y, box.width, box.height))
 
 
 def _centermost(boxes: list[Box], scores: list[float], image_width: float, image_height: float) -> Box:

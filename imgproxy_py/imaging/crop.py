@@ -38,6 +38,9 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
             _crop(c, position[0], position[1], width, height)
             return
         gravity = Gravity(c.services.get("object_fallback", GravityType.SMART))
+        # Detection may have replaced a sequentially read image with its in-memory copy: the
+        # old one cannot be read again.
+        img = c.img
     if gravity.type is GravityType.SMART:
         c.img = img.copy_memory().smartcrop(width, height, interesting="attention")
         c.full_view = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import pyvips
@@ -26,6 +26,7 @@ from imgproxy_py.detection import (
     draw_detections,
     filter_by_class,
     pixelate_detections,
+    place_crop_window,
     select_focus,
 )
 from imgproxy_py.errors import ObjectNotFoundError, UnprocessableImageError
@@ -35,6 +36,8 @@ from imgproxy_py.options.model import CropOptions, Gravity, GravityType
 
 log = logging.getLogger("imgproxy_py.detection")
 
+Point = tuple[float, float]
+
 
 def orient(img: pyvips.Image, angle: int, flip: bool) -> pyvips.Image:
     """The upright view of ``img`` (EXIF orientation applied), as rotate_and_flip does it."""
@@ -43,24 +46,43 @@ def orient(img: pyvips.Image, angle: int, flip: bool) -> pyvips.Image:
     return img.fliphor() if flip else img
 
 
-def unorient_box(box: Box, angle: int, flip: bool, width: int, height: int) -> Box:
-    """A box in the upright view back in the stored image's coordinates (``width``x``height``)."""
-    up_w = height if angle % 180 else width
-    left, top, right, bottom = box.left, box.top, box.right, box.bottom
+def unorient_point(x: float, y: float, angle: int, flip: bool, width: int, height: int) -> Point:
+    """A point of the upright view in the stored image's coordinates (``width``x``height``)."""
     if flip:
-        left, right = up_w - right, up_w - left
+        x = (height if angle % 180 else width) - x
     angle %= 360
     if angle == 90:  # upright (x, y) came from stored (y, H - x)
-        left, top, right, bottom = top, height - right, bottom, height - left
-    elif angle == 180:
-        left, top, right, bottom = width - right, height - bottom, width - left, height - top
-    elif angle == 270:  # upright (x, y) came from stored (W - y, x)
-        left, top, right, bottom = width - bottom, left, width - top, right
-    return Box.from_corners(left, top, right, bottom)
+        return y, height - x
+    if angle == 180:
+        return width - x, height - y
+    if angle == 270:  # upright (x, y) came from stored (W - y, x)
+        return width - y, x
+    return x, y
 
 
-def _with_box(d: Detection, box: Box) -> Detection:
-    return replace(d, left=box.left, top=box.top, width=box.width, height=box.height, landmarks=())
+def unorient_box(box: Box, angle: int, flip: bool, width: int, height: int) -> Box:
+    """A box in the upright view back in the stored image's coordinates (``width``x``height``)."""
+    return _bounding(unorient_point(x, y, angle, flip, width, height)
+                     for x, y in ((box.left, box.top), (box.right, box.bottom)))
+
+
+def _bounding(points: Iterable[Point]) -> Box:
+    (x1, y1), (x2, y2) = points
+    return Box.from_corners(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+
+
+def _mapped(d: Detection, point: Callable[[float, float], Point],
+            bounds: tuple[int, int] | None = None) -> Detection:
+    """``d`` with its box and landmarks moved by ``point``, a map that keeps boxes axis-aligned
+    (scaling, shifting, quarter turns, flips); the box is clipped to ``bounds`` when given.
+
+    The landmarks travel too: gravity reads a face's pose from them (``subject_box``).
+    """
+    box = _bounding(point(x, y) for x, y in ((d.left, d.top), (d.left + d.width, d.top + d.height)))
+    if bounds is not None:
+        box = box.clip(*bounds)
+    return replace(d, left=box.left, top=box.top, width=box.width, height=box.height,
+                   landmarks=tuple(point(x, y) for x, y in d.landmarks))
 
 
 class ObjectDetection:
@@ -86,7 +108,7 @@ class ObjectDetection:
             # Never answer with faces left unblurred or a crop that ignored them.
             raise UnprocessableImageError(f"detection failed: {exc}") from exc
         sx, sy = 1 / upright.width, 1 / upright.height
-        relative = tuple(_with_box(d, d.box.scale(sx, sy)) for d in found)
+        relative = tuple(_mapped(d, lambda x, y: (x * sx, y * sy)) for d in found)
         if key is not None:
             with self._lock:
                 self._cache[key] = relative
@@ -102,13 +124,11 @@ class ObjectDetection:
         upright = orient(img, angle, flip)
         key = (c.source_id, c.page) if c.full_view and c.source_id else None
         relative = self.relative(upright, key)
-        found = []
-        for d in relative:
-            box = d.box.scale(upright.width, upright.height)
-            if angle or flip:
-                box = unorient_box(box, angle, flip, img.width, img.height)
-            found.append(_with_box(d, box.clip(img.width, img.height)))
-        c.detections = tuple(found)
+
+        def stored(x: float, y: float) -> Point:
+            return unorient_point(x * upright.width, y * upright.height, angle, flip, img.width, img.height)
+
+        c.detections = tuple(_mapped(d, stored, (img.width, img.height)) for d in relative)
         return c.detections
 
     # --- gravity ------------------------------------------------------------------------
@@ -134,20 +154,23 @@ def position_window(focus: Box, position: Gravity, image_width: int, image_heigh
                     width: int, height: int) -> tuple[int, int]:
     """Place the window so the focus sits where ``objects_position`` asks (centre by default).
 
-    When the focus is larger than the window, it is centred instead (as much of it as fits).
+    Centred, and whenever the focus is larger than the window, the placement is
+    ``place_crop_window``'s: the whole focus when it fits, else its middle or, vertically, its
+    eye line.
     """
+    centred_left, centred_top = place_crop_window(focus, image_width, image_height, width, height)
     cx, cy = focus.center
 
-    def axis(center: float, low: float, high: float, size: int, total: int, kind: str, offset: float,
-             relative: float) -> int:
-        if high - low > size:
-            start = center - size / 2
-        elif kind == "start":
+    def axis(centred: int, center: float, low: float, high: float, size: int, total: int, kind: str,
+             offset: float) -> int:
+        if high - low > size or (kind == "center" and not offset):
+            return centred
+        if kind == "start":
             start = low - offset
         elif kind == "end":
             start = high - size + offset
         elif kind == "fp":
-            start = center - relative * size
+            start = center - offset * size
         elif kind == "prop":
             start = center - (center / total) * size
         else:
@@ -162,8 +185,8 @@ def position_window(focus: Box, position: Gravity, image_width: int, image_heigh
         "end" if t in (GravityType.SOUTH, GravityType.SOUTH_EAST, GravityType.SOUTH_WEST) else "center")
     if t in (GravityType.FOCUS_POINT, GravityType.PROPORTIONAL):
         kind_x = kind_y = t.value
-    left = axis(cx, focus.left, focus.right, width, image_width, kind_x, position.x, position.x)
-    top = axis(cy, focus.top, focus.bottom, height, image_height, kind_y, position.y, position.y)
+    left = axis(centred_left, cx, focus.left, focus.right, width, image_width, kind_x, position.x)
+    top = axis(centred_top, cy, focus.top, focus.bottom, height, image_height, kind_y, position.y)
     return left, top
 
 
@@ -246,11 +269,11 @@ def _of(found: Sequence[Detection], classes: tuple[str, ...]) -> tuple[Detection
 
 def shift_detections(c: Context, dx: float, dy: float) -> None:
     if c.detections is not None:
-        c.detections = tuple(_with_box(d, Box(d.left + dx, d.top + dy, d.width, d.height).clip(
-            c.img.width, c.img.height)) for d in c.detections)
-        c.detections = tuple(d for d in c.detections if d.width > 0 and d.height > 0)
+        bounds = (c.img.width, c.img.height)
+        moved = (_mapped(d, lambda x, y: (x + dx, y + dy), bounds) for d in c.detections)
+        c.detections = tuple(d for d in moved if d.width > 0 and d.height > 0)
 
 
 def scale_detections(c: Context, sx: float, sy: float) -> None:
     if c.detections is not None:
-        c.detections = tuple(_with_box(d, d.box.scale(sx, sy)) for d in c.detections)
+        c.detections = tuple(_mapped(d, lambda x, y: (x * sx, y * sy)) for d in c.detections)
