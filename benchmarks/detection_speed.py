@@ -5,7 +5,7 @@ network size, converting it to sRGB, letterboxing and decoding the outputs.  Ima
 photos shipped with scikit-image and scikit-learn plus the hopper test photo, also scaled up to
 a 12-megapixel copy to show the cost of shrinking a large source.
 
-Run: ``.venv/bin/python benchmarks/detection_speed.py [--net-size 320] [--threads 1] [--repeat 30]``
+Run: ``.venv/bin/python benchmarks/detection_speed.py [--net-size 416] [--threads 1] [--repeat 30]``
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from sklearn.datasets import load_sample_images
 
 from imgproxy_py.detection import DetectionConfig, DetectorSet
 from imgproxy_py.detection.centerface import CenterFace
+from imgproxy_py.detection.config import FACE_NET_SIZE
 from imgproxy_py.detection.preprocess import resize_exact, to_array, to_srgb_uchar
 from imgproxy_py.detection.sessions import open_session
 
@@ -57,7 +58,9 @@ def median_ms(action: Callable[[], object], repeat: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--net-size", type=int, default=320, help="IMGPROXY_FACE_DETECTION_NET_SIZE")
+    parser.add_argument(
+        "--net-size", type=int, default=FACE_NET_SIZE, help="IMGPROXY_FACE_DETECTION_NET_SIZE (default: the server's)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="IMGPROXY_DETECTION_THREADS")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args(argv)
@@ -82,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         nms_threshold=config.face_nms_threshold,
     )
 
-    print(f"net size {args.net_size}, {args.threads} inference thread(s), median of {args.repeat} runs")
+    print(
+        f"net size {args.net_size} (network ms: this pass alone), coarse pass {config.face_coarse_net_size} "
+        f"(in detect ms), {args.threads} inference thread(s), median of {args.repeat} runs"
+    )
     print(f"{'image':>16s} {'size':>11s} {'input':>9s} {'network ms':>11s} {'detect ms':>10s} {'faces':>6s}")
     network_times, detect_times = [], []
     for name, image in photos().items():

@@ -17,7 +17,7 @@ def test_defaults() -> None:
     assert errors == []
     assert config.face_enabled
     assert config.face_model == REPO_MODELS_DIR / "centerface.onnx"
-    assert (config.face_net_size, config.face_confidence_threshold) == (320, 0.5)
+    assert (config.face_net_size, config.face_coarse_net_size, config.face_confidence_threshold) == (416, 160, 0.2)
     assert config.object_model is None
     assert config.object_net_type == NetType.YOLOX
     assert (config.object_net_size, config.object_confidence_threshold, config.object_nms_threshold) == (
@@ -33,10 +33,32 @@ def test_defaults() -> None:
     assert config.enabled
 
 
+@pytest.mark.parametrize(
+    ("env", "coarse", "error"),
+    [
+        ({"IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE": "0"}, 0, None),
+        ({"IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE": "224"}, 224, None),
+        # A main pass as small as the default coarse one needs no coarse pass.
+        ({"IMGPROXY_FACE_DETECTION_NET_SIZE": "160"}, 0, None),
+        ({"IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE": "100"}, 160, "is not a multiple of 32"),
+        ({"IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE": "416"}, 160, "is not smaller than"),
+    ],
+)
+def test_coarse_face_pass(env: dict[str, str], coarse: int, error: str | None) -> None:
+    config, errors = DetectionConfig.from_env(env)
+    assert config.face_coarse_net_size == coarse
+    if error is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and error in errors[0]
+        assert errors[0].startswith("IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE: ")
+
+
 def test_every_bad_variable_is_reported_together(tmp_path: Path) -> None:
     env = {
         "IMGPROXY_FACE_DETECTION": "maybe",
         "IMGPROXY_FACE_DETECTION_NET_SIZE": "300",
+        "IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE": "-32",
         "IMGPROXY_FACE_DETECTION_CONFIDENCE_THRESHOLD": "1.5",
         "IMGPROXY_OBJECT_DETECTION_NET": str(tmp_path / "missing.onnx"),
         "IMGPROXY_OBJECT_DETECTION_NET_TYPE": "yolov99",
@@ -55,7 +77,7 @@ def test_every_bad_variable_is_reported_together(tmp_path: Path) -> None:
         assert sum(error.startswith(name + ":") for error in errors) == 1, (name, errors)
     assert len(errors) == len(env)
     # Bad values fall back to the defaults.
-    assert config.face_net_size == 320 and config.threads == 1
+    assert config.face_net_size == 416 and config.threads == 1
     assert config.gravity_mode == GravityMode.MAX_SCORE_AREA
 
 

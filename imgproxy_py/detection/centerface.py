@@ -12,6 +12,7 @@ and predicts, on a grid 4 times coarser than the input:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,10 @@ from imgproxy_py.detection.geometry import FloatArray, Letterbox, UInt8Array, nm
 STRIDE = 4
 # Pad value: black, as in the upstream demo (the network was trained without letterboxing).
 PAD_FILL = 0
+# The coarse pass is there for faces the main pass sees too large; it reports only faces at
+# least this tall in main-pass network pixels.  Smaller ones it sees at a few pixels, where
+# textures pass for faces, and the main pass sees them well.
+LARGE_FACE = 192
 
 
 @dataclass(frozen=True)
@@ -67,17 +72,41 @@ def decode(
 
 
 class CenterFace:
-    """Runs a CenterFace session on one picture at a time (thread-safe: no mutable state)."""
+    """Runs a CenterFace session on one picture at a time (thread-safe: no mutable state).
 
-    def __init__(self, session: Any, *, net_size: int, threshold: float, nms_threshold: float) -> None:
+    ``net_size`` is the main scale; ``coarse_net_size`` (0 for none) a second, smaller one for
+    faces too large for the main scale, which the network misses.
+    """
+
+    def __init__(
+        self, session: Any, *, net_size: int, threshold: float, nms_threshold: float, coarse_net_size: int = 0
+    ) -> None:
         self.session = session
         self.input_name: str = session.get_inputs()[0].name
         self.net_size = net_size
+        self.coarse_net_size = coarse_net_size
         self.threshold = threshold
         self.nms_threshold = nms_threshold
 
     def letterbox(self, width: int, height: int) -> Letterbox:
         return stride_letterbox(width, height, self.net_size)
+
+    def detect_all(self, width: int, height: int, canvas: Callable[[Letterbox], UInt8Array]) -> RawFaces:
+        """Faces in a ``width`` x ``height`` picture, in its pixels: the main pass and, when
+        configured, the coarse pass for large faces.  ``canvas`` renders the picture for a
+        letterbox."""
+        main = self.letterbox(width, height)
+        found = [self._in_source(self.detect(canvas(main)), main)]
+        if self.coarse_net_size:
+            coarse = stride_letterbox(width, height, self.coarse_net_size)
+            faces = self._in_source(self.detect(canvas(coarse)), coarse)
+            large = (faces.boxes[:, 3] - faces.boxes[:, 1]) * main.scale >= LARGE_FACE
+            found.append(RawFaces(faces.boxes[large], faces.scores[large], faces.landmarks[large]))
+        return self.merge(found)
+
+    @staticmethod
+    def _in_source(faces: RawFaces, letterbox: Letterbox) -> RawFaces:
+        return RawFaces(letterbox.to_source(faces.boxes), faces.scores, letterbox.to_source(faces.landmarks))
 
     def run(self, canvas: UInt8Array) -> tuple[FloatArray, ...]:
         blob = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
@@ -87,3 +116,13 @@ class CenterFace:
     def detect(self, canvas: UInt8Array) -> RawFaces:
         heatmap, scale, offset, landmarks = self.run(canvas)[:4]
         return decode(heatmap, scale, offset, landmarks, threshold=self.threshold, nms_threshold=self.nms_threshold)
+
+    def merge(self, passes: list[RawFaces]) -> RawFaces:
+        """One set of faces from several passes (in the same coordinates): the surest of overlaps."""
+        if len(passes) == 1:
+            return passes[0]
+        boxes = np.concatenate([found.boxes for found in passes])
+        scores = np.concatenate([found.scores for found in passes])
+        landmarks = np.concatenate([found.landmarks for found in passes])
+        keep = nms(boxes, scores, self.nms_threshold)
+        return RawFaces(boxes[keep], scores[keep], landmarks[keep])

@@ -123,6 +123,7 @@ class DetectorSet:
             detector = CenterFace(
                 session,
                 net_size=config.face_net_size,
+                coarse_net_size=config.face_coarse_net_size,
                 threshold=config.face_confidence_threshold,
                 nms_threshold=config.face_nms_threshold,
             )
@@ -214,12 +215,14 @@ class DetectorSet:
         return letterbox.place(to_array(content), fill)
 
     def _detect_faces(self, face: CenterFace, prepared: _Prepared, width: int, height: int) -> list[Detection]:
-        letterbox = face.letterbox(prepared.picture.width, prepared.picture.height)
-        raw = face.detect(self._canvas(prepared, letterbox, FACE_PAD_FILL))
-        boxes = self._to_image(letterbox.to_source(raw.boxes), prepared)
-        marks = self._to_image(letterbox.to_source(raw.landmarks), prepared)
+        picture = prepared.picture
+        merged = face.detect_all(
+            picture.width, picture.height, lambda letterbox: self._canvas(prepared, letterbox, FACE_PAD_FILL)
+        )
+        boxes = self._to_image(merged.boxes, prepared)
+        marks = self._to_image(merged.landmarks, prepared)
         detections = []
-        for box, score, points in zip(boxes, raw.scores, marks, strict=True):
+        for box, score, points in zip(boxes, merged.scores, marks, strict=True):
             landmarks = tuple((float(points[i]), float(points[i + 1])) for i in range(0, len(points), 2))
             detection = _detection(0, FACE_CLASS, float(score), box, width, height, landmarks)
             if detection is not None:
