@@ -154,3 +154,59 @@ def test_a_turned_head_keeps_its_ear(client: httpx.Client, server: AppServer, or
     whole = window.numpy().astype(float)
     left = min(range(window.width - 74 + 1), key=lambda x: np.abs(whole[:, x:x + 74] - strip).mean())
     assert left <= CAMERA_FACE_X[0] and left + 74 >= CAMERA_FACE_X[1], left
+
+
+def test_a_thumbnail_is_cropped_by_the_faces_of_the_photo(client: httpx.Client, server: AppServer,
+                                                         origin: Origin) -> None:
+    # A 4000x1200 photo: a 62 px face near the left end, a colour wheel (which smart crop
+    # prefers) near the right.  The 20x60 thumbnail shows the face 3 px wide, too small to be
+    # found there: the detector looks at the source, decoded again at its own working size.
+    from skimage import data
+
+    background = rgb_image(data.coffee()).resize(6.7).crop(0, 0, 4000, 1200)
+    portrait = rgb_image(data.astronaut()).resize(350 / 512)
+    wheel = rgb_image(data.colorwheel()).resize(900 / 370)
+    scene = background.insert(portrait, 100, 0).insert(wheel, 2900, 150).copy(interpretation="srgb")
+    face_x = (100 + 180 * 350 / 512, 100 + 270 * 350 / 512)  # the astronaut's face box, scaled
+    url = origin.add("/detection/wide.jpg", bytes(scene.jpegsave_buffer(Q=90)))
+    result = decode(client.get(f"{server.base}/unsafe/rs:fill:20:60/g:obj:face/plain/{url}").content)
+    assert (result.width, result.height) == (20, 60)
+    scale = 60 / 1200
+    thumbnail, strip = to_array(scene.resize(scale)), to_array(result)
+    left = min(range(200 - 20 + 1), key=lambda x: np.abs(thumbnail[:, x:x + 20] - strip).mean()) / scale
+    assert left <= face_x[0] and face_x[1] <= left + 20 / scale, (left, face_x)
+
+
+def test_only_full_size_detections_are_cached(client: httpx.Client, server: AppServer, origin: Origin,
+                                              scene: pyvips.Image) -> None:
+    objects = server.services.processor.services["objects"]
+    # A 3000x1000 PNG: too large to hold in memory for detection, and it cannot be decoded
+    # smaller.  A thumbnail's detection is then made on the thumbnail, and must not stand in
+    # for the photo's.
+    png = origin.add("/detection/cache.png", bytes(scene.resize(2.5).pngsave_buffer(compression=1)))
+    before = objects.inferences
+    for size in ("60:40", "61:40", "300:400", "150:400"):
+        assert client.get(f"{server.base}/unsafe/rs:fill:{size}/g:obj:face/plain/{png}").status_code == 200
+    assert objects.inferences == before + 3  # once per thumbnail, once for the large sizes
+    jpeg = origin.add("/detection/cache.jpg", bytes(scene.jpegsave_buffer(Q=91)))  # bytes no other test uses
+    before = objects.inferences
+    for size in ("60:40", "150:400"):
+        assert client.get(f"{server.base}/unsafe/rs:fill:{size}/g:obj:face/plain/{jpeg}").status_code == 200
+    assert objects.inferences == before + 1  # a JPEG is detected at the working size, whatever the output
+
+
+def test_rotation_and_the_detection_cache(client: httpx.Client, server: AppServer, origin: Origin,
+                                          scene: pyvips.Image) -> None:
+    url = origin.add("/detection/rotate.jpg", bytes(scene.jpegsave_buffer(Q=92)))
+    # First a rotated request (rot:90 turns the 1200x400 scene into 400x1200, the face near
+    # the bottom), then a plain one that reuses its detections.
+    rotated = decode(client.get(f"{server.base}/unsafe/rot:90/rs:fill:400:150/g:obj:face/plain/{url}").content)
+    assert (rotated.width, rotated.height) == (400, 150)
+    turned = scene.rot90()
+    strip = to_array(rotated)
+    whole = to_array(turned)
+    top = min(range(0, turned.height - 150 + 1, 5),
+              key=lambda y: np.abs(whole[y:y + 150, :] - strip).mean())
+    assert 850 <= top <= 925, top  # rows 925-1000 hold the face
+    plain = decode(client.get(f"{server.base}/unsafe/rs:fill:150:400/g:obj:face/plain/{url}").content)
+    assert 850 <= best_offset(plain, scene) <= 925

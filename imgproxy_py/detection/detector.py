@@ -192,17 +192,22 @@ class DetectorSet:
 
     # -- inference ------------------------------------------------------------------------------
 
+    def input_size(self, width: int, height: int) -> tuple[int, int]:
+        """What a ``width`` x ``height`` picture is shrunk to before the models see it (the most
+        demanding model's scale, never an enlargement): a copy at least this large gives the
+        same detections as the full picture."""
+        scales = []
+        if self._face is not None:
+            scales.append(self._face.letterbox(width, height).scale)
+        if self._objects is not None:
+            scales.append(self._objects.letterbox(width, height).scale)
+        scale = max(scales, default=1.0)
+        return max(1, min(width, round(width * scale))), max(1, min(height, round(height * scale)))
+
     def _prepare(self, image: pyvips.Image) -> _Prepared:
         # One downscale of the (possibly huge) source to what the most demanding model needs;
         # each model then resizes this small copy.
-        scales = []
-        if self._face is not None:
-            scales.append(self._face.letterbox(image.width, image.height).scale)
-        if self._objects is not None:
-            scales.append(self._objects.letterbox(image.width, image.height).scale)
-        scale = max(scales)
-        width = max(1, min(image.width, round(image.width * scale)))
-        height = max(1, min(image.height, round(image.height * scale)))
+        width, height = self.input_size(image.width, image.height)
         small = to_srgb_uchar(shrink_to_fit(image, width, height))
         # Rendered once into bytes that the new image holds on to.  (copy_memory() would hand
         # back an image that is already in memory without keeping its buffer alive.)

@@ -1,10 +1,14 @@
 """Object detection in the pipeline: ``g:obj``/``g:objw``, ``crop_objects``, and the
 blur/pixelate/draw-detections effects.
 
-One inference per source: detections are computed on an upright copy of the image the
-first time a step needs them, kept in the context in the current image's coordinates
-(crop, scale and embed steps move them along), and cached across requests per source
-identity in coordinates relative to the whole upright source.
+One inference per source, on an upright copy of the source at the detector's working size
+(``DetectorSet.input_size``), whatever the request's output size: right after shrink-on-load
+when the image is then a good size for it (``detect_objects``), else when a step first needs
+them, from a second shrink-on-load decode of a JPEG or WebP source.  Only for other formats
+shrunk below the working size does a request detect on what it has, and that result is not
+cached.  Detections are kept in the context in the current image's coordinates (crop, scale,
+embed and rotate steps move them along) and cached across requests per source identity and
+orientation, relative to the whole upright source.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pyvips
 from cachetools import LRUCache
@@ -29,14 +33,21 @@ from imgproxy_py.detection import (
     place_crop_window,
     select_focus,
 )
+from imgproxy_py.detection.preprocess import shrink_to_fit
 from imgproxy_py.errors import ObjectNotFoundError, UnprocessableImageError
+from imgproxy_py.formats import ImageFormat
+from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_params
-from imgproxy_py.options.model import CropOptions, Gravity, GravityType
+from imgproxy_py.options.model import CropOptions, Gravity, GravityType, PipelineOptions
 
 log = logging.getLogger("imgproxy_py.detection")
 
+_OBJECT_GRAVITIES = (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED)
+
 Point = tuple[float, float]
+# Source identity, page, and the EXIF orientation the upright view was made with.
+CacheKey = tuple[str, int, int, bool]
 
 
 def orient(img: pyvips.Image, angle: int, flip: bool) -> pyvips.Image:
@@ -85,22 +96,94 @@ def _mapped(d: Detection, point: Callable[[float, float], Point],
                    landmarks=tuple(point(x, y) for x, y in d.landmarks))
 
 
+def rotate_point(x: float, y: float, angle: int, width: int, height: int) -> Point:
+    """Where a point of a ``width`` x ``height`` image lands when the image turns ``angle``
+    degrees clockwise (as libvips' ``rot``)."""
+    angle %= 360
+    if angle == 90:
+        return height - y, x
+    if angle == 180:
+        return width - x, height - y
+    if angle == 270:
+        return y, width - x
+    return x, y
+
+
+@dataclass(frozen=True)
+class Frame:
+    """How the current image relates to the upright source (EXIF orientation applied).
+
+    Before ``rotate_and_flip`` the image is stored as decoded and the EXIF orientation
+    (``angle`` then ``flip``) is still to come; after it, the image is upright and then turned
+    by the ``rotate``, ``flip`` options.  Scaling is not part of the frame: sizes are relative.
+    """
+
+    width: int
+    height: int
+    exif_angle: int = 0
+    exif_flip: bool = False
+    rotate: int = 0
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+
+    @classmethod
+    def of(cls, c: Context) -> Frame:
+        if not c.rotated:
+            return cls(c.img.width, c.img.height, exif_angle=c.angle % 360, exif_flip=c.flip)
+        po = c.po
+        return cls(c.img.width, c.img.height, rotate=po.rotate % 360, flip_horizontal=po.flip_horizontal,
+                   flip_vertical=po.flip_vertical)
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        turned = (self.exif_angle + self.rotate) % 180
+        return (self.height, self.width) if turned else (self.width, self.height)
+
+    def upright(self, img: pyvips.Image) -> pyvips.Image:
+        """The upright view of an image in this frame."""
+        if self.exif_angle or self.exif_flip:
+            return orient(img, self.exif_angle, self.exif_flip)
+        if self.flip_vertical:
+            img = img.flipver()
+        if self.flip_horizontal:
+            img = img.fliphor()
+        return img.rot(f"d{360 - self.rotate}") if self.rotate else img
+
+    def to_image(self, x: float, y: float) -> Point:
+        """A point of the upright view in this frame's pixels."""
+        up_w, up_h = self.upright_size
+        if self.exif_angle or self.exif_flip:
+            return unorient_point(x, y, self.exif_angle, self.exif_flip, self.width, self.height)
+        x, y = rotate_point(x, y, self.rotate, up_w, up_h)
+        if self.flip_horizontal:
+            x = self.width - x
+        if self.flip_vertical:
+            y = self.height - y
+        return x, y
+
+
 class ObjectDetection:
     """The detector as the pipeline uses it, with the per-source cache."""
 
     def __init__(self, detectors: DetectorSet, cache_entries: int = 512) -> None:
         self.detectors = detectors
         self.config = detectors.config
-        self._cache: LRUCache[tuple[str, int], tuple[Detection, ...]] = LRUCache(cache_entries)
+        self._cache: LRUCache[CacheKey, tuple[Detection, ...]] = LRUCache(cache_entries)
         self._lock = threading.Lock()
         self.inferences = 0  # real detector runs (the cache's misses)
 
-    def relative(self, upright: pyvips.Image, key: tuple[str, int] | None) -> tuple[Detection, ...]:
-        if key is not None:
-            with self._lock:
-                cached = self._cache.get(key)
-            if cached is not None:
-                return cached
+    def cached(self, key: CacheKey | None) -> tuple[Detection, ...] | None:
+        if key is None:
+            return None
+        with self._lock:
+            return self._cache.get(key)
+
+    def relative(self, upright: pyvips.Image, key: CacheKey | None = None) -> tuple[Detection, ...]:
+        """Detections in ``upright`` in coordinates relative to its size (0..1), from the cache
+        under ``key`` or computed and stored there."""
+        cached = self.cached(key)
+        if cached is not None:
+            return cached
         self.inferences += 1
         try:
             found = self.detectors.detect(upright)
@@ -115,21 +198,62 @@ class ObjectDetection:
         return relative
 
     def detections(self, c: Context) -> tuple[Detection, ...]:
-        """Detections in ``c.img``'s pixel coordinates (computed once per request)."""
+        """Detections in ``c.img``'s pixel coordinates (computed once per request).
+
+        The detector sees the source at its own working size, whatever size the request asks
+        for: a thumbnail's crop is chosen from the faces of the photo, not of the thumbnail.
+        """
         if c.detections is not None:
             return c.detections
-        # Detection reads the pixels, and the steps after it read them again.
-        img = c.img = c.img.copy_memory()
-        angle, flip = (0, False) if c.rotated else (c.angle, c.flip)
-        upright = orient(img, angle, flip)
-        key = (c.source_id, c.page) if c.full_view and c.source_id else None
-        relative = self.relative(upright, key)
-
-        def stored(x: float, y: float) -> Point:
-            return unorient_point(x * upright.width, y * upright.height, angle, flip, img.width, img.height)
-
-        c.detections = tuple(_mapped(d, stored, (img.width, img.height)) for d in relative)
+        frame = Frame.of(c)
+        # The upright view depends on the request's auto_rotate: part of the key.
+        key = (c.source_id, c.page, c.angle, c.flip) if c.full_view and c.source_id else None
+        relative = self.cached(key)
+        if relative is None:
+            upright, complete = self._upright_picture(c, frame)
+            # A picture smaller than the working size misses small faces: not for the cache.
+            relative = self.relative(upright, key if complete else None)
+        up_w, up_h = frame.upright_size
+        c.detections = tuple(
+            _mapped(d, lambda x, y: frame.to_image(x * up_w, y * up_h), (c.img.width, c.img.height))
+            for d in relative
+        )
         return c.detections
+
+    def working_size(self, c: Context) -> tuple[int, int]:
+        """The size the detector shrinks this request's source to (``DetectorSet.input_size``)."""
+        return self.detectors.input_size(c.src_width, c.src_height)
+
+    def current_image_fits(self, c: Context) -> bool:
+        """Whether ``c.img`` is a good picture to detect on: at least the working size (so the
+        result is the source's and can be cached), and not so much larger that holding it in
+        memory for detection costs more than decoding the source again."""
+        want_w, want_h = self.working_size(c)
+        long_side = max(c.img.width, c.img.height)
+        return long_side >= max(want_w, want_h) - 1 and c.img.width * c.img.height <= 4 * want_w * want_h
+
+    def _upright_picture(self, c: Context, frame: Frame) -> tuple[pyvips.Image, bool]:
+        """The source, upright, at about the detector's working size (or the current image when
+        that is all there is), and whether it is complete (at least the working size)."""
+        fmt, data = c.source_format, c.source_data
+        if not self.current_image_fits(c) and c.full_view and data is not None and fmt in (
+                ImageFormat.JPEG, ImageFormat.WEBP):
+            # A second decode that skips detail (shrink-on-load): sharper than a thumbnail, and
+            # cheaper than keeping a large image in memory.
+            turned = (c.angle + c.po.rotate) % 180  # src_width/src_height are as displayed
+            stored_w, stored_h = (c.src_height, c.src_width) if turned else (c.src_width, c.src_height)
+            want_w, want_h = self.detectors.input_size(stored_w, stored_h)
+            shrink = min(stored_w / want_w, stored_h / want_h)
+            if fmt is ImageFormat.JPEG:
+                shrink = next((factor for factor in (8, 4, 2) if shrink >= factor), 1)
+            stored = loader.load(data, fmt, shrink=shrink, page=c.page, access="sequential")
+            small = shrink_to_fit(stored, want_w, want_h).copy_memory()
+            return orient(small, c.angle, c.flip), True
+        want_w, want_h = self.working_size(c)
+        # Detection reads the pixels, and the steps after it read them again.
+        c.img = c.img.copy_memory()
+        upright = frame.upright(c.img)
+        return upright, max(upright.width, upright.height) >= max(want_w, want_h) - 1
 
     # --- gravity ------------------------------------------------------------------------
     def focus_window(self, c: Context, gravity: Gravity, width: int, height: int) -> tuple[int, int] | None:
@@ -192,6 +316,24 @@ def position_window(focus: Box, position: Gravity, image_width: int, image_heigh
 
 # --- steps ------------------------------------------------------------------------------
 
+def needs_detections(po: PipelineOptions) -> bool:
+    """Whether a step of this pipeline will ask for detections (``crop_objects`` asks first)."""
+    gravities = (po.gravity, po.crop.gravity)
+    return (any(g is not None and g.type in _OBJECT_GRAVITIES for g in gravities)
+            or po.blur_detections is not None or po.pixelate_detections is not None
+            or po.draw_detections is not None)
+
+
+def detect_objects(c: Context) -> None:
+    """Detect now, after shrink-on-load, if the image is a good size for it: a thumbnail's
+    steps then need neither a second decode of the source nor a detection on the thumbnail."""
+    service: ObjectDetection | None = c.services.get("objects")
+    if (service is None or c.detections is not None or not c.full_view or not needs_detections(c.po)
+            or not service.current_image_fits(c)):
+        return
+    service.detections(c)
+
+
 def crop_objects(c: Context) -> None:
     """``crop_objects``: becomes a crop around the detections, before any scaling."""
     spec = c.po.crop_objects
@@ -250,7 +392,8 @@ def detection_effects(c: Context) -> None:
                            and po.draw_detections is None):
         return
     found = service.detections(c)
-    img = c.img  # in memory: detections() made it so
+    # Effects read the pixels around each detection and then the whole image again.
+    img = c.img = c.img.copy_memory() if found else c.img
     if po.blur_detections is not None:
         img = blur_detections(img, _of(found, po.blur_detections.classes), po.blur_detections.amount)
     if po.pixelate_detections is not None:

@@ -25,7 +25,7 @@ from imgproxy_py.imaging.crop import crop, crop_to_result
 from imgproxy_py.imaging.effects import apply_filters
 from imgproxy_py.imaging.geometry import calc_params, frame_height
 from imgproxy_py.imaging.metadata import strip_metadata
-from imgproxy_py.imaging.objects import crop_objects, detection_effects
+from imgproxy_py.imaging.objects import crop_objects, detect_objects, detection_effects
 from imgproxy_py.imaging.orientation import rotate_and_flip
 from imgproxy_py.imaging.resize import scale, scale_on_load, trim
 from imgproxy_py.imaging.save import EncoderSettings, can_save, encode
@@ -42,6 +42,7 @@ MAIN_STEPS: tuple[Step, ...] = (
     trim,
     crop_objects,
     scale_on_load,
+    detect_objects,
     colorspace_to_processing,
     crop,
     scale,

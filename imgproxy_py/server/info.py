@@ -51,7 +51,7 @@ def _detections(services: Services, img: pyvips.Image, angle: int, flip: bool,
     if frame_height(img) != img.height:
         img = img.crop(0, 0, img.width, frame_height(img))
     upright = orient(img, angle, flip)
-    found = service.relative(upright, (identity, 0))  # shares the per-source cache with g:obj
+    found = service.relative(upright, (identity, 0, angle, flip))  # shares the per-source cache with g:obj
     return [{
         "class_id": d.class_id, "class_name": d.class_name, "confidence": round(d.confidence, 4),
         "left": round(d.left, 5), "top": round(d.top, 5), "width": round(d.width, 5), "height": round(d.height, 5),
