@@ -23,14 +23,19 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pyvips
+from bench_common import ensure_images
 from skimage import data
 from sklearn.datasets import load_sample_images
 
+from imgproxy_py.config import load_config
 from imgproxy_py.detection import DetectionConfig, DetectorSet
 from imgproxy_py.detection.centerface import CenterFace
 from imgproxy_py.detection.config import FACE_NET_SIZE
 from imgproxy_py.detection.preprocess import resize_exact, to_array, to_srgb_uchar
 from imgproxy_py.detection.sessions import open_session
+from imgproxy_py.imaging.context import Deadline
+from imgproxy_py.server.processing import parse_and_verify
+from imgproxy_py.server.services import build_services
 
 HOPPER = Path(__file__).resolve().parents[1] / "tests" / "assets" / "detection" / "hopper.jpg"
 
@@ -108,7 +113,36 @@ def main(argv: list[str] | None = None) -> int:
         f"median over images: network {statistics.median(network_times):.1f} ms, "
         f"detect {statistics.median(detect_times):.1f} ms"
     )
+    added_latency(env, args.repeat)
     return 0
+
+
+def added_latency(env: dict[str, str], repeat: int) -> None:
+    """What ``g:obj:face`` adds to the same ``rs:fill`` with ``g:ce``, through the server's
+    processor, on the 12 MP test JPEG (its top-left cell holds the astronaut's face).  No source
+    id is passed, so every ``g:obj:face`` run detects afresh (a server reuses the detections of
+    a source it has seen)."""
+    services = build_services(load_config({**env, "IMGPROXY_LOG_LEVEL": "error"}))
+    jpeg = ensure_images().jpeg.read_bytes()
+
+    def run(gravity: str) -> None:
+        parsed = parse_and_verify(services, f"/unsafe/rs:fill:300:200/g:{gravity}/q:80/plain/local:///photo.jpg")
+        options = services.options.parse(parsed.options, parsed.source.extension)
+        services.processor.process(jpeg, options, Deadline.after(60))
+
+    timings: dict[str, list[float]] = {"ce": [], "obj:face": []}
+    run("ce")
+    run("obj:face")
+    for _ in range(repeat):  # interleaved, so that load changes hit both alike
+        for gravity, times in timings.items():
+            started = time.perf_counter()
+            run(gravity)
+            times.append((time.perf_counter() - started) * 1000)
+    centre, face = (statistics.median(times) for times in timings.values())
+    print(
+        f"12 MP JPEG, rs:fill:300:200, median of {repeat}: g:ce {centre:.1f} ms, g:obj:face {face:.1f} ms "
+        f"(fresh detection): +{face - centre:.1f} ms"
+    )
 
 
 if __name__ == "__main__":
