@@ -210,3 +210,17 @@ def test_rotation_and_the_detection_cache(client: httpx.Client, server: AppServe
     assert 850 <= top <= 925, top  # rows 925-1000 hold the face
     plain = decode(client.get(f"{server.base}/unsafe/rs:fill:150:400/g:obj:face/plain/{url}").content)
     assert 850 <= best_offset(plain, scene) <= 925
+
+
+def test_no_detection_when_nothing_is_cropped(client: httpx.Client, server: AppServer, origin: Origin,
+                                             scene: pyvips.Image) -> None:
+    objects = server.services.processor.services["objects"]
+    url = origin.add("/detection/fit.jpg", bytes(scene.jpegsave_buffer(Q=89)))  # bytes no other test uses
+    before = objects.inferences
+    # fit keeps the whole picture: object gravity has nothing to place.
+    response = client.get(f"{server.base}/unsafe/rs:fit:300:300/g:obj:face/plain/{url}")
+    assert response.status_code == 200 and (decode(response.content).width, decode(response.content).height) == (
+        300, 100)
+    assert objects.inferences == before
+    client.get(f"{server.base}/unsafe/rs:fill:300:300/g:obj:face/plain/{url}")
+    assert objects.inferences == before + 1

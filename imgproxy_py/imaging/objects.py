@@ -39,7 +39,7 @@ from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_params
-from imgproxy_py.options.model import CropOptions, Gravity, GravityType, PipelineOptions
+from imgproxy_py.options.model import CropOptions, Gravity, GravityType
 
 log = logging.getLogger("imgproxy_py.detection")
 
@@ -316,19 +316,25 @@ def position_window(focus: Box, position: Gravity, image_width: int, image_heigh
 
 # --- steps ------------------------------------------------------------------------------
 
-def needs_detections(po: PipelineOptions) -> bool:
-    """Whether a step of this pipeline will ask for detections (``crop_objects`` asks first)."""
-    gravities = (po.gravity, po.crop.gravity)
-    return (any(g is not None and g.type in _OBJECT_GRAVITIES for g in gravities)
-            or po.blur_detections is not None or po.pixelate_detections is not None
-            or po.draw_detections is not None)
+def needs_detections(c: Context) -> bool:
+    """Whether a later step will ask for detections: an object-gravity crop that cuts
+    something off, or a detection effect.  (Only a hint: a step that needs detections the
+    hint missed computes them itself.)"""
+    po = c.po
+    crops = (c.crop_gravity.type in _OBJECT_GRAVITIES
+             and (0 < c.crop_width < c.src_width or 0 < c.crop_height < c.src_height))
+    result_crops = (po.gravity.type in _OBJECT_GRAVITIES
+                    and (0 < c.result_crop_width < c.scaled_width or 0 < c.result_crop_height < c.scaled_height))
+    effects = (po.blur_detections is not None or po.pixelate_detections is not None
+               or po.draw_detections is not None)
+    return crops or result_crops or effects
 
 
 def detect_objects(c: Context) -> None:
     """Detect now, after shrink-on-load, if the image is a good size for it: a thumbnail's
     steps then need neither a second decode of the source nor a detection on the thumbnail."""
     service: ObjectDetection | None = c.services.get("objects")
-    if (service is None or c.detections is not None or not c.full_view or not needs_detections(c.po)
+    if (service is None or c.detections is not None or not c.full_view or not needs_detections(c)
             or not service.current_image_fits(c)):
         return
     service.detections(c)
