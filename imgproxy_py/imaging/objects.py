@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import pyvips
@@ -57,45 +57,6 @@ def orient(img: pyvips.Image, angle: int, flip: bool) -> pyvips.Image:
     return img.fliphor() if flip else img
 
 
-def unorient_point(x: float, y: float, angle: int, flip: bool, width: int, height: int) -> Point:
-    """A point of the upright view in the stored image's coordinates (``width``x``height``)."""
-    if flip:
-        x = (height if angle % 180 else width) - x
-    angle %= 360
-    if angle == 90:  # upright (x, y) came from stored (y, H - x)
-        return y, height - x
-    if angle == 180:
-        return width - x, height - y
-    if angle == 270:  # upright (x, y) came from stored (W - y, x)
-        return width - y, x
-    return x, y
-
-
-def unorient_box(box: Box, angle: int, flip: bool, width: int, height: int) -> Box:
-    """A box in the upright view back in the stored image's coordinates (``width``x``height``)."""
-    return _bounding(unorient_point(x, y, angle, flip, width, height)
-                     for x, y in ((box.left, box.top), (box.right, box.bottom)))
-
-
-def _bounding(points: Iterable[Point]) -> Box:
-    (x1, y1), (x2, y2) = points
-    return Box.from_corners(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
-
-
-def _mapped(d: Detection, point: Callable[[float, float], Point],
-            bounds: tuple[int, int] | None = None) -> Detection:
-    """``d`` with its box and landmarks moved by ``point``, a map that keeps boxes axis-aligned
-    (scaling, shifting, quarter turns, flips); the box is clipped to ``bounds`` when given.
-
-    The landmarks travel too: gravity reads a face's pose from them (``subject_box``).
-    """
-    box = _bounding(point(x, y) for x, y in ((d.left, d.top), (d.left + d.width, d.top + d.height)))
-    if bounds is not None:
-        box = box.clip(*bounds)
-    return replace(d, left=box.left, top=box.top, width=box.width, height=box.height,
-                   landmarks=tuple(point(x, y) for x, y in d.landmarks))
-
-
 def rotate_point(x: float, y: float, angle: int, width: int, height: int) -> Point:
     """Where a point of a ``width`` x ``height`` image lands when the image turns ``angle``
     degrees clockwise (as libvips' ``rot``)."""
@@ -107,6 +68,44 @@ def rotate_point(x: float, y: float, angle: int, width: int, height: int) -> Poi
     if angle == 270:
         return y, width - x
     return x, y
+
+
+def orient_point(x: float, y: float, angle: int, flip: bool, width: int, height: int) -> Point:
+    """A point of the stored image (``width``x``height``) in its upright view (``orient``)."""
+    x, y = rotate_point(x, y, angle, width, height)
+    if flip:
+        x = (height if angle % 180 else width) - x
+    return x, y
+
+
+def unorient_point(x: float, y: float, angle: int, flip: bool, width: int, height: int) -> Point:
+    """The inverse of ``orient_point``: a point of the upright view in the stored image's
+    coordinates (``width``x``height``)."""
+    up_w, up_h = (height, width) if angle % 180 else (width, height)
+    if flip:
+        x = up_w - x
+    return rotate_point(x, y, -angle, up_w, up_h)
+
+
+def _map_box(box: Box, point: Callable[[float, float], Point]) -> Box:
+    """The box through ``point``, a map that keeps boxes axis-aligned (scaling, shifting,
+    quarter turns, flips)."""
+    (x1, y1), (x2, y2) = point(box.left, box.top), point(box.right, box.bottom)
+    return Box.from_corners(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+
+
+def _mapped(d: Detection, point: Callable[[float, float], Point],
+            bounds: tuple[int, int] | None = None) -> Detection:
+    """``d`` with its box and landmarks moved by ``point`` (see ``_map_box``); the box is
+    clipped to ``bounds`` when given.
+
+    The landmarks travel too: gravity reads a face's pose from them (``subject_box``).
+    """
+    box = _map_box(d.box, point)
+    if bounds is not None:
+        box = box.clip(*bounds)
+    return replace(d, left=box.left, top=box.top, width=box.width, height=box.height,
+                   landmarks=tuple(point(x, y) for x, y in d.landmarks))
 
 
 @dataclass(frozen=True)
@@ -235,21 +234,21 @@ class ObjectDetection:
     def _upright_picture(self, c: Context, frame: Frame) -> tuple[pyvips.Image, bool]:
         """The source, upright, at about the detector's working size (or the current image when
         that is all there is), and whether it is complete (at least the working size)."""
+        want_w, want_h = self.working_size(c)
         fmt, data = c.source_format, c.source_data
         if not self.current_image_fits(c) and c.full_view and data is not None and fmt in (
                 ImageFormat.JPEG, ImageFormat.WEBP):
             # A second decode that skips detail (shrink-on-load): sharper than a thumbnail, and
             # cheaper than keeping a large image in memory.
-            turned = (c.angle + c.po.rotate) % 180  # src_width/src_height are as displayed
-            stored_w, stored_h = (c.src_height, c.src_width) if turned else (c.src_width, c.src_height)
-            want_w, want_h = self.detectors.input_size(stored_w, stored_h)
-            shrink = min(stored_w / want_w, stored_h / want_h)
+            shrink = min(c.src_width / want_w, c.src_height / want_h)
             if fmt is ImageFormat.JPEG:
                 shrink = next((factor for factor in (8, 4, 2) if shrink >= factor), 1)
             stored = loader.load(data, fmt, shrink=shrink, page=c.page, access="sequential")
+            # src_width/src_height and so the working size are as displayed; the decode is not.
+            if (c.angle + c.po.rotate) % 180:
+                want_w, want_h = want_h, want_w
             small = shrink_to_fit(stored, want_w, want_h).copy_memory()
             return orient(small, c.angle, c.flip), True
-        want_w, want_h = self.working_size(c)
         # Detection reads the pixels, and the steps after it read them again.
         c.img = c.img.copy_memory()
         upright = frame.upright(c.img)
@@ -358,7 +357,10 @@ def crop_objects(c: Context) -> None:
         return  # nothing found: normal processing
     img = c.img
     # Detections are in stored coordinates; the crop option is in upright coordinates.
-    upright = [_upright_box(d.box, c.angle, c.flip, img.width, img.height) for d in found]
+    def upright_point(x: float, y: float) -> Point:
+        return orient_point(x, y, c.angle, c.flip, img.width, img.height)
+
+    upright = [_map_box(d.box, upright_point) for d in found]
     union = upright[0]
     for box in upright[1:]:
         union = union.union(box)
@@ -369,25 +371,6 @@ def crop_objects(c: Context) -> None:
                        Gravity(GravityType.FOCUS_POINT, cx / up_w, cy / up_h))
     c.po = replace(c.po, crop=crop)
     calc_params(c)
-
-
-def _upright_box(box: Box, angle: int, flip: bool, width: int, height: int) -> Box:
-    """Inverse of unorient_box: a stored-coordinates box in the upright view."""
-    corners = []
-    for x, y in ((box.left, box.top), (box.right, box.bottom)):
-        angle_mod = angle % 360
-        if angle_mod == 90:
-            x, y = height - y, x
-        elif angle_mod == 180:
-            x, y = width - x, height - y
-        elif angle_mod == 270:
-            x, y = y, width - x
-        corners.append((x, y))
-    up_w = height if angle % 180 else width
-    (x1, y1), (x2, y2) = corners
-    if flip:
-        x1, x2 = up_w - x1, up_w - x2
-    return Box.from_corners(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
 
 
 def detection_effects(c: Context) -> None:
