@@ -309,14 +309,40 @@ def test_worker_environment_holds_no_secrets(dng: bytes, monkeypatch: pytest.Mon
         decoder.close()
 
 
-def test_policy_in_the_worker_blocks_other_coders(decoder: RawDecoder) -> None:
-    # Defence in depth: even when the sniffing is bypassed, the worker's policy refuses the coder.
-    for coder, data in (("MVG", HOSTILE["mvg"]), ("SVG", HOSTILE["svg"]), ("TEXT", HOSTILE["text"]),
-                        ("MSL", HOSTILE["msl"]), ("PS", HOSTILE["ps"])):
+def _hostile_reads(target: Path, written: Path) -> dict[str, bytes]:
+    """Inputs for other coders that would read ``target`` (and MSL would also write ``written``)
+    if ImageMagick let them run."""
+    name = str(target).encode()
+    return {
+        "MVG": b"push graphic-context\nviewbox 0 0 64 64\nimage over 0,0 0,0 '" + name + b"'\npop graphic-context\n",
+        "SVG": b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" '
+               b'xmlns:xlink="http://www.w3.org/1999/xlink"><image width="64" height="64" xlink:href="file://'
+               + name + b'"/></svg>',
+        "TEXT": b"text:" + name + b"\n",
+        "MSL": b'<?xml version="1.0"?><image><read filename="' + name + b'"/><write filename="'
+               + str(written).encode() + b'"/></image>',
+        "PS": b"%!PS-Adobe-3.0\n(" + name + b") (r) file closefile\n",
+    }
+
+
+def test_the_worker_refuses_other_coders(decoder: RawDecoder, tmp_path: Path) -> None:
+    # Defence in depth: even when the sniffing is bypassed, the worker reads nothing but RAW.
+    # Whether ImageMagick refuses by policy or lacks the coder altogether (optional delegates
+    # such as SVG come in a separate package) depends on the machine; the outcome must not.
+    # The referenced file is a FIFO: a coder that opened it would block there until the
+    # deadline, so a refusal in time shows that nothing read it.
+    target, written = tmp_path / "canary", tmp_path / "written.png"
+    os.mkfifo(target)
+    decoder.decode(DNG.read_bytes(), deadline=time.monotonic() + 30)  # the worker is up
+    pid = decoder.worker_pid
+    for coder, data in _hostile_reads(target, written).items():
         with pytest.raises(RawDecodeError) as caught:
             decoder._decode_as(coder, data, time.monotonic() + 10)
-        assert "policy" in str(caught.value), coder
-        assert caught.value.status == 422
+        assert caught.value.status == 422, coder  # refused, not timed out waiting on the FIFO
+        assert decoder.worker_pid == pid, coder  # reported by the worker, which carries on
+        worker = decoder._holder.worker
+        assert worker is not None and os.listdir(worker.workdir) == [], coder
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["canary"], coder
 
 
 def test_broken_raw_is_unprocessable(decoder: RawDecoder, dng: bytes) -> None:
