@@ -21,7 +21,8 @@ SECRET = "media-secret"
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local root with a media folder: one portrait, one photo of two people, one landscape."""
+    """A local root with a media folder: one portrait, one photo of two people, one landscape,
+    and a cat photo without a human face (scikit-image's chelsea, 451x300)."""
     from skimage import data
 
     root = tmp_path_factory.mktemp("local")
@@ -32,6 +33,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pair = portrait.resize(0.5).join(portrait.resize(0.5).fliphor(), "horizontal")
     pair.jpegsave(str(media / "pair01.jpg"), Q=90)
     shutil.copy(asset("hopper.png"), media / "hopper01.png")
+    rgb_image(data.chelsea()).jpegsave(str(media / "cat01.jpg"), Q=90)
     (root / "outside.jpg").write_bytes(asset("hopper.jpg").read_bytes())
     return root
 
@@ -113,6 +115,36 @@ def test_avatar_route(client: httpx.Client, media_server: AppServer) -> None:
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     img = decode(response.content)
     assert (img.width, img.height) == (256, 256)
+
+
+def test_avatar_without_a_face_falls_back_to_smart_crop(client: httpx.Client, media_server: AppServer) -> None:
+    response = client.get(f"{media_server.base}/media/avatars/Tomavatar_cat01.png", headers=auth())
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    img = decode(response.content)
+    assert (img.width, img.height) == (256, 256)
+    # The same picture as a plain smart crop of the whole photo.
+    smart = client.get(f"{media_server.base}/unsafe/rs:fill:256:256:1/g:sm/f:png/plain/local:///media/cat01.jpg")
+    assert smart.status_code == 200
+    assert abs(img.avg() - decode(smart.content).avg()) < 1
+    assert (img - decode(smart.content)).abs().max() < 8
+    # The route is its preset: a plain URL with it falls back too.
+    direct = client.get(f"{media_server.base}/unsafe/pr:avatar/plain/local:///media/cat01.jpg")
+    assert direct.status_code == 200 and direct.content == response.content
+
+
+def test_a_face_that_does_not_exist_is_404(client: httpx.Client, media_server: AppServer) -> None:
+    # A wrong picture is worse than none: face n of a photo with fewer faces is not found.
+    for path in ("faces/cat01_0.jpg", "faces/portrait01_1.jpg"):
+        assert client.get(f"{media_server.base}/media/{path}", headers=auth()).status_code == 404, path
+    base = f"{media_server.base}/unsafe"
+    assert client.get(f"{base}/pr:face/oix:0/plain/local:///media/cat01.jpg").status_code == 404
+    # oix:0:1 falls back; the strict URL still answers 404 afterwards (no shared cache entry).
+    lenient = client.get(f"{base}/cob:1.8:face/oix:0:1/rs:fill:64:64/plain/local:///media/cat01.jpg")
+    assert lenient.status_code == 200 and decode(lenient.content).width == 64
+    assert client.get(f"{base}/cob:1.8:face/oix:0/rs:fill:64:64/plain/local:///media/cat01.jpg").status_code == 404
+    # Without an index, crop_objects with nothing found is normal processing (imgproxy's rule).
+    plain = client.get(f"{base}/cob:1.8:face/rs:fill:100:100/plain/local:///media/cat01.jpg")
+    assert plain.status_code == 200 and decode(plain.content).width == 100
 
 
 def test_original_with_range(client: httpx.Client, media_server: AppServer, library: Path) -> None:

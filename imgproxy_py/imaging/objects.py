@@ -350,9 +350,12 @@ def crop_objects(c: Context) -> None:
         # Reading order (left to right, then top to bottom): stable for a given photo and
         # easy for an app to predict, unlike confidence order.
         ranked = sorted(found, key=lambda d: (d.left, d.top))
-        if spec.index >= len(ranked):
+        if spec.index < len(ranked):
+            found = (ranked[spec.index],)
+        elif spec.fallback:
+            found = ()  # as though nothing was found (an avatar falls back to its gravity)
+        else:
             raise ObjectNotFoundError(f"object {spec.index} not found ({len(ranked)} detected)")
-        found = (ranked[spec.index],)
     if not found:
         return  # nothing found: normal processing
     img = c.img

@@ -41,14 +41,18 @@ def register_detection_options(registry: OptionRegistry) -> None:
     @register("crop_objects", "cob")
     def _crop_objects(b: OptionsBuilder, args: list[str]) -> None:
         scale = parse_positive_float("crop_objects scale", args[0]) if args and args[0] else 1.0
-        current: CropObjects | None = b.pipe_value("crop_objects")
-        b.pipe["crop_objects"] = CropObjects(scale, _classes(args[1:]), current.index if current else None)
+        current: CropObjects = b.pipe_value("crop_objects") or CropObjects()
+        b.pipe["crop_objects"] = replace(current, scale=scale, classes=_classes(args[1:]))
 
+    # object_index:%n[:%fallback]: our extension.  Without %fallback a missing n-th object is
+    # a 404 (a wrong face is worse than none); with it, crop_objects' own rule applies.
     @register("object_index", "oix")
     def _object_index(b: OptionsBuilder, args: list[str]) -> None:
-        ensure_args("object_index", args, maximum=1)
+        ensure_args("object_index", args, maximum=2)
         current: CropObjects = b.pipe_value("crop_objects") or CropObjects()
-        b.pipe["crop_objects"] = replace(current, index=parse_non_negative_int("object_index", args[0]))
+        fallback = len(args) > 1 and parse_bool("object_index", args[1])
+        b.pipe["crop_objects"] = replace(current, index=parse_non_negative_int("object_index", args[0]),
+                                         fallback=fallback)
 
     @register("blur_detections", "bd")
     def _blur_detections(b: OptionsBuilder, args: list[str]) -> None:

@@ -125,9 +125,12 @@ class CropObjects:
     scale: float = 1.0
     classes: tuple[str, ...] = ()
     index: int | None = None  # only the n-th detection, left to right; None: all of them
+    # With ``index``: when there is no n-th detection, process as if nothing was found
+    # (instead of a 404).
+    fallback: bool = False
 
     def canonical(self) -> str:
-        index = [] if self.index is None else [f"#{self.index}"]
+        index = [] if self.index is None else [f"#{self.index}" + ("?" if self.fallback else "")]
         return ":".join([_num(self.scale), *self.classes, *index])
 
 
