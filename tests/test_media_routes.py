@@ -22,7 +22,8 @@ SECRET = "media-secret"
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A local root with a media folder: one portrait, one photo of two people, one landscape,
-    and a cat photo without a human face (scikit-image's chelsea, 451x300)."""
+    a cat photo without a human face (scikit-image's chelsea, 451x300), and small sources: a
+    160x160 portrait and a 30x20 picture."""
     from skimage import data
 
     root = tmp_path_factory.mktemp("local")
@@ -34,6 +35,8 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pair.jpegsave(str(media / "pair01.jpg"), Q=90)
     shutil.copy(asset("hopper.png"), media / "hopper01.png")
     rgb_image(data.chelsea()).jpegsave(str(media / "cat01.jpg"), Q=90)
+    portrait.resize(160 / 512).jpegsave(str(media / "small01.jpg"), Q=90)
+    rgb_image(data.coffee()).resize(0.05).jpegsave(str(media / "tiny01.jpg"), Q=90)
     (root / "outside.jpg").write_bytes(asset("hopper.jpg").read_bytes())
     return root
 
@@ -60,6 +63,28 @@ def test_route_equals_the_preset_request(client: httpx.Client, media_server: App
     size = {"thumbnails_big": (512, 512), "square_thumbnails": (500, 500), "small_square_thumbnails": (32, 32)}
     img = decode(routed.content)
     assert (img.width, img.height) == size[route]
+
+
+@pytest.mark.parametrize(("path", "side"), [
+    ("square_thumbnails/cat01", 500),
+    ("square_thumbnails/tiny01", 500),
+    ("small_square_thumbnails/tiny01", 32),
+    ("faces/small01_0.jpg", 256),
+    ("avatars/Eileenavatar_small01.png", 256),
+    ("avatars/Tomavatar_tiny01.png", 256),
+    ("representative_faces/small01.jpg", 320),
+])
+def test_square_routes_are_square_for_small_sources(client: httpx.Client, media_server: AppServer, path: str,
+                                                    side: int) -> None:
+    # A photo grid lays out equal tiles: a source smaller than the tile is enlarged to fill it.
+    response = client.get(f"{media_server.base}/media/{path}", headers=auth())
+    assert response.status_code == 200, path
+    img = decode(response.content)
+    assert (img.width, img.height) == (side, side), path
+    # Filled with the picture, not padded: no edge is a flat band of background.
+    edges = (img.crop(0, 0, side, 2), img.crop(0, side - 2, side, 2), img.crop(0, 0, 2, side),
+             img.crop(side - 2, 0, 2, side))
+    assert min(edge.deviate() for edge in edges) > 5, path
 
 
 def test_hash_by_md5_of_content(client: httpx.Client, media_server: AppServer, library: Path) -> None:
