@@ -3,12 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-# Defaults for `make run`; any IMGPROXY_* variable set in the environment wins.
-export IMGPROXY_BIND ?= 127.0.0.1:8080
-export IMGPROXY_LOCAL_FILESYSTEM_ROOT ?= $(CURDIR)/imgproxy_py/demo
-export IMGPROXY_PRESETS_PATH ?= $(CURDIR)/presets/default.conf
-export IMGPROXY_ENABLE_VIDEO_THUMBNAILS ?= true
-
 .PHONY: run test lint typecheck bench clean raw-deps
 
 $(BIN)/.installed-run: pyproject.toml
@@ -23,8 +17,10 @@ $(BIN)/.installed-dev: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(BIN)/.installed-run
 
+# --demo: the bundled demo images on 127.0.0.1:8080; any IMGPROXY_* variable set in the
+# environment wins (the same command works from an installed wheel).
 run: $(BIN)/.installed-run
-	$(BIN)/imgproxy-py serve
+	$(BIN)/imgproxy-py serve --demo
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .

@@ -1,24 +1,70 @@
-"""Command line: ``imgproxy-py serve`` (and ``sign`` / ``url`` for building URLs)."""
+"""Command line: ``imgproxy-py serve`` (and ``sign`` / ``url`` / ``token`` for building URLs)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import socket
 import sys
+from collections.abc import Mapping
+
+from imgproxy_py import __version__
 
 log = logging.getLogger("imgproxy_py")
 
+SERVE_HELP = """\
+Runs the server. Every setting is an IMGPROXY_* environment variable with imgproxy's name
+and default; the key ones:
 
-def serve(args: argparse.Namespace) -> int:
+  IMGPROXY_BIND                   host:port to listen on (default :8080)
+  IMGPROXY_KEY, IMGPROXY_SALT     hex key/salt pairs for URL signatures (unset: unsigned URLs)
+  IMGPROXY_LOCAL_FILESYSTEM_ROOT  folder served as local:/// sources
+  IMGPROXY_WORKERS                images processed at once (default: 2 x CPU cores)
+  IMGPROXY_PRESETS_PATH           a file of name=options presets
+  IMGPROXY_LOG_FORMAT             pretty (default) or json
+
+The README's "Settings reference" section lists every setting.
+"""
+
+# What --demo sets where the environment does not: the bundled demo images, on loopback.
+def demo_environment() -> dict[str, str]:
+    from imgproxy_py.resources import demo_dir
+
+    return {
+        "IMGPROXY_BIND": "127.0.0.1:8080",
+        "IMGPROXY_LOCAL_FILESYSTEM_ROOT": str(demo_dir()),
+        "IMGPROXY_ENABLE_VIDEO_THUMBNAILS": "true",
+    }
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before start-up so a busy port is one clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
     import uvicorn
 
     from imgproxy_py.config import read_config
     from imgproxy_py.errors import ConfigError
     from imgproxy_py.server.app import create_app, setup_logging
     from imgproxy_py.server.services import build_services
+    from imgproxy_py.settings_check import unread_settings
 
-    config, problems = read_config()
+    env = dict(os.environ if environ is None else environ)
+    if args.demo:
+        env = {**demo_environment(), **env}
+    config, problems = read_config(env)
     setup_logging(config)
     try:
         services = build_services(config)
@@ -28,13 +74,22 @@ def serve(args: argparse.Namespace) -> int:
         # Every problem at once, so a deploy is fixed in one go.
         print("imgproxy-py: invalid configuration:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
+    for warning in unread_settings(config.env):
+        log.warning("%s", warning)
+    host, port = config.server.host, config.server.port
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        print(f"imgproxy-py: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     app = create_app(config, services)
     if not config.security.signing_enabled:
         log.warning("IMGPROXY_KEY is not set: unsigned URLs are accepted. Set IMGPROXY_KEY and "
                     "IMGPROXY_SALT in production.")
-    uvicorn.run(app, host=config.server.host, port=config.server.port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=int(config.server.graceful_stop_timeout),
-                limit_concurrency=config.server.max_clients or None, server_header=False)
+    server = uvicorn.Server(uvicorn.Config(
+        app, log_config=None, access_log=False, timeout_graceful_shutdown=int(config.server.graceful_stop_timeout),
+        limit_concurrency=config.server.max_clients or None, server_header=False))
+    server.run(sockets=[sock])
     return 0
 
 
@@ -51,8 +106,13 @@ def token(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imgproxy-py", description="imgproxy-compatible image server")
+    parser.add_argument("--version", action="version", version=f"imgproxy-py {__version__}")
     sub = parser.add_subparsers(dest="command")
-    serve_cmd = sub.add_parser("serve", help="run the server (settings from IMGPROXY_* variables)")
+    serve_cmd = sub.add_parser("serve", help="run the server (settings from IMGPROXY_* variables)",
+                               description=SERVE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve_cmd.add_argument("--demo", action="store_true",
+                           help="serve the bundled demo images on 127.0.0.1:8080 (what `make run` does); "
+                                "IMGPROXY_* variables still win")
     serve_cmd.set_defaults(func=serve)
     token_cmd = sub.add_parser("token", help="mint a bearer token for the media routes")
     token_cmd.add_argument("--hash", help="scope the token to one media <hash>")

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imgproxy_py.envreader import EnvReader
+from imgproxy_py import __version__
+from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.urlpath import URLGrammar
 
-VERSION = "0.1.0"
+VERSION = __version__
 
 
 @dataclass(frozen=True)
@@ -337,7 +338,8 @@ class Config:
     url: URLGrammar
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = MetricsConfig()
-    env: Mapping[str, str] = field(repr=False, default_factory=dict)
+    # Every setting is read through this; what nothing read is named at start-up (settings_check).
+    env: TrackedEnv = field(repr=False, default_factory=lambda: TrackedEnv({}))
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
@@ -350,7 +352,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
 
 def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
     """The config with defaults in place of bad values, and the list of problems."""
-    env = dict(os.environ if env is None else env)
+    env = TrackedEnv(os.environ if env is None else env)
     r = EnvReader(env)
     config = Config(
         server=ServerConfig.from_env(r),

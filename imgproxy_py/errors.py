@@ -86,6 +86,18 @@ class ResolutionTooBigError(UnprocessableImageError):
     default_public_message = "Source image resolution is too big"
 
 
+class FeatureUnavailableError(ImgproxyError):
+    """The request needs an optional part this installation lacks (an extra not installed).
+
+    The public message says which extra to install: the admin can fix it, the client can't."""
+
+    status = 501
+    default_public_message = "Not implemented"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, public_message=f"Not implemented: {reason}")
+
+
 class QueueFullError(ImgproxyError):
     status = 429
     default_public_message = "Too many requests"

@@ -9,14 +9,14 @@ import pytest
 import pyvips
 
 from imgproxy_py.detection import DetectionConfig, DetectorSet, GravityMode, NetType, parse_classes, sessions
-from imgproxy_py.detection.config import REPO_MODELS_DIR
+from imgproxy_py.detection.config import BUNDLED_MODELS_DIR
 
 
 def test_defaults() -> None:
     config, errors = DetectionConfig.from_env({})
     assert errors == []
     assert config.face_enabled
-    assert config.face_model == REPO_MODELS_DIR / "centerface.onnx"
+    assert config.face_model == BUNDLED_MODELS_DIR / "centerface.onnx"
     assert (config.face_net_size, config.face_coarse_net_size, config.face_confidence_threshold) == (416, 160, 0.3)
     assert config.object_model is None
     assert config.object_net_type == NetType.YOLOX
@@ -124,7 +124,7 @@ def test_classes_file_problems_name_the_line() -> None:
 
 
 def test_models_dir_is_searched_first(tmp_path: Path) -> None:
-    shutil.copy(REPO_MODELS_DIR / "centerface.onnx", tmp_path / "centerface.onnx")
+    shutil.copy(BUNDLED_MODELS_DIR / "centerface.onnx", tmp_path / "centerface.onnx")
     config, errors = DetectionConfig.from_env({"IMGPROXY_MODELS_DIR": str(tmp_path)})
     assert errors == []
     assert config.face_model == tmp_path / "centerface.onnx"
@@ -133,7 +133,7 @@ def test_models_dir_is_searched_first(tmp_path: Path) -> None:
 def test_missing_bundled_model_is_a_note_by_default_and_an_error_when_asked_for(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("imgproxy_py.detection.config.REPO_MODELS_DIR", tmp_path)
+    monkeypatch.setattr("imgproxy_py.detection.config.BUNDLED_MODELS_DIR", tmp_path)
     config, errors = DetectionConfig.from_env({})
     assert errors == []
     assert not config.face_enabled and not config.enabled
@@ -163,7 +163,7 @@ def test_invalid_model_files_are_errors_not_exceptions(tmp_path: Path) -> None:
 
 def test_fixed_size_face_model_is_rejected(tmp_path: Path) -> None:
     onnx = pytest.importorskip("onnx", reason="onnx (dev extra) builds the fixed-size model")
-    model = onnx.load(str(REPO_MODELS_DIR / "centerface.onnx"))
+    model = onnx.load(str(BUNDLED_MODELS_DIR / "centerface.onnx"))
     dims = model.graph.input[0].type.tensor_type.shape.dim
     for dim, value in zip(dims, (1, 3, 32, 32), strict=True):
         dim.dim_value = value

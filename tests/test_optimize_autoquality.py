@@ -128,7 +128,7 @@ def test_ml_needs_about_one_save_and_lands() -> None:
 
 
 def test_ml_without_a_model_is_dssim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(ml_module, "REPO_MODELS_DIR", tmp_path)
+    monkeypatch.setattr(ml_module, "BUNDLED_MODELS_DIR", tmp_path)
     monkeypatch.delenv("IMGPROXY_MODELS_DIR", raising=False)
     assert ml_module.default_model_path() is None
     image = photo("rocket")
@@ -157,7 +157,7 @@ def test_models_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
     model = ml_module.find_model_path()
     assert model is not None
     (tmp_path / ml_module.MODEL_FILE).write_bytes(model.read_bytes())
-    monkeypatch.setattr(ml_module, "REPO_MODELS_DIR", tmp_path / "elsewhere")
+    monkeypatch.setattr(ml_module, "BUNDLED_MODELS_DIR", tmp_path / "elsewhere")
     monkeypatch.setenv("IMGPROXY_MODELS_DIR", str(tmp_path))
     assert ml_module.default_model_path() == tmp_path / ml_module.MODEL_FILE
 

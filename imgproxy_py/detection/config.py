@@ -15,13 +15,16 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
+from imgproxy_py import resources
 from imgproxy_py.detection.focus import GravityMode
 from imgproxy_py.detection.sessions import onnxruntime_available, resolve_providers
 from imgproxy_py.envreader import EnvReader
 
 BUNDLED_FACE_MODEL = "centerface.onnx"
-# <repo>/models when running from a checkout or an editable install.
-REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MISSING_RUNTIME = ("object detection needs onnxruntime, which is not installed: "
+                   "pip install 'imgproxy-py[cpu]' (or [gpu])")
+# The models shipped with the package (in the wheel, or the checkout's models/).
+BUNDLED_MODELS_DIR = resources.models_dir()
 
 
 class NetType(StrEnum):
@@ -79,6 +82,9 @@ class DetectionConfig:
     providers: tuple[str, ...] | None = None
     # Why an optional part is off although nobody asked for it to be (logged at start-up).
     notes: tuple[str, ...] = ()
+    # Set when detection can't run because its package is missing: requests that need it are
+    # refused with this (a 501), never quietly served by smart crop.
+    unavailable: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -126,6 +132,7 @@ class DetectionConfig:
             threads=reader.integer("IMGPROXY_DETECTION_THREADS", 1, minimum=1, maximum=256),
             providers=providers,
             notes=tuple(notes),
+            unavailable="" if runtime_ok else MISSING_RUNTIME,
         )
         return config, reader.errors
 
@@ -156,7 +163,7 @@ def _face_model(reader: EnvReader, notes: list[str], runtime_ok: bool) -> tuple[
     if path is None:
         return False, None
     if not runtime_ok:
-        problem = "onnxruntime is not installed (install the cpu or gpu extra)"
+        problem = MISSING_RUNTIME
         if explicit or reader.has(model_name):
             reader.errors.append(f"{name}: {problem}")
         else:
@@ -169,7 +176,7 @@ def _bundled_face_model(reader: EnvReader) -> Path | None:
     candidates: list[Path] = []
     if reader.has("IMGPROXY_MODELS_DIR"):
         candidates.append(Path(reader.string("IMGPROXY_MODELS_DIR")).expanduser() / BUNDLED_FACE_MODEL)
-    candidates.append(REPO_MODELS_DIR / BUNDLED_FACE_MODEL)
+    candidates.append(BUNDLED_MODELS_DIR / BUNDLED_FACE_MODEL)
     return next((path for path in candidates if path.is_file()), None)
 
 
@@ -179,7 +186,7 @@ def _object_model(reader: EnvReader, runtime_ok: bool) -> Path | None:
         return None
     path = _existing_file(reader, name, Path(reader.string(name)).expanduser())
     if path is not None and not runtime_ok:
-        reader.errors.append(f"{name}: onnxruntime is not installed (install the cpu or gpu extra)")
+        reader.errors.append(f"{name}: {MISSING_RUNTIME}")
         return None
     return path
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pyvips
 
-from imgproxy_py.errors import UnprocessableImageError
+from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.media.bestframe import best_frames, representative_face
-from imgproxy_py.media.raw import RawDecoder
+from imgproxy_py.media.raw import RawDecoder, sniff_raw
 from imgproxy_py.media.video import VideoConfig, extract_frame, is_video
 from imgproxy_py.options.model import OutputOptions
 
@@ -26,6 +26,10 @@ class SpecialSources:
     video: VideoConfig
     raw: RawDecoder | None
     face_detector: Any = None  # DetectorSet.detect, when detection is on
+    # Why RAW or detection can't run here (an extra not installed): such sources are refused
+    # with that reason (501) rather than failing as an unknown format.
+    raw_unavailable: str = ""
+    detection_unavailable: str = ""
 
     def decode(self, data: bytes, out: OutputOptions, deadline: Deadline) -> pyvips.Image | None:
         """The picture to process, or None when libvips should decode ``data`` itself."""
@@ -35,6 +39,8 @@ class SpecialSources:
             picture = self._video(data, out, limit)
         elif self.raw is not None and self.raw.accepts(data):
             picture = self.raw.decode(data, deadline=limit)
+        elif self.raw_unavailable and sniff_raw(data) is not None:
+            raise FeatureUnavailableError(self.raw_unavailable)
         if out.representative_face:
             picture = self._face(data, picture, out, limit)
         return picture
@@ -55,6 +61,8 @@ class SpecialSources:
     def _face(self, data: bytes, picture: pyvips.Image | None, out: OutputOptions,
               limit: float) -> pyvips.Image:
         if self.face_detector is None:
+            if self.detection_unavailable:
+                raise FeatureUnavailableError(self.detection_unavailable)
             raise UnprocessableImageError("representative_face needs face detection")
         if picture is None:
             # Upright and decoded at a useful size; in memory, since detection and the face crop

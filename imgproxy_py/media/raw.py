@@ -244,6 +244,10 @@ def is_pdf(data: bytes) -> bool:
     return bytes(data[:1024]).lstrip(b"\x00\t\n\r ").startswith(b"%PDF-")
 
 
+MISSING_RAW = ("camera RAW needs Wand and ImageMagick, which are not installed: "
+               "pip install 'imgproxy-py[raw]' and the system's libmagickwand and dcraw")
+
+
 def raw_available() -> bool:
     """Whether Wand imports and finds the MagickWand library (importing only loads the library)."""
     try:

@@ -1,7 +1,7 @@
 """The RAW decoding worker process: ``python -m imgproxy_py.media.raw_worker``.
 
 Started by ``imgproxy_py.media.raw.RawDecoder`` with a private ImageMagick configuration
-(``MAGICK_CONFIGURE_PATH``) and its settings as JSON in ``IMGPROXY_RAW_WORKER_SETTINGS``.  It
+(``MAGICK_CONFIGURE_PATH``) and its settings as JSON in ``IMGPROXY_PY_INTERNAL_RAW_WORKER``.  It
 reads requests from stdin and writes replies to stdout, each framed as
 
     4-byte big-endian header length, 8-byte big-endian payload length, JSON header, payload
@@ -27,7 +27,7 @@ import sys
 from typing import Any
 
 FRAME = struct.Struct(">IQ")
-SETTINGS_ENV = "IMGPROXY_RAW_WORKER_SETTINGS"
+SETTINGS_ENV = "IMGPROXY_PY_INTERNAL_RAW_WORKER"
 # A header is a small JSON object; anything larger means the stream is out of step.
 MAX_HEADER = 64 * 1024
 

@@ -23,12 +23,13 @@ import numpy as np
 import numpy.typing as npt
 import pyvips
 
+from imgproxy_py import resources
 from imgproxy_py.optimize.features import INPUT_NAMES, PROBE_QUALITIES, model_inputs, sample_dssims
 
 MODEL_FILE = "autoquality_ml.npz"
 MODEL_VERSION = 1
-# <repo>/models when running from a checkout or an editable install.
-REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+# The models shipped with the package (in the wheel, or the checkout's models/).
+BUNDLED_MODELS_DIR = resources.models_dir()
 
 log = logging.getLogger("imgproxy_py.optimize")
 
@@ -47,9 +48,9 @@ def x_to_quality(x: float) -> float:
 
 
 def find_model_path(models_dir: Path | None = None) -> Path | None:
-    """The model file: in ``models_dir`` (IMGPROXY_MODELS_DIR) if given and present, else the repo's."""
+    """The model file: in ``models_dir`` (IMGPROXY_MODELS_DIR) if given and present, else the bundled one."""
     candidates = [models_dir / MODEL_FILE] if models_dir is not None else []
-    candidates.append(REPO_MODELS_DIR / MODEL_FILE)
+    candidates.append(BUNDLED_MODELS_DIR / MODEL_FILE)
     return next((path for path in candidates if path.is_file()), None)
 
 

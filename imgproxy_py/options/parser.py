@@ -19,6 +19,7 @@ from imgproxy_py.options.catalog import registry as standard_registry
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 from imgproxy_py.options.presets import load_presets
 from imgproxy_py.options.registry import OptionRegistry, OptionsBuilder, PresetPipelines
+from imgproxy_py.resources import bundled_presets_file
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,12 @@ class OptionsParser:
         self.pipeline_defaults = PipelineOptions(auto_rotate=proc.auto_rotate)
         r = EnvReader(config.env)
         problems = errors if errors is not None else []
+        # The shipped presets (thumbnail, preview, the media routes' ...) are there unless the
+        # admin turns them off; none of them is `default`, so no plain imgproxy URL changes.
+        bundled = bundled_presets_file() if r.boolean("IMGPROXY_BUNDLED_PRESETS", True) else None
         self.presets: dict[str, PresetPipelines] = load_presets(
             r.string("IMGPROXY_PRESETS"), r.string("IMGPROXY_PRESETS_SEPARATOR", ",") or ",",
-            r.string("IMGPROXY_PRESETS_PATH"), config.url.arguments_separator, problems)
+            r.string("IMGPROXY_PRESETS_PATH"), config.url.arguments_separator, problems, bundled)
         self.max_chained_pipelines = r.integer("IMGPROXY_MAX_CHAINED_PIPELINES", 0, minimum=0)
         optimize, optimize_problems = OptimizeConfig.from_env(config.env)
         problems.extend(optimize_problems)

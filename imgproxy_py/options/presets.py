@@ -57,17 +57,26 @@ def parse_preset_lines(lines: Iterable[tuple[str, str]], separator: str,
     return presets
 
 
+def _file_lines(path: str, setting: str, errors: list[str]) -> list[tuple[str, str]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        errors.append(f"{setting}: cannot read {path!r}: {exc.strerror}")
+        return []
+    return [(f"{path}:{n}", line) for n, line in enumerate(text.splitlines(), start=1)]
+
+
 def load_presets(env_value: str, env_separator: str, path: str, separator: str,
-                 errors: list[str]) -> dict[str, PresetPipelines]:
+                 errors: list[str], bundled: Path | None = None) -> dict[str, PresetPipelines]:
+    """The admin's presets (``IMGPROXY_PRESETS`` and ``IMGPROXY_PRESETS_PATH``) over the
+    ``bundled`` ones: a name the admin defines replaces the bundled preset of that name."""
+    presets: dict[str, PresetPipelines] = {}
+    if bundled is not None:
+        presets = parse_preset_lines(_file_lines(str(bundled), "bundled presets", errors), separator, errors)
     lines: list[tuple[str, str]] = []
     if env_value:
         lines += [(f"IMGPROXY_PRESETS[{i}]", item)
                   for i, item in enumerate(env_value.split(env_separator), start=1)]
     if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            errors.append(f"IMGPROXY_PRESETS_PATH: cannot read {path!r}: {exc.strerror}")
-        else:
-            lines += [(f"{path}:{n}", line) for n, line in enumerate(text.splitlines(), start=1)]
-    return parse_preset_lines(lines, separator, errors)
+        lines += _file_lines(path, "IMGPROXY_PRESETS_PATH", errors)
+    return {**presets, **parse_preset_lines(lines, separator, errors)}

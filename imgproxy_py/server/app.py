@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
 import time
@@ -17,7 +18,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imgproxy_py.config import Config
+from imgproxy_py.config import VERSION, Config
 from imgproxy_py.errors import ImgproxyError
 from imgproxy_py.server.info import handle_info
 from imgproxy_py.server.landing import landing_page
@@ -133,8 +134,11 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.start()
-        log.info("imgproxy_py ready", extra={"workers": config.server.workers,
-                                              "signing": config.security.signing_enabled})
+        host = config.server.host
+        address = f"http://{f'[{host}]' if ':' in host else host}:{config.server.port}"
+        log.info("imgproxy_py %s listening on %s", VERSION, address,
+                 extra={"address": address, "workers": config.server.workers,
+                        "signing": config.security.signing_enabled})
         try:
             yield
         finally:
@@ -157,16 +161,26 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
     return app
 
 
+def iso_time(record: logging.LogRecord) -> str:
+    """ISO 8601 in UTC with milliseconds: what log pipelines parse without configuration."""
+    moment = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line, tracebacks included (as the ``error`` field)."""
+
     _SKIP = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {"time": self.formatTime(record), "level": record.levelname.lower(),
+        data: dict[str, Any] = {"time": iso_time(record), "level": record.levelname.lower(),
                                 "msg": record.getMessage()}
+        if not record.name.startswith("imgproxy_py"):
+            data["logger"] = record.name
         data.update({k: v for k, v in record.__dict__.items() if k not in self._SKIP})
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+        return json.dumps(data, default=str)  # escapes newlines: one line whatever the message
 
 
 class PrettyFormatter(logging.Formatter):
@@ -174,7 +188,7 @@ class PrettyFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         extra = " ".join(f"{k}={v}" for k, v in record.__dict__.items() if k not in self._SKIP)
-        line = f"{self.formatTime(record)} {record.levelname:<7} {record.getMessage()}"
+        line = f"{iso_time(record)} {record.levelname:<7} {record.getMessage()}"
         if extra:
             line += " " + extra
         if record.exc_info:
@@ -183,11 +197,20 @@ class PrettyFormatter(logging.Formatter):
 
 
 def setup_logging(config: Config) -> None:
+    """Our handler on the root logger, so uvicorn's and libraries' records (a failed bind, a
+    traceback) come out in the same format, one JSON line each in JSON mode."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if config.server.log_format in ("json", "structured")
                          else PrettyFormatter())
-    root = logging.getLogger("imgproxy_py")
+    name = config.server.log_level.upper()
+    level = logging.getLevelName(name) if name in ("DEBUG", "INFO", "WARNING", "ERROR") else logging.INFO
+    root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(config.server.log_level.upper() if config.server.log_level.upper() in
-                  ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO")
-    root.propagate = False
+    # Libraries speak at WARNING and above (httpx would log every source request at INFO).
+    root.setLevel(max(level, logging.WARNING))
+    for logger_name in ("imgproxy_py", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(logger_name)
+        logger.handlers[:] = []
+        logger.propagate = True
+        logger.setLevel(level)
+    logging.captureWarnings(True)

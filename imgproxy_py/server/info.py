@@ -18,7 +18,7 @@ from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.geometry import angle_flip, frame_height
 from imgproxy_py.imaging.objects import ObjectDetection, orient
-from imgproxy_py.server.processing import check_secret, parse_and_verify, raw_path
+from imgproxy_py.server.processing import check_secret, parse_and_verify, raw_path, require_features
 from imgproxy_py.server.services import Services
 from imgproxy_py.sources.store import source_identity
 
@@ -65,6 +65,7 @@ async def handle_info(request: Request, services: Services) -> Response:
     path = raw_path(request, config.server.path_prefix).removeprefix("/info")
     parsed = parse_and_verify(services, path)
     options = services.options.parse(parsed.options, parsed.source.extension)
+    require_features(options, services)
     source = await services.sources.get(parsed.source.url)
     info = await services.workers.run(deadline, describe, services, source.data, options.output.detect_objects,
                                       source_identity(source))

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imgproxy_py.errors import (
+    FeatureUnavailableError,
     ForbiddenError,
     ImgproxyError,
     SignatureError,
@@ -22,7 +23,7 @@ from imgproxy_py.errors import (
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.pipeline import ProcessResult
-from imgproxy_py.options.model import OutputOptions, RequestOptions
+from imgproxy_py.options.model import GravityType, OutputOptions, RequestOptions
 from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.security.encryption import decrypt_source_url
 from imgproxy_py.security.signature import verify_signature
@@ -67,6 +68,27 @@ def parse_and_verify(services: Services, path: str) -> ParsedPath:
         raise SignatureError("signature segment is missing",
                              public_message="Invalid signature: the signature segment is missing")
     return parsed
+
+
+def needs_detection(options: RequestOptions) -> bool:
+    out = options.output
+    if out.detect_objects or out.representative_face:
+        return True
+    object_gravities = (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED)
+    for po in options.pipelines:
+        gravities = (po.gravity, po.crop.gravity, po.objects_position)
+        if any(g is not None and g.type in object_gravities for g in gravities):
+            return True
+        if (po.crop_objects or po.blur_detections or po.pixelate_detections
+                or po.draw_detections is not None):
+            return True
+    return False
+
+
+def require_features(options: RequestOptions, services: Services) -> None:
+    """A request for a part this installation lacks is refused, never quietly served without it."""
+    if services.detection_unavailable and needs_detection(options):
+        raise FeatureUnavailableError(services.detection_unavailable)
 
 
 def client_features(request: Request, services: Services) -> ClientFeatures:
@@ -137,6 +159,7 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
         check_secret(request, config.server.secret)
         parsed = parse_and_verify(services, raw_path(request, config.server.path_prefix))
     options = services.options.parse(parsed.options, parsed.source.extension, client_features(request, services))
+    require_features(options, services)
     out = options.output
     canonical = services.options.canonical(options)
     opts_tag = options_tag(canonical, delivery.etag_buster)

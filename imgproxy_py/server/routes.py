@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 
 from starlette.requests import Request
@@ -27,6 +29,7 @@ from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import InvalidURLError, SourceNotFoundError
 from imgproxy_py.media.index import MediaIndex
 from imgproxy_py.media.tokens import TokenAuthority, TokenError
+from imgproxy_py.resources import bundled_routes_file
 from imgproxy_py.urlpath import ParsedPath, SourceRef
 
 log = logging.getLogger("imgproxy_py.media")
@@ -144,7 +147,7 @@ class MediaRoutes:
 
 def load_media_routes(env: EnvReader, local_root: str, signing: bool, problems: list[str]) -> MediaRoutes | None:
     """The routes from ``IMGPROXY_MEDIA_ROUTES_PATH`` (default: the shipped presets/routes.conf)."""
-    default_path = Path(__file__).resolve().parents[2] / "presets" / "routes.conf"
+    default_path = bundled_routes_file()
     path = env.string("IMGPROXY_MEDIA_ROUTES_PATH", str(default_path) if default_path.is_file() else "")
     media_root = env.string("IMGPROXY_MEDIA_ROOT", local_root)
     secret = env.string("IMGPROXY_MEDIA_TOKEN_SECRET")
@@ -185,9 +188,25 @@ async def handle_media(request: Request, media: MediaRoutes, render: Render) -> 
     route, params = found
     media.authorize(request, params)
     parsed = media.parsed_path(route, params)
-    response = await render(request, parsed)
-    if response.status_code == 200:
-        response.headers["Cache-Control"] = f"public, max-age={media.ttl}"
+    return media_cached(await render(request, parsed), media.ttl)
+
+
+def media_cache_headers(ttl: int, now: float | None = None) -> dict[str, str]:
+    """``Cache-Control`` and an ``Expires`` that agrees with it (now + max-age)."""
+    now = time.time() if now is None else now
+    return {"Cache-Control": f"public, max-age={ttl}", "Expires": formatdate(now + ttl, usegmt=True)}
+
+
+# A whole result, a part of one (Range), a revalidation: a 304 carries what the 200 would
+# (RFC 9111, 4.3.4).  Errors and fallback images keep the engine's headers.
+_MEDIA_CACHED = frozenset({200, 206, 304})
+
+
+def media_cached(response: Response, ttl: int) -> Response:
+    """``response`` with the media routes' lifetime (IMGPROXY_MEDIA_TTL) in place of the
+    engine's (IMGPROXY_TTL): both headers, so that caches that read either agree."""
+    if response.status_code in _MEDIA_CACHED:
+        response.headers.update(media_cache_headers(ttl))
     return response
 
 

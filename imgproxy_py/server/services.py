@@ -24,7 +24,7 @@ from imgproxy_py.imaging.pipeline import Processor, ProcessResult
 from imgproxy_py.imaging.save import EncoderSettings
 from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.imaging.watermark import WatermarkSource
-from imgproxy_py.media.raw import RawConfig, RawDecoder, raw_available
+from imgproxy_py.media.raw import MISSING_RAW, RawConfig, RawDecoder, raw_available
 from imgproxy_py.media.video import VideoConfig
 from imgproxy_py.metrics import Metrics
 from imgproxy_py.optimize import OptimizeConfig
@@ -78,6 +78,8 @@ class Services:
     fallback_image: bytes | None = None
     media: MediaRoutes | None = None
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
+    # Why detection can't run here (its extra is not installed), or "" when it can or is off by choice.
+    detection_unavailable: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
 
     def gauges(self) -> dict[str, float]:
@@ -146,8 +148,12 @@ def build_services(config: Config) -> Services:
     raw_config, raw_problems = RawConfig.from_env(config.env)
     problems += video_problems + raw_problems
     raw_decoder = RawDecoder(raw_config) if raw_config.enabled and raw_available() else None
+    raw_missing = MISSING_RAW if raw_config.enabled and raw_decoder is None else ""
+    if raw_missing:
+        log.warning("camera RAW is off: %s", raw_missing)
     processor.services["special_sources"] = SpecialSources(
-        video_config, raw_decoder, detectors.detect if detectors.enabled else None)
+        video_config, raw_decoder, detectors.detect if detectors.enabled else None,
+        raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable)
     media = load_media_routes(EnvReader(config.env), config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
     watermark = _static_watermark(config, problems)
@@ -163,6 +169,7 @@ def build_services(config: Config) -> Services:
     services = Services(config, options, fetcher, SourceStore(fetcher, config.delivery.source_cache_bytes),
                         processor, workers, results, fallback_image=fallback)
     services.media = media
+    services.detection_unavailable = detection_config.unavailable
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
         workers.on_span = services.metrics.span

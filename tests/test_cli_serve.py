@@ -1,0 +1,111 @@
+"""``imgproxy-py serve`` as an admin meets it: version, help, the listening line, a busy port,
+and settings that nothing reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from imgproxy_py import __version__
+from imgproxy_py.config import read_config
+from imgproxy_py.server.services import build_services
+from imgproxy_py.settings_check import imgproxy_settings, unread_settings
+
+PACKAGE = Path(__file__).resolve().parents[1] / "imgproxy_py"
+CLI = [sys.executable, "-m", "imgproxy_py"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("IMGPROXY_")}, **extra}
+
+
+def test_version() -> None:
+    result = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"imgproxy-py {__version__}"
+
+
+def test_serve_help_names_the_key_settings() -> None:
+    result = subprocess.run([*CLI, "serve", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    for name in ("IMGPROXY_BIND", "IMGPROXY_KEY", "IMGPROXY_SALT", "IMGPROXY_LOCAL_FILESYSTEM_ROOT", "--demo"):
+        assert name in result.stdout
+    assert "README" in result.stdout
+
+
+def test_busy_port_is_one_line_and_a_failure() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*CLI, "serve"], env=clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}"),
+                                capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "listening on" not in result.stderr + result.stdout
+
+
+def test_json_log_is_one_iso_line_each_and_names_the_address(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_LOG_FORMAT="json", IMGPROXY_QUALTY="70",
+                    IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path))
+    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                # A request that fails inside (missing source) must still log on one line.
+                httpx.get(f"http://127.0.0.1:{port}/unsafe/plain/local:///missing.jpg", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=30)
+    lines = [line for line in out.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]) for r in records)
+    assert any(r["msg"].endswith(f"listening on http://127.0.0.1:{port}") for r in records)
+    assert any("IMGPROXY_QUALTY" in r["msg"] and "IMGPROXY_QUALITY" in r["msg"] for r in records)
+
+
+def test_unread_settings_are_named_with_the_closest_name() -> None:
+    config, problems = read_config({"IMGPROXY_QUALTY": "70", "IMGPROXY_S3_REGION": "eu-west-1",
+                                    "IMGPROXY_QUALITY": "70", "IMGPROXY_BRAND_NEW_THING": "1", "HOME": "/"})
+    assert not problems
+    build_services(config)
+    warnings = unread_settings(config.env)
+    assert len(warnings) == 3
+    unknown, typo, unsupported = warnings  # in name order
+    assert "IMGPROXY_QUALTY" in typo and "IMGPROXY_QUALITY" in typo
+    assert "IMGPROXY_BRAND_NEW_THING" in unknown and "did you mean" not in unknown
+    assert "IMGPROXY_S3_REGION" in unsupported and "imgproxy setting" in unsupported
+
+
+def test_every_setting_the_code_names_is_read_at_start_up() -> None:
+    # Start-up must look up every setting it can use, even when unset: a setting read only later
+    # (or only when another is on) would be reported as unknown to an admin who set it.
+    config, _ = read_config({})
+    build_services(config)
+    named = set()
+    for path in PACKAGE.rglob("*.py"):
+        named |= set(re.findall(r'"(IMGPROXY_[A-Z0-9_]*[A-Z0-9])"', path.read_text()))
+    internal = {name for name in named if name.startswith("IMGPROXY_PY_INTERNAL_")}  # parent to child process
+    assert named - internal - config.env.read == set()
+
+
+def test_imgproxy_settings_list_is_plausible() -> None:
+    names = imgproxy_settings()
+    assert {"IMGPROXY_KEY", "IMGPROXY_SALT", "IMGPROXY_USE_S3", "IMGPROXY_CACHE_USE"} <= names
+    assert all(re.fullmatch(r"IMGPROXY_[A-Z0-9_]+", name) for name in names)
