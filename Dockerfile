@@ -23,8 +23,10 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY imgproxy_py ./imgproxy_py
+COPY models ./models
+COPY presets ./presets
 RUN pip install --upgrade pip \
  && pip install ".[${EXTRAS}]" \
  && python -c "import imgproxy_py, pyvips; print('libvips', pyvips.version(0), pyvips.version(1), pyvips.version(2))"
@@ -48,17 +50,13 @@ RUN set -eux; \
     useradd --system --uid 10001 --gid imgproxy --home-dir /opt/imgproxy_py --no-create-home \
             --shell /usr/sbin/nologin imgproxy
 
+# The wheel carries the models, presets, media routes and demo images.
 COPY --from=build /opt/venv /opt/venv
-COPY presets /opt/imgproxy_py/presets
-COPY models /opt/imgproxy_py/models
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     IMGPROXY_BIND=":8080" \
-    IMGPROXY_PRESETS_PATH=/opt/imgproxy_py/presets/default.conf \
-    IMGPROXY_MEDIA_ROUTES_PATH=/opt/imgproxy_py/presets/routes.conf \
-    IMGPROXY_MODELS_DIR=/opt/imgproxy_py/models \
     IMGPROXY_LOG_FORMAT=json
 
 WORKDIR /opt/imgproxy_py
