@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -170,6 +171,33 @@ def test_a_face_that_does_not_exist_is_404(client: httpx.Client, media_server: A
     # Without an index, crop_objects with nothing found is normal processing (imgproxy's rule).
     plain = client.get(f"{base}/cob:1.8:face/rs:fill:100:100/plain/local:///media/cat01.jpg")
     assert plain.status_code == 200 and decode(plain.content).width == 100
+
+
+def expires_in(response: httpx.Response) -> float:
+    """Seconds from the response's Date to its Expires."""
+    expires = parsedate_to_datetime(response.headers["expires"])
+    return (expires - parsedate_to_datetime(response.headers["date"])).total_seconds()
+
+
+def test_cache_headers_agree(client: httpx.Client, media_server: AppServer, start_server, library: Path) -> None:  # type: ignore[no-untyped-def]
+    # IMGPROXY_TTL (a year by default) is the engine's; a media response's Expires must be
+    # now + the max-age it sends (IMGPROXY_MEDIA_TTL), whatever the answer: whole, part, 304.
+    whole = client.get(f"{media_server.base}/media/square_thumbnails/portrait01", headers=auth())
+    part = client.get(f"{media_server.base}/media/photos/portrait01", headers={**auth(), "Range": "bytes=0-9"})
+    assert (whole.status_code, part.status_code) == (200, 206)
+    for response in (whole, part):
+        assert response.headers["cache-control"] == "public, max-age=86400"
+        assert abs(expires_in(response) - 86400) <= 2
+    tagged = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(library), IMGPROXY_MEDIA_ROOT=str(library / "media"),
+                          IMGPROXY_MEDIA_TOKEN_SECRET=SECRET, IMGPROXY_MEDIA_TTL="600", IMGPROXY_USE_ETAG="true",
+                          IMGPROXY_PRESETS_PATH=str(Path(__file__).parents[1] / "presets" / "default.conf"))
+    url = f"{tagged.base}/media/square_thumbnails/portrait01"
+    first = client.get(url, headers=auth())
+    again = client.get(url, headers={**auth(), "If-None-Match": first.headers["etag"]})
+    assert (first.status_code, again.status_code) == (200, 304)
+    for response in (first, again):
+        assert response.headers["cache-control"] == "public, max-age=600"
+        assert abs(expires_in(response) - 600) <= 2
 
 
 def test_original_with_range(client: httpx.Client, media_server: AppServer, library: Path) -> None:

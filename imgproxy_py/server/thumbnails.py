@@ -18,7 +18,7 @@ from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.media.bestframe import best_frames
 from imgproxy_py.media.index import HASH_RE
-from imgproxy_py.server.routes import BadRequestError, Render, thumbnail_options
+from imgproxy_py.server.routes import BadRequestError, Render, media_cache_headers, media_cached, thumbnail_options
 from imgproxy_py.server.services import Services
 
 
@@ -36,10 +36,7 @@ async def handle_thumbnail(request: Request, services: Services, render: Render)
     key = _key(request)
     media.authorize(request, {"hash": key})
     options = thumbnail_options(dict(request.query_params), "video_thumbnail" in services.options.presets)
-    response = await render(request, media.request_for(key, options))
-    if response.status_code == 200:
-        response.headers["Cache-Control"] = f"public, max-age={media.ttl}"
-    return response
+    return media_cached(await render(request, media.request_for(key, options)), media.ttl)
 
 
 def _best(special: SpecialSources, data: bytes, k: int, deadline: Deadline) -> list[Any]:
@@ -67,4 +64,4 @@ async def handle_best_frames(request: Request, services: Services) -> Response:
         "sharpness": round(f.sharpness, 4), "faces": round(f.faces, 4), "exposure": round(f.exposure, 4),
         "face_count": f.face_count, "url": f"/thumbnail/{key}?frame={f.index}",
     } for f in frames]
-    return JSONResponse(body, headers={"Cache-Control": f"public, max-age={media.ttl}"})
+    return JSONResponse(body, headers=media_cache_headers(media.ttl))
