@@ -8,14 +8,31 @@ from pathlib import Path
 from imgproxy_py.config import Config
 from imgproxy_py.security.signature import sign_path
 
-EXAMPLES = (
+Example = tuple[str, str, str, str]  # title, options, file, extension
+
+ANIMATED: Example = ("Animated GIF, 150 px", "rs:fit:150:150", "iss634.gif", "")
+# What the animated example becomes when the server processes first frames only.
+PASSED_THROUGH: Example = (
+    "Animated GIF, unprocessed (skp:gif): with IMGPROXY_MAX_ANIMATION_FRAMES=1 a resize keeps the first frame only",
+    "skp:gif", "iss634.gif", "")
+EXAMPLES: tuple[Example, ...] = (
     ("Fit into 300x300", "rs:fit:300:300", "astronaut.jpg", ""),
     ("Fill 300x200, smart crop", "rs:fill:300:200/g:sm", "chelsea.jpg", ""),
     ("Fill 200x200, WebP", "rs:fill:200:200", "coffee.jpg", "@webp"),
     ("Blur + padding + background", "rs:fit:250:250/bl:3/pd:20/bg:f5deb3", "rocket.jpg", ""),
-    ("Animated GIF, 150 px", "rs:fit:150:150", "iss634.gif", ""),
+    ANIMATED,
     ("Rotate 90, flip", "rs:fit:200:200/rot:90/fl:1", "astronaut.jpg", "@png"),
 )
+
+
+def examples(config: Config) -> tuple[Example, ...]:
+    """The examples as this server can show them.  As in imgproxy, only
+    IMGPROXY_MAX_ANIMATION_FRAMES frames of an animation are processed (default 1: the first)
+    and no URL option raises that, so under the default the animated example skips
+    processing, which keeps every frame, rather than show one still frame."""
+    if config.security.max_animation_frames > 1:
+        return EXAMPLES
+    return tuple(PASSED_THROUGH if example is ANIMATED else example for example in EXAMPLES)
 
 
 def example_path(config: Config, options: str, file: str, ext: str) -> str:
@@ -30,7 +47,7 @@ def example_path(config: Config, options: str, file: str, ext: str) -> str:
 def landing_page(config: Config) -> str:
     root = config.fetch.local_filesystem_root
     rows = []
-    for title, options, file, ext in EXAMPLES:
+    for title, options, file, ext in examples(config):
         if not root or not (Path(root) / file).is_file():
             continue
         url = config.server.path_prefix + example_path(config, options, file, ext)
