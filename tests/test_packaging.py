@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -145,15 +146,23 @@ def test_bare_install_names_the_missing_extra(installed: Installed) -> None:
     # Runs after the test above (same module, same venv): take onnxruntime out again.
     removed = installed.run("python", "-m", "pip", "uninstall", "-y", "-q", "onnxruntime")
     assert removed.returncode == 0, removed.stderr
-    process, url = installed.serve()
+    sources = installed.workdir / "sources"
+    sources.mkdir()
+    shutil.copy(ROOT / "imgproxy_py" / "demo" / "astronaut.jpg", sources)
+    shutil.copy(ROOT / "tests" / "assets" / "media" / "astronaut_bayer.dng", sources)
+    process, url = installed.serve(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(sources))
     try:
         face = httpx.get(f"{url}/unsafe/rs:fill:100:100/g:obj:face/plain/local:///astronaut.jpg", timeout=60)
         assert face.status_code == 501
         assert "imgproxy-py[cpu]" in face.text
+        # The [raw] extra (Wand) is not installed either: a camera RAW names it.
+        raw = httpx.get(f"{url}/unsafe/rs:fit:100:100/plain/local:///astronaut_bayer.dng", timeout=60)
+        assert raw.status_code == 501
+        assert "imgproxy-py[raw]" in raw.text
         info = httpx.get(f"{url}/info/unsafe/do:1/plain/local:///astronaut.jpg", timeout=60)
         assert info.status_code == 501
         plain = httpx.get(f"{url}/unsafe/rs:fill:100:100/g:sm/plain/local:///astronaut.jpg", timeout=60)
         assert plain.status_code == 200
     finally:
         log = stop(process)
-    assert "imgproxy-py[cpu]" in log
+    assert "imgproxy-py[cpu]" in log and "imgproxy-py[raw]" in log
