@@ -74,7 +74,7 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) ->
         # Every problem at once, so a deploy is fixed in one go.
         print("imgproxy-py: invalid configuration:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
-    for warning in unread_settings(config.env):
+    for warning in unread_settings(config.settings_given, config.settings_read):
         log.warning("%s", warning)
     host, port = config.server.host, config.server.port
     try:

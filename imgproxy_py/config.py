@@ -9,16 +9,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from imgproxy_py import __version__
+from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
+from imgproxy_py.media.config import MediaConfig
+from imgproxy_py.media.raw import RawConfig
+from imgproxy_py.media.video import VideoConfig
+from imgproxy_py.optimize.config import OptimizeConfig
 from imgproxy_py.urlpath import URLGrammar
 
 VERSION = __version__
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -330,7 +337,33 @@ def _url_grammar(r: EnvReader) -> URLGrammar:
 
 
 @dataclass(frozen=True)
+class PresetsConfig:
+    """Where presets come from; the presets themselves are parsed by the options parser."""
+
+    inline: str = ""  # IMGPROXY_PRESETS
+    separator: str = ","
+    path: str = ""
+    bundled: bool = True  # the shipped presets under the admin's
+    max_chained_pipelines: int = 0  # 0: unlimited
+
+    @staticmethod
+    def from_env(r: EnvReader) -> PresetsConfig:
+        return PresetsConfig(
+            inline=r.string("IMGPROXY_PRESETS"),
+            separator=r.string("IMGPROXY_PRESETS_SEPARATOR", ",") or ",",
+            path=r.string("IMGPROXY_PRESETS_PATH"),
+            bundled=r.boolean("IMGPROXY_BUNDLED_PRESETS", True),
+            max_chained_pipelines=r.integer("IMGPROXY_MAX_CHAINED_PIPELINES", 0, minimum=0),
+        )
+
+
+@dataclass(frozen=True)
 class Config:
+    """The configuration root: every subsystem's settings, read once at start-up.
+
+    Nothing reads the environment after :func:`read_config`; subsystems get their part of this.
+    """
+
     server: ServerConfig
     security: SecurityConfig
     fetch: FetchConfig
@@ -338,8 +371,16 @@ class Config:
     url: URLGrammar
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = MetricsConfig()
-    # Every setting is read through this; what nothing read is named at start-up (settings_check).
-    env: TrackedEnv = field(repr=False, default_factory=lambda: TrackedEnv({}))
+    presets: PresetsConfig = PresetsConfig()
+    optimize: OptimizeConfig = field(default_factory=lambda: OptimizeConfig.from_env({})[0])
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    raw: RawConfig = field(default_factory=RawConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    # The IMGPROXY_* names the environment held and those start-up looked up: what was set
+    # but never read is named at start-up (settings_check).
+    settings_given: frozenset[str] = frozenset()
+    settings_read: frozenset[str] = frozenset()
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
@@ -352,8 +393,14 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
 
 def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
     """The config with defaults in place of bad values, and the list of problems."""
-    env = TrackedEnv(os.environ if env is None else env)
-    r = EnvReader(env)
+    tracked = TrackedEnv(os.environ if env is None else env)
+    r = EnvReader(tracked)
+    problems: list[str] = []
+
+    def own(sub: tuple[T, list[str]]) -> T:  # subsystems that collect their own problems
+        problems.extend(sub[1])
+        return sub[0]
+
     config = Config(
         server=ServerConfig.from_env(r),
         security=SecurityConfig.from_env(r),
@@ -362,6 +409,13 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         url=_url_grammar(r),
         delivery=DeliveryConfig.from_env(r),
         metrics=MetricsConfig.from_env(r),
-        env=env,
+        presets=PresetsConfig.from_env(r),
+        optimize=own(OptimizeConfig.from_env(tracked)),
+        detection=own(DetectionConfig.from_env(tracked)),
+        video=own(VideoConfig.from_env(tracked)),
+        raw=own(RawConfig.from_env(tracked)),
+        media=MediaConfig.from_env(r),
     )
-    return config, r.errors
+    config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),
+                     settings_read=frozenset(tracked.read))
+    return config, r.errors + problems

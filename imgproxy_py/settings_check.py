@@ -3,8 +3,8 @@
 A typo (``IMGPROXY_QUALTY``) or a setting of an imgproxy feature we do not have yet would
 otherwise be ignored without a word, and the server would quietly behave differently from
 what its admin wrote.  Every subsystem reads its settings through the config root's
-:class:`~imgproxy_py.envreader.TrackedEnv`, so once start-up is done, whatever it did not look
-up was not used.
+:class:`~imgproxy_py.envreader.TrackedEnv` once, in :func:`imgproxy_py.config.read_config`,
+which records what it looked up: whatever it did not look up is not used.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import difflib
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-
-from imgproxy_py.envreader import TrackedEnv
 
 _IMGPROXY_SETTINGS = Path(__file__).with_name("imgproxy_settings.txt")
 PREFIX = "IMGPROXY_"
@@ -27,14 +25,12 @@ def imgproxy_settings() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def unread_settings(env: TrackedEnv, known: Iterable[str] = ()) -> list[str]:
-    """One warning for each ``IMGPROXY_*`` variable that start-up did not read.
-
-    ``known`` adds names read elsewhere (by a process that is not this one's start-up)."""
-    read = env.read | set(known)
+def unread_settings(given: Iterable[str], read: Iterable[str]) -> list[str]:
+    """One warning for each ``IMGPROXY_*`` name in ``given`` (the environment) not in ``read``."""
+    read = set(read)
     ours = sorted(name for name in read if name.startswith(PREFIX))
     warnings = []
-    for name in sorted(n for n in env if n.startswith(PREFIX) and n not in read):
+    for name in sorted(n for n in given if n.startswith(PREFIX) and n not in read):
         if name in imgproxy_settings():
             warnings.append(f"{name} is an imgproxy setting that imgproxy_py does not support yet: ignored")
             continue

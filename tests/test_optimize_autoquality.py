@@ -9,7 +9,7 @@ import pytest
 import pyvips
 
 from imgproxy_py.errors import DeadlineExceededError
-from imgproxy_py.optimize import AutoQualitySpec, EncodeResult, encode_with_quality_control
+from imgproxy_py.optimize import AutoQualitySpec, EncodeResult, OptimizeConfig, encode_with_quality_control
 from imgproxy_py.optimize import ml as ml_module
 from imgproxy_py.optimize.dssim import DssimMeter
 
@@ -129,7 +129,6 @@ def test_ml_needs_about_one_save_and_lands() -> None:
 
 def test_ml_without_a_model_is_dssim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(ml_module, "BUNDLED_MODELS_DIR", tmp_path)
-    monkeypatch.delenv("IMGPROXY_MODELS_DIR", raising=False)
     assert ml_module.default_model_path() is None
     image = photo("rocket")
     ml_result, ml_saver = run(image, "jpeg", AutoQualitySpec("ml", 0.02, 30, 95, 0.002))
@@ -158,8 +157,10 @@ def test_models_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert model is not None
     (tmp_path / ml_module.MODEL_FILE).write_bytes(model.read_bytes())
     monkeypatch.setattr(ml_module, "BUNDLED_MODELS_DIR", tmp_path / "elsewhere")
-    monkeypatch.setenv("IMGPROXY_MODELS_DIR", str(tmp_path))
-    assert ml_module.default_model_path() == tmp_path / ml_module.MODEL_FILE
+    config, problems = OptimizeConfig.from_env({"IMGPROXY_MODELS_DIR": str(tmp_path)})
+    assert problems == []
+    assert config.ml_model_path == tmp_path / ml_module.MODEL_FILE
+    assert ml_module.default_model_path() is None  # only the config reads IMGPROXY_MODELS_DIR
 
 
 def expected_max_bytes_qualities(sizes: Callable[[int], int], start: int, limit: int) -> list[int]:

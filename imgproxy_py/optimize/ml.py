@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,9 +54,11 @@ def find_model_path(models_dir: Path | None = None) -> Path | None:
 
 
 def default_model_path() -> Path | None:
-    """The model for callers without a config: IMGPROXY_MODELS_DIR from the process environment."""
-    configured = os.environ.get("IMGPROXY_MODELS_DIR", "").strip()
-    return find_model_path(Path(configured).expanduser() if configured else None)
+    """The model for callers without a config (benchmarks, tools): the bundled one.
+
+    The server passes the path its config found (IMGPROXY_MODELS_DIR first); nothing here reads
+    the environment."""
+    return find_model_path(None)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgproxy_py.config import Config
-from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import InvalidURLError
-from imgproxy_py.optimize import OptimizeConfig
 from imgproxy_py.options.catalog import registry as standard_registry
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 from imgproxy_py.options.presets import load_presets
@@ -46,19 +44,16 @@ class OptionsParser:
             skip_processing=proc.skip_processing_formats,
         )
         self.pipeline_defaults = PipelineOptions(auto_rotate=proc.auto_rotate)
-        r = EnvReader(config.env)
         problems = errors if errors is not None else []
         # The shipped presets (thumbnail, preview, the media routes' ...) are there unless the
         # admin turns them off; none of them is `default`, so no plain imgproxy URL changes.
-        bundled = bundled_presets_file() if r.boolean("IMGPROXY_BUNDLED_PRESETS", True) else None
+        sources = config.presets
         self.presets: dict[str, PresetPipelines] = load_presets(
-            r.string("IMGPROXY_PRESETS"), r.string("IMGPROXY_PRESETS_SEPARATOR", ",") or ",",
-            r.string("IMGPROXY_PRESETS_PATH"), config.url.arguments_separator, problems, bundled)
-        self.max_chained_pipelines = r.integer("IMGPROXY_MAX_CHAINED_PIPELINES", 0, minimum=0)
-        optimize, optimize_problems = OptimizeConfig.from_env(config.env)
-        problems.extend(optimize_problems)
+            sources.inline, sources.separator, sources.path, config.url.arguments_separator, problems,
+            bundled_presets_file() if sources.bundled else None)
+        self.max_chained_pipelines = sources.max_chained_pipelines
+        optimize = config.optimize
         self.settings: dict[str, Any] = {"optimize": optimize}
-        problems.extend(r.errors)
         self._validate_presets(problems)
 
     def _validate_presets(self, problems: list[str]) -> None:

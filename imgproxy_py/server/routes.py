@@ -25,11 +25,10 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import InvalidURLError, SourceNotFoundError
+from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.index import MediaIndex
 from imgproxy_py.media.tokens import TokenAuthority, TokenError
-from imgproxy_py.resources import bundled_routes_file
 from imgproxy_py.urlpath import ParsedPath, SourceRef
 
 log = logging.getLogger("imgproxy_py.media")
@@ -145,15 +144,12 @@ class MediaRoutes:
         self.tokens.check(request.headers.get("authorization"), params["hash"])
 
 
-def load_media_routes(env: EnvReader, local_root: str, signing: bool, problems: list[str]) -> MediaRoutes | None:
+def load_media_routes(config: MediaConfig, local_root: str, signing: bool,
+                      problems: list[str]) -> MediaRoutes | None:
     """The routes from ``IMGPROXY_MEDIA_ROUTES_PATH`` (default: the shipped presets/routes.conf)."""
-    default_path = bundled_routes_file()
-    path = env.string("IMGPROXY_MEDIA_ROUTES_PATH", str(default_path) if default_path.is_file() else "")
-    media_root = env.string("IMGPROXY_MEDIA_ROOT", local_root)
-    secret = env.string("IMGPROXY_MEDIA_TOKEN_SECRET")
-    max_age = env.integer("IMGPROXY_MEDIA_TOKEN_TTL", 86400, minimum=1)
-    ttl = env.integer("IMGPROXY_MEDIA_TTL", 86400, minimum=0)
-    refresh = env.number("IMGPROXY_MEDIA_INDEX_REFRESH_INTERVAL", 10.0, minimum=0)
+    path = config.routes_path
+    media_root = config.root or local_root
+    secret, max_age, ttl, refresh = config.token_secret, config.token_ttl, config.ttl, config.index_refresh_interval
     if not path or not media_root:
         return None
     if not local_root:

@@ -7,14 +7,12 @@ import ctypes
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pyvips
 
 from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.config import Config
-from imgproxy_py.detection import DetectionConfig, DetectorSet
-from imgproxy_py.envreader import EnvReader
+from imgproxy_py.detection import DetectorSet
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.context import ProcessingSettings
 from imgproxy_py.imaging.encoding import QualityControlledEncoder
@@ -24,10 +22,8 @@ from imgproxy_py.imaging.pipeline import Processor, ProcessResult
 from imgproxy_py.imaging.save import EncoderSettings
 from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.imaging.watermark import WatermarkSource
-from imgproxy_py.media.raw import MISSING_RAW, RawConfig, RawDecoder, raw_available
-from imgproxy_py.media.video import VideoConfig
+from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
 from imgproxy_py.metrics import Metrics
-from imgproxy_py.optimize import OptimizeConfig
 from imgproxy_py.options.model import GravityType
 from imgproxy_py.options.parser import OptionsParser
 from imgproxy_py.server.routes import MediaRoutes, load_media_routes
@@ -80,7 +76,6 @@ class Services:
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
     # Why detection can't run here (its extra is not installed), or "" when it can or is off by choice.
     detection_unavailable: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def gauges(self) -> dict[str, float]:
         metrics = self.metrics
@@ -134,19 +129,15 @@ def build_services(config: Config) -> Services:
         always_rasterize_svg=proc.always_rasterize_svg,
         sanitize_svg=proc.sanitize_svg,
     )
-    detection_config, detection_problems = DetectionConfig.from_env(config.env)
-    problems += detection_problems
+    detection_config = config.detection
     detectors = DetectorSet(detection_config)
     problems += detectors.errors
     if detectors.enabled:
         processor.services["objects"] = ObjectDetection(detectors)
     processor.services["object_fallback"] = (
         GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER)
-    optimize_config: OptimizeConfig = options.settings["optimize"]  # read (and checked) once, by the parser
-    processor.encoder = QualityControlledEncoder(optimize_config, processor.encoder_settings)
-    video_config, video_problems = VideoConfig.from_env(config.env)
-    raw_config, raw_problems = RawConfig.from_env(config.env)
-    problems += video_problems + raw_problems
+    processor.encoder = QualityControlledEncoder(config.optimize, processor.encoder_settings)
+    video_config, raw_config = config.video, config.raw
     raw_decoder = RawDecoder(raw_config) if raw_config.enabled and raw_available() else None
     raw_missing = MISSING_RAW if raw_config.enabled and raw_decoder is None else ""
     if raw_missing:
@@ -154,7 +145,7 @@ def build_services(config: Config) -> Services:
     processor.services["special_sources"] = SpecialSources(
         video_config, raw_decoder, detectors.detect if detectors.enabled else None,
         raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable)
-    media = load_media_routes(EnvReader(config.env), config.fetch.local_filesystem_root,
+    media = load_media_routes(config.media, config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
     watermark = _static_watermark(config, problems)
     if watermark is not None:
