@@ -35,6 +35,8 @@ def demo_environment() -> dict[str, str]:
         "IMGPROXY_BIND": "127.0.0.1:8080",
         "IMGPROXY_LOCAL_FILESYSTEM_ROOT": str(demo_dir()),
         "IMGPROXY_ENABLE_VIDEO_THUMBNAILS": "true",
+        # The landing page's animation is resized rather than passed through (imgproxy: 1 frame).
+        "IMGPROXY_MAX_ANIMATION_FRAMES": "100",
     }
 
 
