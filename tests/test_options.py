@@ -198,3 +198,28 @@ def test_config_errors_are_reported_at_once() -> None:
         load_config({"IMGPROXY_QUALITY": "abc", "IMGPROXY_WORKERS": "0", "IMGPROXY_KEY": "zz",
                      "IMGPROXY_BIND": "nowhere", "IMGPROXY_PREFERRED_FORMATS": "exe"})
     assert len(err.value.problems) >= 5
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        # Go's Atoi range (int64) and syntax (ASCII digits, no spaces or "_").
+        "pd:99999999999999999999", "w:9223372036854775808", "rot:-9223372036854775809", "w:" + "9" * 5000,
+        "w:١٢", "w:²", "bg:²:0:0", "bg:+1:0:0", "q:1_0", "w: 1", "pngo:::²", "pngo:::+-5", "pngo:::" + "9" * 5000,
+        # ParseFloat's: 1e309 overflows; NaN and infinities mean nothing to any option.
+        "z:1e309", "dpr:inf", "bl:nan", "g:ce:1e309", "wm:0.5:ce:-1e309", "sh:1_0", "z:١", "c:٣",
+    ],
+)
+def test_numbers_past_int64_and_float64_or_not_ascii_are_404(options: str) -> None:
+    with pytest.raises(InvalidURLError):
+        parse(options)
+
+
+def test_number_bounds_are_go_s() -> None:
+    assert pipe("pd:9223372036854775807").padding[0] == 2**63 - 1
+    assert pipe("rot:-9223372036854775800").rotate == -9223372036854775800 % 360
+    assert pipe("w:" + "0" * 300 + "7").width == 7  # leading zeros never overflow Atoi
+    assert parse("q:0000050").output.quality == 50
+    assert pipe("z:1e308:.5").zoom_x == 1e308 and pipe("z:1e308:.5").zoom_y == 0.5
+    assert pipe("bl:1e-400").blur == 0.0  # underflow is zero, as in Go
+    assert pipe("bg:0000255:0:0").background == Color(255, 0, 0)

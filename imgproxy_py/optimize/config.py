@@ -9,6 +9,7 @@ problem instead of raising, so that start-up can list them all at once; the URL 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from imgproxy_py.formats import format_by_name
 from imgproxy_py.optimize.ml import find_model_path
 
 METHODS = ("none", "dssim", "size", "ml")
+_INTEGER_RE = re.compile(r"[+-]?[0-9]{1,18}")
 
 DEFAULT_METHOD = "none"
 DEFAULT_TARGET = 0.02
@@ -247,7 +249,9 @@ def _boolean(option: str, arg: str) -> bool:
 
 def _integer(option: str, arg: str) -> int:
     text = arg.strip()
-    if not text.lstrip("+-").isdigit():
+    # ASCII digits only (str.isdigit() takes "²", which int() refuses), and few enough of them
+    # for int(): every integer here is a quality or a colour count.
+    if not _INTEGER_RE.fullmatch(text):
         raise InvalidURLError(f"Invalid {option}: {arg!r} (expected an integer)")
     return int(text)
 

@@ -21,7 +21,11 @@ T = TypeVar("T")
 # Go's strconv.ParseBool, which imgproxy uses.
 _BOOL_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _BOOL_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-_INT_RE = re.compile(r"[+-]?\d+")
+# Go's strconv.Atoi and ParseFloat: ASCII digits only (Python's \d and float() also take
+# other scripts' digits, spaces and "_"), and int64 / float64 range.
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+_FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _HEX_COLOR_RE = re.compile(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{3}")
 
 
@@ -46,29 +50,29 @@ def parse_bool(option: str, arg: str) -> bool:
 
 
 def parse_int(option: str, arg: str) -> int:
-    if not _INT_RE.fullmatch(arg):
+    value = _try_int(arg)
+    if value is None:
         raise bad_argument(option, arg, "integer number")
-    return int(arg)
+    return value
 
 
 def parse_non_negative_int(option: str, arg: str) -> int:
-    if not _INT_RE.fullmatch(arg) or int(arg) < 0:
+    value = _try_int(arg)
+    if value is None or value < 0:
         raise bad_argument(option, arg, "positive number or 0")
-    return int(arg)
+    return value
 
 
 def parse_positive_int(option: str, arg: str) -> int:
-    if not _INT_RE.fullmatch(arg) or int(arg) <= 0:
+    value = _try_int(arg)
+    if value is None or value <= 0:
         raise bad_argument(option, arg, "positive number")
-    return int(arg)
+    return value
 
 
 def parse_float(option: str, arg: str) -> float:
-    try:
-        value = float(arg)
-    except ValueError:
-        raise bad_argument(option, arg, "number") from None
-    if not math.isfinite(value):
+    value = _try_float(arg)
+    if value is None:
         raise bad_argument(option, arg, "number")
     return value
 
@@ -95,9 +99,10 @@ def parse_unit_float(option: str, arg: str) -> float:
 
 
 def parse_quality(option: str, arg: str, minimum: int = 0) -> int:
-    if not _INT_RE.fullmatch(arg) or not minimum <= int(arg) <= 100:
+    value = _try_int(arg)
+    if value is None or not minimum <= value <= 100:
         raise bad_argument(option, arg, f"number in range {minimum}-100")
-    return int(arg)
+    return value
 
 
 def parse_hex_color(option: str, arg: str) -> Color:
@@ -109,9 +114,11 @@ def parse_hex_color(option: str, arg: str) -> Color:
 
 
 def parse_byte(option: str, arg: str) -> int:
-    if not arg.isdigit() or int(arg) > 255:
+    # Go's ParseUint: no sign.
+    value = _try_int(arg) if arg.isascii() and arg.isdigit() else None
+    if value is None or not 0 <= value <= 255:
         raise bad_argument(option, arg, "number in range 0-255")
-    return int(arg)
+    return value
 
 
 def parse_base64(option: str, arg: str) -> str:
@@ -129,9 +136,24 @@ def parse_choice(option: str, arg: str, choices: Mapping[str, T]) -> T:
     return choices[arg]
 
 
-def _try_float(arg: str) -> float | None:
-    try:
-        value = float(arg)
-    except ValueError:
+def _try_int(arg: str) -> int | None:
+    """An int64 as Go's Atoi reads it (leading zeros allowed), or None."""
+    if not _INT_RE.fullmatch(arg):
         return None
+    digits = arg.lstrip("+-").lstrip("0")
+    if len(digits) > 19:  # past int64 whatever the digits; and int() refuses 4300+ digits
+        return None
+    value = int(arg)
+    return value if _INT64_MIN <= value <= _INT64_MAX else None
+
+
+def _try_float(arg: str) -> float | None:
+    """A finite float64 in decimal notation, or None.
+
+    Go's ParseFloat reports overflow (1e309) as an error, as here; NaN and infinities, which
+    it reads, are refused too: no option means anything by them.
+    """
+    if not _FLOAT_RE.fullmatch(arg):
+        return None
+    value = float(arg)
     return value if math.isfinite(value) else None
