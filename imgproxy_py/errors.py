@@ -98,6 +98,12 @@ class FeatureUnavailableError(ImgproxyError):
         super().__init__(reason, public_message=f"Not implemented: {reason}")
 
 
+class ResultTooBigError(UnprocessableImageError):
+    """The options ask for an image larger than libvips can address or the server will hold."""
+
+    default_public_message = "Result image is too big"
+
+
 class QueueFullError(ImgproxyError):
     status = 429
     default_public_message = "Too many requests"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import time
 
 import httpx
 import pytest
 
 from imgproxy_py.security.signature import sign_path
-from tests.conftest import asset
+from tests.conftest import asset, decode
 from tests.servers import AppServer, Origin
 
 KEY, SALT = "736563726574", "68656C6C6F"
@@ -169,3 +170,74 @@ def test_no_temp_files_or_fds_leak(client: httpx.Client, server: AppServer) -> N
         client.get(f"{server.base}/unsafe/rs:fit:50:50/plain/local:///core/hopper.jpg")
     after = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
     assert after - before < 10
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "pd:9223372036854775807",  # int64's largest padding: once an OverflowError (500)
+        "w:9223372036854775807/z:1e300/dpr:1e300/el:1",  # scale underflows to 0: once a ZeroDivisionError
+        "w:100000/h:100000/el:1/f:png",
+        "z:1e300/el:1",
+        "rs:fill:100:100/mw:1000000/g:sm",  # the scaled image, before the crop, is what smart crop holds
+        "rs:fit:10:10/ex:1/w:20000/h:20000",
+    ],
+)
+def test_absurd_result_sizes_are_422_at_once(client: httpx.Client, server: AppServer, options: str) -> None:
+    started = time.monotonic()
+    response = client.get(f"{server.base}/unsafe/{options}/plain/local:///core/hopper.jpg")
+    assert response.status_code == 422
+    assert time.monotonic() - started < 5
+
+
+def test_result_size_limit_follows_the_source_limit(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    # 16384x16384 by default; twice the source resolution limit where that is larger.
+    big = "rs:force:17000:17000/el:1/q:1/f:jpg"
+    assert client.get(f"{server_url(start_server(), big)}").status_code == 422
+    roomy = start_server(IMGPROXY_MAX_SRC_RESOLUTION="200")
+    assert client.get(server_url(roomy, "rs:force:17000:100/el:1/f:png")).status_code == 200
+    assert client.get(server_url(roomy, "rs:force:21000:21000/el:1/f:png")).status_code == 422
+
+
+def server_url(server: AppServer, options: str, name: str = "hopper.jpg") -> str:
+    return f"{server.base}/unsafe/{options}/plain/local:///core/{name}"
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [
+        ("rs:fit:20:20/bl:5000", "hopper.jpg"),  # beyond libvips's sigma range: once a 422
+        ("rs:fit:20:20/sh:50", "hopper.jpg"),
+        ("t:-5/rs:fit:20:20", "hopper.jpg"),
+        ("rs:fit:20:20/bd:1e308", "hopper.jpg"),  # a face's blur margin was infinite: a 500
+        ("rs:fit:20:20/pxd:9223372036854775807", "hopper.jpg"),  # blocks beyond a C int: a 500
+    ],
+)
+def test_effects_beyond_libvips_ranges_still_process(client: httpx.Client, server: AppServer, options: str,
+                                                     name: str) -> None:
+    response = client.get(server_url(server, options, name))
+    assert response.status_code == 200
+    img = decode(response.content)
+    assert (img.width, img.height) == (20, 20)
+
+
+def test_page_beyond_a_c_int_is_422(client: httpx.Client, server: AppServer) -> None:
+    for page in (99_999_999, 2**40):
+        assert client.get(server_url(server, f"pg:{page}", "hopper.gif")).status_code == 422
+
+
+def test_watermark_extremes(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    marked = start_server(IMGPROXY_WATERMARK_PATH=str(asset("p_trns_single.png")))
+    assert client.get(server_url(marked, "wm:1:ce:0:0:1e300")).status_code == 422
+    for options in ("wm:1:re:1e300:1e300", "wm:1:re:-1e300:-1e300", "wm:1:re:0.5:0.5:3"):
+        response = client.get(server_url(marked, f"rs:fit:40:40/{options}"))
+        assert response.status_code == 200, options
+        assert decode(response.content).width == 40
+
+
+def test_control_characters_never_reach_a_header(client: httpx.Client, server: AppServer) -> None:
+    # fn:<base64 of "a\r\nb">:1; a percent-decoded source path can hold them as well.
+    response = client.get(server_url(server, "fn:YQ0KYg:1/w:10"))
+    assert response.status_code == 200
+    disposition = response.headers["content-disposition"]
+    assert "\r" not in disposition and "\n" not in disposition and "a__b.jpg" in disposition

@@ -31,6 +31,8 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
     (255, 255, 255),
 )
 OUTLINE = (16, 16, 16)
+# libvips's gaussblur refuses a larger sigma; a box blurred with this one is a smear already.
+MAX_BLUR_SIGMA = 1000.0
 LABEL_TEXT = (0, 0, 0)
 
 
@@ -38,6 +40,7 @@ def blur_detections(image: pyvips.Image, detections: Sequence[Detection], sigma:
     """Gaussian blur of strength ``sigma`` inside each detection's box."""
     if sigma <= 0:
         return image
+    sigma = min(sigma, MAX_BLUR_SIGMA)
     # Blur a margin around the box too, so that the box edges are blurred like its centre
     # instead of fading to the sharp surroundings.
     margin = math.ceil(3 * sigma)
@@ -60,11 +63,13 @@ def pixelate_detections(image: pyvips.Image, detections: Sequence[Detection], si
 
     def pixelate(region: pyvips.Image) -> pyvips.Image:
         width, height = region.width, region.height
+        block = min(size, max(width, height))  # one block for the whole box at most
         # Blocks start at the box's corner; the last row and column are partial blocks, so
         # extend the region by copying its edge to whole blocks and crop afterwards.
-        padded = region.embed(0, 0, math.ceil(width / size) * size, math.ceil(height / size) * size, extend="copy")
-        blocks = padded.shrink(size, size).cast(region.format)
-        return blocks.zoom(size, size).crop(0, 0, width, height)
+        padded = region.embed(0, 0, math.ceil(width / block) * block, math.ceil(height / block) * block,
+                              extend="copy")
+        blocks = padded.shrink(block, block).cast(region.format)
+        return blocks.zoom(block, block).crop(0, 0, width, height)
 
     return _apply_in_boxes(image, detections, pixelate, 0)
 

@@ -48,6 +48,28 @@ class Deadline:
         return self.expires_at - time.monotonic()
 
 
+def guard(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
+    """A view of ``img`` whose computation libvips stops once the request's time is up.
+
+    libvips then raises; ``Processor.process`` turns that into the deadline's 503.
+    """
+    img = img.copy()
+    img.set_progress(True)
+
+    def on_eval(image: pyvips.Image, progress: Any) -> None:
+        if deadline.remaining <= 0:
+            image.set_kill(True)
+
+    img.signal_connect("eval", on_eval)
+    return img
+
+
+def materialize(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
+    """``img.copy_memory()`` within the deadline: steps between the deadline checks compute
+    whole images (a large blur runs for minutes)."""
+    return guard(img, deadline).copy_memory()
+
+
 @dataclass(frozen=True)
 class ProcessingSettings:
     """The config that steps need, gathered so that steps never read the environment."""
@@ -55,6 +77,9 @@ class ProcessingSettings:
     use_linear_colorspace: bool = False
     disable_shrink_on_load: bool = False
     max_result_dimension: int = 0
+    # Pixels of the largest image a URL may ask for (scaled, extended or padded): 1 GiB as
+    # RGBA.  The Processor raises it to twice the source limit when that is larger.
+    max_result_resolution: int = 16384 * 16384
     watermark_opacity: float = 1.0
     background_default: tuple[float, float, float] = (255.0, 255.0, 255.0)
 

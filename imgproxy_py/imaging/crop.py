@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.context import Context, materialize
 from imgproxy_py.imaging.geometry import calc_position, rotate_and_flip_gravity
 from imgproxy_py.options.model import Gravity, GravityType
 
@@ -42,7 +42,7 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
         # old one cannot be read again.
         img = c.img
     if gravity.type is GravityType.SMART:
-        c.img = img.copy_memory().smartcrop(width, height, interesting="attention")
+        c.img = materialize(img, c.deadline).smartcrop(width, height, interesting="attention")
         c.full_view = False
         c.detections = None  # smartcrop doesn't say where it cut
         return

@@ -7,7 +7,13 @@ from collections.abc import Callable
 import pyvips
 
 from imgproxy_py.imaging.colour import has_alpha
-from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.context import Context, materialize
+
+# libvips's ranges (gaussblur's sigma up to 1000, sharpen's 0.000001-10).  imgproxy passes any
+# value through: libvips then refuses the blur, and sharpens with its default sigma instead.
+# Clamped into the range, the value is the closest libvips comes to what the URL asked for.
+MAX_BLUR_SIGMA = 1000.0
+SHARPEN_SIGMA_RANGE = (0.000001, 10.0)
 
 
 def _on_colour(img: pyvips.Image, op: Callable[[pyvips.Image], pyvips.Image]) -> pyvips.Image:
@@ -35,9 +41,12 @@ def apply_filters(c: Context) -> None:
         return
     img = c.img
     if po.blur > 0:
-        img = _on_colour(img, lambda i: i.gaussblur(po.blur))
+        sigma = min(po.blur, MAX_BLUR_SIGMA)
+        img = _on_colour(img, lambda i: i.gaussblur(sigma))
     if po.sharpen > 0:
-        img = _on_colour(img, lambda i: i.sharpen(sigma=po.sharpen))
+        low, high = SHARPEN_SIGMA_RANGE
+        sharp = max(low, min(po.sharpen, high))
+        img = _on_colour(img, lambda i: i.sharpen(sigma=sharp))
     if po.pixelate > 1:
         img = pixelate_image(img, po.pixelate)
-    c.img = img.copy_memory()
+    c.img = materialize(img, c.deadline)

@@ -10,20 +10,47 @@ from dataclasses import replace
 
 import pyvips
 
+from imgproxy_py.errors import ResultTooBigError
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.options.model import Gravity, GravityType, PipelineOptions, ResizingType
 
 G = GravityType
 
+# libvips refuses coordinates past this (VIPS_MAX_COORD; later versions allow more).
+MAX_DIMENSION = 10_000_000
+# Go turns an infinite float into some int where Python raises: sizes and offsets that far out
+# saturate here, and check_result_size refuses the images they would make.
+_SATURATED = 2**62
+
+
+def _saturate(x: float) -> float | None:
+    """``x`` clamped to +-_SATURATED; None for NaN."""
+    if math.isnan(x):
+        return None
+    return max(-_SATURATED, min(_SATURATED, x))
+
 
 def round_half_away(x: float) -> int:
     """Go's math.Round: halves away from zero (Python's round() goes to even)."""
-    return math.floor(abs(x) + 0.5) * (1 if x >= 0 else -1)
+    value = _saturate(x)
+    if value is None:
+        return 0
+    return math.floor(abs(value) + 0.5) * (1 if value >= 0 else -1)
 
 
 def round_to_even(x: float) -> int:
     """Go's math.RoundToEven, which Python's round() already is."""
-    return round(x)
+    value = _saturate(x)
+    return 0 if value is None else round(value)
+
+
+def _div(a: float, b: float) -> float:
+    """Go's float division: x/0 is an infinity (0/0 NaN) where Python raises."""
+    if b:
+        return a / b
+    if a == 0 or math.isnan(a):
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 def scale_int(value: int, scale: float) -> int:
@@ -120,29 +147,29 @@ def _calc_scale(c: Context, width: int, height: int, po: PipelineOptions, is_vec
     if not po.enlarge and not is_vector:
         min_shrink = min(wshrink, hshrink)
         if min_shrink < 1:
-            wshrink /= min_shrink
-            hshrink /= min_shrink
+            wshrink = _div(wshrink, min_shrink)
+            hshrink = _div(hshrink, min_shrink)
             # The target is out of reach without enlarging; a DPR below 1 would move
             # further away, so compensate, unless extend keeps the composition fixed.
             if not po.extend.enabled:
-                c.dpr_scale /= min_shrink
+                c.dpr_scale = _div(c.dpr_scale, min_shrink)
         c.dpr_scale = min(c.dpr_scale, min(wshrink, hshrink))
     if po.min_width > 0:
         min_shrink = src_w / po.min_width
         if min_shrink < wshrink:
-            hshrink /= wshrink / min_shrink
+            hshrink = _div(hshrink, wshrink / min_shrink)
             wshrink = min_shrink
     if po.min_height > 0:
         min_shrink = src_h / po.min_height
         if min_shrink < hshrink:
-            wshrink /= hshrink / min_shrink
+            wshrink = _div(wshrink, hshrink / min_shrink)
             hshrink = min_shrink
-    wshrink /= c.dpr_scale
-    hshrink /= c.dpr_scale
+    wshrink = _div(wshrink, c.dpr_scale)
+    hshrink = _div(hshrink, c.dpr_scale)
     wshrink = min(wshrink, src_w)
     hshrink = min(hshrink, src_h)
-    c.wscale = 1.0 / wshrink
-    c.hscale = 1.0 / hshrink
+    c.wscale = _div(1.0, wshrink)
+    c.hscale = _div(1.0, hshrink)
 
 
 def _calc_sizes(c: Context, width: int, height: int, po: PipelineOptions) -> None:
@@ -174,9 +201,8 @@ def _calc_sizes(c: Context, width: int, height: int, po: PipelineOptions) -> Non
             c.extend_ar_height = out_h
 
 
-def _limit_scale(c: Context, width: int, height: int, po: PipelineOptions, max_dim: int) -> None:
-    if max_dim <= 0:
-        return
+def result_size(c: Context, po: PipelineOptions) -> tuple[int, int]:
+    """The pipeline's output size: after the crop to the result, extend and padding."""
     out_w = min_non_zero(c.scaled_width, c.result_crop_width)
     out_h = min_non_zero(c.scaled_height, c.result_crop_height)
     if po.extend.enabled:
@@ -186,6 +212,13 @@ def _limit_scale(c: Context, width: int, height: int, po: PipelineOptions, max_d
     top, right, bottom, left = po.padding
     out_w += scale_to_even(left, c.dpr_scale) + scale_to_even(right, c.dpr_scale)
     out_h += scale_to_even(top, c.dpr_scale) + scale_to_even(bottom, c.dpr_scale)
+    return out_w, out_h
+
+
+def _limit_scale(c: Context, width: int, height: int, po: PipelineOptions, max_dim: int) -> None:
+    if max_dim <= 0:
+        return
+    out_w, out_h = result_size(c, po)
     if out_w > max_dim or out_h > max_dim:
         down = max_dim / max(out_w, out_h)
         c.wscale = max(c.wscale * down, 1.0 / width)
@@ -204,8 +237,22 @@ def calc_params(c: Context, is_vector: bool = False) -> None:
     width = min_non_zero(c.crop_width, c.src_width)
     height = min_non_zero(c.crop_height, c.src_height)
     _calc_scale(c, width, height, po, is_vector)
+    if not all(is_finite_positive(v) for v in (c.wscale, c.hscale, c.dpr_scale)):
+        raise ResultTooBigError(f"no image size for scale {c.wscale}x{c.hscale} at DPR {c.dpr_scale}")
     _calc_sizes(c, width, height, po)
     _limit_scale(c, width, height, po, c.settings.max_result_dimension)
+    check_result_size(c)
+
+
+def check_result_size(c: Context) -> None:
+    """Refuse (422) what libvips can't address or the server shouldn't hold, before any pixel.
+
+    Both the scaled image (smart crop and filters hold it in memory) and the final one count.
+    """
+    limit = c.settings.max_result_resolution
+    for width, height in ((c.scaled_width, c.scaled_height), result_size(c, c.po)):
+        if width > MAX_DIMENSION or height > MAX_DIMENSION or (limit and width * height > limit):
+            raise ResultTooBigError(f"the options make a {width}x{height} image")
 
 
 # --- positions ---------------------------------------------------------------------

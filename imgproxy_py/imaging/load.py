@@ -28,6 +28,9 @@ _LOADERS: dict[ImageFormat, str] = {
     ImageFormat.JXL: "jxlload_buffer",
 }
 _MULTI_PAGE = (ImageFormat.GIF, ImageFormat.WEBP, ImageFormat.AVIF, ImageFormat.HEIC, ImageFormat.TIFF)
+# libvips takes page numbers below its coordinate limit (10,000,000 in older versions); a larger
+# one is ignored (page 0 is loaded) or does not fit a C int.  No source has that many pages.
+MAX_PAGE = 9_999_999
 
 
 def loadable(fmt: ImageFormat) -> bool:
@@ -59,6 +62,8 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
     whole image in memory; a step that reads pixels twice must then ``copy_memory()`` first
     (as imgproxy does before rotating, smart cropping or filtering).
     """
+    if page > MAX_PAGE:
+        raise UnprocessableImageError(f"page {page} does not exist")
     try:
         if fmt is ImageFormat.BMP:
             return bmp_ico.load_bmp(data, max_pixels=max_pixels or 1 << 34)

@@ -37,7 +37,7 @@ from imgproxy_py.detection.preprocess import shrink_to_fit
 from imgproxy_py.errors import ObjectNotFoundError, UnprocessableImageError
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging import load as loader
-from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.context import Context, materialize
 from imgproxy_py.imaging.geometry import calc_params
 from imgproxy_py.options.model import CropOptions, Gravity, GravityType
 
@@ -250,7 +250,7 @@ class ObjectDetection:
             small = shrink_to_fit(stored, want_w, want_h).copy_memory()
             return orient(small, c.angle, c.flip), True
         # Detection reads the pixels, and the steps after it read them again.
-        c.img = c.img.copy_memory()
+        c.img = materialize(c.img, c.deadline)
         upright = frame.upright(c.img)
         return upright, max(upright.width, upright.height) >= max(want_w, want_h) - 1
 
@@ -385,7 +385,7 @@ def detection_effects(c: Context) -> None:
         return
     found = service.detections(c)
     # Effects read the pixels around each detection and then the whole image again.
-    img = c.img = c.img.copy_memory() if found else c.img
+    img = c.img = materialize(c.img, c.deadline) if found else c.img
     if po.blur_detections is not None:
         img = blur_detections(img, _of(found, po.blur_detections.classes), po.blur_detections.amount)
     if po.pixelate_detections is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.context import Context, materialize
 
 
 def rotate_and_flip(c: Context) -> None:
@@ -15,7 +15,7 @@ def rotate_and_flip(c: Context) -> None:
         _drop_orientation(c)
         return
     if c.angle % 360 or po.rotate % 360 or po.flip_vertical:
-        img = img.copy_memory()  # rotating reads the image out of order
+        img = materialize(img, c.deadline)  # rotating reads the image out of order
     if c.angle:
         img = img.rot(f"d{c.angle % 360}")
     if c.flip:

@@ -20,7 +20,7 @@ from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.canvas import extend, extend_aspect_ratio, fix_size, flatten, padding
 from imgproxy_py.imaging.colour import colorspace_to_processing, has_alpha
-from imgproxy_py.imaging.context import Context, Deadline, ProcessingSettings
+from imgproxy_py.imaging.context import Context, Deadline, ProcessingSettings, guard
 from imgproxy_py.imaging.crop import crop, crop_to_result
 from imgproxy_py.imaging.effects import apply_filters
 from imgproxy_py.imaging.geometry import calc_params, frame_height
@@ -89,6 +89,12 @@ class Processor:
     steps: tuple[Step, ...] = MAIN_STEPS
     encoder: Encoder | None = None
 
+    def __post_init__(self) -> None:
+        # A source at the resolution limit must still come out, padded or extended.
+        floor = 2 * self.limits.max_resolution
+        if self.settings.max_result_resolution and floor > self.settings.max_result_resolution:
+            self.settings = replace(self.settings, max_result_resolution=floor)
+
     # --- entry point ------------------------------------------------------------------
     def process(self, data: bytes, options: RequestOptions, deadline: Deadline,
                 source_id: str = "") -> ProcessResult:
@@ -152,7 +158,7 @@ class Processor:
         if out_format is ImageFormat.AVIF and (img.width < 16 or frame_height(img) < 16):
             out_format = ImageFormat.PNG if has_alpha(img) else ImageFormat.JPEG
         quality = out.quality_for(out_format, self.quality, self.format_quality)
-        img = self._guard(img, deadline)
+        img = guard(img, deadline)
         if self.encoder is not None:
             encoded, quality = self.encoder(img, out_format, quality, out, deadline, palette_bits)
         else:
@@ -252,16 +258,3 @@ class Processor:
                 continue
             return fmt
         return self.preferred_formats[0]
-
-    @staticmethod
-    def _guard(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
-        """Let libvips stop mid-computation once the request's time is up."""
-        img = img.copy()
-        img.set_progress(True)
-
-        def on_eval(image: pyvips.Image, progress: Any) -> None:
-            if deadline.remaining <= 0:
-                image.set_kill(True)
-
-        img.signal_connect("eval", on_eval)
-        return img

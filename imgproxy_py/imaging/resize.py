@@ -7,7 +7,7 @@ import pyvips
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.colour import colorspace_to_processing, has_alpha
-from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.context import Context, materialize
 from imgproxy_py.imaging.geometry import calc_params, extract_geometry, scale_int, shrink_int
 from imgproxy_py.imaging.objects import scale_detections
 
@@ -17,10 +17,12 @@ def trim(c: Context) -> None:
     if not t.enabled:
         return
     colorspace_to_processing(c)
-    img = c.img = c.img.copy_memory()  # read twice: to find the edges, then to crop
+    img = c.img = materialize(c.img, c.deadline)  # read twice: to find the edges, then to crop
     probe = img.flatten(background=[255, 255, 255]) if has_alpha(img) else img
     background = t.color.rgb if t.color is not None else probe(0, 0)[:3]
-    left, top, width, height = probe.find_trim(threshold=t.threshold or 10.0, background=background)
+    # libvips takes no negative threshold (it would use its default, 10, as for 0 here).
+    threshold = t.threshold if t.threshold and t.threshold > 0 else 10.0
+    left, top, width, height = probe.find_trim(threshold=threshold, background=background)
     if width <= 0 or height <= 0:
         return  # a uniform image: imgproxy leaves it as it is
     if t.equal_horizontal:
@@ -31,7 +33,7 @@ def trim(c: Context) -> None:
         bottom = img.height - (top + height)
         top = min(top, bottom)
         height = img.height - 2 * top
-    c.img = img.crop(left, top, width, height).copy_memory()
+    c.img = materialize(img.crop(left, top, width, height), c.deadline)
     c.source_data = None  # the decode no longer matches the source bytes
     c.full_view = False
     c.detections = None

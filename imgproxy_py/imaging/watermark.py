@@ -6,10 +6,11 @@ import math
 
 import pyvips
 
+from imgproxy_py.errors import ResultTooBigError
 from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.colour import ensure_alpha, to_srgb
 from imgproxy_py.imaging.context import Context
-from imgproxy_py.imaging.geometry import calc_position, round_to_even, scale_to_even
+from imgproxy_py.imaging.geometry import MAX_DIMENSION, calc_position, round_to_even, scale_to_even
 from imgproxy_py.imaging.resize import resize_image
 from imgproxy_py.options.model import Gravity, GravityType
 
@@ -28,10 +29,18 @@ def _prepare(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Im
         box_w = max(1, scale_to_even(width, opts.scale))
         box_h = max(1, scale_to_even(height, opts.scale))
         factor = min(box_w / wm.width, box_h / wm.height)
+        size = (round(wm.width * factor), round(wm.height * factor))
+        limit = c.settings.max_result_resolution
+        if max(size) > MAX_DIMENSION or (limit and size[0] * size[1] > limit):
+            raise ResultTooBigError(f"watermark scale {opts.scale} makes a {size[0]}x{size[1]} watermark")
         wm = resize_image(wm, factor, factor)
     if opts.position is GravityType.REPLICATE:
         pad_x = round_to_even(opts.x * c.dpr_scale) if abs(opts.x) >= 1 else scale_to_even(width, opts.x)
         pad_y = round_to_even(opts.y * c.dpr_scale) if abs(opts.y) >= 1 else scale_to_even(height, opts.y)
+        # A gap wider than the image leaves one tile in view, as the image's width does; a
+        # negative one overlaps the tiles, down to one pixel of each.
+        pad_x = max(1 - wm.width, min(pad_x, width))
+        pad_y = max(1 - wm.height, min(pad_y, height))
         if pad_x or pad_y:
             wm = wm.embed(pad_x // 2, pad_y // 2, wm.width + pad_x, wm.height + pad_y,
                           extend="background", background=[0, 0, 0, 0])
