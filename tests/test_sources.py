@@ -116,3 +116,20 @@ def test_local_root_confinement(tmp_path) -> None:  # type: ignore[no-untyped-de
 def test_local_escape_over_http(client: httpx.Client, server: AppServer) -> None:
     for path in ("local:///../conftest.py", "local:///%2e%2e/conftest.py", "local:///core/../../conftest.py"):
         assert client.get(f"{server.base}/unsafe/w:10/plain/{path}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "http://[::1/a.jpg",  # urlsplit's ValueError: once a 500
+        "http://[zz]/a.jpg",
+        "local://[/a.jpg",
+        "http://%C2%AD/a.jpg",  # no IDNA form: httpx.InvalidURL
+        "http://127.0.0.1:99999/a.jpg",  # port out of range: an ExceptionGroup from the connector
+        "http:///a.jpg",
+        "local:///" + "a" * 300 + ".jpg",  # ENAMETOOLONG: an OSError
+        "local:///core/" + "a/" * 3000 + "b.jpg",
+    ],
+)
+def test_source_urls_nothing_can_fetch_are_404(client: httpx.Client, server: AppServer, source: str) -> None:
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{source}").status_code == 404

@@ -22,15 +22,24 @@ def cache_headers(ttl: int, expires: int | None, now: float | None = None) -> di
     }
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def content_disposition(source_url: str, out: OutputOptions, fmt: ImageFormat) -> str:
     name = out.filename
     if not name:
-        path = urlsplit(source_url).path
+        try:
+            path = urlsplit(source_url).path
+        except ValueError:  # an unclosed "[" in the host: the name is all that matters here
+            path = source_url.split("?", 1)[0]
         base = path.rstrip("/").rsplit("/", 1)[-1] or "image"
         name = base.rsplit(".", 1)[0] if "." in base else base
     filename = f"{name}.{fmt.extension}"
     kind = "attachment" if out.return_attachment else "inline"
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+    # The name comes from the URL (percent-decoded or base64): a control character would make
+    # the header invalid, and CR/LF would end it.
+    ascii_name = _CONTROL.sub("_", ascii_name)
     header = f'{kind}; filename="{ascii_name}"'
     if ascii_name != filename:
         header += f"; filename*=UTF-8''{quote(filename)}"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import httpcore
 import httpx
@@ -55,7 +55,7 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
+        except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a host IDNA can't encode
             raise httpcore.ConnectError(f"can't resolve {host}: {exc}") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         for address in addresses:
@@ -112,11 +112,12 @@ class SourceFetcher:
                     request_headers: dict[str, str] | None = None) -> SourceImage:
         self.check_allowed(url)
         limit = self.config.max_src_file_size if max_size is None else max_size
-        scheme = urlsplit(url).scheme.lower()
+        scheme = _split(url).scheme.lower()
         if scheme == "local":
             return await asyncio.to_thread(self._read_local, url, limit, request_headers or {})
         if scheme not in ("http", "https"):
             raise SourceNotAllowedError(f"unsupported source scheme: {scheme or url}")
+        _check_http_url(url)
         try:
             return await asyncio.wait_for(self._download(url, limit, request_headers or {}),
                                           self.config.download_timeout)
@@ -193,15 +194,34 @@ class SourceFetcher:
             raise SourceNotFoundError(f"local file not found: {url}") from None
         except PermissionError:
             raise SourceNotFoundError(f"local file not readable: {url}") from None
+        except OSError as exc:  # a name too long, a symlink loop: no such file either
+            raise SourceNotFoundError(f"local file can't be read: {url}: {exc.strerror}") from None
         return SourceImage(data=data, url=url, etag=etag)
 
 
 _SLASHES = re.compile(r"/+")
 
 
+def _split(url: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError:  # an unclosed "[" or a bad IPv6 address in the host
+        raise SourceNotAllowedError(f"invalid source URL: {url}") from None
+
+
+def _check_http_url(url: str) -> None:
+    """Refuse (404) what httpx can't request: it raises those outside its HTTPError family."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise SourceNotAllowedError(f"invalid source URL: {url}") from None
+    if not parsed.host or (parsed.port is not None and not 0 < parsed.port < 65536):
+        raise SourceNotAllowedError(f"invalid source URL: {url}")
+
+
 def local_path(root: str, url: str) -> Path:
     """The file for a ``local:///`` URL, never outside ``root`` (symlinks resolved)."""
-    parts = urlsplit(url)
+    parts = _split(url)
     relative = unquote(_SLASHES.sub("/", parts.netloc + parts.path)).lstrip("/")
     if "\x00" in relative or any(seg == ".." for seg in relative.split("/")):
         raise SourceNotAllowedError(f"path escapes the local root: {url}")
