@@ -54,8 +54,8 @@ from sklearn.datasets import load_sample_images
 from imgproxy_py.config import load_config
 from imgproxy_py.detection import Box, DetectorSet
 from imgproxy_py.imaging.context import Deadline
-from imgproxy_py.server.processing import parse_and_verify
-from imgproxy_py.server.services import build_services
+from imgproxy_py.server.checks import parse_and_verify
+from imgproxy_py.server.composition import build_services
 
 REPO = Path(__file__).resolve().parents[1]
 HOPPER = REPO / "tests" / "assets" / "detection" / "hopper.jpg"

@@ -34,8 +34,8 @@ from imgproxy_py.detection.config import FACE_NET_SIZE
 from imgproxy_py.detection.preprocess import resize_exact, to_array, to_srgb_uchar
 from imgproxy_py.detection.sessions import open_session
 from imgproxy_py.imaging.context import Deadline
-from imgproxy_py.server.processing import parse_and_verify
-from imgproxy_py.server.services import build_services
+from imgproxy_py.server.checks import parse_and_verify
+from imgproxy_py.server.composition import build_services
 
 HOPPER = Path(__file__).resolve().parents[1] / "tests" / "assets" / "detection" / "hopper.jpg"
 

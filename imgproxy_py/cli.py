@@ -59,8 +59,9 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) ->
 
     from imgproxy_py.config import read_config
     from imgproxy_py.errors import ConfigError
-    from imgproxy_py.server.app import create_app, setup_logging
-    from imgproxy_py.server.services import build_services
+    from imgproxy_py.server.app import create_app
+    from imgproxy_py.server.composition import build_services
+    from imgproxy_py.server.logs import setup_logging
     from imgproxy_py.settings_check import unread_settings
 
     env = dict(os.environ if environ is None else environ)

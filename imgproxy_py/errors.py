@@ -32,6 +32,12 @@ class InvalidURLError(ImgproxyError):
         super().__init__(message or "Invalid URL", public_message=public)
 
 
+class BadRequestError(InvalidURLError):
+    """A media route's query is malformed (imgproxy has no such routes; 400 as HTTP means)."""
+
+    status = 400
+
+
 class ForbiddenError(ImgproxyError):
     status = 403
     default_public_message = "Forbidden"

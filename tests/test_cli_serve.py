@@ -16,7 +16,7 @@ import httpx
 
 from imgproxy_py import __version__
 from imgproxy_py.config import read_config
-from imgproxy_py.server.services import build_services
+from imgproxy_py.server.composition import build_services
 from imgproxy_py.settings_check import imgproxy_settings, unread_settings
 
 PACKAGE = Path(__file__).resolve().parents[1] / "imgproxy_py"

@@ -224,7 +224,7 @@ def test_token_command_mints_a_working_token(client: httpx.Client, media_server:
 def test_bad_routes_file_stops_start_up(tmp_path: Path, library: Path) -> None:
     from imgproxy_py.config import load_config
     from imgproxy_py.errors import ConfigError
-    from imgproxy_py.server.services import build_services
+    from imgproxy_py.server.composition import build_services
 
     routes = tmp_path / "routes.conf"
     routes.write_text("/media/x/<hash> pr:x <hash>\n/nohash pr:x <hash>\n/media/y/<hash> pr:<z> <hash>\n")

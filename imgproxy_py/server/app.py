@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime
-import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,15 +13,13 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imgproxy_py.config import VERSION, Config
+from imgproxy_py.config import Config
 from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.server.composition import Services, build_services, lifespan
 from imgproxy_py.server.info import handle_info
 from imgproxy_py.server.landing import landing_page
+from imgproxy_py.server.media import handle_best_frames, handle_media, handle_thumbnail
 from imgproxy_py.server.processing import handle_image
-from imgproxy_py.server.routes import handle_media
-from imgproxy_py.server.services import Services, build_services
-from imgproxy_py.server.thumbnails import handle_best_frames, handle_thumbnail
-from imgproxy_py.urlpath import ParsedPath
 
 log = logging.getLogger("imgproxy_py.server")
 
@@ -111,11 +104,8 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
     async def info(request: Request) -> Response:
         return await handle_info(request, services)
 
-    async def render(request: Request, parsed: ParsedPath) -> Response:
-        return await handle_image(request, services, parsed)
-
     async def thumbnail(request: Request) -> Response:
-        return await handle_thumbnail(request, services, render)
+        return await handle_thumbnail(request, services)
 
     async def best(request: Request) -> Response:
         return await handle_best_frames(request, services)
@@ -123,26 +113,12 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
     async def image(request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(status_code=200, headers={"Allow": "GET, HEAD, OPTIONS", **cors})
-        if services.media is not None:
-            routed = await handle_media(request, services.media, render)
-            if routed is not None:
-                return routed
+        routed = await handle_media(request, services)
+        if routed is not None:
+            return routed
         response = await handle_image(request, services)
         response.headers.update(cors)
         return response
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await services.start()
-        host = config.server.host
-        address = f"http://{f'[{host}]' if ':' in host else host}:{config.server.port}"
-        log.info("imgproxy_py %s listening on %s", VERSION, address,
-                 extra={"address": address, "workers": config.server.workers,
-                        "signing": config.security.signing_enabled})
-        try:
-            yield
-        finally:
-            await services.close()
 
     app = Starlette(
         routes=[
@@ -155,62 +131,7 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
         ],
         middleware=[Middleware(RequestLogMiddleware, services=services)],
         exception_handlers={Exception: error_response, ImgproxyError: error_response},
-        lifespan=lifespan,
+        lifespan=lambda app: lifespan(services),
     )
     app.state.services = services
     return app
-
-
-def iso_time(record: logging.LogRecord) -> str:
-    """ISO 8601 in UTC with milliseconds: what log pipelines parse without configuration."""
-    moment = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object a line, tracebacks included (as the ``error`` field)."""
-
-    _SKIP = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {"time": iso_time(record), "level": record.levelname.lower(),
-                                "msg": record.getMessage()}
-        if not record.name.startswith("imgproxy_py"):
-            data["logger"] = record.name
-        data.update({k: v for k, v in record.__dict__.items() if k not in self._SKIP})
-        if record.exc_info:
-            data["error"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)  # escapes newlines: one line whatever the message
-
-
-class PrettyFormatter(logging.Formatter):
-    _SKIP = JsonFormatter._SKIP
-
-    def format(self, record: logging.LogRecord) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in record.__dict__.items() if k not in self._SKIP)
-        line = f"{iso_time(record)} {record.levelname:<7} {record.getMessage()}"
-        if extra:
-            line += " " + extra
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
-
-
-def setup_logging(config: Config) -> None:
-    """Our handler on the root logger, so uvicorn's and libraries' records (a failed bind, a
-    traceback) come out in the same format, one JSON line each in JSON mode."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if config.server.log_format in ("json", "structured")
-                         else PrettyFormatter())
-    name = config.server.log_level.upper()
-    level = logging.getLevelName(name) if name in ("DEBUG", "INFO", "WARNING", "ERROR") else logging.INFO
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    # Libraries speak at WARNING and above (httpx would log every source request at INFO).
-    root.setLevel(max(level, logging.WARNING))
-    for logger_name in ("imgproxy_py", "uvicorn", "uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(logger_name)
-        logger.handlers[:] = []
-        logger.propagate = True
-        logger.setLevel(level)
-    logging.captureWarnings(True)

@@ -18,8 +18,8 @@ from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.geometry import angle_flip, frame_height
 from imgproxy_py.imaging.objects import ObjectDetection, orient
-from imgproxy_py.server.processing import check_secret, parse_and_verify, raw_path, require_features
-from imgproxy_py.server.services import Services
+from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path, require_features
+from imgproxy_py.server.composition import Services
 from imgproxy_py.sources.store import source_identity
 
 

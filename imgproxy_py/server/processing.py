@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from email.utils import parsedate_to_datetime
@@ -11,10 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imgproxy_py.errors import (
-    FeatureUnavailableError,
-    ForbiddenError,
     ImgproxyError,
-    SignatureError,
     SourceBadGatewayError,
     SourceNotFoundError,
     SourceTimeoutError,
@@ -23,95 +19,16 @@ from imgproxy_py.errors import (
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.pipeline import ProcessResult
-from imgproxy_py.options.model import GravityType, OutputOptions, RequestOptions
-from imgproxy_py.options.parser import ClientFeatures
-from imgproxy_py.security.encryption import decrypt_source_url
-from imgproxy_py.security.signature import verify_signature
+from imgproxy_py.options.model import OutputOptions, RequestOptions
+from imgproxy_py.server.checks import check_secret, client_features, parse_and_verify, raw_path, require_features
+from imgproxy_py.server.composition import Services
 from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
-from imgproxy_py.server.services import Services
 from imgproxy_py.sources.fetcher import SourceImage
 from imgproxy_py.sources.store import source_identity
-from imgproxy_py.urlpath import ParsedPath, parse_path
+from imgproxy_py.urlpath import ParsedPath
 
 log = logging.getLogger("imgproxy_py.server")
-
-
-def raw_path(request: Request, prefix: str) -> str:
-    """The path as the client sent it (still percent-encoded): what signatures cover."""
-    raw = request.scope.get("raw_path")
-    path = raw.decode("latin-1") if raw else request.url.path
-    path = path.split("?", 1)[0]
-    if prefix and path.startswith(prefix):
-        path = path[len(prefix):]
-    return path
-
-
-def check_secret(request: Request, secret: str) -> None:
-    if not secret:
-        return
-    given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {secret}".encode()):
-        raise ForbiddenError("missing or wrong Authorization header", public_message="Forbidden")
-
-
-def parse_and_verify(services: Services, path: str) -> ParsedPath:
-    config = services.config
-    key = config.security.source_url_encryption_key
-    parsed = parse_path(path, config.url, (lambda c: decrypt_source_url(c, key)) if key else None)
-    sec = config.security
-    if sec.signing_enabled:
-        if not verify_signature(parsed.signature, parsed.signed_path, sec.key_salt_pairs,
-                                sec.signature_size, sec.trusted_signatures):
-            raise SignatureError(f"invalid signature for {parsed.signed_path}")
-    elif config.url.arguments_separator in parsed.signature:
-        raise SignatureError("signature segment is missing",
-                             public_message="Invalid signature: the signature segment is missing")
-    return parsed
-
-
-def needs_detection(options: RequestOptions) -> bool:
-    out = options.output
-    if out.detect_objects or out.representative_face:
-        return True
-    object_gravities = (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED)
-    for po in options.pipelines:
-        gravities = (po.gravity, po.crop.gravity, po.objects_position)
-        if any(g is not None and g.type in object_gravities for g in gravities):
-            return True
-        if (po.crop_objects or po.blur_detections or po.pixelate_detections
-                or po.draw_detections is not None):
-            return True
-    return False
-
-
-def require_features(options: RequestOptions, services: Services) -> None:
-    """A request for a part this installation lacks is refused, never quietly served without it."""
-    if services.detection_unavailable and needs_detection(options):
-        raise FeatureUnavailableError(services.detection_unavailable)
-
-
-def client_features(request: Request, services: Services) -> ClientFeatures:
-    accept = request.headers.get("accept", "")
-    dpr = width = 0.0
-    if services.config.server.enable_client_hints:
-        dpr = _header_float(request, "sec-ch-dpr", "dpr")
-        width = _header_float(request, "sec-ch-width", "width")
-    return ClientFeatures(accepts_webp="image/webp" in accept, accepts_avif="image/avif" in accept,
-                          dpr=dpr, width=int(width))
-
-
-def _header_float(request: Request, *names: str) -> float:
-    for name in names:
-        value = request.headers.get(name)
-        if value:
-            try:
-                number = float(value)
-            except ValueError:
-                continue
-            if 0 < number < 100_000:
-                return number
-    return 0.0
 
 
 def vary_header(services: Services) -> str:

@@ -1,17 +1,23 @@
-"""Everything a request needs, built once from the config at start-up."""
+"""The composition root: every part a request needs, built once from the config at start-up,
+started and stopped with the server (:func:`lifespan`).
+
+Parts get their dependencies as typed constructor arguments from here; nothing else builds them.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyvips
 
 from imgproxy_py.cache import BytesCache, SingleFlight
-from imgproxy_py.config import Config
+from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.context import ProcessingSettings
@@ -23,10 +29,10 @@ from imgproxy_py.imaging.save import EncoderSettings
 from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.imaging.watermark import WatermarkSource
 from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
+from imgproxy_py.media.routes import MediaRoutes, load_media_routes
 from imgproxy_py.metrics import Metrics
 from imgproxy_py.options.model import GravityType
 from imgproxy_py.options.parser import OptionsParser
-from imgproxy_py.server.routes import MediaRoutes, load_media_routes
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
@@ -73,6 +79,7 @@ class Services:
     metrics: Metrics | None = None
     fallback_image: bytes | None = None
     media: MediaRoutes | None = None
+    special_sources: SpecialSources | None = None
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
     # Why detection can't run here (its extra is not installed), or "" when it can or is off by choice.
     detection_unavailable: str = ""
@@ -101,7 +108,7 @@ class Services:
             await self.metrics.stop()
         await self.fetcher.close()
         self.workers.shutdown()
-        special = self.processor.services.get("special_sources")
+        special = self.special_sources
         if special is not None and special.raw is not None:
             special.raw.close()
 
@@ -142,9 +149,10 @@ def build_services(config: Config) -> Services:
     raw_missing = MISSING_RAW if raw_config.enabled and raw_decoder is None else ""
     if raw_missing:
         log.warning("camera RAW is off: %s", raw_missing)
-    processor.services["special_sources"] = SpecialSources(
+    special_sources = SpecialSources(
         video_config, raw_decoder, detectors.detect if detectors.enabled else None,
         raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable)
+    processor.services["special_sources"] = special_sources
     media = load_media_routes(config.media, config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
     watermark = _static_watermark(config, problems)
@@ -160,6 +168,7 @@ def build_services(config: Config) -> Services:
     services = Services(config, options, fetcher, SourceStore(fetcher, config.delivery.source_cache_bytes),
                         processor, workers, results, fallback_image=fallback)
     services.media = media
+    services.special_sources = special_sources
     services.detection_unavailable = detection_config.unavailable
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
@@ -209,3 +218,19 @@ async def load_url_watermark(services: Services) -> None:
         return
     source = await services.fetcher.fetch(url)
     services.processor.services["watermark"] = WatermarkSource(source.data)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(services: Services) -> AsyncIterator[None]:
+    """Start what needs the event loop (URL watermark, fallback image, metrics); stop it all."""
+    await services.start()
+    config = services.config
+    host = config.server.host
+    address = f"http://{f'[{host}]' if ':' in host else host}:{config.server.port}"
+    log.info("imgproxy_py %s listening on %s", VERSION, address,
+             extra={"address": address, "workers": config.server.workers,
+                    "signing": config.security.signing_enabled})
+    try:
+        yield
+    finally:
+        await services.close()

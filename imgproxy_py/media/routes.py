@@ -9,23 +9,17 @@ A request matching the pattern is answered exactly as
 ``<hash>`` names (by file name without extension, or by the MD5 of its content) under
 ``IMGPROXY_MEDIA_ROOT``.  Placeholders: ``<hash>``, ``<n>`` (digits) and any other
 ``<name>`` (one path segment's text); OPTIONS may use them too.  Authentication is a bearer
-token (``media.tokens``).
+token (``media.tokens``).  The HTTP side is ``server.media``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.utils import formatdate
 from pathlib import Path
 
-from starlette.requests import Request
-from starlette.responses import Response
-
-from imgproxy_py.errors import InvalidURLError, SourceNotFoundError
+from imgproxy_py.errors import BadRequestError, InvalidURLError, SourceNotFoundError
 from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.index import MediaIndex
 from imgproxy_py.media.tokens import TokenAuthority, TokenError
@@ -136,12 +130,13 @@ class MediaRoutes:
         return ParsedPath("unsafe", f"/{options}/plain/local:///{relative}", tuple(tokens),
                           SourceRef(f"local:///{relative}", ""))
 
-    def authorize(self, request: Request, params: dict[str, str]) -> None:
+    def authorize(self, authorization: str | None, key: str) -> None:
+        """Raise TokenError unless the ``Authorization`` header lets its bearer read ``key``."""
         if self.tokens is None:
             if self.open_access:
                 return
             raise TokenError("media routes need IMGPROXY_MEDIA_TOKEN_SECRET when URLs are signed")
-        self.tokens.check(request.headers.get("authorization"), params["hash"])
+        self.tokens.check(authorization, key)
 
 
 def load_media_routes(config: MediaConfig, local_root: str, signing: bool,
@@ -171,43 +166,6 @@ def load_media_routes(config: MediaConfig, local_root: str, signing: bool,
     if tokens is None and not signing:
         log.warning("IMGPROXY_MEDIA_TOKEN_SECRET is not set: media routes are open (as unsigned URLs are)")
     return MediaRoutes(routes, index, local, tokens, open_access=not signing, ttl=ttl)
-
-
-Render = Callable[[Request, ParsedPath], Awaitable[Response]]
-
-
-async def handle_media(request: Request, media: MediaRoutes, render: Render) -> Response | None:
-    """Answer a media route, or None when no route matches ``request``'s path."""
-    found = media.find(request.url.path)
-    if found is None:
-        return None
-    route, params = found
-    media.authorize(request, params)
-    parsed = media.parsed_path(route, params)
-    return media_cached(await render(request, parsed), media.ttl)
-
-
-def media_cache_headers(ttl: int, now: float | None = None) -> dict[str, str]:
-    """``Cache-Control`` and an ``Expires`` that agrees with it (now + max-age)."""
-    now = time.time() if now is None else now
-    return {"Cache-Control": f"public, max-age={ttl}", "Expires": formatdate(now + ttl, usegmt=True)}
-
-
-# A whole result, a part of one (Range), a revalidation: a 304 carries what the 200 would
-# (RFC 9111, 4.3.4).  Errors and fallback images keep the engine's headers.
-_MEDIA_CACHED = frozenset({200, 206, 304})
-
-
-def media_cached(response: Response, ttl: int) -> Response:
-    """``response`` with the media routes' lifetime (IMGPROXY_MEDIA_TTL) in place of the
-    engine's (IMGPROXY_TTL): both headers, so that caches that read either agree."""
-    if response.status_code in _MEDIA_CACHED:
-        response.headers.update(media_cache_headers(ttl))
-    return response
-
-
-class BadRequestError(InvalidURLError):
-    status = 400
 
 
 def thumbnail_options(query: dict[str, str], preset_exists: bool) -> str:
