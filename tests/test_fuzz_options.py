@@ -23,10 +23,10 @@ from imgproxy_py.errors import ImgproxyError
 from imgproxy_py.formats import ImageFormat, sniff_format
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.options.parser import ClientFeatures
+from imgproxy_py.server.checks import parse_and_verify
+from imgproxy_py.server.composition import Services, build_services
 from imgproxy_py.server.etag import options_tag
-from imgproxy_py.server.processing import parse_and_verify
 from imgproxy_py.server.responses import cache_headers, content_disposition
-from imgproxy_py.server.services import Services, build_services
 from tests.fuzz_urls import ENCRYPTION_KEY, PRESETS, address_space_limit, image_path
 from tests.servers import ASSETS
 
