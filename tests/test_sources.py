@@ -9,7 +9,7 @@ import pytest
 
 from imgproxy_py.errors import SourceNotAllowedError
 from imgproxy_py.security.addresses import AddressPolicy
-from imgproxy_py.sources.fetcher import local_path
+from imgproxy_py.sources.local import local_path
 from tests.conftest import asset
 from tests.servers import AppServer, Origin
 

@@ -24,7 +24,7 @@ from imgproxy_py.server.checks import check_secret, client_features, parse_and_v
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
-from imgproxy_py.sources.fetcher import SourceImage
+from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import source_identity
 from imgproxy_py.urlpath import ParsedPath
 

@@ -1,5 +1,7 @@
-"""Where source images come from: HTTP(S) origins and the local filesystem."""
+"""Where source images come from: a backend per URL scheme (``http``/``https``, ``local``)
+behind the fetcher's scheme table, with a memory-bounded cache in front (``store``)."""
 
-from imgproxy_py.sources.fetcher import SourceFetcher, SourceImage
+from imgproxy_py.sources.base import SourceBackend, SourceImage
+from imgproxy_py.sources.fetcher import SourceFetcher
 
-__all__ = ["SourceFetcher", "SourceImage"]
+__all__ = ["SourceBackend", "SourceFetcher", "SourceImage"]

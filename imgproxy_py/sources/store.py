@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, replace
 
 from imgproxy_py.cache import BytesCache, SingleFlight
-from imgproxy_py.sources.fetcher import SourceFetcher, SourceImage
+from imgproxy_py.sources.base import SourceImage
+from imgproxy_py.sources.fetcher import SourceFetcher
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECASE)
 _NO_STORE = re.compile(r"(?:^|,)\s*(no-store|private)\b", re.IGNORECASE)

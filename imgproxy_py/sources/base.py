@@ -1,0 +1,96 @@
+"""What every source backend shares: the result type, the protocol, the size limit and the
+conditional request.
+
+A backend turns a source URL of its schemes into a :class:`SourceImage`.  The checks that must
+not differ between backends live here, so a new backend (a cloud store, a plugin's) cannot
+get them subtly wrong: the download-size limit, the conditional-request answer (a 304 with no
+body), and the errors a missing object or an oversized one ends with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from imgproxy_py.errors import SourceTooBigError
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    data: bytes
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    cache_control: str | None = None
+    expires: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    not_modified: bool = False  # the origin answered 304 to a conditional request
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """The validators a request carries (``If-None-Match`` / ``If-Modified-Since``)."""
+
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+
+    @staticmethod
+    def from_headers(headers: dict[str, str]) -> Conditional:
+        return Conditional(headers.get("If-None-Match"), headers.get("If-Modified-Since"))
+
+    def headers(self) -> dict[str, str]:
+        out = {}
+        if self.if_none_match:
+            out["If-None-Match"] = self.if_none_match
+        if self.if_modified_since:
+            out["If-Modified-Since"] = self.if_modified_since
+        return out
+
+    def matches(self, etag: str | None) -> bool:
+        return bool(self.if_none_match and etag and self.if_none_match == etag)
+
+
+NO_CONDITION = Conditional()
+
+
+def not_modified(url: str, etag: str | None, last_modified: str | None = None,
+                 cache_control: str | None = None, headers: dict[str, str] | None = None) -> SourceImage:
+    """The answer to a conditional request whose validators still hold: nothing downloaded."""
+    return SourceImage(data=b"", url=url, etag=etag, last_modified=last_modified, cache_control=cache_control,
+                       headers=headers or {}, not_modified=True)
+
+
+class SizeLimit:
+    """The download-size limit (``IMGPROXY_MAX_SRC_FILE_SIZE``; 0: none), checked on the declared
+    size before a byte is read and on the running total while streaming."""
+
+    def __init__(self, url: str, limit: int) -> None:
+        self.url = url
+        self.limit = limit
+        self.size = 0
+
+    def check_declared(self, size: int | None) -> None:
+        if self.limit and size is not None and size > self.limit:
+            raise SourceTooBigError(f"{self.url}: {size} bytes > {self.limit}")
+
+    def add(self, chunk: bytes) -> bytes:
+        self.size += len(chunk)
+        if self.limit and self.size > self.limit:
+            raise SourceTooBigError(f"{self.url}: body exceeds {self.limit} bytes")
+        return chunk
+
+
+class SourceBackend(Protocol):
+    """Fetches the source URLs of its ``schemes``.
+
+    ``fetch`` raises the project's source errors (``SourceNotFoundError`` → 404,
+    ``SourceTimeoutError`` → 504, ``SourceBadGatewayError`` → 502, ``SourceTooBigError`` → 422,
+    ``SourceNotAllowedError`` → 404); it answers a conditional request whose validators hold with
+    :func:`not_modified`.  The fetcher applies the allowed-sources list and the download timeout
+    around it."""
+
+    schemes: tuple[str, ...]
+
+    async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage: ...
+
+    async def close(self) -> None: ...

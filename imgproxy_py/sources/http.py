@@ -1,0 +1,144 @@
+"""The ``http``/``https`` backend: one shared httpx client, streamed, bounded and address-checked.
+
+Every address a host resolves to is checked against the address policy (loopback, link-local,
+private) before connecting, on every hop of a redirect, so DNS cannot point a source at the
+inside of the network.  Cloud-store backends that speak HTTP reuse this client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+from imgproxy_py.config import FetchConfig, SecurityConfig
+from imgproxy_py.errors import (
+    ImgproxyError,
+    SourceBadGatewayError,
+    SourceNotAllowedError,
+    SourceNotFoundError,
+    SourceTimeoutError,
+)
+from imgproxy_py.security.addresses import AddressPolicy
+from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
+
+
+class _CheckedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves the host itself, checks every address, then connects to a checked one."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self.policy = policy
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a host IDNA can't encode
+            raise httpcore.ConnectError(f"can't resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            self.policy.check(address)  # every address: DNS could answer another one next time
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        raise httpcore.ConnectError(str(last_error or f"can't connect to {host}"))
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not sources")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def _transport(policy: AddressPolicy, verify: bool) -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(verify=verify)
+    ssl_context = ssl.create_default_context() if verify else ssl._create_unverified_context()
+    # httpx does not take a network backend; swap its pool for one that has ours.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context, max_connections=256, max_keepalive_connections=64,
+        keepalive_expiry=30.0, network_backend=_CheckedBackend(policy))
+    return transport
+
+
+class HttpBackend:
+    schemes: tuple[str, ...] = ("http", "https")
+
+    def __init__(self, fetch: FetchConfig, security: SecurityConfig) -> None:
+        self.policy = AddressPolicy(security.allow_loopback, security.allow_link_local,
+                                    security.allow_private)
+        self.extra_headers: dict[str, str] = {}
+        self.client = httpx.AsyncClient(
+            transport=_transport(self.policy, not fetch.ignore_ssl_verification),
+            follow_redirects=True,
+            max_redirects=fetch.max_redirects,
+            headers={"User-Agent": fetch.user_agent},
+            timeout=httpx.Timeout(fetch.download_timeout),
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
+        _check_http_url(url)
+        headers = {**conditional.headers(), **self.extra_headers}
+        try:
+            async with self.client.stream("GET", url, headers=headers) as response:
+                self._check_status(url, response)
+                if response.status_code == 304:
+                    return not_modified(url, response.headers.get("etag"), response.headers.get("last-modified"),
+                                        response.headers.get("cache-control"), dict(response.headers))
+                declared = response.headers.get("content-length", "")
+                limit.check_declared(int(declared) if declared.isdigit() else None)
+                chunks = [limit.add(chunk) async for chunk in response.aiter_bytes()]
+                return SourceImage(
+                    data=b"".join(chunks), url=url,
+                    etag=response.headers.get("etag"),
+                    last_modified=response.headers.get("last-modified"),
+                    cache_control=response.headers.get("cache-control"),
+                    expires=response.headers.get("expires"),
+                    headers=dict(response.headers),
+                )
+        except ImgproxyError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise SourceTimeoutError(f"{url}: {exc!r}") from exc
+        except httpx.TooManyRedirects as exc:
+            raise SourceBadGatewayError(f"{url}: too many redirects") from exc
+        except httpx.HTTPError as exc:
+            cause = exc.__cause__ or exc.__context__
+            while cause is not None:
+                if isinstance(cause, SourceNotAllowedError):
+                    raise cause from None
+                cause = cause.__cause__ or cause.__context__
+            raise SourceBadGatewayError(f"{url}: {exc!r}") from exc
+
+    @staticmethod
+    def _check_status(url: str, response: httpx.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300 or status == 304:
+            return
+        if status >= 500:
+            raise SourceBadGatewayError(f"{url}: origin answered {status}")
+        raise SourceNotFoundError(f"{url}: origin answered {status}")
+
+
+def _check_http_url(url: str) -> None:
+    """Refuse (404) what httpx can't request: it raises those outside its HTTPError family."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise SourceNotAllowedError(f"invalid source URL: {url}") from None
+    if not parsed.host or (parsed.port is not None and not 0 < parsed.port < 65536):
+        raise SourceNotAllowedError(f"invalid source URL: {url}")
