@@ -10,7 +10,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TypeVar
 
 from imgproxy_py import __version__
@@ -21,7 +20,10 @@ from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.raw import RawConfig
 from imgproxy_py.media.video import VideoConfig
+from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
+from imgproxy_py.security.config import SecurityConfig
+from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.urlpath import URLGrammar
 
 VERSION = __version__
@@ -81,92 +83,6 @@ def _parse_bind(r: EnvReader) -> tuple[str, int]:
         r.errors.append(f"IMGPROXY_BIND: {bind!r} is not host:port")
         return "0.0.0.0", 8080
     return host.strip("[]") or "0.0.0.0", int(port)
-
-
-@dataclass(frozen=True)
-class SecurityConfig:
-    key_salt_pairs: tuple[tuple[bytes, bytes], ...] = ()
-    signature_size: int = 32
-    trusted_signatures: tuple[str, ...] = ()
-    allowed_sources: tuple[re.Pattern[str], ...] = ()
-    allow_loopback: bool = False
-    allow_link_local: bool = False
-    allow_private: bool = True
-    max_src_resolution: int = 50_000_000
-    max_src_file_size: int = 0
-    max_animation_frames: int = 1
-    max_animation_frame_resolution: int = 0
-    max_result_dimension: int = 0
-    allowed_processing_options: frozenset[str] = frozenset()
-    source_url_encryption_key: bytes = b""
-
-    @property
-    def signing_enabled(self) -> bool:
-        return bool(self.key_salt_pairs)
-
-    @staticmethod
-    def from_env(r: EnvReader) -> SecurityConfig:
-        keys = r.hex_list("IMGPROXY_KEY")
-        salts = r.hex_list("IMGPROXY_SALT")
-        if len(keys) != len(salts):
-            r.errors.append("IMGPROXY_KEY and IMGPROXY_SALT must have the same number of entries")
-        enc_key = b""
-        if r.has("IMGPROXY_SOURCE_URL_ENCRYPTION_KEY"):
-            enc_key = r.hex_list("IMGPROXY_SOURCE_URL_ENCRYPTION_KEY")[0] if r.hex_list(
-                "IMGPROXY_SOURCE_URL_ENCRYPTION_KEY") else b""
-            if len(enc_key) not in (16, 24, 32):
-                r.errors.append("IMGPROXY_SOURCE_URL_ENCRYPTION_KEY must be 16, 24 or 32 bytes of hex")
-        return SecurityConfig(
-            key_salt_pairs=tuple(zip(keys, salts, strict=False)),
-            signature_size=r.integer("IMGPROXY_SIGNATURE_SIZE", 32, minimum=1, maximum=32),
-            trusted_signatures=r.string_list("IMGPROXY_TRUSTED_SIGNATURES"),
-            allowed_sources=tuple(source_pattern(s) for s in r.string_list("IMGPROXY_ALLOWED_SOURCES")),
-            allow_loopback=r.boolean("IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES", False),
-            allow_link_local=r.boolean("IMGPROXY_ALLOW_LINK_LOCAL_SOURCE_ADDRESSES", False),
-            allow_private=r.boolean("IMGPROXY_ALLOW_PRIVATE_SOURCE_ADDRESSES", True),
-            max_src_resolution=int(r.number("IMGPROXY_MAX_SRC_RESOLUTION", 50.0, minimum=0) * 1_000_000),
-            max_src_file_size=r.integer("IMGPROXY_MAX_SRC_FILE_SIZE", 0, minimum=0),
-            max_animation_frames=r.integer("IMGPROXY_MAX_ANIMATION_FRAMES", 1, minimum=1),
-            max_animation_frame_resolution=int(
-                r.number("IMGPROXY_MAX_ANIMATION_FRAME_RESOLUTION", 0.0, minimum=0) * 1_000_000),
-            max_result_dimension=r.integer("IMGPROXY_MAX_RESULT_DIMENSION", 0, minimum=0),
-            allowed_processing_options=frozenset(r.string_list("IMGPROXY_ALLOWED_PROCESSING_OPTIONS")),
-            source_url_encryption_key=enc_key,
-        )
-
-
-def source_pattern(prefix: str) -> re.Pattern[str]:
-    """An allowed-source prefix; ``*`` matches one host label part (imgproxy's rule)."""
-    scheme, sep, rest = prefix.partition("://")
-    if not sep:
-        return re.compile(re.escape(prefix))
-    host, slash, path = rest.partition("/")
-    host_re = re.escape(host).replace(r"\*", r"[^./]*")
-    return re.compile(re.escape(scheme + "://") + host_re + re.escape(slash + path))
-
-
-@dataclass(frozen=True)
-class FetchConfig:
-    download_timeout: float = 5.0
-    max_redirects: int = 10
-    user_agent: str = f"imgproxy_py/{VERSION}"
-    local_filesystem_root: str = ""
-    ignore_ssl_verification: bool = False
-    max_src_file_size: int = 0
-
-    @staticmethod
-    def from_env(r: EnvReader) -> FetchConfig:
-        root = r.string("IMGPROXY_LOCAL_FILESYSTEM_ROOT")
-        if root and not Path(root).is_dir():
-            r.errors.append(f"IMGPROXY_LOCAL_FILESYSTEM_ROOT: {root!r} is not a directory")
-        return FetchConfig(
-            download_timeout=r.number("IMGPROXY_DOWNLOAD_TIMEOUT", 5.0, minimum=0.001),
-            max_redirects=r.integer("IMGPROXY_MAX_REDIRECTS", 10, minimum=0),
-            user_agent=r.string("IMGPROXY_USER_AGENT", f"imgproxy_py/{VERSION}"),
-            local_filesystem_root=str(Path(root).resolve()) if root else "",
-            ignore_ssl_verification=r.boolean("IMGPROXY_IGNORE_SSL_VERIFICATION", False),
-            max_src_file_size=r.integer("IMGPROXY_MAX_SRC_FILE_SIZE", 0, minimum=0),
-        )
 
 
 def _format_list(r: EnvReader, name: str, default: tuple[ImageFormat, ...]) -> tuple[ImageFormat, ...]:
@@ -282,37 +198,6 @@ class DeliveryConfig:
         )
 
 
-@dataclass(frozen=True)
-class MetricsConfig:
-    prometheus_bind: str = ""
-    prometheus_namespace: str = ""
-    datadog_enable: bool = False
-    datadog_host: str = "localhost"
-    datadog_port: int = 8125
-    datadog_service: str = "imgproxy"
-    datadog_env: str = ""
-    datadog_version: str = ""
-    gauge_interval: float = 10.0
-
-    @staticmethod
-    def from_env(r: EnvReader) -> MetricsConfig:
-        bind = r.string("IMGPROXY_PROMETHEUS_BIND")
-        if bind and (":" not in bind or not bind.rpartition(":")[2].isdigit()):
-            r.errors.append(f"IMGPROXY_PROMETHEUS_BIND: {bind!r} is not host:port")
-            bind = ""
-        return MetricsConfig(
-            prometheus_bind=bind,
-            prometheus_namespace=r.string("IMGPROXY_PROMETHEUS_NAMESPACE"),
-            datadog_enable=r.boolean("IMGPROXY_DATADOG_ENABLE", False),
-            datadog_host=r.string("DD_AGENT_HOST", "localhost"),
-            datadog_port=r.integer("DD_DOGSTATSD_PORT", 8125, minimum=1, maximum=65535),
-            datadog_service=r.string("DD_SERVICE", "imgproxy"),
-            datadog_env=r.string("DD_ENV"),
-            datadog_version=r.string("DD_VERSION"),
-            gauge_interval=r.number("IMGPROXY_METRICS_INTERVAL", 10.0, minimum=0.05),
-        )
-
-
 def _url_grammar(r: EnvReader) -> URLGrammar:
     replacements: list[tuple[re.Pattern[str], str]] = []
     for item in r.string_list("IMGPROXY_URL_REPLACEMENTS", sep=";"):
@@ -370,7 +255,7 @@ class Config:
     processing: ProcessingConfig
     url: URLGrammar
     delivery: DeliveryConfig = DeliveryConfig()
-    metrics: MetricsConfig = MetricsConfig()
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     presets: PresetsConfig = PresetsConfig()
     optimize: OptimizeConfig = field(default_factory=lambda: OptimizeConfig.from_env({})[0])
     detection: DetectionConfig = field(default_factory=DetectionConfig)

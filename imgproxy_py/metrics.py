@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from imgproxy_py.config import MetricsConfig
+from imgproxy_py.metrics_config import MetricsConfig
 
 log = logging.getLogger("imgproxy_py.metrics")
 

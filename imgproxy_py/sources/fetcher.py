@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from imgproxy_py.config import FetchConfig, SecurityConfig
 from imgproxy_py.errors import SourceNotAllowedError, SourceTimeoutError
+from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.base import NO_CONDITION, Conditional, SizeLimit, SourceBackend, SourceImage
+from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.http import HttpBackend
 from imgproxy_py.sources.local import LocalBackend, split_url
 

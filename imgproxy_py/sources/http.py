@@ -16,7 +16,6 @@ from typing import Any
 import httpcore
 import httpx
 
-from imgproxy_py.config import FetchConfig, SecurityConfig
 from imgproxy_py.errors import (
     ImgproxyError,
     SourceBadGatewayError,
@@ -25,7 +24,9 @@ from imgproxy_py.errors import (
     SourceTimeoutError,
 )
 from imgproxy_py.security.addresses import AddressPolicy
+from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
+from imgproxy_py.sources.config import FetchConfig
 
 
 class _CheckedBackend(httpcore.AsyncNetworkBackend):

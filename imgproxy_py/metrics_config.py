@@ -1,0 +1,38 @@
+"""Settings of the Prometheus and DataDog metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imgproxy_py.envreader import EnvReader
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    prometheus_bind: str = ""
+    prometheus_namespace: str = ""
+    datadog_enable: bool = False
+    datadog_host: str = "localhost"
+    datadog_port: int = 8125
+    datadog_service: str = "imgproxy"
+    datadog_env: str = ""
+    datadog_version: str = ""
+    gauge_interval: float = 10.0
+
+    @staticmethod
+    def from_env(r: EnvReader) -> MetricsConfig:
+        bind = r.string("IMGPROXY_PROMETHEUS_BIND")
+        if bind and (":" not in bind or not bind.rpartition(":")[2].isdigit()):
+            r.errors.append(f"IMGPROXY_PROMETHEUS_BIND: {bind!r} is not host:port")
+            bind = ""
+        return MetricsConfig(
+            prometheus_bind=bind,
+            prometheus_namespace=r.string("IMGPROXY_PROMETHEUS_NAMESPACE"),
+            datadog_enable=r.boolean("IMGPROXY_DATADOG_ENABLE", False),
+            datadog_host=r.string("DD_AGENT_HOST", "localhost"),
+            datadog_port=r.integer("DD_DOGSTATSD_PORT", 8125, minimum=1, maximum=65535),
+            datadog_service=r.string("DD_SERVICE", "imgproxy"),
+            datadog_env=r.string("DD_ENV"),
+            datadog_version=r.string("DD_VERSION"),
+            gauge_interval=r.number("IMGPROXY_METRICS_INTERVAL", 10.0, minimum=0.05),
+        )

@@ -1,0 +1,33 @@
+"""Settings of source downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from imgproxy_py import __version__
+from imgproxy_py.envreader import EnvReader
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    download_timeout: float = 5.0
+    max_redirects: int = 10
+    user_agent: str = f"imgproxy_py/{__version__}"
+    local_filesystem_root: str = ""
+    ignore_ssl_verification: bool = False
+    max_src_file_size: int = 0
+
+    @staticmethod
+    def from_env(r: EnvReader) -> FetchConfig:
+        root = r.string("IMGPROXY_LOCAL_FILESYSTEM_ROOT")
+        if root and not Path(root).is_dir():
+            r.errors.append(f"IMGPROXY_LOCAL_FILESYSTEM_ROOT: {root!r} is not a directory")
+        return FetchConfig(
+            download_timeout=r.number("IMGPROXY_DOWNLOAD_TIMEOUT", 5.0, minimum=0.001),
+            max_redirects=r.integer("IMGPROXY_MAX_REDIRECTS", 10, minimum=0),
+            user_agent=r.string("IMGPROXY_USER_AGENT", f"imgproxy_py/{__version__}"),
+            local_filesystem_root=str(Path(root).resolve()) if root else "",
+            ignore_ssl_verification=r.boolean("IMGPROXY_IGNORE_SSL_VERIFICATION", False),
+            max_src_file_size=r.integer("IMGPROXY_MAX_SRC_FILE_SIZE", 0, minimum=0),
+        )
