@@ -12,7 +12,6 @@ OVERSIZED = {
     "imaging/bmp_ico.py": 745,
     "imaging/objects.py": 414,
     "media/bestframe.py": 432,
-    "media/raw.py": 612,
     "media/video.py": 611,
     "urls.py": 955,
 }

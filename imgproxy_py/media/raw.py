@@ -23,10 +23,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import selectors
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -37,16 +35,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import pyvips
 
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import ImgproxyError
 from imgproxy_py.media import parse_byte_size
-from imgproxy_py.media.raw_worker import FRAME, MAX_HEADER, SETTINGS_ENV
+from imgproxy_py.media.raw_pipe import Expired, Worker, WorkerGone, read_message, write
+from imgproxy_py.media.raw_policy import DELEGATE_SCRIPT, delegates_xml, policy_xml, shell_quote
+from imgproxy_py.media.raw_sniff import RAW_CODERS, is_pdf, is_raw, sniff_raw
+from imgproxy_py.media.raw_worker import FRAME, SETTINGS_ENV
 
 logger = logging.getLogger("imgproxy_py.media")
+
+# Re-exported: callers recognise RAW files through this module.
+__all__ = ["RAW_CODERS", "RawConfig", "RawDecodeError", "RawDecoder", "RawTimeoutError", "RawUnsupportedError",
+           "is_pdf", "is_raw", "raw_available", "sniff_raw"]
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -123,127 +127,6 @@ def _size(reader: EnvReader, name: str, default: int) -> int:
     return value
 
 
-# -- sniffing -----------------------------------------------------------------------------------
-
-_EXTENSIONS = {
-    ".dng": "DNG", ".cr2": "CR2", ".crw": "CRW", ".nef": "NEF", ".nrw": "NRW", ".arw": "ARW",
-    ".srf": "SRF", ".sr2": "SR2", ".orf": "ORF", ".rw2": "RW2", ".pef": "PEF", ".srw": "SRW",
-    ".raf": "RAF",
-}
-# Coders ImageMagick's RAW module registers for the formats above (all go through the converter).
-RAW_CODERS = frozenset(_EXTENSIONS.values())
-# TIFF-based RAW files name their maker in IFD0; those makers' coder.
-_MAKERS = (
-    ("NIKON", "NEF"), ("SONY", "ARW"), ("PENTAX", "PEF"), ("RICOH", "PEF"), ("SAMSUNG", "SRW"),
-    ("OLYMPUS", "ORF"), ("OM DIGITAL", "ORF"), ("CANON", "CR2"), ("PANASONIC", "RW2"), ("LEICA", "RW2"),
-)
-# Compression values that only RAW files use in IFD0 (Nikon, Sony, Pentax, Samsung).
-_RAW_COMPRESSIONS = frozenset({32767, 32769, 32770, 32772, 34713, 65535})
-_TAG_NEW_SUBFILE_TYPE = 254
-_TAG_COMPRESSION = 259
-_TAG_MAKE = 271
-_TAG_SUB_IFDS = 330
-_TAG_DNG_VERSION = 50706
-_MAX_IFD_ENTRIES = 1024
-
-
-@dataclass(frozen=True)
-class _Entry:
-    type: int
-    count: int
-    value_at: int
-
-
-def _ifd0(data: bytes) -> tuple[str, dict[int, _Entry]] | None:
-    """IFD0's entries of a TIFF-structured file (bounded: at most 1024 entries, within the data)."""
-    order = {b"II": "<", b"MM": ">"}.get(bytes(data[:2]))
-    if order is None or len(data) < 8:
-        return None
-    (offset,) = struct.unpack_from(order + "I", data, 4)
-    if offset < 8 or offset + 2 > len(data):
-        return None
-    (count,) = struct.unpack_from(order + "H", data, offset)
-    entries: dict[int, _Entry] = {}
-    for number in range(min(count, _MAX_IFD_ENTRIES)):
-        at = offset + 2 + 12 * number
-        if at + 12 > len(data):
-            break
-        tag, kind, values = struct.unpack_from(order + "HHI", data, at)
-        entries[tag] = _Entry(kind, values, at + 8)
-    return order, entries
-
-
-def _integer(data: bytes, order: str, entry: _Entry | None) -> int | None:
-    if entry is None or entry.count < 1:
-        return None
-    if entry.type == 3:  # SHORT
-        return int(struct.unpack_from(order + "H", data, entry.value_at)[0])
-    if entry.type == 4:  # LONG
-        return int(struct.unpack_from(order + "I", data, entry.value_at)[0])
-    return None
-
-
-def _ascii(data: bytes, order: str, entry: _Entry | None, limit: int = 64) -> str:
-    if entry is None or entry.type != 2 or entry.count < 1:
-        return ""
-    if entry.count <= 4:
-        raw = data[entry.value_at : entry.value_at + entry.count]
-    else:
-        (start,) = struct.unpack_from(order + "I", data, entry.value_at)
-        raw = data[start : start + min(entry.count, limit)]
-    return bytes(raw).split(b"\0", 1)[0].decode("latin-1").strip()
-
-
-def sniff_raw(data: bytes, filename_hint: str = "") -> str | None:
-    """The ImageMagick coder for a RAW file (``"DNG"``, ``"NEF"``, ...), or None if it is not one.
-
-    Formats with their own magic are recognised by it.  TIFF-based ones need IFD0: a DNGVersion
-    tag makes a DNG; otherwise the filename hint's extension, or a RAW maker in the Make tag
-    together with RAW structure (sub-IFDs, a reduced-size IFD0 or a RAW-only compression).
-    """
-    head = bytes(data[:16])
-    if head.startswith(b"FUJIFILMCCD-RAW"):
-        return "RAF"
-    if head[:2] == b"II" and head[6:14] == b"HEAPCCDR":
-        return "CRW"
-    if head[:4] in (b"IIRO", b"IIRS", b"MMOR"):
-        return "ORF"
-    if head[:4] == b"IIU\x00":
-        return "RW2"
-    if head[:4] not in (b"II*\x00", b"MM\x00*"):
-        return None
-    if head[8:10] == b"CR":
-        return "CR2"
-    parsed = _ifd0(data)
-    if parsed is None:
-        return None
-    order, entries = parsed
-    if _TAG_DNG_VERSION in entries:
-        return "DNG"
-    hinted = _EXTENSIONS.get(os.path.splitext(filename_hint.lower())[1])
-    if hinted is not None and hinted != "DNG":
-        return hinted
-    make = _ascii(data, order, entries.get(_TAG_MAKE)).upper()
-    maker = next((coder for name, coder in _MAKERS if make.startswith(name)), None)
-    if maker is None:
-        return None
-    structured = (
-        _TAG_SUB_IFDS in entries
-        or _integer(data, order, entries.get(_TAG_NEW_SUBFILE_TYPE)) == 1
-        or _integer(data, order, entries.get(_TAG_COMPRESSION)) in _RAW_COMPRESSIONS
-    )
-    return maker if structured else None
-
-
-def is_raw(data: bytes, filename_hint: str = "") -> bool:
-    """Whether ``data`` is a camera RAW file (see ``sniff_raw``)."""
-    return sniff_raw(data, filename_hint) is not None
-
-
-def is_pdf(data: bytes) -> bool:
-    return bytes(data[:1024]).lstrip(b"\x00\t\n\r ").startswith(b"%PDF-")
-
-
 MISSING_RAW = ("camera RAW needs Wand and ImageMagick, which are not installed: "
                "pip install 'imgproxy-py[raw]' and the system's libmagickwand and dcraw")
 
@@ -262,59 +145,6 @@ def converter_path(config: RawConfig) -> str | None:
     return shutil.which(config.dcraw)
 
 
-# -- worker configuration -------------------------------------------------------------------------
-
-_DELEGATE_SCRIPT = """#!/bin/sh
-# ImageMagick's dng:decode delegate: converts RAW file $1 to 8-bit PPM $2 with the converter.
-# $2 appears only when the converter succeeded: ImageMagick 6 re-reads an empty output file with
-# the RAW coder again, recursing until it crashes.
-if {converter} -c -q 3 -H 5 -w "$1" > "$2.part"; then
-    exec mv -f "$2.part" "$2"
-fi
-rm -f "$2.part"
-exit 1
-"""
-
-
-def _shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def _policy_xml(config: RawConfig, delegate: str) -> str:
-    readable = sorted(RAW_CODERS | {"PPM", "PNM"} | ({"PDF"} if config.enable_pdf else set()))
-    delegates = ["dng:decode", delegate] + (["gs", "ps:*", "pdf:*"] if config.enable_pdf else [])
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        "<policymap>",
-        f'  <policy domain="resource" name="memory" value="{config.memory_limit}"/>',
-        f'  <policy domain="resource" name="map" value="{config.map_limit}"/>',
-        f'  <policy domain="resource" name="disk" value="{config.disk_limit}"/>',
-        f'  <policy domain="resource" name="width" value="{config.width_limit}"/>',
-        f'  <policy domain="resource" name="height" value="{config.height_limit}"/>',
-        f'  <policy domain="resource" name="area" value="{config.area_limit}"/>',
-        '  <policy domain="resource" name="thread" value="1"/>',
-        # Rules apply in order, the last match wins: deny everything, then allow the few needed.
-        '  <policy domain="coder" rights="none" pattern="*"/>',
-        f'  <policy domain="coder" rights="read" pattern="{{{",".join(readable)}}}"/>',
-        '  <policy domain="delegate" rights="none" pattern="*"/>',
-        *(f'  <policy domain="delegate" rights="execute" pattern={quoteattr(name)}/>' for name in delegates),
-        '  <policy domain="filter" rights="none" pattern="*"/>',
-        '  <policy domain="path" rights="none" pattern="@*"/>',
-        "</policymap>",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _delegates_xml(script: str) -> str:
-    command = quoteattr(f'"{script}" "%i" "%u.ppm"')
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        "<delegatemap>\n"
-        f'  <delegate decode="dng:decode" command={command}/>\n'
-        "</delegatemap>\n"
-    )
-
-
 # -- the decoder ----------------------------------------------------------------------------------
 
 
@@ -323,22 +153,7 @@ _INHERITED_ENV = (
 )
 
 
-class _WorkerGone(Exception):
-    """The worker closed its pipes: it crashed, was killed or could not start."""
-
-
-class _Expired(Exception):
-    """The deadline passed while talking to the worker."""
-
-
-@dataclass
-class _Worker:
-    process: subprocess.Popen[bytes]
-    root: str
-    workdir: str
-
-
-def _stop_worker(worker: _Worker, *, graceful: bool) -> None:
+def _stop_worker(worker: Worker, *, graceful: bool) -> None:
     """Stop the worker and everything it started, then remove its files."""
     process = worker.process
     if graceful and process.poll() is None:
@@ -370,7 +185,7 @@ class _Holder:
     """The current worker, shared with the finalizer so that it outlives the decoder's ``self``."""
 
     def __init__(self) -> None:
-        self.worker: _Worker | None = None
+        self.worker: Worker | None = None
 
     def stop(self, *, graceful: bool = False) -> None:
         worker, self.worker = self.worker, None
@@ -450,19 +265,19 @@ class RawDecoder:
         try:
             worker = self._ensure_worker(limit)
             request = json.dumps({"format": coder}).encode()
-            _write(worker, FRAME.pack(len(request), len(data)) + request, limit)
-            _write(worker, data, limit)
-            return _read_message(worker, limit)
-        except _Expired:
+            write(worker, FRAME.pack(len(request), len(data)) + request, limit)
+            write(worker, data, limit)
+            return read_message(worker, limit)
+        except Expired:
             self._holder.stop()
             raise RawTimeoutError("RAW decoding ran past its time limit; the worker was stopped") from None
-        except _WorkerGone as exc:
+        except WorkerGone as exc:
             gone = self._holder.worker
             self._holder.stop()
             code = gone.process.returncode if gone is not None else None
             raise RawDecodeError(f"the RAW worker died ({exc}; exit status {code})") from None
 
-    def _ensure_worker(self, limit: float) -> _Worker:
+    def _ensure_worker(self, limit: float) -> Worker:
         worker = self._holder.worker
         if worker is not None and worker.process.poll() is None:
             return worker
@@ -472,13 +287,13 @@ class RawDecoder:
             self._holder.stop()
         worker = self._start()
         self._holder.worker = worker
-        hello, _ = _read_message(worker, limit)
+        hello, _ = read_message(worker, limit)
         if not hello.get("ready"):
             self._holder.stop()
             raise RawUnsupportedError(str(hello.get("error", "the RAW worker could not start")))
         return worker
 
-    def _start(self) -> _Worker:
+    def _start(self) -> Worker:
         root = tempfile.mkdtemp(prefix="imgproxy-raw-")
         try:
             configdir = os.path.join(root, "config")
@@ -491,12 +306,12 @@ class RawDecoder:
                 converter = self.config.dcraw
             script = os.path.join(configdir, "raw-delegate")
             with open(script, "w", encoding="utf-8") as handle:
-                handle.write(_DELEGATE_SCRIPT.format(converter=_shell_quote(converter)))
+                handle.write(DELEGATE_SCRIPT.format(converter=shell_quote(converter)))
             os.chmod(script, 0o700)
             with open(os.path.join(configdir, "policy.xml"), "w", encoding="utf-8") as handle:
-                handle.write(_policy_xml(self.config, script))
+                handle.write(policy_xml(self.config, script))
             with open(os.path.join(configdir, "delegates.xml"), "w", encoding="utf-8") as handle:
-                handle.write(_delegates_xml(script))
+                handle.write(delegates_xml(script))
             process = subprocess.Popen(
                 [sys.executable, "-m", "imgproxy_py.media.raw_worker"],
                 stdin=subprocess.PIPE,
@@ -513,7 +328,7 @@ class RawDecoder:
         for stream in (process.stdin, process.stdout):
             assert stream is not None
             os.set_blocking(stream.fileno(), False)
-        return _Worker(process, root, workdir)
+        return Worker(process, root, workdir)
 
     def _environment(self, configdir: str, workdir: str) -> dict[str, str]:
         # Only what the worker needs to find Python, ImageMagick and the converter: the server's
@@ -555,58 +370,3 @@ def _to_vips(header: dict[str, Any], pixels: bytearray) -> pyvips.Image:
     if depth == 16:
         image = (image >> 8).cast("uchar")
     return image.copy(interpretation="srgb")
-
-
-# -- pipe I/O with a deadline ---------------------------------------------------------------------
-
-
-def _wait(fd: int, events: int, limit: float) -> None:
-    remaining = limit - time.monotonic()
-    if remaining <= 0:
-        raise _Expired
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, events)
-        if not selector.select(remaining):
-            raise _Expired
-
-
-def _write(worker: _Worker, data: bytes, limit: float) -> None:
-    assert worker.process.stdin is not None
-    fd = worker.process.stdin.fileno()
-    view = memoryview(data)
-    while view:
-        _wait(fd, selectors.EVENT_WRITE, limit)
-        try:
-            written = os.write(fd, view[: 1 << 20])
-        except BlockingIOError:
-            continue
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise _WorkerGone("its input pipe closed") from exc
-        view = view[written:]
-
-
-def _read(worker: _Worker, size: int, limit: float) -> bytearray:
-    assert worker.process.stdout is not None
-    fd = worker.process.stdout.fileno()
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    got = 0
-    while got < size:
-        _wait(fd, selectors.EVENT_READ, limit)
-        try:
-            count = os.readv(fd, [view[got:]])
-        except BlockingIOError:
-            continue
-        if count == 0:
-            raise _WorkerGone("its output pipe closed")
-        got += count
-    return buffer
-
-
-def _read_message(worker: _Worker, limit: float) -> tuple[dict[str, Any], bytearray]:
-    header_size, payload_size = FRAME.unpack(_read(worker, FRAME.size, limit))
-    if header_size > MAX_HEADER:
-        raise _WorkerGone("it sent a malformed reply")
-    header = json.loads(_read(worker, header_size, limit))
-    payload = _read(worker, payload_size, limit) if payload_size else bytearray()
-    return header, payload
