@@ -1,4 +1,4 @@
-"""Pick the most representative frames of a video, and the best face thumbnail among images.
+"""Pick the most representative frames of a video (the best face among images is in ``faces``).
 
 Frames are sampled evenly over the first ``span`` of the video.  Near-duplicates (colour
 histograms that correlate at ``duplicate_threshold`` or more) collapse onto the best frame of
@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import av
 import numpy as np
@@ -28,6 +27,7 @@ import numpy.typing as npt
 import pyvips
 from av.video.reformatter import VideoReformatter
 
+from imgproxy_py.media.faces import DetectionLike, FaceDetector, is_face, laplacian_variance, representative_face
 from imgproxy_py.media.video import BestFrameConfig, VideoConfig, VideoReader, orient
 
 __all__ = [
@@ -57,24 +57,6 @@ _FRAME_MEMORY_BUDGET = 256 * 1024 * 1024
 _SEQUENTIAL_FACTOR = 3
 _FULL_FACE_AREA = 0.02
 _CLIP_LOW, _CLIP_HIGH = 0.02 * 255, 0.98 * 255
-
-
-class DetectionLike(Protocol):
-    """What is used of a detection (``imgproxy_py.detection.Detection`` fits)."""
-
-    @property
-    def confidence(self) -> float: ...
-    @property
-    def left(self) -> float: ...
-    @property
-    def top(self) -> float: ...
-    @property
-    def width(self) -> float: ...
-    @property
-    def height(self) -> float: ...
-
-
-FaceDetector = Callable[[pyvips.Image], Sequence[DetectionLike]]
 
 
 @dataclass(frozen=True)
@@ -254,14 +236,6 @@ def _analyse(
 # -- criteria -------------------------------------------------------------------------------------
 
 
-def laplacian_variance(grey: FloatArray) -> float:
-    """Variance of the 4-neighbour Laplacian: high for crisp edges, low for blur and flat frames."""
-    if grey.shape[0] < 3 or grey.shape[1] < 3:
-        return 0.0
-    lap = grey[1:-1, :-2] + grey[1:-1, 2:] + grey[:-2, 1:-1] + grey[2:, 1:-1] - 4.0 * grey[1:-1, 1:-1]
-    return float(lap.var())
-
-
 def _exposure(grey: FloatArray) -> float:
     mean = float(grey.mean()) / 255.0
     clipped = float(np.count_nonzero((grey <= _CLIP_LOW) | (grey >= _CLIP_HIGH))) / grey.size
@@ -312,7 +286,7 @@ def _detect_faces(samples: Sequence[_Sample], detector: FaceDetector, reader: Vi
         reader.check_deadline()
         image = _analysis_image(sample)
         try:
-            found = [d for d in detector(image) if _is_face(d) and d.width > 0 and d.height > 0]
+            found = [d for d in detector(image) if is_face(d) and d.width > 0 and d.height > 0]
         except Exception as exc:  # a detector failure must not fail the thumbnail
             logger.warning("face detection failed on frame %d: %s", sample.index, exc)
             continue
@@ -342,11 +316,6 @@ def _final_score(sample: _Sample, settings: BestFrameConfig, use_faces: bool) ->
     ) / total
 
 
-def _is_face(detection: DetectionLike) -> bool:
-    name = getattr(detection, "class_name", None)
-    return not isinstance(name, str) or "face" in name.lower()
-
-
 # -- images ---------------------------------------------------------------------------------------
 
 
@@ -363,70 +332,4 @@ def _full_image(reader: VideoReader, sample: _Sample) -> pyvips.Image:
     # Frames did not fit the memory budget: decode this one again.
     return reader.frame_at_index(sample.index).image
 
-
-# -- faces across images --------------------------------------------------------------------------
-
-
-def representative_face(
-    images: Sequence[pyvips.Image], detector: FaceDetector, size: int = 320
-) -> pyvips.Image | None:
-    """A ``size`` x ``size`` thumbnail of the sharpest of the biggest, surest faces in ``images``.
-
-    Faces are ranked by area times confidence; the ten best are compared by the Laplacian
-    variance of their crop (resized to a common size so big and small faces compare fairly).
-    """
-    candidates: list[tuple[float, pyvips.Image, DetectionLike]] = []
-    for image in images:
-        for detection in detector(image):
-            if _is_face(detection) and detection.width >= 1 and detection.height >= 1:
-                candidates.append((detection.width * detection.height * detection.confidence, image, detection))
-    if not candidates:
-        return None
-    candidates.sort(key=lambda item: item[0], reverse=True)
-    best: tuple[float, pyvips.Image, DetectionLike] | None = None
-    for _, image, detection in candidates[:10]:
-        sharpness = _crop_sharpness(image, detection)
-        if best is None or sharpness > best[0]:
-            best = (sharpness, image, detection)
-    assert best is not None
-    return _face_thumbnail(best[1], best[2], size)
-
-
-def _crop_sharpness(image: pyvips.Image, face: DetectionLike) -> float:
-    left, top, width, height = _clip_box(image, face.left, face.top, face.width, face.height)
-    if width < 3 or height < 3:
-        return 0.0
-    crop = _srgb(image).crop(left, top, width, height).colourspace("b-w")[0]
-    crop = crop.resize(96 / width, vscale=96 / height)
-    grey = np.ndarray(
-        buffer=crop.cast("uchar").write_to_memory(), dtype=np.uint8, shape=(crop.height, crop.width)
-    ).astype(np.float32)
-    return laplacian_variance(grey)
-
-
-def _face_thumbnail(image: pyvips.Image, face: DetectionLike, size: int) -> pyvips.Image:
-    # A margin of half the face on each side keeps hair and chin in the thumbnail.
-    side = min(max(face.width, face.height) * 1.6, image.width, image.height)
-    centre_x, centre_y = face.left + face.width / 2, face.top + face.height / 2
-    left = min(max(0.0, centre_x - side / 2), image.width - side)
-    top = min(max(0.0, centre_y - side / 2), image.height - side)
-    whole = max(1, int(side))
-    crop = _srgb(image).crop(int(left), int(top), whole, whole)
-    return crop.resize(size / whole, vscale=size / whole)
-
-
-def _clip_box(image: pyvips.Image, left: float, top: float, width: float, height: float) -> tuple[int, int, int, int]:
-    x0 = max(0, min(image.width, int(left)))
-    y0 = max(0, min(image.height, int(top)))
-    x1 = max(x0, min(image.width, math.ceil(left + width)))
-    y1 = max(y0, min(image.height, math.ceil(top + height)))
-    return x0, y0, x1 - x0, y1 - y0
-
-
-def _srgb(image: pyvips.Image) -> pyvips.Image:
-    if image.hasalpha():
-        image = image.flatten(background=[255])
-    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
-        image = image.colourspace("srgb").cast("uchar")
-    return image
 
