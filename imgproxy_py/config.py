@@ -19,7 +19,7 @@ from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.raw import RawConfig
-from imgproxy_py.media.video import VideoConfig
+from imgproxy_py.media.video_config import VideoConfig
 from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
 from imgproxy_py.security.config import SecurityConfig

@@ -14,7 +14,7 @@ import bisect
 import io
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -25,11 +25,10 @@ import av.video
 import numpy as np
 import pyvips
 
-from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import ImgproxyError
-from imgproxy_py.media import parse_byte_size
+from imgproxy_py.media.video_config import BestFrameConfig, VideoConfig
+from imgproxy_py.media.video_sniff import is_video
 
-DEFAULT_MAX_FILE_SIZE = 512 * 1024 * 1024
 # Demuxers that may be probed; FFmpeg matches these against each demuxer's comma-separated names.
 _FORMAT_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi"
 # A timestamp this close to a requested second counts as "at" that second (float rounding of s).
@@ -37,17 +36,7 @@ _TIME_EPSILON = Fraction(1, 1_000_000)
 
 # ISO base media brands.  Image brands win over video ones, because HEIF/AVIF files usually also
 # list generic brands such as "iso8" or "mif1"; "crx " is Canon's CR3 RAW.
-_IMAGE_BRANDS = frozenset(
-    {b"avif", b"avis", b"avio", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx",
-     b"mif1", b"mif2", b"msf1", b"miaf", b"jpeg", b"jpgs", b"crx "}
-)
-_VIDEO_BRANDS = frozenset(
-    {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"mp71", b"avc1",
-     b"M4V ", b"M4VH", b"M4VP", b"qt  ", b"3gp4", b"3gp5", b"3gp6", b"3gp7", b"3g2a", b"3g2b",
-     b"3g2c", b"mmp4", b"MSNV", b"dash", b"f4v ", b"XAVC", b"NDAS", b"dby1"}
-)
-# Top-level atoms that open QuickTime files written before "ftyp" existed.
-_QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
+__all__ = ["BestFrameConfig", "VideoConfig", "is_video"]  # re-exported for callers of this module
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -79,139 +68,6 @@ class FrameOutOfRangeError(VideoError):
 class VideoTimeoutError(VideoError):
     status = 503
     default_public_message = "Timeout"
-
-
-# -- configuration ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BestFrameConfig:
-    """How ``bestframe`` samples and ranks frames (lives here so ``VideoConfig`` can hold it)."""
-
-    samples: int = 200
-    span: float = 0.5
-    weight_sharpness: float = 1.0
-    weight_faces: float = 1.0
-    weight_exposure: float = 0.5
-    duplicate_threshold: float = 0.85
-
-    @classmethod
-    def from_reader(cls, reader: EnvReader) -> BestFrameConfig:
-        samples = reader.integer("IMGPROXY_VIDEO_BEST_FRAME_SAMPLES", cls.samples, minimum=1, maximum=10_000)
-        span = reader.parsed("IMGPROXY_VIDEO_BEST_FRAME_SPAN", cls.span, _parse_span)
-        weights = reader.parsed("IMGPROXY_VIDEO_BEST_FRAME_WEIGHTS", None, _parse_weights)
-        threshold = reader.number(
-            "IMGPROXY_VIDEO_BEST_FRAME_DUPLICATE_THRESHOLD", cls.duplicate_threshold, minimum=0.0, maximum=1.0
-        )
-        sharpness, faces, exposure = cls.weight_sharpness, cls.weight_faces, cls.weight_exposure
-        if weights is not None:
-            sharpness = weights.get("sharpness", 0.0)
-            faces = weights.get("faces", 0.0)
-            exposure = weights.get("exposure", 0.0)
-        return cls(
-            samples=samples,
-            span=span,
-            weight_sharpness=sharpness,
-            weight_faces=faces,
-            weight_exposure=exposure,
-            duplicate_threshold=threshold,
-        )
-
-
-def _parse_span(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"{text!r} must be greater than 0 and at most 1 (the share of the video to sample)")
-    return value
-
-
-def _parse_weights(text: str) -> dict[str, float]:
-    """``"sharpness=1,faces=1,exposure=0.5"``; criteria left out weigh 0."""
-    known = ("sharpness", "faces", "exposure")
-    weights: dict[str, float] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        name, sep, value = item.partition("=")
-        name = name.strip().lower()
-        if not sep or name not in known:
-            raise ValueError(f"{item.strip()!r} is not one of {', '.join(k + '=<weight>' for k in known)}")
-        try:
-            weight = float(value)
-        except ValueError:
-            raise ValueError(f"weight {value.strip()!r} of {name} is not a number") from None
-        if weight < 0 or not math.isfinite(weight):
-            raise ValueError(f"weight of {name} must be a finite number >= 0")
-        weights[name] = weight
-    if not any(weights.values()):
-        raise ValueError("at least one weight must be greater than 0")
-    return weights
-
-
-@dataclass(frozen=True)
-class VideoConfig:
-    """Video limits and defaults.
-
-    ``max_file_size`` and ``max_duration`` of 0 mean unlimited; ``decode_timeout`` bounds one
-    extraction (or one best-frame search) on top of the request's own deadline.
-    """
-
-    enabled: bool = False
-    thumbnail_second: float = 1.0
-    thumbnail_keyframes: bool = False
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE
-    max_duration: float = 3600.0
-    decode_timeout: float = 10.0
-    best_frame: BestFrameConfig = field(default_factory=BestFrameConfig)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> tuple[VideoConfig, list[str]]:
-        reader = EnvReader(env)
-        config = cls(
-            enabled=reader.boolean("IMGPROXY_ENABLE_VIDEO_THUMBNAILS", cls.enabled),
-            thumbnail_second=reader.number("IMGPROXY_VIDEO_THUMBNAIL_SECOND", cls.thumbnail_second, minimum=0.0),
-            thumbnail_keyframes=reader.boolean("IMGPROXY_VIDEO_THUMBNAIL_KEYFRAMES", cls.thumbnail_keyframes),
-            max_file_size=reader.parsed("IMGPROXY_MAX_VIDEO_FILE_SIZE", DEFAULT_MAX_FILE_SIZE, parse_byte_size),
-            max_duration=reader.number("IMGPROXY_MAX_VIDEO_DURATION", cls.max_duration, minimum=0.0),
-            decode_timeout=reader.number("IMGPROXY_VIDEO_DECODE_TIMEOUT", cls.decode_timeout, minimum=0.001),
-            best_frame=BestFrameConfig.from_reader(reader),
-        )
-        return config, reader.errors
-
-    def deadline(self, deadline: float | None) -> float:
-        """The earlier of the caller's ``time.monotonic()`` deadline and now + ``decode_timeout``."""
-        own = time.monotonic() + self.decode_timeout
-        return own if deadline is None else min(own, deadline)
-
-
-# -- sniffing -----------------------------------------------------------------------------------
-
-
-def is_video(data: bytes) -> bool:
-    """MP4/MOV (ISO base media, but not HEIF/AVIF/CR3), WebM/Matroska or AVI, by magic bytes."""
-    head = bytes(data[:64])
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return True
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return True
-    if len(head) < 12:
-        return False
-    if head[4:8] == b"ftyp":
-        return _video_brands(bytes(data[:256]))
-    atom_size = int.from_bytes(head[:4], "big")
-    return head[4:8] in _QUICKTIME_ATOMS and (atom_size == 1 or atom_size >= 8)
-
-
-def _video_brands(head: bytes) -> bool:
-    size = int.from_bytes(head[:4], "big")
-    end = min(len(head), size if size >= 16 else 16)
-    brands = [head[8:12]] + [head[i : i + 4] for i in range(16, end - 3, 4)]
-    if any(brand in _IMAGE_BRANDS for brand in brands):
-        return False
-    return any(brand in _VIDEO_BRANDS for brand in brands)
 
 
 # -- decoding -----------------------------------------------------------------------------------

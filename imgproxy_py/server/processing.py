@@ -135,7 +135,7 @@ def raw_response(request: Request, source: SourceImage, url: str, out: OutputOpt
 
 
 def _sniff_media_type(source: SourceImage) -> str:
-    from imgproxy_py.media.video import is_video
+    from imgproxy_py.media.video_sniff import is_video
 
     if is_video(source.data):
         head = source.data[:64]
