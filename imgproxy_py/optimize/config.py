@@ -2,14 +2,13 @@
 
 Names, meanings and defaults follow imgproxy (``IMGPROXY_AUTOQUALITY_*``, ``IMGPROXY_PNG_*``,
 ``autoquality``/``aq`` and ``png_options``/``pngo``).  ``OptimizeConfig.from_env`` collects every
-problem instead of raising, so that start-up can list them all at once; the URL parsers raise
-:class:`InvalidURLError` with a message that names the bad argument.
+problem instead of raising, so that start-up can list them all at once.  The URL options are
+declared (and their arguments parsed into records) in :mod:`imgproxy_py.options.optimization`;
+``with_args`` lays such a record over these settings.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,9 +18,10 @@ from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import InvalidURLError
 from imgproxy_py.formats import format_by_name
 from imgproxy_py.optimize.ml import find_model_path
+from imgproxy_py.options.model import AUTOQUALITY_METHODS, AutoQualityArgs, PngArgs
+from imgproxy_py.options.optimization import parse_autoquality, parse_png_options
 
-METHODS = ("none", "dssim", "size", "ml")
-_INTEGER_RE = re.compile(r"[+-]?[0-9]{1,18}")
+METHODS = AUTOQUALITY_METHODS
 
 DEFAULT_METHOD = "none"
 DEFAULT_TARGET = 0.02
@@ -33,10 +33,6 @@ DEFAULT_FORMAT_MIN = MappingProxyType({"avif": 60})
 DEFAULT_FORMAT_MAX = MappingProxyType({"avif": 65})
 
 DEFAULT_PNG_COLORS = 256
-
-# Go's strconv.ParseBool, which imgproxy uses for URL booleans.
-_BOOL_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_BOOL_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
 def _number_text(value: float) -> str:
@@ -62,6 +58,16 @@ class AutoQualitySpec:
     def enabled(self) -> bool:
         return self.method != "none"
 
+    def with_args(self, args: AutoQualityArgs) -> AutoQualitySpec:
+        """These settings with what a URL's ``aq`` gave laid over them; a combination that
+        cannot work is an :class:`InvalidURLError`."""
+        given = {k: v for k, v in vars(args).items() if v is not None}
+        spec = replace(self, **given) if given else self
+        problem = _spec_problem(spec)
+        if problem:
+            raise InvalidURLError(f"Invalid autoquality arguments: {problem}")
+        return spec
+
     def canonical(self) -> str:
         # Settings a disabled spec carries change nothing, so they must not split cache keys.
         if not self.enabled:
@@ -81,6 +87,11 @@ class PngSpec:
     interlaced: bool = False
     quantize: bool = False
     colors: int = DEFAULT_PNG_COLORS
+
+    def with_args(self, args: PngArgs) -> PngSpec:
+        """These settings with what a URL's ``pngo`` gave laid over them."""
+        given = {k: v for k, v in vars(args).items() if v is not None}
+        return replace(self, **given) if given else self
 
     def canonical(self) -> str:
         # Colours only matter when quantising; leave them out otherwise for stable keys.
@@ -198,76 +209,11 @@ def parse_autoquality_args(args: Sequence[str], base: AutoQualitySpec) -> AutoQu
     """
     if len(args) > 5:
         raise InvalidURLError(f"Invalid autoquality arguments: {':'.join(args)!r} (at most 5 expected)")
-    padded = [*args, "", "", "", "", ""][:5]
-    method_arg, target_arg, min_arg, max_arg, error_arg = padded
-    spec = base
-    if method_arg:
-        if method_arg not in METHODS:
-            raise InvalidURLError(
-                f"Invalid autoquality method: {method_arg!r} (expected one of {', '.join(METHODS)})")
-        spec = replace(spec, method=method_arg)
-    if target_arg:
-        spec = replace(spec, target=_non_negative_number("autoquality target", target_arg))
-    if min_arg:
-        spec = replace(spec, min_quality=_quality("autoquality min_quality", min_arg))
-    if max_arg:
-        spec = replace(spec, max_quality=_quality("autoquality max_quality", max_arg))
-    if error_arg:
-        spec = replace(spec, allowed_error=_non_negative_number("autoquality allowed_error", error_arg))
-    problem = _spec_problem(spec)
-    if problem:
-        raise InvalidURLError(f"Invalid autoquality arguments: {problem}")
-    return spec
+    return base.with_args(parse_autoquality(list(args)))
 
 
 def parse_png_options_args(args: Sequence[str], base: PngSpec) -> PngSpec:
     """``png_options:%interlaced:%quantize:%quantization_colors``; empty arguments keep ``base``."""
     if len(args) > 3:
         raise InvalidURLError(f"Invalid png_options arguments: {':'.join(args)!r} (at most 3 expected)")
-    interlaced_arg, quantize_arg, colors_arg = [*args, "", "", ""][:3]
-    spec = base
-    if interlaced_arg:
-        spec = replace(spec, interlaced=_boolean("png_options interlaced", interlaced_arg))
-    if quantize_arg:
-        spec = replace(spec, quantize=_boolean("png_options quantize", quantize_arg))
-    if colors_arg:
-        colors = _integer("png_options quantization_colors", colors_arg)
-        if not 2 <= colors <= 256:
-            raise InvalidURLError(
-                f"Invalid png_options quantization_colors: {colors_arg!r} (expected 2-256)")
-        spec = replace(spec, colors=colors)
-    return spec
-
-
-def _boolean(option: str, arg: str) -> bool:
-    if arg in _BOOL_TRUE:
-        return True
-    if arg in _BOOL_FALSE:
-        return False
-    raise InvalidURLError(f"Invalid {option}: {arg!r} (expected true or false)")
-
-
-def _integer(option: str, arg: str) -> int:
-    text = arg.strip()
-    # ASCII digits only (str.isdigit() takes "²", which int() refuses), and few enough of them
-    # for int(): every integer here is a quality or a colour count.
-    if not _INTEGER_RE.fullmatch(text):
-        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected an integer)")
-    return int(text)
-
-
-def _quality(option: str, arg: str) -> int:
-    value = _integer(option, arg)
-    if not 1 <= value <= 100:
-        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected 1-100)")
-    return value
-
-
-def _non_negative_number(option: str, arg: str) -> float:
-    try:
-        value = float(arg)
-    except ValueError:
-        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected a number)") from None
-    if not math.isfinite(value) or value < 0:
-        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected a number that is 0 or more)")
-    return value
+    return base.with_args(parse_png_options(list(args)))

@@ -1,10 +1,22 @@
-"""The full option registry: imgproxy's open-source options plus those of our subsystems."""
+"""Every processing option: the declarations of each family, in the docs' order, and the
+registry the server parses URLs with.  A new option goes in its family's ``OPTIONS``."""
 
-from imgproxy_py.options.detection import register_detection_options
-from imgproxy_py.options.optimization import register_optimization_options
-from imgproxy_py.options.standard import registry
+from __future__ import annotations
 
-register_detection_options(registry)
-register_optimization_options(registry)
+from imgproxy_py.options import cropping, detection, effects, geometry, meta, optimization, output, video
+from imgproxy_py.options.registry import Option, OptionRegistry, build_registry
 
-__all__ = ["registry"]
+PROCESSING_OPTIONS: tuple[Option, ...] = (
+    *geometry.OPTIONS,
+    *cropping.OPTIONS,
+    *effects.OPTIONS,
+    *output.OPTIONS,
+    *optimization.OPTIONS,
+    *meta.OPTIONS,
+    *video.OPTIONS,
+    *detection.OPTIONS,
+)
+
+registry: OptionRegistry[Option] = build_registry(PROCESSING_OPTIONS)
+
+__all__ = ["PROCESSING_OPTIONS", "registry"]

@@ -1,75 +1,92 @@
-"""Parsers for the object-detection options (imgproxy Pro's names)."""
+"""Object-detection options (imgproxy Pro's names, open here).  Gravity's ``obj``/``objw``
+types are declared with ``g`` in :mod:`imgproxy_py.options.cropping`."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.options.grammar import Arg, Args, Repeated, Values
+from imgproxy_py.options.gravity import COMPASS
 from imgproxy_py.options.model import CropObjects, DetectionEffect, Gravity, GravityType
+from imgproxy_py.options.output import output_option
 from imgproxy_py.options.primitives import (
-    ensure_args,
-    parse_bool,
-    parse_choice,
-    parse_float,
-    parse_non_negative_float,
-    parse_non_negative_int,
-    parse_positive_float,
+    BOOL,
+    FLOAT,
+    NON_NEGATIVE_FLOAT,
+    NON_NEGATIVE_INT,
+    POSITIVE_FLOAT,
+    STRING,
+    choice_type,
 )
-from imgproxy_py.options.registry import OptionRegistry, OptionsBuilder, Scope
-from imgproxy_py.options.standard import COMPASS
+from imgproxy_py.options.registry import Family, Option, OptionsBuilder
+
+F = Family.DETECTION
+OBJECTS_POSITION = choice_type({t.value: t for t in (*COMPASS, GravityType.FOCUS_POINT, GravityType.PROPORTIONAL)})
+# Class names; none, empty ones and "all" mean every class.
+CLASSES = Repeated(Arg("class", STRING), skip=frozenset({"", "all"}))
 
 
-def _classes(args: list[str]) -> tuple[str, ...]:
-    return tuple(name for name in args if name and name != "all")
+def _objects_position(b: OptionsBuilder, values: Values) -> None:
+    kind, x, y = values
+    x = 0.0 if x is None else x
+    y = 0.0 if y is None else y
+    if kind is GravityType.FOCUS_POINT and not (0 <= x <= 1 and 0 <= y <= 1):
+        raise InvalidURLError("Invalid objects_position arguments: fp needs x and y in range 0-1")
+    b.pipe["objects_position"] = Gravity(kind, x, y)
 
 
-def register_detection_options(registry: OptionRegistry) -> None:
-    register = registry.register
+def _crop_objects(b: OptionsBuilder, values: Values) -> None:
+    scale, classes = values
+    current: CropObjects = b.pipe_value("crop_objects") or CropObjects()
+    b.pipe["crop_objects"] = replace(current, scale=1.0 if scale is None else scale, classes=classes or ())
 
-    @register("objects_position", "obj_pos", "op")
-    def _objects_position(b: OptionsBuilder, args: list[str]) -> None:
-        ensure_args("objects_position", args, maximum=3)
-        kinds = {t.value: t for t in (*COMPASS, GravityType.FOCUS_POINT, GravityType.PROPORTIONAL)}
-        kind = parse_choice("objects_position", args[0], kinds)
-        x = parse_float("objects_position", args[1]) if len(args) > 1 and args[1] else 0.0
-        y = parse_float("objects_position", args[2]) if len(args) > 2 and args[2] else 0.0
-        if kind is GravityType.FOCUS_POINT and not (0 <= x <= 1 and 0 <= y <= 1):
-            raise InvalidURLError("Invalid objects_position arguments: fp needs x and y in range 0-1")
-        b.pipe["objects_position"] = Gravity(kind, x, y)
 
+def _object_index(b: OptionsBuilder, values: Values) -> None:
+    index, fallback = values
+    current: CropObjects = b.pipe_value("crop_objects") or CropObjects()
+    b.pipe["crop_objects"] = replace(current, index=index, fallback=bool(fallback))
+
+
+def _blur_detections(b: OptionsBuilder, values: Values) -> None:
+    sigma, classes = values
+    b.pipe["blur_detections"] = DetectionEffect(sigma, classes or ()) if sigma > 0 else None
+
+
+def _pixelate_detections(b: OptionsBuilder, values: Values) -> None:
+    size, classes = values
+    b.pipe["pixelate_detections"] = DetectionEffect(size, classes or ()) if size > 1 else None
+
+
+def _draw_detections(b: OptionsBuilder, values: Values) -> None:
+    enabled, classes = values
+    b.pipe["draw_detections"] = (classes or ()) if enabled else None
+
+
+OPTIONS = (
+    Option("objects_position", ("obj_pos", "op"), F,
+           Args(Arg("type", OBJECTS_POSITION), Arg("x_offset", FLOAT, keep_if_empty=True),
+                Arg("y_offset", FLOAT, keep_if_empty=True)),
+           _objects_position, "Where the detected objects sit in an `obj`/`objw` crop: a compass type with "
+           "offsets, `fp:%x:%y`, or `prop` (as in the source).", "rs:fill:300:300/g:obj:face/op:no",
+           source="astronaut.jpg"),
     # imgproxy names it crop_objects/co, but "co" is contrast there too; ours is "cob".
-    @register("crop_objects", "cob")
-    def _crop_objects(b: OptionsBuilder, args: list[str]) -> None:
-        scale = parse_positive_float("crop_objects scale", args[0]) if args and args[0] else 1.0
-        current: CropObjects = b.pipe_value("crop_objects") or CropObjects()
-        b.pipe["crop_objects"] = replace(current, scale=scale, classes=_classes(args[1:]))
-
+    Option("crop_objects", ("cob",), F, Args(Arg("scale", POSITIVE_FLOAT, keep_if_empty=True), tail=CLASSES),
+           _crop_objects, "Crop to the detected objects grown by `%scale`, then resize as asked; nothing "
+           "found: normal processing.", "cob:1.5:face/rs:fit:300:300", source="astronaut.jpg"),
     # object_index:%n[:%fallback]: our extension.  Without %fallback a missing n-th object is
     # a 404 (a wrong face is worse than none); with it, crop_objects' own rule applies.
-    @register("object_index", "oix")
-    def _object_index(b: OptionsBuilder, args: list[str]) -> None:
-        ensure_args("object_index", args, maximum=2)
-        current: CropObjects = b.pipe_value("crop_objects") or CropObjects()
-        fallback = len(args) > 1 and parse_bool("object_index", args[1])
-        b.pipe["crop_objects"] = replace(current, index=parse_non_negative_int("object_index", args[0]),
-                                         fallback=fallback)
-
-    @register("blur_detections", "bd")
-    def _blur_detections(b: OptionsBuilder, args: list[str]) -> None:
-        sigma = parse_non_negative_float("blur_detections", args[0])
-        b.pipe["blur_detections"] = DetectionEffect(sigma, _classes(args[1:])) if sigma > 0 else None
-
-    @register("pixelate_detections", "pxd")
-    def _pixelate_detections(b: OptionsBuilder, args: list[str]) -> None:
-        size = parse_non_negative_int("pixelate_detections", args[0])
-        b.pipe["pixelate_detections"] = DetectionEffect(size, _classes(args[1:])) if size > 1 else None
-
-    @register("draw_detections", "dd")
-    def _draw_detections(b: OptionsBuilder, args: list[str]) -> None:
-        enabled = parse_bool("draw_detections", args[0])
-        b.pipe["draw_detections"] = _classes(args[1:]) if enabled else None
-
-    @register("detect_objects", "do", scope=Scope.OUTPUT)
-    def _detect_objects(b: OptionsBuilder, args: list[str]) -> None:
-        ensure_args("detect_objects", args, maximum=1)
-        b.out["detect_objects"] = parse_bool("detect_objects", args[0])
+    Option("object_index", ("oix",), F, Args(Arg("index", NON_NEGATIVE_INT), Arg("fallback", BOOL)),
+           _object_index, "With `crop_objects`, only the n-th detection from the left; fewer: a 404, or with "
+           "`%fallback` 1 normal processing.", "cob:1.8:face/oix:0", source="astronaut.jpg"),
+    Option("blur_detections", ("bd",), F, Args(Arg("sigma", NON_NEGATIVE_FLOAT), tail=CLASSES), _blur_detections,
+           "Blur the detected objects.", "bd:20:face", source="astronaut.jpg"),
+    Option("pixelate_detections", ("pxd",), F, Args(Arg("size", NON_NEGATIVE_INT), tail=CLASSES),
+           _pixelate_detections, "Pixelate the detected objects.", "pxd:16:face", source="astronaut.jpg"),
+    Option("draw_detections", ("dd",), F, Args(Arg("draw", BOOL), tail=CLASSES), _draw_detections,
+           "Draw the boxes of detected objects with class name and confidence.", "dd:1",
+           source="astronaut.jpg"),
+    output_option("detect_objects", ("do",), F, Arg("detect_objects", BOOL), "detect_objects",
+                  "For `/info` (which has its own `do`); image URLs accept it and only check that "
+                  "detection is installed.", "do:1", "astronaut.jpg"),
+)

@@ -134,6 +134,39 @@ class CropObjects:
         return ":".join([_num(self.scale), *self.classes, *index])
 
 
+AUTOQUALITY_METHODS = ("none", "dssim", "size", "ml")
+
+
+@dataclass(frozen=True)
+class AutoQualityArgs:
+    """What an ``autoquality`` option gave; ``None`` keeps the server's value.
+
+    The server's values depend on the output format (``IMGPROXY_AUTOQUALITY_FORMAT_MIN/MAX``),
+    known only once the image is loaded, so the encoder lays these over them then.
+    """
+
+    method: str | None = None
+    target: float | None = None
+    min_quality: int | None = None
+    max_quality: int | None = None
+    allowed_error: float | None = None
+
+    def canonical(self) -> str:
+        return ":".join("" if v is None else _value(v) for v in dataclasses.astuple(self))
+
+
+@dataclass(frozen=True)
+class PngArgs:
+    """What a ``png_options`` option gave; ``None`` keeps the server's value."""
+
+    interlaced: bool | None = None
+    quantize: bool | None = None
+    colors: int | None = None
+
+    def canonical(self) -> str:
+        return ":".join("" if v is None else _value(v) for v in dataclasses.astuple(self))
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     """What one pipeline does to the pixels (imgproxy's per-pipeline options)."""
@@ -209,7 +242,7 @@ class OutputOptions:
     video_frame: int | None = None  # exact, zero-based
     video_best: bool = False
     representative_face: bool = False
-    autoquality: tuple[str, ...] | None = None  # raw aq args, resolved once the format is known
+    autoquality: tuple[str, ...] | None = None  # aq args, checked; resolved once the format is known
     png_options: tuple[str, ...] | None = None
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 

@@ -1,35 +1,139 @@
-"""Parsers for output optimization: ``autoquality`` and ``png_options``.
+"""Output optimization options: ``autoquality`` and ``png_options``.
 
-Arguments are checked here (a bad one is a 404) but kept raw: their defaults depend on the
-output format (``IMGPROXY_AUTOQUALITY_FORMAT_MIN/MAX``), known only once the image is loaded.
+Their arguments become typed records (:class:`AutoQualityArgs`, :class:`PngArgs`) here, when
+the URL is parsed; the encoder lays them over the output format's configured values.  An
+autoquality whose values cannot work together (a minimum above the maximum) is a 404 now,
+checked against every format's configured range, not a failure at encode time.
 """
 
 from __future__ import annotations
 
-from imgproxy_py.optimize import OptimizeConfig, parse_autoquality_args, parse_png_options_args
-from imgproxy_py.options.registry import OptionRegistry, OptionsBuilder, Scope
+import math
+import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-# Used when a builder has no config (tests of the grammar alone).
-_DEFAULTS = OptimizeConfig.from_env({})[0]
+from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.options.grammar import Arg, Args, ArgType, Values
+from imgproxy_py.options.model import AUTOQUALITY_METHODS, AutoQualityArgs, PngArgs
+from imgproxy_py.options.registry import Family, Option, OptionsBuilder, Scope
+
+if TYPE_CHECKING:
+    from imgproxy_py.optimize.config import OptimizeConfig
+
+# Formats autoquality applies to, whose configured quality ranges an aq option must fit.
+AUTOQUALITY_FORMATS = ("jpeg", "webp", "avif")
+_INTEGER_RE = re.compile(r"[+-]?[0-9]{1,18}")
+# Go's strconv.ParseBool, which imgproxy uses for URL booleans.
+_BOOL_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_BOOL_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
-def _config(b: OptionsBuilder) -> OptimizeConfig:
-    config = b.settings.get("optimize")
-    return config if isinstance(config, OptimizeConfig) else _DEFAULTS
+def _method(option: str, arg: str) -> str:
+    if arg not in AUTOQUALITY_METHODS:
+        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected one of {', '.join(AUTOQUALITY_METHODS)})")
+    return arg
 
 
-def register_optimization_options(registry: OptionRegistry) -> None:
-    register = registry.register
+def _boolean(option: str, arg: str) -> bool:
+    # Stricter than the other options' booleans (which read anything else as false), as before.
+    if arg in _BOOL_TRUE:
+        return True
+    if arg in _BOOL_FALSE:
+        return False
+    raise InvalidURLError(f"Invalid {option}: {arg!r} (expected true or false)")
 
-    @register("autoquality", "aq", scope=Scope.OUTPUT)
-    def _autoquality(b: OptionsBuilder, args: list[str]) -> None:
-        config = _config(b)
-        # Checked against every format's defaults: the format is known only when encoding.
-        for fmt in ("jpeg", "webp", "avif"):
-            parse_autoquality_args(list(args), config.autoquality_defaults(fmt))
-        b.out["autoquality"] = tuple(args)
 
-    @register("png_options", "pngo", scope=Scope.OUTPUT)
-    def _png_options(b: OptionsBuilder, args: list[str]) -> None:
-        parse_png_options_args(list(args), _config(b).png)
-        b.out["png_options"] = tuple(args)
+def _integer(option: str, arg: str) -> int:
+    text = arg.strip()
+    # ASCII digits only (str.isdigit() takes "²", which int() refuses), and few enough of them
+    # for int(): every integer here is a quality or a colour count.
+    if not _INTEGER_RE.fullmatch(text):
+        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected an integer)")
+    return int(text)
+
+
+def _quality(option: str, arg: str) -> int:
+    value = _integer(option, arg)
+    if not 1 <= value <= 100:
+        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected 1-100)")
+    return value
+
+
+def _non_negative_number(option: str, arg: str) -> float:
+    try:
+        value = float(arg)
+    except ValueError:
+        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected a number)") from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected a number that is 0 or more)")
+    return value
+
+
+def _colors(option: str, arg: str) -> int:
+    colors = _integer(option, arg)
+    if not 2 <= colors <= 256:
+        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected 2-256)")
+    return colors
+
+
+AUTOQUALITY_ARGS = Args(
+    Arg("method", ArgType(" ".join(f"`{m}`" for m in AUTOQUALITY_METHODS), _method), keep_if_empty=True),
+    Arg("target", ArgType("number ≥ 0", _non_negative_number), keep_if_empty=True),
+    Arg("min_quality", ArgType("integer 1-100", _quality), keep_if_empty=True),
+    Arg("max_quality", ArgType("integer 1-100", _quality), keep_if_empty=True),
+    Arg("allowed_error", ArgType("number ≥ 0", _non_negative_number), keep_if_empty=True),
+)
+PNG_OPTIONS_ARGS = Args(
+    Arg("interlaced", ArgType("bool", _boolean), keep_if_empty=True),
+    Arg("quantize", ArgType("bool", _boolean), keep_if_empty=True),
+    Arg("quantization_colors", ArgType("integer 2-256", _colors), keep_if_empty=True),
+)
+
+
+def parse_autoquality(args: list[str]) -> AutoQualityArgs:
+    return AutoQualityArgs(*AUTOQUALITY_ARGS.parse("autoquality", args)) if args else AutoQualityArgs()
+
+
+def parse_png_options(args: list[str]) -> PngArgs:
+    return PngArgs(*PNG_OPTIONS_ARGS.parse("png_options", args)) if args else PngArgs()
+
+
+@cache
+def _default_config() -> OptimizeConfig:
+    # Imported here: the optimize package loads the image library, which URL building and the
+    # CLI never need.  Only builders without a server config (grammar tests) get here.
+    from imgproxy_py.optimize.config import OptimizeConfig
+
+    return OptimizeConfig.from_env({})[0]
+
+
+def _autoquality(b: OptionsBuilder, values: Values) -> None:
+    record = AutoQualityArgs(*values)
+    config = b.optimize or _default_config()
+    # Every format's range: the output format is known only when encoding.
+    for fmt in AUTOQUALITY_FORMATS:
+        config.autoquality_defaults(fmt).with_args(record)
+    b.out["autoquality"] = _strings(values)
+
+
+def _strings(values: Values) -> tuple[str, ...]:
+    # The encoder still reads the arguments as strings; these are the checked values, respelled.
+    return tuple("" if v is None else v if isinstance(v, str) else str(int(v) if isinstance(v, bool) else v)
+                 for v in values)
+
+
+def _png_options(b: OptionsBuilder, values: Values) -> None:
+    b.out["png_options"] = _strings(values)
+
+
+F = Family.OPTIMIZATION
+
+OPTIONS = (
+    Option("autoquality", ("aq",), F, AUTOQUALITY_ARGS, _autoquality,
+           "Choose the quality per image: `dssim` (a visual-difference target), `size` (bytes) or `ml`; "
+           "empty arguments keep `IMGPROXY_AUTOQUALITY_*`.", "aq:dssim:0.02:60:85", Scope.OUTPUT),
+    Option("png_options", ("pngo",), F, PNG_OPTIONS_ARGS, _png_options,
+           "PNG interlacing and palette quantization; empty arguments keep `IMGPROXY_PNG_*`.",
+           "pngo:0:1:64/f:png", Scope.OUTPUT),
+)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from imgproxy_py.config import Config
 from imgproxy_py.errors import InvalidURLError
 from imgproxy_py.options.catalog import registry as standard_registry
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 from imgproxy_py.options.presets import load_presets
-from imgproxy_py.options.registry import OptionRegistry, OptionsBuilder, PresetPipelines
+from imgproxy_py.options.registry import Option, OptionRegistry, OptionsBuilder, PresetPipelines
 from imgproxy_py.resources import bundled_presets_file
 
 
@@ -31,7 +30,7 @@ class ClientFeatures:
 
 
 class OptionsParser:
-    def __init__(self, config: Config, registry: OptionRegistry | None = None,
+    def __init__(self, config: Config, registry: OptionRegistry[Option] | None = None,
                  errors: list[str] | None = None) -> None:
         self.config = config
         self.registry = registry or standard_registry
@@ -52,8 +51,6 @@ class OptionsParser:
             sources.inline, sources.separator, sources.path, config.url.arguments_separator, problems,
             bundled_presets_file() if sources.bundled else None)
         self.max_chained_pipelines = sources.max_chained_pipelines
-        optimize = config.optimize
-        self.settings: dict[str, Any] = {"optimize": optimize}
         self._validate_presets(problems)
 
     def _validate_presets(self, problems: list[str]) -> None:
@@ -67,7 +64,7 @@ class OptionsParser:
 
     def _builder(self) -> OptionsBuilder:
         return OptionsBuilder(self.registry, self.output_defaults, self.pipeline_defaults, self.presets,
-                              self.config.security.allowed_processing_options, self.settings)
+                              self.config.security.allowed_processing_options, self.config.optimize)
 
     def parse(self, tokens: Sequence[tuple[str, Sequence[str]]], extension: str = "",
               features: ClientFeatures | None = None) -> RequestOptions:

@@ -1,7 +1,8 @@
 """Small typed argument parsers shared by every option, with imgproxy's rules.
 
 Each takes the option's name (for the error message) and the raw argument, and either
-returns the typed value or raises :class:`InvalidURLError` naming the option.
+returns the typed value or raises :class:`InvalidURLError` naming the option.  The
+``ArgType`` constants at the end are what declarations build their grammars from.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.options.grammar import ArgType
 from imgproxy_py.options.model import Color
 
 T = TypeVar("T")
@@ -157,3 +159,36 @@ def _try_float(arg: str) -> float | None:
         return None
     value = float(arg)
     return value if math.isfinite(value) else None
+
+
+def parse_string(option: str, arg: str) -> str:
+    """Any text, as is (imgproxy does not unescape arguments)."""
+    return arg
+
+
+def parse_right_angle(option: str, arg: str) -> int:
+    angle = parse_int(option, arg)
+    if angle % 90:
+        raise InvalidURLError(f"Invalid {option} argument: rotation angle must be a multiple of 90")
+    return angle
+
+
+def choice_type(choices: Mapping[str, T], doc: str = "") -> ArgType[T]:
+    return ArgType(doc or " ".join(f"`{c}`" for c in choices), lambda option, arg: parse_choice(option, arg, choices))
+
+
+# The typed argument kinds declarations are built from (the doc text is what README shows).
+BOOL = ArgType("bool", parse_bool)
+INT = ArgType("integer", parse_int)
+NON_NEGATIVE_INT = ArgType("integer ≥ 0", parse_non_negative_int)
+POSITIVE_INT = ArgType("integer > 0", parse_positive_int)
+FLOAT = ArgType("number", parse_float)
+NON_NEGATIVE_FLOAT = ArgType("number ≥ 0", parse_non_negative_float)
+POSITIVE_FLOAT = ArgType("number > 0", parse_positive_float)
+UNIT_FLOAT = ArgType("number 0-1", parse_unit_float)
+QUALITY = ArgType("integer 0-100", parse_quality)
+HEX_COLOR = ArgType("hex colour", parse_hex_color)
+BYTE = ArgType("integer 0-255", parse_byte)
+BASE64 = ArgType("URL-safe base64", parse_base64)
+STRING = ArgType("text", parse_string)
+RIGHT_ANGLE = ArgType("multiple of 90", parse_right_angle)

@@ -1,21 +1,29 @@
-"""The option registry and the builder that parsers write into.
+"""Option declarations, the registry built from them, and the builder that options write into.
 
-Every option parser is registered under its full name and its short names.  The URL
-tokenizer hands ``(name, args)`` pairs to :meth:`OptionRegistry.apply`; an unknown name
-is a 404, never skipped.  Parsers write into an :class:`OptionsBuilder`, which knows the
-current chained pipeline and freezes everything into :class:`RequestOptions` at the end.
+Each option is declared once, as an :class:`Option` in the module of its family (geometry,
+cropping, effects, output, meta, video, detection, optimization): names, argument grammar,
+what it does to the options being built, a one-line description and an example.
+:func:`build_registry` turns a list of declarations into an :class:`OptionRegistry`; nothing
+registers itself on import.  The URL tokenizer hands ``(name, args)`` pairs to
+:meth:`OptionsBuilder.apply`; an unknown name is a 404, never skipped.  Options write into
+the builder, which knows the current chained pipeline and freezes everything into
+:class:`RequestOptions` at the end.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.options.grammar import Grammar, Values
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
+
+if TYPE_CHECKING:  # the optimize package imports the image library; the grammar must not
+    from imgproxy_py.optimize.config import OptimizeConfig
 
 
 class Scope(StrEnum):
@@ -23,47 +31,121 @@ class Scope(StrEnum):
     OUTPUT = "output"  # applies to the request as a whole
 
 
-Parser = Callable[["OptionsBuilder", list[str]], None]
+class Family(StrEnum):
+    """Where an option is declared (``imgproxy_py/options/<family>.py``) and documented."""
+
+    GEOMETRY = "geometry"
+    CROPPING = "cropping"
+    EFFECTS = "effects"
+    OUTPUT = "output"
+    META = "meta"
+    VIDEO = "video"
+    DETECTION = "detection"
+    OPTIMIZATION = "optimization"
+    INFO = "info"
+
+
+class Declaration(Protocol):
+    """What the registry, the docs and the table tests read from any kind of option."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+    @property
+    def family(self) -> Family: ...
+    @property
+    def grammar(self) -> Grammar: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def example(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+D = TypeVar("D", bound=Declaration)
+Apply = Callable[["OptionsBuilder", Values], None]
 
 
 @dataclass(frozen=True)
-class OptionSpec:
+class Option:
+    """One processing option.  ``apply`` gets the values ``grammar`` parsed."""
+
     name: str
     aliases: tuple[str, ...]
-    parse: Parser
-    scope: Scope
+    family: Family
+    grammar: Grammar
+    apply: Apply
+    description: str
+    example: str  # an options path that uses it, shown on ``source``: "rs:fill:300:200"
+    scope: Scope = Scope.PIPELINE
+    source: str = "chelsea.jpg"  # a demo image (imgproxy_py/demo/)
 
 
 # A preset is a list of pipelines, each a list of (option name, args).
 PresetPipelines = tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]
 
 
-class OptionRegistry:
-    def __init__(self) -> None:
-        self._by_name: dict[str, OptionSpec] = {}
+class OptionRegistry(Generic[D]):
+    """Declarations by every name they answer to; read-only once built."""
 
-    def register(self, name: str, *aliases: str, scope: Scope = Scope.PIPELINE) -> Callable[[Parser], Parser]:
-        def decorator(parse: Parser) -> Parser:
-            spec = OptionSpec(name, aliases, parse, scope)
-            for key in (name, *aliases):
-                if key in self._by_name:
-                    raise ValueError(f"option name {key!r} registered twice")
-                self._by_name[key] = spec
-            return parse
+    def __init__(self, declarations: tuple[D, ...], by_name: Mapping[str, D], kind: str) -> None:
+        self._declarations = declarations
+        self._by_name = dict(by_name)
+        self.kind = kind
 
-        return decorator
-
-    def lookup(self, name: str) -> OptionSpec:
+    def lookup(self, name: str) -> D:
         spec = self._by_name.get(name)
         if spec is None:
-            raise InvalidURLError(f"Unknown processing option: {name}")
+            raise InvalidURLError(f"Unknown {self.kind} option: {name}")
         return spec
+
+    def get(self, name: str) -> D | None:
+        return self._by_name.get(name)
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
-    def specs(self) -> list[OptionSpec]:
-        return sorted({id(s): s for s in self._by_name.values()}.values(), key=lambda s: s.name)
+    def declarations(self) -> tuple[D, ...]:
+        """In declaration order (the docs' order)."""
+        return self._declarations
+
+    def specs(self) -> list[D]:
+        """By full name."""
+        return sorted(self._declarations, key=lambda s: s.name)
+
+
+def build_registry(declarations: Iterable[D], kind: str = "processing") -> OptionRegistry[D]:
+    """The one place a registry comes from.  Two options may not share a name."""
+    ordered = tuple(declarations)
+    by_name: dict[str, D] = {}
+    for spec in ordered:
+        for key in (spec.name, *spec.aliases):
+            if key in by_name:
+                raise ValueError(f"{kind} option name {key!r} declared twice")
+            by_name[key] = spec
+    return OptionRegistry(ordered, by_name, kind)
+
+
+# --- what most options do with their values --------------------------------------
+
+def set_pipe(field: str) -> Apply:
+    """The first value into the current pipeline's ``field``."""
+
+    def apply(b: OptionsBuilder, values: Values) -> None:
+        b.pipe[field] = values[0]
+
+    return apply
+
+
+def set_out(field: str) -> Apply:
+    """The first value into the request's ``OutputOptions.field``."""
+
+    def apply(b: OptionsBuilder, values: Values) -> None:
+        b.out[field] = values[0]
+
+    return apply
 
 
 class OptionsBuilder:
@@ -75,16 +157,16 @@ class OptionsBuilder:
 
     def __init__(
         self,
-        registry: OptionRegistry,
+        registry: OptionRegistry[Option],
         output_defaults: OutputOptions,
         pipeline_defaults: PipelineOptions,
         presets: dict[str, PresetPipelines] | None = None,
         allowed_options: frozenset[str] = frozenset(),
-        settings: dict[str, Any] | None = None,
+        optimize: OptimizeConfig | None = None,
     ) -> None:
         self.registry = registry
-        # Subsystem configs some parsers check arguments against (e.g. "optimize").
-        self.settings = settings or {}
+        # What aq/pngo arguments are checked against (None: the built-in defaults).
+        self.optimize = optimize
         self.output_defaults = output_defaults
         self.pipeline_defaults = pipeline_defaults
         self.presets = presets or {}
@@ -116,9 +198,9 @@ class OptionsBuilder:
         spec = self.registry.lookup(name)
         if not trusted and self.allowed_options and not self._allowed(spec, name):
             raise InvalidURLError(f"Forbidden processing option: {name}")
-        spec.parse(self, list(args))
+        spec.apply(self, spec.grammar.parse(spec.name, args))
 
-    def _allowed(self, spec: OptionSpec, name: str) -> bool:
+    def _allowed(self, spec: Option, name: str) -> bool:
         return name in self.allowed_options or spec.name in self.allowed_options
 
     def apply_preset(self, name: str) -> None:
@@ -159,6 +241,6 @@ class OptionsBuilder:
             output = dataclasses.replace(self.output_defaults, **self.out,
                                          used_presets=tuple(self.used_presets))
             pipelines = tuple(dataclasses.replace(self.pipeline_defaults, **p) for p in self.pipelines)
-        except TypeError as exc:  # a parser wrote a field that does not exist: a bug, not bad input
+        except TypeError as exc:  # an option wrote a field that does not exist: a bug, not bad input
             raise RuntimeError(f"option parser wrote an unknown field: {exc}") from exc
         return RequestOptions(output=output, pipelines=pipelines)

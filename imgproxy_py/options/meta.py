@@ -1,0 +1,65 @@
+"""Options about the request rather than the pixels: presets, caching, expiry, file names,
+fallbacks and skipping processing."""
+
+from __future__ import annotations
+
+import time
+
+from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.options.grammar import Arg, Args, Repeated, Values
+from imgproxy_py.options.output import FORMAT, output_option
+from imgproxy_py.options.primitives import BASE64, BOOL, INT, STRING, parse_base64
+from imgproxy_py.options.registry import Family, Option, OptionsBuilder, Scope
+
+F = Family.META
+
+
+def _preset(b: OptionsBuilder, values: Values) -> None:
+    for name in values[0]:
+        b.apply_preset(name)
+
+
+def _expires(b: OptionsBuilder, values: Values) -> None:
+    timestamp: int = values[0]
+    if 0 < timestamp < time.time():
+        raise InvalidURLError("Expired URL")
+    b.out["expires"] = timestamp if timestamp > 0 else None
+
+
+def _filename(b: OptionsBuilder, values: Values) -> None:
+    name, encoded = values
+    b.out["filename"] = parse_base64("filename", name) if encoded else name
+
+
+def _fallback_image_url(b: OptionsBuilder, values: Values) -> None:
+    b.out["fallback_image_url"] = values[0] or ""
+
+
+def _skip_processing(b: OptionsBuilder, values: Values) -> None:
+    formats = list(b.out_value("skip_processing"))
+    formats += [fmt for fmt in dict.fromkeys(values[0]) if fmt not in formats]
+    b.out["skip_processing"] = tuple(formats)
+
+
+OPTIONS = (
+    Option("preset", ("pr",), F, Args(tail=Repeated(Arg("name", STRING))), _preset,
+           "Apply named presets here (`IMGPROXY_PRESETS`, the bundled ones).", "pr:thumbnail"),
+    output_option("cachebuster", ("cb",), F, Arg("string", STRING), "cachebuster",
+                  "Any text: changes the URL, the cache key and the ETag, not the image.", "cb:v2"),
+    Option("expires", ("exp",), F, Args(Arg("timestamp", INT)), _expires,
+           "Unix time after which the URL is a 404 \"Expired URL\"; caps `Cache-Control`; 0: never.",
+           "exp:4102444800", Scope.OUTPUT),
+    Option("filename", ("fn",), F, Args(Arg("filename", STRING), Arg("encoded", BOOL)), _filename,
+           "File name for `Content-Disposition`; with `encoded` 1 it is URL-safe base64.", "fn:kitten",
+           Scope.OUTPUT),
+    output_option("return_attachment", ("att",), F, Arg("return_attachment", BOOL), "return_attachment",
+                  "`Content-Disposition: attachment` instead of inline.", "att:1"),
+    Option("fallback_image_url", ("fiu",), F, Args(Arg("url", BASE64, keep_if_empty=True)), _fallback_image_url,
+           "The image (URL-safe base64 URL) to serve when the source cannot be had.",
+           "fiu:bG9jYWw6Ly8vY29mZmVlLmpwZw", Scope.OUTPUT),
+    output_option("raw", (), F, Arg("raw", BOOL), "raw",
+                  "Stream the source unchanged and unchecked.", "raw:1"),
+    Option("skip_processing", ("skp",), F, Args(tail=Repeated(Arg("extension", FORMAT))), _skip_processing,
+           "Return sources of these formats unprocessed.", "skp:gif:png/rs:fit:300:300", Scope.OUTPUT,
+           "iss634.gif"),
+)

@@ -1,0 +1,58 @@
+"""Output options: format, quality, size limit, metadata and which page of the source."""
+
+from __future__ import annotations
+
+from imgproxy_py.formats import ImageFormat, format_by_name
+from imgproxy_py.options.grammar import Arg, Args, ArgType, Pairs, Values
+from imgproxy_py.options.primitives import BOOL, NON_NEGATIVE_INT, QUALITY, bad_argument
+from imgproxy_py.options.registry import Family, Option, OptionsBuilder, Scope, set_out
+
+
+def parse_format_name(option: str, arg: str) -> ImageFormat:
+    fmt = format_by_name(arg)
+    if fmt is None:
+        raise bad_argument(option, arg, "supported image format")
+    return fmt
+
+
+FORMAT = ArgType("image format", parse_format_name)
+
+
+def output_option(name: str, aliases: tuple[str, ...], family: Family, arg: Arg, field: str, description: str,
+                  example: str, source: str = "chelsea.jpg") -> Option:
+    """A one-argument option of the request as a whole (``OutputOptions.field``)."""
+    return Option(name, aliases, family, Args(arg), set_out(field), description, example, Scope.OUTPUT, source)
+
+
+def _format_quality(b: OptionsBuilder, values: Values) -> None:
+    merged = dict(b.out_value("format_quality"))
+    merged.update(values[0])
+    b.out["format_quality"] = tuple(sorted(merged.items()))
+
+
+F = Family.OUTPUT
+
+OPTIONS = (
+    output_option("format", ("f", "ext"), F, Arg("extension", FORMAT, keep_if_empty=True), "format",
+                  "Output format (the URL's `@ext` / `.ext` does the same and wins); empty: the source's.",
+                  "rs:fit:300:300/f:webp"),
+    output_option("quality", ("q",), F, Arg("quality", QUALITY), "quality",
+                  "Output quality 1-100; 0: the format's configured default.", "q:70"),
+    Option("format_quality", ("fq",), F, Args(tail=Pairs(Arg("format", FORMAT), Arg("quality", QUALITY))),
+           _format_quality, "Quality per output format, over `q`.", "fq:webp:70:avif:50/f:webp",
+           Scope.OUTPUT),
+    output_option("max_bytes", ("mb",), F, Arg("bytes", NON_NEGATIVE_INT), "max_bytes",
+                  "Lower the quality until the result fits this many bytes.", "mb:30000"),
+    output_option("strip_metadata", ("sm",), F, Arg("strip_metadata", BOOL), "strip_metadata",
+                  "Drop EXIF, IPTC and XMP (default `IMGPROXY_STRIP_METADATA`, true).", "sm:0"),
+    output_option("keep_copyright", ("kcr",), F, Arg("keep_copyright", BOOL), "keep_copyright",
+                  "Keep EXIF Copyright and Artist when stripping metadata (default true).", "kcr:0"),
+    output_option("strip_color_profile", ("scp",), F, Arg("strip_color_profile", BOOL), "strip_color_profile",
+                  "Convert to sRGB and drop the ICC profile.", "scp:0"),
+    output_option("enforce_thumbnail", ("eth",), F, Arg("enforce_thumbnail", BOOL), "enforce_thumbnail",
+                  "Use the thumbnail embedded in HEIC/AVIF sources when there is one.", "eth:1"),
+    output_option("page", ("pg",), F, Arg("page", NON_NEGATIVE_INT), "page",
+                  "The page (PDF, TIFF) or frame (GIF, WebP) to use, from 0.", "pg:2", "iss634.gif"),
+    output_option("disable_animation", ("da",), F, Arg("disable_animation", BOOL), "disable_animation",
+                  "Treat an animated source as a still image (its first frame).", "da:1", "iss634.gif"),
+)

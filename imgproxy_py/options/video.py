@@ -1,0 +1,26 @@
+"""Which picture of a video (or RAW) source is processed."""
+
+from __future__ import annotations
+
+from imgproxy_py.options.grammar import Arg
+from imgproxy_py.options.output import output_option
+from imgproxy_py.options.primitives import BOOL, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT
+from imgproxy_py.options.registry import Family
+
+F = Family.VIDEO
+VIDEO = ""  # no demo video ships: the examples apply to any video source
+
+OPTIONS = (
+    output_option("video_thumbnail_second", ("vts",), F, Arg("second", NON_NEGATIVE_FLOAT), "video_second",
+                  "The second of the video to take the picture from (clamped to the duration).",
+                  "vts:3.5", VIDEO),
+    output_option("video_thumbnail_keyframes", ("vtk",), F, Arg("keyframes", BOOL), "video_keyframes",
+                  "Take the keyframe at or before that second (faster).", "vts:3.5/vtk:1", VIDEO),
+    output_option("video_frame", ("vf",), F, Arg("frame", NON_NEGATIVE_INT), "video_frame",
+                  "The exact frame, from 0 (`422` when out of range).", "vf:250", VIDEO),
+    output_option("video_thumbnail_best", ("vtb",), F, Arg("best", BOOL), "video_best",
+                  "The best frame: sharp, well exposed, with faces when there are some.", "vtb:1", VIDEO),
+    output_option("representative_face", ("rf",), F, Arg("representative_face", BOOL), "representative_face",
+                  "The sharpest of the biggest, surest faces of a photo or video.", "rf:1/rs:fill:320:320",
+                  "astronaut.jpg"),
+)
