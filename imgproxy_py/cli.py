@@ -121,9 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     token_cmd.add_argument("--hash", help="scope the token to one media <hash>")
     token_cmd.add_argument("--secret", help="default: IMGPROXY_MEDIA_TOKEN_SECRET")
     token_cmd.set_defaults(func=token)
-    from imgproxy_py import cli_urls
+    from imgproxy_py.url import cli as url_cli
 
-    cli_urls.register(sub)
+    url_cli.register(sub)
     return parser
 
 

@@ -24,7 +24,7 @@ from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.urlpath import URLGrammar
+from imgproxy_py.url.tokenizer import URLGrammar
 
 VERSION = __version__
 T = TypeVar("T")

@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from imgproxy_py import cli_urls
 from imgproxy_py.security.encryption import decrypt_source_url
+from imgproxy_py.url import cli as cli_urls
 
 DOCS_KEY, DOCS_SALT = "736563726574", "68656C6C6F"
 DOCS_PATH = "/rs:fill:300:400:0/g:sm/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png"

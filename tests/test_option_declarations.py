@@ -23,7 +23,7 @@ from imgproxy_py.options.model import (
 from imgproxy_py.options.parser import OptionsParser
 from imgproxy_py.options.primitives import BOOL, NON_NEGATIVE_INT, STRING
 from imgproxy_py.options.registry import Family, Option, build_registry, set_pipe
-from imgproxy_py.urlpath import parse_path
+from imgproxy_py.url.tokenizer import parse_path
 
 DEMO = Path(__file__).resolve().parents[1] / "imgproxy_py" / "demo"
 G = GravityType

@@ -11,7 +11,7 @@ from imgproxy_py.errors import ConfigError, InvalidURLError
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.options.model import Color, Gravity, GravityType, ResizingType
 from imgproxy_py.options.parser import ClientFeatures, OptionsParser
-from imgproxy_py.urlpath import parse_path
+from imgproxy_py.url.tokenizer import parse_path
 
 
 def parse(options: str, env: dict[str, str] | None = None, ext: str = "",

@@ -9,7 +9,7 @@ import pytest
 
 from imgproxy_py.errors import InvalidURLError
 from imgproxy_py.security.signature import sign_path, verify_signature
-from imgproxy_py.urlpath import URLGrammar, parse_path, redenormalize
+from imgproxy_py.url.tokenizer import URLGrammar, parse_path, redenormalize
 
 DOC_KEY = bytes.fromhex("736563726574")
 DOC_SALT = bytes.fromhex("68656C6C6F")

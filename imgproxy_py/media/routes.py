@@ -23,7 +23,7 @@ from imgproxy_py.errors import BadRequestError, InvalidURLError, SourceNotFoundE
 from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.index import MediaIndex
 from imgproxy_py.media.tokens import TokenAuthority, TokenError
-from imgproxy_py.urlpath import ParsedPath, SourceRef
+from imgproxy_py.url.tokenizer import ParsedPath, SourceRef
 
 log = logging.getLogger("imgproxy_py.media")
 

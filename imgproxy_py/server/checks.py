@@ -13,7 +13,7 @@ from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.security.encryption import decrypt_source_url
 from imgproxy_py.security.signature import verify_signature
 from imgproxy_py.server.composition import Services
-from imgproxy_py.urlpath import ParsedPath, parse_path
+from imgproxy_py.url.tokenizer import ParsedPath, parse_path
 
 
 def raw_path(request: Request, prefix: str) -> str:

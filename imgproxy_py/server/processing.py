@@ -26,7 +26,7 @@ from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import source_identity
-from imgproxy_py.urlpath import ParsedPath
+from imgproxy_py.url.tokenizer import ParsedPath
 
 log = logging.getLogger("imgproxy_py.server")
 

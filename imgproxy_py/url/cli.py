@@ -19,7 +19,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from imgproxy_py.urls import ImgproxyURL, InfoOptions, Options, SourceMode, parse_key_salt, sign
+from imgproxy_py.url.builder import ImgproxyURL, SourceMode, parse_key_salt, sign
+from imgproxy_py.url.info import InfoOptions
+from imgproxy_py.url.options import Options
 
 __all__ = ["register"]
 
