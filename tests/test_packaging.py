@@ -101,14 +101,17 @@ def stop(process: subprocess.Popen[str]) -> str:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     work = tmp_path_factory.mktemp("wheel")
+    # No PYTHONPATH or venv of ours leaks into the build or the install (pip would take a
+    # checkout on the path for an installed copy and skip installing).
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work / "dist"),
-                            str(ROOT)], capture_output=True, text=True, timeout=600, check=False)
+                            str(ROOT)], capture_output=True, text=True, timeout=600, check=False, env=clean)
     assert build.returncode == 0, build.stderr[-3000:]
     wheel = next((work / "dist").glob("imgproxy_py-*.whl"))
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, env=clean)
     install = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheel}[cpu]"],
-                             capture_output=True, text=True, timeout=900, check=False)
+                             capture_output=True, text=True, timeout=900, check=False, env=clean, cwd=work)
     assert install.returncode == 0, install.stderr[-3000:]
     yield Installed(venv, work)
 
