@@ -30,7 +30,7 @@ class Metrics:
         self._prom: _Prometheus | None = _Prometheus(config, self) if config.prometheus_bind else None
         self._statsd: Any = None
         if config.datadog_enable:
-            from datadog.dogstatsd import DogStatsd
+            from datadog.dogstatsd.base import DogStatsd
 
             tags = [f"service:{config.datadog_service}"]
             tags += [f"env:{config.datadog_env}"] if config.datadog_env else []

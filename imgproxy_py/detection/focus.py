@@ -158,7 +158,8 @@ def _held(lows: np.ndarray, highs: np.ndarray, starts: np.ndarray, window: float
 def _overlap(lows: np.ndarray, highs: np.ndarray, starts: np.ndarray, window: float) -> np.ndarray:
     """``[len(starts), len(lows)]``: how much of each span each window covers, in pixels."""
     covered = np.minimum(highs[None, :], starts[:, None] + window) - np.maximum(lows[None, :], starts[:, None])
-    return np.clip(covered, 0.0, None)
+    clipped: np.ndarray = np.clip(covered, 0.0, None)
+    return clipped
 
 
 def _window_starts(lows: np.ndarray, highs: np.ndarray, window: float, length: float) -> np.ndarray:

@@ -249,7 +249,8 @@ def _histogram(rgb: npt.NDArray[np.uint8]) -> FloatArray:
     counts = np.bincount(bins.ravel(), minlength=3 * _HISTOGRAM_BINS).astype(np.float32)
     std = float(counts.std())
     centred = counts - counts.mean()
-    return (centred / std if std > 0 else centred).astype(np.float32)
+    normalised: FloatArray = (centred / std if std > 0 else centred).astype(np.float32)
+    return normalised
 
 
 def _score_cheap(samples: list[_Sample], settings: BestFrameConfig) -> None:

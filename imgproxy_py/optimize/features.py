@@ -100,8 +100,8 @@ def _page_height(image: pyvips.Image) -> int:
     if "page-height" in image.get_fields():
         page_height = int(image.get("page-height"))
         if 0 < page_height <= image.height:
-            return page_height
-    return image.height
+            return int(page_height)
+    return int(image.height)
 
 
 def sample_dssims(image: pyvips.Image, fmt: str) -> tuple[float, float]:
