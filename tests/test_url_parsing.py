@@ -108,6 +108,8 @@ def test_only_presets_grammar() -> None:
         "/s/rs:fit:10:10/!!!notbase64!!!",
         "/s/rs:fit:10:10/aGVsbG8.png.webp",
         "/s/rs:fit:10:10",
+        "/s/plain/%80",  # not UTF-8 once unescaped: once a UnicodeDecodeError (500)
+        "/s/rs:fit:10:10/plain/local:///a%C3.jpg@webp",
     ],
 )
 def test_invalid_paths(path: str) -> None:

@@ -132,7 +132,11 @@ def _split_extension(encoded: str, marker: str) -> tuple[str, str]:
 
 def _decode_plain(parts: list[str], grammar: URLGrammar) -> SourceRef:
     encoded, ext = _split_extension("/".join(parts), "@")
-    return SourceRef(_preprocess(unquote(encoded, errors="strict"), grammar), ext)
+    try:
+        url = unquote(encoded, errors="strict")
+    except UnicodeDecodeError:  # escapes that are not UTF-8 (%80): no URL a source can have
+        raise InvalidURLError("Invalid url encoding") from None
+    return SourceRef(_preprocess(url, grammar), ext)
 
 
 def _decode_base64(parts: list[str], grammar: URLGrammar) -> SourceRef:
