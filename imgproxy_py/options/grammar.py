@@ -76,10 +76,12 @@ class Grammar(Tail):
 class Args(Grammar):
     """Positional arguments, then an optional tail."""
 
-    def __init__(self, *args: Arg, tail: Tail | None = None, keep_if_empty: bool = False) -> None:
+    def __init__(self, *args: Arg, tail: Tail | None = None, keep_if_empty: bool = False, required: int = 1) -> None:
         self.args = args
         self.tail = tail
         self.keep_if_empty = keep_if_empty
+        # How many arguments must be there (a URL segment always has one, maybe empty).
+        self.required = required
         if tail is None:
             self.max_count = len(args)
         elif tail.max_count is None:
@@ -96,7 +98,7 @@ class Args(Grammar):
         return f"{option} {arg.name}"
 
     def parse(self, option: str, args: Sequence[str]) -> Values:
-        if not args or (self.max_count is not None and len(args) > self.max_count):
+        if len(args) < self.required or (self.max_count is not None and len(args) > self.max_count):
             raise bad_count(option, args)
         values: list[Any] = []
         for i, arg in enumerate(self.args):

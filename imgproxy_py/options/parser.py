@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from imgproxy_py.config import Config
 from imgproxy_py.errors import InvalidURLError
 from imgproxy_py.options.catalog import registry as standard_registry
+from imgproxy_py.options.info.parser import InfoOptionsParser
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 from imgproxy_py.options.presets import load_presets
 from imgproxy_py.options.registry import Option, OptionRegistry, OptionsBuilder, PresetPipelines
@@ -51,6 +52,8 @@ class OptionsParser:
             sources.inline, sources.separator, sources.path, config.url.arguments_separator, problems,
             bundled_presets_file() if sources.bundled else None)
         self.max_chained_pipelines = sources.max_chained_pipelines
+        # /info's options: a registry of their own (held here, beside the processing ones).
+        self.info = InfoOptionsParser(allowed_options=config.security.allowed_processing_options)
         self._validate_presets(problems)
 
     def _validate_presets(self, problems: list[str]) -> None:

@@ -17,8 +17,11 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from imgproxy_py.options.catalog import PROCESSING_OPTIONS
+from imgproxy_py.options.info.declarations import INFO_OPTIONS
 from imgproxy_py.url.builder import ImgproxyURL, SourceMode, parse_key_salt, sign
 from imgproxy_py.url.info import InfoOptions
 from imgproxy_py.url.options import Options
@@ -27,39 +30,32 @@ __all__ = ["register"]
 
 _THEN = "-"
 
-# Flag -> option short name; each flag takes the option's arguments as "a:b:c" (trailing
-# ones may be left out, as in imgproxy URLs).
-_OPTION_FLAGS: tuple[tuple[str, str, str], ...] = (
-    ("--resize", "rs", "TYPE:W:H:ENLARGE:EXTEND"),
-    ("--resizing-type", "rt", "TYPE"),
-    ("--width", "w", "W"),
-    ("--height", "h", "H"),
-    ("--min-width", "mw", "W"),
-    ("--min-height", "mh", "H"),
-    ("--zoom", "z", "X:Y"),
-    ("--dpr", "dpr", "DPR"),
-    ("--enlarge", "el", "1|0"),
-    ("--extend", "ex", "1|0:GRAVITY"),
-    ("--gravity", "g", "TYPE:ARGS"),
-    ("--crop", "c", "W:H:GRAVITY"),
-    ("--trim", "t", "THRESHOLD:COLOR:EQ_HOR:EQ_VER"),
-    ("--padding", "pd", "TOP:RIGHT:BOTTOM:LEFT"),
-    ("--rotate", "rot", "ANGLE"),
-    ("--flip", "fl", "H:V"),
-    ("--background", "bg", "HEX|R:G:B"),
-    ("--blur", "bl", "SIGMA"),
-    ("--sharpen", "sh", "SIGMA"),
-    ("--pixelate", "pix", "SIZE"),
-    ("--watermark", "wm", "OPACITY:POSITION:X:Y:SCALE"),
-    ("--quality", "q", "Q"),
-    ("--format-quality", "fq", "FORMAT:Q:..."),
-    ("--max-bytes", "mb", "BYTES"),
-    ("--preset", "pr", "NAME:..."),
-    ("--cachebuster", "cb", "STRING"),
-    ("--expires", "exp", "UNIX_TIME"),
-    ("--filename", "fn", "NAME:ENCODED"),
-    ("--page", "pg", "PAGE"),
-)
+# Options that get no flag: --format is the URL's extension (which does what f: does).
+_NO_FLAG = frozenset({"format"})
+
+
+@dataclass(frozen=True)
+class _Flag:
+    flag: str  # --min-width
+    name: str  # the short name it writes: mw
+    metavar: str  # WIDTH
+    help: str
+
+
+def _flags() -> tuple[_Flag, ...]:
+    """A flag per declared processing option: ``--min-width WIDTH`` writes ``mw:WIDTH``.
+
+    Each takes the option's arguments as "a:b:c" (trailing ones may be left out, as in URLs).
+    """
+    flags = []
+    for spec in PROCESSING_OPTIONS:
+        if spec.name in _NO_FLAG:
+            continue
+        short = min((spec.name, *spec.aliases), key=len)
+        metavar = spec.grammar.doc().replace("%", "").upper()
+        # argparse formats help with %: the docs' "%x" must not reach it as is.
+        flags.append(_Flag("--" + spec.name.replace("_", "-"), short, metavar, spec.description.replace("%", "%%")))
+    return tuple(flags)
 
 
 class _AppendOption(argparse.Action):
@@ -72,14 +68,14 @@ class _AppendOption(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
-        collected: list[tuple[str, str]] = list(getattr(namespace, self.dest, None) or [])
+        collected: list[tuple[str, str, str]] = list(getattr(namespace, self.dest, None) or [])
         if self.option_name == _THEN:
-            collected.append((_THEN, ""))
+            collected.append((_THEN, "", ""))
         elif self.option_name is not None:
-            collected.append((self.option_name, str(values)))
-        else:  # -o NAME:ARGS
+            collected.append((self.option_name, str(values), option_string or ""))
+        else:  # -o NAME:ARGS: any name, including options this server does not declare
             name, _, args = str(values).partition(":")
-            collected.append((name, args))
+            collected.append((name, args, ""))
         setattr(namespace, self.dest, collected)
 
 
@@ -121,14 +117,20 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_options(collected: Sequence[tuple[str, str]], info: bool) -> Options | InfoOptions:
+# The names /info also takes (cb, exp, pr, pg, ...): their flags work with --info too.
+_INFO_NAMES = frozenset(name for spec in INFO_OPTIONS for name in (spec.name, *spec.aliases))
+
+
+def _build_options(collected: Sequence[tuple[str, str, str]], info: bool) -> Options | InfoOptions:
     opts: Options | InfoOptions = InfoOptions() if info else Options()
-    for name, raw in collected:
+    for name, raw, flag in collected:
         if name == _THEN:
             if isinstance(opts, InfoOptions):
                 raise ValueError("--then (chained pipelines) does not apply to --info URLs")
             opts = opts.then()
             continue
+        if info and flag and name not in _INFO_NAMES:
+            raise ValueError(f"{flag} is a processing option; --info URLs take info options (-o NAME:ARGS)")
         opts = opts.add(name, *raw.split(":"))
     return opts
 
@@ -194,9 +196,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     opt_group = url_p.add_argument_group("processing options (repeatable, kept in order)")
     opt_group.add_argument("-o", "--option", dest="options", action=_AppendOption, metavar="NAME:ARGS",
                            help="any option, e.g. -o sa:1.5 or -o s:300:200")
-    for flag, name, metavar in _OPTION_FLAGS:
-        opt_group.add_argument(flag, dest="options", action=_AppendOption, option_name=name,
-                               metavar=metavar, help=f"the {name} option")
+    for flag in _flags():
+        opt_group.add_argument(flag.flag, dest="options", action=_AppendOption, option_name=flag.name,
+                               metavar=flag.metavar, help=flag.help)
     opt_group.add_argument("--then", dest="options", action=_AppendOption, option_name=_THEN, nargs=0,
                            help="start a chained pipeline (a '-' segment)")
     url_p.add_argument("--format", "--extension", dest="format", metavar="EXT",

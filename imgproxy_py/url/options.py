@@ -219,6 +219,11 @@ class Options(OptionChain):
         return self._push("cob", "crop_objects", positive(scale_factor, "crop_objects scale factor"),
                           *(fmt_str(c, "class name") for c in class_names))
 
+    def object_index(self, index: int, fallback: bool | None = None) -> Options:
+        """``oix:%index:%fallback``: with :meth:`crop_objects`, only the n-th detection from the left
+        (fewer detections: a 404, or with ``fallback`` normal processing)."""
+        return self._push("oix", "object_index", int_arg(index, "object index"), opt_bool(fallback))
+
     def blur_detections(self, sigma: float, *class_names: str) -> Options:
         """``bd:%sigma:%class...``: blur detected objects."""
         return self._push("bd", "blur_detections", non_negative(sigma, "blur_detections sigma"),
@@ -332,6 +337,10 @@ class Options(OptionChain):
     def video_frame(self, frame: int) -> Options:
         """``vf:%frame``: take the thumbnail from this frame number."""
         return self._push("vf", "video_frame", int_arg(frame, "video frame"))
+
+    def representative_face(self, enabled: bool = True) -> Options:
+        """``rf:%bool``: the sharpest of the biggest, surest faces of a photo or video."""
+        return self._push("rf", "representative_face", fmt_bool(enabled))
 
     def video_thumbnail_best(self, enabled: bool = True) -> Options:
         """``vtb:%bool``: pick the most representative frame as the thumbnail."""
