@@ -1,8 +1,14 @@
-"""Image formats: names as imgproxy spells them, MIME types, sniffing and capabilities."""
+"""Image formats: one record per format, read by loading, saving, format negotiation and the
+shrink-on-load checks; plus names as imgproxy spells them, and sniffing.
+
+A new format lands here first: its record says what libvips (or our own codec) loads and saves
+it with, and what it can hold; ``imaging.codecs`` and the pipeline take it from there.
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from dataclasses import KW_ONLY, dataclass
+from enum import Enum, StrEnum
 
 
 class ImageFormat(StrEnum):
@@ -19,57 +25,120 @@ class ImageFormat(StrEnum):
     JXL = "jxl"
 
     @property
+    def spec(self) -> FormatSpec:
+        return FORMATS[self]
+
+    @property
     def mime(self) -> str:
-        return _MIME[self]
+        return FORMATS[self].mime
 
     @property
     def extension(self) -> str:
-        return "jpg" if self is ImageFormat.JPEG else self.value
+        return FORMATS[self].extensions[0]
 
     @property
     def supports_alpha(self) -> bool:
-        return self not in (ImageFormat.JPEG, ImageFormat.BMP)
+        return FORMATS[self].alpha
 
     @property
     def supports_animation(self) -> bool:
-        return self in (ImageFormat.GIF, ImageFormat.WEBP)
+        return FORMATS[self].animation
 
     @property
     def supports_quality(self) -> bool:
-        return self in (ImageFormat.JPEG, ImageFormat.WEBP, ImageFormat.AVIF, ImageFormat.HEIC,
-                        ImageFormat.JXL, ImageFormat.TIFF)
+        return FORMATS[self].quality
 
     @property
     def is_vector(self) -> bool:
-        return self is ImageFormat.SVG
+        return FORMATS[self].vector
 
 
-_MIME = {
-    ImageFormat.JPEG: "image/jpeg",
-    ImageFormat.PNG: "image/png",
-    ImageFormat.WEBP: "image/webp",
-    ImageFormat.AVIF: "image/avif",
-    ImageFormat.GIF: "image/gif",
-    ImageFormat.ICO: "image/x-icon",
-    ImageFormat.SVG: "image/svg+xml",
-    ImageFormat.HEIC: "image/heif",
-    ImageFormat.BMP: "image/bmp",
-    ImageFormat.TIFF: "image/tiff",
-    ImageFormat.JXL: "image/jxl",
-}
+class Codec(Enum):
+    """Who decodes and encodes a format."""
 
-_ALIASES = {"jpg": ImageFormat.JPEG, "tif": ImageFormat.TIFF, "heif": ImageFormat.HEIC}
+    LIBVIPS = "libvips"
+    # Our own numpy codecs (imaging.codecs.bmp, .ico): the libvips build has no BMP or ICO
+    # loader (those come from ImageMagick, which is off for untrusted input).
+    BUILTIN = "builtin"
+
+
+class ShrinkOnLoad(Enum):
+    """What the decoder can skip when a smaller image is enough (``scale_on_load``)."""
+
+    NONE = "none"
+    # JPEG: DCT scaling by 2, 4 or 8 only.
+    FACTOR = "factor"
+    # WebP: any scale below 1.
+    SCALE = "scale"
+    # SVG: rendered at any scale, up as well as down, and even with shrink-on-load disabled.
+    VECTOR = "vector"
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    format: ImageFormat
+    mime: str
+    # The spellings accepted in URLs and settings; the first is the file extension of results.
+    extensions: tuple[str, ...]
+    codec: Codec
+    # The load and save operation: a libvips nickname (``jpegload``; its ``_source`` and
+    # ``_buffer`` variants are used) or our codec's name for it.  "" when there is none.
+    loader: str
+    saver: str
+    _: KW_ONLY
+    shrink_on_load: ShrinkOnLoad = ShrinkOnLoad.NONE
+    alpha: bool = True
+    animation: bool = False
+    # Whether a quality setting changes the result; autoquality can search for one.
+    quality: bool = False
+    autoquality: bool = False
+    # Whether a source holds several pages or frames that libvips loads by number.
+    multi_page: bool = False
+    # The saver's size limits: larger results are scaled down to fit (``fix_size``); a smaller
+    # one can't be saved at all, so another format is written.
+    max_dimension: int = 0
+    max_resolution: int = 0
+    min_dimension: int = 0
+
+    @property
+    def vector(self) -> bool:
+        return self.shrink_on_load is ShrinkOnLoad.VECTOR
+
+
+FORMATS: dict[ImageFormat, FormatSpec] = {spec.format: spec for spec in (
+    FormatSpec(ImageFormat.JPEG, "image/jpeg", ("jpg", "jpeg"), Codec.LIBVIPS, "jpegload", "jpegsave",
+               shrink_on_load=ShrinkOnLoad.FACTOR, alpha=False, quality=True, autoquality=True),
+    FormatSpec(ImageFormat.PNG, "image/png", ("png",), Codec.LIBVIPS, "pngload", "pngsave"),
+    FormatSpec(ImageFormat.WEBP, "image/webp", ("webp",), Codec.LIBVIPS, "webpload", "webpsave",
+               shrink_on_load=ShrinkOnLoad.SCALE, animation=True, quality=True, autoquality=True,
+               multi_page=True, max_dimension=16383),
+    # libheif can't encode an AV1 image under 16 pixels a side.
+    FormatSpec(ImageFormat.AVIF, "image/avif", ("avif",), Codec.LIBVIPS, "heifload", "heifsave",
+               quality=True, autoquality=True, multi_page=True, max_dimension=16384, min_dimension=16),
+    # The pixels of a GIF result, all frames together: 4 * 1024 * 1024 * 64.
+    FormatSpec(ImageFormat.GIF, "image/gif", ("gif",), Codec.LIBVIPS, "gifload", "gifsave",
+               animation=True, multi_page=True, max_dimension=65535, max_resolution=4 * 1024 * 1024 * 64),
+    FormatSpec(ImageFormat.ICO, "image/x-icon", ("ico",), Codec.BUILTIN, "icoload", "icosave",
+               max_dimension=256),
+    # SVG sources are passed through or rendered; never written from pixels.
+    FormatSpec(ImageFormat.SVG, "image/svg+xml", ("svg",), Codec.LIBVIPS, "svgload", "",
+               shrink_on_load=ShrinkOnLoad.VECTOR),
+    FormatSpec(ImageFormat.HEIC, "image/heif", ("heic", "heif"), Codec.LIBVIPS, "heifload", "heifsave",
+               quality=True, multi_page=True, max_dimension=16384),
+    FormatSpec(ImageFormat.BMP, "image/bmp", ("bmp",), Codec.BUILTIN, "bmpload", "bmpsave", alpha=False),
+    FormatSpec(ImageFormat.TIFF, "image/tiff", ("tiff", "tif"), Codec.LIBVIPS, "tiffload", "tiffsave",
+               quality=True, multi_page=True),
+    # Loaded where libvips has libjxl; not written.
+    FormatSpec(ImageFormat.JXL, "image/jxl", ("jxl",), Codec.LIBVIPS, "jxlload", "",
+               quality=True, autoquality=True),
+)}
+
+_BY_NAME = {name: spec.format for spec in FORMATS.values() for name in (spec.format.value, *spec.extensions)}
 
 
 def format_by_name(name: str) -> ImageFormat | None:
     """The format for an option value or URL extension (``jpg``, ``webp``, ...)."""
-    low = name.lower()
-    if low in _ALIASES:
-        return _ALIASES[low]
-    try:
-        return ImageFormat(low)
-    except ValueError:
-        return None
+    return _BY_NAME.get(name.lower())
 
 
 def sniff_format(data: bytes) -> ImageFormat | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyvips
 
-from imgproxy_py.formats import format_by_name
+from imgproxy_py.formats import FORMATS, format_by_name
 from imgproxy_py.optimize.config import AutoQualitySpec
 from imgproxy_py.optimize.dssim import DssimMeter
 from imgproxy_py.optimize.ml import Prediction, default_model_path, load_model, quality_to_x, x_to_quality
@@ -23,9 +23,9 @@ from imgproxy_py.optimize.ml import Prediction, default_model_path, load_model, 
 Encode = Callable[[pyvips.Image, int], bytes]
 
 # Formats whose saver takes a quality; max_bytes works on them (imgproxy's list).
-QUALITY_FORMATS = frozenset({"jpeg", "webp", "avif", "jxl", "heic", "tiff"})
+QUALITY_FORMATS = frozenset(spec.format.value for spec in FORMATS.values() if spec.quality)
 # Formats autoquality works on (imgproxy Pro's list).  Others are saved at the given quality.
-AUTOQUALITY_FORMATS = frozenset({"jpeg", "webp", "avif", "jxl"})
+AUTOQUALITY_FORMATS = frozenset(spec.format.value for spec in FORMATS.values() if spec.autoquality)
 
 # A typical photo's curve, log(DSSIM) = intercept + slope * x with x = log(101 - q): where the
 # dssim search saves first, and how far it steps from there before a second save gives the
