@@ -1,8 +1,8 @@
 """``/info/%signature/%options/%source``: what the source is, and what is in it.
 
-The same URL grammar and signature as image URLs.  Answers JSON with the source's width,
-height and format, and with ``detect_objects:1`` its detections (relative coordinates, as
-imgproxy Pro does).
+The same URL grammar and signature as image URLs, with info options of its own
+(:mod:`imgproxy_py.options.info`).  Answers JSON with the source's width, height and format,
+and with ``detect_objects:1`` its detections (relative coordinates, as imgproxy Pro does).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import pyvips
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from imgproxy_py.errors import UnprocessableImageError
+from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
 from imgproxy_py.imaging import load as loader
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.geometry import angle_flip, frame_height
 from imgproxy_py.imaging.objects import ObjectDetection, orient
-from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path, require_features
+from imgproxy_py.options.info.declarations import DETECT_OBJECTS
+from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path
 from imgproxy_py.server.composition import Services
 from imgproxy_py.sources.store import source_identity
 
@@ -64,9 +65,11 @@ async def handle_info(request: Request, services: Services) -> Response:
     check_secret(request, config.server.secret)
     path = raw_path(request, config.server.path_prefix).removeprefix("/info")
     parsed = parse_and_verify(services, path)
-    options = services.options.parse(parsed.options, parsed.source.extension)
-    require_features(options, services)
+    options = services.options.info.parse(parsed.options)
+    detect = options.get(DETECT_OBJECTS)
+    if detect and services.detection_unavailable:
+        raise FeatureUnavailableError(services.detection_unavailable)
     source = await services.sources.get(parsed.source.url)
-    info = await services.workers.run(deadline, describe, services, source.data, options.output.detect_objects,
+    info = await services.workers.run(deadline, describe, services, source.data, detect,
                                       source_identity(source))
     return JSONResponse(info, headers={"Cache-Control": f"max-age={config.server.ttl}, public"})
