@@ -34,7 +34,8 @@ F = Family.OUTPUT
 
 OPTIONS = (
     output_option("format", ("f", "ext"), F, Arg("extension", FORMAT, keep_if_empty=True), "format",
-                  "Output format (the URL's `@ext` / `.ext` does the same and wins); empty: the source's.",
+                  "Output format by name or extension (`jpg`, `png`, `webp`, `avif`, `gif`...); the URL's "
+                  "`@ext`/`.ext` does the same and wins; empty: the source's.",
                   "rs:fit:300:300/f:webp"),
     output_option("quality", ("q",), F, Arg("quality", QUALITY), "quality",
                   "Output quality 1-100; 0: the format's configured default.", "q:70"),
