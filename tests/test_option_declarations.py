@@ -14,10 +14,12 @@ from imgproxy_py.formats import ImageFormat
 from imgproxy_py.options.catalog import PROCESSING_OPTIONS, registry
 from imgproxy_py.options.grammar import Arg, Args, OneOf, Pairs, Repeated
 from imgproxy_py.options.model import (
+    AutoQualityArgs,
     Color,
     ExtendOptions,
     Gravity,
     GravityType,
+    PngArgs,
     ResizingType,
 )
 from imgproxy_py.options.parser import OptionsParser
@@ -133,6 +135,13 @@ def test_grammar_refuses(option: str, raw: str) -> None:
     parsed = parse_path(f"/unsafe/{option}:{raw}/plain/http://x/y.jpg", load_config({}).url)
     with pytest.raises(InvalidURLError):
         parser.parse(parsed.options)
+
+
+def test_typed_records_for_autoquality_and_png_options() -> None:
+    # Parsed once, with the URL: the encoder only lays them over the output format's settings.
+    out = OptionsParser(load_config({})).parse([("aq", ("ml", "", "60")), ("pngo", ("1", "", "64"))]).output
+    assert out.autoquality == AutoQualityArgs("ml", None, 60, None, None)
+    assert out.png_options == PngArgs(True, None, 64)
 
 
 def test_every_declaration_is_complete() -> None:

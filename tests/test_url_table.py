@@ -21,6 +21,7 @@ from imgproxy_py.options.catalog import registry
 from imgproxy_py.options.info import INFO_REGISTRY, InfoOption, InfoOptionsParser, InfoRequestOptions
 from imgproxy_py.options.info import declarations as info
 from imgproxy_py.options.model import (
+    AutoQualityArgs,
     Color,
     CropObjects,
     CropOptions,
@@ -28,6 +29,7 @@ from imgproxy_py.options.model import (
     ExtendOptions,
     Gravity,
     PipelineOptions,
+    PngArgs,
     RequestOptions,
     ResizingType,
     TrimOptions,
@@ -122,12 +124,12 @@ PROCESSING: list[tuple[str, Callable[[Options], Options], dict[str, Any]]] = [
     ("format_quality", lambda o: o.format_quality({"webp": 70, "avif": None, "jpeg": 80}),
      {"format_quality": ((ImageFormat.JPEG, 80), (ImageFormat.WEBP, 70))}),
     ("autoquality", lambda o: o.autoquality("dssim", 0.01, 50, 90, 0.001),
-     {"autoquality": ("dssim", "0.01", "50", "90", "0.001")}),
+     {"autoquality": AutoQualityArgs("dssim", 0.01, 50, 90, 0.001)}),
     ("autoquality", lambda o: o.autoquality("size", 10240, max_quality=90),
-     {"autoquality": ("size", "10240.0", "", "90", "")}),
+     {"autoquality": AutoQualityArgs("size", 10240, None, 90, None)}),
     ("max_bytes", lambda o: o.max_bytes(1024), {"max_bytes": 1024}),
-    ("png_options", lambda o: o.png_options(False, True, 128), {"png_options": ("0", "1", "128")}),
-    ("png_options", lambda o: o.png_options(), {"png_options": ("", "", "")}),
+    ("png_options", lambda o: o.png_options(False, True, 128), {"png_options": PngArgs(False, True, 128)}),
+    ("png_options", lambda o: o.png_options(), {"png_options": PngArgs()}),
     ("format", lambda o: o.format("webp"), {"format": ImageFormat.WEBP}),
     ("skip_processing", lambda o: o.skip_processing("gif", "svg"),
      {"skip_processing": (ImageFormat.GIF, ImageFormat.SVG)}),

@@ -11,13 +11,7 @@ import pyvips
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.save import EncoderSettings, encode
-from imgproxy_py.optimize import (
-    OptimizeConfig,
-    encode_with_quality_control,
-    parse_autoquality_args,
-    parse_png_options_args,
-    png_save_options,
-)
+from imgproxy_py.optimize import OptimizeConfig, encode_with_quality_control, png_save_options
 from imgproxy_py.options.model import OutputOptions
 
 
@@ -33,12 +27,12 @@ class QualityControlledEncoder:
         if fmt is ImageFormat.PNG:
             img = img.copy_memory()  # counted for the palette, then saved
             spec = self.config.png
-            if out.png_options is not None:
-                spec = parse_png_options_args(list(out.png_options), spec)
+            if out.png_options is not None:  # parsed with the URL; laid over the settings here
+                spec = spec.with_args(out.png_options)
             extra = png_save_options(img, spec, source_palette_bits=source_palette_bits)
         autoquality = self.config.autoquality_defaults(fmt.value)
-        if out.autoquality is not None:
-            autoquality = parse_autoquality_args(list(out.autoquality), autoquality)
+        if out.autoquality is not None:  # parsed with the URL; the format's defaults are known now
+            autoquality = autoquality.with_args(out.autoquality)
 
         def save(image: pyvips.Image, q: int) -> bytes:
             self.encodes += 1

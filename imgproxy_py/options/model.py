@@ -242,8 +242,8 @@ class OutputOptions:
     video_frame: int | None = None  # exact, zero-based
     video_best: bool = False
     representative_face: bool = False
-    autoquality: tuple[str, ...] | None = None  # aq args, checked; resolved once the format is known
-    png_options: tuple[str, ...] | None = None
+    autoquality: AutoQualityArgs | None = None  # laid over the output format's settings when encoding
+    png_options: PngArgs | None = None
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 
     def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:

@@ -114,17 +114,11 @@ def _autoquality(b: OptionsBuilder, values: Values) -> None:
     # Every format's range: the output format is known only when encoding.
     for fmt in AUTOQUALITY_FORMATS:
         config.autoquality_defaults(fmt).with_args(record)
-    b.out["autoquality"] = _strings(values)
-
-
-def _strings(values: Values) -> tuple[str, ...]:
-    # The encoder still reads the arguments as strings; these are the checked values, respelled.
-    return tuple("" if v is None else v if isinstance(v, str) else str(int(v) if isinstance(v, bool) else v)
-                 for v in values)
+    b.out["autoquality"] = record
 
 
 def _png_options(b: OptionsBuilder, values: Values) -> None:
-    b.out["png_options"] = _strings(values)
+    b.out["png_options"] = PngArgs(*values)
 
 
 F = Family.OPTIMIZATION
