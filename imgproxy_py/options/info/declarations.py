@@ -22,9 +22,9 @@ def _first(values: Values, current: Any) -> Any:
 
 
 def _flag(name: str, aliases: tuple[str, ...], default: bool, description: str, *,
-          answered: bool = False) -> InfoOption[bool]:
+          answered: bool = False, source: str = "chelsea.jpg") -> InfoOption[bool]:
     return InfoOption(name, aliases, Args(Arg(name, BOOL)), _first, default, description,
-                      f"{aliases[0] if aliases else name}:{int(not default)}", answered)
+                      f"{aliases[0] if aliases else name}:{int(not default)}", answered, source=source)
 
 
 def _pair(values: Values, current: tuple[bool, bool]) -> tuple[bool, bool]:
@@ -56,7 +56,8 @@ IPTC = _flag("iptc", (), False, "The IPTC metadata.")
 XMP = _flag("xmp", (), False, "The XMP metadata.")
 VIDEO_META = _flag("video_meta", ("vm",), False, "The video stream's metadata.")
 DETECT_OBJECTS = _flag("detect_objects", ("do",), False,
-                       "Detected objects (class, confidence, box relative to the image).", answered=True)
+                       "Detected objects (class, confidence, box relative to the image).", answered=True,
+                       source="astronaut.jpg")
 PALETTE = InfoOption("palette", ("p",), Args(Arg("colors", NON_NEGATIVE_INT)), _first, 0,
                      "A palette of this many colours; 0: none.", "p:8", answered=False)
 AVERAGE = InfoOption("average", ("avg",), Args(Arg("average", BOOL), Arg("ignore_transparent", BOOL,
