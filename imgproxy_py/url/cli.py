@@ -6,9 +6,10 @@
     imgproxy-py url http://example.com/cat.jpg --resize fill:300:200 --gravity sm --format webp \\
         --base https://img.example.com
 
-Keys default to ``IMGPROXY_KEY``/``IMGPROXY_SALT`` (the first pair of comma lists), the
-signature size to ``IMGPROXY_SIGNATURE_SIZE`` and the encryption key to
-``IMGPROXY_SOURCE_URL_ENCRYPTION_KEY``.  Usage errors exit with status 2.
+Every declared processing option has a flag named after it (``--min-width`` writes ``mw:``);
+``-o NAME:ARGS`` writes any option.  Keys default to ``IMGPROXY_KEY``/``IMGPROXY_SALT`` (the
+first pair of comma lists), the signature size to ``IMGPROXY_SIGNATURE_SIZE`` and the
+encryption key to ``IMGPROXY_SOURCE_URL_ENCRYPTION_KEY``.  Usage errors exit with status 2.
 """
 
 from __future__ import annotations
