@@ -52,8 +52,9 @@ from skimage import data
 from sklearn.datasets import load_sample_images
 
 from imgproxy_py.config import load_config
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.detection import Box, DetectorSet
-from imgproxy_py.imaging.context import Deadline
+from imgproxy_py.imaging.pipeline import process_image
 from imgproxy_py.server.checks import parse_and_verify
 from imgproxy_py.server.composition import build_services
 
@@ -164,7 +165,7 @@ class Pipeline:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.services = build_services(load_config(env))
-        objects = self.services.processor.services.get("objects")
+        objects = self.services.processor.deps.objects
         if objects is None:
             raise SystemExit("face detection is not available (onnxruntime or the bundled model missing)")
         self.detectors: DetectorSet = objects.detectors
@@ -175,7 +176,7 @@ class Pipeline:
                                                  "local:///case.png@png")
         options = self.services.options.parse(parsed.options, parsed.source.extension)
         # No source id: every request detects afresh instead of reading the per-source cache.
-        result = self.services.processor.process(png, options, Deadline.after(120))
+        result = process_image(self.services.processor, png, options, Deadline.after(120))
         out = np.atleast_3d(pyvips.Image.new_from_buffer(result.data, "").numpy())
         if out.shape[:2] != (crop_height, crop_width):
             raise AssertionError(f"g:{gravity} gave {out.shape}, expected {crop_width}x{crop_height}")

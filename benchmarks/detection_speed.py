@@ -28,12 +28,13 @@ from skimage import data
 from sklearn.datasets import load_sample_images
 
 from imgproxy_py.config import load_config
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.detection import DetectionConfig, DetectorSet
 from imgproxy_py.detection.centerface import CenterFace
 from imgproxy_py.detection.config import FACE_NET_SIZE
 from imgproxy_py.detection.preprocess import resize_exact, to_array, to_srgb_uchar
 from imgproxy_py.detection.sessions import open_session
-from imgproxy_py.imaging.context import Deadline
+from imgproxy_py.imaging.pipeline import process_image
 from imgproxy_py.server.checks import parse_and_verify
 from imgproxy_py.server.composition import build_services
 
@@ -128,7 +129,7 @@ def added_latency(env: dict[str, str], repeat: int) -> None:
     def run(gravity: str) -> None:
         parsed = parse_and_verify(services, f"/unsafe/rs:fill:300:200/g:{gravity}/q:80/plain/local:///photo.jpg")
         options = services.options.parse(parsed.options, parsed.source.extension)
-        services.processor.process(jpeg, options, Deadline.after(60))
+        process_image(services.processor, jpeg, options, Deadline.after(60))
 
     timings: dict[str, list[float]] = {"ce": [], "obj:face": []}
     run("ce")

@@ -22,15 +22,9 @@ import pytest
 import pyvips
 from skimage import data as skdata
 
-from imgproxy_py.imaging.bmp_ico import (
-    ImageDecodeError,
-    is_bmp,
-    is_ico,
-    load_bmp,
-    load_ico,
-    save_bmp,
-    save_ico,
-)
+from imgproxy_py.imaging.codecs.bmp import is_bmp, load_bmp, save_bmp
+from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
+from imgproxy_py.imaging.codecs.ico import is_ico, load_ico, save_ico
 
 try:
     from PIL import Image as PILImage

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pyvips
 
-from imgproxy_py.imaging.objects import orient, orient_point, unorient_point
+from imgproxy_py.imaging.object_geometry import orient, orient_point, unorient_point
 
 W, H = 7, 4  # stored size; the upright view is 4x7 after a quarter turn
 

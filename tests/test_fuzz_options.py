@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from imgproxy_py.config import load_config
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import ImgproxyError
 from imgproxy_py.formats import ImageFormat, sniff_format
-from imgproxy_py.imaging.context import Deadline
+from imgproxy_py.imaging.pipeline import process_image
 from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.server.checks import parse_and_verify
 from imgproxy_py.server.composition import Services, build_services
@@ -63,7 +64,8 @@ def services() -> Services:
         "IMGPROXY_DETECTION_THREADS": "1",
     }
     built = build_services(load_config(env))
-    built.processor.settings = dataclasses.replace(built.processor.settings, max_result_resolution=RESULT_PIXELS)
+    built.processor = dataclasses.replace(
+        built.processor, settings=dataclasses.replace(built.processor.settings, max_result_resolution=RESULT_PIXELS))
     return built
 
 
@@ -86,7 +88,7 @@ def handle(services: Services, path: str, name: str, features: ClientFeatures) -
     headers = {"ETag": tag, **cache_headers(services.config.server.ttl, out.expires)}
     if out.raw:
         return
-    result = services.processor.process(image_data(name), options, Deadline.after(DEADLINE_S), name)
+    result = process_image(services.processor, image_data(name), options, Deadline.after(DEADLINE_S), name)
     headers["Content-Disposition"] = content_disposition(parsed.source.url, out, result.format)
     for value in headers.values():
         value.encode("latin-1")  # what the server will send must be a valid header value

@@ -55,7 +55,7 @@ def test_face_gravity_keeps_the_face(client: httpx.Client, server: AppServer, sc
 def test_one_inference_per_source(client: httpx.Client, server: AppServer, origin: Origin,
                                   scene: pyvips.Image) -> None:
     url = origin.add("/detection/once.jpg", bytes(scene.jpegsave_buffer(Q=90)))
-    objects = server.services.processor.services["objects"]
+    objects = server.services.processor.deps.objects
     before = objects.inferences
     response = client.get(f"{server.base}/unsafe/rs:fill:150:400/g:obj:face/bd:10/dd:1/plain/{url}")
     assert response.status_code == 200
@@ -179,7 +179,7 @@ def test_a_thumbnail_is_cropped_by_the_faces_of_the_photo(client: httpx.Client, 
 
 def test_only_full_size_detections_are_cached(client: httpx.Client, server: AppServer, origin: Origin,
                                               scene: pyvips.Image) -> None:
-    objects = server.services.processor.services["objects"]
+    objects = server.services.processor.deps.objects
     # A 3000x1000 PNG: too large to hold in memory for detection, and it cannot be decoded
     # smaller.  A thumbnail's detection is then made on the thumbnail, and must not stand in
     # for the photo's.
@@ -214,7 +214,7 @@ def test_rotation_and_the_detection_cache(client: httpx.Client, server: AppServe
 
 def test_no_detection_when_nothing_is_cropped(client: httpx.Client, server: AppServer, origin: Origin,
                                              scene: pyvips.Image) -> None:
-    objects = server.services.processor.services["objects"]
+    objects = server.services.processor.deps.objects
     url = origin.add("/detection/fit.jpg", bytes(scene.jpegsave_buffer(Q=89)))  # bytes no other test uses
     before = objects.inferences
     # fit keeps the whole picture: object gravity has nothing to place.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import pyvips
 
-from imgproxy_py.imaging import bmp_ico
+from imgproxy_py.imaging.codecs import bmp, ico
 from tests.conftest import asset, decode
 from tests.servers import AppServer, Origin
 
@@ -23,9 +23,9 @@ def local(server: AppServer, options: str, name: str, ext: str = "") -> str:
 
 def load_result(body: bytes, content_type: str) -> pyvips.Image:
     if content_type == "image/x-icon":
-        return bmp_ico.load_ico(body, max_pixels=1 << 20)
+        return ico.load_ico(body, max_pixels=1 << 20)
     if content_type == "image/bmp":
-        return bmp_ico.load_bmp(body, max_pixels=1 << 20)
+        return bmp.load_bmp(body, max_pixels=1 << 20)
     return decode(body)
 
 
@@ -211,3 +211,26 @@ def test_watermark(client: httpx.Client, start_server) -> None:  # type: ignore[
     assert blue.mean() > 0.9  # 20x20 tiles with no gap cover everything
     half = decode(client.get(local(wm_server, "rs:fit:128:128/wm:0.5:nowe", "hopper.jpg", "png")).content)
     assert 60 < half(5, 5)[2] < 230
+
+
+def test_watermark_from_url(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    mark = pyvips.Image.black(20, 20, bands=3).new_from_image([0, 0, 255]).cast("uchar").bandjoin(255)
+    url = origin.add("/formats/watermark.png", bytes(mark.copy(interpretation="srgb").pngsave_buffer()))
+    wm_server = start_server(IMGPROXY_WATERMARK_URL=url)
+    # Fetched while the server was built, before it took a request.
+    assert wm_server.services.processor.deps.watermark is not None
+    assert origin.count("/formats/watermark.png") == 1
+    marked = decode(client.get(local(wm_server, "rs:fit:128:128/wm:1:soea", "hopper.jpg", "png")).content)
+    assert marked(120, 120)[2] > 200 and marked(120, 120)[0] < 60  # blue in the corner
+    assert origin.count("/formats/watermark.png") == 1  # fetched once, not per request
+
+
+def test_watermark_url_that_fails_stops_the_start(origin: Origin) -> None:
+    from imgproxy_py.config import load_config
+    from imgproxy_py.errors import ConfigError
+    from imgproxy_py.server.composition import build_services
+    from tests.conftest import BASE_ENV
+
+    env = {**BASE_ENV, "IMGPROXY_WATERMARK_URL": origin.url("/formats/no-such-watermark.png")}
+    with pytest.raises(ConfigError, match="IMGPROXY_WATERMARK_URL"):
+        build_services(load_config(env))

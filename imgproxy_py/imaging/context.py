@@ -1,6 +1,6 @@
 """The state that pipeline steps share.
 
-One :class:`Context` goes through the ordered steps of a pipeline (``imaging.pipeline``).
+One :class:`Context` goes through the ordered steps of a pipeline (``imaging.steps.MAIN_STEPS``).
 Each step is a plain function ``step(ctx) -> None`` that reads the options and the
 geometry computed by :func:`imaging.geometry.calc_params`, and replaces ``ctx.img``.
 
@@ -18,56 +18,27 @@ Geometry fields follow imgproxy's names:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pyvips
 
-from imgproxy_py.errors import DeadlineExceededError
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.options.model import Gravity, OutputOptions, PipelineOptions
 
-
-@dataclass
-class Deadline:
-    """The request's time budget (``IMGPROXY_TIMEOUT``), checked between steps."""
-
-    expires_at: float
-
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
-
-    def check(self) -> None:
-        if time.monotonic() > self.expires_at:
-            raise DeadlineExceededError("processing exceeded IMGPROXY_TIMEOUT")
-
-    @property
-    def remaining(self) -> float:
-        return self.expires_at - time.monotonic()
+if TYPE_CHECKING:
+    from imgproxy_py.detection import Detection
+    from imgproxy_py.imaging.dependencies import PipelineDeps
 
 
-def guard(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
-    """A view of ``img`` whose computation libvips stops once the request's time is up.
-
-    libvips then raises; ``Processor.process`` turns that into the deadline's 503.
-    """
-    img = img.copy()
-    img.set_progress(True)
-
-    def on_eval(image: pyvips.Image, progress: Any) -> None:
-        if deadline.remaining <= 0:
-            image.set_kill(True)
-
-    img.signal_connect("eval", on_eval)
-    return img
+DEFAULT_MAX_RESULT_RESOLUTION = 16384 * 16384
 
 
-def materialize(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
-    """``img.copy_memory()`` within the deadline: steps between the deadline checks compute
-    whole images (a large blur runs for minutes)."""
-    return guard(img, deadline).copy_memory()
+def result_resolution_limit(max_src_resolution: int) -> int:
+    """The result limit for a source limit: a source at the resolution limit must still come
+    out, padded or extended, so the limit is at least twice the source limit."""
+    return max(DEFAULT_MAX_RESULT_RESOLUTION, 2 * max_src_resolution)
 
 
 @dataclass(frozen=True)
@@ -78,8 +49,8 @@ class ProcessingSettings:
     disable_shrink_on_load: bool = False
     max_result_dimension: int = 0
     # Pixels of the largest image a URL may ask for (scaled, extended or padded): 1 GiB as
-    # RGBA.  The Processor raises it to twice the source limit when that is larger.
-    max_result_resolution: int = 16384 * 16384
+    # RGBA, or more for a larger source limit (``result_resolution_limit()``); 0: no limit.
+    max_result_resolution: int = DEFAULT_MAX_RESULT_RESOLUTION
     watermark_opacity: float = 1.0
     background_default: tuple[float, float, float] = (255.0, 255.0, 255.0)
 
@@ -92,12 +63,12 @@ class Context:
     out_format: ImageFormat
     settings: ProcessingSettings
     deadline: Deadline
+    deps: PipelineDeps
     # The source bytes and format while ``img`` is still a plain decode of them, so that
     # shrink-on-load can re-decode at a smaller size; None once that no longer holds.
     source_data: bytes | None = None
     source_format: ImageFormat | None = None
     page: int = 0
-    services: dict[str, Any] = field(default_factory=dict)
 
     src_width: int = 0
     src_height: int = 0
@@ -123,4 +94,4 @@ class Context:
     source_id: str = ""
     full_view: bool = True
     rotated: bool = False
-    detections: tuple[Any, ...] | None = None
+    detections: tuple[Detection, ...] | None = None

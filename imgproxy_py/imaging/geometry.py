@@ -12,6 +12,7 @@ import pyvips
 
 from imgproxy_py.errors import ResultTooBigError
 from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.vips import orientation, page_height
 from imgproxy_py.options.model import Gravity, GravityType, PipelineOptions, ResizingType
 
 G = GravityType
@@ -79,36 +80,20 @@ def min_non_zero(a: int, b: int) -> int:
     return min(a, b)
 
 
-def orientation_of(img: pyvips.Image) -> int:
-    try:
-        value = int(img.get("orientation")) if img.get_typeof("orientation") else 1
-    except (pyvips.Error, ValueError, TypeError):
-        return 1
-    return value if 1 <= value <= 8 else 1
-
-
 def angle_flip(img: pyvips.Image, auto_rotate: bool) -> tuple[int, bool]:
     if not auto_rotate:
         return 0, False
-    o = orientation_of(img)
+    o = orientation(img)
     angle = {3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}.get(o, 0)
     return angle, o in (2, 4, 5, 7)
 
 
 def extract_geometry(img: pyvips.Image, base_angle: int, auto_rotate: bool) -> tuple[int, int, int, bool]:
-    width, height = img.width, frame_height(img)
+    width, height = img.width, page_height(img)
     angle, flip = angle_flip(img, auto_rotate)
     if (angle + base_angle) % 180:
         width, height = height, width
     return width, height, angle, flip
-
-
-def frame_height(img: pyvips.Image) -> int:
-    if img.get_typeof("page-height"):
-        page_height = int(img.get("page-height"))
-        if 0 < page_height < img.height and img.height % page_height == 0:
-            return page_height
-    return img.height
 
 
 def calc_crop_size(orig: int, crop: float) -> int:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pyvips
 
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
-from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.media.bestframe import best_frames, representative_face
 from imgproxy_py.media.raw import RawDecoder, sniff_raw
 from imgproxy_py.media.video import VideoConfig, extract_frame, is_video

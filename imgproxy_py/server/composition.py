@@ -6,13 +6,17 @@ Parts get their dependencies as typed constructor arguments from here; nothing e
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import ctypes
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 import pyvips
 
@@ -20,14 +24,14 @@ from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.errors import ConfigError
-from imgproxy_py.imaging.context import ProcessingSettings
-from imgproxy_py.imaging.encoding import QualityControlledEncoder
-from imgproxy_py.imaging.load import Limits
+from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
+from imgproxy_py.imaging.codecs.load import Limits
+from imgproxy_py.imaging.codecs.save import EncoderSettings
+from imgproxy_py.imaging.context import ProcessingSettings, result_resolution_limit
+from imgproxy_py.imaging.dependencies import PipelineDeps, WatermarkSource
 from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.imaging.pipeline import Processor, ProcessResult
-from imgproxy_py.imaging.save import EncoderSettings
 from imgproxy_py.imaging.sources import SpecialSources
-from imgproxy_py.imaging.watermark import WatermarkSource
 from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
 from imgproxy_py.media.routes import MediaRoutes, load_media_routes
 from imgproxy_py.metrics import Metrics
@@ -38,6 +42,7 @@ from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
 
 log = logging.getLogger("imgproxy_py")
+T = TypeVar("T")
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
@@ -59,7 +64,7 @@ def configure_libvips() -> None:
     # operation cache is off because every request works on different pixels.
     pyvips.block_untrusted_set(True)
     # librsvg counts as untrusted in libvips, but SVG is a core input: sources are sanitized
-    # first (imaging.svg) and rendered with librsvg's size limits on.
+    # first (imaging.codecs.svg) and rendered with librsvg's size limits on.
     pyvips.operation_block_set("VipsForeignLoadSvg", False)
     pyvips.cache_set_max(0)
     pyvips.cache_set_max_mem(0)
@@ -96,7 +101,6 @@ class Services:
         }
 
     async def start(self) -> None:
-        await load_url_watermark(self)
         delivery = self.config.delivery
         if delivery.fallback_image_url and self.fallback_image is None:
             self.fallback_image = (await self.fetcher.fetch(delivery.fallback_image_url)).data
@@ -119,31 +123,9 @@ def build_services(config: Config) -> Services:
     configure_libvips()
     problems: list[str] = []
     options = OptionsParser(config, errors=problems)
-    proc = config.processing
-    sec = config.security
-    processor = Processor(
-        settings=ProcessingSettings(
-            use_linear_colorspace=proc.use_linear_colorspace,
-            disable_shrink_on_load=proc.disable_shrink_on_load,
-            max_result_dimension=sec.max_result_dimension,
-            watermark_opacity=proc.watermark_opacity,
-        ),
-        encoder_settings=EncoderSettings(proc.jpeg_progressive, proc.png_interlaced, proc.avif_speed),
-        limits=Limits(sec.max_src_resolution, sec.max_animation_frames, sec.max_animation_frame_resolution),
-        quality=proc.quality,
-        format_quality=dict(proc.format_quality),
-        preferred_formats=proc.preferred_formats,
-        always_rasterize_svg=proc.always_rasterize_svg,
-        sanitize_svg=proc.sanitize_svg,
-    )
     detection_config = config.detection
     detectors = DetectorSet(detection_config)
     problems += detectors.errors
-    if detectors.enabled:
-        processor.services["objects"] = ObjectDetection(detectors)
-    processor.services["object_fallback"] = (
-        GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER)
-    processor.encoder = QualityControlledEncoder(config.optimize, processor.encoder_settings)
     video_config, raw_config = config.video, config.raw
     raw_decoder = RawDecoder(raw_config) if raw_config.enabled and raw_available() else None
     raw_missing = MISSING_RAW if raw_config.enabled and raw_decoder is None else ""
@@ -152,12 +134,14 @@ def build_services(config: Config) -> Services:
     special_sources = SpecialSources(
         video_config, raw_decoder, detectors.detect if detectors.enabled else None,
         raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable)
-    processor.services["special_sources"] = special_sources
     media = load_media_routes(config.media, config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
-    watermark = _static_watermark(config, problems)
-    if watermark is not None:
-        processor.services["watermark"] = watermark
+    processor = _build_processor(config, PipelineDeps(
+        objects=ObjectDetection(detectors) if detectors.enabled else None,
+        object_fallback=GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER,
+        special_sources=special_sources,
+        watermark=_static_watermark(config, problems) or _url_watermark(config, problems),
+    ))
     fallback = _static_fallback(config, problems)
     if problems:
         raise ConfigError(problems)
@@ -174,6 +158,30 @@ def build_services(config: Config) -> Services:
         services.metrics = Metrics(config.metrics, services.gauges)
         workers.on_span = services.metrics.span
     return services
+
+
+def _build_processor(config: Config, deps: PipelineDeps) -> Processor:
+    proc = config.processing
+    sec = config.security
+    encoder_settings = EncoderSettings(proc.jpeg_progressive, proc.png_interlaced, proc.avif_speed)
+    return Processor(
+        settings=ProcessingSettings(
+            use_linear_colorspace=proc.use_linear_colorspace,
+            disable_shrink_on_load=proc.disable_shrink_on_load,
+            max_result_dimension=sec.max_result_dimension,
+            watermark_opacity=proc.watermark_opacity,
+            max_result_resolution=result_resolution_limit(sec.max_src_resolution),
+        ),
+        encoder_settings=encoder_settings,
+        limits=Limits(sec.max_src_resolution, sec.max_animation_frames, sec.max_animation_frame_resolution),
+        quality=proc.quality,
+        format_quality=MappingProxyType(dict(proc.format_quality)),
+        preferred_formats=proc.preferred_formats,
+        always_rasterize_svg=proc.always_rasterize_svg,
+        sanitize_svg=proc.sanitize_svg,
+        deps=deps,
+        encoder=QualityControlledEncoder(config.optimize, encoder_settings),
+    )
 
 
 def _configured_image(data_var: str, base64_data: str, path_var: str, path: str,
@@ -211,13 +219,36 @@ def _static_watermark(config: Config, problems: list[str]) -> WatermarkSource | 
         return None
 
 
-async def load_url_watermark(services: Services) -> None:
-    """IMGPROXY_WATERMARK_URL is fetched once at start-up, through the checked fetcher."""
-    url = services.config.processing.watermark_url
-    if not url or "watermark" in services.processor.services:
-        return
-    source = await services.fetcher.fetch(url)
-    services.processor.services["watermark"] = WatermarkSource(source.data)
+def _url_watermark(config: Config, problems: list[str]) -> WatermarkSource | None:
+    """IMGPROXY_WATERMARK_URL, fetched once through the checked fetcher before the server starts
+    (and before its event loop runs), so the processor is built with its watermark."""
+    url = config.processing.watermark_url
+    if not url:
+        return None
+
+    async def fetch() -> bytes:
+        fetcher = SourceFetcher(config.fetch, config.security)
+        try:
+            return (await fetcher.fetch(url)).data
+        finally:
+            await fetcher.close()
+
+    try:
+        return WatermarkSource(_run_soon(fetch()))
+    except Exception as exc:  # any fetch or decode failure is a config problem, reported with the rest
+        problems.append(f"IMGPROXY_WATERMARK_URL: {exc}")
+        return None
+
+
+def _run_soon(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` to completion now: on this thread, or on a helper thread when this one
+    already runs an event loop (an app built inside a running loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 @contextlib.asynccontextmanager

@@ -13,11 +13,12 @@ import pyvips
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
-from imgproxy_py.imaging import load as loader
-from imgproxy_py.imaging.context import Deadline
-from imgproxy_py.imaging.geometry import angle_flip, frame_height
-from imgproxy_py.imaging.objects import ObjectDetection, orient
+from imgproxy_py.imaging.codecs import load as loader
+from imgproxy_py.imaging.geometry import angle_flip
+from imgproxy_py.imaging.object_geometry import orient
+from imgproxy_py.imaging.vips import page_height
 from imgproxy_py.options.info.declarations import DETECT_OBJECTS
 from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path
 from imgproxy_py.server.composition import Services
@@ -33,7 +34,7 @@ def describe(services: Services, data: bytes, detect: bool, identity: str) -> di
         img = loader.load(data, fmt, max_pixels=services.processor.limits.max_resolution)
         loader.check_dimensions(img, fmt, services.processor.limits)
         angle, flip = angle_flip(img, auto_rotate=True)
-        width, height = img.width, frame_height(img)
+        width, height = img.width, page_height(img)
         if angle % 180:
             width, height = height, width
         info.update(width=width, height=height)
@@ -46,11 +47,11 @@ def describe(services: Services, data: bytes, detect: bool, identity: str) -> di
 
 def _detections(services: Services, img: pyvips.Image, angle: int, flip: bool,
                 identity: str) -> list[dict[str, Any]]:
-    service: ObjectDetection | None = services.processor.services.get("objects")
+    service = services.processor.deps.objects
     if service is None:
         return []
-    if frame_height(img) != img.height:
-        img = img.crop(0, 0, img.width, frame_height(img))
+    if page_height(img) != img.height:
+        img = img.crop(0, 0, img.width, page_height(img))
     upright = orient(img, angle, flip)
     found = service.relative(upright, (identity, 0, angle, flip))  # shares the per-source cache with g:obj
     return [{

@@ -17,8 +17,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import BadRequestError, UnprocessableImageError
-from imgproxy_py.imaging.context import Deadline
 from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.media.bestframe import best_frames
 from imgproxy_py.media.index import HASH_RE

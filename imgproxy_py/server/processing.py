@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import (
     ImgproxyError,
     SourceBadGatewayError,
@@ -17,8 +18,7 @@ from imgproxy_py.errors import (
     SourceTooBigError,
 )
 from imgproxy_py.formats import sniff_format
-from imgproxy_py.imaging.context import Deadline
-from imgproxy_py.imaging.pipeline import ProcessResult
+from imgproxy_py.imaging.pipeline import ProcessResult, process_image
 from imgproxy_py.options.model import OutputOptions, RequestOptions
 from imgproxy_py.server.checks import check_secret, client_features, parse_and_verify, raw_path, require_features
 from imgproxy_py.server.composition import Services
@@ -190,8 +190,8 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
 
     async def compute() -> ProcessResult:
         services.images_processed += 1
-        result = await services.workers.execute(services.processor.process, source.data, options, deadline,
-                                                identity)
+        result = await services.workers.execute(process_image, services.processor, source.data, options,
+                                                deadline, identity)
         services.results.put(key, result)
         return result
 

@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import DeadlineExceededError, QueueFullError
-from imgproxy_py.imaging.context import Deadline
 
 T = TypeVar("T")
 SpanReporter = Callable[[str, float], None]

@@ -1,43 +1,37 @@
-"""Decoding sources with libvips: format sniffing, header checks, shrink-on-load.
+"""Decoding sources: format sniffing, header checks, shrink-on-load.
 
-The resolution check reads only the header (libvips decodes lazily), so a
-decompression bomb is refused before a single pixel is decoded.
+What loads a format, and what its loader can skip, come from the format's record
+(``imgproxy_py.formats``).  The resolution check reads only the header (libvips decodes
+lazily), so a decompression bomb is refused before a single pixel is decoded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError, UnsupportedFormatError
-from imgproxy_py.formats import ImageFormat, sniff_format
-from imgproxy_py.imaging import bmp_ico
-from imgproxy_py.imaging.svg import sanitize_svg
+from imgproxy_py.formats import Codec, ImageFormat, ShrinkOnLoad, sniff_format
+from imgproxy_py.imaging.codecs import bmp, ico
+from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
+from imgproxy_py.imaging.codecs.svg import sanitize_svg
+from imgproxy_py.imaging.vips import page_height
 
-_LOADERS: dict[ImageFormat, str] = {
-    ImageFormat.JPEG: "jpegload_buffer",
-    ImageFormat.PNG: "pngload_buffer",
-    ImageFormat.WEBP: "webpload_buffer",
-    ImageFormat.GIF: "gifload_buffer",
-    ImageFormat.AVIF: "heifload_buffer",
-    ImageFormat.HEIC: "heifload_buffer",
-    ImageFormat.TIFF: "tiffload_buffer",
-    ImageFormat.SVG: "svgload_buffer",
-    ImageFormat.JXL: "jxlload_buffer",
-}
-_MULTI_PAGE = (ImageFormat.GIF, ImageFormat.WEBP, ImageFormat.AVIF, ImageFormat.HEIC, ImageFormat.TIFF)
 # libvips takes page numbers below its coordinate limit (10,000,000 in older versions); a larger
 # one is ignored (page 0 is loaded) or does not fit a C int.  No source has that many pages.
 MAX_PAGE = 9_999_999
+# Our own decoders, under the loader names the format records give them.
+_BUILTIN_LOADERS: dict[str, Callable[..., pyvips.Image]] = {"bmpload": bmp.load_bmp, "icoload": ico.load_ico}
 
 
 def loadable(fmt: ImageFormat) -> bool:
-    if fmt in (ImageFormat.BMP, ImageFormat.ICO):
-        return True
-    loader = _LOADERS.get(fmt)
-    return loader is not None and pyvips.type_find("VipsOperation", loader.removesuffix("_buffer")) != 0
+    spec = fmt.spec
+    if spec.codec is Codec.BUILTIN:
+        return spec.loader in _BUILTIN_LOADERS
+    return bool(spec.loader) and pyvips.type_find("VipsOperation", spec.loader) != 0
 
 
 @dataclass(frozen=True)
@@ -54,6 +48,26 @@ def detect_format(data: bytes) -> ImageFormat:
     return fmt
 
 
+def _shrink_options(kind: ShrinkOnLoad, shrink: float) -> dict[str, Any]:
+    """The loader's arguments that make it skip detail: JPEG's DCT factor, WebP's and SVG's scale."""
+    if kind is ShrinkOnLoad.FACTOR and shrink > 1:
+        return {"shrink": int(shrink)}
+    if kind is ShrinkOnLoad.SCALE and shrink > 1:
+        return {"scale": 1.0 / shrink}
+    if kind is ShrinkOnLoad.VECTOR:
+        # Rendered at the scale asked for, enlarging too; librsvg's size limits stay on.
+        return {"scale": 1.0 / shrink if shrink > 0 else 1.0, "unlimited": False}
+    return {}
+
+
+def shrink_factor(shrink: float) -> int:
+    """The largest DCT scaling a ``FACTOR`` loader (JPEG) can do within ``shrink``: 8, 4, 2 or 1."""
+    for factor in (8, 4, 2):
+        if shrink >= factor:
+            return factor
+    return 1
+
+
 def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, pages: int = 1,
          thumbnail: bool = False, max_pixels: int = 0, access: str = "random") -> pyvips.Image:
     """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG).
@@ -64,31 +78,23 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
     """
     if page > MAX_PAGE:
         raise UnprocessableImageError(f"page {page} does not exist")
+    spec = fmt.spec
     try:
-        if fmt is ImageFormat.BMP:
-            return bmp_ico.load_bmp(data, max_pixels=max_pixels or 1 << 34)
-        if fmt is ImageFormat.ICO:
-            return bmp_ico.load_ico(data, max_pixels=max_pixels or 1 << 34)
-        options: dict[str, Any] = {"access": access}
-        if fmt is ImageFormat.JPEG and shrink > 1:
-            options["shrink"] = int(shrink)
-        elif fmt is ImageFormat.WEBP and shrink > 1:
-            options["scale"] = 1.0 / shrink
-        elif fmt is ImageFormat.SVG:
-            options["scale"] = 1.0 / shrink if shrink > 0 else 1.0
-            options["unlimited"] = False
-        if fmt in (ImageFormat.AVIF, ImageFormat.HEIC) and thumbnail:
+        if spec.codec is Codec.BUILTIN:
+            return _BUILTIN_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34)
+        options: dict[str, Any] = {"access": access, **_shrink_options(spec.shrink_on_load, shrink)}
+        if spec.loader == "heifload" and thumbnail:
             options["thumbnail"] = True
-        if fmt in _MULTI_PAGE:
+        if spec.multi_page:
             options["page"] = page
             options["n"] = pages
-        if fmt is not ImageFormat.SVG:
+        if not spec.vector:
             options["fail_on"] = "error"
         # From a memory source, not a *_buffer call: pyvips copies blob arguments, which for a
         # 33 MB PNG is 33 MB more per request. The caller keeps ``data`` alive while the image is.
-        loader = getattr(pyvips.Image, _LOADERS[fmt].removesuffix("_buffer") + "_source")
+        loader = getattr(pyvips.Image, spec.loader + "_source")
         return loader(pyvips.Source.new_from_memory(data), **options)
-    except bmp_ico.ImageDecodeError as exc:
+    except ImageDecodeError as exc:
         if "resolution" in str(exc):
             raise ResolutionTooBigError(str(exc)) from exc
         raise UnprocessableImageError(f"can't decode {fmt}: {exc}") from exc
@@ -96,19 +102,11 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         raise UnprocessableImageError(f"can't decode {fmt}: {exc}") from exc
 
 
-def page_count(img: pyvips.Image) -> int:
-    if img.get_typeof("n-pages"):
-        return max(1, int(img.get("n-pages")))
-    return 1
-
-
 def check_dimensions(img: pyvips.Image, fmt: ImageFormat, limits: Limits, frames: int = 1) -> None:
     """imgproxy's security check: the frame's and the whole animation's resolution."""
     if fmt.is_vector:
         return
-    from imgproxy_py.imaging.geometry import frame_height
-
-    width, height = img.width, frame_height(img)
+    width, height = img.width, page_height(img)
     if width <= 0 or height <= 0:
         raise UnprocessableImageError("image has no pixels")
     frame_limit = limits.max_frame_resolution or limits.max_resolution

@@ -1,23 +1,18 @@
-"""Crop steps: the ``crop`` option (before scaling) and the crop to the result size."""
+"""Cropping the current image to a size by a gravity, shared by the ``crop`` and
+``crop_to_result`` steps: object gravity asks the detector, smart gravity libvips' attention
+measure, the rest is arithmetic (``geometry.calc_position``)."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from imgproxy_py.imaging.context import Context, materialize
-from imgproxy_py.imaging.geometry import calc_position, rotate_and_flip_gravity
+from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.geometry import calc_position
+from imgproxy_py.imaging.object_geometry import shift_detections
+from imgproxy_py.imaging.objects import OBJECT_GRAVITIES
+from imgproxy_py.imaging.vips import materialize
 from imgproxy_py.options.model import Gravity, GravityType
 
 
-class ObjectFocus(Protocol):
-    """The detection subsystem's window placement (``imaging.objects.ObjectDetection``)."""
-
-    def focus_window(self, c: Context, gravity: Gravity, width: int, height: int) -> tuple[int, int] | None: ...
-
-
 def _crop(c: Context, left: int, top: int, width: int, height: int) -> None:
-    from imgproxy_py.imaging.objects import shift_detections
-
     c.img = c.img.crop(left, top, width, height)
     c.full_view = False
     shift_detections(c, -left, -top)
@@ -31,13 +26,13 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
     height = min(height or img.height, img.height)
     if width >= img.width and height >= img.height:
         return
-    if gravity.type in (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED):
-        service: ObjectFocus | None = c.services.get("objects")
+    if gravity.type in OBJECT_GRAVITIES:
+        service = c.deps.objects
         position = service.focus_window(c, gravity, width, height) if service is not None else None
         if position is not None:
             _crop(c, position[0], position[1], width, height)
             return
-        gravity = Gravity(c.services.get("object_fallback", GravityType.SMART))
+        gravity = Gravity(c.deps.object_fallback)
         # Detection may have replaced a sequentially read image with its in-memory copy: the
         # old one cannot be read again.
         img = c.img
@@ -48,16 +43,3 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
         return
     left, top = calc_position(img.width, img.height, width, height, gravity, offset_scale, False)
     _crop(c, left, top, width, height)
-
-
-def crop(c: Context) -> None:
-    width, height = c.crop_width, c.crop_height
-    gravity = rotate_and_flip_gravity(c.crop_gravity, c.po.rotate, c.po.flip_horizontal, c.po.flip_vertical)
-    gravity = rotate_and_flip_gravity(gravity, c.angle, c.flip, False)
-    if (c.angle + c.po.rotate) % 180 == 90:
-        width, height = height, width
-    crop_image(c, width, height, gravity, 1.0)
-
-
-def crop_to_result(c: Context) -> None:
-    crop_image(c, c.result_crop_width, c.result_crop_height, c.po.gravity, c.dpr_scale)

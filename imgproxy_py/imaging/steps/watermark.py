@@ -1,4 +1,4 @@
-"""The ``watermark`` step: one image from IMGPROXY_WATERMARK_DATA|PATH|URL, placed or tiled."""
+"""``watermark``: the one watermark image (``dependencies.WatermarkSource``), placed or tiled."""
 
 from __future__ import annotations
 
@@ -7,20 +7,10 @@ import math
 import pyvips
 
 from imgproxy_py.errors import ResultTooBigError
-from imgproxy_py.imaging import load as loader
-from imgproxy_py.imaging.colour import ensure_alpha, to_srgb
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import MAX_DIMENSION, calc_position, round_to_even, scale_to_even
-from imgproxy_py.imaging.resize import resize_image
+from imgproxy_py.imaging.vips import ensure_alpha, has_alpha, resize
 from imgproxy_py.options.model import Gravity, GravityType
-
-
-class WatermarkSource:
-    """The decoded watermark, kept in memory for the server's life."""
-
-    def __init__(self, data: bytes) -> None:
-        fmt = loader.detect_format(data)
-        self.image = ensure_alpha(to_srgb(loader.load(data, fmt))).copy_memory()
 
 
 def _prepare(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Image:
@@ -33,7 +23,7 @@ def _prepare(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Im
         limit = c.settings.max_result_resolution
         if max(size) > MAX_DIMENSION or (limit and size[0] * size[1] > limit):
             raise ResultTooBigError(f"watermark scale {opts.scale} makes a {size[0]}x{size[1]} watermark")
-        wm = resize_image(wm, factor, factor)
+        wm = resize(wm, factor, factor)
     if opts.position is GravityType.REPLICATE:
         pad_x = round_to_even(opts.x * c.dpr_scale) if abs(opts.x) >= 1 else scale_to_even(width, opts.x)
         pad_y = round_to_even(opts.y * c.dpr_scale) if abs(opts.y) >= 1 else scale_to_even(height, opts.y)
@@ -50,7 +40,7 @@ def _prepare(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Im
 
 
 def watermark(c: Context) -> None:
-    source: WatermarkSource | None = c.services.get("watermark")
+    source = c.deps.watermark
     opacity = c.po.watermark.opacity * c.settings.watermark_opacity
     if source is None or opacity <= 0:
         return
@@ -65,7 +55,7 @@ def watermark(c: Context) -> None:
     if opacity < 1:
         alpha = wm.extract_band(3) * opacity
         wm = wm.extract_band(0, n=3).bandjoin(alpha.cast("uchar"))
-    had_alpha = img.hasalpha()
+    had_alpha = has_alpha(img)
     base = ensure_alpha(img)
     out = base.composite2(wm, "over", x=left, y=top).cast("uchar")
     c.img = out if had_alpha else out.extract_band(0, n=3)

@@ -32,7 +32,8 @@ def sanitize_svg(data: bytes) -> bytes:
     _clean(root)
     ET.register_namespace("", _SVG_NS)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    cleaned: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return cleaned
 
 
 def _clean(element: ET.Element) -> None:

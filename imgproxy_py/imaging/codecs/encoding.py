@@ -1,6 +1,6 @@
 """Encoding with quality control: autoquality, max_bytes and PNG palettes.
 
-Wraps ``imaging.save.encode`` (which applies our savers' settings) with the
+Wraps ``codecs.save.encode`` (which applies our savers' settings) with the
 output-optimization subsystem (``imgproxy_py.optimize``).
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pyvips
 
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.formats import ImageFormat
-from imgproxy_py.imaging.context import Deadline
-from imgproxy_py.imaging.save import EncoderSettings, encode
+from imgproxy_py.imaging.codecs.save import EncoderSettings, encode
 from imgproxy_py.optimize import OptimizeConfig, encode_with_quality_control, png_save_options
 from imgproxy_py.options.model import OutputOptions
 

@@ -1,8 +1,9 @@
-"""EXIF orientation, ``rotate`` and ``flip``."""
+"""``rotate_and_flip``: EXIF orientation, then the ``rotate`` and ``flip`` options."""
 
 from __future__ import annotations
 
-from imgproxy_py.imaging.context import Context, materialize
+from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.vips import ORIENTATION_FIELD, materialize, without_fields
 
 
 def rotate_and_flip(c: Context) -> None:
@@ -32,6 +33,4 @@ def rotate_and_flip(c: Context) -> None:
 
 def _drop_orientation(c: Context) -> None:
     # The pixels are upright now; a leftover tag would make viewers rotate them again.
-    if c.img.get_typeof("orientation"):
-        c.img = c.img.copy()
-        c.img.remove("orientation")
+    c.img = without_fields(c.img, ORIENTATION_FIELD)

@@ -1,4 +1,4 @@
-"""Pixel effects: blur, sharpen and pixelate."""
+"""``apply_filters``: blur, sharpen and pixelate."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pyvips
 
-from imgproxy_py.imaging.colour import has_alpha
-from imgproxy_py.imaging.context import Context, materialize
+from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.vips import has_alpha, materialize
 
 # libvips's ranges (gaussblur's sigma up to 1000, sharpen's 0.000001-10).  imgproxy passes any
 # value through: libvips then refuses the blur, and sharpens with its default sigma instead.

@@ -1,0 +1,22 @@
+"""``scale``: resize by the factors ``calc_params`` worked out (after shrink-on-load's share)."""
+
+from __future__ import annotations
+
+from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.object_geometry import scale_detections
+from imgproxy_py.imaging.vips import resize
+
+
+def scale(c: Context) -> None:
+    if c.wscale == 1 and c.hscale == 1:
+        return
+    wscale, hscale = c.wscale, c.hscale
+    if (c.angle + c.po.rotate) % 180 == 90:
+        wscale, hscale = hscale, wscale
+    img = c.img
+    if c.settings.use_linear_colorspace:
+        img = resize(img.colourspace("scrgb"), wscale, hscale).colourspace("srgb")
+    else:
+        img = resize(img, wscale, hscale)
+    c.img = img
+    scale_detections(c, wscale, hscale)

@@ -1,0 +1,118 @@
+"""The libvips calls that several parts of the pipeline make, typed and in one place.
+
+pyvips is untyped and its metadata is a bag of named fields; these helpers give the fields the
+pipeline relies on (page height and count, EXIF orientation, the ICC profile) one meaning, and
+hold the kill guard that stops libvips when a request's time is up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyvips
+
+from imgproxy_py.deadline import Deadline
+
+ICC_PROFILE_FIELD = "icc-profile-data"
+ORIENTATION_FIELD = "orientation"
+PAGE_HEIGHT_FIELD = "page-height"
+PAGES_FIELD = "n-pages"
+
+
+def int_field(img: pyvips.Image, name: str, default: int) -> int:
+    """An integer metadata field, or ``default`` when the image doesn't have it."""
+    return int(img.get(name)) if img.get_typeof(name) else default
+
+
+def without_fields(img: pyvips.Image, *names: str) -> pyvips.Image:
+    """``img`` without these metadata fields; a copy only when one of them is there (libvips
+    images are shared, so fields are removed from a copy, never from the original)."""
+    present = [name for name in names if img.get_typeof(name)]
+    if not present:
+        return img
+    img = img.copy()
+    for name in present:
+        img.remove(name)
+    return img
+
+
+def page_height(img: pyvips.Image) -> int:
+    """The height of one frame: animations and multi-page images are stacked vertically."""
+    height = int_field(img, PAGE_HEIGHT_FIELD, 0)
+    total: int = img.height
+    if 0 < height < total and total % height == 0:
+        return height
+    return total
+
+
+def page_count(img: pyvips.Image) -> int:
+    """How many pages the source has (not how many were loaded)."""
+    return max(1, int_field(img, PAGES_FIELD, 1))
+
+
+def orientation(img: pyvips.Image) -> int:
+    """The EXIF orientation (1-8); 1 (upright) when absent or out of range."""
+    try:
+        value = int_field(img, ORIENTATION_FIELD, 1)
+    except (pyvips.Error, ValueError, TypeError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def has_alpha(img: pyvips.Image) -> bool:
+    return bool(img.hasalpha())
+
+
+def ensure_alpha(img: pyvips.Image) -> pyvips.Image:
+    return img if has_alpha(img) else img.bandjoin(255)
+
+
+def resize(img: pyvips.Image, wscale: float, hscale: float) -> pyvips.Image:
+    """libvips resize (lanczos3), premultiplied so that transparent pixels don't bleed."""
+    if has_alpha(img):
+        out = img.premultiply().resize(wscale, vscale=hscale, kernel="lanczos3").unpremultiply()
+        return out.cast("uchar")
+    return img.resize(wscale, vscale=hscale, kernel="lanczos3")
+
+
+def to_srgb(img: pyvips.Image) -> pyvips.Image:
+    """Any decoded image as 8-bit sRGB (3 bands, or 4 with alpha), profile applied."""
+    if img.get_typeof(ICC_PROFILE_FIELD):
+        try:
+            img = img.icc_transform("srgb", embedded=True, intent="perceptual", depth=8)
+        except pyvips.Error:
+            # A broken embedded profile: fall back to the interpretation libvips guessed.
+            img = img.copy()
+        img = img.copy()
+        img.remove(ICC_PROFILE_FIELD)
+    if img.interpretation not in ("srgb",) or img.bands < 3:
+        img = img.colourspace("srgb")
+    if img.format != "uchar":
+        img = img.cast("uchar") if img.format in ("char", "short", "int") else img.colourspace("srgb")
+        if img.format != "uchar":
+            img = img.cast("uchar")
+    if img.bands > 4:
+        img = img.extract_band(0, n=4)
+    return img
+
+
+def guard(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
+    """A view of ``img`` whose computation libvips stops once the request's time is up.
+
+    libvips then raises; ``imaging.pipeline.process_image`` turns that into the deadline's 503.
+    """
+    img = img.copy()
+    img.set_progress(True)
+
+    def on_eval(image: pyvips.Image, progress: Any) -> None:
+        if deadline.remaining <= 0:
+            image.set_kill(True)
+
+    img.signal_connect("eval", on_eval)
+    return img
+
+
+def materialize(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
+    """``img.copy_memory()`` within the deadline: steps between the deadline checks compute
+    whole images (a large blur runs for minutes)."""
+    return guard(img, deadline).copy_memory()
