@@ -1,0 +1,45 @@
+"""``flatten``: transparency onto the background colour, when asked for or when the output
+format has no alpha."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgproxy_py.formats import ImageFormat
+from imgproxy_py.imaging.context import ProcessingSettings
+from imgproxy_py.imaging.steps.flatten import flatten
+from tests.steps.support import context, pixel, solid
+
+F = ImageFormat
+CLEAR = solid(4, 4, (10, 20, 30, 0))
+
+
+@pytest.mark.parametrize(
+    ("url_options", "fmt", "result"),
+    [
+        ("", F.JPEG, [255, 255, 255]),  # no alpha in JPEG: the default background
+        ("", F.BMP, [255, 255, 255]),
+        ("bg:255:0:0", F.PNG, [255, 0, 0]),  # asked for
+        ("bg:00ff00", F.WEBP, [0, 255, 0]),
+        ("", F.PNG, [10, 20, 30, 0]),  # kept
+        ("", F.GIF, [10, 20, 30, 0]),
+    ],
+)
+def test_background(url_options: str, fmt: ImageFormat, result: list[int]) -> None:
+    c = context(CLEAR, url_options, out_format=fmt)
+    flatten(c)
+    assert pixel(c.img, 0, 0) == result
+
+
+def test_server_default_background() -> None:
+    settings = ProcessingSettings(background_default=(0.0, 0.0, 255.0))
+    c = context(CLEAR, out_format=F.JPEG, settings=settings)
+    flatten(c)
+    assert pixel(c.img, 0, 0) == [0, 0, 255]
+
+
+def test_opaque_images_stay() -> None:
+    image = solid(4, 4)
+    c = context(image, "bg:255:0:0", out_format=F.JPEG)
+    flatten(c)
+    assert c.img is image
