@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import pyvips
 
@@ -52,14 +51,15 @@ Encoder = Callable[[pyvips.Image, ImageFormat, int, OutputOptions, Deadline, int
 class Processor:
     """Everything processing needs besides the request, fixed when the server starts."""
 
+    # The settings' defaults are the config's (``server.composition`` builds the Processor).
     settings: ProcessingSettings
     encoder_settings: EncoderSettings
     limits: loader.Limits
-    quality: int = 80
-    format_quality: Mapping[ImageFormat, int] = field(default_factory=lambda: MappingProxyType({}))
-    preferred_formats: tuple[ImageFormat, ...] = (ImageFormat.JPEG, ImageFormat.PNG, ImageFormat.GIF)
-    always_rasterize_svg: bool = False
-    sanitize_svg: bool = True
+    quality: int
+    format_quality: Mapping[ImageFormat, int]
+    preferred_formats: tuple[ImageFormat, ...]
+    always_rasterize_svg: bool
+    sanitize_svg: bool
     deps: PipelineDeps = field(default_factory=PipelineDeps)
     # None: the plain savers (``codecs.save``), without quality control.
     encoder: Encoder | None = None
@@ -67,7 +67,7 @@ class Processor:
 
 
 def process_image(p: Processor, data: bytes, options: RequestOptions, deadline: Deadline,
-            source_id: str = "") -> ProcessResult:
+                  source_id: str = "") -> ProcessResult:
     """The result for ``data`` (the source's bytes); ``source_id`` names the source for the
     detection cache ("" when it has no stable identity)."""
     try:
@@ -108,16 +108,9 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
         frames = min(pages - out.page, p.limits.max_frames)
         img = loader.load(data, src_format, page=out.page, pages=frames)
         loader.check_dimensions(img, src_format, p.limits, frames)
-
-    for index, po in enumerate(options.pipelines):
-        first = index == 0
-        if animated:
-            img = for_each_frame(img, po, lambda frame, frame_po: run_steps(
-                p, frame, frame_po, out, out_format, deadline))
-        else:
-            img = run_steps(p, img, po, out, out_format, deadline, data if first else None,
-                            src_format if first else None, source_id if first else "")
-        deadline.check()
+        img = run_chain(p, img, options, out_format, deadline, animated=True)
+    else:
+        img = run_chain(p, img, options, out_format, deadline, data=data, fmt=src_format, source_id=source_id)
     return encode(p, img, out, out_format, deadline, palette_bits, src_w, src_h)
 
 
@@ -140,10 +133,26 @@ def _process_decoded(p: Processor, img: pyvips.Image, options: RequestOptions, d
     src_w, src_h = img.width, img.height
     out = options.output
     out_format = choose_format(img, None, options, False, p.preferred_formats)
-    for index, po in enumerate(options.pipelines):
-        img = run_steps(p, img, po, out, out_format, deadline, source_id=source_id if index == 0 else "")
-        deadline.check()
+    img = run_chain(p, img, options, out_format, deadline, source_id=source_id)
     return encode(p, img, out, out_format, deadline, None, src_w, src_h)
+
+
+def run_chain(p: Processor, img: pyvips.Image, options: RequestOptions, out_format: ImageFormat, deadline: Deadline,
+              *, animated: bool = False, data: bytes | None = None, fmt: ImageFormat | None = None,
+              source_id: str = "") -> pyvips.Image:
+    """Every pipeline of the request in turn, on the previous one's pixels; the source's bytes
+    and identity serve the first only.  An animation runs frame by frame."""
+    out = options.output
+    for index, po in enumerate(options.pipelines):
+        first = index == 0
+        if animated:
+            img = for_each_frame(img, po, lambda frame, frame_po: run_steps(
+                p, frame, frame_po, out, out_format, deadline))
+        else:
+            img = run_steps(p, img, po, out, out_format, deadline, data if first else None,
+                            fmt if first else None, source_id if first else "")
+        deadline.check()
+    return img
 
 
 def run_steps(p: Processor, img: pyvips.Image, po: PipelineOptions, out: OutputOptions, out_format: ImageFormat,
