@@ -221,6 +221,13 @@ def _url_grammar(r: EnvReader) -> URLGrammar:
     )
 
 
+def _plugins(r: EnvReader) -> tuple[str, ...] | None:
+    if not r.has("IMGPROXY_PLUGINS"):
+        return None
+    names = r.string_list("IMGPROXY_PLUGINS")
+    return () if names == ("none",) else names
+
+
 @dataclass(frozen=True)
 class PresetsConfig:
     """Where presets come from; the presets themselves are parsed by the options parser."""
@@ -262,6 +269,8 @@ class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     raw: RawConfig = field(default_factory=RawConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
+    plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
     # but never read is named at start-up (settings_check).
     settings_given: frozenset[str] = frozenset()
@@ -300,6 +309,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         video=own(VideoConfig.from_env(tracked)),
         raw=own(RawConfig.from_env(tracked)),
         media=MediaConfig.from_env(r),
+        plugins=_plugins(r),
     )
     config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),
                      settings_read=frozenset(tracked.read))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyvips
@@ -25,6 +25,18 @@ from imgproxy_py.detection.yolo import YoloDetector
 logger = logging.getLogger("imgproxy_py.detection")
 
 FACE_CLASS = "face"
+
+
+class Detector(Protocol):
+    """A detector a plugin adds (``imgproxy_py.plugins``): it names its classes and finds them.
+
+    ``detect`` gets the picture to look at (sRGB, any size) and returns boxes in its pixels; the
+    set gives each class its id and merges the results with the built-in models'."""
+
+    @property
+    def class_names(self) -> tuple[str, ...]: ...
+
+    def detect(self, image: pyvips.Image) -> Sequence[Detection]: ...
 
 
 class DetectionError(RuntimeError):
@@ -47,8 +59,9 @@ class DetectorSet:
     ``DetectionConfig.from_env``, nothing is raised), so start-up can report them together.
     """
 
-    def __init__(self, config: DetectionConfig) -> None:
+    def __init__(self, config: DetectionConfig, extra: Sequence[Detector] = ()) -> None:
         self.config = config
+        self._extra = tuple(extra)
         self._errors: list[str] = []
         self._face: CenterFace | None = None
         self._objects: YoloDetector | None = None
@@ -63,6 +76,8 @@ class DetectorSet:
         # One id per name: a "face" class of the object model shares the face detector's id.
         names: list[str] = [FACE_CLASS] if self._face is not None else []
         names.extend(name for name in dict.fromkeys(self._object_names) if name not in names)
+        for detector in self._extra:
+            names.extend(name for name in detector.class_names if name not in names)
         self._class_names = tuple(names)
         self._object_class_ids = np.array([names.index(name) for name in self._object_names], dtype=np.intp)
         self._class_weights = self._merge_weights(config)
@@ -73,7 +88,7 @@ class DetectorSet:
 
     @property
     def enabled(self) -> bool:
-        return self._face is not None or self._objects is not None
+        return self._face is not None or self._objects is not None or bool(self._extra)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -102,12 +117,30 @@ class DetectorSet:
                 found.extend(self._detect_faces(self._face, prepared, image.width, image.height))
             if self._objects is not None:
                 found.extend(self._detect_objects(self._objects, prepared, image.width, image.height))
+            for detector in self._extra:
+                found.extend(self._own_ids(detector.detect(prepared.picture), prepared, image.width, image.height))
         except pyvips.Error as exc:
             raise DetectionError(f"cannot read the image for detection: {exc}") from exc
         except Exception as exc:  # onnxruntime reports inference failures with its own types
             raise DetectionError(f"detection failed: {exc}") from exc
         found.sort(key=lambda detection: detection.confidence, reverse=True)
         return tuple(found)
+
+    def _own_ids(self, found: Sequence[Detection], prepared: _Prepared, width: int,
+                 height: int) -> list[Detection]:
+        """A plugin's detections in the source's pixels, with this set's class ids."""
+        out = []
+        for d in found:
+            if d.class_name not in self._class_names:
+                continue  # a class the plugin did not declare
+            left, top = max(0.0, d.left / prepared.scale_x), max(0.0, d.top / prepared.scale_y)
+            w = min(d.width / prepared.scale_x, width - left)
+            h = min(d.height / prepared.scale_y, height - top)
+            if w > 0 and h > 0:
+                out.append(replace(d, class_id=self._class_names.index(d.class_name), left=left, top=top,
+                                   width=w, height=h, landmarks=tuple(
+                                       (x / prepared.scale_x, y / prepared.scale_y) for x, y in d.landmarks)))
+        return out
 
     # -- loading --------------------------------------------------------------------------------
 

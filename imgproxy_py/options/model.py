@@ -168,6 +168,17 @@ class PngArgs:
 
 
 @dataclass(frozen=True)
+class Extension:
+    """A plugin option's values, as its grammar parsed them."""
+
+    name: str
+    values: tuple[Any, ...]
+
+    def canonical(self) -> str:
+        return f"{self.name}({':'.join(_value(v) for v in self.values)})"
+
+
+@dataclass(frozen=True)
 class PipelineOptions:
     """What one pipeline does to the pixels (imgproxy's per-pipeline options)."""
 
@@ -201,6 +212,13 @@ class PipelineOptions:
     blur_detections: DetectionEffect | None = None
     pixelate_detections: DetectionEffect | None = None
     draw_detections: tuple[str, ...] | None = None  # None: off; (): every class
+    # Options that plugins declare (imgproxy_py.plugins): their parsed values by option name,
+    # read by the plugins' steps with ``extension(name)``.
+    extensions: tuple[Extension, ...] = ()
+
+    def extension(self, name: str) -> tuple[Any, ...] | None:
+        """The values a plugin option gave in this pipeline, or None when it is absent."""
+        return next((e.values for e in self.extensions if e.name == name), None)
 
     @property
     def padding_enabled(self) -> bool:

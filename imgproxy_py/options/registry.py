@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from imgproxy_py.errors import InvalidURLError
 from imgproxy_py.options.grammar import Grammar, Values
-from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
+from imgproxy_py.options.model import Extension, OutputOptions, PipelineOptions, RequestOptions
 
 if TYPE_CHECKING:  # the optimize package imports the image library; the grammar must not
     from imgproxy_py.optimize.config import OptimizeConfig
@@ -129,6 +129,17 @@ def build_registry(declarations: Iterable[D], kind: str = "processing") -> Optio
 
 
 # --- what most options do with their values --------------------------------------
+
+def set_extension(name: str) -> Apply:
+    """A plugin option's values into the current pipeline's ``extensions`` (a later use of the
+    same option replaces the earlier one, as for built-in options)."""
+
+    def apply(b: OptionsBuilder, values: Values) -> None:
+        kept = tuple(e for e in b.pipe_value("extensions") if e.name != name)
+        b.pipe["extensions"] = (*kept, Extension(name, tuple(values)))
+
+    return apply
+
 
 def set_pipe(field: str) -> Apply:
     """The first value into the current pipeline's ``field``."""

@@ -32,11 +32,16 @@ from imgproxy_py.imaging.dependencies import PipelineDeps, WatermarkSource
 from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.imaging.pipeline import Processor, ProcessResult
 from imgproxy_py.imaging.sources import SpecialSources
+from imgproxy_py.imaging.steps import MAIN_STEPS, Step
 from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
 from imgproxy_py.media.routes import MediaRoutes, load_media_routes
 from imgproxy_py.metrics import Metrics
+from imgproxy_py.options.catalog import PROCESSING_OPTIONS
+from imgproxy_py.options.catalog import registry as processing_registry
 from imgproxy_py.options.model import GravityType
 from imgproxy_py.options.parser import OptionsParser
+from imgproxy_py.options.registry import Option, OptionRegistry, build_registry
+from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
@@ -122,9 +127,10 @@ def build_services(config: Config) -> Services:
     limit_malloc_arenas()
     configure_libvips()
     problems: list[str] = []
-    options = OptionsParser(config, errors=problems)
+    plugins = load_plugins(config.plugins, problems)
+    options = OptionsParser(config, registry=_registry(plugins, problems), errors=problems)
     detection_config = config.detection
-    detectors = DetectorSet(detection_config)
+    detectors = DetectorSet(detection_config, extra=plugins.detectors(config))
     problems += detectors.errors
     video_config, raw_config = config.video, config.raw
     raw_decoder = RawDecoder(raw_config) if raw_config.enabled and raw_available() else None
@@ -141,11 +147,11 @@ def build_services(config: Config) -> Services:
         object_fallback=GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER,
         special_sources=special_sources,
         watermark=_static_watermark(config, problems) or _url_watermark(config, problems),
-    ))
+    ), insert_steps(MAIN_STEPS, plugins.steps, problems))
     fallback = _static_fallback(config, problems)
     if problems:
         raise ConfigError(problems)
-    fetcher = SourceFetcher(config.fetch, config.security)
+    fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config))
     workers = WorkerPool(config.server.workers, config.server.requests_queue_size)
     results: BytesCache[str, ProcessResult] = BytesCache(config.delivery.result_cache_bytes,
                                                           lambda r: len(r.data) + 256)
@@ -160,7 +166,18 @@ def build_services(config: Config) -> Services:
     return services
 
 
-def _build_processor(config: Config, deps: PipelineDeps) -> Processor:
+def _registry(plugins: Plugins, problems: list[str]) -> OptionRegistry[Option]:
+    """The built-in processing options and the plugins' (a name taken twice stops start-up)."""
+    if not plugins.options:
+        return processing_registry
+    try:
+        return build_registry((*PROCESSING_OPTIONS, *plugins.options))
+    except ValueError as exc:
+        problems.append(f"plugins: {exc}")
+        return processing_registry
+
+
+def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]) -> Processor:
     proc = config.processing
     sec = config.security
     encoder_settings = EncoderSettings(proc.jpeg_progressive, proc.png_interlaced, proc.avif_speed)
@@ -181,6 +198,7 @@ def _build_processor(config: Config, deps: PipelineDeps) -> Processor:
         sanitize_svg=proc.sanitize_svg,
         deps=deps,
         encoder=QualityControlledEncoder(config.optimize, encoder_settings),
+        steps=steps,
     )
 
 
