@@ -10,9 +10,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from imgproxy_py.config import load_config
@@ -112,3 +114,14 @@ class AppServer:
     def close(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+
+
+# uvicorn stamps ``Date`` from a clock its event loop refreshes once a second, later still on a
+# loaded machine; ``Expires`` is computed when the response is made.
+DATE_SLACK = 5
+
+
+def expires_in(response: httpx.Response) -> float:
+    """Seconds from the response's Date to its Expires."""
+    expires = parsedate_to_datetime(response.headers["expires"])
+    return (expires - parsedate_to_datetime(response.headers["date"])).total_seconds()

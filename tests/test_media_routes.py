@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import time
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 
 from imgproxy_py.media.tokens import TokenAuthority
 from tests.conftest import asset, decode, rgb_image
-from tests.servers import AppServer
+from tests.servers import DATE_SLACK, AppServer, expires_in
 
 SECRET = "media-secret"
 
@@ -173,12 +172,6 @@ def test_a_face_that_does_not_exist_is_404(client: httpx.Client, media_server: A
     assert plain.status_code == 200 and decode(plain.content).width == 100
 
 
-def expires_in(response: httpx.Response) -> float:
-    """Seconds from the response's Date to its Expires."""
-    expires = parsedate_to_datetime(response.headers["expires"])
-    return (expires - parsedate_to_datetime(response.headers["date"])).total_seconds()
-
-
 def test_cache_headers_agree(client: httpx.Client, media_server: AppServer, start_server, library: Path) -> None:  # type: ignore[no-untyped-def]
     # IMGPROXY_TTL (a year by default) is the engine's; a media response's Expires must be
     # now + the max-age it sends (IMGPROXY_MEDIA_TTL), whatever the answer: whole, part, 304.
@@ -187,7 +180,7 @@ def test_cache_headers_agree(client: httpx.Client, media_server: AppServer, star
     assert (whole.status_code, part.status_code) == (200, 206)
     for response in (whole, part):
         assert response.headers["cache-control"] == "public, max-age=86400"
-        assert abs(expires_in(response) - 86400) <= 2
+        assert abs(expires_in(response) - 86400) <= DATE_SLACK
     tagged = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(library), IMGPROXY_MEDIA_ROOT=str(library / "media"),
                           IMGPROXY_MEDIA_TOKEN_SECRET=SECRET, IMGPROXY_MEDIA_TTL="600", IMGPROXY_USE_ETAG="true",
                           IMGPROXY_PRESETS_PATH=str(Path(__file__).parents[1] / "presets" / "default.conf"))
@@ -197,7 +190,7 @@ def test_cache_headers_agree(client: httpx.Client, media_server: AppServer, star
     assert (first.status_code, again.status_code) == (200, 304)
     for response in (first, again):
         assert response.headers["cache-control"] == "public, max-age=600"
-        assert abs(expires_in(response) - 600) <= 2
+        assert abs(expires_in(response) - 600) <= DATE_SLACK
 
 
 def test_original_with_range(client: httpx.Client, media_server: AppServer, library: Path) -> None:

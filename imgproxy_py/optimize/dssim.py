@@ -73,7 +73,7 @@ def dssim_between(reference: LumaPlane, candidate: LumaPlane) -> float:
 
     first = _pad_to_window(reference[:height, :width])
     second = _pad_to_window(candidate[:height, :width])
-    ssim = structural_similarity(
+    ssim = structural_similarity(  # type: ignore[no-untyped-call]  # scikit-image ships no types for it
         first, second, data_range=1.0, gaussian_weights=True, sigma=SSIM_SIGMA,
         use_sample_covariance=False,
     )
@@ -125,4 +125,4 @@ def _page_count(image: pyvips.Image) -> int:
     page_height = int(image.get("page-height"))
     if page_height <= 0 or image.height % page_height:
         return 1
-    return image.height // page_height
+    return int(image.height // page_height)

@@ -8,6 +8,7 @@ import hmac
 from starlette.requests import Request
 
 from imgproxy_py.errors import FeatureUnavailableError, ForbiddenError, SignatureError
+from imgproxy_py.formats import ImageFormat
 from imgproxy_py.options.model import GravityType, RequestOptions
 from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.security.encryption import decrypt_source_url
@@ -76,7 +77,7 @@ def client_features(request: Request, services: Services) -> ClientFeatures:
     if services.config.server.enable_client_hints:
         dpr = _header_float(request, "sec-ch-dpr", "dpr")
         width = _header_float(request, "sec-ch-width", "width")
-    return ClientFeatures(accepts_webp="image/webp" in accept, accepts_avif="image/avif" in accept,
+    return ClientFeatures(accepts_webp=ImageFormat.WEBP.mime in accept, accepts_avif=ImageFormat.AVIF.mime in accept,
                           dpr=dpr, width=int(width))
 
 
