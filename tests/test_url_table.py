@@ -105,6 +105,7 @@ PROCESSING: list[tuple[str, Callable[[Options], Options], dict[str, Any]]] = [
     ("blur", lambda o: o.blur(3), {"blur": 3.0}),
     ("sharpen", lambda o: o.sharpen(0.25), {"sharpen": 0.25}),
     ("pixelate", lambda o: o.pixelate(8), {"pixelate": 8}),
+    ("brightness", lambda o: o.brightness(-40), {"brightness": -40}),
     ("watermark", lambda o: o.watermark(0.5, "re", 10, 20, 0.3),
      {"watermark": WatermarkOptions(0.5, G.REPLICATE, 10, 20, 0.3)}),
     ("watermark", lambda o: o.watermark(1), {"watermark": WatermarkOptions(1.0)}),

@@ -12,6 +12,7 @@ from imgproxy_py.options.primitives import (
     NON_NEGATIVE_FLOAT,
     NON_NEGATIVE_INT,
     POSITIVE_FLOAT,
+    SIGNED_BYTE,
     UNIT_FLOAT,
     choice_type,
 )
@@ -50,6 +51,8 @@ OPTIONS = (
            "Sharpen with this sigma.", "rs:fit:300:300/sh:0.7"),
     Option("pixelate", ("pix",), F, Args(Arg("size", NON_NEGATIVE_INT)), set_pipe("pixelate"),
            "Pixelate in blocks of this size.", "pix:10"),
+    Option("brightness", ("br",), F, Args(Arg("brightness", SIGNED_BYTE)), set_pipe("brightness"),
+           "Add this much (-255 to 255) to every colour channel.", "rs:fit:300:300/br:40"),
     Option("watermark", ("wm",), F,
            Args(Arg("opacity", UNIT_FLOAT), Arg("position", POSITION, keep_if_empty=True),
                 Arg("x_offset", FLOAT, keep_if_empty=True), Arg("y_offset", FLOAT, keep_if_empty=True),

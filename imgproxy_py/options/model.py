@@ -205,6 +205,7 @@ class PipelineOptions:
     blur: float = 0.0
     sharpen: float = 0.0
     pixelate: int = 0
+    brightness: int = 0  # -255..255, added to the colour bands (imgproxy Pro)
     watermark: WatermarkOptions = WatermarkOptions()
     # Object detection (imgproxy Pro's options, open here).
     objects_position: Gravity = Gravity()

@@ -123,6 +123,13 @@ def parse_byte(option: str, arg: str) -> int:
     return value
 
 
+def parse_signed_byte(option: str, arg: str) -> int:
+    value = _try_int(arg) if _INT_RE.fullmatch(arg) else None
+    if value is None or not -255 <= value <= 255:
+        raise bad_argument(option, arg, "number in range -255-255")
+    return value
+
+
 def parse_base64(option: str, arg: str) -> str:
     try:
         stripped = arg.rstrip("=")
@@ -189,6 +196,7 @@ UNIT_FLOAT = ArgType("number 0-1", parse_unit_float)
 QUALITY = ArgType("integer 0-100", parse_quality)
 HEX_COLOR = ArgType("hex colour", parse_hex_color)
 BYTE = ArgType("integer 0-255", parse_byte)
+SIGNED_BYTE = ArgType("integer -255-255", parse_signed_byte)
 BASE64 = ArgType("URL-safe base64", parse_base64)
 STRING = ArgType("text", parse_string)
 RIGHT_ANGLE = ArgType("multiple of 90", parse_right_angle)

@@ -202,6 +202,10 @@ class Options(OptionChain):
         """``pix:%size``."""
         return self._push("pix", "pixelate", int_arg(size, "pixelate size"))
 
+    def brightness(self, brightness: int) -> Options:
+        """``br:%brightness``: -255 to 255 added to every colour channel."""
+        return self._push("br", "brightness", int_arg(brightness, "brightness", minimum=-255, maximum=255))
+
     def watermark(self, opacity: float, position: WatermarkPosition | None = None,
                   x_offset: float | None = None, y_offset: float | None = None,
                   scale: float | None = None) -> Options:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.steps.adjust import adjust
 from imgproxy_py.imaging.steps.apply_filters import apply_filters
 from imgproxy_py.imaging.steps.colorspace_to_processing import colorspace_to_processing
 from imgproxy_py.imaging.steps.crop import crop
@@ -41,6 +42,7 @@ MAIN_STEPS: tuple[Step, ...] = (
     rotate_and_flip,
     crop_to_result,
     apply_filters,
+    adjust,
     detection_effects,
     extend,
     extend_aspect_ratio,
