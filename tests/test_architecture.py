@@ -8,9 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "imgproxy_py"
 MAX_LINES = 400
 # Modules still over the limit, each at most its current size: they may shrink, not grow.
-OVERSIZED = {
-    "media/video.py": 467,
-}
+OVERSIZED: dict[str, int] = {}
 # Where the process environment may be read: the config root, the CLI (its own flags'
 # defaults), and the RAW worker's hand-over between parent and child process.
 ENVIRONMENT_READERS = {"config.py", "cli.py", "url/cli.py", "media/raw.py", "media/raw_worker.py"}

@@ -37,10 +37,10 @@ from imgproxy_py.media.video import (
     VideoTimeoutError,
     VideoTooBigError,
     VideoTooLongError,
-    extract_frame,
     is_video,
     orient,
 )
+from imgproxy_py.media.video_frame import extract_frame
 
 ASSETS = Path(__file__).parent / "assets"
 MEDIA = ASSETS / "media"

@@ -17,7 +17,8 @@ from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
 from imgproxy_py.media.bestframe import best_frames, representative_face
 from imgproxy_py.media.raw import RawDecoder, sniff_raw
-from imgproxy_py.media.video import VideoConfig, extract_frame, is_video
+from imgproxy_py.media.video import VideoConfig, is_video
+from imgproxy_py.media.video_frame import extract_frame
 from imgproxy_py.options.model import OutputOptions
 
 

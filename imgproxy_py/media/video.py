@@ -11,13 +11,11 @@ how a number maps to a timestamp so that lookups seek instead of decoding from t
 from __future__ import annotations
 
 import bisect
-import io
 import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
 
 import av
 import av.container
@@ -25,8 +23,19 @@ import av.video
 import numpy as np
 import pyvips
 
-from imgproxy_py.errors import ImgproxyError
 from imgproxy_py.media.video_config import BestFrameConfig, VideoConfig
+from imgproxy_py.media.video_io import (
+    DECODE_ERRORS,
+    DeadlineIO,
+    Expired,
+    FrameOutOfRangeError,
+    UnsupportedVideoError,
+    VideoError,
+    VideoTimeoutError,
+    VideoTooBigError,
+    VideoTooLongError,
+    refuse_nested_open,
+)
 from imgproxy_py.media.video_sniff import is_video
 
 # Demuxers that may be probed; FFmpeg matches these against each demuxer's comma-separated names.
@@ -34,40 +43,10 @@ _FORMAT_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi"
 # A timestamp this close to a requested second counts as "at" that second (float rounding of s).
 _TIME_EPSILON = Fraction(1, 1_000_000)
 
-# ISO base media brands.  Image brands win over video ones, because HEIF/AVIF files usually also
-# list generic brands such as "iso8" or "mif1"; "crx " is Canon's CR3 RAW.
-__all__ = ["BestFrameConfig", "VideoConfig", "is_video"]  # re-exported for callers of this module
-
-
-# -- errors -------------------------------------------------------------------------------------
-
-
-class VideoError(ImgproxyError):
-    """Base of every video failure; ``status`` is the HTTP status to answer with."""
-
-    status = 422
-    default_public_message = "Unprocessable video"
-
-
-class UnsupportedVideoError(VideoError):
-    default_public_message = "Unsupported or broken video"
-
-
-class VideoTooBigError(VideoError):
-    default_public_message = "Source video file is too big"
-
-
-class VideoTooLongError(VideoError):
-    default_public_message = "Source video is too long"
-
-
-class FrameOutOfRangeError(VideoError):
-    default_public_message = "Requested video frame is out of range"
-
-
-class VideoTimeoutError(VideoError):
-    status = 503
-    default_public_message = "Timeout"
+# Callers of this module get the settings, the sniffing and the errors from here too.
+__all__ = ["BestFrameConfig", "FrameOutOfRangeError", "UnsupportedVideoError", "VideoConfig", "VideoError",
+           "VideoFrame", "VideoReader", "VideoTimeoutError", "VideoTooBigError", "VideoTooLongError", "is_video",
+           "orient"]
 
 
 # -- decoding -----------------------------------------------------------------------------------
@@ -82,30 +61,6 @@ class VideoFrame:
     timestamp: float
     width: int
     height: int
-
-
-class _Expired(Exception):
-    """Raised from inside FFmpeg's read callback or the decode loop when the deadline passes."""
-
-
-class _DeadlineIO(io.BytesIO):
-    """The video bytes, read by FFmpeg; refuses to serve more data once the deadline has passed."""
-
-    def __init__(self, data: bytes, deadline: float) -> None:
-        super().__init__(data)
-        self._deadline = deadline
-
-    def read(self, size: int | None = -1) -> bytes:
-        if time.monotonic() > self._deadline:
-            raise _Expired
-        return super().read(size)
-
-
-_DECODE_ERRORS = (av.FFmpegError, ValueError, OSError, EOFError, IndexError)
-
-
-def _refuse_nested_open(url: str, flags: int, options: dict[str, Any]) -> None:
-    raise PermissionError(f"the video tried to open another resource ({url!r})")
 
 
 class VideoReader:
@@ -168,15 +123,15 @@ class VideoReader:
     def _open(self) -> av.container.InputContainer:
         try:
             return av.open(
-                _DeadlineIO(self._data, self.deadline),
+                DeadlineIO(self._data, self.deadline),
                 mode="r",
                 options={"format_whitelist": _FORMAT_WHITELIST},
                 metadata_errors="ignore",
-                io_open=_refuse_nested_open,
+                io_open=refuse_nested_open,
             )
-        except _Expired:
+        except Expired:
             raise VideoTimeoutError("video probing ran past the deadline") from None
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise UnsupportedVideoError(f"cannot open the video: {exc}") from exc
 
     def _reopen(self) -> None:
@@ -238,9 +193,9 @@ class VideoReader:
                 frame = next(decoded)
             except StopIteration:
                 return
-            except _Expired:
+            except Expired:
                 raise VideoTimeoutError("video decoding ran past the deadline") from None
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 raise UnsupportedVideoError(f"cannot decode the video: {exc}") from exc
             if limit:
                 # Without a duration in the header the limit can only be enforced while decoding.
@@ -254,9 +209,9 @@ class VideoReader:
         self._used = True
         try:
             self.container.seek(pts, stream=self.stream, backward=True, any_frame=False)
-        except _Expired:
+        except Expired:
             raise VideoTimeoutError("video seeking ran past the deadline") from None
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise UnsupportedVideoError(f"cannot seek in the video: {exc}") from exc
 
     def _seek_or_rewind(self, pts: int) -> None:
@@ -287,9 +242,9 @@ class VideoReader:
                 table.append(packet.pts)
                 if self._too_long(packet.pts):
                     raise VideoTooLongError(f"video lasts over {self._config.max_duration:g} s")
-        except _Expired:
+        except Expired:
             raise VideoTimeoutError("reading the video ran past the deadline") from None
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise UnsupportedVideoError(f"cannot read the video: {exc}") from exc
         self._table = sorted(table) if table else None
         self._table_built = True
@@ -438,30 +393,3 @@ def orient(image: pyvips.Image, rotation: int, sample_aspect_ratio: float = 1.0)
     elif quarter_turns == 3:
         image = image.rot("d90")
     return image
-
-
-def extract_frame(
-    data: bytes,
-    *,
-    second: float | None = None,
-    frame: int | None = None,
-    keyframes: bool = False,
-    config: VideoConfig,
-    deadline: float | None = None,
-) -> VideoFrame:
-    """The frame numbered ``frame`` (zero-based), or the one shown at ``second``.
-
-    With neither, ``config.thumbnail_second`` is used.  ``second`` is clamped to the video's
-    duration; with ``keyframes`` the keyframe at or before it is returned instead (faster, less
-    precise).  ``deadline`` is a ``time.monotonic()`` value; ``config.decode_timeout`` applies too.
-    """
-    if second is not None and frame is not None:
-        raise ValueError("pass either second or frame, not both")
-    limit = config.deadline(deadline)
-    with VideoReader(data, config, limit) as reader:
-        if frame is not None:
-            return reader.frame_at_index(frame)
-        seconds = config.thumbnail_second if second is None else second
-        if not math.isfinite(seconds):
-            raise FrameOutOfRangeError(f"second {seconds} is not a finite number")
-        return reader.frame_at_time(seconds, keyframes=keyframes)

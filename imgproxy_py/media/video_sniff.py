@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# ISO base media brands.  Image brands win over video ones, because HEIF/AVIF files usually also
+# list generic brands such as "iso8" or "mif1"; "crx " is Canon's CR3 RAW.
 _IMAGE_BRANDS = frozenset(
     {b"avif", b"avis", b"avio", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx",
      b"mif1", b"mif2", b"msf1", b"miaf", b"jpeg", b"jpgs", b"crx "}
