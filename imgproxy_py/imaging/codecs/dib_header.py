@@ -41,6 +41,16 @@ class Dib:
     y_ppm: int
 
 
+def check_size(width: int, height: int, max_pixels: int) -> None:
+    """The checks every header's size passes before a pixel is allocated."""
+    if width <= 0 or height <= 0:
+        raise ImageDecodeError("invalid dimensions")
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageDecodeError("dimensions too big")
+    if width * height > max_pixels:
+        raise ImageDecodeError("resolution too big")
+
+
 def u16(data: bytes, pos: int) -> int:
     return int.from_bytes(data[pos : pos + 2], "little")
 
@@ -99,12 +109,7 @@ def parse_dib(
     if icon:
         # The height covers the XOR bitmap and the AND mask.
         height //= 2
-    if width <= 0 or height <= 0:
-        raise ImageDecodeError("invalid dimensions")
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageDecodeError("dimensions too big")
-    if width * height > max_pixels:
-        raise ImageDecodeError("resolution too big")
+    check_size(width, height, max_pixels)
 
     valid = {
         BI_RGB: (1, 2, 4, 8, 16, 24, 32),

@@ -22,8 +22,8 @@ from imgproxy_py.imaging.codecs.dib_header import (
     BI_RLE4,
     BI_RLE8,
     HEADER_SIZES,
-    MAX_SIDE,
     ImageDecodeError,
+    check_size,
     i32,
     parse_dib,
     u16,
@@ -117,12 +117,7 @@ def _load_png_entry(blob: bytes, *, max_pixels: int) -> pyvips.Image:
     if len(blob) < 26 or blob[12:16] != b"IHDR":
         raise ImageDecodeError("truncated PNG icon")
     width, height = int.from_bytes(blob[16:20], "big"), int.from_bytes(blob[20:24], "big")
-    if width <= 0 or height <= 0:
-        raise ImageDecodeError("invalid dimensions")
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageDecodeError("dimensions too big")
-    if width * height > max_pixels:
-        raise ImageDecodeError("resolution too big")
+    check_size(width, height, max_pixels)
     try:
         image = pyvips.Image.pngload_buffer(blob, fail_on="error")
         if image.bands < 3 or image.format != "uchar":
