@@ -167,6 +167,31 @@ def test_fallback_image(client: httpx.Client, start_server, origin: Origin) -> N
     assert response.status_code == 404 and decode(response.content).width == 20
 
 
+def test_fallback_image_url_is_fetched_once_at_start(client: httpx.Client, start_server,  # type: ignore[no-untyped-def]
+                                                      origin: Origin) -> None:
+    url = origin.add("/delivery/fallback-setting.png", asset("hopper.png").read_bytes())
+    before = len([p for p, _ in origin.requests if p == "/delivery/fallback-setting.png"])
+    server = start_server(IMGPROXY_FALLBACK_IMAGE_URL=url)
+    missing = origin.url("/delivery/also-missing.jpg")
+    for _ in range(2):
+        response = client.get(f"{server.base}/unsafe/rs:fill:30:20/plain/{missing}@png")
+        img = decode(response.content)
+        assert response.status_code == 200 and (img.width, img.height) == (30, 20)
+    assert len([p for p, _ in origin.requests if p == "/delivery/fallback-setting.png"]) == before + 1
+
+
+def test_unreachable_fallback_image_url_is_a_config_problem(origin: Origin) -> None:
+    from imgproxy_py.config import load_config
+    from imgproxy_py.errors import ConfigError
+    from imgproxy_py.server.composition import build_services
+
+    env = {"IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true",
+           "IMGPROXY_FALLBACK_IMAGE_URL": origin.url("/delivery/no-such-fallback.png")}
+    with pytest.raises(ConfigError) as caught:
+        build_services(load_config(env))
+    assert any(p.startswith("IMGPROXY_FALLBACK_IMAGE_URL") for p in caught.value.problems)
+
+
 def test_per_request_fallback_url(client: httpx.Client, server: AppServer, origin: Origin) -> None:
     backup = origin.add("/delivery/backup.jpg", HOPPER)
     fiu = base64.urlsafe_b64encode(backup.encode()).decode().rstrip("=")

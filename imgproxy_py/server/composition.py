@@ -106,9 +106,6 @@ class Services:
         }
 
     async def start(self) -> None:
-        delivery = self.config.delivery
-        if delivery.fallback_image_url and self.fallback_image is None:
-            self.fallback_image = (await self.fetcher.fetch(delivery.fallback_image_url)).data
         if self.metrics is not None:
             await self.metrics.start()
 
@@ -220,8 +217,11 @@ def _configured_image(data_var: str, base64_data: str, path_var: str, path: str,
 
 def _static_fallback(config: Config, problems: list[str]) -> bytes | None:
     delivery = config.delivery
-    return _configured_image("IMGPROXY_FALLBACK_IMAGE_DATA", delivery.fallback_image_data,
+    data = _configured_image("IMGPROXY_FALLBACK_IMAGE_DATA", delivery.fallback_image_data,
                              "IMGPROXY_FALLBACK_IMAGE_PATH", delivery.fallback_image_path, problems)
+    if data is None and delivery.fallback_image_url:
+        data = _fetch_now(config, "IMGPROXY_FALLBACK_IMAGE_URL", delivery.fallback_image_url, problems)
+    return data
 
 
 def _static_watermark(config: Config, problems: list[str]) -> WatermarkSource | None:
@@ -238,11 +238,21 @@ def _static_watermark(config: Config, problems: list[str]) -> WatermarkSource | 
 
 
 def _url_watermark(config: Config, problems: list[str]) -> WatermarkSource | None:
-    """IMGPROXY_WATERMARK_URL, fetched once through the checked fetcher before the server starts
-    (and before its event loop runs), so the processor is built with its watermark."""
+    """IMGPROXY_WATERMARK_URL, fetched before the processor is built, so it is built with it."""
     url = config.processing.watermark_url
-    if not url:
+    data = _fetch_now(config, "IMGPROXY_WATERMARK_URL", url, problems) if url else None
+    if data is None:
         return None
+    try:
+        return WatermarkSource(data)
+    except Exception as exc:  # any decode failure is a config problem, reported with the rest
+        problems.append(f"IMGPROXY_WATERMARK_URL: {exc}")
+        return None
+
+
+def _fetch_now(config: Config, setting: str, url: str, problems: list[str]) -> bytes | None:
+    """An image a setting names by URL, fetched once through the checked fetcher at start-up
+    (before the server's event loop runs); a failure is a config problem like any other."""
 
     async def fetch() -> bytes:
         fetcher = SourceFetcher(config.fetch, config.security)
@@ -252,9 +262,9 @@ def _url_watermark(config: Config, problems: list[str]) -> WatermarkSource | Non
             await fetcher.close()
 
     try:
-        return WatermarkSource(_run_soon(fetch()))
-    except Exception as exc:  # any fetch or decode failure is a config problem, reported with the rest
-        problems.append(f"IMGPROXY_WATERMARK_URL: {exc}")
+        return _run_soon(fetch())
+    except Exception as exc:  # the source errors, and whatever else a download raises
+        problems.append(f"{setting}: {exc}")
         return None
 
 
@@ -271,7 +281,7 @@ def _run_soon(work: Coroutine[Any, Any, T]) -> T:
 
 @contextlib.asynccontextmanager
 async def lifespan(services: Services) -> AsyncIterator[None]:
-    """Start what needs the event loop (URL watermark, fallback image, metrics); stop it all."""
+    """Start what needs the event loop (metrics), say where we listen; stop it all."""
     await services.start()
     config = services.config
     host = config.server.host
