@@ -143,7 +143,7 @@ def build_services(config: Config) -> Services:
         objects=ObjectDetection(detectors) if detectors.enabled else None,
         object_fallback=GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER,
         special_sources=special_sources,
-        watermark=_static_watermark(config, problems) or _url_watermark(config, problems),
+        watermark=_watermark(config, problems),
     ), insert_steps(MAIN_STEPS, plugins.steps, problems))
     fallback = _static_fallback(config, problems)
     if problems:
@@ -224,29 +224,22 @@ def _static_fallback(config: Config, problems: list[str]) -> bytes | None:
     return data
 
 
-def _static_watermark(config: Config, problems: list[str]) -> WatermarkSource | None:
+def _watermark(config: Config, problems: list[str]) -> WatermarkSource | None:
+    """The watermark image (``*_DATA``, ``*_PATH`` or ``*_URL``), decoded before the processor
+    is built, so it is built with it."""
     proc = config.processing
     data = _configured_image("IMGPROXY_WATERMARK_DATA", proc.watermark_data,
                              "IMGPROXY_WATERMARK_PATH", proc.watermark_path, problems)
+    setting = "IMGPROXY_WATERMARK_DATA/PATH"
+    if data is None and proc.watermark_url:
+        setting = "IMGPROXY_WATERMARK_URL"
+        data = _fetch_now(config, setting, proc.watermark_url, problems)
     if data is None:
         return None
     try:
         return WatermarkSource(data)
     except Exception as exc:  # any decode failure is a config problem, reported with the rest
-        problems.append(f"watermark image can't be decoded: {exc}")
-        return None
-
-
-def _url_watermark(config: Config, problems: list[str]) -> WatermarkSource | None:
-    """IMGPROXY_WATERMARK_URL, fetched before the processor is built, so it is built with it."""
-    url = config.processing.watermark_url
-    data = _fetch_now(config, "IMGPROXY_WATERMARK_URL", url, problems) if url else None
-    if data is None:
-        return None
-    try:
-        return WatermarkSource(data)
-    except Exception as exc:  # any decode failure is a config problem, reported with the rest
-        problems.append(f"IMGPROXY_WATERMARK_URL: {exc}")
+        problems.append(f"{setting}: the watermark image can't be decoded: {exc}")
         return None
 
 
