@@ -67,8 +67,10 @@ def needs_detection(options: RequestOptions) -> bool:
 
 def require_features(options: RequestOptions, services: Services) -> None:
     """A request for a part this installation lacks is refused, never quietly served without it."""
-    if services.detection_unavailable and needs_detection(options):
-        raise FeatureUnavailableError(services.detection_unavailable)
+    # Why detection can't run here (its extra is not installed), or "" when it can or is off by choice.
+    missing = services.config.detection.unavailable
+    if missing and needs_detection(options):
+        raise FeatureUnavailableError(missing)
 
 
 def client_features(request: Request, services: Services) -> ClientFeatures:

@@ -91,8 +91,6 @@ class Services:
     media: MediaRoutes | None = None
     special_sources: SpecialSources | None = None
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
-    # Why detection can't run here (its extra is not installed), or "" when it can or is off by choice.
-    detection_unavailable: str = ""
 
     def gauges(self) -> dict[str, float]:
         metrics = self.metrics
@@ -156,7 +154,6 @@ def build_services(config: Config) -> Services:
                         processor, workers, results, fallback_image=fallback)
     services.media = media
     services.special_sources = special_sources
-    services.detection_unavailable = detection_config.unavailable
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
         workers.on_span = services.metrics.span

@@ -68,8 +68,8 @@ async def handle_info(request: Request, services: Services) -> Response:
     parsed = parse_and_verify(services, path)
     options = services.options.info.parse(parsed.options)
     detect = options.get(DETECT_OBJECTS)
-    if detect and services.detection_unavailable:
-        raise FeatureUnavailableError(services.detection_unavailable)
+    if detect and config.detection.unavailable:
+        raise FeatureUnavailableError(config.detection.unavailable)
     source = await services.sources.get(parsed.source.url)
     info = await services.workers.run(deadline, describe, services, source.data, detect,
                                       source_identity(source))
