@@ -45,6 +45,7 @@ from imgproxy_py.url import options as url_options
 from imgproxy_py.url.tokenizer import parse_path
 from imgproxy_py.urls import Gravity as G_
 from imgproxy_py.urls import InfoOptions, Options, build_info_url, build_url
+from tests import url_rows
 
 SOURCE = "http://example.com/a.jpg"
 CONFIG = load_config({"IMGPROXY_PRESETS": "a=w:7"})
@@ -149,6 +150,7 @@ PROCESSING: list[tuple[str, Callable[[Options], Options], dict[str, Any]]] = [
     ("page", lambda o: o.page(3), {"page": 3}),
     ("video_thumbnail_second", lambda o: o.video_thumbnail_second(2.5), {"video_second": 2.5}),
     ("video_thumbnail_keyframes", lambda o: o.video_thumbnail_keyframes(), {"video_keyframes": True}),
+    *url_rows.all_rows(),
 ]
 
 INFO: list[tuple[str, Callable[[InfoOptions], InfoOptions], dict[InfoOption[Any], Any]]] = [

@@ -29,10 +29,17 @@ from imgproxy_py.url.arguments import (
 )
 from imgproxy_py.url.chain import OptionChain
 from imgproxy_py.url.gravity import Gravity, GravityLike, extend_args, to_gravity
+from imgproxy_py.url.options_color import ColorMethods
+from imgproxy_py.url.options_delivery import DeliveryMethods
+from imgproxy_py.url.options_encoding import EncodingMethods
+from imgproxy_py.url.options_sharpness import SharpnessMethods
+from imgproxy_py.url.options_watermarks import WatermarkMethods
 
 
-class Options(OptionChain):
+class Options(ColorMethods, SharpnessMethods, WatermarkMethods, EncodingMethods, DeliveryMethods, OptionChain):
     """Processing options, immutable: every method returns a new object.
+
+    Methods of the newer option families live in the ``options_*`` mixins beside this module.
 
     >>> base = Options().resize("fill", 300, 200).gravity("sm")
     >>> str(base.quality(80))

@@ -1,0 +1,7 @@
+"""URL-table rows of the color options (see tests/url_rows/__init__.py)."""
+
+from __future__ import annotations
+
+from tests.url_rows import Row
+
+ROWS: list[Row] = []
