@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.values_encoding import AvifArgs, JpegArgs, WebpArgs
 
 
 class ResizingType(StrEnum):
@@ -263,6 +264,13 @@ class OutputOptions:
     representative_face: bool = False
     autoquality: AutoQualityArgs | None = None  # laid over the output format's settings when encoding
     png_options: PngArgs | None = None
+    # imgproxy Pro's encoding options (options.values_encoding): laid over IMGPROXY_JPEG/WEBP/AVIF_*.
+    jpeg_options: JpegArgs | None = None
+    webp_options: WebpArgs | None = None
+    avif_options: AvifArgs | None = None
+    dpi: float = 0.0  # 0: keep the image's (IMGPROXY_STRIP_METADATA_DPI when stripping)
+    color_profile: str = ""  # srgb, cmyk or a file in IMGPROXY_COLOR_PROFILES_DIR; "": none
+    style: str = ""  # CSS put into an SVG source before it is rendered
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 
     def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:

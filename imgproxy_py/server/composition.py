@@ -26,7 +26,6 @@ from imgproxy_py.detection import DetectorSet
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
-from imgproxy_py.imaging.codecs.save import EncoderSettings
 from imgproxy_py.imaging.context import ProcessingSettings, result_resolution_limit
 from imgproxy_py.imaging.dependencies import PipelineDeps, WatermarkSource
 from imgproxy_py.imaging.objects import ObjectDetection
@@ -174,7 +173,7 @@ def _registry(plugins: Plugins, problems: list[str]) -> OptionRegistry[Option]:
 def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]) -> Processor:
     proc = config.processing
     sec = config.security
-    encoder_settings = EncoderSettings(proc.jpeg_progressive, proc.png_interlaced, proc.avif_speed)
+    encoder_settings = config.encoding
     return Processor(
         settings=ProcessingSettings(
             use_linear_colorspace=proc.use_linear_colorspace,
