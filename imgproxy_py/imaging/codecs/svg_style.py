@@ -16,6 +16,7 @@ from imgproxy_py.errors import UnprocessableImageError
 _SVG_START = re.compile(rb"<(?P<prefix>[A-Za-z_][\w.-]*:)?svg(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
 _IMPORT = re.compile(r"@import\b[^;]*;?", re.IGNORECASE)
 _URL = re.compile(r"url\s*\(\s*(?P<quote>[\"']?)(?P<target>.*?)(?P=quote)\s*\)", re.IGNORECASE | re.DOTALL)
+_XML_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _LOCAL_TARGET = re.compile(r"#|data:image/(png|jpeg|gif|webp|avif);", re.IGNORECASE)
 _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 # CSS escapes (\75 rl, \@import) could spell what the patterns above look for.
@@ -31,7 +32,9 @@ def safe_css(css: str) -> str:
 
 def inject_style(data: bytes, css: str) -> bytes:
     """The SVG with ``css`` in a ``<style>`` node as the first child of its root ``<svg>``."""
-    match = _SVG_START.search(data)
+    comments = [m.span() for m in _XML_COMMENT.finditer(data)]
+    match = next((m for m in _SVG_START.finditer(data)
+                  if not any(start <= m.start() < end for start, end in comments)), None)
     if match is None:
         raise UnprocessableImageError("SVG without an <svg> element can't take a style")
     start_tag = match.group(0)
