@@ -210,6 +210,8 @@ def test_profile_files_are_found_with_or_without_their_extension(tmp_path: Path)
         profile_source("missing", str(tmp_path))
     with pytest.raises(InvalidURLError, match="unknown color profile"):
         profile_source("wide", str(tmp_path / "nowhere"))
+    with pytest.raises(InvalidURLError, match="unknown color profile"):
+        profile_source("é" * 250, str(tmp_path))  # too long a file name for the file system
 
 
 def test_builder_docstring_examples() -> None:

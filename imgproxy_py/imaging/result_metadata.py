@@ -45,8 +45,11 @@ def profile_source(name: str, profiles_dir: str) -> str:
     for extension in PROFILE_EXTENSIONS:
         path = folder / (name + extension)
         # The name is one path segment (options.output), so the file is in the folder itself.
-        if path.is_file() and path.stat().st_size <= MAX_PROFILE_BYTES:
-            return str(path)
+        try:
+            if path.is_file() and path.stat().st_size <= MAX_PROFILE_BYTES:
+                return str(path)
+        except OSError:  # a name too long for the file system, a folder we may not read
+            continue
     raise InvalidURLError(f"Invalid color_profile argument: {name!r} (unknown color profile)")
 
 
