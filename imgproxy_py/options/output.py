@@ -92,9 +92,9 @@ OPTIONS = (
                   "Convert to this ICC profile and embed it: `srgb`, `cmyk` (JPEG and TIFF) or a file in "
                   "`IMGPROXY_COLOR_PROFILES_DIR` (`.icc`/`.icm` may be left out); ignored by formats "
                   "without profiles.", "cp:srgb"),
-    output_option("style", ("st",), F, Arg("style", ArgType("URL-safe base64 CSS", parse_base64)), "style",
+    output_option("style", ("st", "stl"), F, Arg("style", ArgType("URL-safe base64 CSS", parse_base64)), "style",
                   "CSS put in a `<style>` first in an SVG source's `<svg>` before it is rendered; "
-                  "references outside the SVG are dropped.", "st:cmVjdCB7IGZpbGw6IGJsdWUgfQ"),
+                  "references outside the SVG are dropped.", "st:cmVjdCB7IGZpbGw6IGJsdWUgfQ", "badge.svg"),
     output_option("enforce_thumbnail", ("eth",), F, Arg("enforce_thumbnail", BOOL), "enforce_thumbnail",
                   "Use the thumbnail embedded in HEIC/AVIF sources when there is one.", "eth:1"),
     output_option("page", ("pg",), F, Arg("page", NON_NEGATIVE_INT), "page",
