@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.values_color import Colorize, Duotone, Gradient, Monochrome
 from imgproxy_py.options.values_encoding import AvifArgs, JpegArgs, WebpArgs
 
 
@@ -207,6 +208,14 @@ class PipelineOptions:
     sharpen: float = 0.0
     pixelate: int = 0
     brightness: int = 0  # -255..255, added to the colour bands (imgproxy Pro)
+    # imgproxy Pro's colour and tone options (imgproxy_py/options/color.py); None: off.
+    contrast: float = 1.0
+    saturation: float = 1.0
+    monochrome: Monochrome | None = None
+    duotone: Duotone | None = None
+    colorize: Colorize | None = None
+    gradient: Gradient | None = None
+    background_alpha: float = 1.0  # the opacity of ``background``
     watermark: WatermarkOptions = WatermarkOptions()
     # Object detection (imgproxy Pro's options, open here).
     objects_position: Gravity = Gravity()
