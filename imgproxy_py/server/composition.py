@@ -44,6 +44,7 @@ from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
+from imgproxy_py.vips_memory import vips_memory
 
 log = logging.getLogger("imgproxy_py")
 T = TypeVar("T")
@@ -100,6 +101,7 @@ class Services:
             "workers_utilization": self.workers.utilization * 100.0,
             "source_cache_hit_rate": self.sources.cache.stats.hit_rate,
             "result_cache_hit_rate": self.results.stats.hit_rate,
+            **vips_memory(),
         }
 
     async def start(self) -> None:
