@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.values_delivery import HashsumCheck, SecurityOverrides, VideoFrames
 
 
 class ResizingType(StrEnum):
@@ -248,6 +249,7 @@ class OutputOptions:
     filename: str = ""
     return_attachment: bool = False
     page: int = 0
+    pages: int = 1  # pages (frames) from ``page`` on, stacked when the result is a still image
     disable_animation: bool = False
     prefer_webp: bool = False
     enforce_webp: bool = False
@@ -263,6 +265,15 @@ class OutputOptions:
     representative_face: bool = False
     autoquality: AutoQualityArgs | None = None  # laid over the output format's settings when encoding
     png_options: PngArgs | None = None
+    # Video sprites and animations (imgproxy Pro); None: off.
+    video_tile: VideoFrames | None = None
+    video_animation: VideoFrames | None = None
+    hashsum: HashsumCheck | None = None  # checked on the source's bytes before processing
+    security: SecurityOverrides = field(default_factory=SecurityOverrides)  # over the IMGPROXY_MAX_* settings
+    # Neither changes the result, so neither is in cache keys or ETags: a bypassing request
+    # refreshes the entries the plain URL reads.
+    bypass_cache: bool = field(default=False, compare=False)
+    cache_tags: tuple[str, ...] = field(default=(), compare=False)
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 
     def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.options.grammar import Arg, Args, ArgType, Pairs, Values
-from imgproxy_py.options.primitives import BOOL, NON_NEGATIVE_INT, QUALITY, bad_argument
+from imgproxy_py.options.primitives import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, QUALITY, bad_argument
 from imgproxy_py.options.registry import Family, Option, OptionsBuilder, Scope, set_out
 
 
@@ -54,6 +54,9 @@ OPTIONS = (
                   "Use the thumbnail embedded in HEIC/AVIF sources when there is one.", "eth:1"),
     output_option("page", ("pg",), F, Arg("page", NON_NEGATIVE_INT), "page",
                   "The page (PDF, TIFF) or frame (GIF, WebP) to use, from 0.", "pg:2", "iss634.gif"),
+    output_option("pages", ("pgs",), F, Arg("pages", POSITIVE_INT), "pages",
+                  "How many pages or frames from `page` to use, stacked top to bottom and left-aligned "
+                  "(an animated result keeps all the frames instead).", "pg:1/pgs:3/f:png", "iss634.gif"),
     output_option("disable_animation", ("da",), F, Arg("disable_animation", BOOL), "disable_animation",
                   "Treat an animated source as a still image (its first frame).", "da:1", "iss634.gif"),
 )
