@@ -86,3 +86,14 @@ def test_animation_is_animated(video: AppServer, client: httpx.Client) -> None:
 def test_tile_then_resize(video: AppServer, client: httpx.Client) -> None:
     resized = image(get(client, video, "vtt:2:2:2:64:64:1/rs:fit:64:64/f:png"))
     assert (resized.width, resized.height) == (64, 64)
+
+
+def test_tile_auto_keyframes(video: AppServer, start_server: Callable[..., AppServer], client: httpx.Client) -> None:
+    """bikes.mp4 has 6 keyframes in 10 s (0, 1.2, 3.04, 5.48, 7.48, 9.68): 1.67 s apart on average."""
+    auto = start_server(IMGPROXY_ENABLE_VIDEO_THUMBNAILS="true", IMGPROXY_VIDEO_THUMBNAIL_TILE_AUTO_KEYFRAMES="true")
+    long_step, short_step = "vts:2/vtt:3:2:1:96:0/f:png", "vts:2/vtt:1:2:1:96:0/f:png"
+    exact, keyframes = image(get(client, video, long_step)), image(get(client, video, f"vtk:1/{long_step}"))
+    assert (exact - keyframes).abs().avg() > 5  # 2 s and 5 s are not keyframes
+    assert (image(get(client, auto, long_step)) - keyframes).abs().max() == 0  # 3 s apart: keyframes
+    short = image(get(client, video, short_step))
+    assert (image(get(client, auto, short_step)) - short).abs().max() == 0  # 1 s apart: exact frames

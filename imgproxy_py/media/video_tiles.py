@@ -17,7 +17,8 @@ import math
 import pyvips
 
 from imgproxy_py.errors import UnprocessableImageError
-from imgproxy_py.media.video import VideoConfig, VideoReader
+from imgproxy_py.media.video import UnsupportedVideoError, VideoConfig, VideoReader, VideoTimeoutError
+from imgproxy_py.media.video_io import DECODE_ERRORS, Expired
 from imgproxy_py.options.values_delivery import VideoFrames
 
 BLACK = [0.0, 0.0, 0.0]
@@ -39,6 +40,39 @@ def frame_times(frames: VideoFrames, start: float, duration: float | None) -> li
         past_end = duration is not None and second > duration
         times.append(None if past_end else second)
     return times
+
+
+def keyframe_interval(data: bytes, config: VideoConfig, deadline: float) -> tuple[float, float] | None:
+    """The average seconds between keyframes (from the packets: nothing is decoded) and the
+    duration; None when the video doesn't give its duration."""
+    with VideoReader(data, config, deadline) as probe:
+        if not probe.duration:
+            return None
+        keyframes = 0
+        try:
+            for count, packet in enumerate(probe.container.demux(probe.stream)):
+                if count % 256 == 0:
+                    probe.check_deadline()
+                keyframes += bool(packet.is_keyframe and packet.size)
+        except Expired:
+            raise VideoTimeoutError("reading the video ran past the deadline") from None
+        except DECODE_ERRORS as exc:
+            raise UnsupportedVideoError(f"cannot read the video: {exc}") from exc
+        return probe.duration / max(1, keyframes), probe.duration
+
+
+def _use_keyframes(data: bytes, frames: VideoFrames, start: float, keyframes: bool, config: VideoConfig,
+                   deadline: float) -> bool:
+    """``IMGPROXY_VIDEO_THUMBNAIL_TILE_AUTO_KEYFRAMES``: keyframes only when frames are further
+    apart than keyframes are (faster, and as precise as the step needs)."""
+    if keyframes or not config.tile_auto_keyframes:
+        return keyframes
+    measured = keyframe_interval(data, config, deadline)
+    if measured is None:
+        return False
+    interval, duration = measured
+    step = frames.step if frames.step > 0 else max(0.0, duration - start) / frames.count
+    return step > interval
 
 
 def _scale(frame: pyvips.Image, frames: VideoFrames) -> pyvips.Image:
@@ -74,6 +108,7 @@ def _fit_cell(tile: pyvips.Image | None, width: int, height: int) -> pyvips.Imag
 def sample(data: bytes, frames: VideoFrames, start: float, keyframes: bool, config: VideoConfig,
            deadline: float) -> tuple[list[pyvips.Image | None], tuple[int, int]]:
     """Each frame scaled (None where unused, left out with ``trim``), and the cell size."""
+    keyframes = _use_keyframes(data, frames, start, keyframes, config, deadline)
     with VideoReader(data, config, deadline) as reader:
         times = frame_times(frames, start, reader.duration)
         if frames.trim:
