@@ -180,7 +180,10 @@ def test_max_animation_frames_and_frame_resolution(allowing: AppServer, client: 
     assert frames(get(client, allowing, "f:gif", "local:///core/iss634.gif").content) == (1, 245)  # the setting: 1
     assert frames(get(client, allowing, "maf:3/f:gif", "local:///core/iss634.gif").content) == (3, 245)
     refused = get(client, allowing, "maf:3/mafr:0.05/f:gif", "local:///core/iss634.gif")  # 245x245 > 50 000 px
-    assert refused.status_code == 422
+    assert refused.status_code == 422 and "resolution is too big" in refused.text
+    # The frame limit is for animations: a still image (or one frame) answers to the source limit only.
+    assert get(client, allowing, "mafr:0.01", "local:///core/hopper.jpg").status_code == 200
+    assert get(client, allowing, "mafr:0.05/f:png", "local:///core/iss634.gif").status_code == 200
 
 
 def test_max_result_dimension(allowing: AppServer, client: httpx.Client) -> None:
