@@ -176,6 +176,9 @@ class DeliveryConfig:
     fallback_image_url: str = ""
     fallback_image_http_code: int = 200
     fallback_image_ttl: int = 0  # 0: IMGPROXY_TTL
+    # Which headers carry the cache_tags option: all, cloudflare (Cache-Tag), cloudfront
+    # (x-amz-meta-cache-tag) or none.
+    cache_tags_format: str = "all"
 
     @staticmethod
     def from_env(r: EnvReader) -> DeliveryConfig:
@@ -190,7 +193,17 @@ class DeliveryConfig:
             fallback_image_url=r.string("IMGPROXY_FALLBACK_IMAGE_URL"),
             fallback_image_http_code=r.integer("IMGPROXY_FALLBACK_IMAGE_HTTP_CODE", 200, minimum=0, maximum=599),
             fallback_image_ttl=r.integer("IMGPROXY_FALLBACK_IMAGE_TTL", 0, minimum=0),
+            cache_tags_format=r.parsed("IMGPROXY_CACHE_TAGS_FORMAT", "all", _cache_tags_format),
         )
+
+
+CACHE_TAGS_FORMATS = ("all", "cloudflare", "cloudfront", "none")
+
+
+def _cache_tags_format(text: str) -> str:
+    if text not in CACHE_TAGS_FORMATS:
+        raise ValueError(f"{text!r} is not one of {', '.join(CACHE_TAGS_FORMATS)}")
+    return text
 
 
 def _url_grammar(r: EnvReader) -> URLGrammar:

@@ -97,6 +97,12 @@ class UnsupportedFormatError(UnprocessableImageError):
     default_public_message = "Unsupported image format"
 
 
+class HashsumMismatchError(UnprocessableImageError):
+    """The source's digest is not the one the ``hashsum`` option gave."""
+
+    default_public_message = "Source image hashsum mismatch"
+
+
 class ResolutionTooBigError(UnprocessableImageError):
     category = "security"
     default_public_message = "Source image resolution is too big"
