@@ -12,10 +12,12 @@ from starlette.responses import Response
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import (
     ImgproxyError,
+    OriginStatusError,
     SourceBadGatewayError,
     SourceNotFoundError,
     SourceTimeoutError,
     SourceTooBigError,
+    SourceUnreachableError,
 )
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.pipeline import ProcessResult, process_image
@@ -47,7 +49,8 @@ async def fetch_source(services: Services, url: str, out: OutputOptions, if_none
     try:
         return await services.sources.get(url, if_none_match=if_none_match,
                                           if_modified_since=if_modified_since), None
-    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError) as exc:
+    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError,
+            SourceUnreachableError, OriginStatusError) as exc:
         fallback = services.fallback_image
         if out.fallback_image_url:
             try:

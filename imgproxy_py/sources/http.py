@@ -18,10 +18,11 @@ import httpx
 
 from imgproxy_py.errors import (
     ImgproxyError,
-    SourceBadGatewayError,
+    OriginStatusError,
     SourceNotAllowedError,
     SourceNotFoundError,
     SourceTimeoutError,
+    SourceUnreachableError,
 )
 from imgproxy_py.security.addresses import AddressPolicy
 from imgproxy_py.security.config import SecurityConfig
@@ -116,23 +117,29 @@ class HttpBackend:
         except httpx.TimeoutException as exc:
             raise SourceTimeoutError(f"{url}: {exc!r}") from exc
         except httpx.TooManyRedirects as exc:
-            raise SourceBadGatewayError(f"{url}: too many redirects") from exc
+            raise SourceUnreachableError(f"{url}: too many redirects") from exc
         except httpx.HTTPError as exc:
             cause = exc.__cause__ or exc.__context__
             while cause is not None:
                 if isinstance(cause, SourceNotAllowedError):
                     raise cause from None
                 cause = cause.__cause__ or cause.__context__
-            raise SourceBadGatewayError(f"{url}: {exc!r}") from exc
+            raise SourceUnreachableError(f"{url}: {exc!r}") from exc
 
     @staticmethod
     def _check_status(url: str, response: httpx.Response) -> None:
         status = response.status_code
         if 200 <= status < 300 or status == 304:
             return
-        if status >= 500:
-            raise SourceBadGatewayError(f"{url}: origin answered {status}")
-        raise SourceNotFoundError(f"{url}: origin answered {status}")
+        raise origin_status_error(url, status)
+
+
+def origin_status_error(url: str, status: int) -> ImgproxyError:
+    """imgproxy's rule for an origin's error status: 404 stays "not found", another 4xx is passed
+    on, a 5xx is a 502, anything else (a 1xx, a redirect without a target) a 404."""
+    if status == 404:
+        return SourceNotFoundError(f"{url}: origin answered 404")
+    return OriginStatusError(status, f"{url}: origin answered {status}")
 
 
 def _check_http_url(url: str) -> None:
