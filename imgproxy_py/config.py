@@ -23,6 +23,7 @@ from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.stores import StoresConfig
 from imgproxy_py.url.tokenizer import URLGrammar
 from imgproxy_py.wildcards import url_replacements
 
@@ -252,6 +253,7 @@ class Config:
     fetch: FetchConfig
     processing: ProcessingConfig
     url: URLGrammar
+    stores: StoresConfig = field(default_factory=StoresConfig)  # s3://, gs://, abs://
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     presets: PresetsConfig = PresetsConfig()
@@ -292,6 +294,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         fetch=FetchConfig.from_env(r),
         processing=ProcessingConfig.from_env(r),
         url=_url_grammar(r),
+        stores=StoresConfig.from_env(r),
         delivery=DeliveryConfig.from_env(r),
         metrics=MetricsConfig.from_env(r),
         presets=PresetsConfig.from_env(r),

@@ -74,9 +74,10 @@ class OriginStatusError(ImgproxyError):
 
     default_public_message = "Source is unreachable"
 
-    def __init__(self, origin_status: int, message: str) -> None:
+    def __init__(self, origin_status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.origin_status = origin_status
+        self.response_headers = headers or {}  # what a store's error answer said (a bucket's region)
         self.status = origin_status if 400 <= origin_status < 500 else 502 if origin_status >= 500 else 404
 
 

@@ -17,6 +17,7 @@ from imgproxy_py.sources.base import NO_CONDITION, Conditional, SizeLimit, Sourc
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.http import HttpBackend
 from imgproxy_py.sources.local import LocalBackend, split_url
+from imgproxy_py.sources.stores import ENABLING_SETTING, StoresConfig, store_backends
 
 log = logging.getLogger("imgproxy_py.sources")
 
@@ -25,12 +26,13 @@ __all__ = ["SourceFetcher", "SourceImage"]
 
 class SourceFetcher:
     def __init__(self, fetch: FetchConfig, security: SecurityConfig,
-                 backends: tuple[SourceBackend, ...] = ()) -> None:
+                 backends: tuple[SourceBackend, ...] = (), stores: StoresConfig | None = None) -> None:
         self.config = fetch
         self.security = security
         self.http = HttpBackend(fetch, security)
         self._backends: dict[str, SourceBackend] = {}
-        for backend in (self.http, *backends):
+        cloud = store_backends(stores, fetch) if stores is not None else ()
+        for backend in (self.http, *cloud, *backends):
             self.register(backend)
         if fetch.local_filesystem_root:
             self.register(LocalBackend(fetch.local_filesystem_root))
@@ -54,9 +56,9 @@ class SourceFetcher:
         scheme = split_url(url).scheme.lower()
         backend = self._backends.get(scheme)
         if backend is None:
-            if scheme == "local":
+            if scheme in ENABLING_SETTING:  # imgproxy: "unknown scheme: s3 (set IMGPROXY_USE_S3 to enable)"
                 raise SourceNotAllowedError(
-                    "local sources are disabled (IMGPROXY_LOCAL_FILESYSTEM_ROOT is not set)")
+                    f"{scheme} sources are disabled (set {ENABLING_SETTING[scheme]} to enable)")
             raise SourceNotAllowedError(f"unsupported source scheme: {scheme or url}")
         limit = SizeLimit(url, self.config.max_src_file_size if max_size is None else max_size)
         conditional = Conditional.from_headers(request_headers) if request_headers else NO_CONDITION

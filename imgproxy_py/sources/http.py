@@ -64,13 +64,15 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-def _transport(policy: AddressPolicy, verify: bool) -> httpx.AsyncHTTPTransport:
+def _transport(policy: AddressPolicy, verify: bool, keepalive: float) -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(verify=verify)
     ssl_context = ssl.create_default_context() if verify else ssl._create_unverified_context()
     # httpx does not take a network backend; swap its pool for one that has ours.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context, max_connections=256, max_keepalive_connections=64,
-        keepalive_expiry=30.0, network_backend=_CheckedBackend(policy))
+        ssl_context=ssl_context, max_connections=256,
+        # IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT: how long an idle connection is kept; 0: none kept
+        max_keepalive_connections=64 if keepalive > 0 else 0, keepalive_expiry=keepalive or None,
+        network_backend=_CheckedBackend(policy))
     return transport
 
 
@@ -82,7 +84,7 @@ class HttpBackend:
                                     security.allow_private)
         self.extra_headers: dict[str, str] = {}
         self.client = httpx.AsyncClient(
-            transport=_transport(self.policy, not fetch.ignore_ssl_verification),
+            transport=_transport(self.policy, not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout),
             follow_redirects=True,
             max_redirects=fetch.max_redirects,
             headers={"User-Agent": fetch.user_agent},
@@ -134,12 +136,12 @@ class HttpBackend:
         raise origin_status_error(url, status)
 
 
-def origin_status_error(url: str, status: int) -> ImgproxyError:
+def origin_status_error(url: str, status: int, headers: dict[str, str] | None = None) -> ImgproxyError:
     """imgproxy's rule for an origin's error status: 404 stays "not found", another 4xx is passed
     on, a 5xx is a 502, anything else (a 1xx, a redirect without a target) a 404."""
     if status == 404:
         return SourceNotFoundError(f"{url}: origin answered 404")
-    return OriginStatusError(status, f"{url}: origin answered {status}")
+    return OriginStatusError(status, f"{url}: origin answered {status}", headers)
 
 
 def _check_http_url(url: str) -> None:

@@ -90,7 +90,7 @@ class SourceStore:
         return image
 
     def _remember(self, url: str, image: SourceImage) -> None:
-        if not self.cache.enabled or not url.startswith(("http://", "https://")):
+        if not self.cache.enabled or url.startswith("local:"):  # a local file is read faster than kept
             return
         if image.cache_control and _NO_STORE.search(image.cache_control):
             self.cache.pop(url)

@@ -1,0 +1,44 @@
+"""The cloud stores' settings (one frozen config per store) and their backends.
+
+A store that is off leaves its scheme unserved (404 naming the setting that turns it on, as
+imgproxy says); a store that is on but whose client library is missing answers 501 naming
+the ``cloud`` extra.  The libraries are imported only when a store is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from imgproxy_py.envreader import EnvReader
+from imgproxy_py.sources.base import SourceBackend
+from imgproxy_py.sources.buckets import MissingExtraBackend
+from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.s3 import S3Backend, S3Config
+
+# The setting that turns each scheme on, for the message a URL of a store that is off gets.
+ENABLING_SETTING = {"s3": "IMGPROXY_USE_S3", "gs": "IMGPROXY_USE_GCS", "abs": "IMGPROXY_USE_ABS",
+                    "swift": "IMGPROXY_USE_SWIFT", "local": "IMGPROXY_LOCAL_FILESYSTEM_ROOT"}
+
+
+@dataclass(frozen=True)
+class StoresConfig:
+    s3: S3Config = field(default_factory=S3Config)
+
+    @staticmethod
+    def from_env(r: EnvReader) -> StoresConfig:
+        return StoresConfig(s3=S3Config.from_env(r))
+
+
+def _backend(scheme: str, build: Callable[[], SourceBackend]) -> SourceBackend:
+    try:
+        return build()
+    except ImportError as exc:
+        return MissingExtraBackend(scheme, ENABLING_SETTING[scheme], exc.name or str(exc))
+
+
+def store_backends(stores: StoresConfig, fetch: FetchConfig) -> tuple[SourceBackend, ...]:
+    backends: list[SourceBackend] = []
+    if stores.s3.enabled:
+        backends.append(_backend("s3", lambda: S3Backend(stores.s3, fetch)))
+    return tuple(backends)

@@ -1,0 +1,132 @@
+"""s3:// sources against a real S3-compatible server (moto's standalone server on loopback)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.cloud_services import CountingRelay, environment, moto_server, stalled_server
+from tests.conftest import asset, decode
+from tests.servers import AppServer
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1"}
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[tuple[str, Any]]:
+    """The endpoint and a boto3 client; buckets ``photos`` (versioned) and ``private``."""
+    import boto3
+
+    with environment(**CREDENTIALS), moto_server() as endpoint:
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
+        for bucket in ("photos", "private"):
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        client.put_object(Bucket="photos", Key="cats/hopper.jpg", Body=asset("hopper.jpg").read_bytes())
+        client.put_object(Bucket="private", Key="hopper.jpg", Body=asset("hopper.jpg").read_bytes())
+        yield endpoint, client
+
+
+@pytest.fixture(scope="module")
+def s3_server(s3: tuple[str, Any], start_server: Callable[..., AppServer]) -> AppServer:
+    return start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=s3[0], IMGPROXY_S3_DENIED_BUCKETS="private",
+                        IMGPROXY_USE_ETAG="true", IMGPROXY_SOURCE_CACHE_SIZE_MB="0")
+
+
+def test_same_pixels_as_the_local_file(client: httpx.Client, s3_server: AppServer) -> None:
+    from_s3 = client.get(f"{s3_server.base}/unsafe/rs:fit:64:64/plain/s3://photos/cats/hopper.jpg@png")
+    local = client.get(f"{s3_server.base}/unsafe/rs:fit:64:64/plain/local:///core/hopper.jpg@png")
+    assert from_s3.status_code == 200, from_s3.text
+    assert from_s3.content == local.content and decode(from_s3.content).width == 64
+
+
+def test_raw_gives_the_stored_bytes(client: httpx.Client, s3_server: AppServer) -> None:
+    response = client.get(f"{s3_server.base}/unsafe/raw:1/plain/s3://photos/cats/hopper.jpg")
+    assert response.status_code == 200 and response.content == asset("hopper.jpg").read_bytes()
+
+
+def test_versioned_objects(client: httpx.Client, s3: tuple[str, Any], s3_server: AppServer) -> None:
+    _, boto = s3
+    boto.put_bucket_versioning(Bucket="photos", VersioningConfiguration={"Status": "Enabled"})
+    first = boto.put_object(Bucket="photos", Key="v.png", Body=asset("hopper.png").read_bytes())["VersionId"]
+    boto.put_object(Bucket="photos", Key="v.png", Body=asset("p_trns_single.png").read_bytes())
+    old = client.get(f"{s3_server.base}/unsafe/raw:1/plain/s3://photos/v.png%3F{first}")  # "?" escaped in a plain URL
+    new = client.get(f"{s3_server.base}/unsafe/raw:1/plain/s3://photos/v.png")
+    assert old.content == asset("hopper.png").read_bytes()
+    assert new.content == asset("p_trns_single.png").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("source", "status"),
+    [
+        ("s3://photos/missing.jpg", 404),
+        ("s3://nobucket/a.jpg", 404),
+        ("s3://photos/", 404),  # no key
+        ("s3://private/hopper.jpg", 404),  # IMGPROXY_S3_DENIED_BUCKETS
+    ],
+)
+def test_refused_and_missing(client: httpx.Client, s3_server: AppServer, source: str, status: int) -> None:
+    assert client.get(f"{s3_server.base}/unsafe/w:10/plain/{source}").status_code == status
+
+
+def test_allowed_buckets(client: httpx.Client, s3: tuple[str, Any], start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=s3[0], IMGPROXY_S3_ALLOWED_BUCKETS="private")
+    assert client.get(f"{server.base}/unsafe/w:10/plain/s3://private/hopper.jpg").status_code == 200
+    assert client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg").status_code == 404
+
+
+def test_s3_off_is_404_naming_the_setting(client: httpx.Client, server: AppServer) -> None:
+    response = client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg")
+    assert response.status_code == 404
+
+
+def test_etag_revalidation_downloads_nothing(client: httpx.Client, s3: tuple[str, Any],
+                                             start_server: Callable[..., AppServer]) -> None:
+    port = int(s3[0].rsplit(":", 1)[1])
+    relay = CountingRelay(port)
+    try:
+        server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=f"127.0.0.1:{relay.port}",
+                              IMGPROXY_USE_ETAG="true")
+        url = f"{server.base}/unsafe/w:20/plain/s3://photos/cats/hopper.jpg"
+        first = client.get(url)
+        assert first.status_code == 200 and relay.bytes_from_target > len(asset("hopper.jpg").read_bytes())
+        before = relay.bytes_from_target
+        again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304
+        # S3 answered the conditional GET with a bare 304: headers only, not the 11 kB object
+        assert 0 < relay.bytes_from_target - before < 2000
+    finally:
+        relay.close()
+
+
+def test_stalled_store_is_504(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:
+    with stalled_server() as port:
+        server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=f"http://127.0.0.1:{port}",
+                              IMGPROXY_DOWNLOAD_TIMEOUT="0.5")
+        assert client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/a.jpg").status_code == 504
+
+
+def test_size_limit(client: httpx.Client, s3: tuple[str, Any], start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=s3[0], IMGPROXY_MAX_SRC_FILE_SIZE="1000")
+    assert client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg").status_code == 422
+
+
+def test_wrong_credentials_are_403(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:
+    # A server that checks every request's keys (moto's IAM mode from its first request):
+    # S3 answers 403 InvalidAccessKeyId, and imgproxy passes an origin's 4xx on.
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:
+        server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=endpoint)
+        assert client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg").status_code == 403
+
+
+def test_missing_extra_is_501(client: httpx.Client, start_server: Callable[..., AppServer],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [m for m in sys.modules if m == "botocore" or m.startswith("botocore.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the cloud extra were not installed
+    monkeypatch.setitem(sys.modules, "botocore", None)
+    server = start_server(IMGPROXY_USE_S3="true")
+    response = client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg")
+    assert response.status_code == 501 and "cloud" in response.text
