@@ -14,6 +14,7 @@ from imgproxy_py.envreader import EnvReader
 from imgproxy_py.sources.base import SourceBackend
 from imgproxy_py.sources.buckets import MissingExtraBackend
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.gcs import GCSBackend, GCSConfig
 from imgproxy_py.sources.s3 import S3Backend, S3Config
 
 # The setting that turns each scheme on, for the message a URL of a store that is off gets.
@@ -24,10 +25,11 @@ ENABLING_SETTING = {"s3": "IMGPROXY_USE_S3", "gs": "IMGPROXY_USE_GCS", "abs": "I
 @dataclass(frozen=True)
 class StoresConfig:
     s3: S3Config = field(default_factory=S3Config)
+    gcs: GCSConfig = field(default_factory=GCSConfig)
 
     @staticmethod
     def from_env(r: EnvReader) -> StoresConfig:
-        return StoresConfig(s3=S3Config.from_env(r))
+        return StoresConfig(s3=S3Config.from_env(r), gcs=GCSConfig.from_env(r))
 
 
 def _backend(scheme: str, build: Callable[[], SourceBackend]) -> SourceBackend:
@@ -41,4 +43,6 @@ def store_backends(stores: StoresConfig, fetch: FetchConfig) -> tuple[SourceBack
     backends: list[SourceBackend] = []
     if stores.s3.enabled:
         backends.append(_backend("s3", lambda: S3Backend(stores.s3, fetch)))
+    if stores.gcs.enabled:
+        backends.append(_backend("gs", lambda: GCSBackend(stores.gcs, fetch)))
     return tuple(backends)
