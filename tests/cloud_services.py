@@ -97,9 +97,9 @@ def azurite_command() -> list[str]:
 def azurite(workdir: Path) -> Iterator[str]:
     """Azurite's blob service; yields its endpoint URL (account ``devstoreaccount1``)."""
     port = free_port()
-    command = [*azurite_command(), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
-               str(workdir), "--silent", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence"]
-    with service("Azurite", command, port):
+    command = [*azurite_command(), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--silent",
+               "--skipApiVersionCheck", "--loose", "--inMemoryPersistence"]
+    with service("Azurite", command, port, cwd=workdir):
         yield f"http://127.0.0.1:{port}/devstoreaccount1"
 
 

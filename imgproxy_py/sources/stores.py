@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from imgproxy_py.envreader import EnvReader
+from imgproxy_py.sources.abs import ABSBackend, ABSConfig
 from imgproxy_py.sources.base import SourceBackend
 from imgproxy_py.sources.buckets import MissingExtraBackend
 from imgproxy_py.sources.config import FetchConfig
@@ -26,10 +27,11 @@ ENABLING_SETTING = {"s3": "IMGPROXY_USE_S3", "gs": "IMGPROXY_USE_GCS", "abs": "I
 class StoresConfig:
     s3: S3Config = field(default_factory=S3Config)
     gcs: GCSConfig = field(default_factory=GCSConfig)
+    abs: ABSConfig = field(default_factory=ABSConfig)
 
     @staticmethod
     def from_env(r: EnvReader) -> StoresConfig:
-        return StoresConfig(s3=S3Config.from_env(r), gcs=GCSConfig.from_env(r))
+        return StoresConfig(s3=S3Config.from_env(r), gcs=GCSConfig.from_env(r), abs=ABSConfig.from_env(r))
 
 
 def _backend(scheme: str, build: Callable[[], SourceBackend]) -> SourceBackend:
@@ -45,4 +47,6 @@ def store_backends(stores: StoresConfig, fetch: FetchConfig) -> tuple[SourceBack
         backends.append(_backend("s3", lambda: S3Backend(stores.s3, fetch)))
     if stores.gcs.enabled:
         backends.append(_backend("gs", lambda: GCSBackend(stores.gcs, fetch)))
+    if stores.abs.enabled:
+        backends.append(_backend("abs", lambda: ABSBackend(stores.abs, fetch)))
     return tuple(backends)
