@@ -130,3 +130,16 @@ def test_missing_extra_is_501(client: httpx.Client, start_server: Callable[..., 
     server = start_server(IMGPROXY_USE_S3="true")
     response = client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg")
     assert response.status_code == 501 and "cloud" in response.text
+
+
+@pytest.mark.parametrize(("separator", "source", "status"), [
+    ("", "s3://photos/q%3Fx.jpg", 200),  # blank: no query, "?" is part of the key
+    ("?", "s3://photos/q%3Fx.jpg", 404),  # "x.jpg" is taken as a version id of "q"
+    ("|", "s3://photos/cats/hopper.jpg|", 200),
+])
+def test_source_url_query_separator(client: httpx.Client, s3: tuple[str, Any], start_server: Callable[..., AppServer],
+                                    separator: str, source: str, status: int) -> None:
+    s3[1].put_object(Bucket="photos", Key="q?x.jpg", Body=asset("hopper.jpg").read_bytes())
+    server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=s3[0],
+                          IMGPROXY_SOURCE_URL_QUERY_SEPARATOR=separator)
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{source}").status_code == status

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from imgproxy_py import __version__
 from imgproxy_py.envreader import EnvReader
+from imgproxy_py.sources.origin_headers import OriginHeadersConfig
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class FetchConfig:
     max_src_file_size: int = 0
     client_keep_alive_timeout: float = 90.0  # 0: no keep-alive
     source_url_query_separator: str = "?"  # for s3://, gs://, abs://; "": no query
+    origin_headers: OriginHeadersConfig = field(default_factory=OriginHeadersConfig)
 
     @staticmethod
     def from_env(r: EnvReader) -> FetchConfig:
@@ -36,4 +38,5 @@ class FetchConfig:
             client_keep_alive_timeout=r.number("IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT", 90.0, minimum=0),
             # not stripped: a blank value turns query extraction off
             source_url_query_separator=r.env.get("IMGPROXY_SOURCE_URL_QUERY_SEPARATOR", "?"),
+            origin_headers=OriginHeadersConfig.from_env(r),
         )

@@ -51,7 +51,10 @@ class SourceFetcher:
             raise SourceNotAllowedError(f"source URL is not allowed: {url}")
 
     async def fetch(self, url: str, *, max_size: int | None = None,
-                    request_headers: dict[str, str] | None = None) -> SourceImage:
+                    request_headers: dict[str, str] | None = None,
+                    forwarded: dict[str, str] | None = None) -> SourceImage:
+        """``request_headers``: the validators of a conditional request; ``forwarded``: the
+        client's headers and cookies for an http(s) origin (origin_headers)."""
         self.check_allowed(url)
         scheme = split_url(url).scheme.lower()
         backend = self._backends.get(scheme)
@@ -62,7 +65,11 @@ class SourceFetcher:
             raise SourceNotAllowedError(f"unsupported source scheme: {scheme or url}")
         limit = SizeLimit(url, self.config.max_src_file_size if max_size is None else max_size)
         conditional = Conditional.from_headers(request_headers) if request_headers else NO_CONDITION
+        if forwarded and backend is self.http:
+            download = self.http.fetch(url, limit, conditional, forwarded)
+        else:
+            download = backend.fetch(url, limit, conditional)
         try:
-            return await asyncio.wait_for(backend.fetch(url, limit, conditional), self.config.download_timeout)
+            return await asyncio.wait_for(download, self.config.download_timeout)
         except TimeoutError:
             raise SourceTimeoutError(f"downloading {url} timed out") from None

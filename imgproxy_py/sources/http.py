@@ -82,7 +82,7 @@ class HttpBackend:
     def __init__(self, fetch: FetchConfig, security: SecurityConfig) -> None:
         self.policy = AddressPolicy(security.allow_loopback, security.allow_link_local,
                                     security.allow_private)
-        self.extra_headers: dict[str, str] = {}
+        self.extra_headers: dict[str, str] = dict(fetch.origin_headers.custom_request_headers)
         self.client = httpx.AsyncClient(
             transport=_transport(self.policy, not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout),
             follow_redirects=True,
@@ -94,9 +94,11 @@ class HttpBackend:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
+    async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional,
+                    forwarded: dict[str, str] | None = None) -> SourceImage:
+        """``forwarded``: the client's headers and cookies that go to this origin."""
         _check_http_url(url)
-        headers = {**conditional.headers(), **self.extra_headers}
+        headers = {**conditional.headers(), **self.extra_headers, **(forwarded or {})}
         try:
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)

@@ -49,9 +49,16 @@ class SourceStore:
         self._flights: SingleFlight[tuple[str, str], SourceImage] = SingleFlight()
 
     async def get(self, url: str, *, if_none_match: str | None = None,
-                  if_modified_since: str | None = None) -> SourceImage:
-        """The source, or a ``not_modified`` marker when the client's validators still hold."""
+                  if_modified_since: str | None = None, forwarded: dict[str, str] | None = None) -> SourceImage:
+        """The source, or a ``not_modified`` marker when the client's validators still hold.
+
+        With ``forwarded`` headers (cookies, passed-through request headers) the origin's answer
+        may be the client's own: it is downloaded for this request, never kept or shared."""
         self.fetcher.check_allowed(url)
+        if forwarded:
+            validators = {k: v for k, v in (("If-None-Match", if_none_match),
+                                            ("If-Modified-Since", if_modified_since)) if v}
+            return await self.fetcher.fetch(url, request_headers=validators, forwarded=forwarded)
         cached = self.cache.get(url)
         if cached is not None:
             image = cached.image
