@@ -78,9 +78,11 @@ def test_allowed_buckets(client: httpx.Client, s3: tuple[str, Any], start_server
     assert client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg").status_code == 404
 
 
-def test_s3_off_is_404_naming_the_setting(client: httpx.Client, server: AppServer) -> None:
-    response = client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg")
-    assert response.status_code == 404
+def test_store_off_is_404_naming_the_setting(client: httpx.Client, server: AppServer) -> None:
+    for source, setting in (("s3://photos/cats/hopper.jpg", "IMGPROXY_USE_S3"),
+                            ("swift://c/o.jpg", "IMGPROXY_USE_SWIFT")):
+        response = client.get(f"{server.base}/unsafe/w:10/plain/{source}")
+        assert response.status_code == 404 and setting in response.text
 
 
 def test_etag_revalidation_downloads_nothing(client: httpx.Client, s3: tuple[str, Any],

@@ -60,8 +60,8 @@ class SourceFetcher:
         backend = self._backends.get(scheme)
         if backend is None:
             if scheme in ENABLING_SETTING:  # imgproxy: "unknown scheme: s3 (set IMGPROXY_USE_S3 to enable)"
-                raise SourceNotAllowedError(
-                    f"{scheme} sources are disabled (set {ENABLING_SETTING[scheme]} to enable)")
+                reason = f"{scheme} sources are disabled (set {ENABLING_SETTING[scheme]} to enable)"
+                raise SourceNotAllowedError(reason, public_message=f"Invalid source: {reason}")
             raise SourceNotAllowedError(f"unsupported source scheme: {scheme or url}")
         limit = SizeLimit(url, self.config.max_src_file_size if max_size is None else max_size)
         conditional = Conditional.from_headers(request_headers) if request_headers else NO_CONDITION
