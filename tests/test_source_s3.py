@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.cloud_services import CountingRelay, environment, moto_server, stalled_server
+from tests.cloud_services import CountingRelay, environment, free_port, moto_server, stalled_server
 from tests.conftest import asset, decode
-from tests.servers import AppServer
+from tests.servers import AppServer, Origin, OriginResponse
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1"}
 
@@ -145,3 +146,61 @@ def test_source_url_query_separator(client: httpx.Client, s3: tuple[str, Any], s
     server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=s3[0],
                           IMGPROXY_SOURCE_URL_QUERY_SEPARATOR=separator)
     assert client.get(f"{server.base}/unsafe/w:10/plain/{source}").status_code == status
+
+
+@pytest.mark.parametrize("sts_works", [True, False])
+def test_assume_role(client: httpx.Client, s3: tuple[str, Any], start_server: Callable[..., AppServer],
+                     sts_works: bool) -> None:
+    # botocore finds STS where AWS's standard AWS_ENDPOINT_URL_STS says: the moto server, or a
+    # closed port (then no keys, and imgproxy's "Source is unreachable" 404)
+    sts = s3[0] if sts_works else f"http://127.0.0.1:{free_port()}"
+    with environment(AWS_ENDPOINT_URL_STS=sts, AWS_MAX_ATTEMPTS="1"):
+        server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=s3[0],
+                              IMGPROXY_S3_ASSUME_ROLE_ARN="arn:aws:iam::123456789012:role/images",
+                              IMGPROXY_S3_ASSUME_ROLE_EXTERNAL_ID="ext-1")
+        response = client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg")
+    assert response.status_code == (200 if sts_works else 404)
+
+
+def test_bucket_in_another_region_is_signed_again(client: httpx.Client, origin: Origin,
+                                                  start_server: Callable[..., AppServer]) -> None:
+    # A store that answers 301 with X-Amz-Bucket-Region to a request signed for another region,
+    # as S3 does; the request signed for that region gets the object.
+    def answer(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        if "/eu-central-1/s3/aws4_request" in handler.headers.get("Authorization", ""):
+            return OriginResponse(200, asset("hopper.jpg").read_bytes())
+        return OriginResponse(301, b"<Error><Code>PermanentRedirect</Code></Error>",
+                              {"X-Amz-Bucket-Region": "eu-central-1"})
+
+    origin.routes["/far/hopper.jpg"] = answer
+    with environment(**CREDENTIALS):
+        server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=origin.url(""),
+                              IMGPROXY_S3_REGION="us-east-1")
+        for _ in range(2):
+            assert client.get(f"{server.base}/unsafe/w:10/plain/s3://far/hopper.jpg").status_code == 200
+    signed = [h.get("Authorization", "") for p, h in origin.requests if p == "/far/hopper.jpg"]
+    # the first request learnt the region; the second went there at once
+    assert len(signed) == 3 and "/us-east-1/" in signed[0] and "/eu-central-1/" in signed[2]
+
+
+def test_source_cache_revalidates_with_the_store(client: httpx.Client, s3: tuple[str, Any],
+                                                 start_server: Callable[..., AppServer]) -> None:
+    relay = CountingRelay(int(s3[0].rsplit(":", 1)[1]))
+    try:
+        server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=f"127.0.0.1:{relay.port}",
+                              IMGPROXY_SOURCE_CACHE_SIZE_MB="8")
+        assert client.get(f"{server.base}/unsafe/w:20/plain/s3://photos/cats/hopper.jpg").status_code == 200
+        before = relay.bytes_from_target
+        # other options, same source: the cached bytes, revalidated with a bodiless 304
+        assert client.get(f"{server.base}/unsafe/w:30/plain/s3://photos/cats/hopper.jpg").status_code == 200
+        assert 0 < relay.bytes_from_target - before < 2000
+    finally:
+        relay.close()
+
+
+def test_fallback_image_for_a_missing_object(client: httpx.Client, s3: tuple[str, Any],
+                                             start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=s3[0],
+                          IMGPROXY_FALLBACK_IMAGE_PATH=str(asset("hopper.png")), IMGPROXY_FALLBACK_IMAGE_HTTP_CODE="0")
+    response = client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/none.jpg")
+    assert response.status_code == 404 and decode(response.content).width == 10

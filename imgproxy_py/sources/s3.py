@@ -12,18 +12,19 @@ region, which is remembered for the bucket (imgproxy's multi-region behaviour).
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from imgproxy_py.envreader import EnvReader
-from imgproxy_py.errors import OriginStatusError
+from imgproxy_py.errors import OriginStatusError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
 
-DEFAULT_REGION = "us-west-1"  # imgproxy's, when neither IMGPROXY_S3_REGION nor AWS_REGION says
+DEFAULT_REGION = "us-west-1"  # imgproxy's, when neither IMGPROXY_S3_REGION nor the AWS config says
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class S3Backend:
         self.bucket_regions: dict[str, str] = {}
         self.client = store_client(fetch)
         self._credentials: Any = None
+        self._resolved = False
         self._credentials_lock = threading.Lock()
         endpoint = config.endpoint
         if endpoint and "://" not in endpoint:
@@ -85,7 +87,7 @@ class S3Backend:
         ref = split_object_url(url, "s3", self.separator)
         self.config.buckets.check("S3", ref.bucket)
         bucket = dict(self.config.access_points).get(ref.bucket, ref.bucket)
-        credentials = await asyncio.to_thread(self.credentials)  # may ask STS or instance metadata
+        credentials = await asyncio.to_thread(self.frozen_credentials)  # may ask STS or instance metadata
         region = self.bucket_regions.get(bucket, self.region)
         try:
             return await self._get(url, bucket, ref.key, ref.query, region, credentials, limit, conditional)
@@ -122,14 +124,25 @@ class S3Backend:
         if credentials is None:  # no credentials anywhere: an anonymous request (public buckets)
             return headers
         request = AWSRequest(method="GET", url=url, headers=headers)
-        S3SigV4Auth(credentials.get_frozen_credentials(), "s3", region).add_auth(request)
+        S3SigV4Auth(credentials, "s3", region).add_auth(request)
         return dict(request.headers.items())
 
-    def credentials(self) -> Any:
-        with self._credentials_lock:
-            if self._credentials is None:
-                self._credentials = self._resolve_credentials()
-            return self._credentials
+    def frozen_credentials(self) -> Any:
+        """This moment's keys (refreshed first when they expire), or None: anonymous.
+
+        Blocking (STS, instance metadata): called off the event loop.  A failure to get them is
+        imgproxy's "Source is unreachable" (404)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            with self._credentials_lock:
+                if not self._resolved:
+                    self._credentials = self._resolve_credentials()
+                    self._resolved = True
+                credentials = self._credentials
+            return credentials.get_frozen_credentials() if credentials is not None else None
+        except (BotoCoreError, ClientError) as exc:
+            raise SourceUnreachableError(f"S3 credentials: {exc}") from exc
 
     def _resolve_credentials(self) -> Any:
         base = self.session.get_credentials()
@@ -141,6 +154,7 @@ class S3Backend:
         if self.config.assume_role_external_id:
             extra["ExternalId"] = self.config.assume_role_external_id
         fetcher = AssumeRoleCredentialFetcher(
-            client_creator=self.session.create_client, source_credentials=base,
+            client_creator=functools.partial(self.session.create_client, region_name=self.region),
+            source_credentials=base,
             role_arn=self.config.assume_role_arn, extra_args=extra)
         return DeferredRefreshableCredentials(method="assume-role", refresh_using=fetcher.fetch_credentials)
