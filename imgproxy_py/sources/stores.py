@@ -18,9 +18,12 @@ from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.gcs import GCSBackend, GCSConfig
 from imgproxy_py.sources.s3 import S3Backend, S3Config
 
-# The setting that turns each scheme on, for the message a URL of a store that is off gets.
-ENABLING_SETTING = {"s3": "IMGPROXY_USE_S3", "gs": "IMGPROXY_USE_GCS", "abs": "IMGPROXY_USE_ABS",
-                    "swift": "IMGPROXY_USE_SWIFT", "local": "IMGPROXY_LOCAL_FILESYSTEM_ROOT"}
+# The setting that turns each scheme on, for the message a URL of a store that is off gets
+# (imgproxy's "unknown scheme: s3 (set IMGPROXY_USE_S3 to enable)").  Swift's is only named,
+# never read: swift:// is not served (no Swift server to test against).
+ENABLING_SETTING = {scheme: "IMGPROXY_" + suffix for scheme, suffix in (
+    ("s3", "USE_S3"), ("gs", "USE_GCS"), ("abs", "USE_ABS"), ("swift", "USE_SWIFT"),
+    ("local", "LOCAL_FILESYSTEM_ROOT"))}
 
 
 @dataclass(frozen=True)
