@@ -204,3 +204,32 @@ def test_fallback_image_for_a_missing_object(client: httpx.Client, s3: tuple[str
                           IMGPROXY_FALLBACK_IMAGE_PATH=str(asset("hopper.png")), IMGPROXY_FALLBACK_IMAGE_HTTP_CODE="0")
     response = client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/none.jpg")
     assert response.status_code == 404 and decode(response.content).width == 10
+
+
+@pytest.mark.parametrize(
+    ("env", "bucket", "expected"),
+    [
+        ({}, "b", "https://b.s3.eu-west-3.amazonaws.com/a%20b/c.jpg?versionId=v%2B1"),
+        ({"IMGPROXY_S3_ENDPOINT": "minio:9000"}, "b", "http://minio:9000/b/a%20b/c.jpg?versionId=v%2B1"),
+        ({"IMGPROXY_S3_ENDPOINT": "https://r2.example", "IMGPROXY_S3_ENDPOINT_USE_PATH_STYLE": "false"}, "b",
+         "https://b.r2.example/a%20b/c.jpg?versionId=v%2B1"),
+        ({}, "arn:aws:s3:us-east-2:123456789012:accesspoint/imgs",
+         "https://imgs-123456789012.s3-accesspoint.us-east-2.amazonaws.com/a%20b/c.jpg?versionId=v%2B1"),
+    ],
+)
+def test_request_urls(env: dict[str, str], bucket: str, expected: str) -> None:
+    from imgproxy_py.config import load_config
+    from imgproxy_py.sources.s3 import S3Backend
+
+    config = load_config({"IMGPROXY_USE_S3": "true", "IMGPROXY_S3_REGION": "eu-west-3", **env})
+    backend = S3Backend(config.stores.s3, config.fetch)
+    assert backend.object_url(bucket, "a b/c.jpg", "v+1", "eu-west-3") == expected
+
+
+def test_access_points_setting() -> None:
+    from imgproxy_py.config import read_config
+
+    arn = "arn:aws:s3:us-east-2:123456789012:accesspoint/imgs"
+    config, problems = read_config({"IMGPROXY_S3_ACCESS_POINTS": f"imgs={arn};broken"})
+    assert config.stores.s3.access_points == (("imgs", arn),)
+    assert any("IMGPROXY_S3_ACCESS_POINTS" in p and "broken" in p for p in problems)

@@ -60,6 +60,14 @@ class S3Config:
         )
 
 
+def access_point(bucket: str) -> tuple[str, str, str] | None:
+    """(region, account, name) of an access point ARN (``arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME``)."""
+    parts = bucket.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "s3" or not parts[5].startswith("accesspoint/"):
+        return None
+    return parts[3], parts[4], parts[5].removeprefix("accesspoint/")
+
+
 class S3Backend:
     schemes: tuple[str, ...] = ("s3",)
 
@@ -88,7 +96,8 @@ class S3Backend:
         self.config.buckets.check("S3", ref.bucket)
         bucket = dict(self.config.access_points).get(ref.bucket, ref.bucket)
         credentials = await asyncio.to_thread(self.frozen_credentials)  # may ask STS or instance metadata
-        region = self.bucket_regions.get(bucket, self.region)
+        point = access_point(bucket)
+        region = point[0] if point else self.bucket_regions.get(bucket, self.region)
         try:
             return await self._get(url, bucket, ref.key, ref.query, region, credentials, limit, conditional)
         except OriginStatusError as exc:
@@ -106,7 +115,11 @@ class S3Backend:
 
     def object_url(self, bucket: str, key: str, version: str, region: str) -> str:
         path = quote(key, safe="/~")
-        if self.endpoint:
+        point = access_point(bucket)
+        if point:  # an access point has its own host, in its own region and account
+            point_region, account, name = point
+            base = f"https://{name}-{account}.s3-accesspoint.{point_region}.amazonaws.com"
+        elif self.endpoint:
             if self.config.endpoint_use_path_style:
                 base = f"{self.endpoint}/{quote(bucket, safe='')}"
             else:
