@@ -55,7 +55,10 @@ class OriginHeadersConfig:
         )
 
     def forwarded(self, request: Mapping[str, str], source_url: str) -> dict[str, str]:
-        """The client's headers (``request``, case-insensitive) that go to the origin of ``source_url``."""
+        """The client's headers (``request``, case-insensitive) that go to the origin of ``source_url``
+        (an http(s) one: stores get none)."""
+        if not source_url.lower().startswith(("http://", "https://")):
+            return {}
         headers = {}
         for name in self.request_passthrough:
             value = request.get(name)
