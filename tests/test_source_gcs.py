@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 from imgproxy_py.sources.gcs import imgproxy_etag, json_api_base
 from tests.cloud_services import CountingRelay, gcs_emulator, stalled_server
 from tests.conftest import asset, decode
-from tests.servers import AppServer
+from tests.servers import AppServer, Origin, OriginResponse
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +98,73 @@ def test_imgproxy_etag_and_endpoint_forms() -> None:
     assert json_api_base("") == "https://storage.googleapis.com/storage/v1"
     assert json_api_base("http://h:1/storage/v1/") == "http://h:1/storage/v1"
     assert json_api_base("h:1") == "https://h:1/storage/v1"
+
+
+@pytest.fixture
+def token_server() -> Iterator[tuple[str, list[str]]]:
+    """An OAuth token endpoint: answers every JWT-bearer grant with the token ``tok-1``."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    grants: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            grants.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            body = json.dumps({"access_token": "tok-1", "expires_in": 3600, "token_type": "Bearer"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/token", grants
+    server.shutdown()
+    server.server_close()
+
+
+def test_service_account_key_signs_requests(client: httpx.Client, origin: Origin, token_server: tuple[str, list[str]],
+                                            start_server: Callable[..., AppServer]) -> None:
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    token_uri, grants = token_server
+    key = {"type": "service_account", "project_id": "p", "private_key_id": "k1", "private_key": pem,
+           "client_email": "imgproxy@p.iam.gserviceaccount.com", "client_id": "1", "token_uri": token_uri}
+    # a store in the origin's place: metadata as JSON, the media with alt=media
+    jpeg = asset("hopper.jpg").read_bytes()
+
+    def store(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        if handler.headers.get("Authorization") != "Bearer tok-1":
+            return OriginResponse(401, b"{}")
+        if "alt=media" in handler.path:
+            return OriginResponse(200, jpeg)
+        meta = {"size": str(len(jpeg)), "generation": "7", "etag": "CAc=", "contentType": "image/jpeg"}
+        return OriginResponse(200, json.dumps(meta).encode(), {"Content-Type": "application/json"})
+
+    origin.routes["/storage/v1/b/keyed/o/cat.jpg"] = store
+    server = start_server(IMGPROXY_USE_GCS="true", IMGPROXY_GCS_ENDPOINT=origin.url("/storage/v1"),
+                          IMGPROXY_GCS_KEY=json.dumps(key))
+    response = client.get(f"{server.base}/unsafe/raw:1/plain/gs://keyed/cat.jpg")
+    assert response.status_code == 200 and response.content == jpeg
+    assert len(grants) == 1 and "jwt-bearer" in grants[0]  # one token, reused for both requests
+    media = [p for p, _ in origin.requests if p.startswith("/storage/v1/b/keyed/o/cat.jpg?alt=media")]
+    assert media == ["/storage/v1/b/keyed/o/cat.jpg?alt=media&generation=7"]  # the generation read
+
+
+def test_bad_key_is_a_config_error() -> None:
+    from imgproxy_py.config import read_config
+
+    _, problems = read_config({"IMGPROXY_USE_GCS": "true", "IMGPROXY_GCS_KEY": "{not json"})
+    assert any("IMGPROXY_GCS_KEY" in p for p in problems)
