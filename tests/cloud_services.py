@@ -12,11 +12,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ROOT / "tests" / ".services"  # npm packages installed for the tests (ignored by git)
@@ -28,7 +30,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, timeout: float = 60) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, log: IO[bytes],
+                  timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -39,27 +42,29 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, timeou
         except OSError:
             time.sleep(0.1)
     process.kill()
-    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+    process.wait()
+    log.seek(0)
+    output = log.read().decode(errors="replace")
     raise RuntimeError(f"{name} did not start on port {port}:\n{output[-3000:]}")
 
 
 @contextmanager
 def service(name: str, command: Sequence[str], port: int, env: Mapping[str, str] | None = None,
             cwd: Path | None = None) -> Iterator[int]:
-    process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env={**os.environ, **(env or {})}, cwd=cwd)
-    try:
-        wait_for_port(port, process, name)
-        yield port
-    finally:
-        process.terminate()
+    # The server's log goes to a file, not a pipe: a pipe nobody reads would fill and stall it.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})}, cwd=cwd)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+            wait_for_port(port, process, name, log)
+            yield port
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextmanager
