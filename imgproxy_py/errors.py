@@ -81,6 +81,13 @@ class OriginStatusError(ImgproxyError):
         self.status = origin_status if 400 <= origin_status < 500 else 502 if origin_status >= 500 else 404
 
 
+class SourceIncompleteError(ImgproxyError):
+    """The origin closed the connection before the whole body came: imgproxy answers 422."""
+
+    status = 422
+    default_public_message = "Source response is incomplete"
+
+
 class SourceTimeoutError(ImgproxyError):
     status = 504
     default_public_message = "Source image download timed out"

@@ -245,3 +245,26 @@ def test_control_characters_never_reach_a_header(client: httpx.Client, server: A
     assert response.status_code == 200
     disposition = response.headers["content-disposition"]
     assert "\r" not in disposition and "\n" not in disposition and "a__b.jpg" in disposition
+
+
+def test_truncated_body_is_422(client: httpx.Client, server: AppServer) -> None:
+    # imgproxy: a body cut short ("unexpected EOF") is 422 "Source response is incomplete"
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5000\r\n\r\n"
+                     + asset("hopper.jpg").read_bytes()[:100])
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    port = listener.getsockname()[1]
+    try:
+        response = client.get(f"{server.base}/unsafe/w:10/plain/http://127.0.0.1:{port}/cut.jpg")
+        assert response.status_code == 422 and "incomplete" in response.text
+    finally:
+        listener.close()

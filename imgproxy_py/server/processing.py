@@ -14,6 +14,7 @@ from imgproxy_py.errors import (
     ImgproxyError,
     OriginStatusError,
     SourceBadGatewayError,
+    SourceIncompleteError,
     SourceNotFoundError,
     SourceTimeoutError,
     SourceTooBigError,
@@ -51,7 +52,7 @@ async def fetch_source(services: Services, url: str, out: OutputOptions, if_none
         return await services.sources.get(url, if_none_match=if_none_match,
                                           if_modified_since=if_modified_since, forwarded=forwarded), None
     except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError,
-            SourceUnreachableError, OriginStatusError) as exc:
+            SourceUnreachableError, OriginStatusError, SourceIncompleteError) as exc:
         fallback = services.fallback_image
         if out.fallback_image_url:
             try:

@@ -22,7 +22,7 @@ from imgproxy_py.errors import (
 )
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
 from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.sources.http import origin_status_error
+from imgproxy_py.sources.http import origin_status_error, read_body
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,9 @@ async def download(client: httpx.AsyncClient, source_url: str, request_url: str,
                 raise origin_status_error(source_url, status, dict(response.headers))
             declared = response.headers.get("content-length", "")
             limit.check_declared(int(declared) if declared.isdigit() else None)
-            chunks = [limit.add(chunk) async for chunk in response.aiter_bytes()]
+            data = await read_body(source_url, response, limit)
             return SourceImage(
-                data=b"".join(chunks), url=source_url,
+                data=data, url=source_url,
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
                 cache_control=response.headers.get("cache-control"),

@@ -19,6 +19,7 @@ import httpx
 from imgproxy_py.errors import (
     ImgproxyError,
     OriginStatusError,
+    SourceIncompleteError,
     SourceNotAllowedError,
     SourceNotFoundError,
     SourceTimeoutError,
@@ -107,9 +108,9 @@ class HttpBackend:
                                         response.headers.get("cache-control"), dict(response.headers))
                 declared = response.headers.get("content-length", "")
                 limit.check_declared(int(declared) if declared.isdigit() else None)
-                chunks = [limit.add(chunk) async for chunk in response.aiter_bytes()]
+                data = await read_body(url, response, limit)
                 return SourceImage(
-                    data=b"".join(chunks), url=url,
+                    data=data, url=url,
                     etag=response.headers.get("etag"),
                     last_modified=response.headers.get("last-modified"),
                     cache_control=response.headers.get("cache-control"),
@@ -136,6 +137,15 @@ class HttpBackend:
         if 200 <= status < 300 or status == 304:
             return
         raise origin_status_error(url, status)
+
+
+async def read_body(url: str, response: httpx.Response, limit: SizeLimit) -> bytes:
+    """The body, streamed under the size limit; cut short by the origin, imgproxy's 422
+    "Source response is incomplete" (its io.ErrUnexpectedEOF)."""
+    try:
+        return b"".join([limit.add(chunk) async for chunk in response.aiter_bytes()])
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise SourceIncompleteError(f"{url}: {exc}") from exc
 
 
 def origin_status_error(url: str, status: int, headers: dict[str, str] | None = None) -> ImgproxyError:
