@@ -24,7 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from imgproxy_py.envreader import EnvReader
-from imgproxy_py.errors import ImgproxyError, SourceTimeoutError, SourceUnreachableError
+from imgproxy_py.errors import SourceTimeoutError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
 from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
@@ -160,7 +160,8 @@ class GCSBackend:
                 try:
                     credentials.refresh(google.auth.transport.requests.Request())
                 except Exception as exc:  # google-auth raises its own family and requests'
-                    raise _AuthError(f"GCS credentials can't be refreshed: {exc}") from exc
+                    # as S3's credential failures: imgproxy's "Source is unreachable"
+                    raise SourceUnreachableError(f"GCS credentials can't be refreshed: {exc}") from exc
             return {"Authorization": f"Bearer {credentials.token}"}
 
     def _resolve(self) -> Any:
@@ -179,8 +180,3 @@ class GCSBackend:
         except google.auth.exceptions.DefaultCredentialsError:
             return None  # no credentials anywhere: anonymous (public buckets)
         return credentials
-
-
-class _AuthError(ImgproxyError):
-    status = 502
-    default_public_message = "Can't download source image"
