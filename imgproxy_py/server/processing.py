@@ -12,10 +12,13 @@ from starlette.responses import Response
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import (
     ImgproxyError,
+    OriginStatusError,
     SourceBadGatewayError,
+    SourceIncompleteError,
     SourceNotFoundError,
     SourceTimeoutError,
     SourceTooBigError,
+    SourceUnreachableError,
 )
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.pipeline import ProcessResult, process_image
@@ -43,13 +46,15 @@ def vary_header(services: Services) -> str:
 
 
 async def fetch_source(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
-                       if_modified_since: str | None) -> tuple[SourceImage, int | None]:
+                       if_modified_since: str | None,
+                       forwarded: dict[str, str] | None = None) -> tuple[SourceImage, int | None]:
     """The source, or the fallback image with the status to answer with when it fails."""
     try:
         return await services.sources.get(url, if_none_match=if_none_match, if_modified_since=if_modified_since,
-                                          bypass=out.bypass_cache,
-                                          max_size=out.security.max_src_file_size), None
-    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError) as exc:
+                                          bypass=out.bypass_cache, max_size=out.security.max_src_file_size,
+                                          forwarded=forwarded), None
+    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError,
+            SourceUnreachableError, OriginStatusError, SourceIncompleteError) as exc:
         fallback = services.fallback_image
         if out.fallback_image_url:
             try:
@@ -93,12 +98,14 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
 
     # A revalidation the origin can answer with 304 needs no worker slot: ask it first.
     early: tuple[SourceImage, int | None] | None = None
+    forwarded = config.fetch.origin_headers.forwarded(request.headers, parsed.source.url)
     if origin_etag or ims:
-        early = await _fetch(services, parsed.source.url, out, origin_etag, ims)
+        early = await _fetch(services, parsed.source.url, out, origin_etag, ims, forwarded)
         if early[0].not_modified:
             return not_modified(_headers(services, out, early[0], early[1], opts_tag, origin_etag))
     async with services.workers.slot(deadline):
-        source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims)
+        source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims,
+                                                        forwarded)
         headers = _headers(services, out, source, fallback_status, opts_tag, origin_etag)
         if fallback_status is None:
             check_hashsum(out, source)
@@ -153,10 +160,10 @@ def _sniff_media_type(source: SourceImage) -> str:
 
 
 async def _fetch(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
-                 if_modified_since: str | None) -> tuple[SourceImage, int | None]:
+                 if_modified_since: str | None, forwarded: dict[str, str]) -> tuple[SourceImage, int | None]:
     started = time.perf_counter()
     try:
-        return await fetch_source(services, url, out, if_none_match, if_modified_since)
+        return await fetch_source(services, url, out, if_none_match, if_modified_since, forwarded)
     finally:
         if services.metrics is not None:
             services.metrics.span("downloading_image", time.perf_counter() - started)
@@ -173,6 +180,8 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
             headers["Expires"] = source.expires
     if fallback_status is not None and delivery.fallback_image_ttl:
         headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
+    if fallback_status is None:  # IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH
+        headers.update(config.fetch.origin_headers.passed_back(source.headers))
     headers["Content-Security-Policy"] = "script-src 'none'"
     headers.update(cache_tag_headers(out, config))
     vary = vary_header(services)
