@@ -16,8 +16,8 @@ def test_info_options_are_not_processing_options(client: httpx.Client, server: A
     assert resize.status_code == 404 and "Unknown info option: rs" in resize.text
 
 
-def test_info_options_not_answered_yet_are_501(client: httpx.Client, server: AppServer) -> None:
-    # What the Python builder's InfoOptions writes parses; what the answer lacks says so.
-    response = client.get(f"{server.base}/info/unsafe/s:1/bh:4:3/plain/{SOURCE}")
-    assert response.status_code == 501 and "size, blurhash" in response.text
+def test_every_info_option_is_answered(client: httpx.Client, server: AppServer) -> None:
+    response = client.get(f"{server.base}/info/unsafe/s:1/bh:4:3/th:1/ph:1/p:4/cs:1/plain/{SOURCE}")
+    assert response.status_code == 200
+    assert {"size", "blurhash", "thumb_hash", "perceptual_hash", "palette", "colorspace"} <= response.json().keys()
     assert client.get(f"{server.base}/info/unsafe/bh:10:3/plain/{SOURCE}").status_code == 404
