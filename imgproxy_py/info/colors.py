@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 Rgba = np.ndarray[Any, np.dtype[np.uint8]]
+QUANTIZE_SIDE = 160  # palettes and dominant colours: a tenth of the shared pixels is as telling (Vibrant samples too)
 
 
 def average(rgba: Rgba, ignore_transparent: bool) -> dict[str, int]:
@@ -104,17 +105,23 @@ def _swatches(pixels: Rgba) -> list[tuple[int, dict[str, int]]]:
 
 
 def _build_missed(out: dict[str, dict[str, int]], chosen: dict[str, tuple[int, int, int]]) -> None:
-    """node-vibrant's rule: a missing colour is made from its found sibling at the target luma."""
-    targets = {name: luma[1] for name, luma, _ in _TARGETS}
-    siblings = {
-        "vibrant": ("dark_vibrant", "light_vibrant"), "dark_vibrant": ("vibrant", "light_vibrant"),
-        "light_vibrant": ("vibrant", "dark_vibrant"), "muted": ("dark_muted", "light_muted"),
-        "dark_muted": ("muted", "light_muted"), "light_muted": ("muted", "dark_muted"),
-    }
-    for name, sources in siblings.items():
+    """A missing colour is made from a found one at the target's luma (node-vibrant's rule for its
+    siblings); when its whole group is missing, from the other group's colour of the same luma,
+    at the target's saturation."""
+    targets = {name: (luma[1], saturation[1]) for name, luma, saturation in _TARGETS}
+    for name, (luma, saturation) in targets.items():
         if name in out:
             continue
-        source = next((chosen[s] for s in sources if s in chosen), None)
-        if source is not None:
-            h, s, _ = _hsl(source)
-            out[name] = _rgb(h, s, targets[name])
+        group, other = ("vibrant", "muted") if name.endswith("vibrant") else ("muted", "vibrant")
+        prefix = name[:-len(group)]
+        candidates = [f"{p}{group}" for p in ("", "dark_", "light_") if f"{p}{group}" != name]
+        same_group = next((chosen[c] for c in candidates if c in chosen), None)
+        if same_group is not None:
+            h, s, _ = _hsl(same_group)
+            out[name] = _rgb(h, s, luma)
+            continue
+        across = next((chosen[c] for c in (f"{prefix}{other}", other, f"dark_{other}", f"light_{other}")
+                       if c in chosen), None)
+        if across is not None:
+            h, _, _ = _hsl(across)
+            out[name] = _rgb(h, saturation, luma)

@@ -166,13 +166,13 @@ def _pixels(picture: Picture, options: InfoRequestOptions, tools: InfoTools, ide
     if box is not None:
         info["crop"] = box
     if get(opt.PALETTE):
-        info["palette"] = colors.palette(picture.rgba, get(opt.PALETTE))
+        info["palette"] = colors.palette(picture.small(colors.QUANTIZE_SIDE), get(opt.PALETTE))
     average, ignore_transparent = get(opt.AVERAGE)
     if average:
         info["average"] = colors.average(picture.rgba, ignore_transparent)
     dominant, build_missed = get(opt.DOMINANT_COLORS)
     if dominant:
-        info["dominant_colors"] = colors.dominant_colors(picture.rgba, build_missed)
+        info["dominant_colors"] = colors.dominant_colors(picture.small(colors.QUANTIZE_SIDE), build_missed)
     x_components, y_components = get(opt.BLURHASH)
     if x_components and y_components:
         info["blurhash"] = hashes.blurhash(picture.small(hashes.BLURHASH_SIDE), x_components, y_components)

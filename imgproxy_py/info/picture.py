@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyvips
 
+from imgproxy_py.imaging.codecs.load import shrink_factor
 from imgproxy_py.imaging.geometry import angle_flip
 from imgproxy_py.imaging.object_geometry import orient
 from imgproxy_py.imaging.vips import page_height
@@ -57,8 +58,9 @@ class Picture:
     def pixels(self) -> pyvips.Image:
         """Upright, at most ``PIXELS_SIDE`` wide and high, sRGB uchar with an alpha band, in memory."""
         _count_decode()
-        shrink = max(self.width, self.height) / PIXELS_SIDE
-        img = self._load(shrink) if shrink >= 2 else self.header
+        # The decoder's own reduction (JPEG's DCT scaling 2, 4 or 8; WebP's scale), never past the bound.
+        shrink = shrink_factor(max(self.width, self.height) / PIXELS_SIDE)
+        img = self._load(shrink) if shrink > 1 else self.header
         if page_height(img) != img.height:
             img = img.crop(0, 0, img.width, page_height(img))
         img = orient(img, self.angle, self.flip)
