@@ -175,3 +175,11 @@ def test_the_official_js_clients_urls(client: httpx.Client, server: AppServer) -
     for path in paths:
         response = client.get(f"{server.base}/info/unsafe/{path}/plain/local:///core/hopper.jpg")
         assert response.status_code == 200, (path, response.text)
+
+
+@pytest.mark.parametrize("name", ["broken.png", "broken_data_stream.png", "decompression_bomb.gif",
+                                  "decompression_bomb_extents.gif", "invalid-exif.jpg"])
+def test_hostile_files_are_never_a_500(client: httpx.Client, server: AppServer, name: str) -> None:
+    for options in ("cb:1", "avg:1/p:4/dc:1/bh:3:3/th:1/ph:1/a:1:1/c:10:10:sm/cs:1/pn:1"):
+        response = client.get(f"{server.base}/info/unsafe/{options}/plain/local:///core/{name}", timeout=30)
+        assert response.status_code in (200, 422), (name, options, response.status_code, response.text)

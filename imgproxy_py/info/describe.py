@@ -72,12 +72,15 @@ def describe(data: bytes, content_type: str, options: InfoRequestOptions, tools:
         info["bands"] = int(header.bands)
     if get(opt.SAMPLE_FORMAT):
         info["sample_format"] = str(header.format)
-    alpha, check_transparency = get(opt.ALPHA)
-    if alpha:
-        info["alpha"] = bool(header.hasalpha())
-        if check_transparency:
-            info["transparency"] = bool(header.hasalpha()) and bool((picture.rgba[..., 3] < 255).any())
-    _pixels(picture, options, tools, identity, info)
+    try:
+        alpha, check_transparency = get(opt.ALPHA)
+        if alpha:
+            info["alpha"] = bool(header.hasalpha())
+            if check_transparency:
+                info["transparency"] = bool(header.hasalpha()) and bool((picture.rgba[..., 3] < 255).any())
+        _pixels(picture, options, tools, identity, info)
+    except pyvips.Error as exc:  # a file whose header reads but whose pixels don't: a 422, never a 500
+        raise UnprocessableImageError(f"libvips: {exc}") from exc
     kinds = get(opt.CALC_HASHSUMS)
     if kinds and not video:  # a video's digest is skipped, as imgproxy does
         info["hashsums"] = hashes.hashsums(data, kinds)
