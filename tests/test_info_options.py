@@ -174,3 +174,25 @@ def test_every_info_declaration_is_complete() -> None:
         assert name in (spec.name, *spec.aliases), spec.name
         if spec is not info.PRESET:  # a preset's example names one the demo server defines
             parse(spec.example, allow_security_options=True)
+
+
+def test_classification_and_info_settings_are_checked_at_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"IMGPROXY_CLASSIFICATION_NET": str(tmp_path / "missing.onnx"),
+                     "IMGPROXY_CLASSIFICATION_CLASSES": str(tmp_path / "missing.txt"),
+                     "IMGPROXY_CLASSIFICATION_NORMALIZATION": "z-score", "IMGPROXY_CLASSIFICATION_LAYOUT": "hwc",
+                     "IMGPROXY_CLASSIFICATION_THRESHOLD": "2", "IMGPROXY_CACHE_TAGS_FORMAT": "akamai"})
+    message = str(caught.value)
+    for name in ("CLASSIFICATION_NET", "CLASSIFICATION_CLASSES", "CLASSIFICATION_NORMALIZATION",
+                 "CLASSIFICATION_LAYOUT", "CLASSIFICATION_THRESHOLD",
+                 "CACHE_TAGS_FORMAT"):
+        assert f"IMGPROXY_{name}" in message, name
+    classes = tmp_path / "classes.txt"
+    classes.write_text("cat\n\ndog\n")
+    config = load_config({"IMGPROXY_CLASSIFICATION_CLASSES": str(classes), "IMGPROXY_CLASSIFICATION_LAYOUT": "NCHW",
+                          "IMGPROXY_ONLY_PRESETS": "true"})
+    assert config.classification.classes == ("cat", "dog") and config.classification.layout == "nchw"
+    assert config.classification.net_size == 224 and config.classification.threshold == 0.5
+    assert config.info.only_presets is True  # IMGPROXY_INFO_ONLY_PRESETS defaults to IMGPROXY_ONLY_PRESETS
+    separate = load_config({"IMGPROXY_ONLY_PRESETS": "true", "IMGPROXY_INFO_ONLY_PRESETS": "false"})
+    assert separate.info.only_presets is False
