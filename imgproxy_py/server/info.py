@@ -17,6 +17,7 @@ from imgproxy_py.errors import FeatureUnavailableError, ForbiddenError
 from imgproxy_py.imaging.codecs.load import Limits
 from imgproxy_py.info.describe import InfoTools, describe
 from imgproxy_py.info.hashes import check_hashsum
+from imgproxy_py.media.video_sniff import is_video
 from imgproxy_py.options.info import declarations as opt
 from imgproxy_py.options.info.model import InfoRequestOptions
 from imgproxy_py.options.model import GravityType
@@ -88,7 +89,8 @@ async def handle_info(request: Request, services: Services) -> Response:
     options = services.options.info.parse(parsed.options)
     _require(options, services)
     source = await _source(services, parsed.source.url, options)
-    check_hashsum(source.data, *options.get(opt.HASHSUM))
+    if not is_video(source.data):  # as imgproxy: a video's digest is not checked (nor calculated)
+        check_hashsum(source.data, *options.get(opt.HASHSUM))
     content_type = source.headers.get("content-type", "") if source.headers else ""
     info = await services.workers.run(deadline, describe, source.data, content_type, options,
                                       _tools(services, options, deadline), source_identity(source))
