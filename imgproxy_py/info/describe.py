@@ -21,7 +21,7 @@ from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.info import colors, hashes, metadata
 from imgproxy_py.info.crop import crop_box
-from imgproxy_py.info.picture import Picture
+from imgproxy_py.info.picture import PIXELS_SIDE, Picture
 from imgproxy_py.media.video import VideoConfig
 from imgproxy_py.media.video_frame import extract_frame
 from imgproxy_py.media.video_sniff import is_video
@@ -44,6 +44,8 @@ class InfoTools:
     classifier: Classifier | None = None
     video: VideoConfig | None = None
     deadline: float | None = None  # time.monotonic() value, for video decoding
+    # The shared pixels' bound: larger when the detector's input is (it must not see less detail).
+    pixels_side: int = PIXELS_SIDE
 
 
 def describe(data: bytes, content_type: str, options: InfoRequestOptions, tools: InfoTools,
@@ -102,7 +104,8 @@ def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[
         def reload(shrink: float) -> pyvips.Image:
             return loader.load(data, fmt, shrink=shrink, page=page, max_pixels=tools.limits.max_resolution)
 
-        return Picture(header, reload, auto_rotate=tools.auto_rotate), fmt.value, fmt.mime, int(pages)
+        picture = Picture(header, reload, auto_rotate=tools.auto_rotate, side=tools.pixels_side)
+        return picture, fmt.value, fmt.mime, int(pages)
     except pyvips.Error as exc:
         raise UnprocessableImageError(f"libvips: {exc}") from exc
 
@@ -119,7 +122,7 @@ def _video(data: bytes, content_type: str, options: InfoRequestOptions, tools: I
                           keyframes=bool(options.get(opt.VIDEO_THUMBNAIL_KEYFRAMES)), config=tools.video,
                           deadline=tools.deadline)
     upright = frame.image
-    picture = Picture(upright, lambda shrink: upright, auto_rotate=False)
+    picture = Picture(upright, lambda shrink: upright, auto_rotate=False, side=tools.pixels_side)
     mime = content_type if content_type.startswith("video/") else _video_mime(names)
     return picture, names, mime
 

@@ -2,7 +2,8 @@
 
 Header options read ``header`` (libvips loads lazily: width, height, bands, metadata, without a
 pixel).  Pixel options share ``pixels``: decoded on first use with shrink-on-load, turned
-upright, reduced to at most ``PIXELS_SIDE`` on the longer side, sRGB with alpha, held in memory.
+upright, reduced to at most ``side`` (``PIXELS_SIDE``, or the detector's input size when larger)
+on the longer side, sRGB with alpha, held in memory.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ class Picture:
     """``header``: the lazily loaded page; ``load(shrink)`` decodes it again with a shrink-on-load factor."""
 
     def __init__(self, header: pyvips.Image, load: Callable[[float], pyvips.Image], *,
-                 auto_rotate: bool = True) -> None:
+                 auto_rotate: bool = True, side: int = PIXELS_SIDE) -> None:
         self.header = header
         self._load = load
+        self.side = side
         self.angle, self.flip = angle_flip(header, auto_rotate)
         self.width, self.height = header.width, page_height(header)
         if self.angle % 180:
@@ -56,16 +58,16 @@ class Picture:
 
     @cached_property
     def pixels(self) -> pyvips.Image:
-        """Upright, at most ``PIXELS_SIDE`` wide and high, sRGB uchar with an alpha band, in memory."""
+        """Upright, at most ``side`` wide and high, sRGB uchar with an alpha band, in memory."""
         _count_decode()
         # The decoder's own reduction (JPEG's DCT scaling 2, 4 or 8; WebP's scale), never past the bound.
-        shrink = shrink_factor(max(self.width, self.height) / PIXELS_SIDE)
+        shrink = shrink_factor(max(self.width, self.height) / self.side)
         img = self._load(shrink) if shrink > 1 else self.header
         if page_height(img) != img.height:
             img = img.crop(0, 0, img.width, page_height(img))
         img = orient(img, self.angle, self.flip)
-        if max(img.width, img.height) > PIXELS_SIDE:
-            img = img.thumbnail_image(PIXELS_SIDE, height=PIXELS_SIDE, size="down")
+        if max(img.width, img.height) > self.side:
+            img = img.thumbnail_image(self.side, height=self.side, size="down")
         return srgba(img).copy_memory()
 
     @cached_property

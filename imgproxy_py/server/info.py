@@ -17,6 +17,7 @@ from imgproxy_py.errors import FeatureUnavailableError, ForbiddenError
 from imgproxy_py.imaging.codecs.load import Limits
 from imgproxy_py.info.describe import InfoTools, describe
 from imgproxy_py.info.hashes import check_hashsum
+from imgproxy_py.info.picture import PIXELS_SIDE
 from imgproxy_py.media.video_sniff import is_video
 from imgproxy_py.options.info import declarations as opt
 from imgproxy_py.options.info.model import InfoRequestOptions
@@ -53,6 +54,8 @@ def _tools(services: Services, options: InfoRequestOptions, deadline: Deadline) 
         objects=processor.deps.objects, class_weights=dict(detection.class_weights),
         gravity_mode=detection.gravity_mode, object_fallback=processor.deps.object_fallback,
         classifier=services.classifier, video=services.config.video, deadline=deadline.expires_at,
+        pixels_side=max(PIXELS_SIDE, detection.face_net_size, detection.object_net_size)
+        if processor.deps.objects is not None else PIXELS_SIDE,
     )
 
 
