@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import Iterator
+from typing import Any
 
+import httpx
+import pytest
+
+from imgproxy_py.cli import demo_environment
+from imgproxy_py.options.info import INFO_OPTIONS, InfoOption
 from tests.servers import AppServer
 
 SOURCE = "local:///core/hopper.jpg"
@@ -32,3 +38,24 @@ def test_refused_forms_are_404_naming_the_problem(client: httpx.Client, server: 
     for options, named in REFUSED:
         response = client.get(f"{server.base}/info/unsafe/{options}/plain/{SOURCE}")
         assert response.status_code == 404 and named in response.text, (options, response.text)
+
+
+NOT_ON_THE_DEMO = {"preset": "names an info preset the admin defines",
+                   "classify": "needs the admin's classification model (501 without one)",
+                   "video_thumbnail_second": "a video option", "video_thumbnail_keyframes": "a video option"}
+
+
+@pytest.fixture(scope="module")
+def demo_server() -> Iterator[AppServer]:
+    server = AppServer({k: v for k, v in demo_environment().items() if k != "IMGPROXY_BIND"})
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("spec", [s for s in INFO_OPTIONS if s.name not in NOT_ON_THE_DEMO],
+                         ids=[s.name for s in INFO_OPTIONS if s.name not in NOT_ON_THE_DEMO])
+def test_readme_example_is_answered_on_the_demo_images(client: httpx.Client, demo_server: AppServer,
+                                                      spec: InfoOption[Any]) -> None:
+    response = client.get(f"{demo_server.base}/info/unsafe/{spec.example}/plain/local:///{spec.source}")
+    assert response.status_code == 200, response.text
+    assert isinstance(response.json(), dict)

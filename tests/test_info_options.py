@@ -181,11 +181,10 @@ def test_classification_and_info_settings_are_checked_at_start_up(tmp_path: Path
         load_config({"IMGPROXY_CLASSIFICATION_NET": str(tmp_path / "missing.onnx"),
                      "IMGPROXY_CLASSIFICATION_CLASSES": str(tmp_path / "missing.txt"),
                      "IMGPROXY_CLASSIFICATION_NORMALIZATION": "z-score", "IMGPROXY_CLASSIFICATION_LAYOUT": "hwc",
-                     "IMGPROXY_CLASSIFICATION_THRESHOLD": "2", "IMGPROXY_CACHE_TAGS_FORMAT": "akamai"})
+                     "IMGPROXY_CLASSIFICATION_THRESHOLD": "2"})
     message = str(caught.value)
     for name in ("CLASSIFICATION_NET", "CLASSIFICATION_CLASSES", "CLASSIFICATION_NORMALIZATION",
-                 "CLASSIFICATION_LAYOUT", "CLASSIFICATION_THRESHOLD",
-                 "CACHE_TAGS_FORMAT"):
+                 "CLASSIFICATION_LAYOUT", "CLASSIFICATION_THRESHOLD"):
         assert f"IMGPROXY_{name}" in message, name
     classes = tmp_path / "classes.txt"
     classes.write_text("cat\n\ndog\n")

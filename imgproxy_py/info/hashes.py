@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from imgproxy_py.errors import UnprocessableImageError
+from imgproxy_py.errors import HashsumMismatchError
 
 Rgba = np.ndarray[Any, np.dtype[np.uint8]]
 BLURHASH_SIDE = 64  # BlurHash keeps only the lowest frequencies: a small image gives the same hash
@@ -48,5 +48,4 @@ def check_hashsum(data: bytes, kind: str, expected: str) -> None:
     if kind == "none":
         return
     if hashlib.new(kind, data).hexdigest() != expected:
-        raise UnprocessableImageError(f"the source's {kind} hashsum is not {expected}",
-                                      public_message="Hashsum mismatch")
+        raise HashsumMismatchError(f"the source's {kind} hashsum is not {expected}")

@@ -24,6 +24,7 @@ from imgproxy_py.options.info.model import InfoRequestOptions
 from imgproxy_py.options.model import GravityType
 from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path
 from imgproxy_py.server.composition import Services
+from imgproxy_py.server.delivery import CACHE_TAG_HEADERS
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import source_identity
 
@@ -62,8 +63,9 @@ def _tools(services: Services, options: InfoRequestOptions, deadline: Deadline) 
 async def _source(services: Services, url: str, options: InfoRequestOptions) -> SourceImage:
     max_size = options.get(opt.MAX_SRC_FILE_SIZE)
     if options.get(opt.BYPASS_CACHE):
-        if not services.config.info.allow_bypass_cache:
-            raise ForbiddenError("bypass_cache needs IMGPROXY_ALLOW_BYPASS_CACHE", public_message="Invalid URL")
+        if not services.config.security.allow_bypass_cache:
+            raise ForbiddenError("Bypassing the cache is not allowed",
+                                 public_message="Bypassing the cache is not allowed (IMGPROXY_ALLOW_BYPASS_CACHE)")
         return await services.fetcher.fetch(url, max_size=max_size)
     if max_size is not None:  # a limit of this URL's own: fetched past the shared cache
         return await services.fetcher.fetch(url, max_size=max_size)
@@ -73,12 +75,8 @@ async def _source(services: Services, url: str, options: InfoRequestOptions) -> 
 def _headers(services: Services, options: InfoRequestOptions) -> dict[str, str]:
     headers = {"Cache-Control": f"max-age={services.config.server.ttl}, public"}
     given: tuple[str, ...] = options.get(opt.CACHE_TAGS)
-    tags = ",".join(given)
-    tags_format = services.config.info.cache_tags_format
-    if tags and tags_format in ("all", "cloudflare"):
-        headers["Cache-Tag"] = tags
-    if tags and tags_format in ("all", "cloudfront"):
-        headers["x-amz-meta-cache-tag"] = tags
+    if given:  # the same headers as image URLs' cache_tags
+        headers.update(dict.fromkeys(CACHE_TAG_HEADERS[services.config.delivery.cache_tags_format], ",".join(given)))
     return headers
 
 

@@ -22,7 +22,7 @@ INFO_REGISTRY: OptionRegistry[InfoOption[Any]] = build_registry(INFO_OPTIONS, ki
 
 
 def load_info_presets(config: InfoConfig, presets_separator: str, arguments_separator: str,
-                      problems: list[str]) -> dict[str, InfoPreset]:
+                      problems: list[str], allow_security_options: bool = False) -> dict[str, InfoPreset]:
     """The info presets, each checked now: a bad one is a start-up problem, not a later 404."""
     found = load_presets(config.presets_inline, presets_separator, config.presets_path, arguments_separator,
                          problems, setting="IMGPROXY_INFO_PRESETS")
@@ -34,7 +34,7 @@ def load_info_presets(config: InfoConfig, presets_separator: str, arguments_sepa
         presets[name] = pipelines[0]
     for name in presets:
         try:
-            builder = InfoBuilder(INFO_REGISTRY, presets, allow_security_options=config.allow_security_options)
+            builder = InfoBuilder(INFO_REGISTRY, presets, allow_security_options=allow_security_options)
             builder.apply_preset(name)
         except ImgproxyError as exc:
             problems.append(f"info preset {name!r}: {exc}")
@@ -53,9 +53,10 @@ class InfoOptionsParser:
 
     @classmethod
     def from_config(cls, config: InfoConfig, presets_separator: str, arguments_separator: str,
-                    problems: list[str]) -> InfoOptionsParser:
-        presets = load_info_presets(config, presets_separator, arguments_separator, problems)
-        return cls(presets, config.allowed_options, allow_security_options=config.allow_security_options)
+                    problems: list[str], *, allow_security_options: bool = False) -> InfoOptionsParser:
+        """``allow_security_options``: ``IMGPROXY_ALLOW_SECURITY_OPTIONS``, shared with image URLs."""
+        presets = load_info_presets(config, presets_separator, arguments_separator, problems, allow_security_options)
+        return cls(presets, config.allowed_options, allow_security_options=allow_security_options)
 
     def parse(self, tokens: Sequence[tuple[str, Sequence[str]]]) -> InfoRequestOptions:
         builder = InfoBuilder(self.registry, self.presets, self.allowed_options, self.allow_security_options)
