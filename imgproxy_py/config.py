@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from imgproxy_py import __version__
+from imgproxy_py.detection.classify import ClassificationConfig
 from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
@@ -22,6 +23,7 @@ from imgproxy_py.media.raw import RawConfig
 from imgproxy_py.media.video_config import VideoConfig
 from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
+from imgproxy_py.options.info.config import InfoConfig
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.stores import StoresConfig
@@ -272,6 +274,8 @@ class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     raw: RawConfig = field(default_factory=RawConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    info: InfoConfig = field(default_factory=InfoConfig)  # /info's presets, presets-only mode and allowed options
+    classification: ClassificationConfig = field(default_factory=ClassificationConfig)  # /info's classify
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
     plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
@@ -314,6 +318,8 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         video=own(VideoConfig.from_env(tracked)),
         raw=own(RawConfig.from_env(tracked)),
         media=MediaConfig.from_env(r),
+        info=InfoConfig.from_env(r),
+        classification=ClassificationConfig.from_env(r),
         plugins=_plugins(r),
     )
     config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),

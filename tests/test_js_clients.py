@@ -179,9 +179,10 @@ INFO_CASES: list[tuple[str, dict[str, Any], str]] = [
 # watermark tests), not here.
 
 PRESETS = "js_small=rs:fit:40:40,js_info=s:0"
+INFO_PRESETS = "js_info=s:0"  # info presets hold info options only (rs would stop the server)
 ENV = {
     "IMGPROXY_KEY": KEY, "IMGPROXY_SALT": SALT, "IMGPROXY_SOURCE_URL_ENCRYPTION_KEY": ENCRYPTION_KEY,
-    "IMGPROXY_PRESETS": PRESETS, "IMGPROXY_INFO_PRESETS": PRESETS, "IMGPROXY_ALLOW_SECURITY_OPTIONS": "true",
+    "IMGPROXY_PRESETS": PRESETS, "IMGPROXY_INFO_PRESETS": INFO_PRESETS, "IMGPROXY_ALLOW_SECURITY_OPTIONS": "true",
     "IMGPROXY_ALLOWED_SOURCES": "", "IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true",
 }
 CONFIG = load_config(ENV)
@@ -223,7 +224,7 @@ def _read_processing(path: str) -> Any:
 
 def _read_info(path: str) -> Any:
     parsed = parse_path(path.removeprefix("/info"), CONFIG.url)
-    return OptionsParser(CONFIG).info.parse(parsed.options, answered_only=False)
+    return OptionsParser(CONFIG).info.parse(parsed.options)
 
 
 @pytest.mark.parametrize(("name", "docs"), [(n, d) for n, _, d in PROCESSING_CASES])
@@ -272,6 +273,8 @@ def js_server(js_origin: Origin) -> Iterator[tuple[AppServer, str]]:
 E2E_SKIP = {  # cases whose URL needs a source of another kind to mean anything
     "style": "an SVG option: a JPEG source ignores it",
 }
+# This server has no classification model (IMGPROXY_CLASSIFICATION_NET): classify is refused, not ignored.
+E2E_STATUS = {"info:classify": 501}
 
 
 @pytest.mark.parametrize("display", ["base64", "plain", "encrypted"])
@@ -290,9 +293,9 @@ def test_signed_client_urls_are_served(js_server: tuple[AppServer, str], display
     with httpx.Client(base_url=server.base, timeout=60) as client:
         for name, path in zip(names, _urls(cases), strict=True):
             response = client.get(path)
-            if response.status_code != 200:
+            if response.status_code != E2E_STATUS.get(name, 200):
                 failures.append((name, path, response.status_code, response.text[:200]))
-            elif name.startswith("image:") and name != "image:raw":
+            elif name.startswith("image:") and name != "image:raw" and response.status_code == 200:
                 pyvips.Image.new_from_buffer(response.content, "").avg()  # a whole, decodable image
     assert not failures
 

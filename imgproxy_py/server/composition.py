@@ -23,6 +23,7 @@ import pyvips
 from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
+from imgproxy_py.detection.classify import Classifier
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
@@ -90,6 +91,7 @@ class Services:
     fallback_image: bytes | None = None
     media: MediaRoutes | None = None
     special_sources: SpecialSources | None = None
+    classifier: Classifier | None = None  # /info's classify (IMGPROXY_CLASSIFICATION_NET), opened on first use
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
 
     def gauges(self) -> dict[str, float]:
@@ -156,6 +158,7 @@ def build_services(config: Config) -> Services:
                         processor, workers, results, fallback_image=fallback)
     services.media = media
     services.special_sources = special_sources
+    services.classifier = Classifier(config.classification) if config.classification.enabled else None
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
         workers.on_span = services.metrics.span
