@@ -24,6 +24,7 @@ from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.watermarks import WatermarksConfig
 from imgproxy_py.url.tokenizer import URLGrammar
 
 VERSION = __version__
@@ -269,6 +270,7 @@ class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     raw: RawConfig = field(default_factory=RawConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    watermarks: WatermarksConfig = field(default_factory=WatermarksConfig)
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
     plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
@@ -309,6 +311,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         video=own(VideoConfig.from_env(tracked)),
         raw=own(RawConfig.from_env(tracked)),
         media=MediaConfig.from_env(r),
+        watermarks=WatermarksConfig.from_env(r),
         plugins=_plugins(r),
     )
     config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),

@@ -273,11 +273,14 @@ def test_builder_vocabulary_is_the_servers() -> None:
     assert set(get_args(arguments.WatermarkPosition)) == {t.value for t in server_gravity.WATERMARK_POSITIONS}
 
 
-def test_watermark_position_ch_is_refused_by_both() -> None:
+def test_watermark_position_ch_is_read_by_both() -> None:
+    # imgproxy Pro's chessboard tiling; a position neither knows is refused by both.
+    read = server_reads(build_url(Options().watermark(0.5, "ch"), SOURCE))
+    assert read.pipelines[0].watermark.position is G.CHESSBOARD
     with pytest.raises(ValueError):
-        Options().watermark(0.5, "ch")  # type: ignore[arg-type]
+        Options().watermark(0.5, "cb")  # type: ignore[arg-type]
     with pytest.raises(InvalidURLError):
-        server_reads(f"/unsafe/wm:0.5:ch/plain/{SOURCE}")
+        server_reads(f"/unsafe/wm:0.5:cb/plain/{SOURCE}")
 
 
 def test_info_and_processing_names_do_not_collide() -> None:

@@ -3,11 +3,14 @@ start-up (``server.composition``), passed to the ``Processor`` when it is built,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import pyvips
 
+from imgproxy_py.errors import ResolutionTooBigError
 from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.vips import ensure_alpha, to_srgb
 from imgproxy_py.options.model import GravityType
@@ -18,11 +21,25 @@ if TYPE_CHECKING:
 
 
 class WatermarkSource:
-    """The decoded watermark (IMGPROXY_WATERMARK_DATA|PATH|URL), kept in memory for the server's life."""
+    """A decoded watermark: the configured one (IMGPROXY_WATERMARK_DATA|PATH|URL), kept in memory
+    for the server's life, or a ``watermark_url`` one, decoded for one request.  ``max_pixels``
+    (0: none) refuses a larger one before its pixels are decoded."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, max_pixels: int = 0) -> None:
         fmt = loader.detect_format(data)
-        self.image: pyvips.Image = ensure_alpha(to_srgb(loader.load(data, fmt))).copy_memory()
+        img = loader.load(data, fmt)
+        if max_pixels and not fmt.is_vector and img.width * img.height > max_pixels:
+            raise ResolutionTooBigError(f"watermark resolution {img.width}x{img.height} exceeds the limit")
+        self.image: pyvips.Image = ensure_alpha(to_srgb(img)).copy_memory()
+
+
+@dataclass(frozen=True)
+class FetchedWatermarks:
+    """The ``watermark_url`` images of one request by URL, downloaded before processing
+    (``sources.watermarks``) and decoded by the step, no larger than ``max_pixels``."""
+
+    images: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
+    max_pixels: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,3 +52,5 @@ class PipelineDeps:
     # Sources that libvips can't decode itself (video, camera RAW) and the representative face.
     special_sources: SpecialSources | None = None
     watermark: WatermarkSource | None = None
+    # Set per request when a pipeline has watermark_url.
+    fetched_watermarks: FetchedWatermarks = FetchedWatermarks()

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.values_watermarks import WatermarkStyle
 
 
 class ResizingType(StrEnum):
@@ -42,6 +43,7 @@ class GravityType(StrEnum):
     OBJECTS = "obj"
     OBJECTS_WEIGHTED = "objw"
     REPLICATE = "re"
+    CHESSBOARD = "ch"  # watermarks only: tiles in a chessboard's order (imgproxy Pro)
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,8 @@ class PipelineOptions:
     pixelate: int = 0
     brightness: int = 0  # -255..255, added to the colour bands (imgproxy Pro)
     watermark: WatermarkOptions = WatermarkOptions()
+    # imgproxy Pro's wmu, wmt, wms, wmr and wmsh: the custom watermark and its shape.
+    watermark_style: WatermarkStyle = field(default_factory=WatermarkStyle)
     # Object detection (imgproxy Pro's options, open here).
     objects_position: Gravity = Gravity()
     crop_objects: CropObjects | None = None

@@ -45,6 +45,7 @@ from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
+from imgproxy_py.sources.watermarks import WatermarkImages
 
 log = logging.getLogger("imgproxy_py")
 T = TypeVar("T")
@@ -90,6 +91,7 @@ class Services:
     fallback_image: bytes | None = None
     media: MediaRoutes | None = None
     special_sources: SpecialSources | None = None
+    watermarks: WatermarkImages | None = None  # watermark_url images (build_services sets it)
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
 
     def gauges(self) -> dict[str, float]:
@@ -154,6 +156,7 @@ def build_services(config: Config) -> Services:
                         processor, workers, results, fallback_image=fallback)
     services.media = media
     services.special_sources = special_sources
+    services.watermarks = WatermarkImages(config.watermarks, fetcher, config.url)
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
         workers.on_span = services.metrics.span
