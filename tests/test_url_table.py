@@ -42,6 +42,7 @@ from imgproxy_py.url import cli as url_cli
 from imgproxy_py.url import gravity as url_gravity
 from imgproxy_py.url import info as url_info
 from imgproxy_py.url import options as url_options
+from imgproxy_py.url import options_watermarks as url_options_watermarks
 from imgproxy_py.url.tokenizer import parse_path
 from imgproxy_py.urls import Gravity as G_
 from imgproxy_py.urls import InfoOptions, Options, build_info_url, build_url
@@ -289,6 +290,7 @@ def test_info_and_processing_names_do_not_collide() -> None:
         info_server_reads(f"/info/unsafe/rs:fit:10:10/plain/{SOURCE}")
 
 
-@pytest.mark.parametrize("module", [arguments, builder, chain, url_gravity, url_info, url_options])
+@pytest.mark.parametrize("module", [arguments, builder, chain, url_gravity, url_info, url_options,
+                                    url_options_watermarks])
 def test_docstring_examples(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]
