@@ -12,6 +12,7 @@ import pyvips
 from imgproxy_py.imaging.vips import resize
 
 TRANSPARENT = [0, 0, 0, 0]
+MAX_SHADOW_SIGMA = 1000.0
 
 
 def size_factor(wm_width: int, wm_height: int, box_width: int, box_height: int) -> float:
@@ -38,10 +39,15 @@ def rotate(wm: pyvips.Image, angle: int) -> pyvips.Image:
     return out.cast("uchar")
 
 
+def shadow_margin(sigma: float) -> int:
+    """How far the shadow reaches past the watermark: 3 sigma hold all but 0.3 % of it."""
+    return math.ceil(3 * sigma)
+
+
 def add_shadow(wm: pyvips.Image, sigma: float) -> pyvips.Image:
     """A black shadow under the watermark: its alpha blurred with ``sigma``.  The canvas grows
     by the blur's reach so that the shadow is not clipped."""
-    margin = math.ceil(3 * sigma)
+    margin = shadow_margin(sigma)
     canvas = wm.embed(margin, margin, wm.width + 2 * margin, wm.height + 2 * margin,
                       extend="background", background=TRANSPARENT)
     blurred = canvas.extract_band(3).gaussblur(sigma, precision="approximate").cast("uchar")

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 
 import pyvips
 
@@ -23,6 +25,7 @@ from imgproxy_py.errors import UnprocessableImageError
 DEFAULT_FONT = "sans 16"
 DPI = 72  # libvips' default resolution for text
 MAX_TEXT_SIDE = 4096
+MAX_CACHED_PIXELS = 4096 * 4096  # 64 MiB of RGBA
 PROBE_FACTOR = 16  # the fitting box is this many times smaller each way
 MAX_DEPTH = 4  # nested tags: each <big> or percentage multiplies the size again
 MAX_POINTS = 128.0
@@ -35,10 +38,51 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 _SIZE_ATTRS = ("size", "font_size")
 _FONT_ATTRS = ("font", "font_desc")
 _SPACING_ATTRS = ("letter_spacing", "rise", "baseline_shift")
+_SIZE_KEYWORDS = ("xx-small", "x-small", "small", "medium", "large", "x-large", "xx-large", "smaller", "larger")
+_SHIFT_KEYWORDS = ("none", "superscript", "subscript")
+
+
+class _Rendered:
+    """The texts rendered lately, up to ``MAX_CACHED_PIXELS`` in all: a watermark text is
+    usually the same on many images, and an animation places it on every frame."""
+
+    def __init__(self) -> None:
+        self._images: OrderedDict[str, pyvips.Image] = OrderedDict()
+        self._pixels = 0
+        self._lock = threading.Lock()
+
+    def get(self, markup: str) -> pyvips.Image | None:
+        with self._lock:
+            img = self._images.get(markup)
+            if img is not None:
+                self._images.move_to_end(markup)
+            return img
+
+    def put(self, markup: str, img: pyvips.Image) -> None:
+        size = img.width * img.height
+        with self._lock:
+            if markup in self._images or size > MAX_CACHED_PIXELS:
+                return
+            while self._images and self._pixels + size > MAX_CACHED_PIXELS:
+                _, old = self._images.popitem(last=False)
+                self._pixels -= old.width * old.height
+            self._images[markup] = img
+            self._pixels += size
+
+
+_rendered = _Rendered()
 
 
 def render_text(markup: str) -> pyvips.Image:
     """The markup rendered as an sRGB image with alpha (422 for bad or oversized markup)."""
+    img = _rendered.get(markup)
+    if img is None:
+        img = _render(markup)
+        _rendered.put(markup, img)
+    return img
+
+
+def _render(markup: str) -> pyvips.Image:
     safe = sanitize(markup)
     box = MAX_TEXT_SIDE // PROBE_FACTOR
     try:
@@ -50,7 +94,7 @@ def render_text(markup: str) -> pyvips.Image:
                                  rgba=True)
     except pyvips.Error as exc:
         raise UnprocessableImageError(f"invalid watermark text: {exc}") from exc
-    return text.copy(interpretation="srgb")
+    return text.copy(interpretation="srgb").copy_memory()
 
 
 def sanitize(markup: str) -> str:
@@ -75,43 +119,43 @@ def _clamp(element: ET.Element, depth: int) -> None:
 
 
 def _clamped(name: str, value: str) -> str:
+    """The value with its size bounded; a size-like value in a form that can't be bounded
+    (exponents, units Pango reads some other way) is refused rather than passed on."""
     if name in _SIZE_ATTRS:
-        return _clamp_size(value)
-    if name in _FONT_ATTRS:
-        # A font description ends with its size ("Serif Bold 20", "Sans 30px").
-        return re.sub(_NUMBER + r"(px)?$", lambda m: f"{_cap(float(m[1]), MAX_POINTS)}{m[2] or ''}", value)
-    if name in _SPACING_ATTRS:
-        return _clamp_signed(value, MAX_SPACING_POINTS)
-    if name == "line_height":
-        number = _float(value)
-        if number is not None:
+        if value in _SIZE_KEYWORDS:
+            return value
+        match = re.fullmatch(_NUMBER + r"(pt|%)?", value)
+        if match:
+            unit = match[2] or ""
+            limit = {"": MAX_POINTS * PANGO_SCALE, "pt": MAX_POINTS, "%": MAX_PERCENT}[unit]
+            return _cap(float(match[1]), limit) + unit
+    elif name in _FONT_ATTRS:
+        # A font description ends with its size, if it has one ("Serif Bold 20", "Sans 30px").
+        family, _, last = value.rpartition(" ")
+        match = re.fullmatch(_NUMBER + r"(px)?", last)
+        if match:
+            return f"{family} {_cap(float(match[1]), MAX_POINTS)}{match[2] or ''}".lstrip()
+        if not re.search(r"\d", last):
+            return value  # no size: the family and style alone
+    elif name in _SPACING_ATTRS:
+        if value in _SHIFT_KEYWORDS:
+            return value
+        match = re.fullmatch(r"([-+]?)" + _NUMBER + r"(pt)?", value)
+        if match:
+            limit = MAX_SPACING_POINTS if match[3] else MAX_SPACING_POINTS * PANGO_SCALE
+            return match[1] + _cap(float(match[2]), limit) + (match[3] or "")
+    elif name == "line_height":
+        match = re.fullmatch(_NUMBER, value)
+        if match:
+            number = float(match[1])
             # Under 1024 it is a factor of the font's height, above it Pango units.
             limit = MAX_LINE_HEIGHT if number < PANGO_SCALE else MAX_LINE_HEIGHT * MAX_POINTS * PANGO_SCALE
             return _cap(number, limit)
-    return value
-
-
-def _clamp_size(value: str) -> str:
-    if value.isdigit():
-        return _cap(float(value), MAX_POINTS * PANGO_SCALE)
-    match = re.fullmatch(_NUMBER + r"(pt|%)", value)
-    if match:
-        return _cap(float(match[1]), MAX_POINTS if match[2] == "pt" else MAX_PERCENT) + match[2]
-    return value  # a keyword (x-large, larger...), or what Pango itself refuses
-
-
-def _clamp_signed(value: str, points: float) -> str:
-    match = re.fullmatch(r"([-+]?)" + _NUMBER + r"(pt)?", value)
-    if not match:
-        return value
-    limit = points if match[3] else points * PANGO_SCALE
-    return match[1] + _cap(float(match[2]), limit) + (match[3] or "")
+    else:
+        return value  # colours, families, styles: no size
+    raise UnprocessableImageError(f"watermark text: {name}={value!r} is not a size this server can bound")
 
 
 def _cap(number: float, limit: float) -> str:
     capped = min(number, limit)
     return str(int(capped)) if capped == math.floor(capped) else f"{capped:.3f}"
-
-
-def _float(value: str) -> float | None:
-    return float(value) if re.fullmatch(_NUMBER, value) else None

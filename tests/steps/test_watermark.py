@@ -11,7 +11,7 @@ from imgproxy_py.errors import ResolutionTooBigError, ResultTooBigError, Unproce
 from imgproxy_py.imaging.context import ProcessingSettings
 from imgproxy_py.imaging.dependencies import FetchedWatermarks, PipelineDeps, WatermarkSource
 from imgproxy_py.imaging.steps.watermark import watermark
-from imgproxy_py.imaging.watermark_text import sanitize
+from imgproxy_py.imaging.watermark_text import render_text, sanitize
 from imgproxy_py.url.arguments import b64
 from tests.steps.support import array, context, pixel, solid
 
@@ -214,6 +214,9 @@ def test_text_wins_over_url() -> None:
         ("<big>" * 5 + "x" + "</big>" * 5, "deeper"),
         ('<span size="128pt">' + "W\n" * 40 + "</span>", "larger"),
         ("   ", "invalid watermark text"),
+        ('<span font="Sans 1e9">x</span>', "bound"),  # sizes in forms that can't be clamped
+        ('<span size="-5">x</span>', "bound"),
+        ('<span line_height="1e30">x</span>', "bound"),
     ],
 )
 def test_bad_text_is_unprocessable(markup: str, match: str) -> None:
@@ -234,6 +237,7 @@ def test_bad_text_is_unprocessable(markup: str, match: str) -> None:
         ('<span line_height="50">A</span>', '<span line_height="2">A</span>'),
         ('<span size="x-large" foreground="red">A &amp; B</span>',
          '<span size="x-large" foreground="red">A &amp; B</span>'),
+        ('<span font="Sans Bold" rise="superscript">A</span>', '<span font="Sans Bold" rise="superscript">A</span>'),
         ("plain", "plain"),
     ],
 )
@@ -257,3 +261,16 @@ def test_no_wm_no_custom_watermark() -> None:
     c = context(image, with_url("wmsh:2") + "/wmt:" + b64("x"), deps=fetched())
     watermark(c)
     assert c.img is image
+
+
+def test_rendered_text_is_reused() -> None:
+    # The same text on many images (or on every frame of an animation) is rendered once.
+    first = render_text("<i>reused</i>")
+    assert render_text("<i>reused</i>") is first and render_text("<i>other</i>") is not first
+
+
+def test_a_shadow_past_the_result_limit_is_refused_before_it_is_built() -> None:
+    c = context(solid(20, 20), with_url("wm:1:ce/wmsh:99999999"), deps=fetched(),
+                settings=ProcessingSettings(max_result_resolution=1_000_000))
+    with pytest.raises(ResultTooBigError, match="shadow"):
+        watermark(c)

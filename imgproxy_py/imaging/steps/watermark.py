@@ -79,8 +79,12 @@ def _prepare(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Im
     wm = _sized(wm, c, width, height)
     wm = shape.rotate(wm, style.rotate)
     if style.shadow > 0:
-        wm = shape.add_shadow(wm, style.shadow)
-        _check_size(c, (wm.width, wm.height), f"watermark shadow {style.shadow}")
+        # As blur's: libvips takes a sigma up to 1000; the canvas the shadow needs is checked
+        # before anything is built.
+        sigma = min(style.shadow, shape.MAX_SHADOW_SIGMA)
+        margin = shape.shadow_margin(sigma)
+        _check_size(c, (wm.width + 2 * margin, wm.height + 2 * margin), f"watermark shadow {style.shadow}")
+        wm = shape.add_shadow(wm, sigma)
     if c.po.watermark.position in TILED:
         wm = _tiled(wm, c, width, height)
     return wm
