@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError
+from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.vips import ensure_alpha, to_srgb
 from imgproxy_py.options.model import GravityType
@@ -27,8 +28,11 @@ class WatermarkSource:
 
     def __init__(self, data: bytes, max_pixels: int = 0) -> None:
         fmt = loader.detect_format(data)
+        if fmt is ImageFormat.SVG:  # a watermark_url's SVG is anyone's: never its scripts
+            data = loader.prepare_svg(data, sanitize=True)
         img = loader.load(data, fmt)
-        if max_pixels and not fmt.is_vector and img.width * img.height > max_pixels:
+        # A vector watermark too: it is rasterized at the size it declares.
+        if max_pixels and img.width * img.height > max_pixels:
             raise ResolutionTooBigError(f"watermark resolution {img.width}x{img.height} exceeds the limit")
         self.image: pyvips.Image = ensure_alpha(to_srgb(img)).copy_memory()
 

@@ -274,3 +274,13 @@ def test_a_shadow_past_the_result_limit_is_refused_before_it_is_built() -> None:
                 settings=ProcessingSettings(max_result_resolution=1_000_000))
     with pytest.raises(ResultTooBigError, match="shadow"):
         watermark(c)
+
+
+def test_svg_watermark_is_sanitized_and_bounded() -> None:
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><script>alert(1)</script>'
+           b'<rect width="40" height="20" fill="#ff00ff"/></svg>')
+    deps = PipelineDeps(fetched_watermarks=FetchedWatermarks({MARK_URL: svg}, max_pixels=800))
+    assert footprint(custom(with_url("wm:1:ce"), deps))[2:] == (40, 20)
+    huge = svg.replace(b'width="40" height="20"><script', b'width="40000" height="20000"><script', 1)
+    with pytest.raises(ResolutionTooBigError):
+        custom(with_url("wm:1:ce"), PipelineDeps(fetched_watermarks=FetchedWatermarks({MARK_URL: huge}, 800)))
