@@ -161,29 +161,35 @@ def test_a_missing_watermark_is_a_404(server: AppServer, client: httpx.Client, m
     assert get(server, client, f"wmu:{b64(marks['missing'])}", marks["photo"]).status_code == 200
 
 
-def test_a_watermark_outside_the_allowed_sources_is_a_404(start_server: Callable[..., AppServer],
-                                                          client: httpx.Client, marks: dict[str, str]) -> None:
-    strict = start_server(IMGPROXY_ALLOWED_SOURCES=marks["photo"])
-    response = get(strict, client, f"wm:1:ce/wmu:{b64(marks['bar'])}", marks["photo"])
-    assert response.status_code == 404
+@pytest.fixture(scope="module")
+def tuned(start_server: Callable[..., AppServer], origin: Origin) -> AppServer:
+    """No watermark cache; watermark URLs preprocessed like sources, and only /wm/ allowed."""
+    return start_server(IMGPROXY_WATERMARKS_CACHE_SIZE="0", IMGPROXY_WATERMARK_PREPROCESS_URL="true",
+                        IMGPROXY_BASE_URL=origin.url("/wm/"), IMGPROXY_ALLOWED_SOURCES=origin.url("/wm/"))
 
 
-@pytest.mark.parametrize(("cache_size", "downloads"), [("256", 1), ("0", 3)])
-def test_watermarks_are_cached(start_server: Callable[..., AppServer], client: httpx.Client, origin: Origin,
-                               landscape_jpeg: bytes, cache_size: str, downloads: int) -> None:
-    path = f"/wm/cached-{cache_size}.png"
+def test_a_watermark_outside_the_allowed_sources_is_a_404(tuned: AppServer, client: httpx.Client, origin: Origin,
+                                                          marks: dict[str, str]) -> None:
+    elsewhere = origin.add("/elsewhere/bar.png", png(40, 20, MAGENTA))
+    response = get(tuned, client, f"wm:1:ce/wmu:{b64(elsewhere)}", marks["photo"])
+    assert response.status_code == 404 and "Watermark" in response.text
+    assert origin.count("/elsewhere/bar.png") == 0
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_watermarks_are_cached(server: AppServer, tuned: AppServer, client: httpx.Client, origin: Origin,
+                               marks: dict[str, str], cached: bool) -> None:
+    path = f"/wm/cached-{cached}.png"
     url = origin.add(path, png(10, 10, MAGENTA))
-    photo = origin.add(f"/wm/photo-{cache_size}.jpg", landscape_jpeg)
-    app = start_server(IMGPROXY_WATERMARKS_CACHE_SIZE=cache_size)
     for busting in range(3):  # a new result each time, the same watermark
-        assert get(app, client, f"cb:{busting}/wm:1:ce/wmu:{b64(url)}", photo).status_code == 200
-    assert origin.count(path) == downloads
+        response = get(server if cached else tuned, client, f"cb:{busting}/wm:1:ce/wmu:{b64(url)}", marks["photo"])
+        assert response.status_code == 200
+    assert origin.count(path) == (1 if cached else 3)
 
 
-def test_watermark_url_preprocessing(start_server: Callable[..., AppServer], client: httpx.Client,
-                                     origin: Origin, marks: dict[str, str]) -> None:
-    app = start_server(IMGPROXY_WATERMARK_PREPROCESS_URL="true", IMGPROXY_BASE_URL=origin.url("/wm/"))
-    response = client.get(f"{app.base}/unsafe/rs:fit:300:200/wm:1:nowe/wmu:{b64('square.png')}/plain/coffee.jpg@png")
+def test_watermark_url_preprocessing(tuned: AppServer, client: httpx.Client) -> None:
+    # IMGPROXY_BASE_URL is put before the watermark's URL as before the source's.
+    response = client.get(f"{tuned.base}/unsafe/rs:fit:300:200/wm:1:nowe/wmu:{b64('square.png')}/plain/coffee.jpg@png")
     assert list(pixels(response)[5, 5, :3]) == MAGENTA
 
 
@@ -223,7 +229,7 @@ def test_accepted_forms(server: AppServer, client: httpx.Client, marks: dict[str
 
 @pytest.fixture(scope="module")
 def demo_server(start_server: Callable[..., AppServer]) -> AppServer:
-    return start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(DEMO))
+    return start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(DEMO), IMGPROXY_MAX_ANIMATION_FRAMES="3")
 
 
 @pytest.mark.parametrize("spec", [s for s in PROCESSING_OPTIONS if s.name.startswith("watermark_")],
@@ -233,3 +239,19 @@ def test_examples_work_on_the_demo_images(demo_server: AppServer, client: httpx.
     response = client.get(f"{demo_server.base}/unsafe/{spec.example}/plain/local:///coffee.jpg@png")
     assert response.status_code == 200, response.text
     assert response.content != plain.content  # the example does mark the image
+
+
+def test_every_frame_of_an_animation_is_marked(demo_server: AppServer, client: httpx.Client) -> None:
+    def frames(options: str) -> Pixels:
+        response = client.get(f"{demo_server.base}/unsafe/rs:fit:200:200/{options}/plain/local:///iss634.gif@gif")
+        assert response.status_code == 200, response.text
+        img = pyvips.Image.new_from_buffer(response.content, "", n=-1).colourspace("srgb")
+        assert img.get("n-pages") == 3
+        flat = np.ndarray(buffer=img.write_to_memory(), dtype=np.uint8, shape=(img.height, img.width, img.bands))
+        return flat.astype(int)[..., :3].reshape(3, img.height // 3, img.width, 3)
+
+    plain = frames("cb:plain")
+    marked = frames("wm:1:nowe/wmt:" + b64('<span foreground="#ff00ff" size="20000">wm</span>'))
+    for before, after in zip(plain, marked, strict=True):
+        assert np.abs(after[:20, :30] - before[:20, :30]).max() > 100  # the text on each frame
+        assert np.abs(after[100:, 100:] - before[100:, 100:]).mean() < 2  # and nowhere else
