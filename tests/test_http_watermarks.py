@@ -235,8 +235,8 @@ def demo_server(start_server: Callable[..., AppServer]) -> AppServer:
 @pytest.mark.parametrize("spec", [s for s in PROCESSING_OPTIONS if s.name.startswith("watermark_")],
                          ids=lambda s: s.name)
 def test_examples_work_on_the_demo_images(demo_server: AppServer, client: httpx.Client, spec: Option) -> None:
-    plain = client.get(f"{demo_server.base}/unsafe/plain/local:///coffee.jpg@png")
-    response = client.get(f"{demo_server.base}/unsafe/{spec.example}/plain/local:///coffee.jpg@png")
+    plain = client.get(f"{demo_server.base}/unsafe/plain/local:///{spec.source}@png")
+    response = client.get(f"{demo_server.base}/unsafe/{spec.example}/plain/local:///{spec.source}@png")
     assert response.status_code == 200, response.text
     assert response.content != plain.content  # the example does mark the image
 

@@ -4,6 +4,7 @@ registry the server parses URLs with.  A new option goes in its family's ``OPTIO
 from __future__ import annotations
 
 from imgproxy_py.options import (
+    color,
     cropping,
     detection,
     effects,
@@ -21,6 +22,7 @@ PROCESSING_OPTIONS: tuple[Option, ...] = (
     *cropping.OPTIONS,
     *effects.OPTIONS,
     *watermarks.OPTIONS,
+    *color.OPTIONS,
     *output.OPTIONS,
     *optimization.OPTIONS,
     *meta.OPTIONS,

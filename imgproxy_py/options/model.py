@@ -16,6 +16,9 @@ from enum import StrEnum
 from typing import Any
 
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.values_color import Colorize, Duotone, Gradient, Monochrome
+from imgproxy_py.options.values_delivery import HashsumCheck, SecurityOverrides, VideoFrames
+from imgproxy_py.options.values_encoding import AvifArgs, JpegArgs, WebpArgs
 from imgproxy_py.options.values_watermarks import WatermarkStyle
 
 
@@ -208,6 +211,14 @@ class PipelineOptions:
     sharpen: float = 0.0
     pixelate: int = 0
     brightness: int = 0  # -255..255, added to the colour bands (imgproxy Pro)
+    # imgproxy Pro's colour and tone options (imgproxy_py/options/color.py); None: off.
+    contrast: float = 1.0
+    saturation: float = 1.0
+    monochrome: Monochrome | None = None
+    duotone: Duotone | None = None
+    colorize: Colorize | None = None
+    gradient: Gradient | None = None
+    background_alpha: float = 1.0  # the opacity of ``background``
     watermark: WatermarkOptions = WatermarkOptions()
     # imgproxy Pro's wmu, wmt, wms, wmr and wmsh: the custom watermark and its shape.
     watermark_style: WatermarkStyle = field(default_factory=WatermarkStyle)
@@ -252,6 +263,7 @@ class OutputOptions:
     filename: str = ""
     return_attachment: bool = False
     page: int = 0
+    pages: int = 1  # pages (frames) from ``page`` on, stacked when the result is a still image
     disable_animation: bool = False
     prefer_webp: bool = False
     enforce_webp: bool = False
@@ -267,6 +279,22 @@ class OutputOptions:
     representative_face: bool = False
     autoquality: AutoQualityArgs | None = None  # laid over the output format's settings when encoding
     png_options: PngArgs | None = None
+    # imgproxy Pro's encoding options (options.values_encoding): laid over IMGPROXY_JPEG/WEBP/AVIF_*.
+    jpeg_options: JpegArgs | None = None
+    webp_options: WebpArgs | None = None
+    avif_options: AvifArgs | None = None
+    dpi: float = 0.0  # 0: keep the image's (IMGPROXY_STRIP_METADATA_DPI when stripping)
+    color_profile: str = ""  # srgb, cmyk or a file in IMGPROXY_COLOR_PROFILES_DIR; "": none
+    style: str = ""  # CSS put into an SVG source before it is rendered
+    # Video sprites and animations (imgproxy Pro); None: off.
+    video_tile: VideoFrames | None = None
+    video_animation: VideoFrames | None = None
+    hashsum: HashsumCheck | None = None  # checked on the source's bytes before processing
+    security: SecurityOverrides = field(default_factory=SecurityOverrides)  # over the IMGPROXY_MAX_* settings
+    # Neither changes the result, so neither is in cache keys or ETags: a bypassing request
+    # refreshes the entries the plain URL reads.
+    bypass_cache: bool = field(default=False, compare=False)
+    cache_tags: tuple[str, ...] = field(default=(), compare=False)
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 
     def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:

@@ -24,6 +24,9 @@ class SecurityConfig:
     max_result_dimension: int = 0
     allowed_processing_options: frozenset[str] = frozenset()
     source_url_encryption_key: bytes = b""
+    # Whether URLs may use max_src_resolution & co. (over the limits above) and bypass_cache.
+    allow_security_options: bool = False
+    allow_bypass_cache: bool = False
 
     @property
     def signing_enabled(self) -> bool:
@@ -57,6 +60,8 @@ class SecurityConfig:
             max_result_dimension=r.integer("IMGPROXY_MAX_RESULT_DIMENSION", 0, minimum=0),
             allowed_processing_options=frozenset(r.string_list("IMGPROXY_ALLOWED_PROCESSING_OPTIONS")),
             source_url_encryption_key=enc_key,
+            allow_security_options=r.boolean("IMGPROXY_ALLOW_SECURITY_OPTIONS", False),
+            allow_bypass_cache=r.boolean("IMGPROXY_ALLOW_BYPASS_CACHE", False),
         )
 
 

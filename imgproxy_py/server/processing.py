@@ -22,6 +22,7 @@ from imgproxy_py.imaging.pipeline import ProcessResult, process_image
 from imgproxy_py.options.model import OutputOptions, RequestOptions
 from imgproxy_py.server.checks import check_secret, client_features, parse_and_verify, raw_path, require_features
 from imgproxy_py.server.composition import Services
+from imgproxy_py.server.delivery import cache_tag_headers, check_allowed, check_hashsum
 from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
 from imgproxy_py.server.watermarks import processor_for
@@ -46,8 +47,9 @@ async def fetch_source(services: Services, url: str, out: OutputOptions, if_none
                        if_modified_since: str | None) -> tuple[SourceImage, int | None]:
     """The source, or the fallback image with the status to answer with when it fails."""
     try:
-        return await services.sources.get(url, if_none_match=if_none_match,
-                                          if_modified_since=if_modified_since), None
+        return await services.sources.get(url, if_none_match=if_none_match, if_modified_since=if_modified_since,
+                                          bypass=out.bypass_cache,
+                                          max_size=out.security.max_src_file_size), None
     except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError) as exc:
         fallback = services.fallback_image
         if out.fallback_image_url:
@@ -79,6 +81,7 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     options = services.options.parse(parsed.options, parsed.source.extension, client_features(request, services))
     require_features(options, services)
     out = options.output
+    check_allowed(out, config)
     canonical = services.options.canonical(options)
     opts_tag = options_tag(canonical, delivery.etag_buster)
 
@@ -98,6 +101,8 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     async with services.workers.slot(deadline):
         source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims)
         headers = _headers(services, out, source, fallback_status, opts_tag, origin_etag)
+        if fallback_status is None:
+            check_hashsum(out, source)
         identity = source_identity(source)
         if fallback_status is None and any(t.source_identity == identity for t in matching):
             return not_modified(headers)  # same options, same source bytes: nothing to redo
@@ -155,7 +160,7 @@ async def _fetch(services: Services, url: str, out: OutputOptions, if_none_match
         return await fetch_source(services, url, out, if_none_match, if_modified_since)
     finally:
         if services.metrics is not None:
-            services.metrics.span("downloading", time.perf_counter() - started)
+            services.metrics.span("downloading_image", time.perf_counter() - started)
 
 
 def _headers(services: Services, out: OutputOptions, source: SourceImage, fallback_status: int | None,
@@ -170,6 +175,7 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
     if fallback_status is not None and delivery.fallback_image_ttl:
         headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
     headers["Content-Security-Policy"] = "script-src 'none'"
+    headers.update(cache_tag_headers(out, config))
     vary = vary_header(services)
     if vary:
         headers["Vary"] = vary
@@ -185,7 +191,8 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
                   identity: str, deadline: Deadline) -> ProcessResult:
     """Process once per (options, source) even under concurrent requests; cache the result."""
     key = f"{canonical}\x00{identity}"
-    cached = services.results.get(key)
+    # bypass_cache: processed again, and the new result replaces the cached one.
+    cached = None if options.output.bypass_cache else services.results.get(key)
     if cached is not None:
         return cached
 
