@@ -141,12 +141,14 @@ def is_magenta(block: Pixels) -> bool:
 
 
 def test_chessboard_leaves_every_other_cell(marked: Callable[[str], Pixels]) -> None:
+    # 20x20 tiles over 300x200, centred: a filled one at the centre (140-159, 90-109).
     board, tiled = marked("wm:1:ch/wmu:{square}"), marked("wm:1:re/wmu:{square}")
-    for row in range(10):
-        for column in range(15):
-            cell = np.s_[row * 20 + 2:row * 20 + 18, column * 20 + 2:column * 20 + 18]
+    for i in range(-7, 8):
+        for j in range(-4, 5):
+            left, top = 142 + 20 * i, 92 + 20 * j
+            cell = np.s_[top:top + 16, left:left + 16]
             assert is_magenta(tiled[cell])
-            assert is_magenta(board[cell]) == ((row + column) % 2 == 0), (row, column)
+            assert is_magenta(board[cell]) == ((i + j) % 2 == 0), (i, j)
 
 
 def test_chained_pipelines_place_their_own_watermarks(marked: Callable[[str], Pixels]) -> None:

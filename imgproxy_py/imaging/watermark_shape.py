@@ -60,8 +60,26 @@ def fit(wm: pyvips.Image, factor: float) -> pyvips.Image:
     return wm if factor == 1.0 else resize(wm, factor, factor)
 
 
-def chessboard(tile: pyvips.Image) -> pyvips.Image:
-    """Two tiles on a 2x2 board, top-left and bottom-right: replicated, a chessboard's order."""
+def replicate(tile: pyvips.Image, width: int, height: int, chessboard: bool = False) -> pyvips.Image:
+    """Tiles over ``width`` x ``height``, centred as imgproxy centres them: an odd number of
+    tiles each way, one of them at the centre.  In a chessboard's order every other tile is
+    left empty, the centre one filled."""
+    across = math.ceil(width / tile.width)
+    down = math.ceil(height / tile.height)
+    across += 1 - across % 2
+    down += 1 - down % 2
+    left = (across * tile.width - width) // 2
+    top = (down * tile.height - height) // 2
+    if not chessboard:
+        return tile.replicate(across, down).crop(left, top, width, height)
+    # The board's top-left tile is filled; start one tile in when the centre's parity differs.
+    shift = (across // 2 + down // 2) % 2
+    board = _board(tile).replicate(math.ceil((across + shift) / 2), math.ceil(down / 2))
+    return board.crop(left + shift * tile.width, top, width, height)
+
+
+def _board(tile: pyvips.Image) -> pyvips.Image:
+    """Two tiles on a 2x2 board, top-left and bottom-right."""
     empty = tile.new_from_image(TRANSPARENT).copy(interpretation="srgb")
     top = tile.join(empty, "horizontal")
     bottom = empty.join(tile, "horizontal")

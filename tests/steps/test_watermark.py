@@ -170,20 +170,39 @@ def test_shadow_darkens_around_the_mark() -> None:
     assert pixel(shadowed, 5, 5) == GREY
 
 
-def test_chessboard_fills_every_other_cell() -> None:
-    img = custom(with_url("wm:1:ch/wms:20:0"))  # 20x10 tiles in 40x20 cells of two
-    for cell_x in range(5):
-        for cell_y in range(10):
-            inside = pixel(img, cell_x * 20 + 10, cell_y * 10 + 5)
-            assert inside == (list(MAGENTA) if (cell_x + cell_y) % 2 == 0 else GREY), (cell_x, cell_y)
+def test_chessboard_fills_every_other_cell_around_the_centre() -> None:
+    # 20x10 tiles, centred as imgproxy centres replicated ones: 11x21 of them over 200x200, the
+    # one at the centre filled (its centre at the image's), its neighbours empty.
+    img = custom(with_url("wm:1:ch/wms:20:0"))
+    for i in range(-4, 5):
+        for j in range(-9, 10):
+            inside = pixel(img, 100 + i * 20, 100 + j * 10)
+            assert inside == (list(MAGENTA) if (i + j) % 2 == 0 else GREY), (i, j)
+
+
+@pytest.mark.parametrize("size", [(200, 200), (180, 200), (200, 190), (170, 170)])
+def test_chessboard_centre_is_filled_whatever_the_tile_count(size: tuple[int, int]) -> None:
+    img = custom(with_url("wm:1:ch/wms:20:0"), size=size)
+    centre_x, centre_y = size[0] // 2, size[1] // 2
+    assert pixel(img, centre_x, centre_y) == list(MAGENTA)
+    assert pixel(img, centre_x + 20, centre_y) == GREY and pixel(img, centre_x, centre_y + 10) == GREY
+
+
+def test_replicated_tiles_are_centred() -> None:
+    # A 40x20 mark with a 20 px gap across: 60x20 tiles, 5 across 200 px (an odd count), the
+    # centre one at 70-129 with its mark at 80-119, centred on the image.
+    img = custom(with_url("wm:1:re:20:0"))
+    assert pixel(img, 80, 100) == list(MAGENTA) and pixel(img, 119, 100) == list(MAGENTA)
+    assert pixel(img, 79, 100) == GREY and pixel(img, 120, 100) == GREY  # the gaps either side
+    assert pixel(img, 59, 100) == list(MAGENTA) and pixel(img, 140, 100) == list(MAGENTA)  # the next marks
 
 
 def test_chessboard_gaps() -> None:
-    # 20x10 tiles with 10x10 gaps: 30x20 cells, every other one with its tile at its centre.
+    # 20x10 tiles with 10x10 gaps: 30x20 cells, every other one filled, the marks at their centres.
     img = custom(with_url("wm:1:ch:10:10/wms:20:0"))
-    assert pixel(img, 15, 10) == list(MAGENTA) and pixel(img, 45, 30) == list(MAGENTA)
-    assert pixel(img, 45, 10) == GREY and pixel(img, 15, 30) == GREY
-    assert pixel(img, 2, 2) == GREY  # the gap
+    assert pixel(img, 100, 100) == list(MAGENTA) and pixel(img, 130, 120) == list(MAGENTA)
+    assert pixel(img, 130, 100) == GREY and pixel(img, 100, 120) == GREY
+    assert pixel(img, 100, 108) == GREY and pixel(img, 113, 100) == GREY  # the gaps
 
 
 def test_text_watermark() -> None:

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pyvips
 
 from imgproxy_py.errors import ResultTooBigError, UnprocessableImageError
@@ -67,10 +65,7 @@ def _tiled(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Imag
     if pad_x or pad_y:
         wm = wm.embed(pad_x // 2, pad_y // 2, wm.width + pad_x, wm.height + pad_y,
                       extend="background", background=shape.TRANSPARENT)
-    if opts.position is GravityType.CHESSBOARD:
-        wm = shape.chessboard(wm)
-    across, down = math.ceil(width / wm.width), math.ceil(height / wm.height)
-    return wm.replicate(across, down).crop(0, 0, width, height)
+    return shape.replicate(wm, width, height, chessboard=opts.position is GravityType.CHESSBOARD)
 
 
 def _prepare(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Image:
