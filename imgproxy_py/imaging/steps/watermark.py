@@ -45,7 +45,9 @@ def _sized(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Imag
         box_h = max(1, scale_to_even(height, opts.scale))
         factor, what = min(box_w / wm.width, box_h / wm.height), f"watermark scale {opts.scale}"
     elif style.width or style.height:
-        box_w, box_h = round(style.width * c.dpr_scale), round(style.height * c.dpr_scale)
+        # In CSS pixels, as the image's size is; a side asked for is at least a pixel.
+        box_w = max(1, round(style.width * c.dpr_scale)) if style.width else 0
+        box_h = max(1, round(style.height * c.dpr_scale)) if style.height else 0
         factor = shape.size_factor(wm.width, wm.height, box_w, box_h)
         what = f"watermark size {style.width}:{style.height}"
     else:
