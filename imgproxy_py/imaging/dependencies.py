@@ -13,7 +13,7 @@ import pyvips
 from imgproxy_py.errors import ResolutionTooBigError
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.codecs import load as loader
-from imgproxy_py.imaging.vips import ensure_alpha, to_srgb
+from imgproxy_py.imaging.vips import ensure_alpha, resize, to_srgb
 from imgproxy_py.options.model import GravityType
 
 if TYPE_CHECKING:
@@ -35,6 +35,18 @@ class WatermarkSource:
         if max_pixels and img.width * img.height > max_pixels:
             raise ResolutionTooBigError(f"watermark resolution {img.width}x{img.height} exceeds the limit")
         self.image: pyvips.Image = ensure_alpha(to_srgb(img)).copy_memory()
+        self._format = fmt
+        self._vector = data if fmt.is_vector else None
+
+    def scaled(self, factor: float) -> pyvips.Image:
+        """The watermark at ``factor`` of its size: a vector one rendered again at that scale
+        (sharp when enlarged, as imgproxy's scale-on-load makes it), others resized."""
+        if factor == 1.0:
+            return self.image
+        if self._vector is not None:
+            img = loader.load(self._vector, self._format, shrink=1.0 / factor)
+            return ensure_alpha(to_srgb(img)).copy_memory()
+        return resize(self.image, factor, factor)
 
 
 @dataclass(frozen=True)

@@ -303,3 +303,16 @@ def test_svg_watermark_is_sanitized_and_bounded() -> None:
     huge = svg.replace(b'width="40" height="20"><script', b'width="40000" height="20000"><script', 1)
     with pytest.raises(ResolutionTooBigError):
         custom(with_url("wm:1:ce"), PipelineDeps(fetched_watermarks=FetchedWatermarks({MARK_URL: huge}, 800)))
+
+
+def test_a_vector_watermark_is_rendered_at_its_size_not_enlarged() -> None:
+    # A 20x20 disc made 200x200: rendered again at that scale its edge is a pixel or two of
+    # anti-aliasing (about 600 pixels around); enlarged from 20 px it would be a ramp ten
+    # pixels wide (about 7000).
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20">'
+           b'<circle cx="10" cy="10" r="10" fill="#ff00ff"/></svg>')
+    deps = PipelineDeps(fetched_watermarks=FetchedWatermarks({MARK_URL: svg}))
+    img = custom(with_url("wm:1:ce/wms:200:200"), deps, size=(300, 300))
+    assert footprint(img)[2:] == (200, 200)
+    red = array(img)[..., 0].astype(int)  # 128 outside, 255 on the disc
+    assert np.count_nonzero((red > 135) & (red < 248)) < 1500

@@ -19,7 +19,8 @@ from imgproxy_py.options.model import Gravity, GravityType
 TILED = (GravityType.REPLICATE, GravityType.CHESSBOARD)
 
 
-def _image(c: Context) -> pyvips.Image | None:
+def _source(c: Context) -> WatermarkSource | pyvips.Image | None:
+    """The image to place: a decoded one, or a rendered text."""
     style = c.po.watermark_style
     if style.text:
         return render_text(style.text)
@@ -28,8 +29,8 @@ def _image(c: Context) -> pyvips.Image | None:
         data = fetched.images.get(style.url)
         if data is None:  # the server fetches every watermark_url before processing
             raise UnprocessableImageError(f"the watermark {style.url!r} was not fetched")
-        return WatermarkSource(data, fetched.max_pixels).image
-    return None if c.deps.watermark is None else c.deps.watermark.image
+        return WatermarkSource(data, fetched.max_pixels)
+    return c.deps.watermark
 
 
 def _check_size(c: Context, size: tuple[int, int], what: str) -> None:
@@ -38,8 +39,9 @@ def _check_size(c: Context, size: tuple[int, int], what: str) -> None:
         raise ResultTooBigError(f"{what} makes a {size[0]}x{size[1]} watermark")
 
 
-def _sized(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Image:
+def _sized(source: WatermarkSource | pyvips.Image, c: Context, width: int, height: int) -> pyvips.Image:
     opts, style = c.po.watermark, c.po.watermark_style
+    wm = source.image if isinstance(source, WatermarkSource) else source
     if opts.scale > 0:
         box_w = max(1, scale_to_even(width, opts.scale))
         box_h = max(1, scale_to_even(height, opts.scale))
@@ -53,7 +55,7 @@ def _sized(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Imag
     else:
         return wm
     _check_size(c, (max(1, round(wm.width * factor)), max(1, round(wm.height * factor))), what)
-    return shape.fit(wm, factor)
+    return source.scaled(factor) if isinstance(source, WatermarkSource) else shape.fit(wm, factor)
 
 
 def _tiled(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Image:
@@ -70,10 +72,10 @@ def _tiled(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Imag
     return shape.replicate(wm, width, height, chessboard=opts.position is GravityType.CHESSBOARD)
 
 
-def _prepare(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Image:
+def _prepare(source: WatermarkSource | pyvips.Image, c: Context, width: int, height: int) -> pyvips.Image:
     """imgproxy's order: size, rotation, then the shadow, then the tiles' gaps."""
     style = c.po.watermark_style
-    wm = _sized(wm, c, width, height)
+    wm = _sized(source, c, width, height)
     wm = shape.rotate(wm, style.rotate)
     if style.shadow > 0:
         # As blur's: libvips takes a sigma up to 1000; the canvas the shadow needs is checked
@@ -91,7 +93,7 @@ def watermark(c: Context) -> None:
     opacity = c.po.watermark.opacity * c.settings.watermark_opacity
     if opacity <= 0:
         return
-    source = _image(c)
+    source = _source(c)
     if source is None:
         return
     img = c.img
