@@ -27,6 +27,7 @@ from imgproxy_py.options.info.config import InfoConfig
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.stores import StoresConfig
+from imgproxy_py.sources.watermarks import WatermarksConfig
 from imgproxy_py.url.tokenizer import URLGrammar
 from imgproxy_py.wildcards import url_replacements
 
@@ -276,6 +277,7 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     info: InfoConfig = field(default_factory=InfoConfig)  # /info's presets, presets-only mode and allowed options
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)  # /info's classify
+    watermarks: WatermarksConfig = field(default_factory=WatermarksConfig)
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
     plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
@@ -320,6 +322,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         media=MediaConfig.from_env(r),
         info=InfoConfig.from_env(r),
         classification=ClassificationConfig.from_env(r),
+        watermarks=WatermarksConfig.from_env(r),
         plugins=_plugins(r),
     )
     config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),

@@ -42,6 +42,7 @@ from imgproxy_py.url import cli as url_cli
 from imgproxy_py.url import gravity as url_gravity
 from imgproxy_py.url import info as url_info
 from imgproxy_py.url import options as url_options
+from imgproxy_py.url import options_watermarks as url_options_watermarks
 from imgproxy_py.url.tokenizer import parse_path
 from imgproxy_py.urls import Gravity as G_
 from imgproxy_py.urls import InfoOptions, Options, build_info_url, build_url
@@ -294,11 +295,14 @@ def test_builder_vocabulary_is_the_servers() -> None:
     assert set(get_args(arguments.WatermarkPosition)) == {t.value for t in server_gravity.WATERMARK_POSITIONS}
 
 
-def test_watermark_position_ch_is_refused_by_both() -> None:
+def test_watermark_position_ch_is_read_by_both() -> None:
+    # imgproxy Pro's chessboard tiling; a position neither knows is refused by both.
+    read = server_reads(build_url(Options().watermark(0.5, "ch"), SOURCE))
+    assert read.pipelines[0].watermark.position is G.CHESSBOARD
     with pytest.raises(ValueError):
-        Options().watermark(0.5, "ch")  # type: ignore[arg-type]
+        Options().watermark(0.5, "cb")  # type: ignore[arg-type]
     with pytest.raises(InvalidURLError):
-        server_reads(f"/unsafe/wm:0.5:ch/plain/{SOURCE}")
+        server_reads(f"/unsafe/wm:0.5:cb/plain/{SOURCE}")
 
 
 def test_info_and_processing_names_do_not_collide() -> None:
@@ -307,6 +311,7 @@ def test_info_and_processing_names_do_not_collide() -> None:
         info_server_reads(f"/info/unsafe/rs:fit:10:10/plain/{SOURCE}")
 
 
-@pytest.mark.parametrize("module", [arguments, builder, chain, url_gravity, url_info, url_options])
+@pytest.mark.parametrize("module", [arguments, builder, chain, url_gravity, url_info, url_options,
+                                    url_options_watermarks])
 def test_docstring_examples(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]

@@ -57,6 +57,7 @@ OPTIONS = (
            Args(Arg("opacity", UNIT_FLOAT), Arg("position", POSITION, keep_if_empty=True),
                 Arg("x_offset", FLOAT, keep_if_empty=True), Arg("y_offset", FLOAT, keep_if_empty=True),
                 Arg("scale", POSITIVE_FLOAT, keep_if_empty=True)),
-           _watermark, "Put the configured watermark on the result: a compass position, or `re` to tile it.",
+           _watermark, "Put the watermark on the result: a compass position, `re` to tile it, `ch` to tile it "
+           "in a chessboard's order.",
            "wm:0.5:soea:10:10:0.2"),
 )

@@ -19,6 +19,7 @@ from imgproxy_py.formats import ImageFormat
 from imgproxy_py.options.values_color import Colorize, Duotone, Gradient, Monochrome
 from imgproxy_py.options.values_delivery import HashsumCheck, SecurityOverrides, VideoFrames
 from imgproxy_py.options.values_encoding import AvifArgs, JpegArgs, WebpArgs
+from imgproxy_py.options.values_watermarks import WatermarkStyle
 
 
 class ResizingType(StrEnum):
@@ -45,6 +46,7 @@ class GravityType(StrEnum):
     OBJECTS = "obj"
     OBJECTS_WEIGHTED = "objw"
     REPLICATE = "re"
+    CHESSBOARD = "ch"  # watermarks only: tiles in a chessboard's order (imgproxy Pro)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,8 @@ class PipelineOptions:
     gradient: Gradient | None = None
     background_alpha: float = 1.0  # the opacity of ``background``
     watermark: WatermarkOptions = WatermarkOptions()
+    # imgproxy Pro's wmu, wmt, wms, wmr and wmsh: the custom watermark and its shape.
+    watermark_style: WatermarkStyle = field(default_factory=WatermarkStyle)
     # Object detection (imgproxy Pro's options, open here).
     objects_position: Gravity = Gravity()
     crop_objects: CropObjects | None = None

@@ -28,6 +28,7 @@ from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers, check_allowed, check_hashsum
 from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
+from imgproxy_py.server.watermarks import processor_for
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import source_identity
 from imgproxy_py.url.tokenizer import ParsedPath
@@ -206,7 +207,8 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
 
     async def compute() -> ProcessResult:
         services.images_processed += 1
-        result = await services.workers.execute(process_image, services.processor, source.data, options,
+        processor = await processor_for(services, options)  # with its watermark_url images
+        result = await services.workers.execute(process_image, processor, source.data, options,
                                                 deadline, identity)
         services.results.put(key, result)
         return result
