@@ -16,6 +16,13 @@ from enum import StrEnum
 from typing import Any
 
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.values_sharpness import (
+    BlurAreas,
+    CropAspectRatio,
+    ProgressiveBlur,
+    ResizingAlgorithm,
+    UnsharpMaskingArgs,
+)
 
 
 class ResizingType(StrEnum):
@@ -183,6 +190,7 @@ class PipelineOptions:
     """What one pipeline does to the pixels (imgproxy's per-pipeline options)."""
 
     resizing_type: ResizingType = ResizingType.FIT
+    resizing_algorithm: ResizingAlgorithm = ResizingAlgorithm.LANCZOS3  # imgproxy Pro
     width: int = 0
     height: int = 0
     min_width: int = 0
@@ -195,6 +203,7 @@ class PipelineOptions:
     extend_aspect_ratio: ExtendOptions = ExtendOptions()
     gravity: Gravity = Gravity()
     crop: CropOptions = CropOptions()
+    crop_aspect_ratio: CropAspectRatio = field(default_factory=CropAspectRatio)  # imgproxy Pro
     trim: TrimOptions = TrimOptions()
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, right, bottom, left
     auto_rotate: bool = True
@@ -206,6 +215,10 @@ class PipelineOptions:
     sharpen: float = 0.0
     pixelate: int = 0
     brightness: int = 0  # -255..255, added to the colour bands (imgproxy Pro)
+    # imgproxy Pro's sharpness options: laid over IMGPROXY_UNSHARP_MASKING_* by the step.
+    unsharp_masking: UnsharpMaskingArgs = field(default_factory=UnsharpMaskingArgs)
+    blur_areas: BlurAreas | None = None
+    progressive_blur: ProgressiveBlur | None = None
     watermark: WatermarkOptions = WatermarkOptions()
     # Object detection (imgproxy Pro's options, open here).
     objects_position: Gravity = Gravity()
