@@ -17,6 +17,7 @@ from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
+from imgproxy_py.imaging.codecs.settings import EncoderSettings
 from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
 from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.raw import RawConfig
@@ -124,9 +125,6 @@ class ProcessingConfig:
     strip_color_profile: bool = True
     auto_rotate: bool = True
     enforce_thumbnail: bool = False
-    jpeg_progressive: bool = False
-    png_interlaced: bool = False
-    avif_speed: int = 8
     use_linear_colorspace: bool = False
     disable_shrink_on_load: bool = False
     sanitize_svg: bool = True
@@ -154,9 +152,6 @@ class ProcessingConfig:
             strip_color_profile=r.boolean("IMGPROXY_STRIP_COLOR_PROFILE", True),
             auto_rotate=r.boolean("IMGPROXY_AUTO_ROTATE", True),
             enforce_thumbnail=r.boolean("IMGPROXY_ENFORCE_THUMBNAIL", False),
-            jpeg_progressive=r.boolean("IMGPROXY_JPEG_PROGRESSIVE", False),
-            png_interlaced=r.boolean("IMGPROXY_PNG_INTERLACED", False),
-            avif_speed=r.integer("IMGPROXY_AVIF_SPEED", 8, minimum=0, maximum=9),
             use_linear_colorspace=r.boolean("IMGPROXY_USE_LINEAR_COLORSPACE", False),
             disable_shrink_on_load=r.boolean("IMGPROXY_DISABLE_SHRINK_ON_LOAD", False),
             sanitize_svg=r.boolean("IMGPROXY_SANITIZE_SVG", True),
@@ -266,6 +261,8 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     presets: PresetsConfig = PresetsConfig()
     optimize: OptimizeConfig = field(default_factory=lambda: OptimizeConfig.from_env({})[0])
+    # The savers' settings (IMGPROXY_JPEG_*, IMGPROXY_WEBP_*, IMGPROXY_AVIF_*, colour profiles).
+    encoding: EncoderSettings = field(default_factory=EncoderSettings)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
     raw: RawConfig = field(default_factory=RawConfig)
@@ -307,6 +304,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         metrics=MetricsConfig.from_env(r),
         presets=PresetsConfig.from_env(r),
         optimize=own(OptimizeConfig.from_env(tracked)),
+        encoding=EncoderSettings.from_env(r),
         detection=own(DetectionConfig.from_env(tracked)),
         video=own(VideoConfig.from_env(tracked)),
         raw=own(RawConfig.from_env(tracked)),

@@ -14,6 +14,8 @@ class ImgproxyError(Exception):
 
     status: int = 500
     default_public_message: str = "Internal error"
+    # imgproxy's error category: the ``type`` label of its ``errors_total`` metric.
+    category: str = "processing"
 
     def __init__(self, message: str = "", *, public_message: str | None = None) -> None:
         super().__init__(message or self.default_public_message)
@@ -23,6 +25,7 @@ class ImgproxyError(Exception):
 class InvalidURLError(ImgproxyError):
     """Bad path, option or argument: imgproxy answers 404 "Invalid URL"."""
 
+    category = "path_parsing"
     status = 404
     default_public_message = "Invalid URL"
 
@@ -39,6 +42,7 @@ class BadRequestError(InvalidURLError):
 
 
 class ForbiddenError(ImgproxyError):
+    category = "security"
     status = 403
     default_public_message = "Forbidden"
 
@@ -48,26 +52,31 @@ class SignatureError(ForbiddenError):
 
 
 class SourceNotAllowedError(ImgproxyError):
+    category = "security"
     status = 404
     default_public_message = "Invalid source"
 
 
 class SourceNotFoundError(ImgproxyError):
+    category = "download"
     status = 404
     default_public_message = "Source image not found"
 
 
 class SourceBadGatewayError(ImgproxyError):
+    category = "download"
     status = 502
     default_public_message = "Can't download source image"
 
 
 class SourceTimeoutError(ImgproxyError):
+    category = "download"
     status = 504
     default_public_message = "Source image download timed out"
 
 
 class SourceTooBigError(ImgproxyError):
+    category = "image_data_size"
     status = 422
     default_public_message = "Source image file is too big"
 
@@ -89,6 +98,7 @@ class UnsupportedFormatError(UnprocessableImageError):
 
 
 class ResolutionTooBigError(UnprocessableImageError):
+    category = "security"
     default_public_message = "Source image resolution is too big"
 
 
@@ -111,11 +121,13 @@ class ResultTooBigError(UnprocessableImageError):
 
 
 class QueueFullError(ImgproxyError):
+    category = "queue"
     status = 429
     default_public_message = "Too many requests"
 
 
 class DeadlineExceededError(ImgproxyError):
+    category = "timeout"
     status = 503
     default_public_message = "Timeout"
 

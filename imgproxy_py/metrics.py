@@ -1,9 +1,15 @@
 """Metrics with imgproxy's names: Prometheus (``/metrics``) and DataDog (DogStatsD).
 
-The server reports requests, their spans (queue, downloading, processing, streaming)
-and errors here; gauges (workers, requests/images in progress, utilization, cache hit
-rates) are read from the live objects when scraped or every ``IMGPROXY_METRICS_INTERVAL``
-seconds for DogStatsD.
+What imgproxy reports keeps imgproxy's name, labels and buckets, so its dashboards work
+unchanged: ``requests_total``, ``status_codes_total{status}``, ``errors_total{type}`` (its error
+categories: ``path_parsing``, ``security``, ``download``, ``image_data_size``, ``processing``,
+``queue``, ``timeout``), ``request_duration_seconds``, ``request_span_duration_seconds{span}``
+(``queue``, ``downloading_image``, ``processing_image``, ``streaming_image``), the gauges
+``workers``, ``requests_in_progress``, ``images_in_progress``, ``workers_utilization``,
+``vips_memory_bytes``, ``vips_max_memory_bytes``, ``vips_allocs`` and the process collector's
+``process_*``; for DataDog, imgproxy's ``imgproxy.*`` gauges.  What only imgproxy_py reports
+is prefixed ``imgproxy_py_`` (``imgproxy_py.`` for DogStatsD).  Gauges are read from the live
+objects when scraped, or every ``IMGPROXY_METRICS_INTERVAL`` seconds for DogStatsD.
 """
 
 from __future__ import annotations
@@ -19,6 +25,31 @@ from imgproxy_py.metrics_config import MetricsConfig
 log = logging.getLogger("imgproxy_py.metrics")
 
 Gauges = Callable[[], dict[str, float]]
+
+# The Go client's default buckets, which imgproxy's histograms use (Python's default has more).
+IMGPROXY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# imgproxy's gauges: Prometheus name -> DogStatsD name.
+IMGPROXY_GAUGES = {
+    "workers": "imgproxy.workers",
+    "requests_in_progress": "imgproxy.requests_in_progress",
+    "images_in_progress": "imgproxy.images_in_progress",
+    "workers_utilization": "imgproxy.workers_utilization",
+    "vips_memory_bytes": "imgproxy.vips.memory",
+    "vips_max_memory_bytes": "imgproxy.vips.max_memory",
+    "vips_allocs": "imgproxy.vips.allocs",
+}
+GAUGE_HELP = {
+    "workers": "A gauge of the number of running workers.",
+    "requests_in_progress": "A gauge of the number of requests currently being in progress.",
+    "images_in_progress": "A gauge of the number of images currently being in progress.",
+    "workers_utilization": "A gauge of the workers utilization in percents.",
+    "vips_memory_bytes": "A gauge of the vips tracked memory usage in bytes.",
+    "vips_max_memory_bytes": "A gauge of the max vips tracked memory usage in bytes.",
+    "vips_allocs": "A gauge of the number of active vips allocations.",
+    "source_cache_hit_rate": "Share of source lookups served from the source cache.",
+    "result_cache_hit_rate": "Share of result lookups served from the result cache.",
+}
+OWN_PREFIX = "imgproxy_py"
 
 
 class Metrics:
@@ -47,20 +78,20 @@ class Metrics:
             self._prom.duration.observe(seconds)
         if self._statsd is not None:
             tags = [f"status:{status}"]
-            self._statsd.increment("imgproxy.requests", tags=tags)
-            self._statsd.histogram("imgproxy.request.duration", seconds, tags=tags)
+            self._statsd.increment(f"{OWN_PREFIX}.requests", tags=tags)
+            self._statsd.histogram(f"{OWN_PREFIX}.request.duration", seconds, tags=tags)
 
     def span(self, name: str, seconds: float) -> None:
         if self._prom is not None:
             self._prom.spans.labels(span=name).observe(seconds)
         if self._statsd is not None:
-            self._statsd.histogram("imgproxy.request.span.duration", seconds, tags=[f"span:{name}"])
+            self._statsd.histogram(f"{OWN_PREFIX}.request.span.duration", seconds, tags=[f"span:{name}"])
 
     def error(self, kind: str) -> None:
         if self._prom is not None:
             self._prom.errors.labels(type=kind).inc()
         if self._statsd is not None:
-            self._statsd.increment("imgproxy.errors", tags=[f"type:{kind}"])
+            self._statsd.increment(f"{OWN_PREFIX}.errors", tags=[f"type:{kind}"])
 
     # --- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -84,7 +115,11 @@ class Metrics:
             await asyncio.sleep(self.config.gauge_interval)
             try:
                 for name, value in self.gauges().items():
-                    self._statsd.gauge(f"imgproxy.{name}", value)
+                    if name in IMGPROXY_GAUGES:  # imgproxy sends these only when asked to
+                        if self.config.datadog_additional_metrics:
+                            self._statsd.gauge(IMGPROXY_GAUGES[name], value)
+                    else:
+                        self._statsd.gauge(f"{OWN_PREFIX}.{name}", value)
             except OSError as exc:  # a missing agent must never hurt requests
                 log.debug("dogstatsd send failed: %s", exc)
 
@@ -95,28 +130,26 @@ def _gauge_reader(metrics: Metrics, name: str) -> Callable[[], float]:
 
 class _Prometheus:
     def __init__(self, config: MetricsConfig, metrics: Metrics) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
         ns = config.prometheus_namespace
         self.registry = CollectorRegistry()
         reg = self.registry
-        self.requests = Counter("requests", "A counter of the total number of HTTP requests imgproxy processed",
+        self.requests = Counter("requests", "A counter of the total number of HTTP requests imgproxy processed.",
                                 namespace=ns, registry=reg)
-        self.status_codes = Counter("status_codes", "A counter of the response status codes", ["status"],
+        self.status_codes = Counter("status_codes", "A counter of the response status codes.", ["status"],
                                     namespace=ns, registry=reg)
-        self.errors = Counter("errors", "A counter of the occurred errors separated by type", ["type"],
+        self.errors = Counter("errors", "A counter of the occurred errors separated by type.", ["type"],
                               namespace=ns, registry=reg)
-        self.duration = Histogram("request_duration_seconds", "A histogram of the response latency",
-                                  namespace=ns, registry=reg)
-        self.spans = Histogram("request_span_duration_seconds", "A histogram of the queue latency, "
-                               "downloading, processing and streaming", ["span"], namespace=ns, registry=reg)
-        for name, doc in (("workers", "A gauge of the number of running workers"),
-                          ("requests_in_progress", "A gauge of the number of requests in progress"),
-                          ("images_in_progress", "A gauge of the number of images currently being processed"),
-                          ("workers_utilization", "A gauge of the workers utilization in percents"),
-                          ("source_cache_hit_rate", "Share of source lookups served from the source cache"),
-                          ("result_cache_hit_rate", "Share of result lookups served from the result cache")):
-            Gauge(name, doc, namespace=ns, registry=reg).set_function(_gauge_reader(metrics, name))
+        self.duration = Histogram("request_duration_seconds", "A histogram of the response latency.",
+                                  namespace=ns, registry=reg, buckets=IMGPROXY_BUCKETS)
+        self.spans = Histogram("request_span_duration_seconds",
+                               "A histogram of the request spans duration separated by span name.", ["span"],
+                               namespace=ns, registry=reg, buckets=IMGPROXY_BUCKETS)
+        for name, doc in GAUGE_HELP.items():
+            own = "" if name in IMGPROXY_GAUGES else f"{OWN_PREFIX}_"
+            Gauge(own + name, doc, namespace=ns, registry=reg).set_function(_gauge_reader(metrics, name))
+        ProcessCollector(namespace=ns, registry=reg)  # process_resident_memory_bytes and the rest
         self.config = config
         self._server: Any = None
 

@@ -12,6 +12,7 @@ class MetricsConfig:
     prometheus_bind: str = ""
     prometheus_namespace: str = ""
     datadog_enable: bool = False
+    datadog_additional_metrics: bool = False  # imgproxy's imgproxy.* gauges
     datadog_host: str = "localhost"
     datadog_port: int = 8125
     datadog_service: str = "imgproxy"
@@ -29,6 +30,7 @@ class MetricsConfig:
             prometheus_bind=bind,
             prometheus_namespace=r.string("IMGPROXY_PROMETHEUS_NAMESPACE"),
             datadog_enable=r.boolean("IMGPROXY_DATADOG_ENABLE", False),
+            datadog_additional_metrics=r.boolean("IMGPROXY_DATADOG_ENABLE_ADDITIONAL_METRICS", False),
             datadog_host=r.string("DD_AGENT_HOST", "localhost"),
             datadog_port=r.integer("DD_DOGSTATSD_PORT", 8125, minimum=1, maximum=65535),
             datadog_service=r.string("DD_SERVICE", "imgproxy"),

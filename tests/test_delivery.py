@@ -244,14 +244,51 @@ def test_prometheus_metrics(client: httpx.Client, start_server) -> None:  # type
     server = start_server(IMGPROXY_PROMETHEUS_BIND=f"127.0.0.1:{port}")
     client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
     client.get(f"{server.base}/unsafe/bogus:1/plain/local:///core/hopper.jpg")
+    client.get(f"{server.base}/unsafe/w:20/plain/local:///core/missing.jpg")
     text = client.get(f"http://127.0.0.1:{port}/metrics").text
-    assert "requests_total 2.0" in text
-    assert 'status_codes_total{status="404"} 1.0' in text
-    assert 'request_span_duration_seconds_count{span="processing"} 1.0' in text
-    assert 'errors_total{type="InvalidURLError"} 1.0' in text
-    for gauge in ("workers 2.0", "requests_in_progress", "images_in_progress", "workers_utilization",
-                  "source_cache_hit_rate", "result_cache_hit_rate"):
-        assert gauge in text
+    # imgproxy's names, labels, error categories and span names, so its dashboards keep working.
+    assert "\nrequests_total 3.0" in text
+    assert 'status_codes_total{status="404"} 2.0' in text
+    assert 'errors_total{type="path_parsing"} 1.0' in text
+    assert 'errors_total{type="download"} 1.0' in text
+    for span in ("queue", "downloading_image", "processing_image", "streaming_image"):
+        assert f'request_span_duration_seconds_count{{span="{span}"}}' in text
+    # The Go client's default buckets, as imgproxy's histograms have: no 0.075, 0.75 or 7.5.
+    buckets = {line.split('le="')[1].split('"')[0] for line in text.splitlines()
+               if line.startswith("request_duration_seconds_bucket")}
+    assert buckets == {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "+Inf"}
+    gauges = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+              if line and not line.startswith("#") and "{" not in line}
+    assert gauges["workers"] == 2.0
+    for name in ("requests_in_progress", "images_in_progress", "workers_utilization", "vips_memory_bytes",
+                 "vips_max_memory_bytes", "vips_allocs", "process_resident_memory_bytes",
+                 "imgproxy_py_source_cache_hit_rate", "imgproxy_py_result_cache_hit_rate"):
+        assert name in gauges, name
+    assert gauges["vips_max_memory_bytes"] > 0  # libvips' own accounting is read, not a constant
+    assert "\nsource_cache_hit_rate" not in text  # our extras never take a name imgproxy could use
+
+
+def test_prometheus_namespace_prefixes_every_metric(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    server = start_server(IMGPROXY_PROMETHEUS_BIND=f"127.0.0.1:{port}", IMGPROXY_PROMETHEUS_NAMESPACE="img")
+    client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
+    names = {line.split("{")[0].split(" ")[0] for line in client.get(f"http://127.0.0.1:{port}/metrics").text
+             .splitlines() if line and not line.startswith("#")}
+    assert {"img_requests_total", "img_workers", "img_imgproxy_py_source_cache_hit_rate"} <= names
+    assert all(name.startswith("img_") for name in names)
+
+
+def _statsd_lines(port_holder: socket.socket, wanted: set[str]) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            lines += port_holder.recv(65535).decode().splitlines()
+        except TimeoutError:
+            pass
+        if wanted <= {line.split(":", 1)[0] for line in lines}:
+            break
+    return lines
 
 
 def test_datadog_metrics_over_udp(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
@@ -259,31 +296,36 @@ def test_datadog_metrics_over_udp(client: httpx.Client, start_server) -> None:  
     listener.bind(("127.0.0.1", 0))
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
-    server = start_server(IMGPROXY_DATADOG_ENABLE="true", DD_AGENT_HOST="127.0.0.1",
-                          DD_DOGSTATSD_PORT=str(port), DD_SERVICE="imgtest", IMGPROXY_METRICS_INTERVAL="0.1")
+    server = start_server(IMGPROXY_DATADOG_ENABLE="true", IMGPROXY_DATADOG_ENABLE_ADDITIONAL_METRICS="true",
+                          DD_AGENT_HOST="127.0.0.1", DD_DOGSTATSD_PORT=str(port), DD_SERVICE="imgtest",
+                          IMGPROXY_METRICS_INTERVAL="0.1")
     client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
-    lines: list[str] = []
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            lines += listener.recv(65535).decode().splitlines()
-        except TimeoutError:
-            pass
-        names = {line.split(":", 1)[0] for line in lines}
-        if {"imgproxy.workers", "imgproxy.source_cache_hit_rate", "imgproxy.requests",
-                "imgproxy.request.span.duration"} <= names:
-            break
+    gauge_names = {"imgproxy.workers", "imgproxy.requests_in_progress", "imgproxy.images_in_progress",
+                   "imgproxy.workers_utilization", "imgproxy.vips.memory", "imgproxy.vips.max_memory",
+                   "imgproxy.vips.allocs", "imgproxy_py.source_cache_hit_rate"}
+    lines = _statsd_lines(listener, gauge_names | {"imgproxy_py.requests", "imgproxy_py.request.span.duration"})
     listener.close()
     parsed = [line.split("|") for line in lines]
-    requests = [p for p in parsed if p[0].startswith("imgproxy.requests:")]
+    requests = [p for p in parsed if p[0].startswith("imgproxy_py.requests:")]
     assert requests and requests[0][1] == "c" and "status:200" in requests[0][2]
     assert "service:imgtest" in requests[0][2]
-    spans = {p[2] for p in parsed if p[0].startswith("imgproxy.request.span.duration:")}
-    assert any("span:processing" in s for s in spans) and any("span:downloading" in s for s in spans)
+    spans = {p[2] for p in parsed if p[0].startswith("imgproxy_py.request.span.duration:")}
+    assert any("span:processing_image" in s for s in spans) and any("span:downloading_image" in s for s in spans)
     gauges = {p[0].split(":")[0]: p[1] for p in parsed if p[1] == "g"}
-    for name in ("imgproxy.workers", "imgproxy.requests_in_progress", "imgproxy.images_in_progress",
-                 "imgproxy.workers_utilization", "imgproxy.source_cache_hit_rate"):
-        assert name in gauges
+    assert gauge_names <= set(gauges)  # imgproxy's DataDog gauges under its names; ours under imgproxy_py.
+
+
+def test_datadog_sends_imgproxys_gauges_only_when_asked(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    server = start_server(IMGPROXY_DATADOG_ENABLE="true", DD_AGENT_HOST="127.0.0.1",
+                          DD_DOGSTATSD_PORT=str(listener.getsockname()[1]), IMGPROXY_METRICS_INTERVAL="0.1")
+    client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
+    names = {line.split(":", 1)[0] for line in _statsd_lines(listener, {"imgproxy_py.source_cache_hit_rate"})}
+    listener.close()
+    assert "imgproxy_py.source_cache_hit_rate" in names
+    assert not {n for n in names if n.startswith("imgproxy.")}  # IMGPROXY_DATADOG_ENABLE_ADDITIONAL_METRICS is off
 
 
 def test_local_files_revalidate_with_a_stat(client: httpx.Client, etag_server: AppServer, tmp_path) -> None:  # type: ignore[no-untyped-def]

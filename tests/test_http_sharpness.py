@@ -53,7 +53,8 @@ ACCEPTED: list[tuple[str, str, Any]] = [
     ("progressive_blur:3:up:0.2:0.8", "progressive_blur", ProgressiveBlur(3.0, 180.0, 0.2, 0.8)),
     ("pbl:3:right", "progressive_blur", ProgressiveBlur(3.0, 270.0)),
     ("pbl:3:45.5::0.5", "progressive_blur", ProgressiveBlur(3.0, 45.5, 0.0, 0.5)),
-    ("pbl:3:-90:0.5:0.5", "progressive_blur", ProgressiveBlur(3.0, -90.0, 0.5, 0.5)),
+    ("pbl:3:-90:0.5:0.5", "progressive_blur", ProgressiveBlur(3.0, 270.0, 0.5, 0.5)),
+    ("pbl:3:down:0.8:0.2", "progressive_blur", ProgressiveBlur(3.0, 0.0, 0.8, 0.2)),  # reversed, as gradient's
     ("pbl:0:left", "progressive_blur", N),
 ]
 
@@ -78,7 +79,6 @@ REFUSED: list[tuple[str, str]] = [
     ("pbl:2:sideways", "progressive_blur direction"),
     ("pbl:2:down:1.5", "progressive_blur start"),
     ("pbl:2:down:0:2", "progressive_blur stop"),
-    ("pbl:2:down:0.8:0.2", "start 0.8 is past stop 0.2"),
     ("pbl:2:down:0:1:1", "progressive_blur"),
 ]
 
@@ -232,10 +232,10 @@ def test_builder_vocabulary_is_the_servers() -> None:
     import doctest
     from typing import get_args
 
-    from imgproxy_py.options.values_sharpness import DIRECTIONS
+    from imgproxy_py.options.values_color import GRADIENT_DIRECTIONS
     from imgproxy_py.url import options_sharpness as builder
 
     assert set(get_args(builder.ResizingAlgorithm)) == {a.value for a in ResizingAlgorithm}
     assert set(get_args(builder.UnsharpMaskingMode)) == {m.value for m in UnsharpMaskingMode}
-    assert set(get_args(builder.BlurDirection)) == set(DIRECTIONS)
+    assert set(get_args(builder.BlurDirection)) == set(GRADIENT_DIRECTIONS)
     assert doctest.testmod(builder).failed == 0

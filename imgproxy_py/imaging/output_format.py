@@ -29,7 +29,8 @@ def choose_format(img: pyvips.Image, src: ImageFormat | None, options: RequestOp
                   preferred: tuple[ImageFormat, ...]) -> ImageFormat:
     out = options.output
     pipes = options.pipelines
-    flattens = any(p.background is not None for p in pipes)
+    # A translucent background (background_alpha) keeps the alpha channel.
+    flattens = any(p.background is not None and p.background_alpha >= 1 for p in pipes)
     expect_alpha = not flattens and (has_alpha(img) or any(
         p.padding_enabled or p.extend.enabled or p.extend_aspect_ratio.enabled for p in pipes))
     fmt = out.format

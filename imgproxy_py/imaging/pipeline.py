@@ -20,11 +20,13 @@ from imgproxy_py.imaging.animation import for_each_frame
 from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.codecs.save import EncoderSettings
 from imgproxy_py.imaging.codecs.save import encode as save
+from imgproxy_py.imaging.codecs.svg_style import inject_style
 from imgproxy_py.imaging.context import Context, ProcessingSettings
 from imgproxy_py.imaging.dependencies import PipelineDeps
 from imgproxy_py.imaging.geometry import calc_params
 from imgproxy_py.imaging.metadata import strip_metadata
 from imgproxy_py.imaging.output_format import choose_format, fallback_for_small, svg_passthrough
+from imgproxy_py.imaging.result_metadata import apply_result_metadata
 from imgproxy_py.imaging.steps import MAIN_STEPS, Step
 from imgproxy_py.imaging.vips import guard, page_count, page_height
 from imgproxy_py.optimize import palette_bits_of
@@ -91,6 +93,8 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
     src_format = loader.detect_format(data)
     if src_format is ImageFormat.SVG:
         data = loader.prepare_svg(data, p.sanitize_svg)
+        if out.style:
+            data = inject_style(data, out.style)
         if svg_passthrough(out, p.always_rasterize_svg):
             return ProcessResult(data, ImageFormat.SVG, 0, 0, 0, 0)
     img, pages = decode(p, data, src_format, out.page)
@@ -174,11 +178,12 @@ def encode(p: Processor, img: pyvips.Image, out: OutputOptions, out_format: Imag
     if out.strip_metadata:
         img = strip_metadata(img, out.keep_copyright)
     out_format = fallback_for_small(out_format, img, page_height(img))
+    img = apply_result_metadata(img, out, out_format, p.encoder_settings)
     quality = out.quality_for(out_format, p.quality, dict(p.format_quality))
     img = guard(img, deadline)
     if p.encoder is not None:
         encoded, quality = p.encoder(img, out_format, quality, out, deadline, palette_bits)
     else:
-        encoded = save(img, out_format, quality, p.encoder_settings)
+        encoded = save(img, out_format, quality, p.encoder_settings.for_request(out))
     deadline.check()
     return ProcessResult(encoded, out_format, img.width, page_height(img), src_w, src_h, quality)

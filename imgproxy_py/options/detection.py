@@ -70,10 +70,12 @@ OPTIONS = (
            _objects_position, "Where the detected objects sit in an `obj`/`objw` crop: a compass type with "
            "offsets, `fp:%x:%y`, or `prop` (as in the source).", "rs:fill:300:300/g:obj:face/op:no",
            source="astronaut.jpg"),
-    # imgproxy names it crop_objects/co, but "co" is contrast there too; ours is "cob".
-    Option("crop_objects", ("cob",), F, Args(Arg("scale", POSITIVE_FLOAT, keep_if_empty=True), tail=CLASSES),
+    # imgproxy's docs name it crop_objects/co, but "co" is contrast there too; its JavaScript
+    # client writes "c_obj", ours "cob"; "co" with a class list comes here (options/color.py).
+    Option("crop_objects", ("c_obj", "cob"), F, Args(Arg("scale", POSITIVE_FLOAT, keep_if_empty=True), tail=CLASSES),
            _crop_objects, "Crop to the detected objects grown by `%scale`, then resize as asked; nothing "
-           "found: normal processing.", "cob:1.5:face/rs:fit:300:300", source="astronaut.jpg"),
+           "found: normal processing. `co` is contrast, but `co:%scale:%class1:...` (with classes) lands "
+           "here.", "cob:1.5:face/rs:fit:300:300", source="astronaut.jpg"),
     # object_index:%n[:%fallback]: our extension.  Without %fallback a missing n-th object is
     # a 404 (a wrong face is worse than none); with it, crop_objects' own rule applies.
     Option("object_index", ("oix",), F, Args(Arg("index", NON_NEGATIVE_INT), Arg("fallback", BOOL)),

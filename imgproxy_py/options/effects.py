@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from imgproxy_py.errors import InvalidURLError
-from imgproxy_py.options.grammar import Arg, Args, ArgType, Custom, OneOf, Values
+from imgproxy_py.options.color import DIRECTION  # gradient's: the same words and angles
+from imgproxy_py.options.grammar import Arg, Args, Custom, OneOf, Values
 from imgproxy_py.options.gravity import WATERMARK_POSITIONS
 from imgproxy_py.options.model import Color, WatermarkOptions
 from imgproxy_py.options.primitives import (
@@ -19,12 +20,10 @@ from imgproxy_py.options.primitives import (
     SIGNED_BYTE,
     UNIT_FLOAT,
     choice_type,
-    parse_float,
     parse_unit_float,
 )
 from imgproxy_py.options.registry import Family, Option, OptionsBuilder, set_pipe
 from imgproxy_py.options.values_sharpness import (
-    DIRECTIONS,
     BlurArea,
     BlurAreas,
     ProgressiveBlur,
@@ -36,13 +35,6 @@ F = Family.EFFECTS
 POSITION = choice_type({t.value: t for t in WATERMARK_POSITIONS})
 UNSHARP_MODE = choice_type({m.value: m for m in UnsharpMaskingMode})
 
-
-def _parse_direction(option: str, arg: str) -> float:
-    # A named direction, or clockwise degrees from "down".
-    return DIRECTIONS[arg] if arg in DIRECTIONS else parse_float(option, arg)
-
-
-DIRECTION = ArgType("`down` `up` `left` `right` or degrees", _parse_direction)
 
 
 def _background(b: OptionsBuilder, values: Values) -> None:
@@ -88,10 +80,9 @@ def _blur_areas(b: OptionsBuilder, values: Values) -> None:
 
 def _progressive_blur(b: OptionsBuilder, values: Values) -> None:
     sigma, angle, start, stop = values
+    # A stop before the start turns the ramp round, as gradient's does.
     start = 0.0 if start is None else start
     stop = 1.0 if stop is None else stop
-    if start > stop:
-        raise InvalidURLError(f"Invalid progressive_blur arguments: start {start} is past stop {stop}")
     b.pipe["progressive_blur"] = ProgressiveBlur(sigma, angle or 0.0, start, stop) if sigma > 0 else None
 
 
@@ -131,6 +122,7 @@ OPTIONS = (
            Args(Arg("sigma", NON_NEGATIVE_FLOAT), Arg("direction", DIRECTION, keep_if_empty=True),
                 Arg("start", UNIT_FLOAT, keep_if_empty=True), Arg("stop", UNIT_FLOAT, keep_if_empty=True)),
            _progressive_blur, "A blur growing from none at `start` to `sigma` at `stop` (0-1, default 0 and 1) "
-           "towards `down` (default), `up`, `left`, `right` or clockwise degrees from down.",
+           "along `%direction`: `down` (default: the top sharp, the bottom blurred), `up`, `left`, `right` or "
+           "clockwise degrees (0 = down).",
            "rs:fit:300:300/pbl:10:up:0.3:1"),
 )

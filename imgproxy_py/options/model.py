@@ -16,6 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.values_color import Colorize, Duotone, Gradient, Monochrome
+from imgproxy_py.options.values_encoding import AvifArgs, JpegArgs, WebpArgs
 from imgproxy_py.options.values_sharpness import (
     BlurAreas,
     CropAspectRatio,
@@ -219,6 +221,14 @@ class PipelineOptions:
     unsharp_masking: UnsharpMaskingArgs = field(default_factory=UnsharpMaskingArgs)
     blur_areas: BlurAreas | None = None
     progressive_blur: ProgressiveBlur | None = None
+    # imgproxy Pro's colour and tone options (imgproxy_py/options/color.py); None: off.
+    contrast: float = 1.0
+    saturation: float = 1.0
+    monochrome: Monochrome | None = None
+    duotone: Duotone | None = None
+    colorize: Colorize | None = None
+    gradient: Gradient | None = None
+    background_alpha: float = 1.0  # the opacity of ``background``
     watermark: WatermarkOptions = WatermarkOptions()
     # Object detection (imgproxy Pro's options, open here).
     objects_position: Gravity = Gravity()
@@ -276,6 +286,13 @@ class OutputOptions:
     representative_face: bool = False
     autoquality: AutoQualityArgs | None = None  # laid over the output format's settings when encoding
     png_options: PngArgs | None = None
+    # imgproxy Pro's encoding options (options.values_encoding): laid over IMGPROXY_JPEG/WEBP/AVIF_*.
+    jpeg_options: JpegArgs | None = None
+    webp_options: WebpArgs | None = None
+    avif_options: AvifArgs | None = None
+    dpi: float = 0.0  # 0: keep the image's (IMGPROXY_STRIP_METADATA_DPI when stripping)
+    color_profile: str = ""  # srgb, cmyk or a file in IMGPROXY_COLOR_PROFILES_DIR; "": none
+    style: str = ""  # CSS put into an SVG source before it is rendered
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 
     def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:

@@ -1,4 +1,5 @@
-"""Output optimization options: ``autoquality`` and ``png_options``.
+"""Output optimization options: ``autoquality`` and the savers' ``png_options``, ``jpeg_options``,
+``webp_options`` and ``avif_options``.
 
 Their arguments become typed records (:class:`AutoQualityArgs`, :class:`PngArgs`) here, when
 the URL is parsed; the encoder lays them over the output format's configured values.  An
@@ -17,6 +18,15 @@ from imgproxy_py.errors import InvalidURLError
 from imgproxy_py.options.grammar import Arg, Args, ArgType, Values
 from imgproxy_py.options.model import AUTOQUALITY_METHODS, AutoQualityArgs, PngArgs
 from imgproxy_py.options.registry import Family, Option, OptionsBuilder, Scope
+from imgproxy_py.options.values_encoding import (
+    AVIF_SUBSAMPLES,
+    JPEG_QUANT_TABLES,
+    WEBP_COMPRESSIONS,
+    WEBP_PRESETS,
+    AvifArgs,
+    JpegArgs,
+    WebpArgs,
+)
 
 if TYPE_CHECKING:
     from imgproxy_py.optimize.config import OptimizeConfig
@@ -91,6 +101,39 @@ PNG_OPTIONS_ARGS = Args(
 )
 
 
+def _choice(choices: tuple[str, ...]) -> ArgType[str]:
+    def parse(option: str, arg: str) -> str:
+        if arg not in choices:
+            raise InvalidURLError(f"Invalid {option}: {arg!r} (expected one of {', '.join(choices)})")
+        return arg
+
+    return ArgType(" ".join(f"`{c}`" for c in choices), parse)
+
+
+def _quant_table(option: str, arg: str) -> int:
+    table = _integer(option, arg)
+    if table not in JPEG_QUANT_TABLES:
+        raise InvalidURLError(f"Invalid {option}: {arg!r} (expected 0-8)")
+    return table
+
+
+_BOOL = ArgType("bool", _boolean)
+JPEG_OPTIONS_ARGS = Args(
+    Arg("progressive", _BOOL, keep_if_empty=True),
+    Arg("no_subsample", _BOOL, keep_if_empty=True),
+    Arg("trellis_quant", _BOOL, keep_if_empty=True),
+    Arg("overshoot_deringing", _BOOL, keep_if_empty=True),
+    Arg("optimize_scans", _BOOL, keep_if_empty=True),
+    Arg("quant_table", ArgType("integer 0-8", _quant_table), keep_if_empty=True),
+)
+WEBP_OPTIONS_ARGS = Args(
+    Arg("compression", _choice(WEBP_COMPRESSIONS), keep_if_empty=True),
+    Arg("smart_subsample", _BOOL, keep_if_empty=True),
+    Arg("preset", _choice(WEBP_PRESETS), keep_if_empty=True),
+)
+AVIF_OPTIONS_ARGS = Args(Arg("subsample", _choice(AVIF_SUBSAMPLES), keep_if_empty=True))
+
+
 def parse_autoquality(args: list[str]) -> AutoQualityArgs:
     return AutoQualityArgs(*AUTOQUALITY_ARGS.parse("autoquality", args)) if args else AutoQualityArgs()
 
@@ -121,6 +164,18 @@ def _png_options(b: OptionsBuilder, values: Values) -> None:
     b.out["png_options"] = PngArgs(*values)
 
 
+def _jpeg_options(b: OptionsBuilder, values: Values) -> None:
+    b.out["jpeg_options"] = JpegArgs(*values)
+
+
+def _webp_options(b: OptionsBuilder, values: Values) -> None:
+    b.out["webp_options"] = WebpArgs(*values)
+
+
+def _avif_options(b: OptionsBuilder, values: Values) -> None:
+    b.out["avif_options"] = AvifArgs(*values)
+
+
 F = Family.OPTIMIZATION
 
 OPTIONS = (
@@ -130,4 +185,14 @@ OPTIONS = (
     Option("png_options", ("pngo",), F, PNG_OPTIONS_ARGS, _png_options,
            "PNG interlacing and palette quantization; empty arguments keep `IMGPROXY_PNG_*`.",
            "pngo:0:1:64/f:png", Scope.OUTPUT),
+    Option("jpeg_options", ("jpgo",), F, JPEG_OPTIONS_ARGS, _jpeg_options,
+           "JPEG saving: progressive, no chroma subsampling, trellis quantisation, overshoot deringing, "
+           "optimized scans (progressive only), quantisation table 0-8; empty arguments keep `IMGPROXY_JPEG_*`.",
+           "jpgo:1:1:::1:3/f:jpg", Scope.OUTPUT),
+    Option("webp_options", ("webpo",), F, WEBP_OPTIONS_ARGS, _webp_options,
+           "WebP saving: `lossy`, `near_lossless` or `lossless` compression, smart subsampling, the encoder's "
+           "preset; empty arguments keep `IMGPROXY_WEBP_*`.", "webpo:lossless/f:webp", Scope.OUTPUT),
+    Option("avif_options", ("avifo",), F, AVIF_OPTIONS_ARGS, _avif_options,
+           "AVIF chroma subsampling: `auto` (below quality 90), `on` or `off`; empty keeps "
+           "`IMGPROXY_AVIF_SUBSAMPLE`.", "avifo:off/f:avif", Scope.OUTPUT),
 )

@@ -1,11 +1,23 @@
-"""Output options: format, quality, size limit, metadata and which page of the source."""
+"""Output options: format, quality, size limit, metadata (resolution and colour profile too),
+which page of the source, and the style an SVG source is rendered with."""
 
 from __future__ import annotations
 
+import re
+import urllib.parse
+
 from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.options.grammar import Arg, Args, ArgType, Pairs, Values
-from imgproxy_py.options.primitives import BOOL, NON_NEGATIVE_INT, QUALITY, bad_argument
+from imgproxy_py.options.primitives import (
+    BOOL,
+    NON_NEGATIVE_INT,
+    QUALITY,
+    bad_argument,
+    parse_base64,
+    parse_non_negative_float,
+)
 from imgproxy_py.options.registry import Family, Option, OptionsBuilder, Scope, set_out
+from imgproxy_py.options.values_encoding import BUILTIN_PROFILES
 
 
 def parse_format_name(option: str, arg: str) -> ImageFormat:
@@ -16,6 +28,28 @@ def parse_format_name(option: str, arg: str) -> ImageFormat:
 
 
 FORMAT = ArgType("image format", parse_format_name)
+# JFIF keeps the density in 16 bits: more would be written wrong, not refused, by the savers.
+MAX_DPI = 65535.0
+# A profile file's name is one path segment: a URL can't reach outside IMGPROXY_COLOR_PROFILES_DIR.
+_PROFILE_FILE_RE = re.compile(r"[^/\\\x00]{1,255}")
+
+
+def parse_dpi(option: str, arg: str) -> float:
+    dpi = parse_non_negative_float(option, arg)
+    if dpi > MAX_DPI:
+        raise bad_argument(option, arg, f"number in range 0-{MAX_DPI:.0f}")
+    return dpi
+
+
+def parse_profile_name(option: str, arg: str) -> str:
+    """``srgb``, ``cmyk`` or a file name in ``IMGPROXY_COLOR_PROFILES_DIR``, percent-encoded in the
+    URL; whether the file is there is known when encoding."""
+    name = urllib.parse.unquote(arg)
+    if name.lower() in BUILTIN_PROFILES:
+        return name.lower()
+    if not _PROFILE_FILE_RE.fullmatch(name) or name.strip(".") == "":
+        raise bad_argument(option, arg, "srgb, cmyk or a profile file name")
+    return name
 
 
 def output_option(name: str, aliases: tuple[str, ...], family: Family, arg: Arg, field: str, description: str,
@@ -50,6 +84,17 @@ OPTIONS = (
                   "Keep EXIF Copyright and Artist when stripping metadata (default true).", "kcr:0"),
     output_option("strip_color_profile", ("scp",), F, Arg("strip_color_profile", BOOL), "strip_color_profile",
                   "Convert to sRGB and drop the ICC profile.", "scp:0"),
+    output_option("dpi", (), F, Arg("dpi", ArgType(f"number 0-{MAX_DPI:.0f}", parse_dpi)), "dpi",
+                  "The result's resolution metadata (JFIF density, PNG pHYs, EXIF); 0: the image's own, "
+                  "`IMGPROXY_STRIP_METADATA_DPI` when metadata is stripped.", "dpi:300"),
+    output_option("color_profile", ("cp", "icc"), F,
+                  Arg("profile", ArgType("`srgb` `cmyk` or a file name", parse_profile_name)), "color_profile",
+                  "Convert to this ICC profile and embed it: `srgb`, `cmyk` (JPEG and TIFF) or a file in "
+                  "`IMGPROXY_COLOR_PROFILES_DIR` (`.icc`/`.icm` may be left out); ignored by formats "
+                  "without profiles.", "cp:srgb"),
+    output_option("style", ("st", "stl"), F, Arg("style", ArgType("URL-safe base64 CSS", parse_base64)), "style",
+                  "CSS put in a `<style>` first in an SVG source's `<svg>` before it is rendered; "
+                  "references outside the SVG are dropped.", "st:cmVjdCB7IGZpbGw6IGJsdWUgfQ", "badge.svg"),
     output_option("enforce_thumbnail", ("eth",), F, Arg("enforce_thumbnail", BOOL), "enforce_thumbnail",
                   "Use the thumbnail embedded in HEIC/AVIF sources when there is one.", "eth:1"),
     output_option("page", ("pg",), F, Arg("page", NON_NEGATIVE_INT), "page",

@@ -76,15 +76,10 @@ class BlurAreas:
                                              for a in self.areas)])
 
 
-# The named directions of ``progressive_blur`` as clockwise angles from "down" (the top side
-# is sharp, the bottom one blurred).
-DIRECTIONS = {"down": 0.0, "left": 90.0, "up": 180.0, "right": 270.0}
-
-
 @dataclass(frozen=True)
 class ProgressiveBlur:
     """A blur growing from none at ``start`` to ``sigma`` at ``stop`` (fractions of the way
-    along ``angle``: clockwise degrees from "down")."""
+    along ``angle``: clockwise degrees, 0 = down, 90 = left, as ``gradient``'s)."""
 
     sigma: float
     angle: float = 0.0

@@ -8,7 +8,7 @@ from imgproxy_py.options.primitives import BOOL, NON_NEGATIVE_FLOAT, NON_NEGATIV
 from imgproxy_py.options.registry import Family
 
 F = Family.VIDEO
-VIDEO = ""  # no demo video ships: the examples apply to any video source
+VIDEO = "bikes.mp4"  # the demo video the video options' README examples run on
 
 OPTIONS = (
     output_option("video_thumbnail_second", ("vts",), F, Arg("second", NON_NEGATIVE_FLOAT), "video_second",
@@ -17,7 +17,7 @@ OPTIONS = (
     output_option("video_thumbnail_keyframes", ("vtk",), F, Arg("keyframes", BOOL), "video_keyframes",
                   "Take the keyframe at or before that second (faster).", "vts:3.5/vtk:1", VIDEO),
     output_option("video_frame", ("vf",), F, Arg("frame", NON_NEGATIVE_INT), "video_frame",
-                  "The exact frame, from 0 (`422` when out of range).", "vf:250", VIDEO),
+                  "The exact frame, from 0 (`422` when out of range).", "vf:120", VIDEO),
     output_option("video_thumbnail_best", ("vtb",), F, Arg("best", BOOL), "video_best",
                   "The best frame: sharp, well exposed, with faces when there are some.", "vtb:1", VIDEO),
     output_option("representative_face", ("rf",), F, Arg("representative_face", BOOL), "representative_face",

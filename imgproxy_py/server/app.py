@@ -61,7 +61,7 @@ class RequestLogMiddleware:
             elapsed = time.perf_counter() - started
             if metrics is not None:
                 metrics.requests_in_progress -= 1
-                metrics.span("streaming", time.perf_counter() - streaming_started)
+                metrics.span("streaming_image", time.perf_counter() - streaming_started)
                 metrics.request_finished(status, elapsed)
             raw = scope.get("raw_path") or scope.get("path", "").encode()
             log.info("request", extra={"request_id": request_id, "method": scope.get("method"),
@@ -73,7 +73,7 @@ class RequestLogMiddleware:
 def error_response(request: Request, exc: Exception) -> Response:
     services = getattr(request.app.state, "services", None)
     if services is not None and services.metrics is not None:
-        services.metrics.error(type(exc).__name__)
+        services.metrics.error(exc.category if isinstance(exc, ImgproxyError) else "processing")
     if isinstance(exc, ImgproxyError):
         level = logging.WARNING if exc.status < 500 else logging.ERROR
         log.log(level, "%s: %s", type(exc).__name__, exc,

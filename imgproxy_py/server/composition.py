@@ -26,7 +26,6 @@ from imgproxy_py.detection import DetectorSet
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
-from imgproxy_py.imaging.codecs.save import EncoderSettings
 from imgproxy_py.imaging.context import ProcessingSettings, result_resolution_limit
 from imgproxy_py.imaging.dependencies import PipelineDeps, WatermarkSource
 from imgproxy_py.imaging.objects import ObjectDetection
@@ -45,6 +44,7 @@ from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
+from imgproxy_py.vips_memory import vips_memory
 
 log = logging.getLogger("imgproxy_py")
 T = TypeVar("T")
@@ -101,6 +101,7 @@ class Services:
             "workers_utilization": self.workers.utilization * 100.0,
             "source_cache_hit_rate": self.sources.cache.stats.hit_rate,
             "result_cache_hit_rate": self.results.stats.hit_rate,
+            **vips_memory(),
         }
 
     async def start(self) -> None:
@@ -174,7 +175,7 @@ def _registry(plugins: Plugins, problems: list[str]) -> OptionRegistry[Option]:
 def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]) -> Processor:
     proc = config.processing
     sec = config.security
-    encoder_settings = EncoderSettings(proc.jpeg_progressive, proc.png_interlaced, proc.avif_speed)
+    encoder_settings = config.encoding
     return Processor(
         settings=ProcessingSettings(
             use_linear_colorspace=proc.use_linear_colorspace,

@@ -154,7 +154,7 @@ async def _fetch(services: Services, url: str, out: OutputOptions, if_none_match
         return await fetch_source(services, url, out, if_none_match, if_modified_since)
     finally:
         if services.metrics is not None:
-            services.metrics.span("downloading", time.perf_counter() - started)
+            services.metrics.span("downloading_image", time.perf_counter() - started)
 
 
 def _headers(services: Services, out: OutputOptions, source: SourceImage, fallback_status: int | None,

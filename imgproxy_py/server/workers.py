@@ -29,7 +29,8 @@ class WorkerPool:
     def __init__(self, workers: int, queue_size: int, on_span: SpanReporter | None = None) -> None:
         self.workers = workers
         self.queue_size = queue_size
-        self.on_span = on_span  # gets ("queue", seconds waited) and ("processing", seconds run)
+        # Gets ("queue", seconds waited) and ("processing_image", seconds run): imgproxy's span names.
+        self.on_span = on_span
         self._slots = asyncio.Semaphore(workers)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgproxy-worker")
         self.waiting = 0
@@ -72,7 +73,7 @@ class WorkerPool:
         finally:
             self.running -= 1
             if self.on_span is not None:
-                self.on_span("processing", time.perf_counter() - started)
+                self.on_span("processing_image", time.perf_counter() - started)
 
     async def run(self, deadline: Deadline, fn: Callable[..., T], *args: object) -> T:
         """Take a slot and run one blocking call in it."""

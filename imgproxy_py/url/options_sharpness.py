@@ -68,8 +68,6 @@ class SharpnessMethods(OptionChain):
             where = choice(direction, BLUR_DIRECTIONS, "progressive blur direction")
         else:
             where = fmt_num(direction, "progressive blur angle")
-        if start is not None and stop is not None and start > stop:
-            raise ValueError(f"progressive blur start {start} is past stop {stop}")
         return self._push("pbl", "progressive_blur", non_negative(sigma, "blur sigma"), where,
                           "" if start is None else unit(start, "progressive blur start"),
                           "" if stop is None else unit(stop, "progressive blur stop"))

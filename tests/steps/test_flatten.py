@@ -43,3 +43,24 @@ def test_opaque_images_stay() -> None:
     c = context(image, "bg:255:0:0", out_format=F.JPEG)
     flatten(c)
     assert c.img is image
+
+
+@pytest.mark.parametrize(("url_options", "fmt", "result"), [
+    ("bg:255:0:0/bga:0.5", F.PNG, [255, 0, 0, 128]),  # the background, half transparent
+    ("bg:255:0:0/bga:0", F.PNG, [0, 0, 0, 0]),
+    ("bg:255:0:0/bga:1", F.PNG, [255, 0, 0]),  # opaque: flattened as before
+    ("bg:255:0:0/bga:0.5", F.JPEG, [255, 0, 0]),  # no alpha in JPEG
+    ("bga:0.5", F.PNG, [10, 20, 30, 0]),  # without background: nothing to do
+])
+def test_background_alpha(url_options: str, fmt: ImageFormat, result: list[int]) -> None:
+    c = context(CLEAR, url_options, out_format=fmt)
+    flatten(c)
+    assert pixel(c.img, 0, 0) == result
+
+
+def test_background_alpha_under_half_transparent_pixels() -> None:
+    c = context(solid(4, 4, (0, 0, 255, 128)), "bg:ff0000/bga:0.5", out_format=F.PNG)
+    flatten(c)
+    r, g, b, a = pixel(c.img, 0, 0)
+    # a = 0.5 + 0.5 * 0.5; the colour is blue (weight 0.5) and red (weight 0.25), normalised.
+    assert abs(a - 191) <= 1 and abs(r - 85) <= 1 and g == 0 and abs(b - 170) <= 1

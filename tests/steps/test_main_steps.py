@@ -10,7 +10,8 @@ from imgproxy_py.imaging.steps import MAIN_STEPS
 ORDER = (
     "trim", "crop_objects", "scale_on_load", "detect_objects", "colorspace_to_processing", "blur_areas", "crop",
     "scale", "rotate_and_flip", "crop_to_result", "unsharp_masking", "apply_filters", "progressive_blur",
-    "adjust", "detection_effects", "extend", "extend_aspect_ratio", "padding", "fix_size", "flatten", "watermark",
+    "adjust", "tone", "detection_effects", "extend", "extend_aspect_ratio", "padding", "fix_size", "colorize",
+    "gradient", "flatten", "watermark",
 )
 
 

@@ -33,7 +33,8 @@ def strips(direction: str) -> tuple[Box, Box, tuple[slice, slice]]:
 
 @pytest.mark.parametrize(("url_direction", "direction"),
                          [("", "down"), ("down", "down"), ("up", "up"), ("right", "right"), ("left", "left"),
-                          ("0", "down"), ("90", "left"), ("180", "up"), ("270", "right"), ("-90", "right")])
+                          ("0", "down"), ("90", "left"), ("180", "up"), ("270", "right"), ("-90", "right"),
+                          ("down:1:0", "up"), ("left:1:0", "right")])  # a stop before the start turns it round
 def test_sharp_side_and_blurred_side(url_direction: str, direction: str) -> None:
     source = noise(SIZE, SIZE)
     c = context(source, f"pbl:4:{url_direction}")

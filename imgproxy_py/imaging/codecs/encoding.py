@@ -1,4 +1,5 @@
-"""Encoding with quality control: autoquality, max_bytes and PNG palettes.
+"""Encoding with quality control: autoquality, max_bytes and PNG palettes, and the request's
+saver options.
 
 Wraps ``codecs.save.encode`` (which applies our savers' settings) with the
 output-optimization subsystem (``imgproxy_py.optimize``).
@@ -34,9 +35,11 @@ class QualityControlledEncoder:
         if out.autoquality is not None:  # parsed with the URL; the format's defaults are known now
             autoquality = autoquality.with_args(out.autoquality)
 
+        settings = self.settings.for_request(out)  # jpgo/webpo/avifo over IMGPROXY_JPEG/WEBP/AVIF_*
+
         def save(image: pyvips.Image, q: int) -> bytes:
             self.encodes += 1
-            return encode(image, fmt, q, self.settings, extra)
+            return encode(image, fmt, q, settings, extra)
 
         result = encode_with_quality_control(
             img, fmt.value, save, quality=quality, autoquality=autoquality, max_bytes=out.max_bytes,

@@ -1,4 +1,5 @@
-"""Encoders: the saver each format's record names (``imgproxy_py.formats``), with our settings.
+"""Encoders: the saver each format's record names (``imgproxy_py.formats``), with our settings
+(``codecs.settings``).
 
 libvips' savers write most formats; ICO and BMP are our own (``codecs.ico``, ``codecs.bmp``).
 """
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pyvips
@@ -15,34 +15,9 @@ import pyvips
 from imgproxy_py.errors import UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.codecs import bmp, ico
+from imgproxy_py.imaging.codecs.settings import EncoderSettings
 
-
-@dataclass(frozen=True)
-class EncoderSettings:
-    jpeg_progressive: bool = False
-    png_interlaced: bool = False
-    avif_speed: int = 8
-
-
-def _save_options(fmt: ImageFormat, quality: int, s: EncoderSettings) -> dict[str, Any]:
-    """Our settings for each libvips saver: what a format's record can't say in data."""
-    if fmt is ImageFormat.JPEG:
-        return {"Q": quality, "optimize_coding": True, "interlace": s.jpeg_progressive, "subsample_mode": "auto"}
-    if fmt is ImageFormat.PNG:
-        return {"compression": 6, "interlace": s.png_interlaced}
-    if fmt is ImageFormat.WEBP:
-        return {"Q": quality, "effort": 4}
-    if fmt is ImageFormat.AVIF:
-        return {"Q": quality, "compression": "av1", "effort": max(0, 9 - s.avif_speed), "bitdepth": 8}
-    if fmt is ImageFormat.HEIC:
-        return {"Q": quality, "compression": "hevc", "bitdepth": 8}
-    if fmt is ImageFormat.GIF:
-        # Quantizing every frame at libvips' default effort (7) costs ~6x the time of effort 1
-        # for ~5% smaller files: an on-the-fly server takes the fast end.
-        return {"effort": 1, "reuse": True}
-    if fmt is ImageFormat.TIFF:
-        return {"compression": "deflate", "predictor": "horizontal"}
-    return {}
+__all__ = ["EncoderSettings", "can_save", "encode"]
 
 
 # Our own encoders, under the saver names the format records give them; they take no options.
@@ -58,7 +33,7 @@ def _save(img: pyvips.Image, fmt: ImageFormat, quality: int, settings: EncoderSe
     if not saver:
         raise ValueError(f"{fmt.value} has no saver")
     # ``extra`` (PNG palettes from the optimizer) overrides our defaults.
-    options = {**_save_options(fmt, quality, settings), **extra}
+    options = {**settings.save_options(fmt, quality), **extra}
     return bytes(getattr(img, saver + "_buffer")(**options))
 
 

@@ -13,6 +13,7 @@ from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.steps.adjust import adjust
 from imgproxy_py.imaging.steps.apply_filters import apply_filters
 from imgproxy_py.imaging.steps.blur_areas import blur_areas
+from imgproxy_py.imaging.steps.colorize import colorize
 from imgproxy_py.imaging.steps.colorspace_to_processing import colorspace_to_processing
 from imgproxy_py.imaging.steps.crop import crop
 from imgproxy_py.imaging.steps.crop_objects import crop_objects
@@ -23,11 +24,13 @@ from imgproxy_py.imaging.steps.extend import extend
 from imgproxy_py.imaging.steps.extend_aspect_ratio import extend_aspect_ratio
 from imgproxy_py.imaging.steps.fix_size import fix_size
 from imgproxy_py.imaging.steps.flatten import flatten
+from imgproxy_py.imaging.steps.gradient import gradient
 from imgproxy_py.imaging.steps.padding import padding
 from imgproxy_py.imaging.steps.progressive_blur import progressive_blur
 from imgproxy_py.imaging.steps.rotate_and_flip import rotate_and_flip
 from imgproxy_py.imaging.steps.scale import scale
 from imgproxy_py.imaging.steps.scale_on_load import scale_on_load
+from imgproxy_py.imaging.steps.tone import tone
 from imgproxy_py.imaging.steps.trim import trim
 from imgproxy_py.imaging.steps.unsharp_masking import unsharp_masking
 from imgproxy_py.imaging.steps.watermark import watermark
@@ -49,11 +52,14 @@ MAIN_STEPS: tuple[Step, ...] = (
     apply_filters,
     progressive_blur,
     adjust,
+    tone,
     detection_effects,
     extend,
     extend_aspect_ratio,
     padding,
     fix_size,
+    colorize,
+    gradient,
     flatten,
     watermark,
 )

@@ -22,22 +22,17 @@ LEVELS = 4
 
 
 def progress(width: int, height: int, blur: ProgressiveBlur) -> pyvips.Image:
-    """Per pixel, 0 (sharp) to 1 (blurred by the full sigma): how far along the direction the
-    pixel lies (0 on the sharp side, 1 on the other) mapped from ``start``-``stop`` to 0-1."""
+    """Per pixel, 0 (sharp) to 1 (blurred by the full sigma): where the pixel lies along the
+    direction (0: the first pixel that way, 1: the last, as ``gradient`` measures it) mapped from
+    ``start``-``stop`` to 0-1; a stop before the start turns the ramp round."""
     radians = math.radians(blur.angle)
-    # The direction the blur grows in, x right and y down: 0 degrees points down, 90 left.
-    dx, dy = -math.sin(radians), math.cos(radians)
-    dx, dy = (0.0 if abs(dx) < 1e-9 else dx), (0.0 if abs(dy) < 1e-9 else dy)
-    xy = pyvips.Image.xyz(width, height) + 0.5  # pixel centres
-    along = xy.extract_band(0) * dx + xy.extract_band(1) * dy
-    corners = [x * dx + y * dy for x in (0, width) for y in (0, height)]
-    low, high = min(corners), max(corners)
-    position = (along - low) / (high - low)
-    if blur.stop > blur.start:
-        ramp = (position - blur.start) / (blur.stop - blur.start)
-    else:  # start == stop: a sharp step
-        ramp = (position >= blur.start) / 255.0
-    return ramp.clamp(min=0, max=1)
+    dx, dy = -math.sin(radians), math.cos(radians)  # 0 degrees: downwards; 90: leftwards
+    extent = max(abs((width - 1) * dx) + abs((height - 1) * dy), 1e-9)
+    xy = pyvips.Image.xyz(width, height)
+    along = ((xy[0] - (width - 1) / 2) * dx + (xy[1] - (height - 1) / 2) * dy) / extent + 0.5
+    if blur.stop == blur.start:
+        return (along >= blur.start) / 255.0  # a sharp step: 0 or 1
+    return ((along - blur.start) / (blur.stop - blur.start)).clamp(min=0, max=1)
 
 
 def progressive_blur(c: Context) -> None:
