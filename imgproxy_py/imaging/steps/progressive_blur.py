@@ -41,13 +41,13 @@ def progressive_blur(c: Context) -> None:
         return
     img = materialize(c.img, c.deadline)  # read once per level
     level = progress(img.width, img.height, blur) * LEVELS
-    out: pyvips.Image | None = None
-    for i in range(LEVELS + 1):
-        # Hat weights: each pixel takes 1 - |level - i| of the levels next to its own; they sum to 1.
-        weight = (1 - (level - i).abs()).clamp(min=0, max=1)
-        blurred = img if i == 0 else gaussian_blur(img, blur.sigma * i / LEVELS)
-        term = blurred.cast("float") * weight
-        out = term if out is None else out + term
-    assert out is not None
+
+    def weight(i: int) -> pyvips.Image:
+        # Hat weights: each pixel takes 1 - |level - i| of the two levels around its own; they sum to 1.
+        return (1 - (level - i).abs()).clamp(min=0, max=1)
+
+    out = img.cast("float") * weight(0)
+    for i in range(1, LEVELS + 1):
+        out += gaussian_blur(img, blur.sigma * i / LEVELS).cast("float") * weight(i)
     top = 65535 if img.format == "ushort" else 255
     c.img = materialize(out.rint().clamp(min=0, max=top).cast(img.format), c.deadline)
