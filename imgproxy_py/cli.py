@@ -37,6 +37,9 @@ def demo_environment() -> dict[str, str]:
         "IMGPROXY_ENABLE_VIDEO_THUMBNAILS": "true",
         # The landing page's animation is resized rather than passed through (imgproxy: 1 frame).
         "IMGPROXY_MAX_ANIMATION_FRAMES": "100",
+        # So that the README's examples of msr, msfs, maf, mafr, mrd and bc work on the demo.
+        "IMGPROXY_ALLOW_SECURITY_OPTIONS": "true",
+        "IMGPROXY_ALLOW_BYPASS_CACHE": "true",
     }
 
 

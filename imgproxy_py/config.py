@@ -7,7 +7,6 @@ builds them all and raises one :class:`ConfigError` listing every problem at onc
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -26,7 +25,9 @@ from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.stores import StoresConfig
 from imgproxy_py.url.tokenizer import URLGrammar
+from imgproxy_py.wildcards import url_replacements
 
 VERSION = __version__
 T = TypeVar("T")
@@ -177,6 +178,9 @@ class DeliveryConfig:
     fallback_image_url: str = ""
     fallback_image_http_code: int = 200
     fallback_image_ttl: int = 0  # 0: IMGPROXY_TTL
+    # Which headers carry the cache_tags option: all, cloudflare (Cache-Tag), cloudfront
+    # (x-amz-meta-cache-tag) or none.
+    cache_tags_format: str = "all"
 
     @staticmethod
     def from_env(r: EnvReader) -> DeliveryConfig:
@@ -191,19 +195,20 @@ class DeliveryConfig:
             fallback_image_url=r.string("IMGPROXY_FALLBACK_IMAGE_URL"),
             fallback_image_http_code=r.integer("IMGPROXY_FALLBACK_IMAGE_HTTP_CODE", 200, minimum=0, maximum=599),
             fallback_image_ttl=r.integer("IMGPROXY_FALLBACK_IMAGE_TTL", 0, minimum=0),
+            cache_tags_format=r.parsed("IMGPROXY_CACHE_TAGS_FORMAT", "all", _cache_tags_format),
         )
 
 
+CACHE_TAGS_FORMATS = ("all", "cloudflare", "cloudfront", "none")
+
+
+def _cache_tags_format(text: str) -> str:
+    if text not in CACHE_TAGS_FORMATS:
+        raise ValueError(f"{text!r} is not one of {', '.join(CACHE_TAGS_FORMATS)}")
+    return text
+
+
 def _url_grammar(r: EnvReader) -> URLGrammar:
-    replacements: list[tuple[re.Pattern[str], str]] = []
-    for item in r.string_list("IMGPROXY_URL_REPLACEMENTS", sep=";"):
-        pattern, eq, replacement = item.partition("=")
-        try:
-            replacements.append((re.compile(pattern.strip()), replacement.strip()))
-        except re.error as exc:
-            r.errors.append(f"IMGPROXY_URL_REPLACEMENTS: bad pattern {pattern!r}: {exc}")
-        if not eq:
-            r.errors.append(f"IMGPROXY_URL_REPLACEMENTS: {item!r} is not pattern=replacement")
     separator = r.string("IMGPROXY_ARGUMENTS_SEPARATOR", ":")
     if not separator or "/" in separator:
         r.errors.append("IMGPROXY_ARGUMENTS_SEPARATOR must be non-empty and not contain '/'")
@@ -213,7 +218,7 @@ def _url_grammar(r: EnvReader) -> URLGrammar:
         base64_url_includes_filename=r.boolean("IMGPROXY_BASE64_URL_INCLUDES_FILENAME", False),
         only_presets=r.boolean("IMGPROXY_ONLY_PRESETS", False),
         base_url=r.string("IMGPROXY_BASE_URL"),
-        url_replacements=tuple(replacements),
+        url_replacements=url_replacements(r),
     )
 
 
@@ -257,6 +262,7 @@ class Config:
     fetch: FetchConfig
     processing: ProcessingConfig
     url: URLGrammar
+    stores: StoresConfig = field(default_factory=StoresConfig)  # s3://, gs://, abs://
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     presets: PresetsConfig = PresetsConfig()
@@ -300,6 +306,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         fetch=FetchConfig.from_env(r),
         processing=ProcessingConfig.from_env(r),
         url=_url_grammar(r),
+        stores=StoresConfig.from_env(r),
         delivery=DeliveryConfig.from_env(r),
         metrics=MetricsConfig.from_env(r),
         presets=PresetsConfig.from_env(r),

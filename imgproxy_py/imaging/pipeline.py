@@ -9,12 +9,12 @@ in between; the output format, quality and metadata come from the request as a w
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyvips
 
 from imgproxy_py.deadline import Deadline
-from imgproxy_py.errors import UnprocessableImageError
+from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError
 from imgproxy_py.formats import Codec, ImageFormat
 from imgproxy_py.imaging.animation import for_each_frame
 from imgproxy_py.imaging.codecs import load as loader
@@ -26,6 +26,7 @@ from imgproxy_py.imaging.dependencies import PipelineDeps
 from imgproxy_py.imaging.geometry import calc_params
 from imgproxy_py.imaging.metadata import strip_metadata
 from imgproxy_py.imaging.output_format import choose_format, fallback_for_small, svg_passthrough
+from imgproxy_py.imaging.request_limits import request_limits
 from imgproxy_py.imaging.result_metadata import apply_result_metadata
 from imgproxy_py.imaging.steps import MAIN_STEPS, Step
 from imgproxy_py.imaging.vips import guard, page_count, page_height
@@ -84,11 +85,15 @@ def process_image(p: Processor, data: bytes, options: RequestOptions, deadline: 
 def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadline,
              source_id: str) -> ProcessResult:
     out = options.output
+    limits, settings = request_limits(p.limits, p.settings, out.security)
+    if limits is not p.limits:
+        p = replace(p, limits=limits, settings=settings)
     special = p.deps.special_sources
     decoded = special.decode(data, out, deadline) if special is not None else None
     if decoded is not None:
         # Detections are cached per source; a video has one picture per frame choice.
-        picked = f"|{out.video_frame}:{out.video_second}:{out.video_best}:{out.representative_face}"
+        picked = (f"|{out.video_frame}:{out.video_second}:{out.video_best}:{out.representative_face}"
+                  f":{out.video_tile}:{out.video_animation}")
         return _process_decoded(p, decoded, options, deadline, source_id + picked if source_id else "")
     src_format = loader.detect_format(data)
     if src_format is ImageFormat.SVG:
@@ -113,9 +118,24 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
         img = loader.load(data, src_format, page=out.page, pages=frames)
         loader.check_dimensions(img, src_format, p.limits, frames)
         img = run_chain(p, img, options, out_format, deadline, animated=True)
+    elif out.pages > 1 and pages - out.page > 1 and src_format.spec.multi_page:
+        img = stack_pages(p, data, src_format, out.page, min(out.pages, pages - out.page))
+        img = run_chain(p, img, options, out_format, deadline, source_id=source_id)
     else:
         img = run_chain(p, img, options, out_format, deadline, data=data, fmt=src_format, source_id=source_id)
     return encode(p, img, out, out_format, deadline, palette_bits, src_w, src_h)
+
+
+def stack_pages(p: Processor, data: bytes, fmt: ImageFormat, page: int, count: int) -> pyvips.Image:
+    """``pages``: ``count`` pages from ``page`` as one still image, top to bottom (libvips
+    stacks them so, left-aligned), checked as a whole against the source resolution limit."""
+    img = loader.load(data, fmt, page=page, pages=count)
+    if p.limits.max_resolution and img.width * img.height > p.limits.max_resolution:
+        raise ResolutionTooBigError(f"{count} pages of {img.width}x{page_height(img)} exceed the limit")
+    # One picture from here on: no step may treat it as frames.
+    still = img.copy()
+    still.remove("page-height")
+    return still
 
 
 def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int) -> tuple[pyvips.Image, int]:
@@ -132,12 +152,19 @@ def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int) -> tuple[pyvi
 
 def _process_decoded(p: Processor, img: pyvips.Image, options: RequestOptions, deadline: Deadline,
                      source_id: str) -> ProcessResult:
-    """A picture decoded outside libvips (video frame, RAW): no source bytes to re-decode."""
-    loader.check_dimensions(img, ImageFormat.PNG, p.limits)
-    src_w, src_h = img.width, img.height
+    """A picture decoded outside libvips (video frame, sprite or animation, RAW): no source
+    bytes to re-decode."""
+    frames = img.height // page_height(img)
+    loader.check_dimensions(img, ImageFormat.PNG, p.limits, frames)
+    src_w, src_h = img.width, page_height(img)
     out = options.output
-    out_format = choose_format(img, None, options, False, p.preferred_formats)
-    img = run_chain(p, img, options, out_format, deadline, source_id=source_id)
+    out_format = choose_format(img, None, options, frames > 1, p.preferred_formats)
+    if frames > 1 and out_format.supports_animation:
+        img = run_chain(p, img, options, out_format, deadline, animated=True)
+    else:
+        if frames > 1:  # an animation saved as a still image: its first frame, as for any source
+            img = img.crop(0, 0, src_w, src_h)
+        img = run_chain(p, img, options, out_format, deadline, source_id=source_id)
     return encode(p, img, out, out_format, deadline, None, src_w, src_h)
 
 

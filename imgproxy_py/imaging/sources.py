@@ -15,6 +15,7 @@ import pyvips
 
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
+from imgproxy_py.media import video_tiles
 from imgproxy_py.media.bestframe import best_frames, representative_face
 from imgproxy_py.media.raw import RawDecoder, sniff_raw
 from imgproxy_py.media.video import VideoConfig, is_video
@@ -57,6 +58,10 @@ class SpecialSources:
             return extract_frame(data, frame=out.video_frame, config=self.video, deadline=limit).image
         second = self.video.thumbnail_second if out.video_second is None else out.video_second
         keyframes = self.video.thumbnail_keyframes if out.video_keyframes is None else out.video_keyframes
+        if out.video_tile is not None:
+            return video_tiles.sprite(data, out.video_tile, second, keyframes, self.video, limit)
+        if out.video_animation is not None:
+            return video_tiles.animation(data, out.video_animation, second, keyframes, self.video, limit)
         return extract_frame(data, second=second, keyframes=keyframes, config=self.video, deadline=limit).image
 
     def _face(self, data: bytes, picture: pyvips.Image | None, out: OutputOptions,

@@ -91,6 +91,9 @@ class VideoConfig:
     enabled: bool = False
     thumbnail_second: float = 1.0
     thumbnail_keyframes: bool = False
+    # Sprites and animations use keyframes only when their step is longer than the average
+    # interval between keyframes (IMGPROXY_VIDEO_THUMBNAIL_TILE_AUTO_KEYFRAMES).
+    tile_auto_keyframes: bool = False
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     max_duration: float = 3600.0
     decode_timeout: float = 10.0
@@ -103,6 +106,8 @@ class VideoConfig:
             enabled=reader.boolean("IMGPROXY_ENABLE_VIDEO_THUMBNAILS", cls.enabled),
             thumbnail_second=reader.number("IMGPROXY_VIDEO_THUMBNAIL_SECOND", cls.thumbnail_second, minimum=0.0),
             thumbnail_keyframes=reader.boolean("IMGPROXY_VIDEO_THUMBNAIL_KEYFRAMES", cls.thumbnail_keyframes),
+            tile_auto_keyframes=reader.boolean("IMGPROXY_VIDEO_THUMBNAIL_TILE_AUTO_KEYFRAMES",
+                                               cls.tile_auto_keyframes),
             max_file_size=reader.parsed("IMGPROXY_MAX_VIDEO_FILE_SIZE", DEFAULT_MAX_FILE_SIZE, parse_byte_size),
             max_duration=reader.number("IMGPROXY_MAX_VIDEO_DURATION", cls.max_duration, minimum=0.0),
             decode_timeout=reader.number("IMGPROXY_VIDEO_DECODE_TIMEOUT", cls.decode_timeout, minimum=0.001),

@@ -17,6 +17,7 @@ from typing import Any
 
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.options.values_color import Colorize, Duotone, Gradient, Monochrome
+from imgproxy_py.options.values_delivery import HashsumCheck, SecurityOverrides, VideoFrames
 from imgproxy_py.options.values_encoding import AvifArgs, JpegArgs, WebpArgs
 from imgproxy_py.options.values_sharpness import (
     BlurAreas,
@@ -271,6 +272,7 @@ class OutputOptions:
     filename: str = ""
     return_attachment: bool = False
     page: int = 0
+    pages: int = 1  # pages (frames) from ``page`` on, stacked when the result is a still image
     disable_animation: bool = False
     prefer_webp: bool = False
     enforce_webp: bool = False
@@ -293,6 +295,15 @@ class OutputOptions:
     dpi: float = 0.0  # 0: keep the image's (IMGPROXY_STRIP_METADATA_DPI when stripping)
     color_profile: str = ""  # srgb, cmyk or a file in IMGPROXY_COLOR_PROFILES_DIR; "": none
     style: str = ""  # CSS put into an SVG source before it is rendered
+    # Video sprites and animations (imgproxy Pro); None: off.
+    video_tile: VideoFrames | None = None
+    video_animation: VideoFrames | None = None
+    hashsum: HashsumCheck | None = None  # checked on the source's bytes before processing
+    security: SecurityOverrides = field(default_factory=SecurityOverrides)  # over the IMGPROXY_MAX_* settings
+    # Neither changes the result, so neither is in cache keys or ETags: a bypassing request
+    # refreshes the entries the plain URL reads.
+    bypass_cache: bool = field(default=False, compare=False)
+    cache_tags: tuple[str, ...] = field(default=(), compare=False)
     used_presets: tuple[str, ...] = field(default=(), compare=False)
 
     def quality_for(self, fmt: ImageFormat, server_default: int, format_defaults: dict[ImageFormat, int]) -> int:

@@ -11,6 +11,7 @@ from imgproxy_py.options.grammar import Arg, Args, ArgType, Pairs, Values
 from imgproxy_py.options.primitives import (
     BOOL,
     NON_NEGATIVE_INT,
+    POSITIVE_INT,
     QUALITY,
     bad_argument,
     parse_base64,
@@ -99,6 +100,9 @@ OPTIONS = (
                   "Use the thumbnail embedded in HEIC/AVIF sources when there is one.", "eth:1"),
     output_option("page", ("pg",), F, Arg("page", NON_NEGATIVE_INT), "page",
                   "The page (PDF, TIFF) or frame (GIF, WebP) to use, from 0.", "pg:2", "iss634.gif"),
+    output_option("pages", ("pgs",), F, Arg("pages", POSITIVE_INT), "pages",
+                  "How many pages or frames from `page` to use, stacked top to bottom and left-aligned "
+                  "(an animated result keeps all the frames instead).", "pg:1/pgs:3/f:png", "iss634.gif"),
     output_option("disable_animation", ("da",), F, Arg("disable_animation", BOOL), "disable_animation",
                   "Treat an animated source as a still image (its first frame).", "da:1", "iss634.gif"),
 )

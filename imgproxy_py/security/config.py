@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from imgproxy_py.envreader import EnvReader
+from imgproxy_py.wildcards import wildcard_regexp
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class SecurityConfig:
     max_result_dimension: int = 0
     allowed_processing_options: frozenset[str] = frozenset()
     source_url_encryption_key: bytes = b""
+    # Whether URLs may use max_src_resolution & co. (over the limits above) and bypass_cache.
+    allow_security_options: bool = False
+    allow_bypass_cache: bool = False
 
     @property
     def signing_enabled(self) -> bool:
@@ -57,14 +61,11 @@ class SecurityConfig:
             max_result_dimension=r.integer("IMGPROXY_MAX_RESULT_DIMENSION", 0, minimum=0),
             allowed_processing_options=frozenset(r.string_list("IMGPROXY_ALLOWED_PROCESSING_OPTIONS")),
             source_url_encryption_key=enc_key,
+            allow_security_options=r.boolean("IMGPROXY_ALLOW_SECURITY_OPTIONS", False),
+            allow_bypass_cache=r.boolean("IMGPROXY_ALLOW_BYPASS_CACHE", False),
         )
 
 
 def source_pattern(prefix: str) -> re.Pattern[str]:
-    """An allowed-source prefix; ``*`` matches one host label part (imgproxy's rule)."""
-    scheme, sep, rest = prefix.partition("://")
-    if not sep:
-        return re.compile(re.escape(prefix))
-    host, slash, path = rest.partition("/")
-    host_re = re.escape(host).replace(r"\*", r"[^./]*")
-    return re.compile(re.escape(scheme + "://") + host_re + re.escape(slash + path))
+    """An allowed-source prefix as imgproxy matches it: ``*`` is any run of characters but ``/``."""
+    return wildcard_regexp(prefix)

@@ -147,7 +147,8 @@ def build_services(config: Config) -> Services:
     fallback = _static_fallback(config, problems)
     if problems:
         raise ConfigError(problems)
-    fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config))
+    fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config),
+                            stores=config.stores)
     workers = WorkerPool(config.server.workers, config.server.requests_queue_size)
     results: BytesCache[str, ProcessResult] = BytesCache(config.delivery.result_cache_bytes,
                                                           lambda r: len(r.data) + 256)
@@ -247,7 +248,7 @@ def _fetch_now(config: Config, setting: str, url: str, problems: list[str]) -> b
     (before the server's event loop runs); a failure is a config problem like any other."""
 
     async def fetch() -> bytes:
-        fetcher = SourceFetcher(config.fetch, config.security)
+        fetcher = SourceFetcher(config.fetch, config.security, stores=config.stores)
         try:
             return (await fetcher.fetch(url)).data
         finally:

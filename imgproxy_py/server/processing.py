@@ -12,16 +12,20 @@ from starlette.responses import Response
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import (
     ImgproxyError,
+    OriginStatusError,
     SourceBadGatewayError,
+    SourceIncompleteError,
     SourceNotFoundError,
     SourceTimeoutError,
     SourceTooBigError,
+    SourceUnreachableError,
 )
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.pipeline import ProcessResult, process_image
 from imgproxy_py.options.model import OutputOptions, RequestOptions
 from imgproxy_py.server.checks import check_secret, client_features, parse_and_verify, raw_path, require_features
 from imgproxy_py.server.composition import Services
+from imgproxy_py.server.delivery import cache_tag_headers, check_allowed, check_hashsum
 from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
 from imgproxy_py.sources.base import SourceImage
@@ -42,12 +46,15 @@ def vary_header(services: Services) -> str:
 
 
 async def fetch_source(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
-                       if_modified_since: str | None) -> tuple[SourceImage, int | None]:
+                       if_modified_since: str | None,
+                       forwarded: dict[str, str] | None = None) -> tuple[SourceImage, int | None]:
     """The source, or the fallback image with the status to answer with when it fails."""
     try:
-        return await services.sources.get(url, if_none_match=if_none_match,
-                                          if_modified_since=if_modified_since), None
-    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError) as exc:
+        return await services.sources.get(url, if_none_match=if_none_match, if_modified_since=if_modified_since,
+                                          bypass=out.bypass_cache, max_size=out.security.max_src_file_size,
+                                          forwarded=forwarded), None
+    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError,
+            SourceUnreachableError, OriginStatusError, SourceIncompleteError) as exc:
         fallback = services.fallback_image
         if out.fallback_image_url:
             try:
@@ -78,6 +85,7 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     options = services.options.parse(parsed.options, parsed.source.extension, client_features(request, services))
     require_features(options, services)
     out = options.output
+    check_allowed(out, config)
     canonical = services.options.canonical(options)
     opts_tag = options_tag(canonical, delivery.etag_buster)
 
@@ -90,13 +98,17 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
 
     # A revalidation the origin can answer with 304 needs no worker slot: ask it first.
     early: tuple[SourceImage, int | None] | None = None
+    forwarded = config.fetch.origin_headers.forwarded(request.headers, parsed.source.url)
     if origin_etag or ims:
-        early = await _fetch(services, parsed.source.url, out, origin_etag, ims)
+        early = await _fetch(services, parsed.source.url, out, origin_etag, ims, forwarded)
         if early[0].not_modified:
             return not_modified(_headers(services, out, early[0], early[1], opts_tag, origin_etag))
     async with services.workers.slot(deadline):
-        source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims)
+        source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims,
+                                                        forwarded)
         headers = _headers(services, out, source, fallback_status, opts_tag, origin_etag)
+        if fallback_status is None:
+            check_hashsum(out, source)
         identity = source_identity(source)
         if fallback_status is None and any(t.source_identity == identity for t in matching):
             return not_modified(headers)  # same options, same source bytes: nothing to redo
@@ -148,10 +160,10 @@ def _sniff_media_type(source: SourceImage) -> str:
 
 
 async def _fetch(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
-                 if_modified_since: str | None) -> tuple[SourceImage, int | None]:
+                 if_modified_since: str | None, forwarded: dict[str, str]) -> tuple[SourceImage, int | None]:
     started = time.perf_counter()
     try:
-        return await fetch_source(services, url, out, if_none_match, if_modified_since)
+        return await fetch_source(services, url, out, if_none_match, if_modified_since, forwarded)
     finally:
         if services.metrics is not None:
             services.metrics.span("downloading_image", time.perf_counter() - started)
@@ -168,7 +180,10 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
             headers["Expires"] = source.expires
     if fallback_status is not None and delivery.fallback_image_ttl:
         headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
+    if fallback_status is None:  # IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH
+        headers.update(config.fetch.origin_headers.passed_back(source.headers))
     headers["Content-Security-Policy"] = "script-src 'none'"
+    headers.update(cache_tag_headers(out, config))
     vary = vary_header(services)
     if vary:
         headers["Vary"] = vary
@@ -184,7 +199,8 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
                   identity: str, deadline: Deadline) -> ProcessResult:
     """Process once per (options, source) even under concurrent requests; cache the result."""
     key = f"{canonical}\x00{identity}"
-    cached = services.results.get(key)
+    # bypass_cache: processed again, and the new result replaces the cached one.
+    cached = None if options.output.bypass_cache else services.results.get(key)
     if cached is not None:
         return cached
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, replace
 
 from imgproxy_py.cache import BytesCache, SingleFlight
+from imgproxy_py.errors import SourceTooBigError
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.fetcher import SourceFetcher
 
@@ -48,15 +49,29 @@ class SourceStore:
         self.cache: BytesCache[str, CachedSource] = BytesCache(cache_bytes, lambda c: len(c.image.data) + 512)
         self._flights: SingleFlight[tuple[str, str], SourceImage] = SingleFlight()
 
-    async def get(self, url: str, *, if_none_match: str | None = None,
-                  if_modified_since: str | None = None) -> SourceImage:
-        """The source, or a ``not_modified`` marker when the client's validators still hold."""
+    async def get(self, url: str, *, if_none_match: str | None = None, if_modified_since: str | None = None,
+                  bypass: bool = False, max_size: int | None = None,
+                  forwarded: dict[str, str] | None = None) -> SourceImage:
+        """The source, or a ``not_modified`` marker when the client's validators still hold.
+
+        ``bypass`` downloads it again whatever the cache holds (and keeps the new copy);
+        ``max_size`` replaces ``IMGPROXY_MAX_SRC_FILE_SIZE`` for this request (0: no limit).
+        With ``forwarded`` headers (cookies, passed-through request headers) the origin's answer
+        may be the client's own: it is downloaded for this request, never kept or shared."""
         self.fetcher.check_allowed(url)
-        cached = self.cache.get(url)
+        if forwarded:
+            validators = {k: v for k, v in (("If-None-Match", if_none_match),
+                                            ("If-Modified-Since", if_modified_since)) if v}
+            return await self.fetcher.fetch(url, max_size=max_size, request_headers=validators,
+                                            forwarded=forwarded)
+        cached = None if bypass else self.cache.get(url)
+        if cached is not None and max_size and len(cached.image.data) > max_size:
+            raise SourceTooBigError(f"{url}: {len(cached.image.data)} bytes > {max_size}")
         if cached is not None:
             image = cached.image
             if time.time() >= cached.fresh_until:
-                image = await self._flights.run((url, "revalidate"), lambda: self._revalidate(url, cached))
+                image = await self._flights.run((url, f"revalidate|{max_size}"),
+                                                lambda: self._revalidate(url, cached, max_size))
             if if_none_match and image.etag == if_none_match:
                 return replace(image, data=b"", not_modified=True)
             return image
@@ -65,23 +80,23 @@ class SourceStore:
             headers["If-None-Match"] = if_none_match
         if if_modified_since:
             headers["If-Modified-Since"] = if_modified_since
-        key = (url, f"{if_none_match or ''}|{if_modified_since or ''}")
-        return await self._flights.run(key, lambda: self._download(url, headers))
+        key = (url, f"{if_none_match or ''}|{if_modified_since or ''}|{max_size}|{bypass}")
+        return await self._flights.run(key, lambda: self._download(url, headers, max_size))
 
-    async def _download(self, url: str, headers: dict[str, str]) -> SourceImage:
-        image = await self.fetcher.fetch(url, request_headers=headers)
+    async def _download(self, url: str, headers: dict[str, str], max_size: int | None) -> SourceImage:
+        image = await self.fetcher.fetch(url, max_size=max_size, request_headers=headers)
         if not image.not_modified:
             self._remember(url, image)
         return image
 
-    async def _revalidate(self, url: str, cached: CachedSource) -> SourceImage:
+    async def _revalidate(self, url: str, cached: CachedSource, max_size: int | None) -> SourceImage:
         old = cached.image
         headers = {}
         if old.etag:
             headers["If-None-Match"] = old.etag
         if old.last_modified:
             headers["If-Modified-Since"] = old.last_modified
-        fresh = await self.fetcher.fetch(url, request_headers=headers)
+        fresh = await self.fetcher.fetch(url, max_size=max_size, request_headers=headers)
         if fresh.not_modified:
             image = replace(old, cache_control=fresh.cache_control or old.cache_control)
         else:
@@ -90,7 +105,7 @@ class SourceStore:
         return image
 
     def _remember(self, url: str, image: SourceImage) -> None:
-        if not self.cache.enabled or not url.startswith(("http://", "https://")):
+        if not self.cache.enabled or url.startswith("local:"):  # a local file is read faster than kept
             return
         if image.cache_control and _NO_STORE.search(image.cache_control):
             self.cache.pop(url)

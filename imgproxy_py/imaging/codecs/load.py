@@ -109,7 +109,8 @@ def check_dimensions(img: pyvips.Image, fmt: ImageFormat, limits: Limits, frames
     width, height = img.width, page_height(img)
     if width <= 0 or height <= 0:
         raise UnprocessableImageError("image has no pixels")
-    frame_limit = limits.max_frame_resolution or limits.max_resolution
+    # The frame limit is for animations only (imgproxy's rule): a still image meets the source limit.
+    frame_limit = (limits.max_frame_resolution if frames > 1 else 0) or limits.max_resolution
     if limits.max_resolution and width * height > frame_limit:
         raise ResolutionTooBigError(f"source resolution {width}x{height} exceeds the limit")
     if limits.max_resolution and frames > 1 and width * height * frames > limits.max_resolution * max(
