@@ -18,14 +18,15 @@ import numpy as np
 import numpy.typing as npt
 import pyvips
 
+from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.detection.sessions import open_session
+from imgproxy_py.media.faces import ExpressionClassifier
+from imgproxy_py.media.video_config import VideoConfig
 from imgproxy_py.resources import models_dir
 
 logger = logging.getLogger("imgproxy_py.detection")
 
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-# What a face's expression is worth in the best-frame score when the settings name no values.
-DEFAULT_VALUES: Mapping[str, float] = {"happy": 1.0, "surprise": 1.0}
 SIDE = 64
 # fer widens the square box by 10 pixels on each side of faces found at full size; relative to the
 # face this is about a tenth of its side, which holds at any analysis size.
@@ -121,3 +122,20 @@ class ExpressionModel:
         """The expression of each face of ``image``, in the same order; one inference for all."""
         probabilities = self.probabilities(face_crops(image, faces))
         return [Expression(tuple(float(p) for p in row)) for row in probabilities]
+
+
+def expressions_for_best_frames(video: VideoConfig, detection: DetectionConfig,
+                                faces_detected: bool) -> ExpressionClassifier | None:
+    """The bundled model's ``classify`` when the best-frame score can use it, else None.
+
+    Without it the score only lacks its expression term, so a model that cannot load is logged,
+    not fatal (it ships with the package; only a broken install can lose it).
+    """
+    if not faces_detected or not video.enabled or video.best_frame.weight_expression <= 0:
+        return None
+    try:
+        model = ExpressionModel.load(threads=detection.threads, providers=detection.providers)
+    except RuntimeError as exc:
+        logger.warning("best frames are ranked without expressions: %s", exc)
+        return None
+    return model.classify

@@ -31,6 +31,8 @@ class SpecialSources:
     # with that reason (501) rather than failing as an unknown format.
     raw_unavailable: str = ""
     detection_unavailable: str = ""
+    # ExpressionModel.classify, when faces are detected and the best-frame score weighs expressions.
+    expressions: Any = None
 
     def decode(self, data: bytes, out: OutputOptions, deadline: Deadline) -> pyvips.Image | None:
         """The picture to process, or None when libvips should decode ``data`` itself."""
@@ -49,7 +51,7 @@ class SpecialSources:
     def _video(self, data: bytes, out: OutputOptions, limit: float) -> pyvips.Image:
         if out.video_best:
             frames = best_frames(data, config=self.video, face_detector=self.face_detector, top_k=1,
-                                 deadline=limit)
+                                 deadline=limit, expressions=self.expressions)
             if not frames:
                 raise UnprocessableImageError("no frame could be decoded")
             return frames[0].image

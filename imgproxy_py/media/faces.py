@@ -4,7 +4,7 @@ thumbnail among several images (the representative face of a photo or a video)."
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -30,6 +30,20 @@ class DetectionLike(Protocol):
 
 
 FaceDetector = Callable[[pyvips.Image], Sequence[DetectionLike]]
+
+
+class ExpressionLike(Protocol):
+    """What is used of a face's expression (``imgproxy_py.detection.expressions.Expression`` fits)."""
+
+    @property
+    def dominant(self) -> str: ...
+    @property
+    def probability(self) -> float: ...
+    def value(self, values: Mapping[str, float]) -> float: ...
+
+
+# The expressions of the given faces of an image, in their order (one inference for all of them).
+ExpressionClassifier = Callable[[pyvips.Image, Sequence[DetectionLike]], Sequence[ExpressionLike]]
 
 
 def laplacian_variance(grey: FloatArray) -> float:
