@@ -35,11 +35,11 @@ def neutral_face() -> Frame:
 
 
 def encode(segments: Sequence[Frame], *, repeat: int = 2, fps: int = 5, container: str = "mp4") -> bytes:
-    """Each frame of ``segments`` shown ``repeat`` times, MPEG-4 part 2 in ``container``."""
+    """Each frame of ``segments`` shown ``repeat`` times: MPEG-4 part 2 (VP8 in WebM) in ``container``."""
     buffer = io.BytesIO()
     height, width = segments[0].shape[:2]
     with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream("mpeg4", rate=fps)
+        stream = out.add_stream("libvpx" if container == "webm" else "mpeg4", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.bit_rate = 2_000_000
         for segment in segments:
