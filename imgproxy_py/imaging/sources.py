@@ -17,6 +17,7 @@ from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
 from imgproxy_py.media.bestframe import best_frames, representative_face
 from imgproxy_py.media.raw import RawDecoder, sniff_raw
+from imgproxy_py.media.traces import face_traces
 from imgproxy_py.media.video import VideoConfig, is_video
 from imgproxy_py.media.video_frame import extract_frame
 from imgproxy_py.options.model import OutputOptions
@@ -73,8 +74,11 @@ class SpecialSources:
             picture = pyvips.Image.thumbnail_buffer(data, 1600).copy_memory()
             images = [picture]
         elif self.video.enabled and is_video(data):
-            images = [f.image for f in best_frames(data, config=self.video, face_detector=self.face_detector,
-                                                   top_k=10, deadline=limit)]
+            # The best face of the largest face trace: the face seen most, at its best.
+            traces = face_traces(data, config=self.video, face_detector=self.face_detector, deadline=limit)
+            if not traces:
+                raise UnprocessableImageError("no face found")
+            return traces[0].image
         else:
             images = [picture]
         face = representative_face(images, self.face_detector, 320)

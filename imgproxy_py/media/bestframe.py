@@ -189,14 +189,18 @@ def _collect(reader: VideoReader, settings: BestFrameConfig) -> list[_Sample]:
     samples: list[_Sample] = []
     # One reformatter for all frames: it keeps its scaling context, which is costly to set up.
     reformatter = VideoReformatter()
-    for index, frame in _sample_frames(reader, settings):
+    for index, frame in sample_frames(reader, settings):
         seconds = reader.time_of(frame)
         timestamp = float(seconds) if seconds is not None else index / float(reader.fps or 1)
         samples.append(_analyse(frame, index, timestamp, keep_frames, reformatter))
     return samples
 
 
-def _sample_frames(reader: VideoReader, settings: BestFrameConfig) -> Iterator[tuple[int, av.VideoFrame]]:
+def sample_frames(reader: VideoReader, settings: BestFrameConfig,
+                  sequential_factor: int = _SEQUENTIAL_FACTOR) -> Iterator[tuple[int, av.VideoFrame]]:
+    """``settings.samples`` frames spread over ``settings.span`` of the video, with their numbers:
+    decoded in sequence while the span has at most ``sequential_factor`` times as many frames,
+    else the keyframe nearest each sample's time."""
     count = settings.samples
     if reader.duration is None or reader.fps is None:
         # No duration to spread samples over: take the first frames, up to the sample count.
@@ -209,7 +213,7 @@ def _sample_frames(reader: VideoReader, settings: BestFrameConfig) -> Iterator[t
     span_frames = max(1, math.ceil(end * float(reader.fps)))
     if reader.frame_count is not None:
         span_frames = min(span_frames, max(1, math.ceil(reader.frame_count * settings.span)))
-    if span_frames <= _SEQUENTIAL_FACTOR * count:
+    if span_frames <= sequential_factor * count:
         yield from _sequential(reader, span_frames, count, end)
     else:
         yield from _keyframes(reader, end, count)

@@ -81,7 +81,7 @@ def representative_face(
         if best is None or sharpness > best[0]:
             best = (sharpness, image, detection)
     assert best is not None
-    return _face_thumbnail(best[1], best[2], size)
+    return face_thumbnail(best[1], best[2], size)
 
 
 def _crop_sharpness(image: pyvips.Image, face: DetectionLike) -> float:
@@ -96,7 +96,7 @@ def _crop_sharpness(image: pyvips.Image, face: DetectionLike) -> float:
     return laplacian_variance(grey)
 
 
-def _face_thumbnail(image: pyvips.Image, face: DetectionLike, size: int) -> pyvips.Image:
+def face_thumbnail(image: pyvips.Image, face: DetectionLike, size: int) -> pyvips.Image:
     # A margin of half the face on each side keeps hair and chin in the thumbnail.
     side = min(max(face.width, face.height) * 1.6, image.width, image.height)
     centre_x, centre_y = face.left + face.width / 2, face.top + face.height / 2

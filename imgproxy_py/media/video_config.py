@@ -31,11 +31,14 @@ class BestFrameConfig:
     weight_expression: float = 1.0
     expression_values: Mapping[str, float] = field(default_factory=lambda: DEFAULT_EXPRESSION_VALUES)
     duplicate_threshold: float = 0.85
+    trace_samples: int = 60  # frames sampled over the whole video for face traces
 
     @classmethod
     def from_reader(cls, reader: EnvReader) -> BestFrameConfig:
         samples = reader.integer("IMGPROXY_VIDEO_BEST_FRAME_SAMPLES", cls.samples, minimum=1, maximum=10_000)
         span = reader.parsed("IMGPROXY_VIDEO_BEST_FRAME_SPAN", cls.span, _parse_span)
+        trace_samples = reader.integer("IMGPROXY_VIDEO_FACE_TRACE_SAMPLES", cls.trace_samples, minimum=1,
+                                       maximum=10_000)
         weights = reader.parsed("IMGPROXY_VIDEO_BEST_FRAME_WEIGHTS", None, _parse_weights)
         threshold = reader.number(
             "IMGPROXY_VIDEO_BEST_FRAME_DUPLICATE_THRESHOLD", cls.duplicate_threshold, minimum=0.0, maximum=1.0
@@ -59,6 +62,7 @@ class BestFrameConfig:
             weight_expression=expression,
             expression_values=values,
             duplicate_threshold=threshold,
+            trace_samples=trace_samples,
         )
 
 
