@@ -147,3 +147,17 @@ def test_frame_store_is_bounded_and_expires() -> None:
     gone = FrameStore(ttl=0)
     assert gone.get(gone.put(b"x")) is None
 
+
+
+def test_upload_that_does_not_arrive_in_time(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "media").mkdir()
+    quick = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path), IMGPROXY_ENABLE_VIDEO_THUMBNAILS="true",
+                         IMGPROXY_MEDIA_TOKEN_SECRET=SECRET, IMGPROXY_TIMEOUT="1")
+    with socket.create_connection(("127.0.0.1", quick.port), timeout=10) as sock:
+        head = (f"POST /thumbnail/best HTTP/1.1\r\nHost: x\r\nAuthorization: {auth()['Authorization']}\r\n"
+                "Content-Type: multipart/form-data; boundary=XX\r\nContent-Length: 300000\r\n\r\n"
+                "--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n")
+        sock.sendall(head.encode() + smile_clip()[:20_000])  # ... and the rest never comes
+        answer = sock.recv(4096).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 503"), answer
+    assert temp_files() == set()
