@@ -24,6 +24,7 @@ from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.detection.classify import Classifier
+from imgproxy_py.detection.expressions import expressions_for_best_frames
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
@@ -139,7 +140,8 @@ def build_services(config: Config) -> Services:
         log.warning("camera RAW is off: %s", raw_missing)
     special_sources = SpecialSources(
         video_config, raw_decoder, detectors.detect if detectors.enabled else None,
-        raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable)
+        raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable,
+        expressions=expressions_for_best_frames(video_config, detection_config, "face" in detectors.class_names))
     media = load_media_routes(config.media, config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
     processor = _build_processor(config, PipelineDeps(
