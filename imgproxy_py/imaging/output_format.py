@@ -10,7 +10,8 @@ from __future__ import annotations
 import pyvips
 
 from imgproxy_py.errors import UnsupportedFormatError
-from imgproxy_py.formats import ImageFormat
+from imgproxy_py.formats import Codec, ImageFormat
+from imgproxy_py.imaging.codecs import wheels
 from imgproxy_py.imaging.codecs.save import can_save
 from imgproxy_py.imaging.vips import has_alpha
 from imgproxy_py.options.model import OutputOptions, RequestOptions
@@ -48,6 +49,8 @@ def choose_format(img: pyvips.Image, src: ImageFormat | None, options: RequestOp
         fmt = ImageFormat.AVIF
     elif out.enforce_webp:
         fmt = ImageFormat.WEBP
+    if fmt.spec.codec is Codec.WHEEL and fmt.spec.saver:
+        wheels.require(fmt.value)  # a 501 naming the extra when the wheel is missing
     if not can_save(fmt):
         raise UnsupportedFormatError(f"saving {fmt.value} is not supported")
     return fmt

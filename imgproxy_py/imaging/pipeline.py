@@ -93,7 +93,7 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
         data = loader.prepare_svg(data, p.sanitize_svg)
         if svg_passthrough(out, p.always_rasterize_svg):
             return ProcessResult(data, ImageFormat.SVG, 0, 0, 0, 0)
-    img, pages = decode(p, data, src_format, out.page)
+    img, pages = decode(p, data, src_format, out.page, thumbnail=out.enforce_thumbnail)
     palette_bits = palette_bits_of(img)
     src_w, src_h = img.width, page_height(img)
 
@@ -114,10 +114,13 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
     return encode(p, img, out, out_format, deadline, palette_bits, src_w, src_h)
 
 
-def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int) -> tuple[pyvips.Image, int]:
+def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int, *,
+           thumbnail: bool = False) -> tuple[pyvips.Image, int]:
     """The source's first frame (or page ``page``), read lazily, and its page count; refused
-    (422) past the resolution limits, or when the page doesn't exist."""
-    img = loader.load(data, fmt, page=page, max_pixels=p.limits.max_resolution, access="sequential")
+    (422) past the resolution limits, or when the page doesn't exist.  ``thumbnail``: a HEIF
+    source's embedded thumbnail instead, when it has one (``enforce_thumbnail``)."""
+    img = loader.load(data, fmt, page=page, max_pixels=p.limits.max_resolution, access="sequential",
+                      thumbnail=thumbnail)
     pages = page_count(img)
     # Our own codecs (BMP, ICO) take no page number: they always read the one image.
     if page and page >= pages and fmt.spec.codec is Codec.LIBVIPS:

@@ -15,7 +15,7 @@ import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import Codec, ImageFormat, ShrinkOnLoad, sniff_format
-from imgproxy_py.imaging.codecs import bmp, ico
+from imgproxy_py.imaging.codecs import bmp, heic, ico, jxl, pdf
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
 from imgproxy_py.imaging.vips import page_height
@@ -25,12 +25,17 @@ from imgproxy_py.imaging.vips import page_height
 MAX_PAGE = 9_999_999
 # Our own decoders, under the loader names the format records give them.
 _BUILTIN_LOADERS: dict[str, Callable[..., pyvips.Image]] = {"bmpload": bmp.load_bmp, "icoload": ico.load_ico}
+# Optional wheels' decoders (``codecs.wheels``); a missing wheel is a 501 when a source needs it.
+_WHEEL_LOADERS: dict[str, Callable[..., pyvips.Image]] = {
+    "heicload": heic.load_heic, "jxlload": jxl.load_jxl, "pdfload": pdf.load_pdf}
 
 
 def loadable(fmt: ImageFormat) -> bool:
     spec = fmt.spec
     if spec.codec is Codec.BUILTIN:
         return spec.loader in _BUILTIN_LOADERS
+    if spec.codec is Codec.WHEEL:
+        return spec.loader in _WHEEL_LOADERS
     return bool(spec.loader) and pyvips.type_find("VipsOperation", spec.loader) != 0
 
 
@@ -82,6 +87,9 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
     try:
         if spec.codec is Codec.BUILTIN:
             return _BUILTIN_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34)
+        if spec.codec is Codec.WHEEL:
+            return _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
+                                               thumbnail=thumbnail, shrink=shrink)
         options: dict[str, Any] = {"access": access, **_shrink_options(spec.shrink_on_load, shrink)}
         if spec.loader == "heifload" and thumbnail:
             options["thumbnail"] = True

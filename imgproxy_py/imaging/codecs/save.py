@@ -13,8 +13,8 @@ from typing import Any
 import pyvips
 
 from imgproxy_py.errors import UnprocessableImageError, UnsupportedFormatError
-from imgproxy_py.formats import ImageFormat
-from imgproxy_py.imaging.codecs import bmp, ico
+from imgproxy_py.formats import Codec, ImageFormat
+from imgproxy_py.imaging.codecs import bmp, heic, ico, jxl, wheels
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class EncoderSettings:
     jpeg_progressive: bool = False
     png_interlaced: bool = False
     avif_speed: int = 8
+    jxl_effort: int = 4
 
 
 def _save_options(fmt: ImageFormat, quality: int, s: EncoderSettings) -> dict[str, Any]:
@@ -34,8 +35,6 @@ def _save_options(fmt: ImageFormat, quality: int, s: EncoderSettings) -> dict[st
         return {"Q": quality, "effort": 4}
     if fmt is ImageFormat.AVIF:
         return {"Q": quality, "compression": "av1", "effort": max(0, 9 - s.avif_speed), "bitdepth": 8}
-    if fmt is ImageFormat.HEIC:
-        return {"Q": quality, "compression": "hevc", "bitdepth": 8}
     if fmt is ImageFormat.GIF:
         # Quantizing every frame at libvips' default effort (7) costs ~6x the time of effort 1
         # for ~5% smaller files: an on-the-fly server takes the fast end.
@@ -49,6 +48,17 @@ def _save_options(fmt: ImageFormat, quality: int, s: EncoderSettings) -> dict[st
 _BUILTIN_SAVERS: dict[str, Callable[[pyvips.Image], bytes]] = {"bmpsave": bmp.save_bmp, "icosave": ico.save_ico}
 
 
+def _save_wheel(img: pyvips.Image, fmt: ImageFormat, quality: int, s: EncoderSettings) -> bytes | None:
+    """HEIC and JPEG XL through their wheels (``codecs.heic``, ``codecs.jxl``); None for others.
+    A 16-bit image (``preserve_hdr``) is written with its depth."""
+    sixteen = img.format == "ushort"
+    if fmt.spec.saver == "heicsave":
+        return heic.save_heic(img, quality=quality, sixteen=sixteen)
+    if fmt.spec.saver == "jxlsave":
+        return jxl.save_jxl(img, quality=quality, effort=s.jxl_effort, sixteen=sixteen)
+    return None
+
+
 def _save(img: pyvips.Image, fmt: ImageFormat, quality: int, settings: EncoderSettings,
           extra: dict[str, Any]) -> bytes:
     saver = fmt.spec.saver
@@ -57,6 +67,9 @@ def _save(img: pyvips.Image, fmt: ImageFormat, quality: int, settings: EncoderSe
         return builtin(img)
     if not saver:
         raise ValueError(f"{fmt.value} has no saver")
+    wheel = _save_wheel(img, fmt, quality, settings)
+    if wheel is not None:
+        return wheel
     # ``extra`` (PNG palettes from the optimizer) overrides our defaults.
     options = {**_save_options(fmt, quality, settings), **extra}
     return bytes(getattr(img, saver + "_buffer")(**options))
@@ -67,6 +80,8 @@ def can_save(fmt: ImageFormat) -> bool:
     """Whether this libvips build can write ``fmt`` (probed once with a tiny image)."""
     if not fmt.spec.saver:
         return False
+    if fmt.spec.codec is Codec.WHEEL:
+        return wheels.installed(fmt.value)
     try:
         probe = pyvips.Image.black(16, 16, bands=3).cast("uchar")
         _save(probe, fmt, 50, EncoderSettings(), {})
@@ -77,9 +92,11 @@ def can_save(fmt: ImageFormat) -> bool:
 
 def encode(img: pyvips.Image, fmt: ImageFormat, quality: int, settings: EncoderSettings,
            extra: dict[str, Any] | None = None) -> bytes:
+    if fmt.spec.codec is Codec.WHEEL and fmt.spec.saver:
+        wheels.require(fmt.value)  # a 501 naming the extra
     if not can_save(fmt):
         raise UnsupportedFormatError(f"saving {fmt.value} is not supported by this build")
     try:
         return _save(img, fmt, quality, settings, extra or {})
-    except pyvips.Error as exc:
+    except (pyvips.Error, ValueError, RuntimeError) as exc:
         raise UnprocessableImageError(f"can't encode {fmt.value}: {exc}") from exc
