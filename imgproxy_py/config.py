@@ -17,6 +17,7 @@ from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
+from imgproxy_py.formats_config import FormatsConfig
 from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.raw import RawConfig
 from imgproxy_py.media.video_config import VideoConfig
@@ -269,6 +270,7 @@ class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     raw: RawConfig = field(default_factory=RawConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    formats: FormatsConfig = field(default_factory=FormatsConfig)
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
     plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
@@ -309,6 +311,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         video=own(VideoConfig.from_env(tracked)),
         raw=own(RawConfig.from_env(tracked)),
         media=MediaConfig.from_env(r),
+        formats=FormatsConfig.from_env(r),
         plugins=_plugins(r),
     )
     config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),

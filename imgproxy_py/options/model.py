@@ -253,6 +253,13 @@ class OutputOptions:
     enforce_webp: bool = False
     prefer_avif: bool = False
     enforce_avif: bool = False
+    prefer_jxl: bool = False
+    enforce_jxl: bool = False
+    # ``format:best`` (or IMGPROXY_BEST_FORMAT_BY_DEFAULT): the smallest of the candidates.
+    best_format: bool = False
+    preserve_hdr: bool = False  # 16-bit sources stay 16-bit where the result can hold it
+    # Pages of a PDF stacked top to bottom (imgproxy Pro's ``pages``; declared with the delivery options).
+    pages: int = 1
     fallback_image_url: str = ""
     detect_objects: bool = False  # /info only
     # Which picture of a video (or RAW) source to process.

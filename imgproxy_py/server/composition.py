@@ -174,7 +174,8 @@ def _registry(plugins: Plugins, problems: list[str]) -> OptionRegistry[Option]:
 def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]) -> Processor:
     proc = config.processing
     sec = config.security
-    encoder_settings = EncoderSettings(proc.jpeg_progressive, proc.png_interlaced, proc.avif_speed)
+    encoder_settings = EncoderSettings(proc.jpeg_progressive, proc.png_interlaced, proc.avif_speed,
+                                       jxl_effort=config.formats.jxl_effort)
     return Processor(
         settings=ProcessingSettings(
             use_linear_colorspace=proc.use_linear_colorspace,
@@ -190,6 +191,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
         preferred_formats=proc.preferred_formats,
         always_rasterize_svg=proc.always_rasterize_svg,
         sanitize_svg=proc.sanitize_svg,
+        best_format=config.formats.best,
         deps=deps,
         encoder=QualityControlledEncoder(config.optimize, encoder_settings),
         steps=steps,

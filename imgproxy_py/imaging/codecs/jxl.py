@@ -100,9 +100,11 @@ def load_jxl(data: bytes, *, max_pixels: int, **_: Any) -> pyvips.Image:
     return wheels.attach_metadata(wheels.to_vips(pixels))
 
 
-def save_jxl(img: pyvips.Image, *, quality: int, effort: int, sixteen: bool = False) -> bytes:
+def save_jxl(img: pyvips.Image, *, quality: int, effort: int, sixteen: bool = False, lossless: bool = False) -> bytes:
     imagecodecs = wheels.require("jxl")
     pixels = wheels.from_vips(img, sixteen=sixteen)
     if pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
+    if lossless:
+        return bytes(imagecodecs.jpegxl_encode(pixels, effort=effort, lossless=True))
     return bytes(imagecodecs.jpegxl_encode(pixels, level=quality, effort=effort))

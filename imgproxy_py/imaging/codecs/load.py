@@ -30,6 +30,12 @@ _WHEEL_LOADERS: dict[str, Callable[..., pyvips.Image]] = {
     "heicload": heic.load_heic, "jxlload": jxl.load_jxl, "pdfload": pdf.load_pdf}
 
 
+def stacked_pages(fmt: ImageFormat, pages: int) -> int:
+    """How many pages of ``fmt`` the ``pages`` option stacks into one picture: PDF pages (our
+    renderer lays them out); libvips' multi-page formats are frames of an animation instead."""
+    return pages if fmt is ImageFormat.PDF else 1
+
+
 def loadable(fmt: ImageFormat) -> bool:
     spec = fmt.spec
     if spec.codec is Codec.BUILTIN:

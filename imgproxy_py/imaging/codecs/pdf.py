@@ -63,6 +63,5 @@ def load_pdf(data: bytes, *, max_pixels: int, page: int = 0, pages: int = 1, shr
     finally:
         pdf.close()
     pixels = canvas if no_background else canvas[:, :, :3]
-    img = wheels.attach_metadata(wheels.to_vips(pixels), pages=total)
-    img.set_type(pyvips.GValue.gint_type, "page-height", height if count == 1 else sizes[0][1])
-    return img
+    # The stacked pages are one picture: no page-height, so nothing treats them as frames.
+    return wheels.attach_metadata(wheels.to_vips(pixels), pages=total)

@@ -48,14 +48,16 @@ def _save_options(fmt: ImageFormat, quality: int, s: EncoderSettings) -> dict[st
 _BUILTIN_SAVERS: dict[str, Callable[[pyvips.Image], bytes]] = {"bmpsave": bmp.save_bmp, "icosave": ico.save_ico}
 
 
-def _save_wheel(img: pyvips.Image, fmt: ImageFormat, quality: int, s: EncoderSettings) -> bytes | None:
+def _save_wheel(img: pyvips.Image, fmt: ImageFormat, quality: int, s: EncoderSettings,
+                extra: dict[str, Any]) -> bytes | None:
     """HEIC and JPEG XL through their wheels (``codecs.heic``, ``codecs.jxl``); None for others.
     A 16-bit image (``preserve_hdr``) is written with its depth."""
     sixteen = img.format == "ushort"
     if fmt.spec.saver == "heicsave":
         return heic.save_heic(img, quality=quality, sixteen=sixteen)
     if fmt.spec.saver == "jxlsave":
-        return jxl.save_jxl(img, quality=quality, effort=s.jxl_effort, sixteen=sixteen)
+        return jxl.save_jxl(img, quality=quality, effort=s.jxl_effort, sixteen=sixteen,
+                            lossless=bool(extra.get("lossless")))
     return None
 
 
@@ -67,11 +69,13 @@ def _save(img: pyvips.Image, fmt: ImageFormat, quality: int, settings: EncoderSe
         return builtin(img)
     if not saver:
         raise ValueError(f"{fmt.value} has no saver")
-    wheel = _save_wheel(img, fmt, quality, settings)
+    wheel = _save_wheel(img, fmt, quality, settings, extra)
     if wheel is not None:
         return wheel
     # ``extra`` (PNG palettes from the optimizer) overrides our defaults.
     options = {**_save_options(fmt, quality, settings), **extra}
+    if fmt is ImageFormat.AVIF and img.format == "ushort":
+        options["bitdepth"] = 12  # a high-bit result (``preserve_hdr``) keeps its depth
     return bytes(getattr(img, saver + "_buffer")(**options))
 
 
