@@ -175,3 +175,69 @@ def test_pdf_bomb_page_is_refused_before_rendering(client: httpx.Client, server:
     response = get(client, server, files, "rs:fit:64:64", "/w/bomb.pdf@png")
     assert response.status_code == 422 and "resolution" in response.text.lower()
     assert time.monotonic() - started < 5
+
+
+def test_autoquality_reads_wheel_results_back(client: httpx.Client, server: AppServer, files: Origin) -> None:
+    for ext in ("jxl", "heic"):
+        # A loose DSSIM target settles below the top quality: each candidate was decoded and measured.
+        response = get(client, server, files, "rs:fit:256:256/aq:dssim:0.02:30:98", f"/w/astronaut.heic@{ext}")
+        assert response.status_code == 200, response.text
+        top = get(client, server, files, "rs:fit:256:256/q:98", f"/w/astronaut.heic@{ext}")
+        assert len(response.content) < len(top.content)
+
+
+def test_missing_wheel_is_a_501_naming_the_extra(client: httpx.Client, server: AppServer, files: Origin,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgproxy_py.imaging.codecs import wheels
+
+    monkeypatch.setitem(wheels._MODULES, "heic", "imgproxy_py_no_such_module")
+    decode_it = get(client, server, files, "", "/w/astronaut.heic@png")
+    encode_it = client.get(f"{server.base}/unsafe/plain/local:///core/hopper.jpg@heic")
+    for response in (decode_it, encode_it):
+        assert response.status_code == 501
+        assert "imgproxy-py[formats]" in response.text
+
+
+def test_heic_sequence_first_image_unless_page(client: httpx.Client, server: AppServer, origin: Origin) -> None:
+    first = pillow_heif.from_bytes("RGB", (64, 48), np.full((48, 64, 3), 200, np.uint8).tobytes())
+    first.add_frombytes("RGB", (32, 40), np.full((40, 32, 3), 30, np.uint8).tobytes())
+    out = io.BytesIO()
+    first.save(out, quality=90)
+    origin.add("/w/two.heic", out.getvalue())
+    url = f"{server.base}/unsafe/%s/plain/{origin.url('/w/two.heic')}@png"
+    one = decode(client.get(url % "q:90").content)
+    two = decode(client.get(url % "pg:1").content)
+    assert (one.width, one.height, round(one.avg())) == (64, 48, 200)
+    assert (two.width, two.height, round(two.avg())) == (32, 40, 30)
+    assert client.get(url % "pg:2").status_code == 422
+
+
+def test_heic_icc_profile_is_applied(client: httpx.Client, server: AppServer) -> None:
+    from imgproxy_py.imaging.codecs.heic import load_heic
+
+    tif = pyvips.Image.new_from_file(str(ASSETS / "core" / "hopper.iccprofile.tif"))
+    icc = bytes(tif.get("icc-profile-data"))
+    heif = pillow_heif.from_bytes("RGB", (tif.width, tif.height), tif.extract_band(0, n=3).write_to_memory())
+    out = io.BytesIO()
+    heif.save(out, quality=95, icc_profile=icc)
+    img = load_heic(out.getvalue(), max_pixels=1 << 20)
+    assert bytes(img.get("icc-profile-data")) == icc
+
+
+@pytest.mark.parametrize("ext", ["avif", "jxl", "heic", "png", "tiff"])
+def test_preserve_hdr_writes_high_bit_results(client: httpx.Client, server: AppServer, ext: str) -> None:
+    import imagecodecs
+
+    response = client.get(f"{server.base}/unsafe/ph:1/plain/local:///core/16bit.deflate.tif@{ext}")
+    assert response.status_code == 200, response.text
+    if ext == "jxl":
+        assert imagecodecs.jpegxl_decode(response.content).dtype == np.uint16
+    elif ext == "heic":
+        assert pillow_heif.open_heif(response.content).info["bit_depth"] > 8
+    else:
+        assert decode(response.content).format == "ushort"
+
+
+def test_info_reads_pdf_pages(client: httpx.Client, server: AppServer, files: Origin) -> None:
+    info = client.get(f"{server.base}/info/unsafe/plain/{files.url('/w/three.pdf')}").json()
+    assert (info["format"], info["width"], info["height"]) == ("pdf", 200, 100)

@@ -36,6 +36,13 @@ def stacked_pages(fmt: ImageFormat, pages: int) -> int:
     return pages if fmt is ImageFormat.PDF else 1
 
 
+def wheel_decoder(fmt: ImageFormat) -> Callable[[bytes], pyvips.Image] | None:
+    """How autoquality reads back a result libvips can't (HEIC, JPEG XL); None for the rest."""
+    if fmt.spec.codec is not Codec.WHEEL or fmt.spec.loader not in _WHEEL_LOADERS:
+        return None
+    return lambda data: load(data, fmt)
+
+
 def loadable(fmt: ImageFormat) -> bool:
     spec = fmt.spec
     if spec.codec is Codec.BUILTIN:
