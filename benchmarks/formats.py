@@ -23,12 +23,12 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import REPO_ROOT, build_source  # noqa: E402
+from bench_common import REPO_ROOT, build_source
 
-from imgproxy_py.config import load_config  # noqa: E402
-from imgproxy_py.formats import ImageFormat  # noqa: E402
-from imgproxy_py.imaging.codecs import load as loader  # noqa: E402
-from imgproxy_py.server.app import create_app  # noqa: E402
+from imgproxy_py.config import load_config
+from imgproxy_py.formats import ImageFormat
+from imgproxy_py.imaging.codecs import load as loader
+from imgproxy_py.server.app import create_app
 
 DEMO = REPO_ROOT / "imgproxy_py" / "demo"
 GRAPHIC = REPO_ROOT / "tests" / "assets" / "core" / "pil123p.png"
@@ -55,7 +55,8 @@ def decode_times(runs: int) -> None:
     def thumb_jpeg() -> None:  # shrink-on-load: what a thumbnail request costs
         loader.load(jpeg, ImageFormat.JPEG, shrink=8).copy_memory()
 
-    print(f"12 MP ({source.width}x{source.height}): JPEG Q85 {len(jpeg) / 1e6:.2f} MB, HEIC q80 {len(heic) / 1e6:.2f} MB")
+    print(f"12 MP ({source.width}x{source.height}): JPEG Q85 {len(jpeg) / 1e6:.2f} MB, "
+          f"HEIC q80 {len(heic) / 1e6:.2f} MB")
     for name, fn in (("JPEG full decode", full_jpeg), ("HEIC full decode", full_heic),
                      ("JPEG shrink-on-load 1/8", thumb_jpeg)):
         fn()
