@@ -16,6 +16,9 @@ import pyvips
 from imgproxy_py.imaging.codecs import wheels
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 
+# x265's "fast" preset: libheif's default ("slow") took 2.9 s for a 512x512 photo here, "fast"
+# 0.8 s for 1.7% more bytes; "ultrafast" 0.4 s for 20% more.  An on-the-fly server takes "fast".
+X265_PARAMS = {"preset": "fast"}
 # pillow-heif's mode names: bands and whether samples are 16 bits.
 _MODES = {"L": (1, False), "LA": (2, False), "RGB": (3, False), "RGBA": (4, False),
           "L;16": (1, True), "LA;16": (2, True), "RGB;16": (3, True), "RGBA;16": (4, True)}
@@ -74,5 +77,5 @@ def save_heic(img: pyvips.Image, *, quality: int, sixteen: bool = False) -> byte
     heif = pillow_heif.from_bytes(mode, (width, height), pixels.tobytes())
     out = io.BytesIO()
     heif.save(out, quality=quality, exif=wheels.blob(img, "exif-data"),
-              icc_profile=wheels.blob(img, "icc-profile-data"))
+              icc_profile=wheels.blob(img, "icc-profile-data"), enc_params=X265_PARAMS)
     return out.getvalue()
