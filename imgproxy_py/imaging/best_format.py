@@ -69,8 +69,8 @@ def candidates(out: OutputOptions, preferred: tuple[ImageFormat, ...], *, animat
 def complexity(img: pyvips.Image) -> float:
     if max(img.width, img.height) > 512:
         img = img.thumbnail_image(512, height=512)
-    if img.format != "uchar":
-        img = img.cast("uchar")
+    if img.format != "uchar":  # a high-bit result (preserve_hdr): colours counted at 8 bits
+        img = img.colourspace("srgb" if img.bands >= 3 else "b-w").cast("uchar")
     pixels = np.frombuffer(img.write_to_memory(), dtype=np.uint8).reshape(-1, img.bands)
     packed = np.zeros(len(pixels), dtype=np.uint64)
     for band in range(img.bands):
