@@ -275,3 +275,22 @@ def test_a_pdf_with_scripts_only_renders(client: httpx.Client, server: AppServer
     result = decode(response.content)
     assert (result.width, result.height) == (120, 80)
     assert origin.count("/w/called-back") == 0
+
+
+@pytest.mark.parametrize("path", ["/w/astronaut.heic", "/w/astronaut.jxl", "/w/three.pdf"])
+def test_corrupted_files_are_never_a_500(client: httpx.Client, server: AppServer, files: Origin, path: str) -> None:
+    good = client.get(files.url(path)).content
+    rng = np.random.default_rng(16)
+    for index in range(8):
+        bad = bytearray(good)
+        if index % 2:
+            bad = bad[: int(rng.integers(8, len(bad)))]  # truncated
+        else:
+            for at in rng.integers(16, len(bad), size=12):  # bytes flipped past the signature
+                bad[at] ^= 0xFF
+        name = f"{path}.bad{index}"
+        files.add(name, bytes(bad))
+        started = time.monotonic()
+        response = get(client, server, files, "rs:fit:64:64", name + "@png")
+        assert response.status_code in (200, 422), (index, response.status_code, response.text)
+        assert time.monotonic() - started < 10
