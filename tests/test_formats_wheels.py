@@ -294,3 +294,15 @@ def test_corrupted_files_are_never_a_500(client: httpx.Client, server: AppServer
         response = get(client, server, files, "rs:fit:64:64", name + "@png")
         assert response.status_code in (200, 422), (index, response.status_code, response.text)
         assert time.monotonic() - started < 10
+
+
+def test_info_reads_heic_and_pdf_sizes_without_decoding(client: httpx.Client, server: AppServer,
+                                                        files: Origin) -> None:
+    from imgproxy_py.imaging.codecs.heic import load_heic
+
+    info = client.get(f"{server.base}/info/unsafe/plain/{files.url('/w/rotated.heic')}").json()
+    assert (info["format"], info["width"], info["height"]) == ("heic", 512, 256)  # upright
+    header = load_heic(client.get(files.url("/w/astronaut.heic")).content, max_pixels=1 << 20, header_only=True)
+    assert (header.width, header.height, header.max()) == (512, 512, 0)  # its size; no pixel decoded
+    bomb = client.get(f"{server.base}/info/unsafe/plain/{files.url('/w/bomb.pdf')}")
+    assert bomb.status_code == 422

@@ -31,7 +31,7 @@ def describe(services: Services, data: bytes, detect: bool, identity: str) -> di
     if fmt.is_vector:
         data = loader.prepare_svg(data, services.processor.sanitize_svg)
     try:
-        img = loader.load(data, fmt, max_pixels=services.processor.limits.max_resolution)
+        img = loader.load(data, fmt, max_pixels=services.processor.limits.max_resolution, header_only=not detect)
         loader.check_dimensions(img, fmt, services.processor.limits)
         angle, flip = angle_flip(img, auto_rotate=True)
         width, height = img.width, page_height(img)

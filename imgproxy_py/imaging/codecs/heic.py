@@ -24,8 +24,10 @@ _MODES = {"L": (1, False), "LA": (2, False), "RGB": (3, False), "RGBA": (4, Fals
           "L;16": (1, True), "LA;16": (2, True), "RGB;16": (3, True), "RGBA;16": (4, True)}
 
 
-def load_heic(data: bytes, *, max_pixels: int, page: int = 0, thumbnail: bool = False, **_: Any) -> pyvips.Image:
-    """The primary image (or top-level image ``page``), or its embedded thumbnail."""
+def load_heic(data: bytes, *, max_pixels: int, page: int = 0, thumbnail: bool = False, header_only: bool = False,
+              **_: Any) -> pyvips.Image:
+    """The primary image (or top-level image ``page``), or its embedded thumbnail.
+    ``header_only``: a blank image of its size, for ``/info``, nothing decoded."""
     pillow_heif = wheels.require("heic")
     try:
         heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=False)
@@ -40,6 +42,8 @@ def load_heic(data: bytes, *, max_pixels: int, page: int = 0, thumbnail: bool = 
         width, height = source.size
         if max_pixels and width * height > max_pixels:
             raise ImageDecodeError(f"source resolution {width}x{height} exceeds the limit")
+        if header_only:
+            return wheels.attach_metadata(pyvips.Image.black(width, height), pages=pages)
         pixels = _pixels(source.mode, width, height, source.stride, source.data)
     except ImageDecodeError:
         raise

@@ -87,12 +87,14 @@ def shrink_factor(shrink: float) -> int:
 
 
 def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, pages: int = 1,
-         thumbnail: bool = False, max_pixels: int = 0, access: str = "random") -> pyvips.Image:
+         thumbnail: bool = False, max_pixels: int = 0, access: str = "random",
+         header_only: bool = False) -> pyvips.Image:
     """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG).
 
     ``access="sequential"`` streams the decode through the pipeline instead of holding the
     whole image in memory; a step that reads pixels twice must then ``copy_memory()`` first
-    (as imgproxy does before rotating, smart cropping or filtering).
+    (as imgproxy does before rotating, smart cropping or filtering).  ``header_only``: the size
+    and metadata are all the caller reads (``/info``); the eager wheel decoders skip the pixels.
     """
     if page > MAX_PAGE:
         raise UnprocessableImageError(f"page {page} does not exist")
@@ -102,7 +104,7 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
             return _BUILTIN_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34)
         if spec.codec is Codec.WHEEL:
             return _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
-                                               thumbnail=thumbnail, shrink=shrink)
+                                               thumbnail=thumbnail, shrink=shrink, header_only=header_only)
         options: dict[str, Any] = {"access": access, **_shrink_options(spec.shrink_on_load, shrink)}
         if spec.loader == "heifload" and thumbnail:
             options["thumbnail"] = True

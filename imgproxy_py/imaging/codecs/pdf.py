@@ -29,9 +29,10 @@ def page_sizes(pdf: Any, first: int, count: int, scale: float) -> list[tuple[int
 
 
 def load_pdf(data: bytes, *, max_pixels: int, page: int = 0, pages: int = 1, shrink: float = 1.0,
-             no_background: bool = False, **_: Any) -> pyvips.Image:
+             no_background: bool = False, header_only: bool = False, **_: Any) -> pyvips.Image:
     """Pages ``page`` to ``page + pages - 1`` stacked top to bottom, left-aligned (imgproxy's
-    ``pages``); ``shrink`` > 1 renders them smaller."""
+    ``pages``); ``shrink`` > 1 renders them smaller.  ``header_only``: a blank image of that
+    size, for ``/info``, nothing rendered."""
     pdfium = wheels.require("pdf")
     try:
         pdf = pdfium.PdfDocument(data)
@@ -47,6 +48,8 @@ def load_pdf(data: bytes, *, max_pixels: int, page: int = 0, pages: int = 1, shr
         width, height = max(w for w, _ in sizes), sum(h for _, h in sizes)
         if max_pixels and width * height > max_pixels:
             raise ImageDecodeError(f"source resolution {width}x{height} exceeds the limit")
+        if header_only:
+            return wheels.attach_metadata(pyvips.Image.black(width, height), pages=total)
         canvas = np.zeros((height, width, 4), dtype=np.uint8)
         if not no_background:
             canvas[:, :, :] = 255
