@@ -5,8 +5,10 @@ Candidates: the preferred formats (``IMGPROXY_PREFERRED_FORMATS``), plus WebP, A
 when the client's Accept asked for them and their detection is on; each must hold the result's
 alpha and animation.
 
-Complexity: half the base-2 logarithm of the number of distinct colours of a copy at most 512
-pixels a side.  A palette graphic (256 colours or fewer) scores 4 or less, photos 7 to 8.5.
+Complexity: the base-2 logarithm of the number of distinct colours of a copy at most 512 pixels
+a side, as a share of the logarithm of its pixel count, times 9: at 512x512, half the bits of
+the colour count.  A palette graphic (256 colours or fewer) scores 4 or less there, photos 7
+to 8.5; a small thumbnail of a photo, with fewer pixels to hold colours, still scores high.
 Under ``IMGPROXY_BEST_FORMAT_COMPLEXITY_THRESHOLD`` (5.5: about 2,000 colours) the candidates
 are encoded losslessly (PNG, lossless WebP, AVIF and JPEG XL, GIF); JPEG is left out, as it
 smears flat colour.  Otherwise each lossy format is encoded at its own quality
@@ -75,7 +77,10 @@ def complexity(img: pyvips.Image) -> float:
     packed = np.zeros(len(pixels), dtype=np.uint64)
     for band in range(img.bands):
         packed = (packed << np.uint64(8)) | pixels[:, band].astype(np.uint64)
-    return 0.5 * float(np.log2(max(1, len(np.unique(packed)))))
+    # A small image can't hold many colours: the count is weighed against what its pixels could
+    # hold, on the scale of a 512x512 copy (18 bits of pixels: complexity = bits of colours / 2).
+    capacity = float(np.log2(max(256, len(packed))))
+    return 9.0 * float(np.log2(max(1, len(np.unique(packed))))) / capacity
 
 
 def _grey(img: pyvips.Image) -> np.ndarray[Any, Any]:
