@@ -83,9 +83,9 @@ def best_bytes() -> None:
                 response = client.get(f"/unsafe/{options or 'q:0'}/plain/local:///{rel}@{ext}", headers=ACCEPT)
                 assert response.status_code == 200, (ext, response.text)
                 sizes[ext], kinds[ext] = len(response.content), response.headers["content-type"]
-            saved = 1 - sizes["best"] / sizes["jpg"]
+            change = sizes["best"] / sizes["jpg"] - 1  # negative: smaller than the JPEG
             print(f"{path.name:16}" + "".join(f"{sizes[e]:8d}" for e in exts)
-                  + f"  {kinds['best'].split('/')[1]:8} {saved * 100:+.0f}%")
+                  + f"  {kinds['best'].split('/')[1]:8} {change * 100:+.0f}%")
 
 
 def main() -> None:
