@@ -46,7 +46,8 @@ def to_vips(pixels: np.ndarray[Any, Any]) -> pyvips.Image:
         pixels = pixels[:, :, np.newaxis]
     height, width, bands = pixels.shape
     fmt = _VIPS_FORMAT[pixels.dtype]
-    img = pyvips.Image.new_from_memory(np.ascontiguousarray(pixels).tobytes(), width, height, bands, fmt)
+    # The array itself, not a bytes copy of it: libvips keeps a reference for the image's life.
+    img = pyvips.Image.new_from_memory(np.ascontiguousarray(pixels).data, width, height, bands, fmt)
     sixteen = fmt == "ushort"
     if bands < 3:
         return img.copy(interpretation="grey16" if sixteen else "b-w")
