@@ -1,5 +1,5 @@
 """Settings of the formats added beside libvips' own: JPEG XL negotiation and effort, the
-``best`` format, HDR preservation.  Read once at start-up (``config.read_config``)."""
+``best`` format, HDR preservation, PDF backgrounds.  Read once at start-up (``config.read_config``)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class FormatsConfig:
     enforce_jxl: bool = False
     jxl_effort: int = 4
     preserve_hdr: bool = False
+    pdf_no_background: bool = False
     best: BestFormatConfig = BestFormatConfig()
 
     @staticmethod
@@ -35,6 +36,7 @@ class FormatsConfig:
             enforce_jxl=r.boolean("IMGPROXY_ENFORCE_JXL", False),
             jxl_effort=r.integer("IMGPROXY_JXL_EFFORT", 4, minimum=1, maximum=9),
             preserve_hdr=r.boolean("IMGPROXY_PRESERVE_HDR", False),
+            pdf_no_background=r.boolean("IMGPROXY_PDF_NO_BACKGROUND", False),
             best=BestFormatConfig(
                 complexity_threshold=r.number("IMGPROXY_BEST_FORMAT_COMPLEXITY_THRESHOLD", 5.5, minimum=0),
                 max_resolution=r.number("IMGPROXY_BEST_FORMAT_MAX_RESOLUTION", 0.0, minimum=0),

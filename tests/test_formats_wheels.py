@@ -246,16 +246,8 @@ def test_info_reads_pdf_pages(client: httpx.Client, server: AppServer, files: Or
     assert (info["format"], info["width"], info["height"]) == ("pdf", 200, 100)
 
 
-def hostile_pdf(callback: str) -> bytes:
-    """A one-page PDF that runs JavaScript on open, submits a form and links out, all to ``callback``."""
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R /AcroForm << /Fields [] >> >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 120 80] /Annots [5 0 R] /AA << /O 6 0 R >> >>",
-        f"<< /S /JavaScript /JS (app.launchURL\\('{callback}'\\); this.submitForm\\('{callback}'\\);) >>",
-        f"<< /Type /Annot /Subtype /Link /Rect [0 0 120 80] /A << /S /URI /URI ({callback}) >> >>",
-        f"<< /S /SubmitForm /F << /FS /URL /F ({callback}) >> >>",
-    ]
+def raw_pdf(objects: list[str]) -> bytes:
+    """A PDF file of these objects (numbered from 1, the first the catalog), with its xref table."""
     body = b"%PDF-1.7\n"
     offsets = []
     for number, text in enumerate(objects, 1):
@@ -266,6 +258,18 @@ def hostile_pdf(callback: str) -> bytes:
     body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
     body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return body
+
+
+def hostile_pdf(callback: str) -> bytes:
+    """A one-page PDF that runs JavaScript on open, submits a form and links out, all to ``callback``."""
+    return raw_pdf([
+        "<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R /AcroForm << /Fields [] >> >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 120 80] /Annots [5 0 R] /AA << /O 6 0 R >> >>",
+        f"<< /S /JavaScript /JS (app.launchURL\\('{callback}'\\); this.submitForm\\('{callback}'\\);) >>",
+        f"<< /Type /Annot /Subtype /Link /Rect [0 0 120 80] /A << /S /URI /URI ({callback}) >> >>",
+        f"<< /S /SubmitForm /F << /FS /URL /F ({callback}) >> >>",
+    ])
 
 
 def test_a_pdf_with_scripts_only_renders(client: httpx.Client, server: AppServer, origin: Origin) -> None:
@@ -306,3 +310,24 @@ def test_info_reads_heic_and_pdf_sizes_without_decoding(client: httpx.Client, se
     assert (header.width, header.height, header.max()) == (512, 512, 0)  # its size; no pixel decoded
     bomb = client.get(f"{server.base}/info/unsafe/plain/{files.url('/w/bomb.pdf')}")
     assert bomb.status_code == 422
+
+
+def blue_square_pdf() -> bytes:
+    """One 100x100 page with a blue 40x40 square at its top left corner, nothing else."""
+    content = "0 0 1 rg 0 60 40 40 re f"
+    return raw_pdf([
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Contents 4 0 R >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+    ])
+
+
+def test_pdf_no_background(start_server, client: httpx.Client, server: AppServer,  # type: ignore[no-untyped-def]
+                           origin: Origin) -> None:
+    origin.add("/w/square.pdf", blue_square_pdf())
+    url = f"/unsafe/plain/{origin.url('/w/square.pdf')}@png"
+    white = decode(client.get(server.base + url).content)
+    assert white.bands == 3 and white(80, 80) == [255, 255, 255] and white(20, 20) == [0, 0, 255]
+    clear = decode(client.get(start_server(IMGPROXY_PDF_NO_BACKGROUND="true").base + url).content)
+    assert clear.bands == 4 and clear(80, 80)[3] == 0 and clear(20, 20) == [0, 0, 255, 255]

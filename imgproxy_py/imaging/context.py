@@ -53,6 +53,7 @@ class ProcessingSettings:
     max_result_resolution: int = DEFAULT_MAX_RESULT_RESOLUTION
     watermark_opacity: float = 1.0
     background_default: tuple[float, float, float] = (255.0, 255.0, 255.0)
+    pdf_no_background: bool = False  # IMGPROXY_PDF_NO_BACKGROUND: PDF pages rendered transparent
 
 
 @dataclass

@@ -126,7 +126,7 @@ def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int, *,
     (422) past the resolution limits, or when the page doesn't exist.  ``thumbnail``: a HEIF
     source's embedded thumbnail instead, when it has one (``enforce_thumbnail``)."""
     img = loader.load(data, fmt, page=page, max_pixels=p.limits.max_resolution, access="sequential",
-                      thumbnail=thumbnail, pages=stacked)
+                      thumbnail=thumbnail, pages=stacked, no_background=p.settings.pdf_no_background)
     pages = page_count(img)
     # Our own codecs (BMP, ICO) take no page number: they always read the one image.
     if page and page >= pages and fmt.spec.codec is Codec.LIBVIPS:

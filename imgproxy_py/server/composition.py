@@ -183,6 +183,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
             max_result_dimension=sec.max_result_dimension,
             watermark_opacity=proc.watermark_opacity,
             max_result_resolution=result_resolution_limit(sec.max_src_resolution),
+            pdf_no_background=config.formats.pdf_no_background,
         ),
         encoder_settings=encoder_settings,
         limits=Limits(sec.max_src_resolution, sec.max_animation_frames, sec.max_animation_frame_resolution),

@@ -88,13 +88,14 @@ def shrink_factor(shrink: float) -> int:
 
 def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, pages: int = 1,
          thumbnail: bool = False, max_pixels: int = 0, access: str = "random",
-         header_only: bool = False) -> pyvips.Image:
+         header_only: bool = False, no_background: bool = False) -> pyvips.Image:
     """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG).
 
     ``access="sequential"`` streams the decode through the pipeline instead of holding the
     whole image in memory; a step that reads pixels twice must then ``copy_memory()`` first
     (as imgproxy does before rotating, smart cropping or filtering).  ``header_only``: the size
     and metadata are all the caller reads (``/info``); the eager wheel decoders skip the pixels.
+    ``no_background``: PDF pages rendered transparent (``IMGPROXY_PDF_NO_BACKGROUND``).
     """
     if page > MAX_PAGE:
         raise UnprocessableImageError(f"page {page} does not exist")
@@ -104,7 +105,8 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
             return _BUILTIN_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34)
         if spec.codec is Codec.WHEEL:
             return _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
-                                               thumbnail=thumbnail, shrink=shrink, header_only=header_only)
+                                               thumbnail=thumbnail, shrink=shrink, header_only=header_only,
+                                               no_background=no_background)
         options: dict[str, Any] = {"access": access, **_shrink_options(spec.shrink_on_load, shrink)}
         if spec.loader == "heifload" and thumbnail:
             options["thumbnail"] = True
