@@ -13,7 +13,7 @@ import ctypes
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -184,7 +184,7 @@ def _registry(plugins: Plugins, problems: list[str]) -> OptionRegistry[Option]:
 def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]) -> Processor:
     proc = config.processing
     sec = config.security
-    encoder_settings = config.encoding
+    encoder_settings = replace(config.encoding, jxl_effort=config.formats.jxl_effort)
     return Processor(
         settings=ProcessingSettings(
             use_linear_colorspace=proc.use_linear_colorspace,
@@ -193,6 +193,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
             watermark_opacity=proc.watermark_opacity,
             max_result_resolution=result_resolution_limit(sec.max_src_resolution),
             unsharp_masking=config.unsharp_masking,
+            pdf_no_background=config.formats.pdf_no_background,
         ),
         encoder_settings=encoder_settings,
         limits=Limits(sec.max_src_resolution, sec.max_animation_frames, sec.max_animation_frame_resolution),
@@ -201,6 +202,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
         preferred_formats=proc.preferred_formats,
         always_rasterize_svg=proc.always_rasterize_svg,
         sanitize_svg=proc.sanitize_svg,
+        best_format=config.formats.best,
         deps=deps,
         encoder=QualityControlledEncoder(config.optimize, encoder_settings),
         steps=steps,
