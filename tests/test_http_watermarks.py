@@ -256,4 +256,5 @@ def test_every_frame_of_an_animation_is_marked(demo_server: AppServer, client: h
     marked = frames("wm:1:nowe/wmt:" + b64('<span foreground="#ff00ff" size="20000">wm</span>'))
     for before, after in zip(plain, marked, strict=True):
         assert np.abs(after[:20, :30] - before[:20, :30]).max() > 100  # the text on each frame
-        assert np.abs(after[100:, 100:] - before[100:, 100:]).mean() < 2  # and nowhere else
+        # and nowhere else, beyond the noise of quantizing the frames to a new 256-colour palette
+        assert np.abs(after[100:, 100:] - before[100:, 100:]).mean() < 4
