@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from imgproxy_py import __version__
+from imgproxy_py.cluster.config import CacheConfig, read_processes
 from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
@@ -279,6 +280,10 @@ class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     raw: RawConfig = field(default_factory=RawConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    # imgproxy Pro's internal cache (IMGPROXY_CACHE_*) and our Redis tier.
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    # IMGPROXY_PROCESSES (ours): server processes sharing the port.
+    processes: int = 1
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
     plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
@@ -321,6 +326,8 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         raw=own(RawConfig.from_env(tracked)),
         media=MediaConfig.from_env(r),
         plugins=_plugins(r),
+        cache=CacheConfig.from_env(r),
+        processes=read_processes(r),
     )
     config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),
                      settings_read=frozenset(tracked.read))

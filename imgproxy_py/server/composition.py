@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pyvips
 
 from imgproxy_py.cache import BytesCache, SingleFlight
+from imgproxy_py.cluster.internal import InternalCache, build_internal_cache
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.errors import ConfigError
@@ -90,6 +91,7 @@ class Services:
     fallback_image: bytes | None = None
     media: MediaRoutes | None = None
     special_sources: SpecialSources | None = None
+    internal_cache: InternalCache | None = None
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
 
     def gauges(self) -> dict[str, float]:
@@ -112,6 +114,8 @@ class Services:
         if self.metrics is not None:
             await self.metrics.stop()
         await self.fetcher.close()
+        if self.internal_cache is not None:
+            await self.internal_cache.close()
         self.workers.shutdown()
         special = self.special_sources
         if special is not None and special.raw is not None:
@@ -145,6 +149,8 @@ def build_services(config: Config) -> Services:
         watermark=_watermark(config, problems),
     ), insert_steps(MAIN_STEPS, plugins.steps, problems))
     fallback = _static_fallback(config, problems)
+    # A renderer that died frees its cluster lock after one request's time and some slack.
+    internal_cache = build_internal_cache(config.cache, config.server.timeout + 5.0, problems)
     if problems:
         raise ConfigError(problems)
     fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config))
@@ -154,6 +160,7 @@ def build_services(config: Config) -> Services:
     services = Services(config, options, fetcher, SourceStore(fetcher, config.delivery.source_cache_bytes),
                         processor, workers, results, fallback_image=fallback)
     services.media = media
+    services.internal_cache = internal_cache
     services.special_sources = special_sources
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
