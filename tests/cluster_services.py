@@ -86,7 +86,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             # A node that dies or drains refuses or drops the connection: GETs go to the next.
-            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream error timeout http_502;
             proxy_next_upstream_tries 3;
             proxy_connect_timeout 2s;
             proxy_read_timeout 30s;

@@ -22,6 +22,9 @@ from imgproxy_py.errors import ImgproxyError
 
 log = logging.getLogger("imgproxy_py.cache")
 POLL = 0.025  # seconds between looks for another node's entry
+# The cluster lock lives this long unless its renderer keeps extending it (every third of it):
+# a node killed while rendering frees its keys within seconds, not after a whole timeout.
+LOCK_TTL = 3.0
 
 
 class CacheError(ImgproxyError):
@@ -34,11 +37,11 @@ Render = Callable[[], Awaitable[CacheEntry]]
 
 class InternalCache:
     def __init__(self, config: CacheConfig, store: CacheStore | None, redis: RedisTier | None,
-                 lock_ttl: float) -> None:
+                 lock_ttl: float = LOCK_TTL) -> None:
         self.config = config
         self.store = store
         self.redis = redis
-        self.lock_ttl = lock_ttl  # a crashed renderer's lock frees itself after this
+        self.lock_ttl = lock_ttl
         self._flights: SingleFlight[str, CacheEntry] = SingleFlight()
         self.renders = 0  # renderings this process did for the cache (for tests and metrics)
 
@@ -96,6 +99,7 @@ class InternalCache:
                     if mine:
                         break
             # Waited long enough: render here rather than fail the request.
+        keeper = asyncio.create_task(self._keep_lock(key)) if mine and redis is not None else None
         try:
             self.renders += 1
             entry = await render()
@@ -103,8 +107,15 @@ class InternalCache:
                 await self.save(key, entry)
             return entry
         finally:
-            if mine and redis is not None:
+            if keeper is not None and redis is not None:
+                keeper.cancel()
                 await redis.release(key)
+
+    async def _keep_lock(self, key: str) -> None:
+        assert self.redis is not None
+        while True:
+            await asyncio.sleep(self.lock_ttl / 3)
+            await self.redis.extend(key, self.lock_ttl)
 
     async def close(self) -> None:
         if self.store is not None:
@@ -125,7 +136,7 @@ class InternalCache:
         log.warning("cache %s failed for %s, processing without it: %s", action, key, exc)
 
 
-def build_internal_cache(config: CacheConfig, lock_ttl: float, problems: list[str]) -> InternalCache | None:
+def build_internal_cache(config: CacheConfig, problems: list[str]) -> InternalCache | None:
     if not config.enabled:
         return None
     store: CacheStore | None = None
@@ -144,4 +155,4 @@ def build_internal_cache(config: CacheConfig, lock_ttl: float, problems: list[st
                             "(pip install 'imgproxy-py[redis]')")
         except ValueError as exc:
             problems.append(f"IMGPROXY_CACHE_REDIS_URL: {exc}")
-    return InternalCache(config, store, redis, lock_ttl)
+    return InternalCache(config, store, redis)

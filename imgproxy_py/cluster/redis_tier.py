@@ -19,6 +19,8 @@ log = logging.getLogger("imgproxy_py.cache")
 RETRY_AFTER = 5.0  # seconds without Redis after a failure
 # Deletes the lock only if it is still ours (it may have expired and been taken since).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# Extends the lock only if it is still ours.
+_EXTEND = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 
 
 class RedisTier:
@@ -87,6 +89,15 @@ class RedisTier:
         except self._errors as exc:
             self._failed(exc)
             return False
+
+    async def extend(self, key: str, ttl: float) -> None:
+        if not self.available:
+            return
+        try:
+            await self._client.eval(_EXTEND, 1, f"{self.namespace}:lock:{key}", self._token,
+                                    str(max(1, int(ttl * 1000))))
+        except self._errors as exc:
+            self._failed(exc)
 
     async def release(self, key: str) -> None:
         if not self.available:

@@ -149,8 +149,7 @@ def build_services(config: Config) -> Services:
         watermark=_watermark(config, problems),
     ), insert_steps(MAIN_STEPS, plugins.steps, problems))
     fallback = _static_fallback(config, problems)
-    # A renderer that died frees its cluster lock after one request's time and some slack.
-    internal_cache = build_internal_cache(config.cache, config.server.timeout + 5.0, problems)
+    internal_cache = build_internal_cache(config.cache, problems)
     if problems:
         raise ConfigError(problems)
     fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config))

@@ -33,7 +33,9 @@ async def serve_cached(request: Request, cache: InternalCache, key: str, render:
             return entry_from_response(response.status_code, response.media_type or "", bytes(response.body),
                                        _plain_headers(response))
 
-        entry = await cache.fill(key, render_entry, max(0.0, min(cache.config.redis_wait, deadline.remaining)))
+        # Waiting for another node leaves this request half its time to render by itself.
+        wait = max(0.0, min(cache.config.redis_wait, deadline.remaining / 2))
+        entry = await cache.fill(key, render_entry, wait)
     request.state.result_format = entry.media_type.rpartition("/")[2]
     headers = entry.served_headers()
     if _not_modified(request, headers):
