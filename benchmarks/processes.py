@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import (  # noqa: E402
+from bench_common import (
     RESULTS_DIR,
     WORK_DIR,
     ensure_images,
@@ -52,7 +52,8 @@ def distinct_sources(count: int) -> Path:
     return folder
 
 
-def run(processes: int, workers: int, concurrency: int, sources: int, duration: float, warmup: float) -> dict[str, object]:
+def run(processes: int, workers: int, concurrency: int, sources: int, duration: float,
+        warmup: float) -> dict[str, object]:
     root = distinct_sources(sources)
     server = start_imgproxy(root, workers, env={"IMGPROXY_PROCESSES": str(processes)},
                             log_path=WORK_DIR / f"processes-{processes}.log")
