@@ -9,6 +9,7 @@ import hmac
 import time
 from base64 import urlsafe_b64encode
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 from imgproxy_py.cluster.entry import CacheEntry
 from imgproxy_py.config import read_config
 from tests.conftest import decode
-from tests.servers import AppServer, Origin
+from tests.servers import AppServer, Origin, OriginResponse
 
 KEY_A, SALT_A = "aa" * 16, "bb" * 16
 KEY_B, SALT_B = "cc" * 16, "dd" * 16
@@ -143,3 +144,32 @@ def test_store_errors_fall_back_or_are_reported(start_server: Callable[..., AppS
 def test_bad_cache_settings_are_reported(env: dict[str, str], problem: str) -> None:
     _, problems = read_config(env)
     assert any(problem in p for p in problems), problems
+
+
+def test_a_stale_entry_is_revalidated_with_the_origin(start_server: Callable[..., AppServer], origin: Origin,
+                                                       client: httpx.Client, photo_jpeg: bytes,
+                                                       landscape_jpeg: bytes, tmp_path: Path) -> None:
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path), IMGPROXY_TTL="1")
+    current = {"body": photo_jpeg, "etag": '"v1"'}
+    conditional: list[str | None] = []
+
+    def route(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        asked = handler.headers.get("If-None-Match")
+        conditional.append(asked)
+        if asked == current["etag"]:
+            return OriginResponse(304, b"", {"ETag": current["etag"]})
+        return OriginResponse(200, current["body"], {"ETag": current["etag"]})
+
+    origin.routes["/fs-cache/revalidated.jpg"] = route
+    target = f"{node.base}/unsafe/rs:fit:70:70/plain/{origin.url('/fs-cache/revalidated.jpg')}@png"
+    first = client.get(target)
+    time.sleep(1.2)
+    second = client.get(target)  # stale: the origin answers 304, the entry is fresh again
+    assert second.content == first.content and conditional == [None, '"v1"']
+    assert node.services.internal_cache.renders == 1
+    assert int(second.headers["cache-control"].split("max-age=")[1].split(",")[0]) <= 1
+    current.update(body=landscape_jpeg, etag='"v2"')
+    time.sleep(1.2)
+    third = client.get(target)  # changed at the origin: rendered anew from the new source
+    assert third.status_code == 200 and third.content != first.content
+    assert node.services.internal_cache.renders == 2

@@ -26,6 +26,14 @@ class CacheEntry:
     headers: dict[str, str] = field(default_factory=dict)
     stored_at: float = 0.0
     expires_at: float = 0.0
+    # The source's validators when it was fetched: a stale entry is revalidated with them, and
+    # an origin's 304 makes it fresh again without a download or processing.
+    source_etag: str = ""
+    source_last_modified: str = ""
+
+    @property
+    def revalidatable(self) -> bool:
+        return bool(self.source_etag or self.source_last_modified)
 
     @property
     def storable(self) -> bool:
@@ -53,7 +61,9 @@ class CacheEntry:
 
     def to_bytes(self) -> bytes:
         head = json.dumps({"status": self.status, "media_type": self.media_type, "headers": self.headers,
-                           "stored_at": self.stored_at, "expires_at": self.expires_at}).encode()
+                           "stored_at": self.stored_at, "expires_at": self.expires_at,
+                           "source_etag": self.source_etag,
+                           "source_last_modified": self.source_last_modified}).encode()
         return struct.pack(">I", len(head)) + head + self.body
 
     @staticmethod
@@ -68,26 +78,35 @@ class CacheEntry:
             head = json.loads(blob[4:4 + size])
             return CacheEntry(status=int(head["status"]), media_type=str(head["media_type"]),
                               body=blob[4 + size:], headers={str(k): str(v) for k, v in head["headers"].items()},
-                              stored_at=float(head["stored_at"]), expires_at=float(head["expires_at"]))
+                              stored_at=float(head["stored_at"]), expires_at=float(head["expires_at"]),
+                              source_etag=str(head.get("source_etag", "")),
+                              source_last_modified=str(head.get("source_last_modified", "")))
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"cache entry header unreadable: {exc}") from exc
 
-    def refreshed(self, expires_at: float) -> CacheEntry:
-        return replace(self, expires_at=expires_at)
+    def refreshed(self, cache_control: str, now: float | None = None) -> CacheEntry:
+        """Fresh again for ``cache_control``'s max-age from now (the source is unchanged)."""
+        now = time.time() if now is None else now
+        headers = {**self.headers, "Cache-Control": cache_control}
+        return replace(self, headers=headers, stored_at=now, expires_at=now + _max_age(cache_control))
+
+
+def _max_age(control: str) -> int:
+    lowered = control.lower()
+    match = _MAX_AGE.search(control)
+    if match and not any(word in lowered for word in ("no-store", "private", "no-cache")):
+        return int(match.group(1))
+    return 0
 
 
 def entry_from_response(status: int, media_type: str, body: bytes, headers: dict[str, str],
-                        now: float | None = None) -> CacheEntry:
+                        now: float | None = None, source_etag: str = "",
+                        source_last_modified: str = "") -> CacheEntry:
     """The entry of a response we made: it stays fresh as long as its ``Cache-Control`` lets a
     shared cache keep it (``s-maxage``/``max-age``: ``IMGPROXY_TTL``, ``exp``, a passed-through
     origin header); ``no-store``/``private``/``no-cache`` are not kept."""
     now = time.time() if now is None else now
-    control = headers.get("Cache-Control", "")
-    lowered = control.lower()
-    max_age = 0
-    match = _MAX_AGE.search(control)
-    if match and not any(word in lowered for word in ("no-store", "private", "no-cache")):
-        max_age = int(match.group(1))
     kept = {k: v for k, v in headers.items() if k.lower() not in _PER_RESPONSE}
     return CacheEntry(status=status, media_type=media_type, body=body, headers=kept, stored_at=now,
-                      expires_at=now + max_age)
+                      expires_at=now + _max_age(headers.get("Cache-Control", "")), source_etag=source_etag,
+                      source_last_modified=source_last_modified)

@@ -19,19 +19,27 @@ from imgproxy_py.cluster.internal import InternalCache
 from imgproxy_py.deadline import Deadline
 
 RenderResponse = Callable[[], Awaitable[Response]]
+# A stale entry made fresh again (the source did not change), or None: render it anew.
+Revalidate = Callable[[CacheEntry], Awaitable[CacheEntry | None]]
 _NOT_MODIFIED_KEEPS = ("Cache-Control", "Expires", "ETag", "Last-Modified", "Vary")
 
 
 async def serve_cached(request: Request, cache: InternalCache, key: str, render: RenderResponse,
-                       deadline: Deadline, bypass: bool) -> Response:
+                       revalidate: Revalidate, deadline: Deadline, bypass: bool) -> Response:
     entry = None if bypass else await cache.lookup(key)
+    if entry is not None and not entry.fresh() and entry.revalidatable:
+        # Stale: ask the origin with the source's validators; a 304 keeps the entry.
+        entry = await revalidate(entry)
+        if entry is not None:
+            await cache.save(key, entry)
     if entry is None or not entry.fresh():
-        # Stale entries are rendered again (the source store revalidates the source with its
-        # origin); bypass_cache renders and replaces the entry.
+        # bypass_cache renders and replaces the entry.
         async def render_entry() -> CacheEntry:
             response = await render()
+            etag, last_modified = getattr(request.state, "source_validators", ("", ""))
             return entry_from_response(response.status_code, response.media_type or "", bytes(response.body),
-                                       _plain_headers(response))
+                                       _plain_headers(response), source_etag=etag,
+                                       source_last_modified=last_modified)
 
         # Waiting for another node leaves this request half its time to render by itself.
         wait = max(0.0, min(cache.config.redis_wait, deadline.remaining / 2))

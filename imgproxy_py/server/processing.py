@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from imgproxy_py.cluster.entry import CacheEntry
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import (
     ImgproxyError,
@@ -90,7 +91,10 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
         async def render() -> Response:
             return await _render(request, services, source_path, options, canonical, deadline, conditional=False)
 
-        return await serve_cached(request, cache, key, render, deadline, bypass=out.bypass_cache)
+        async def revalidate(entry: CacheEntry) -> CacheEntry | None:
+            return await _revalidate(services, source_path.source.url, out, entry)
+
+        return await serve_cached(request, cache, key, render, revalidate, deadline, bypass=out.bypass_cache)
     return await _render(request, services, parsed, options, canonical, deadline, conditional=True)
 
 
@@ -122,6 +126,7 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
         headers = _headers(services, out, source, fallback_status, opts_tag, origin_etag)
         if fallback_status is None:
             check_hashsum(out, source)
+            request.state.source_validators = (source.etag or "", source.last_modified or "")
         identity = source_identity(source)
         if fallback_status is None and any(t.source_identity == identity for t in matching):
             return not_modified(headers)  # same options, same source bytes: nothing to redo
@@ -137,6 +142,20 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
     request.state.result_format = result.format.value
     return Response(result.data, status_code=fallback_status or 200, media_type=result.format.mime,
                     headers=headers)
+
+
+async def _revalidate(services: Services, url: str, out: OutputOptions, entry: CacheEntry) -> CacheEntry | None:
+    """The internal cache's stale entry, fresh again when the origin says its source is unchanged."""
+    try:
+        source = await services.sources.get(url, if_none_match=entry.source_etag or None,
+                                            if_modified_since=entry.source_last_modified or None,
+                                            max_size=out.security.max_src_file_size)
+    except ImgproxyError:
+        return None  # rendering anew meets the same error and answers it properly
+    if not source.not_modified:
+        return None
+    headers = cache_headers(services.config.server.ttl, out.expires)
+    return entry.refreshed(headers["Cache-Control"])
 
 
 def raw_response(request: Request, source: SourceImage, url: str, out: OutputOptions,
