@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck bench clean raw-deps
+.PHONY: run test lint typecheck bench clean raw-deps test-services
 
 $(BIN)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,14 @@ raw-deps:
 			>/dev/null) || echo "raw-deps: could not install ImageMagick/dcraw; RAW tests will be skipped"; \
 	else echo "raw-deps: ImageMagick/dcraw missing and not root; RAW tests will be skipped"; fi
 
+# Azurite (Azure Blob's emulator, from npm) for the abs:// tests; moto's S3 server and the GCS
+# emulator come with the dev extra. A failed install fails the tests that need it, loudly.
+test-services:
+	@test -x tests/.services/node_modules/.bin/azurite-blob || \
+		npm install --no-audit --no-fund --silent --prefix tests/.services azurite@3
+
 # Line coverage of the package, with a floor at what the suite reaches (91% when set).
-test: lint typecheck raw-deps
+test: lint typecheck raw-deps test-services
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --cov --cov-report=term:skip-covered --cov-fail-under=90
 
 # imgproxy_py vs thumbor vs raw pyvips (benchmarks/README.md); about 7 minutes.

@@ -7,26 +7,31 @@ builds them all and raises one :class:`ConfigError` listing every problem at onc
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from imgproxy_py import __version__
 from imgproxy_py.cluster.config import CacheConfig, read_processes
+from imgproxy_py.detection.classify import ClassificationConfig
 from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.imaging.codecs.settings import EncoderSettings
+from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
 from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.raw import RawConfig
 from imgproxy_py.media.video_config import VideoConfig
 from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
+from imgproxy_py.options.info.config import InfoConfig
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.stores import StoresConfig
+from imgproxy_py.sources.watermarks import WatermarksConfig
 from imgproxy_py.url.tokenizer import URLGrammar
+from imgproxy_py.wildcards import url_replacements
 
 VERSION = __version__
 T = TypeVar("T")
@@ -208,15 +213,6 @@ def _cache_tags_format(text: str) -> str:
 
 
 def _url_grammar(r: EnvReader) -> URLGrammar:
-    replacements: list[tuple[re.Pattern[str], str]] = []
-    for item in r.string_list("IMGPROXY_URL_REPLACEMENTS", sep=";"):
-        pattern, eq, replacement = item.partition("=")
-        try:
-            replacements.append((re.compile(pattern.strip()), replacement.strip()))
-        except re.error as exc:
-            r.errors.append(f"IMGPROXY_URL_REPLACEMENTS: bad pattern {pattern!r}: {exc}")
-        if not eq:
-            r.errors.append(f"IMGPROXY_URL_REPLACEMENTS: {item!r} is not pattern=replacement")
     separator = r.string("IMGPROXY_ARGUMENTS_SEPARATOR", ":")
     if not separator or "/" in separator:
         r.errors.append("IMGPROXY_ARGUMENTS_SEPARATOR must be non-empty and not contain '/'")
@@ -226,7 +222,7 @@ def _url_grammar(r: EnvReader) -> URLGrammar:
         base64_url_includes_filename=r.boolean("IMGPROXY_BASE64_URL_INCLUDES_FILENAME", False),
         only_presets=r.boolean("IMGPROXY_ONLY_PRESETS", False),
         base_url=r.string("IMGPROXY_BASE_URL"),
-        url_replacements=tuple(replacements),
+        url_replacements=url_replacements(r),
     )
 
 
@@ -270,6 +266,7 @@ class Config:
     fetch: FetchConfig
     processing: ProcessingConfig
     url: URLGrammar
+    stores: StoresConfig = field(default_factory=StoresConfig)  # s3://, gs://, abs://
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     presets: PresetsConfig = PresetsConfig()
@@ -284,6 +281,10 @@ class Config:
     cache: CacheConfig = field(default_factory=CacheConfig)
     # IMGPROXY_PROCESSES (ours): server processes sharing the port.
     processes: int = 1
+    info: InfoConfig = field(default_factory=InfoConfig)  # /info's presets, presets-only mode and allowed options
+    classification: ClassificationConfig = field(default_factory=ClassificationConfig)  # /info's classify
+    watermarks: WatermarksConfig = field(default_factory=WatermarksConfig)
+    unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
     plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
@@ -316,6 +317,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         fetch=FetchConfig.from_env(r),
         processing=ProcessingConfig.from_env(r),
         url=_url_grammar(r),
+        stores=StoresConfig.from_env(r),
         delivery=DeliveryConfig.from_env(r),
         metrics=MetricsConfig.from_env(r),
         presets=PresetsConfig.from_env(r),
@@ -325,6 +327,10 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         video=own(VideoConfig.from_env(tracked)),
         raw=own(RawConfig.from_env(tracked)),
         media=MediaConfig.from_env(r),
+        info=InfoConfig.from_env(r),
+        classification=ClassificationConfig.from_env(r),
+        watermarks=WatermarksConfig.from_env(r),
+        unsharp_masking=UnsharpMaskingConfig.from_env(r),
         plugins=_plugins(r),
         cache=CacheConfig.from_env(r),
         processes=read_processes(r),

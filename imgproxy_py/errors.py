@@ -69,6 +69,32 @@ class SourceBadGatewayError(ImgproxyError):
     default_public_message = "Can't download source image"
 
 
+class SourceUnreachableError(ImgproxyError):
+    """A refused or broken connection, a redirect loop: imgproxy answers 404 "Source is unreachable"."""
+
+    status = 404
+    default_public_message = "Source is unreachable"
+
+
+class OriginStatusError(ImgproxyError):
+    """The origin answered an error status: imgproxy passes a 4xx on as it is and makes a 5xx a 502."""
+
+    default_public_message = "Source is unreachable"
+
+    def __init__(self, origin_status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.origin_status = origin_status
+        self.response_headers = headers or {}  # what a store's error answer said (a bucket's region)
+        self.status = origin_status if 400 <= origin_status < 500 else 502 if origin_status >= 500 else 404
+
+
+class SourceIncompleteError(ImgproxyError):
+    """The origin closed the connection before the whole body came: imgproxy answers 422."""
+
+    status = 422
+    default_public_message = "Source response is incomplete"
+
+
 class SourceTimeoutError(ImgproxyError):
     category = "download"
     status = 504

@@ -94,12 +94,12 @@ def test_draw_detections_draws_boxes(client: httpx.Client, server: AppServer, sc
 def test_info_endpoint(client: httpx.Client, server: AppServer, scene_url: str) -> None:
     info = client.get(f"{server.base}/info/unsafe/do:1/plain/{scene_url}").json()
     assert (info["width"], info["height"], info["format"]) == (1200, 400, "jpeg")
-    faces = [d for d in info["detections"] if d["class_name"] == "face"]
+    faces = [d for d in info["objects"] if d["class_name"] == "face"]
     assert len(faces) == 1 and faces[0]["confidence"] > 0.5
     cx = faces[0]["left"] + faces[0]["width"] / 2
     assert 0.76 < cx < 0.84  # x about 960 of 1200
     plain = client.get(f"{server.base}/info/unsafe/plain/{scene_url}").json()
-    assert "detections" not in plain
+    assert "objects" not in plain
 
 
 def test_info_is_signed_like_images(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]

@@ -67,8 +67,11 @@ def test_origin_statuses(client: httpx.Client, server: AppServer, origin: Origin
     assert client.get(f"{server.base}/unsafe/w:10/plain/{missing}").status_code == 404
     broken = origin.add("/errors/500.jpg", b"oops", status=500)
     assert client.get(f"{server.base}/unsafe/w:10/plain/{broken}").status_code == 502
+    # imgproxy passes an origin's 4xx on as it is (fetcher.newResponseStatusError)
     forbidden = origin.add("/errors/403.jpg", b"no", status=403)
-    assert client.get(f"{server.base}/unsafe/w:10/plain/{forbidden}").status_code == 404
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{forbidden}").status_code == 403
+    gone = origin.add("/errors/410.jpg", b"gone", status=410)
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{gone}").status_code == 410
     assert client.get(f"{server.base}/unsafe/w:10/plain/local:///core/none.jpg").status_code == 404
 
 
@@ -78,14 +81,15 @@ def test_download_timeout_is_504(client: httpx.Client, start_server, origin: Ori
     assert client.get(f"{slow_server.base}/unsafe/w:10/plain/{url}").status_code == 504
 
 
-def test_connection_refused_is_502(client: httpx.Client, server: AppServer) -> None:
+def test_connection_refused_is_404_unreachable(client: httpx.Client, server: AppServer) -> None:
     import socket
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    assert client.get(f"{server.base}/unsafe/w:10/plain/http://127.0.0.1:{port}/a.jpg").status_code == 502
+    response = client.get(f"{server.base}/unsafe/w:10/plain/http://127.0.0.1:{port}/a.jpg")
+    assert response.status_code == 404 and "unreachable" in response.text  # as imgproxy: 404
 
 
 @pytest.mark.parametrize(
@@ -241,3 +245,26 @@ def test_control_characters_never_reach_a_header(client: httpx.Client, server: A
     assert response.status_code == 200
     disposition = response.headers["content-disposition"]
     assert "\r" not in disposition and "\n" not in disposition and "a__b.jpg" in disposition
+
+
+def test_truncated_body_is_422(client: httpx.Client, server: AppServer) -> None:
+    # imgproxy: a body cut short ("unexpected EOF") is 422 "Source response is incomplete"
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5000\r\n\r\n"
+                     + asset("hopper.jpg").read_bytes()[:100])
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    port = listener.getsockname()[1]
+    try:
+        response = client.get(f"{server.base}/unsafe/w:10/plain/http://127.0.0.1:{port}/cut.jpg")
+        assert response.status_code == 422 and "incomplete" in response.text
+    finally:
+        listener.close()

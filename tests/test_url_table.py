@@ -42,6 +42,7 @@ from imgproxy_py.url import cli as url_cli
 from imgproxy_py.url import gravity as url_gravity
 from imgproxy_py.url import info as url_info
 from imgproxy_py.url import options as url_options
+from imgproxy_py.url import options_watermarks as url_options_watermarks
 from imgproxy_py.url.tokenizer import parse_path
 from imgproxy_py.urls import Gravity as G_
 from imgproxy_py.urls import InfoOptions, Options, build_info_url, build_url
@@ -50,7 +51,7 @@ from tests import url_rows
 SOURCE = "http://example.com/a.jpg"
 CONFIG = load_config({"IMGPROXY_PRESETS": "a=w:7"})
 PARSER = OptionsParser(CONFIG)
-INFO_PARSER = InfoOptionsParser({"p1": (("do", ("1",)),)})
+INFO_PARSER = InfoOptionsParser({"p1": (("do", ("1",)),)}, allow_security_options=True)
 PIPELINE_FIELDS = {f.name for f in dataclasses.fields(PipelineOptions)}
 # Declared options no builder method writes, and why.
 NO_METHOD = {"detect_objects": "an /info option: image URLs accept it only so that old URLs keep working"}
@@ -157,7 +158,8 @@ INFO: list[tuple[str, Callable[[InfoOptions], InfoOptions], dict[InfoOption[Any]
     ("size", lambda o: o.size(False), {info.SIZE: False}),
     ("format", lambda o: o.format(False), {info.FORMAT: False}),
     ("dimensions", lambda o: o.dimensions(False), {info.DIMENSIONS: False}),
-    ("exif", lambda o: o.exif(), {info.EXIF: True}),
+    ("exif", lambda o: o.exif(), {info.EXIF: (True, False)}),
+    ("exif", lambda o: o.exif(True, True), {info.EXIF: (True, True)}),
     ("iptc", lambda o: o.iptc(), {info.IPTC: True}),
     ("xmp", lambda o: o.xmp(), {info.XMP: True}),
     ("video_meta", lambda o: o.video_meta(), {info.VIDEO_META: True}),
@@ -167,6 +169,26 @@ INFO: list[tuple[str, Callable[[InfoOptions], InfoOptions], dict[InfoOption[Any]
     ("average", lambda o: o.average(), {info.AVERAGE: (True, True)}),
     ("dominant_colors", lambda o: o.dominant_colors(True, True), {info.DOMINANT_COLORS: (True, True)}),
     ("blurhash", lambda o: o.blurhash(4, 3), {info.BLURHASH: (4, 3)}),
+    ("classify", lambda o: o.classify(3, "cat", "dog"), {info.CLASSIFY: (3, ("cat", "dog"))}),
+    ("colorspace", lambda o: o.colorspace(), {info.COLORSPACE: True}),
+    ("bands", lambda o: o.bands(), {info.BANDS: True}),
+    ("sample_format", lambda o: o.sample_format(), {info.SAMPLE_FORMAT: True}),
+    ("pages_number", lambda o: o.pages_number(), {info.PAGES_NUMBER: True}),
+    ("alpha", lambda o: o.alpha(True, True), {info.ALPHA: (True, True)}),
+    ("crop", lambda o: o.crop(300, 200, "sm"),
+     {info.CROP: CropOptions(300.0, 200.0, Gravity(G.SMART))}),
+    ("crop", lambda o: o.crop(0.5, 0.5, G_.objects("face")),
+     {info.CROP: CropOptions(0.5, 0.5, Gravity(G.OBJECTS, classes=(("face", 1.0),)))}),
+    ("objects_position", lambda o: o.objects_position("nowe", 10, 5),
+     {info.OBJECTS_POSITION_OPTION: Gravity(G.NORTH_WEST, 10.0, 5.0)}),
+    ("thumb_hash", lambda o: o.thumb_hash(), {info.THUMB_HASH: True}),
+    ("perceptual_hash", lambda o: o.perceptual_hash(), {info.PERCEPTUAL_HASH: True}),
+    ("calc_hashsums", lambda o: o.calc_hashsums("md5", "sha512"), {info.CALC_HASHSUMS: ("md5", "sha512")}),
+    ("hashsum", lambda o: o.hashsum("sha1", "ab" * 20), {info.HASHSUM: ("sha1", "ab" * 20)}),
+    ("bypass_cache", lambda o: o.bypass_cache(), {info.BYPASS_CACHE: True}),
+    ("cache_tags", lambda o: o.cache_tags("cats", "photos"), {info.CACHE_TAGS: ("cats", "photos")}),
+    ("max_src_resolution", lambda o: o.max_src_resolution(12.5), {info.MAX_SRC_RESOLUTION: 12.5}),
+    ("max_src_file_size", lambda o: o.max_src_file_size(1000), {info.MAX_SRC_FILE_SIZE: 1000}),
     ("page", lambda o: o.page(1), {info.PAGE: 1}),
     ("video_thumbnail_second", lambda o: o.video_thumbnail_second(3), {info.VIDEO_THUMBNAIL_SECOND: 3.0}),
     ("video_thumbnail_keyframes", lambda o: o.video_thumbnail_keyframes(), {info.VIDEO_THUMBNAIL_KEYFRAMES: True}),
@@ -183,7 +205,7 @@ def server_reads(path: str) -> RequestOptions:
 
 def info_server_reads(path: str) -> InfoRequestOptions:
     parsed = parse_path(path.removeprefix("/info"), CONFIG.url)
-    return INFO_PARSER.parse(parsed.options, answered_only=False)
+    return INFO_PARSER.parse(parsed.options)
 
 
 def segments(opts: Options | InfoOptions) -> list[chain.Option]:
@@ -273,11 +295,14 @@ def test_builder_vocabulary_is_the_servers() -> None:
     assert set(get_args(arguments.WatermarkPosition)) == {t.value for t in server_gravity.WATERMARK_POSITIONS}
 
 
-def test_watermark_position_ch_is_refused_by_both() -> None:
+def test_watermark_position_ch_is_read_by_both() -> None:
+    # imgproxy Pro's chessboard tiling; a position neither knows is refused by both.
+    read = server_reads(build_url(Options().watermark(0.5, "ch"), SOURCE))
+    assert read.pipelines[0].watermark.position is G.CHESSBOARD
     with pytest.raises(ValueError):
-        Options().watermark(0.5, "ch")  # type: ignore[arg-type]
+        Options().watermark(0.5, "cb")  # type: ignore[arg-type]
     with pytest.raises(InvalidURLError):
-        server_reads(f"/unsafe/wm:0.5:ch/plain/{SOURCE}")
+        server_reads(f"/unsafe/wm:0.5:cb/plain/{SOURCE}")
 
 
 def test_info_and_processing_names_do_not_collide() -> None:
@@ -286,6 +311,7 @@ def test_info_and_processing_names_do_not_collide() -> None:
         info_server_reads(f"/info/unsafe/rs:fit:10:10/plain/{SOURCE}")
 
 
-@pytest.mark.parametrize("module", [arguments, builder, chain, url_gravity, url_info, url_options])
+@pytest.mark.parametrize("module", [arguments, builder, chain, url_gravity, url_info, url_options,
+                                    url_options_watermarks])
 def test_docstring_examples(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ import pyvips
 
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
 from imgproxy_py.options.model import Gravity, OutputOptions, PipelineOptions
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class ProcessingSettings:
     max_result_resolution: int = DEFAULT_MAX_RESULT_RESOLUTION
     watermark_opacity: float = 1.0
     background_default: tuple[float, float, float] = (255.0, 255.0, 255.0)
+    unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
 
 
 @dataclass

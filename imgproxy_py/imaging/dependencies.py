@@ -3,13 +3,17 @@ start-up (``server.composition``), passed to the ``Processor`` when it is built,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import pyvips
 
+from imgproxy_py.errors import ResolutionTooBigError
+from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.codecs import load as loader
-from imgproxy_py.imaging.vips import ensure_alpha, to_srgb
+from imgproxy_py.imaging.vips import ensure_alpha, resize, to_srgb
 from imgproxy_py.options.model import GravityType
 
 if TYPE_CHECKING:
@@ -18,11 +22,40 @@ if TYPE_CHECKING:
 
 
 class WatermarkSource:
-    """The decoded watermark (IMGPROXY_WATERMARK_DATA|PATH|URL), kept in memory for the server's life."""
+    """A decoded watermark: the configured one (IMGPROXY_WATERMARK_DATA|PATH|URL), kept in memory
+    for the server's life, or a ``watermark_url`` one, decoded for one request.  ``max_pixels``
+    (0: none) refuses a larger one before its pixels are decoded."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, max_pixels: int = 0) -> None:
         fmt = loader.detect_format(data)
-        self.image: pyvips.Image = ensure_alpha(to_srgb(loader.load(data, fmt))).copy_memory()
+        if fmt is ImageFormat.SVG:  # a watermark_url's SVG is anyone's: never its scripts
+            data = loader.prepare_svg(data, sanitize=True)
+        img = loader.load(data, fmt)
+        # A vector watermark too: it is rasterized at the size it declares.
+        if max_pixels and img.width * img.height > max_pixels:
+            raise ResolutionTooBigError(f"watermark resolution {img.width}x{img.height} exceeds the limit")
+        self.image: pyvips.Image = ensure_alpha(to_srgb(img)).copy_memory()
+        self._format = fmt
+        self._vector = data if fmt.is_vector else None
+
+    def scaled(self, factor: float) -> pyvips.Image:
+        """The watermark at ``factor`` of its size: a vector one rendered again at that scale
+        (sharp when enlarged, as imgproxy's scale-on-load makes it), others resized."""
+        if factor == 1.0:
+            return self.image
+        if self._vector is not None:
+            img = loader.load(self._vector, self._format, shrink=1.0 / factor)
+            return ensure_alpha(to_srgb(img)).copy_memory()
+        return resize(self.image, factor, factor)
+
+
+@dataclass(frozen=True)
+class FetchedWatermarks:
+    """The ``watermark_url`` images of one request by URL, downloaded before processing
+    (``sources.watermarks``) and decoded by the step, no larger than ``max_pixels``."""
+
+    images: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
+    max_pixels: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,3 +68,5 @@ class PipelineDeps:
     # Sources that libvips can't decode itself (video, camera RAW) and the representative face.
     special_sources: SpecialSources | None = None
     watermark: WatermarkSource | None = None
+    # Set per request when a pipeline has watermark_url.
+    fetched_watermarks: FetchedWatermarks = FetchedWatermarks()

@@ -12,6 +12,7 @@ import pyvips
 
 from imgproxy_py.errors import ResultTooBigError
 from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.crop_aspect_ratio import correct_crop_aspect_ratio
 from imgproxy_py.imaging.vips import orientation, page_height
 from imgproxy_py.options.model import Gravity, GravityType, PipelineOptions, ResizingType
 
@@ -218,6 +219,8 @@ def calc_params(c: Context, is_vector: bool = False) -> None:
     c.src_width, c.src_height, c.angle, c.flip = extract_geometry(c.img, po.rotate, po.auto_rotate)
     c.crop_width = calc_crop_size(c.src_width, po.crop.width)
     c.crop_height = calc_crop_size(c.src_height, po.crop.height)
+    c.crop_width, c.crop_height = correct_crop_aspect_ratio(c.src_width, c.src_height, c.crop_width,
+                                                            c.crop_height, po.crop_aspect_ratio)
     c.crop_gravity = po.crop.gravity or po.gravity
     width = min_non_zero(c.crop_width, c.src_width)
     height = min_non_zero(c.crop_height, c.src_height)

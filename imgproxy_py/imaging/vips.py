@@ -67,12 +67,13 @@ def ensure_alpha(img: pyvips.Image) -> pyvips.Image:
     return img if has_alpha(img) else img.bandjoin(255)
 
 
-def resize(img: pyvips.Image, wscale: float, hscale: float) -> pyvips.Image:
-    """libvips resize (lanczos3), premultiplied so that transparent pixels don't bleed."""
+def resize(img: pyvips.Image, wscale: float, hscale: float, kernel: str = "lanczos3") -> pyvips.Image:
+    """libvips resize with this kernel (imgproxy's default lanczos3), premultiplied so that
+    transparent pixels don't bleed."""
     if has_alpha(img):
-        out = img.premultiply().resize(wscale, vscale=hscale, kernel="lanczos3").unpremultiply()
+        out = img.premultiply().resize(wscale, vscale=hscale, kernel=kernel).unpremultiply()
         return out.cast("uchar")
-    return img.resize(wscale, vscale=hscale, kernel="lanczos3")
+    return img.resize(wscale, vscale=hscale, kernel=kernel)
 
 
 def to_srgb(img: pyvips.Image) -> pyvips.Image:

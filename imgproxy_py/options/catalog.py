@@ -3,13 +3,25 @@ registry the server parses URLs with.  A new option goes in its family's ``OPTIO
 
 from __future__ import annotations
 
-from imgproxy_py.options import color, cropping, detection, effects, geometry, meta, optimization, output, video
+from imgproxy_py.options import (
+    color,
+    cropping,
+    detection,
+    effects,
+    geometry,
+    meta,
+    optimization,
+    output,
+    video,
+    watermarks,
+)
 from imgproxy_py.options.registry import Option, OptionRegistry, build_registry
 
 PROCESSING_OPTIONS: tuple[Option, ...] = (
     *geometry.OPTIONS,
     *cropping.OPTIONS,
     *effects.OPTIONS,
+    *watermarks.OPTIONS,
     *color.OPTIONS,
     *output.OPTIONS,
     *optimization.OPTIONS,

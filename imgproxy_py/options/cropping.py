@@ -7,6 +7,7 @@ from imgproxy_py.options.gravity import CROP_GRAVITY_TYPES, gravity_tail
 from imgproxy_py.options.model import CropOptions, TrimOptions
 from imgproxy_py.options.primitives import BOOL, FLOAT, HEX_COLOR, NON_NEGATIVE_FLOAT
 from imgproxy_py.options.registry import Family, Option, OptionsBuilder, set_pipe
+from imgproxy_py.options.values_sharpness import CropAspectRatio
 
 F = Family.CROPPING
 
@@ -16,6 +17,11 @@ GRAVITY_DOC = "%type:%x_offset:%y_offset"
 def _crop(b: OptionsBuilder, values: Values) -> None:
     width, height, gravity = values
     b.pipe["crop"] = CropOptions(width, 0.0 if height is None else height, gravity)
+
+
+def _crop_aspect_ratio(b: OptionsBuilder, values: Values) -> None:
+    ratio, enlarge = values
+    b.pipe["crop_aspect_ratio"] = CropAspectRatio(ratio, bool(enlarge))
 
 
 def _trim(b: OptionsBuilder, values: Values) -> None:
@@ -38,6 +44,11 @@ OPTIONS = (
                 tail=gravity_tail(CROP_GRAVITY_TYPES, label="gravity", max_count=33)),
            _crop, "Crop before resizing (pixels, or relative below 1); gravity as `g`, default the pipeline's.",
            "c:0.5:0.5:ce"),
+    Option("crop_aspect_ratio", ("crop_ar", "car"), F,
+           Args(Arg("aspect_ratio", NON_NEGATIVE_FLOAT), Arg("enlarge", BOOL, keep_if_empty=True)),
+           _crop_aspect_ratio, "Correct the crop area (the whole image without `c`) to this width/height "
+           "ratio, shrinking it, or growing it with `enlarge` as far as the image allows; 0: off.",
+           "c:0.6:0.6/car:1.5/rs:fit:300:300"),
     Option("trim", ("t",), F,
            Args(Arg("threshold", FLOAT, keep_if_empty=True), Arg("color", HEX_COLOR, keep_if_empty=True),
                 Arg("equal_hor", BOOL, keep_if_empty=True), Arg("equal_ver", BOOL, keep_if_empty=True)),

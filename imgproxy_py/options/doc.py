@@ -65,11 +65,10 @@ def render() -> str:
     for family, title in TITLES.items():
         specs = [s for s in PROCESSING_OPTIONS if s.family is family]
         parts += [f"#### {title}", "", HEADER, *_rows(specs), ""]
-    pending = {s.name: " *Not answered yet: `501`.*" for s in INFO_OPTIONS if not s.answered}
     parts += ["#### `/info` options", "",
               "`/info` has options of its own (`s` is the source's size there, not a resize): "
-              "`/info/unsafe/do:1/plain/local:///astronaut.jpg`.", "",
-              HEADER, *_rows(INFO_OPTIONS, pending), "", END]
+              "`/info/unsafe/do:1/plain/local:///astronaut.jpg`; the answer's fields are in the `/info` section.",
+              "", HEADER, *_rows(INFO_OPTIONS), "", END]
     return "\n".join(parts)
 
 

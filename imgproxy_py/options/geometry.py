@@ -13,8 +13,10 @@ from imgproxy_py.options.primitives import (
     choice_type,
 )
 from imgproxy_py.options.registry import Family, Option, OptionsBuilder, set_pipe
+from imgproxy_py.options.values_sharpness import ResizingAlgorithm
 
 RESIZING_TYPE = choice_type({t.value: t for t in ResizingType})
+RESIZING_ALGORITHM = choice_type({a.value: a for a in ResizingAlgorithm})
 F = Family.GEOMETRY
 
 
@@ -100,6 +102,10 @@ OPTIONS = (
            "How the image meets the size: `fit` (default) inside it, `fill` covering it and cropped, "
            "`fill-down` as fill without enlarging, `force` stretched, `auto` fill or fit by orientation.",
            "rt:fill-down/w:300/h:200"),
+    Option("resizing_algorithm", ("ra",), F, Args(Arg("algorithm", RESIZING_ALGORITHM)),
+           set_pipe("resizing_algorithm"),
+           "The libvips kernel that scales the image: `nearest`, `linear`, `cubic`, `lanczos2` or "
+           "`lanczos3` (default).", "rs:fit:300:300/ra:nearest"),
     Option("width", ("w",), F, Args(Arg("width", NON_NEGATIVE_INT)), set_pipe("width"),
            "Result width in pixels; 0: from the height and the aspect ratio.", "w:300"),
     Option("height", ("h",), F, Args(Arg("height", NON_NEGATIVE_INT)), set_pipe("height"),

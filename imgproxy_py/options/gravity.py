@@ -2,7 +2,7 @@
 
 ``%type:%x_offset:%y_offset`` for the compass types, ``sm`` alone, ``fp:%x:%y`` with
 coordinates in 0-1, ``obj:%class...`` and ``objw:%class:%weight...``.  Which types an option
-takes differs (an extend has no smart gravity; a watermark position adds ``re``).
+takes differs (an extend has no smart gravity; a watermark position adds ``re`` and ``ch``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ COMPASS = (
 CROP_GRAVITY_TYPES = (*COMPASS, GravityType.SMART, GravityType.FOCUS_POINT, GravityType.OBJECTS,
                       GravityType.OBJECTS_WEIGHTED)
 EXTEND_GRAVITY_TYPES = (*COMPASS, GravityType.FOCUS_POINT)
-WATERMARK_POSITIONS = (*COMPASS, GravityType.REPLICATE)
+WATERMARK_POSITIONS = (*COMPASS, GravityType.REPLICATE, GravityType.CHESSBOARD)
 
 
 def parse_gravity(option: str, args: Sequence[str], allowed: tuple[GravityType, ...]) -> Gravity:

@@ -81,7 +81,7 @@ OPTIONS = (
            "fiu:bG9jYWw6Ly8vY29mZmVlLmpwZw", Scope.OUTPUT),
     output_option("raw", (), F, Arg("raw", BOOL), "raw",
                   "Stream the source unchanged and unchecked.", "raw:1"),
-    Option("skip_processing", ("skp",), F, Args(tail=Repeated(Arg("extension", FORMAT))), _skip_processing,
+    Option("skip_processing", ("skp", "sp"), F, Args(tail=Repeated(Arg("extension", FORMAT))), _skip_processing,
            "Return sources of these formats unprocessed.", "skp:gif:png/rs:fit:300:300", Scope.OUTPUT,
            "iss634.gif"),
     Option("bypass_cache", ("bc",), F, Args(Arg("bypass", BOOL)), set_out("bypass_cache"),

@@ -19,6 +19,14 @@ from imgproxy_py.formats import ImageFormat
 from imgproxy_py.options.values_color import Colorize, Duotone, Gradient, Monochrome
 from imgproxy_py.options.values_delivery import HashsumCheck, SecurityOverrides, VideoFrames
 from imgproxy_py.options.values_encoding import AvifArgs, JpegArgs, WebpArgs
+from imgproxy_py.options.values_sharpness import (
+    BlurAreas,
+    CropAspectRatio,
+    ProgressiveBlur,
+    ResizingAlgorithm,
+    UnsharpMaskingArgs,
+)
+from imgproxy_py.options.values_watermarks import WatermarkStyle
 
 
 class ResizingType(StrEnum):
@@ -45,6 +53,7 @@ class GravityType(StrEnum):
     OBJECTS = "obj"
     OBJECTS_WEIGHTED = "objw"
     REPLICATE = "re"
+    CHESSBOARD = "ch"  # watermarks only: tiles in a chessboard's order (imgproxy Pro)
 
 
 @dataclass(frozen=True)
@@ -186,6 +195,7 @@ class PipelineOptions:
     """What one pipeline does to the pixels (imgproxy's per-pipeline options)."""
 
     resizing_type: ResizingType = ResizingType.FIT
+    resizing_algorithm: ResizingAlgorithm = ResizingAlgorithm.LANCZOS3  # imgproxy Pro
     width: int = 0
     height: int = 0
     min_width: int = 0
@@ -198,6 +208,7 @@ class PipelineOptions:
     extend_aspect_ratio: ExtendOptions = ExtendOptions()
     gravity: Gravity = Gravity()
     crop: CropOptions = CropOptions()
+    crop_aspect_ratio: CropAspectRatio = field(default_factory=CropAspectRatio)  # imgproxy Pro
     trim: TrimOptions = TrimOptions()
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, right, bottom, left
     auto_rotate: bool = True
@@ -209,6 +220,10 @@ class PipelineOptions:
     sharpen: float = 0.0
     pixelate: int = 0
     brightness: int = 0  # -255..255, added to the colour bands (imgproxy Pro)
+    # imgproxy Pro's sharpness options: laid over IMGPROXY_UNSHARP_MASKING_* by the step.
+    unsharp_masking: UnsharpMaskingArgs = field(default_factory=UnsharpMaskingArgs)
+    blur_areas: BlurAreas | None = None
+    progressive_blur: ProgressiveBlur | None = None
     # imgproxy Pro's colour and tone options (imgproxy_py/options/color.py); None: off.
     contrast: float = 1.0
     saturation: float = 1.0
@@ -218,6 +233,8 @@ class PipelineOptions:
     gradient: Gradient | None = None
     background_alpha: float = 1.0  # the opacity of ``background``
     watermark: WatermarkOptions = WatermarkOptions()
+    # imgproxy Pro's wmu, wmt, wms, wmr and wmsh: the custom watermark and its shape.
+    watermark_style: WatermarkStyle = field(default_factory=WatermarkStyle)
     # Object detection (imgproxy Pro's options, open here).
     objects_position: Gravity = Gravity()
     crop_objects: CropObjects | None = None

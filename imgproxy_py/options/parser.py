@@ -53,7 +53,9 @@ class OptionsParser:
             bundled_presets_file() if sources.bundled else None)
         self.max_chained_pipelines = sources.max_chained_pipelines
         # /info's options: a registry of their own (held here, beside the processing ones).
-        self.info = InfoOptionsParser(allowed_options=config.security.allowed_processing_options)
+        self.info = InfoOptionsParser.from_config(
+            config.info, sources.separator, config.url.arguments_separator, problems,
+            allow_security_options=config.security.allow_security_options)
         self._validate_presets(problems)
 
     def _validate_presets(self, problems: list[str]) -> None:

@@ -67,16 +67,18 @@ def _file_lines(path: str, setting: str, errors: list[str]) -> list[tuple[str, s
 
 
 def load_presets(env_value: str, env_separator: str, path: str, separator: str,
-                 errors: list[str], bundled: Path | None = None) -> dict[str, PresetPipelines]:
-    """The admin's presets (``IMGPROXY_PRESETS`` and ``IMGPROXY_PRESETS_PATH``) over the
-    ``bundled`` ones: a name the admin defines replaces the bundled preset of that name."""
+                 errors: list[str], bundled: Path | None = None,
+                 setting: str = "IMGPROXY_PRESETS") -> dict[str, PresetPipelines]:
+    """The admin's presets (``IMGPROXY_PRESETS`` and ``IMGPROXY_PRESETS_PATH``; ``setting`` names
+    another pair, such as ``IMGPROXY_INFO_PRESETS``) over the ``bundled`` ones: a name the admin
+    defines replaces the bundled preset of that name."""
     presets: dict[str, PresetPipelines] = {}
     if bundled is not None:
         presets = parse_preset_lines(_file_lines(str(bundled), "bundled presets", errors), separator, errors)
     lines: list[tuple[str, str]] = []
     if env_value:
-        lines += [(f"IMGPROXY_PRESETS[{i}]", item)
+        lines += [(f"{setting}[{i}]", item)
                   for i, item in enumerate(env_value.split(env_separator), start=1)]
     if path:
-        lines += _file_lines(path, "IMGPROXY_PRESETS_PATH", errors)
+        lines += _file_lines(path, f"{setting}_PATH", errors)
     return {**presets, **parse_preset_lines(lines, separator, errors)}

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from imgproxy_py.envreader import EnvReader
+from imgproxy_py.wildcards import wildcard_regexp
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,5 @@ class SecurityConfig:
 
 
 def source_pattern(prefix: str) -> re.Pattern[str]:
-    """An allowed-source prefix; ``*`` matches one host label part (imgproxy's rule)."""
-    scheme, sep, rest = prefix.partition("://")
-    if not sep:
-        return re.compile(re.escape(prefix))
-    host, slash, path = rest.partition("/")
-    host_re = re.escape(host).replace(r"\*", r"[^./]*")
-    return re.compile(re.escape(scheme + "://") + host_re + re.escape(slash + path))
+    """An allowed-source prefix as imgproxy matches it: ``*`` is any run of characters but ``/``."""
+    return wildcard_regexp(prefix)

@@ -14,7 +14,7 @@ from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.security.encryption import decrypt_source_url
 from imgproxy_py.security.signature import verify_signature
 from imgproxy_py.server.composition import Services
-from imgproxy_py.url.tokenizer import ParsedPath, parse_path
+from imgproxy_py.url.tokenizer import ParsedPath, URLGrammar, parse_path
 
 
 def raw_path(request: Request, prefix: str) -> str:
@@ -35,10 +35,11 @@ def check_secret(request: Request, secret: str) -> None:
         raise ForbiddenError("missing or wrong Authorization header", public_message="Forbidden")
 
 
-def parse_and_verify(services: Services, path: str) -> ParsedPath:
+def parse_and_verify(services: Services, path: str, grammar: URLGrammar | None = None) -> ParsedPath:
+    """``grammar``: the URL grammar when it is not the image endpoint's (``/info``'s presets-only mode)."""
     config = services.config
     key = config.security.source_url_encryption_key
-    parsed = parse_path(path, config.url, (lambda c: decrypt_source_url(c, key)) if key else None)
+    parsed = parse_path(path, grammar or config.url, (lambda c: decrypt_source_url(c, key)) if key else None)
     sec = config.security
     if sec.signing_enabled:
         if not verify_signature(parsed.signature, parsed.signed_path, sec.key_salt_pairs,

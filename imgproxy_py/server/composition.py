@@ -24,6 +24,7 @@ from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.cluster.internal import InternalCache, build_internal_cache
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
+from imgproxy_py.detection.classify import Classifier
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
@@ -45,6 +46,7 @@ from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
+from imgproxy_py.sources.watermarks import WatermarkImages
 from imgproxy_py.vips_memory import vips_memory
 
 log = logging.getLogger("imgproxy_py")
@@ -92,6 +94,8 @@ class Services:
     media: MediaRoutes | None = None
     special_sources: SpecialSources | None = None
     internal_cache: InternalCache | None = None
+    classifier: Classifier | None = None  # /info's classify (IMGPROXY_CLASSIFICATION_NET), opened on first use
+    watermarks: WatermarkImages | None = None  # watermark_url images (build_services sets it)
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
 
     def gauges(self) -> dict[str, float]:
@@ -152,7 +156,8 @@ def build_services(config: Config) -> Services:
     internal_cache = build_internal_cache(config.cache, problems)
     if problems:
         raise ConfigError(problems)
-    fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config))
+    fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config),
+                            stores=config.stores)
     workers = WorkerPool(config.server.workers, config.server.requests_queue_size)
     results: BytesCache[str, ProcessResult] = BytesCache(config.delivery.result_cache_bytes,
                                                           lambda r: len(r.data) + 256)
@@ -161,6 +166,8 @@ def build_services(config: Config) -> Services:
     services.media = media
     services.internal_cache = internal_cache
     services.special_sources = special_sources
+    services.classifier = Classifier(config.classification) if config.classification.enabled else None
+    services.watermarks = WatermarkImages(config.watermarks, fetcher, config.url)
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
         workers.on_span = services.metrics.span
@@ -189,6 +196,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
             max_result_dimension=sec.max_result_dimension,
             watermark_opacity=proc.watermark_opacity,
             max_result_resolution=result_resolution_limit(sec.max_src_resolution),
+            unsharp_masking=config.unsharp_masking,
         ),
         encoder_settings=encoder_settings,
         limits=Limits(sec.max_src_resolution, sec.max_animation_frames, sec.max_animation_frame_resolution),
@@ -252,7 +260,7 @@ def _fetch_now(config: Config, setting: str, url: str, problems: list[str]) -> b
     (before the server's event loop runs); a failure is a config problem like any other."""
 
     async def fetch() -> bytes:
-        fetcher = SourceFetcher(config.fetch, config.security)
+        fetcher = SourceFetcher(config.fetch, config.security, stores=config.stores)
         try:
             return (await fetcher.fetch(url)).data
         finally:

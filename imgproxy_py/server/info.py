@@ -1,63 +1,83 @@
 """``/info/%signature/%options/%source``: what the source is, and what is in it.
 
-The same URL grammar and signature as image URLs, with info options of its own
-(:mod:`imgproxy_py.options.info`).  Answers JSON with the source's width, height and format,
-and with ``detect_objects:1`` its detections (relative coordinates, as imgproxy Pro does).
+The same URL grammar, signature and source forms as image URLs, with info options, presets and
+allowed options of its own (:mod:`imgproxy_py.options.info`).  The answer is built by
+:mod:`imgproxy_py.info.describe` in a worker slot, one JSON field per asked option.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
-import pyvips
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imgproxy_py.deadline import Deadline
-from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
-from imgproxy_py.imaging.codecs import load as loader
-from imgproxy_py.imaging.geometry import angle_flip
-from imgproxy_py.imaging.object_geometry import orient
-from imgproxy_py.imaging.vips import page_height
-from imgproxy_py.options.info.declarations import DETECT_OBJECTS
+from imgproxy_py.errors import FeatureUnavailableError, ForbiddenError
+from imgproxy_py.imaging.codecs.load import Limits
+from imgproxy_py.info.describe import InfoTools, describe
+from imgproxy_py.info.hashes import check_hashsum
+from imgproxy_py.info.picture import PIXELS_SIDE
+from imgproxy_py.media.video_sniff import is_video
+from imgproxy_py.options.info import declarations as opt
+from imgproxy_py.options.info.model import InfoRequestOptions
+from imgproxy_py.options.model import GravityType
 from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path
 from imgproxy_py.server.composition import Services
+from imgproxy_py.server.delivery import CACHE_TAG_HEADERS
+from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import source_identity
 
-
-def describe(services: Services, data: bytes, detect: bool, identity: str) -> dict[str, Any]:
-    fmt = loader.detect_format(data)
-    info: dict[str, Any] = {"format": fmt.value}
-    if fmt.is_vector:
-        data = loader.prepare_svg(data, services.processor.sanitize_svg)
-    try:
-        img = loader.load(data, fmt, max_pixels=services.processor.limits.max_resolution)
-        loader.check_dimensions(img, fmt, services.processor.limits)
-        angle, flip = angle_flip(img, auto_rotate=True)
-        width, height = img.width, page_height(img)
-        if angle % 180:
-            width, height = height, width
-        info.update(width=width, height=height)
-        if detect:
-            info["detections"] = _detections(services, img, angle, flip, identity)
-    except pyvips.Error as exc:
-        raise UnprocessableImageError(f"libvips: {exc}") from exc
-    return info
+_OBJECT_GRAVITIES = (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED)
 
 
-def _detections(services: Services, img: pyvips.Image, angle: int, flip: bool,
-                identity: str) -> list[dict[str, Any]]:
-    service = services.processor.deps.objects
-    if service is None:
-        return []
-    if page_height(img) != img.height:
-        img = img.crop(0, 0, img.width, page_height(img))
-    upright = orient(img, angle, flip)
-    found = service.relative(upright, (identity, 0, angle, flip))  # shares the per-source cache with g:obj
-    return [{
-        "class_id": d.class_id, "class_name": d.class_name, "confidence": round(d.confidence, 4),
-        "left": round(d.left, 5), "top": round(d.top, 5), "width": round(d.width, 5), "height": round(d.height, 5),
-    } for d in found]
+def _require(options: InfoRequestOptions, services: Services) -> None:
+    """What this installation lacks is a 501 naming it, never an answer without the field."""
+    crop_gravity = options.get(opt.CROP).gravity
+    wants_objects = options.get(opt.DETECT_OBJECTS) or (crop_gravity is not None
+                                                        and crop_gravity.type in _OBJECT_GRAVITIES)
+    if wants_objects and services.config.detection.unavailable:
+        raise FeatureUnavailableError(services.config.detection.unavailable)
+    if options.get(opt.CLASSIFY)[0] and services.classifier is None:
+        raise FeatureUnavailableError("classify needs a classification model (IMGPROXY_CLASSIFICATION_NET)")
+
+
+def _tools(services: Services, options: InfoRequestOptions, deadline: Deadline) -> InfoTools:
+    processor = services.processor
+    limits = processor.limits
+    max_resolution = options.get(opt.MAX_SRC_RESOLUTION)
+    if max_resolution is not None:
+        pixels = int(max_resolution * 1_000_000)
+        limits = Limits(pixels, limits.max_frames, limits.max_frame_resolution and pixels)
+    detection = services.config.detection
+    return InfoTools(
+        limits=limits, sanitize_svg=processor.sanitize_svg, auto_rotate=services.config.processing.auto_rotate,
+        objects=processor.deps.objects, class_weights=dict(detection.class_weights),
+        gravity_mode=detection.gravity_mode, object_fallback=processor.deps.object_fallback,
+        classifier=services.classifier, video=services.config.video, deadline=deadline.expires_at,
+        pixels_side=max(PIXELS_SIDE, detection.face_net_size, detection.object_net_size)
+        if processor.deps.objects is not None else PIXELS_SIDE,
+    )
+
+
+async def _source(services: Services, url: str, options: InfoRequestOptions) -> SourceImage:
+    max_size = options.get(opt.MAX_SRC_FILE_SIZE)
+    if options.get(opt.BYPASS_CACHE):
+        if not services.config.security.allow_bypass_cache:
+            raise ForbiddenError("Bypassing the cache is not allowed",
+                                 public_message="Bypassing the cache is not allowed (IMGPROXY_ALLOW_BYPASS_CACHE)")
+        return await services.fetcher.fetch(url, max_size=max_size)
+    if max_size is not None:  # a limit of this URL's own: fetched past the shared cache
+        return await services.fetcher.fetch(url, max_size=max_size)
+    return await services.sources.get(url)
+
+
+def _headers(services: Services, options: InfoRequestOptions) -> dict[str, str]:
+    headers = {"Cache-Control": f"max-age={services.config.server.ttl}, public"}
+    given: tuple[str, ...] = options.get(opt.CACHE_TAGS)
+    if given:  # the same headers as image URLs' cache_tags
+        headers.update(dict.fromkeys(CACHE_TAG_HEADERS[services.config.delivery.cache_tags_format], ",".join(given)))
+    return headers
 
 
 async def handle_info(request: Request, services: Services) -> Response:
@@ -65,12 +85,14 @@ async def handle_info(request: Request, services: Services) -> Response:
     deadline = Deadline.after(config.server.timeout)
     check_secret(request, config.server.secret)
     path = raw_path(request, config.server.path_prefix).removeprefix("/info")
-    parsed = parse_and_verify(services, path)
+    grammar = replace(config.url, only_presets=config.info.only_presets)
+    parsed = parse_and_verify(services, path, grammar)
     options = services.options.info.parse(parsed.options)
-    detect = options.get(DETECT_OBJECTS)
-    if detect and config.detection.unavailable:
-        raise FeatureUnavailableError(config.detection.unavailable)
-    source = await services.sources.get(parsed.source.url)
-    info = await services.workers.run(deadline, describe, services, source.data, detect,
-                                      source_identity(source))
-    return JSONResponse(info, headers={"Cache-Control": f"max-age={config.server.ttl}, public"})
+    _require(options, services)
+    source = await _source(services, parsed.source.url, options)
+    if not is_video(source.data):  # as imgproxy: a video's digest is not checked (nor calculated)
+        check_hashsum(source.data, *options.get(opt.HASHSUM))
+    content_type = source.headers.get("content-type", "") if source.headers else ""
+    info = await services.workers.run(deadline, describe, source.data, content_type, options,
+                                      _tools(services, options, deadline), source_identity(source))
+    return JSONResponse(info, headers=_headers(services, options))

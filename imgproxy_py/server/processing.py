@@ -13,10 +13,13 @@ from imgproxy_py.cluster.entry import CacheEntry
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import (
     ImgproxyError,
+    OriginStatusError,
     SourceBadGatewayError,
+    SourceIncompleteError,
     SourceNotFoundError,
     SourceTimeoutError,
     SourceTooBigError,
+    SourceUnreachableError,
 )
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.pipeline import ProcessResult, process_image
@@ -27,6 +30,7 @@ from imgproxy_py.server.delivery import cache_tag_headers, check_allowed, check_
 from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
 from imgproxy_py.server.internal_cache import serve_cached
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
+from imgproxy_py.server.watermarks import processor_for
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import source_identity
 from imgproxy_py.url.tokenizer import ParsedPath
@@ -45,13 +49,15 @@ def vary_header(services: Services) -> str:
 
 
 async def fetch_source(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
-                       if_modified_since: str | None) -> tuple[SourceImage, int | None]:
+                       if_modified_since: str | None,
+                       forwarded: dict[str, str] | None = None) -> tuple[SourceImage, int | None]:
     """The source, or the fallback image with the status to answer with when it fails."""
     try:
         return await services.sources.get(url, if_none_match=if_none_match, if_modified_since=if_modified_since,
-                                          bypass=out.bypass_cache,
-                                          max_size=out.security.max_src_file_size), None
-    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError) as exc:
+                                          bypass=out.bypass_cache, max_size=out.security.max_src_file_size,
+                                          forwarded=forwarded), None
+    except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError,
+            SourceUnreachableError, OriginStatusError, SourceIncompleteError) as exc:
         fallback = services.fallback_image
         if out.fallback_image_url:
             try:
@@ -117,12 +123,14 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
 
     # A revalidation the origin can answer with 304 needs no worker slot: ask it first.
     early: tuple[SourceImage, int | None] | None = None
+    forwarded = config.fetch.origin_headers.forwarded(request.headers, parsed.source.url)
     if origin_etag or ims:
-        early = await _fetch(services, parsed.source.url, out, origin_etag, ims)
+        early = await _fetch(services, parsed.source.url, out, origin_etag, ims, forwarded)
         if early[0].not_modified:
             return not_modified(_headers(services, out, early[0], early[1], opts_tag, origin_etag))
     async with services.workers.slot(deadline):
-        source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims)
+        source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims,
+                                                        forwarded)
         headers = _headers(services, out, source, fallback_status, opts_tag, origin_etag)
         if fallback_status is None:
             check_hashsum(out, source)
@@ -192,10 +200,10 @@ def _sniff_media_type(source: SourceImage) -> str:
 
 
 async def _fetch(services: Services, url: str, out: OutputOptions, if_none_match: str | None,
-                 if_modified_since: str | None) -> tuple[SourceImage, int | None]:
+                 if_modified_since: str | None, forwarded: dict[str, str]) -> tuple[SourceImage, int | None]:
     started = time.perf_counter()
     try:
-        return await fetch_source(services, url, out, if_none_match, if_modified_since)
+        return await fetch_source(services, url, out, if_none_match, if_modified_since, forwarded)
     finally:
         if services.metrics is not None:
             services.metrics.span("downloading_image", time.perf_counter() - started)
@@ -212,6 +220,8 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
             headers["Expires"] = source.expires
     if fallback_status is not None and delivery.fallback_image_ttl:
         headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
+    if fallback_status is None:  # IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH
+        headers.update(config.fetch.origin_headers.passed_back(source.headers))
     headers["Content-Security-Policy"] = "script-src 'none'"
     headers.update(cache_tag_headers(out, config))
     vary = vary_header(services)
@@ -236,7 +246,8 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
 
     async def compute() -> ProcessResult:
         services.images_processed += 1
-        result = await services.workers.execute(process_image, services.processor, source.data, options,
+        processor = await processor_for(services, options)  # with its watermark_url images
+        result = await services.workers.execute(process_image, processor, source.data, options,
                                                 deadline, identity)
         services.results.put(key, result)
         return result

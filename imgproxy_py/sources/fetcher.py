@@ -17,6 +17,7 @@ from imgproxy_py.sources.base import NO_CONDITION, Conditional, SizeLimit, Sourc
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.http import HttpBackend
 from imgproxy_py.sources.local import LocalBackend, split_url
+from imgproxy_py.sources.stores import ENABLING_SETTING, StoresConfig, store_backends
 
 log = logging.getLogger("imgproxy_py.sources")
 
@@ -25,12 +26,13 @@ __all__ = ["SourceFetcher", "SourceImage"]
 
 class SourceFetcher:
     def __init__(self, fetch: FetchConfig, security: SecurityConfig,
-                 backends: tuple[SourceBackend, ...] = ()) -> None:
+                 backends: tuple[SourceBackend, ...] = (), stores: StoresConfig | None = None) -> None:
         self.config = fetch
         self.security = security
         self.http = HttpBackend(fetch, security)
         self._backends: dict[str, SourceBackend] = {}
-        for backend in (self.http, *backends):
+        cloud = store_backends(stores, fetch) if stores is not None else ()
+        for backend in (self.http, *cloud, *backends):
             self.register(backend)
         if fetch.local_filesystem_root:
             self.register(LocalBackend(fetch.local_filesystem_root))
@@ -49,18 +51,25 @@ class SourceFetcher:
             raise SourceNotAllowedError(f"source URL is not allowed: {url}")
 
     async def fetch(self, url: str, *, max_size: int | None = None,
-                    request_headers: dict[str, str] | None = None) -> SourceImage:
+                    request_headers: dict[str, str] | None = None,
+                    forwarded: dict[str, str] | None = None) -> SourceImage:
+        """``request_headers``: the validators of a conditional request; ``forwarded``: the
+        client's headers and cookies for an http(s) origin (origin_headers)."""
         self.check_allowed(url)
         scheme = split_url(url).scheme.lower()
         backend = self._backends.get(scheme)
         if backend is None:
-            if scheme == "local":
-                raise SourceNotAllowedError(
-                    "local sources are disabled (IMGPROXY_LOCAL_FILESYSTEM_ROOT is not set)")
+            if scheme in ENABLING_SETTING:  # imgproxy: "unknown scheme: s3 (set IMGPROXY_USE_S3 to enable)"
+                reason = f"{scheme} sources are disabled (set {ENABLING_SETTING[scheme]} to enable)"
+                raise SourceNotAllowedError(reason, public_message=f"Invalid source: {reason}")
             raise SourceNotAllowedError(f"unsupported source scheme: {scheme or url}")
         limit = SizeLimit(url, self.config.max_src_file_size if max_size is None else max_size)
         conditional = Conditional.from_headers(request_headers) if request_headers else NO_CONDITION
+        if forwarded and backend is self.http:
+            download = self.http.fetch(url, limit, conditional, forwarded)
+        else:
+            download = backend.fetch(url, limit, conditional)
         try:
-            return await asyncio.wait_for(backend.fetch(url, limit, conditional), self.config.download_timeout)
+            return await asyncio.wait_for(download, self.config.download_timeout)
         except TimeoutError:
             raise SourceTimeoutError(f"downloading {url} timed out") from None

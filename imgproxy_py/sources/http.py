@@ -18,10 +18,12 @@ import httpx
 
 from imgproxy_py.errors import (
     ImgproxyError,
-    SourceBadGatewayError,
+    OriginStatusError,
+    SourceIncompleteError,
     SourceNotAllowedError,
     SourceNotFoundError,
     SourceTimeoutError,
+    SourceUnreachableError,
 )
 from imgproxy_py.security.addresses import AddressPolicy
 from imgproxy_py.security.config import SecurityConfig
@@ -63,13 +65,15 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-def _transport(policy: AddressPolicy, verify: bool) -> httpx.AsyncHTTPTransport:
+def _transport(policy: AddressPolicy, verify: bool, keepalive: float) -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(verify=verify)
     ssl_context = ssl.create_default_context() if verify else ssl._create_unverified_context()
     # httpx does not take a network backend; swap its pool for one that has ours.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context, max_connections=256, max_keepalive_connections=64,
-        keepalive_expiry=30.0, network_backend=_CheckedBackend(policy))
+        ssl_context=ssl_context, max_connections=256,
+        # IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT: how long an idle connection is kept; 0: none kept
+        max_keepalive_connections=64 if keepalive > 0 else 0, keepalive_expiry=keepalive or None,
+        network_backend=_CheckedBackend(policy))
     return transport
 
 
@@ -79,9 +83,9 @@ class HttpBackend:
     def __init__(self, fetch: FetchConfig, security: SecurityConfig) -> None:
         self.policy = AddressPolicy(security.allow_loopback, security.allow_link_local,
                                     security.allow_private)
-        self.extra_headers: dict[str, str] = {}
+        self.extra_headers: dict[str, str] = dict(fetch.origin_headers.custom_request_headers)
         self.client = httpx.AsyncClient(
-            transport=_transport(self.policy, not fetch.ignore_ssl_verification),
+            transport=_transport(self.policy, not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout),
             follow_redirects=True,
             max_redirects=fetch.max_redirects,
             headers={"User-Agent": fetch.user_agent},
@@ -91,9 +95,11 @@ class HttpBackend:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
+    async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional,
+                    forwarded: dict[str, str] | None = None) -> SourceImage:
+        """``forwarded``: the client's headers and cookies that go to this origin."""
         _check_http_url(url)
-        headers = {**conditional.headers(), **self.extra_headers}
+        headers = {**conditional.headers(), **self.extra_headers, **(forwarded or {})}
         try:
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)
@@ -102,9 +108,9 @@ class HttpBackend:
                                         response.headers.get("cache-control"), dict(response.headers))
                 declared = response.headers.get("content-length", "")
                 limit.check_declared(int(declared) if declared.isdigit() else None)
-                chunks = [limit.add(chunk) async for chunk in response.aiter_bytes()]
+                data = await read_body(url, response, limit)
                 return SourceImage(
-                    data=b"".join(chunks), url=url,
+                    data=data, url=url,
                     etag=response.headers.get("etag"),
                     last_modified=response.headers.get("last-modified"),
                     cache_control=response.headers.get("cache-control"),
@@ -116,23 +122,38 @@ class HttpBackend:
         except httpx.TimeoutException as exc:
             raise SourceTimeoutError(f"{url}: {exc!r}") from exc
         except httpx.TooManyRedirects as exc:
-            raise SourceBadGatewayError(f"{url}: too many redirects") from exc
+            raise SourceUnreachableError(f"{url}: too many redirects") from exc
         except httpx.HTTPError as exc:
             cause = exc.__cause__ or exc.__context__
             while cause is not None:
                 if isinstance(cause, SourceNotAllowedError):
                     raise cause from None
                 cause = cause.__cause__ or cause.__context__
-            raise SourceBadGatewayError(f"{url}: {exc!r}") from exc
+            raise SourceUnreachableError(f"{url}: {exc!r}") from exc
 
     @staticmethod
     def _check_status(url: str, response: httpx.Response) -> None:
         status = response.status_code
         if 200 <= status < 300 or status == 304:
             return
-        if status >= 500:
-            raise SourceBadGatewayError(f"{url}: origin answered {status}")
-        raise SourceNotFoundError(f"{url}: origin answered {status}")
+        raise origin_status_error(url, status)
+
+
+async def read_body(url: str, response: httpx.Response, limit: SizeLimit) -> bytes:
+    """The body, streamed under the size limit; cut short by the origin, imgproxy's 422
+    "Source response is incomplete" (its io.ErrUnexpectedEOF)."""
+    try:
+        return b"".join([limit.add(chunk) async for chunk in response.aiter_bytes()])
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise SourceIncompleteError(f"{url}: {exc}") from exc
+
+
+def origin_status_error(url: str, status: int, headers: dict[str, str] | None = None) -> ImgproxyError:
+    """imgproxy's rule for an origin's error status: 404 stays "not found", another 4xx is passed
+    on, a 5xx is a 502, anything else (a 1xx, a redirect without a target) a 404."""
+    if status == 404:
+        return SourceNotFoundError(f"{url}: origin answered 404")
+    return OriginStatusError(status, f"{url}: origin answered {status}", headers)
 
 
 def _check_http_url(url: str) -> None:

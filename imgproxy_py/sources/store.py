@@ -50,12 +50,20 @@ class SourceStore:
         self._flights: SingleFlight[tuple[str, str], SourceImage] = SingleFlight()
 
     async def get(self, url: str, *, if_none_match: str | None = None, if_modified_since: str | None = None,
-                  bypass: bool = False, max_size: int | None = None) -> SourceImage:
+                  bypass: bool = False, max_size: int | None = None,
+                  forwarded: dict[str, str] | None = None) -> SourceImage:
         """The source, or a ``not_modified`` marker when the client's validators still hold.
 
         ``bypass`` downloads it again whatever the cache holds (and keeps the new copy);
-        ``max_size`` replaces ``IMGPROXY_MAX_SRC_FILE_SIZE`` for this request (0: no limit)."""
+        ``max_size`` replaces ``IMGPROXY_MAX_SRC_FILE_SIZE`` for this request (0: no limit).
+        With ``forwarded`` headers (cookies, passed-through request headers) the origin's answer
+        may be the client's own: it is downloaded for this request, never kept or shared."""
         self.fetcher.check_allowed(url)
+        if forwarded:
+            validators = {k: v for k, v in (("If-None-Match", if_none_match),
+                                            ("If-Modified-Since", if_modified_since)) if v}
+            return await self.fetcher.fetch(url, max_size=max_size, request_headers=validators,
+                                            forwarded=forwarded)
         cached = None if bypass else self.cache.get(url)
         if cached is not None and max_size and len(cached.image.data) > max_size:
             raise SourceTooBigError(f"{url}: {len(cached.image.data)} bytes > {max_size}")
@@ -97,7 +105,7 @@ class SourceStore:
         return image
 
     def _remember(self, url: str, image: SourceImage) -> None:
-        if not self.cache.enabled or not url.startswith(("http://", "https://")):
+        if not self.cache.enabled or url.startswith("local:"):  # a local file is read faster than kept
             return
         if image.cache_control and _NO_STORE.search(image.cache_control):
             self.cache.pop(url)

@@ -20,8 +20,8 @@ from typing import Literal, TypeAlias, get_args
 ResizingType = Literal["fit", "fill", "fill-down", "force", "auto"]
 CompassGravity = Literal["no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "ce"]
 GravityName = Literal["no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "ce", "sm", "obj"]
-# The server has no "ch" (imgproxy Pro's chessboard) yet, so neither has the builder.
-WatermarkPosition = Literal["no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "ce", "re"]
+# "re" tiles the watermark, "ch" tiles it in a chessboard's order (imgproxy Pro).
+WatermarkPosition = Literal["no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "ce", "re", "ch"]
 ArgValue: TypeAlias = str | int | float | bool | None
 
 RESIZING_TYPES: frozenset[str] = frozenset(get_args(ResizingType))

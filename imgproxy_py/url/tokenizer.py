@@ -48,7 +48,9 @@ class URLGrammar:
     base64_url_includes_filename: bool = False
     only_presets: bool = False
     base_url: str = ""
-    url_replacements: tuple[tuple[re.Pattern[str], str], ...] = ()
+    # (pattern, replacement): a re.sub replacement, a string or a function (imgproxy's
+    # wildcard templates are functions, see wildcards)
+    url_replacements: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = ()
 
 
 def split_signature(path: str) -> tuple[str, str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from imgproxy_py.imaging.context import ProcessingSettings
 from imgproxy_py.imaging.steps.scale import scale
-from tests.steps.support import FakeDetection, context, coordinates, face, with_detector
+from tests.sharpness_support import photo
+from tests.steps.support import FakeDetection, array, context, coordinates, face, with_detector
 
 
 @pytest.mark.parametrize(
@@ -45,3 +47,23 @@ def test_detections_scale_along() -> None:
     c.detections = (face(100, 100, 50, 50),)
     scale(c)
     assert c.detections[0].box.left == pytest.approx(50) and c.detections[0].box.width == pytest.approx(25)
+
+
+# libvips enlarges with an interpolator: bicubic for every kernel past linear.
+@pytest.mark.parametrize(("url_options", "distinct"), [("rs:fit:47:47", 5), ("rs:fit:218:218:1", 3)])
+def test_resizing_algorithms(url_options: str, distinct: int) -> None:
+    # Nearest neighbour only copies source pixels; the other kernels blend them, each its own way.
+    source = photo()
+    colours = set(map(tuple, array(source).reshape(-1, 3)))
+    results = {}
+    for algorithm in ("nearest", "linear", "cubic", "lanczos2", "lanczos3"):
+        c = context(source, f"{url_options}/ra:{algorithm}")
+        scale(c)
+        assert (c.img.width, c.img.height) == (c.scaled_width, c.scaled_height)
+        results[algorithm] = array(c.img)
+        new = sum(tuple(p) not in colours for p in results[algorithm].reshape(-1, 3))
+        assert (new == 0) == (algorithm == "nearest")
+    assert len({r.tobytes() for r in results.values()}) == distinct
+    default = context(source, url_options)
+    scale(default)
+    assert np.array_equal(array(default.img), results["lanczos3"])

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.steps.adjust import adjust
 from imgproxy_py.imaging.steps.apply_filters import apply_filters
+from imgproxy_py.imaging.steps.blur_areas import blur_areas
 from imgproxy_py.imaging.steps.colorize import colorize
 from imgproxy_py.imaging.steps.colorspace_to_processing import colorspace_to_processing
 from imgproxy_py.imaging.steps.crop import crop
@@ -25,11 +26,13 @@ from imgproxy_py.imaging.steps.fix_size import fix_size
 from imgproxy_py.imaging.steps.flatten import flatten
 from imgproxy_py.imaging.steps.gradient import gradient
 from imgproxy_py.imaging.steps.padding import padding
+from imgproxy_py.imaging.steps.progressive_blur import progressive_blur
 from imgproxy_py.imaging.steps.rotate_and_flip import rotate_and_flip
 from imgproxy_py.imaging.steps.scale import scale
 from imgproxy_py.imaging.steps.scale_on_load import scale_on_load
 from imgproxy_py.imaging.steps.tone import tone
 from imgproxy_py.imaging.steps.trim import trim
+from imgproxy_py.imaging.steps.unsharp_masking import unsharp_masking
 from imgproxy_py.imaging.steps.watermark import watermark
 
 Step = Callable[[Context], None]
@@ -40,11 +43,14 @@ MAIN_STEPS: tuple[Step, ...] = (
     scale_on_load,
     detect_objects,
     colorspace_to_processing,
+    blur_areas,
     crop,
     scale,
     rotate_and_flip,
     crop_to_result,
+    unsharp_masking,
     apply_filters,
+    progressive_blur,
     adjust,
     tone,
     detection_effects,

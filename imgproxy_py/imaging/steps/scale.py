@@ -1,4 +1,5 @@
-"""``scale``: resize by the factors ``calc_params`` worked out (after shrink-on-load's share)."""
+"""``scale``: resize by the factors ``calc_params`` worked out (after shrink-on-load's share),
+with the ``resizing_algorithm``'s libvips kernel."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ def scale(c: Context) -> None:
     if (c.angle + c.po.rotate) % 180 == 90:
         wscale, hscale = hscale, wscale
     img = c.img
+    kernel = c.po.resizing_algorithm.value
     if c.settings.use_linear_colorspace:
-        img = resize(img.colourspace("scrgb"), wscale, hscale).colourspace("srgb")
+        img = resize(img.colourspace("scrgb"), wscale, hscale, kernel).colourspace("srgb")
     else:
-        img = resize(img, wscale, hscale)
+        img = resize(img, wscale, hscale, kernel)
     c.img = img
     scale_detections(c, wscale, hscale)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.errors import ForbiddenError, InvalidURLError
 from imgproxy_py.options.grammar import Grammar, Values
 from imgproxy_py.options.registry import Family, OptionRegistry
 
@@ -25,8 +25,8 @@ InfoPreset = tuple[tuple[str, tuple[str, ...]], ...]
 @dataclass(frozen=True)
 class InfoOption(Generic[T]):
     """One info option.  ``value`` makes its new value from the parsed arguments and the
-    current value.  ``answered`` is False while the ``/info`` answer has no field for it yet:
-    the URL parses, and the server says 501 instead of leaving the field out."""
+    current value.  A ``security``
+    option (``msr``, ``msfs``) is a 403 unless ``IMGPROXY_ALLOW_SECURITY_OPTIONS`` is on."""
 
     name: str
     aliases: tuple[str, ...]
@@ -35,9 +35,9 @@ class InfoOption(Generic[T]):
     default: T
     description: str
     example: str
-    answered: bool = True
     family: Family = Family.INFO
     source: str = "chelsea.jpg"
+    security: bool = False
 
     def apply(self, b: InfoBuilder, values: Values) -> None:
         b.values[self.name] = self.value(values, b.get(self))
@@ -58,8 +58,6 @@ class InfoRequestOptions:
 
     values: Mapping[str, Any] = field(default_factory=dict)
     used_presets: tuple[str, ...] = field(default=(), compare=False)
-    # Options given that the answer does not hold yet (see InfoOption.answered).
-    unanswered: tuple[str, ...] = field(default=(), compare=False)
 
     def get(self, option: InfoOption[T]) -> T:
         return cast(T, self.values.get(option.name, option.default))
@@ -69,13 +67,13 @@ class InfoBuilder:
     """Mutable info options of one request while its URL is parsed."""
 
     def __init__(self, registry: OptionRegistry[InfoOption[Any]], presets: Mapping[str, InfoPreset] | None = None,
-                 allowed_options: frozenset[str] = frozenset()) -> None:
+                 allowed_options: frozenset[str] = frozenset(), allow_security_options: bool = False) -> None:
         self.registry = registry
         self.presets = presets or {}
         self.allowed_options = allowed_options
+        self.allow_security_options = allow_security_options
         self.values: dict[str, Any] = {}
         self.used_presets: list[str] = []
-        self.unanswered: list[str] = []
         self._preset_stack: list[str] = []
 
     def get(self, option: InfoOption[T]) -> T:
@@ -85,9 +83,10 @@ class InfoBuilder:
         spec = self.registry.lookup(name)
         if not trusted and self.allowed_options and not ({name, spec.name} & self.allowed_options):
             raise InvalidURLError(f"Forbidden info option: {name}")
+        if spec.security and not self.allow_security_options:  # imgproxy checks presets too
+            raise ForbiddenError(f"Security processing options are not allowed: {name}",
+                                 public_message="Invalid URL")
         spec.apply(self, spec.grammar.parse(spec.name, args))
-        if not spec.answered and spec.name not in self.unanswered:
-            self.unanswered.append(spec.name)
 
     def apply_preset(self, name: str) -> None:
         preset = self.presets.get(name)
@@ -110,4 +109,4 @@ class InfoBuilder:
             self.apply(name, args)
 
     def build(self) -> InfoRequestOptions:
-        return InfoRequestOptions(dict(self.values), tuple(self.used_presets), tuple(self.unanswered))
+        return InfoRequestOptions(dict(self.values), tuple(self.used_presets))

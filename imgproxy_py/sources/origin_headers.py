@@ -1,0 +1,113 @@
+"""Headers between the client, imgproxy and the origin (imgproxy's header and cookie settings).
+
+- ``IMGPROXY_CUSTOM_REQUEST_HEADERS``: fixed headers sent to every http(s) origin, divided by
+  ``IMGPROXY_CUSTOM_HEADERS_SEPARATOR`` (default ``\\;``).
+- ``IMGPROXY_REQUEST_HEADERS_PASSTHROUGH``: the client's headers of these names go to the origin.
+- ``IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH``: the origin's headers of these names come back.
+- ``IMGPROXY_COOKIE_PASSTHROUGH`` (+ ``_COOKIE_BASE_URL``, ``_COOKIE_PASSTHROUGH_ALL``): the
+  client's cookies go to the origin when they would apply to the image URL, as imgproxy decides
+  it with a cookie jar: the cookies are taken as set by the base URL (the setting, else the
+  request's ``X-Forwarded-Proto``/``-Host``/``-Port`` or ``Host``), host-only with that URL's
+  default path, and sent to an http(s) image URL of the same host name under that path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from imgproxy_py.envreader import EnvReader
+
+
+@dataclass(frozen=True)
+class OriginHeadersConfig:
+    custom_request_headers: tuple[tuple[str, str], ...] = ()
+    request_passthrough: tuple[str, ...] = ()
+    response_passthrough: tuple[str, ...] = ()
+    cookie_passthrough: bool = False
+    cookie_base_url: str = ""
+    cookie_passthrough_all: bool = False
+
+    @staticmethod
+    def from_env(r: EnvReader) -> OriginHeadersConfig:
+        separator = r.string("IMGPROXY_CUSTOM_HEADERS_SEPARATOR", "\\;") or "\\;"
+        custom: list[tuple[str, str]] = []
+        for item in r.string("IMGPROXY_CUSTOM_REQUEST_HEADERS").split(separator):
+            if not item.strip():
+                continue
+            name, eq, value = item.partition("=")
+            if not eq or not name.strip():
+                r.errors.append(f"IMGPROXY_CUSTOM_REQUEST_HEADERS: {item!r} is not Name=value")
+                continue
+            custom.append((name.strip(), value.strip()))
+        base = r.string("IMGPROXY_COOKIE_BASE_URL")
+        if base and urlsplit(base).scheme not in ("http", "https"):
+            r.errors.append(f"IMGPROXY_COOKIE_BASE_URL: {base!r} is not an http(s) URL")
+            base = ""
+        return OriginHeadersConfig(
+            custom_request_headers=tuple(custom),
+            request_passthrough=r.string_list("IMGPROXY_REQUEST_HEADERS_PASSTHROUGH"),
+            response_passthrough=r.string_list("IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH"),
+            cookie_passthrough=r.boolean("IMGPROXY_COOKIE_PASSTHROUGH", False),
+            cookie_base_url=base,
+            cookie_passthrough_all=r.boolean("IMGPROXY_COOKIE_PASSTHROUGH_ALL", False),
+        )
+
+    def forwarded(self, request: Mapping[str, str], source_url: str) -> dict[str, str]:
+        """The client's headers (``request``, case-insensitive) that go to the origin of ``source_url``
+        (an http(s) one: stores get none)."""
+        if not source_url.lower().startswith(("http://", "https://")):
+            return {}
+        headers = {}
+        for name in self.request_passthrough:
+            value = request.get(name)
+            if value is not None:
+                headers[name] = value
+        cookie = request.get("cookie")
+        if self.cookie_passthrough and cookie and self._cookies_apply(request, source_url):
+            headers["Cookie"] = cookie
+        return headers
+
+    def passed_back(self, origin: Mapping[str, str]) -> dict[str, str]:
+        """The origin's response headers that go back to the client."""
+        lowered = {name.lower(): value for name, value in origin.items()}
+        return {name: lowered[name.lower()] for name in self.response_passthrough if name.lower() in lowered}
+
+    def _cookies_apply(self, request: Mapping[str, str], source_url: str) -> bool:
+        if self.cookie_passthrough_all:
+            return True
+        base = self.cookie_base_url or _base_from_request(request)
+        if not base:
+            return False
+        target, scope = urlsplit(source_url), urlsplit(base)
+        if target.scheme not in ("http", "https") or not target.hostname:
+            return False  # a cookie jar gives cookies to http(s) URLs only
+        if target.hostname != scope.hostname:  # host-only cookies; ports don't matter to cookies
+            return False
+        return _path_matches(target.path or "/", _default_path(scope.path))
+
+
+def _base_from_request(request: Mapping[str, str]) -> str:
+    scheme = request.get("x-forwarded-proto") or "http"
+    host = request.get("x-forwarded-host") or request.get("host") or ""
+    if not host:
+        return ""
+    port = request.get("x-forwarded-port")
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
+
+
+def _default_path(path: str) -> str:
+    """RFC 6265's default-path: the base URL's directory."""
+    if not path.startswith("/"):
+        return "/"
+    last = path.rfind("/")
+    return "/" if last == 0 else path[:last]
+
+
+def _path_matches(path: str, cookie_path: str) -> bool:
+    if path == cookie_path:
+        return True
+    if not path.startswith(cookie_path):
+        return False
+    return cookie_path.endswith("/") or path[len(cookie_path)] == "/"

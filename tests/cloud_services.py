@@ -1,0 +1,172 @@
+"""Real storage servers on loopback for the cloud-source tests: moto's S3 server, a GCS
+emulator and Azurite, each a subprocess on a free port; plus a byte-counting TCP relay and a
+server that accepts and never answers.
+
+A server that cannot start fails the set-up with its output: these tests never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ROOT / "tests" / ".services"  # npm packages installed for the tests (ignored by git)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, log: IO[bytes],
+                  timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    process.wait()
+    log.seek(0)
+    output = log.read().decode(errors="replace")
+    raise RuntimeError(f"{name} did not start on port {port}:\n{output[-3000:]}")
+
+
+@contextmanager
+def service(name: str, command: Sequence[str], port: int, env: Mapping[str, str] | None = None,
+            cwd: Path | None = None) -> Iterator[int]:
+    # The server's log goes to a file, not a pipe: a pipe nobody reads would fill and stall it.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})}, cwd=cwd)
+        try:
+            wait_for_port(port, process, name, log)
+            yield port
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def moto_server(**env: str) -> Iterator[str]:
+    """moto's standalone server (S3, STS...); yields its endpoint URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with service("moto server", command, port, env):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def gcs_emulator() -> Iterator[str]:
+    """gcp-storage-emulator (in memory); yields its endpoint URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+               "--port", str(port), "--in-memory"]
+    with service("GCS emulator", command, port):
+        yield f"http://127.0.0.1:{port}"
+
+
+def azurite_command() -> list[str]:
+    """Azurite's blob server from tests/.services (``make test-services`` installs it there)."""
+    script = SERVICES / "node_modules" / ".bin" / "azurite-blob"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("Azurite is not installed and npm is missing: run `make test-services`")
+        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(SERVICES), "azurite@3"],
+                       check=True, capture_output=True, timeout=600)
+    return [str(script)]
+
+
+@contextmanager
+def azurite(workdir: Path) -> Iterator[str]:
+    """Azurite's blob service; yields its endpoint URL (account ``devstoreaccount1``)."""
+    port = free_port()
+    command = [*azurite_command(), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--silent",
+               "--skipApiVersionCheck", "--loose", "--inMemoryPersistence"]
+    with service("Azurite", command, port, cwd=workdir):
+        yield f"http://127.0.0.1:{port}/devstoreaccount1"
+
+
+class CountingRelay:
+    """A TCP relay to ``target_port`` that counts the bytes the target sent back."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.bytes_from_target = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, count: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if count:
+                    self.bytes_from_target += len(data)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@contextmanager
+def stalled_server() -> Iterator[int]:
+    """A port whose connections are accepted by the kernel and never answered."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        listener.close()
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set process environment variables (the AWS SDK's standard sources) for a block."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

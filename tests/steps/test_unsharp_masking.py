@@ -1,0 +1,82 @@
+"""``unsharp_masking``: when it runs (mode, downscaling, ``sharpen``) and what it does (more
+high-frequency energy, flat areas and alpha untouched, stronger with weight, weaker with divider)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imgproxy_py.imaging.context import Context, ProcessingSettings
+from imgproxy_py.imaging.steps.scale import scale
+from imgproxy_py.imaging.steps.unsharp_masking import unsharp_masking
+from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
+from imgproxy_py.options.values_sharpness import UnsharpMaskingMode
+from tests.sharpness_support import detail, photo
+from tests.steps.support import array, coordinates, solid
+from tests.steps.support import context as make_context
+
+
+def scaled(url_options: str, settings: ProcessingSettings | None = None) -> Context:
+    c = make_context(photo(), url_options, settings=settings)
+    scale(c)
+    return c
+
+
+@pytest.mark.parametrize(
+    ("url_options", "sharpened"),
+    [
+        ("w:64", True),  # auto: downscaled
+        ("c:100:100/w:50", True),
+        ("w:64/sh:0.5", False),  # auto: sharpen set
+        ("", False),  # auto: not scaled
+        ("w:256/el:1", False),  # auto: enlarged
+        ("c:64:64", False),  # auto: cropped, not scaled
+        ("w:64/ush:none", False),
+        ("ush:always", True),
+        ("w:256/el:1/ush:always", True),
+        ("w:64/sh:0.5/ush:always", True),
+    ],
+)
+def test_when_it_runs(url_options: str, sharpened: bool) -> None:
+    c = scaled(url_options)
+    before = c.img
+    unsharp_masking(c)
+    assert (c.img is not before) == sharpened
+    if sharpened:
+        assert detail(c.img) > 1.2 * detail(before)
+        assert (c.img.width, c.img.height, c.img.bands) == (before.width, before.height, before.bands)
+
+
+def test_settings_give_the_default_and_the_url_overrides_them() -> None:
+    off = ProcessingSettings(unsharp_masking=UnsharpMaskingConfig(mode=UnsharpMaskingMode.NONE))
+    c = scaled("w:64", off)
+    before = c.img
+    unsharp_masking(c)
+    assert c.img is before
+    c = scaled("w:64/ush:always", off)
+    unsharp_masking(c)
+    assert c.img is not before
+
+
+def test_weight_and_divider_set_the_strength() -> None:
+    energies: dict[str, float] = {}
+    for args in ("1:24", "2:24", "1:8"):
+        c = scaled(f"w:64/ush:always:{args}")
+        unsharp_masking(c)
+        energies[args] = detail(c.img)
+    assert energies["1:24"] < energies["2:24"] < energies["1:8"]
+
+
+def test_flat_areas_keep_their_value() -> None:
+    c = make_context(solid(40, 30, (10, 128, 250)), "ush:always:3:2")
+    unsharp_masking(c)
+    assert np.array_equal(array(c.img), array(solid(40, 30, (10, 128, 250))))
+
+
+def test_alpha_is_left_alone() -> None:
+    source = coordinates(64, 48, alpha=True)
+    source = source.extract_band(0, n=3).bandjoin((coordinates(64, 48).extract_band(0) * 3).cast("uchar"))
+    c = make_context(source, "ush:always:2")
+    unsharp_masking(c)
+    assert c.img.bands == 4
+    assert np.array_equal(array(c.img)[..., 3], array(source)[..., 3])

@@ -1,0 +1,140 @@
+"""What goes to an http(s) origin and back: custom and passed-through headers, cookies,
+the User-Agent, keep-alive."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from imgproxy_py import __version__
+from imgproxy_py.config import load_config, read_config
+from tests.conftest import asset
+from tests.servers import AppServer, Origin
+
+JPEG = asset("hopper.jpg").read_bytes()
+
+
+def sent_headers(origin: Origin, path: str) -> dict[str, str]:
+    """The headers of the last request the origin got for ``path``, names lower-cased."""
+    last = [headers for p, headers in origin.requests if p.split("?", 1)[0] == path][-1]
+    return {name.lower(): value for name, value in last.items()}
+
+
+def test_custom_and_passed_through_request_headers(client: httpx.Client, origin: Origin,
+                                                   start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_CUSTOM_REQUEST_HEADERS="X-Token=abc\\;X-Team=img",
+                          IMGPROXY_REQUEST_HEADERS_PASSTHROUGH="X-Trace,Accept-Language",
+                          IMGPROXY_USER_AGENT="proxy/%current_version (test)")
+    url = origin.add("/hdr/a.jpg", JPEG)
+    response = client.get(f"{server.base}/unsafe/w:10/plain/{url}",
+                          headers={"X-Trace": "t-1", "Accept-Language": "fr", "X-Other": "no"})
+    assert response.status_code == 200
+    sent = sent_headers(origin, "/hdr/a.jpg")
+    assert sent["x-token"] == "abc" and sent["x-team"] == "img"
+    assert sent["x-trace"] == "t-1" and sent["accept-language"] == "fr" and "x-other" not in sent
+    assert sent["user-agent"] == f"proxy/{__version__} (test)"
+
+
+def test_response_headers_passthrough(client: httpx.Client, origin: Origin,
+                                      start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH="X-Origin-Id,Surrogate-Key")
+    url = origin.add("/hdr/b.jpg", JPEG, headers={"X-Origin-Id": "42", "Surrogate-Key": "cats", "X-Secret": "s"})
+    response = client.get(f"{server.base}/unsafe/w:10/plain/{url}")
+    assert response.headers["x-origin-id"] == "42" and response.headers["surrogate-key"] == "cats"
+    assert "x-secret" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("env", "path", "passed"),
+    [
+        ({}, "/cookie/a.jpg", False),  # passthrough off
+        # scope from the request's Host (127.0.0.1:<app port>): same host name, ports don't matter
+        ({"IMGPROXY_COOKIE_PASSTHROUGH": "true"}, "/cookie/a.jpg", True),
+        ({"IMGPROXY_COOKIE_PASSTHROUGH": "true", "IMGPROXY_COOKIE_BASE_URL": "http://other.example/"},
+         "/cookie/a.jpg", False),
+        # the base URL's directory is the cookies' path
+        ({"IMGPROXY_COOKIE_PASSTHROUGH": "true", "IMGPROXY_COOKIE_BASE_URL": "http://127.0.0.1/cookie/page"},
+         "/cookie/a.jpg", True),
+        ({"IMGPROXY_COOKIE_PASSTHROUGH": "true", "IMGPROXY_COOKIE_BASE_URL": "http://127.0.0.1/cookies/page"},
+         "/cookie/a.jpg", False),
+        ({"IMGPROXY_COOKIE_PASSTHROUGH": "true", "IMGPROXY_COOKIE_BASE_URL": "http://other.example/",
+          "IMGPROXY_COOKIE_PASSTHROUGH_ALL": "true"}, "/cookie/a.jpg", True),
+    ],
+)
+def test_cookie_passthrough(client: httpx.Client, origin: Origin, start_server: Callable[..., AppServer],
+                            env: dict[str, str], path: str, passed: bool) -> None:
+    server = start_server(**env)
+    url = origin.add(path, JPEG)
+    response = client.get(f"{server.base}/unsafe/w:10/plain/{url}", headers={"Cookie": "session=s1; theme=dark"})
+    assert response.status_code == 200
+    assert (sent_headers(origin, path).get("cookie") == "session=s1; theme=dark") is passed
+
+
+def test_forwarded_host_scopes_the_cookies(client: httpx.Client, origin: Origin,
+                                           start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_COOKIE_PASSTHROUGH="true")
+    url = origin.add("/cookie/fwd.jpg", JPEG)
+    client.get(f"{server.base}/unsafe/w:10/plain/{url}",
+               headers={"Cookie": "a=1", "X-Forwarded-Host": "cdn.example.com"})
+    assert "cookie" not in sent_headers(origin, "/cookie/fwd.jpg")
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"IMGPROXY_CUSTOM_REQUEST_HEADERS": "NoValue"}, "IMGPROXY_CUSTOM_REQUEST_HEADERS"),
+        ({"IMGPROXY_COOKIE_BASE_URL": "ftp://x/"}, "IMGPROXY_COOKIE_BASE_URL"),
+        ({"IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT": "-1"}, "IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT"),
+    ],
+)
+def test_bad_settings_are_reported(env: dict[str, str], problem: str) -> None:
+    _, problems = read_config(env)
+    assert any(problem in p for p in problems)
+
+
+def test_custom_headers_separator() -> None:
+    config = load_config({"IMGPROXY_CUSTOM_REQUEST_HEADERS": "A=1|B=2", "IMGPROXY_CUSTOM_HEADERS_SEPARATOR": "|"})
+    assert config.fetch.origin_headers.custom_request_headers == (("A", "1"), ("B", "2"))
+
+
+@pytest.fixture
+def keepalive_origin() -> Iterator[tuple[str, list[int]]]:
+    """An HTTP/1.1 origin that keeps connections open and counts them."""
+    connections: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(1)
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(JPEG)))
+            self.end_headers()
+            self.wfile.write(JPEG)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/k.jpg", connections
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("timeout", "expected"), [("90", 1), ("0", 3)])
+def test_client_keep_alive_timeout(client: httpx.Client, start_server: Callable[..., AppServer],
+                                   keepalive_origin: tuple[str, list[int]], timeout: str, expected: int) -> None:
+    server = start_server(IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT=timeout)
+    url, connections = keepalive_origin
+    for width in (10, 11, 12):
+        assert client.get(f"{server.base}/unsafe/w:{width}/plain/{url}").status_code == 200
+    assert len(connections) == expected
