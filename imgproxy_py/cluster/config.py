@@ -22,6 +22,8 @@ class CacheConfig:
     s3_region: str = ""
     s3_endpoint: str = ""
     s3_endpoint_use_path_style: bool = True
+    s3_assume_role_arn: str = ""
+    s3_assume_role_external_id: str = ""
     gcs_endpoint: str = ""
     gcs_key: str = ""
     abs_name: str = ""
@@ -56,6 +58,8 @@ class CacheConfig:
             s3_region=r.string("IMGPROXY_CACHE_S3_REGION", r.string("AWS_REGION")),
             s3_endpoint=r.string("IMGPROXY_CACHE_S3_ENDPOINT"),
             s3_endpoint_use_path_style=r.boolean("IMGPROXY_CACHE_S3_ENDPOINT_USE_PATH_STYLE", True),
+            s3_assume_role_arn=r.string("IMGPROXY_CACHE_S3_ASSUME_ROLE_ARN"),
+            s3_assume_role_external_id=r.string("IMGPROXY_CACHE_S3_ASSUME_ROLE_EXTERNAL_ID"),
             gcs_endpoint=r.string("IMGPROXY_CACHE_GCS_ENDPOINT"),
             gcs_key=r.string("IMGPROXY_CACHE_GCS_KEY"),
             abs_name=r.string("IMGPROXY_CACHE_ABS_NAME"),
@@ -69,6 +73,8 @@ class CacheConfig:
             r.errors.append("IMGPROXY_CACHE_FS_ROOT: required when IMGPROXY_CACHE_USE is fs")
         if use in ("s3", "gcs", "abs") and not config.bucket:
             r.errors.append(f"IMGPROXY_CACHE_BUCKET: required when IMGPROXY_CACHE_USE is {use}")
+        if use == "abs" and not config.abs_name:
+            r.errors.append("IMGPROXY_CACHE_ABS_NAME: the storage account name is required with abs")
         return config
 
 

@@ -19,6 +19,7 @@ from imgproxy_py.cluster.keys import cache_key
 from imgproxy_py.cluster.redis_tier import RedisTier
 from imgproxy_py.cluster.stores import CacheStore, FsCacheStore
 from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.sources.config import FetchConfig
 
 log = logging.getLogger("imgproxy_py.cache")
 POLL = 0.025  # seconds between looks for another node's entry
@@ -136,7 +137,7 @@ class InternalCache:
         log.warning("cache %s failed for %s, processing without it: %s", action, key, exc)
 
 
-def build_internal_cache(config: CacheConfig, problems: list[str]) -> InternalCache | None:
+def build_internal_cache(config: CacheConfig, fetch: FetchConfig, problems: list[str]) -> InternalCache | None:
     if not config.enabled:
         return None
     store: CacheStore | None = None
@@ -145,7 +146,7 @@ def build_internal_cache(config: CacheConfig, problems: list[str]) -> InternalCa
     elif config.use:
         from imgproxy_py.cluster.object_stores import object_store
 
-        store = object_store(config, problems)
+        store = object_store(config, fetch, problems)
     redis: RedisTier | None = None
     if config.redis_url:
         try:

@@ -153,7 +153,7 @@ def build_services(config: Config) -> Services:
         watermark=_watermark(config, problems),
     ), insert_steps(MAIN_STEPS, plugins.steps, problems))
     fallback = _static_fallback(config, problems)
-    internal_cache = build_internal_cache(config.cache, problems)
+    internal_cache = build_internal_cache(config.cache, config.fetch, problems)
     if problems:
         raise ConfigError(problems)
     fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config),
