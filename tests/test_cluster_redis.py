@@ -63,3 +63,16 @@ def test_without_redis_the_node_serves_and_logs_once(
                     for n in range(3)]
     assert statuses == [200] * 3
     assert sum("Redis is unavailable" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_detections_are_shared_between_nodes(
+        redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
+    node_a, node_b = (start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url) for _ in range(2))
+    url = origin.add("/redis/face.jpg", photo_jpeg)
+    first = httpx.get(f"{node_a.base}/unsafe/rs:fill:120:200/g:obj:face/plain/{url}", timeout=30)
+    assert first.status_code == 200
+    assert node_a.services.processor.deps.objects.inferences == 1
+    # Another size on the other node: its own rendering, the first node's detections.
+    second = httpx.get(f"{node_b.base}/unsafe/rs:fill:60:100/g:obj:face/plain/{url}", timeout=30)
+    assert second.status_code == 200 and node_b.services.internal_cache.renders == 1
+    assert node_b.services.processor.deps.objects.inferences == 0

@@ -19,6 +19,7 @@ from imgproxy_py.cluster.keys import cache_key
 from imgproxy_py.cluster.redis_tier import RedisTier
 from imgproxy_py.cluster.stores import CacheStore, FsCacheStore
 from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.imaging.objects import SharedDetections
 from imgproxy_py.sources.config import FetchConfig
 
 log = logging.getLogger("imgproxy_py.cache")
@@ -157,3 +158,14 @@ def build_internal_cache(config: CacheConfig, fetch: FetchConfig, problems: list
         except ValueError as exc:
             problems.append(f"IMGPROXY_CACHE_REDIS_URL: {exc}")
     return InternalCache(config, store, redis)
+
+
+def shared_detections(redis_url: str) -> SharedDetections | None:
+    """Detections shared through Redis, or None where the redis package is missing (the
+    internal cache reports that problem)."""
+    try:
+        from imgproxy_py.cluster.shared_detections import RedisDetections
+
+        return RedisDetections(redis_url)
+    except (ImportError, ValueError):
+        return None

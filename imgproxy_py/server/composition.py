@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pyvips
 
 from imgproxy_py.cache import BytesCache, SingleFlight
-from imgproxy_py.cluster.internal import InternalCache, build_internal_cache
+from imgproxy_py.cluster.internal import InternalCache, build_internal_cache, shared_detections
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.detection.classify import Classifier
@@ -146,8 +146,11 @@ def build_services(config: Config) -> Services:
         raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable)
     media = load_media_routes(config.media, config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
+    objects = ObjectDetection(detectors) if detectors.enabled else None
+    if objects is not None and config.cache.redis_url:
+        objects.shared = shared_detections(config.cache.redis_url)
     processor = _build_processor(config, PipelineDeps(
-        objects=ObjectDetection(detectors) if detectors.enabled else None,
+        objects=objects,
         object_fallback=GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER,
         special_sources=special_sources,
         watermark=_watermark(config, problems),
