@@ -27,6 +27,7 @@ EXIT_CANNOT_START = 3
 # A child that dies sooner than this after its start is replaced only after this long, so a
 # crash at start-up does not become a fork loop.
 RESPAWN_BACKOFF = 1.0
+POLL = 0.1  # seconds between looks at the children
 
 
 def _die_with_parent() -> None:
@@ -41,6 +42,7 @@ class Supervisor:
         self.serve_child = serve_child
         self.children: dict[int, float] = {}  # pid -> start time
         self.stopping = False
+        self.started = 0  # processes forked, replacements included
 
     def _spawn(self) -> None:
         pid = os.fork()
@@ -58,6 +60,7 @@ class Supervisor:
                 sys.stderr.flush()
                 os._exit(code)
         self.children[pid] = time.monotonic()
+        self.started += 1
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
         if not self.stopping:
@@ -75,24 +78,32 @@ class Supervisor:
         log.info("supervising %d server processes: %s", self.processes, sorted(self.children))
         result = 0
         while self.children:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            started = self.children.pop(pid, None)
-            if started is None:
-                continue
-            code = os.waitstatus_to_exitcode(status)
-            if self.stopping:
-                continue
-            if code == EXIT_CANNOT_START:
-                result = 1
-                self._stop(signal.SIGTERM, None)
-                continue
-            log.warning("server process %d exited (%s); starting a replacement", pid,
-                        f"signal {-code}" if code < 0 else f"status {code}")
-            if time.monotonic() - started < RESPAWN_BACKOFF:
-                time.sleep(RESPAWN_BACKOFF)
-            if not self.stopping:
-                self._spawn()
+            time.sleep(POLL)
+            for pid, status in self._exited():
+                started = self.children.pop(pid)
+                code = os.waitstatus_to_exitcode(status)
+                if self.stopping:
+                    continue
+                if code == EXIT_CANNOT_START:
+                    result = 1
+                    self._stop(signal.SIGTERM, None)
+                    continue
+                log.warning("server process %d exited (%s); starting a replacement", pid,
+                            f"signal {-code}" if code < 0 else f"status {code}")
+                if time.monotonic() - started < RESPAWN_BACKOFF:
+                    time.sleep(RESPAWN_BACKOFF)
+                if not self.stopping:
+                    self._spawn()
         return result
+
+    def _exited(self) -> list[tuple[int, int]]:
+        """Our children that have exited, reaped (only ours: the process may have others)."""
+        done = []
+        for pid in list(self.children):
+            try:
+                reaped, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                reaped, status = pid, 0
+            if reaped:
+                done.append((pid, status))
+        return done
