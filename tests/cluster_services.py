@@ -6,6 +6,7 @@ Debian's ``redis-server`` and ``nginx`` once; elsewhere the tests fail saying wh
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 PACKAGES = ("redis-server", "nginx")
+LOCK = Path(__file__).resolve().parent / ".services" / "apt.lock"
 
 
 def require_binary(name: str) -> str:
@@ -23,10 +25,16 @@ def require_binary(name: str) -> str:
     if found:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES], env=env,
-                       capture_output=True, check=False, timeout=600)
-        found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+        # One installer at a time: parallel test workers would race for dpkg's lock.
+        LOCK.parent.mkdir(exist_ok=True)
+        with open(LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+            if not found:
+                env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+                subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES], env=env,
+                               capture_output=True, check=False, timeout=600)
+                found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
         if found:
             return found
     pytest.fail(f"{name} is needed by the cluster tests: install Debian's {' and '.join(PACKAGES)} "
