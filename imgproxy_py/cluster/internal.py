@@ -23,7 +23,8 @@ from imgproxy_py.imaging.objects import SharedDetections
 from imgproxy_py.sources.config import FetchConfig
 
 log = logging.getLogger("imgproxy_py.cache")
-POLL = 0.025  # seconds between looks for another node's entry
+POLL = 0.025  # seconds before the first look for another node's entry
+MAX_POLL = 0.2  # and at most between later looks
 # The cluster lock lives this long unless its renderer keeps extending it (every third of it):
 # a node killed while rendering frees its keys within seconds, not after a whole timeout.
 LOCK_TTL = 3.0
@@ -90,8 +91,10 @@ class InternalCache:
         mine = redis is None or await redis.acquire(key, self.lock_ttl)
         if not mine and redis is not None:
             give_up = time.monotonic() + wait_limit
+            pause = POLL
             while time.monotonic() < give_up:
-                await asyncio.sleep(POLL)
+                await asyncio.sleep(pause)
+                pause = min(pause * 1.5, MAX_POLL)  # long renders: fewer looks at the store
                 entry = await self.lookup(key)
                 if entry is not None and entry.fresh():
                     return entry
