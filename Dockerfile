@@ -16,7 +16,7 @@ ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
 # --- build: a virtualenv with the project and its extras ------------------------------------
 FROM ${PYTHON_IMAGE} AS build
-ARG EXTRAS=cpu,raw
+ARG EXTRAS=cpu,raw,formats
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -33,7 +33,7 @@ RUN pip install --upgrade pip \
 
 # --- runtime --------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE}
-ARG EXTRAS=cpu,raw
+ARG EXTRAS=cpu,raw,formats
 LABEL org.opencontainers.image.title="imgproxy_py" \
       org.opencontainers.image.description="imgproxy-compatible image server on libvips" \
       org.opencontainers.image.licenses="MIT"

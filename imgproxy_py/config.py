@@ -18,6 +18,7 @@ from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
+from imgproxy_py.formats_config import FormatsConfig
 from imgproxy_py.imaging.codecs.settings import EncoderSettings
 from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
 from imgproxy_py.media.config import MediaConfig
@@ -285,6 +286,7 @@ class Config:
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)  # /info's classify
     watermarks: WatermarksConfig = field(default_factory=WatermarksConfig)
     unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
+    formats: FormatsConfig = field(default_factory=FormatsConfig)
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
     plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
@@ -331,6 +333,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         classification=ClassificationConfig.from_env(r),
         watermarks=WatermarksConfig.from_env(r),
         unsharp_masking=UnsharpMaskingConfig.from_env(r),
+        formats=FormatsConfig.from_env(r),
         plugins=_plugins(r),
         cache=CacheConfig.from_env(r),
         processes=read_processes(r),

@@ -23,6 +23,7 @@ class ImageFormat(StrEnum):
     BMP = "bmp"
     TIFF = "tiff"
     JXL = "jxl"
+    PDF = "pdf"
 
     @property
     def spec(self) -> FormatSpec:
@@ -60,6 +61,9 @@ class Codec(Enum):
     # Our own numpy codecs (imaging.codecs.bmp, .ico): the libvips build has no BMP or ICO
     # loader (those come from ImageMagick, which is off for untrusted input).
     BUILTIN = "builtin"
+    # An optional wheel (``imaging.codecs.wheels``): pillow-heif, imagecodecs, pypdfium2.  Its
+    # absence is a 501 naming the extra, not an unknown format.
+    WHEEL = "wheel"
 
 
 class ShrinkOnLoad(Enum):
@@ -123,14 +127,18 @@ FORMATS: dict[ImageFormat, FormatSpec] = {spec.format: spec for spec in (
     # SVG sources are passed through or rendered; never written from pixels.
     FormatSpec(ImageFormat.SVG, "image/svg+xml", ("svg",), Codec.LIBVIPS, "svgload", "",
                shrink_on_load=ShrinkOnLoad.VECTOR),
-    FormatSpec(ImageFormat.HEIC, "image/heif", ("heic", "heif"), Codec.LIBVIPS, "heifload", "heifsave",
+    # HEVC: the libvips wheel's libheif has only the AV1 codec, so pillow-heif's libheif does it.
+    FormatSpec(ImageFormat.HEIC, "image/heif", ("heic", "heif"), Codec.WHEEL, "heicload", "heicsave",
                quality=True, multi_page=True, max_dimension=16384),
     FormatSpec(ImageFormat.BMP, "image/bmp", ("bmp",), Codec.BUILTIN, "bmpload", "bmpsave", alpha=False),
     FormatSpec(ImageFormat.TIFF, "image/tiff", ("tiff", "tif"), Codec.LIBVIPS, "tiffload", "tiffsave",
                quality=True, multi_page=True),
-    # Loaded where libvips has libjxl; not written.
-    FormatSpec(ImageFormat.JXL, "image/jxl", ("jxl",), Codec.LIBVIPS, "jxlload", "",
+    # The libvips wheel has no libjxl: imagecodecs' libjxl reads and writes it.
+    FormatSpec(ImageFormat.JXL, "image/jxl", ("jxl",), Codec.WHEEL, "jxlload", "jxlsave",
                quality=True, autoquality=True),
+    # Pages rendered by pypdfium2 (PDFium, without forms or scripts); not written.
+    FormatSpec(ImageFormat.PDF, "application/pdf", ("pdf",), Codec.WHEEL, "pdfload", "",
+               shrink_on_load=ShrinkOnLoad.SCALE, alpha=False, multi_page=True),
 )}
 
 _BY_NAME = {name: spec.format for spec in FORMATS.values() for name in (spec.format.value, *spec.extensions)}
@@ -169,6 +177,8 @@ def sniff_format(data: bytes) -> ImageFormat | None:
         return ImageFormat.ICO
     if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
         return ImageFormat.JXL
+    if head.startswith(b"%PDF-"):
+        return ImageFormat.PDF
     if _looks_like_svg(data):
         return ImageFormat.SVG
     return None

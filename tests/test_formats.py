@@ -28,6 +28,7 @@ def test_every_format_has_one_record() -> None:
         (F.BMP, "image/bmp", "bmp", ("bmp",)),
         (F.TIFF, "image/tiff", "tiff", ("tiff", "tif")),
         (F.JXL, "image/jxl", "jxl", ("jxl",)),
+        (F.PDF, "application/pdf", "pdf", ("pdf",)),
     ],
 )
 def test_names_and_types(fmt: ImageFormat, mime: str, extension: str, names: tuple[str, ...]) -> None:
@@ -37,14 +38,14 @@ def test_names_and_types(fmt: ImageFormat, mime: str, extension: str, names: tup
 
 
 def test_unknown_names() -> None:
-    assert format_by_name("pdf") is None
+    assert format_by_name("psd") is None
     assert format_by_name("") is None
 
 
 @pytest.mark.parametrize(
     ("capability", "formats"),
     [
-        ("supports_alpha", set(ImageFormat) - {F.JPEG, F.BMP}),
+        ("supports_alpha", set(ImageFormat) - {F.JPEG, F.BMP, F.PDF}),
         ("supports_animation", {F.GIF, F.WEBP}),
         ("supports_quality", {F.JPEG, F.WEBP, F.AVIF, F.HEIC, F.JXL, F.TIFF}),
         ("is_vector", {F.SVG}),
@@ -56,10 +57,11 @@ def test_capabilities(capability: str, formats: set[ImageFormat]) -> None:
 
 def test_codec_facts() -> None:
     assert {f for f, s in FORMATS.items() if s.autoquality} == {F.JPEG, F.WEBP, F.AVIF, F.JXL}
-    assert {f for f, s in FORMATS.items() if s.multi_page} == {F.GIF, F.WEBP, F.AVIF, F.HEIC, F.TIFF}
+    assert {f for f, s in FORMATS.items() if s.multi_page} == {F.GIF, F.WEBP, F.AVIF, F.HEIC, F.TIFF, F.PDF}
     assert {f: s.shrink_on_load for f, s in FORMATS.items() if s.shrink_on_load is not ShrinkOnLoad.NONE} == {
-        F.JPEG: ShrinkOnLoad.FACTOR, F.WEBP: ShrinkOnLoad.SCALE, F.SVG: ShrinkOnLoad.VECTOR}
+        F.JPEG: ShrinkOnLoad.FACTOR, F.WEBP: ShrinkOnLoad.SCALE, F.SVG: ShrinkOnLoad.VECTOR,
+        F.PDF: ShrinkOnLoad.SCALE}
     assert {f: s.max_dimension for f, s in FORMATS.items() if s.max_dimension} == {
         F.WEBP: 16383, F.AVIF: 16384, F.HEIC: 16384, F.ICO: 256, F.GIF: 65535}
-    # Nothing writes SVG or JPEG XL from pixels.
-    assert {f for f, s in FORMATS.items() if not s.saver} == {F.SVG, F.JXL}
+    # Nothing writes SVG or PDF from pixels.
+    assert {f for f, s in FORMATS.items() if not s.saver} == {F.SVG, F.PDF}

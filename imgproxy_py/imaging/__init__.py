@@ -3,7 +3,8 @@
 - ``pipeline``: one request as plain functions (decode, choose the output format, run the
   steps, encode) and the ``Processor`` that holds what is fixed at start-up;
 - ``steps``: one module per step, and ``MAIN_STEPS``, their order;
-- ``codecs``: loaders and savers (libvips' and our own BMP/ICO), SVG sanitizing, quality control;
+- ``codecs``: loaders and savers (libvips', our own BMP/ICO, and HEIC, JPEG XL and PDF through
+  optional wheels), SVG sanitizing, quality control;
 - ``context`` (the state steps share), ``dependencies`` (what they use: detection, special
   sources, the watermark), ``vips`` (the libvips calls several places make);
 - helpers that several steps share: ``geometry`` (size and position arithmetic), ``cropping``,

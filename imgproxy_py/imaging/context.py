@@ -55,6 +55,7 @@ class ProcessingSettings:
     watermark_opacity: float = 1.0
     background_default: tuple[float, float, float] = (255.0, 255.0, 255.0)
     unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
+    pdf_no_background: bool = False  # IMGPROXY_PDF_NO_BACKGROUND: PDF pages rendered transparent
 
 
 @dataclass

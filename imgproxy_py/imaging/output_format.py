@@ -10,7 +10,9 @@ from __future__ import annotations
 import pyvips
 
 from imgproxy_py.errors import UnsupportedFormatError
-from imgproxy_py.formats import ImageFormat
+from imgproxy_py.formats import Codec, ImageFormat
+from imgproxy_py.imaging import best_format
+from imgproxy_py.imaging.codecs import wheels
 from imgproxy_py.imaging.codecs.save import can_save
 from imgproxy_py.imaging.vips import has_alpha
 from imgproxy_py.options.model import OutputOptions, RequestOptions
@@ -36,8 +38,13 @@ def choose_format(img: pyvips.Image, src: ImageFormat | None, options: RequestOp
     fmt = out.format
     if fmt is ImageFormat.SVG:
         raise UnsupportedFormatError("a raster source can't be saved as SVG")
+    if fmt is None and out.best_format:
+        # The candidates are tried when encoding; until then the steps work for the first.
+        fmt = next(iter(best_format.candidates(out, preferred, animated=animated, alpha=expect_alpha)), None)
     if fmt is None:
-        if out.prefer_avif and not animated and can_save(ImageFormat.AVIF):
+        if out.prefer_jxl and not animated and can_save(ImageFormat.JXL):
+            fmt = ImageFormat.JXL
+        elif out.prefer_avif and not animated and can_save(ImageFormat.AVIF):
             fmt = ImageFormat.AVIF
         elif out.prefer_webp:
             fmt = ImageFormat.WEBP
@@ -45,10 +52,14 @@ def choose_format(img: pyvips.Image, src: ImageFormat | None, options: RequestOp
             fmt = src
         else:
             fmt = _preferred(preferred, animated, expect_alpha)
+    elif out.enforce_jxl and not animated and can_save(ImageFormat.JXL):
+        fmt = ImageFormat.JXL
     elif out.enforce_avif and not animated and can_save(ImageFormat.AVIF):
         fmt = ImageFormat.AVIF
     elif out.enforce_webp:
         fmt = ImageFormat.WEBP
+    if fmt.spec.codec is Codec.WHEEL and fmt.spec.saver:
+        wheels.require(fmt.value)  # a 501 naming the extra when the wheel is missing
     if not can_save(fmt):
         raise UnsupportedFormatError(f"saving {fmt.value} is not supported")
     return fmt

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pyvips
 
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError
 from imgproxy_py.formats import Codec, ImageFormat
+from imgproxy_py.formats_config import BestFormatConfig
+from imgproxy_py.imaging import best_format
 from imgproxy_py.imaging.animation import for_each_frame
 from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.codecs.save import EncoderSettings
@@ -29,7 +32,7 @@ from imgproxy_py.imaging.output_format import choose_format, fallback_for_small,
 from imgproxy_py.imaging.request_limits import request_limits
 from imgproxy_py.imaging.result_metadata import apply_result_metadata
 from imgproxy_py.imaging.steps import MAIN_STEPS, Step
-from imgproxy_py.imaging.vips import guard, page_count, page_height
+from imgproxy_py.imaging.vips import guard, has_alpha, page_count, page_height
 from imgproxy_py.optimize import palette_bits_of
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 
@@ -63,6 +66,7 @@ class Processor:
     preferred_formats: tuple[ImageFormat, ...]
     always_rasterize_svg: bool
     sanitize_svg: bool
+    best_format: BestFormatConfig = field(default_factory=BestFormatConfig)
     deps: PipelineDeps = field(default_factory=PipelineDeps)
     # None: the plain savers (``codecs.save``), without quality control.
     encoder: Encoder | None = None
@@ -100,13 +104,15 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
         data = loader.prepare_svg(data, p.sanitize_svg)
         if out.style:
             data = inject_style(data, out.style)
-        if svg_passthrough(out, p.always_rasterize_svg):
+        if svg_passthrough(out, p.always_rasterize_svg) and (not out.best_format or p.best_format.allow_skips):
             return ProcessResult(data, ImageFormat.SVG, 0, 0, 0, 0)
-    img, pages = decode(p, data, src_format, out.page)
+    img, pages = decode(p, data, src_format, out.page, thumbnail=out.enforce_thumbnail,
+                        stacked=loader.stacked_pages(src_format, out.pages))
     palette_bits = palette_bits_of(img)
     src_w, src_h = img.width, page_height(img)
 
-    if src_format in out.skip_processing and out.format in (None, src_format):
+    if (src_format in out.skip_processing and out.format in (None, src_format)
+            and (not out.best_format or p.best_format.allow_skips)):
         return ProcessResult(data, src_format, src_w, src_h, src_w, src_h)
 
     animated = (p.limits.max_frames > 1 and pages > 1 and not out.disable_animation
@@ -138,10 +144,13 @@ def stack_pages(p: Processor, data: bytes, fmt: ImageFormat, page: int, count: i
     return still
 
 
-def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int) -> tuple[pyvips.Image, int]:
+def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int, *,
+           thumbnail: bool = False, stacked: int = 1) -> tuple[pyvips.Image, int]:
     """The source's first frame (or page ``page``), read lazily, and its page count; refused
-    (422) past the resolution limits, or when the page doesn't exist."""
-    img = loader.load(data, fmt, page=page, max_pixels=p.limits.max_resolution, access="sequential")
+    (422) past the resolution limits, or when the page doesn't exist.  ``thumbnail``: a HEIF
+    source's embedded thumbnail instead, when it has one (``enforce_thumbnail``)."""
+    img = loader.load(data, fmt, page=page, max_pixels=p.limits.max_resolution, access="sequential",
+                      thumbnail=thumbnail, pages=stacked, no_background=p.settings.pdf_no_background)
     pages = page_count(img)
     # Our own codecs (BMP, ICO) take no page number: they always read the one image.
     if page and page >= pages and fmt.spec.codec is Codec.LIBVIPS:
@@ -208,7 +217,20 @@ def encode(p: Processor, img: pyvips.Image, out: OutputOptions, out_format: Imag
     img = apply_result_metadata(img, out, out_format, p.encoder_settings)
     quality = out.quality_for(out_format, p.quality, dict(p.format_quality))
     img = guard(img, deadline)
-    if p.encoder is not None:
+    formats = best_format.candidates(out, p.preferred_formats, animated=page_count(img) > 1,
+                                     alpha=has_alpha(img)) if out.best_format and out.format is None else ()
+    if formats:
+        def trial(image: pyvips.Image, fmt: ImageFormat, q: int, extra: dict[str, Any]) -> bytes:
+            # Lossless trials take saver options of their own; the rest go through the encoder
+            # every result goes through (PNG palettes, autoquality, max_bytes).
+            if extra or p.encoder is None:
+                return save(image, fmt, q, p.encoder_settings, extra)
+            return p.encoder(image, fmt, q, out, deadline, palette_bits)[0]
+
+        choice = best_format.pick(img, formats, p.best_format, trial,
+                                  lambda fmt: out.quality_for(fmt, p.quality, dict(p.format_quality)), deadline.check)
+        encoded, out_format, quality = choice.data, choice.format, choice.quality
+    elif p.encoder is not None:
         encoded, quality = p.encoder(img, out_format, quality, out, deadline, palette_bits)
     else:
         encoded = save(img, out_format, quality, p.encoder_settings.for_request(out))

@@ -18,6 +18,7 @@ from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
 from imgproxy_py.media import video_tiles
 from imgproxy_py.media.bestframe import best_frames, representative_face
 from imgproxy_py.media.raw import RawDecoder, sniff_raw
+from imgproxy_py.media.traces import face_traces
 from imgproxy_py.media.video import VideoConfig, is_video
 from imgproxy_py.media.video_frame import extract_frame
 from imgproxy_py.options.model import OutputOptions
@@ -32,6 +33,8 @@ class SpecialSources:
     # with that reason (501) rather than failing as an unknown format.
     raw_unavailable: str = ""
     detection_unavailable: str = ""
+    # ExpressionModel.classify, when faces are detected and the best-frame score weighs expressions.
+    expressions: Any = None
 
     def decode(self, data: bytes, out: OutputOptions, deadline: Deadline) -> pyvips.Image | None:
         """The picture to process, or None when libvips should decode ``data`` itself."""
@@ -50,7 +53,7 @@ class SpecialSources:
     def _video(self, data: bytes, out: OutputOptions, limit: float) -> pyvips.Image:
         if out.video_best:
             frames = best_frames(data, config=self.video, face_detector=self.face_detector, top_k=1,
-                                 deadline=limit)
+                                 deadline=limit, expressions=self.expressions)
             if not frames:
                 raise UnprocessableImageError("no frame could be decoded")
             return frames[0].image
@@ -76,8 +79,11 @@ class SpecialSources:
             picture = pyvips.Image.thumbnail_buffer(data, 1600).copy_memory()
             images = [picture]
         elif self.video.enabled and is_video(data):
-            images = [f.image for f in best_frames(data, config=self.video, face_detector=self.face_detector,
-                                                   top_k=10, deadline=limit)]
+            # The best face of the largest face trace: the face seen most, at its best.
+            traces = face_traces(data, config=self.video, face_detector=self.face_detector, deadline=limit)
+            if not traces:
+                raise UnprocessableImageError("no face found")
+            return traces[0].image
         else:
             images = [picture]
         face = representative_face(images, self.face_detector, 320)

@@ -10,8 +10,13 @@ their group, so a long static shot cannot fill the ranking.  Each remaining cand
   term (full credit from 2% of the frame up), combined as ``1 - prod(1 - face)``;
 * exposure: ``(1 - 2 * |mean luma - 0.5|) * (1 - clipped share)``, clipped meaning within 2% of
   black or white;
+* expression: when an expression classifier is given too, the faces found are classified in one
+  batch per frame and each face is worth ``sum(p(expression) * value(expression))`` (by default
+  happy and surprise are worth 1, the others 0); the frame takes its most valuable face's worth,
+  and reports that face's dominant expression and its probability;
 
-and the score is their weighted mean (the faces weight counts only when a detector is given).
+and the score is their weighted mean (the faces and expression weights count only when their
+models are given).
 """
 
 from __future__ import annotations
@@ -27,12 +32,20 @@ import numpy.typing as npt
 import pyvips
 from av.video.reformatter import VideoReformatter
 
-from imgproxy_py.media.faces import DetectionLike, FaceDetector, is_face, laplacian_variance, representative_face
+from imgproxy_py.media.faces import (
+    DetectionLike,
+    ExpressionClassifier,
+    FaceDetector,
+    is_face,
+    laplacian_variance,
+    representative_face,
+)
 from imgproxy_py.media.video import BestFrameConfig, VideoConfig, VideoReader, orient
 
 __all__ = [
     "BestFrameConfig",
     "DetectionLike",
+    "ExpressionClassifier",
     "FaceDetector",
     "FrameScore",
     "best_frames",
@@ -71,6 +84,10 @@ class FrameScore:
     exposure: float
     face_count: int
     image: pyvips.Image = field(repr=False, compare=False)
+    expression: float = 0.0
+    # The dominant expression of the face that gave ``expression``, and its probability.
+    dominant_expression: str | None = None
+    expression_probability: float = 0.0
 
 
 @dataclass
@@ -87,6 +104,15 @@ class _Sample:
     cheap_score: float = 0.0
     faces: float = 0.0
     face_count: int = 0
+    expression: float = 0.0
+    dominant_expression: str | None = None
+    expression_probability: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Models:
+    faces: FaceDetector | None
+    expressions: ExpressionClassifier | None
 
 
 def best_frames(
@@ -96,9 +122,11 @@ def best_frames(
     face_detector: FaceDetector | None,
     top_k: int = 5,
     deadline: float | None = None,
+    expressions: ExpressionClassifier | None = None,
 ) -> list[FrameScore]:
     """The ``top_k`` best distinct frames of the video, best first."""
-    return score_frames(data, config=config, face_detector=face_detector, deadline=deadline, limit=top_k)
+    return score_frames(data, config=config, face_detector=face_detector, deadline=deadline, limit=top_k,
+                        expressions=expressions)
 
 
 def score_frames(
@@ -108,6 +136,7 @@ def score_frames(
     face_detector: FaceDetector | None = None,
     deadline: float | None = None,
     limit: int | None = None,
+    expressions: ExpressionClassifier | None = None,
 ) -> list[FrameScore]:
     """Every distinct sampled frame (near-duplicates dropped), scored and sorted best first.
 
@@ -123,23 +152,29 @@ def score_frames(
         _score_cheap(samples, settings)
         kept = _drop_duplicates(samples, settings.duplicate_threshold)
         use_faces = face_detector is not None and settings.weight_faces > 0
-        if use_faces:
+        use_expressions = face_detector is not None and expressions is not None and settings.weight_expression > 0
+        if use_faces or use_expressions:
             assert face_detector is not None
             budget = max(4 * limit, 20) if limit is not None else len(kept)
-            _detect_faces(kept[:budget], face_detector, reader)
-        ranked = sorted(kept, key=lambda sample: _final_score(sample, settings, use_faces), reverse=True)
+            models = _Models(face_detector, expressions if use_expressions else None)
+            _detect_faces(kept[:budget], models, reader, settings)
+        terms = (use_faces, use_expressions)
+        ranked = sorted(kept, key=lambda sample: _final_score(sample, settings, *terms), reverse=True)
         if limit is not None:
             ranked = ranked[: max(0, limit)]
         return [
             FrameScore(
                 index=sample.index,
                 timestamp=sample.timestamp,
-                score=_final_score(sample, settings, use_faces),
+                score=_final_score(sample, settings, *terms),
                 sharpness=sample.sharpness,
                 faces=sample.faces,
                 exposure=sample.exposure,
                 face_count=sample.face_count,
                 image=_full_image(reader, sample),
+                expression=sample.expression,
+                dominant_expression=sample.dominant_expression,
+                expression_probability=sample.expression_probability,
             )
             for sample in ranked
         ]
@@ -154,14 +189,18 @@ def _collect(reader: VideoReader, settings: BestFrameConfig) -> list[_Sample]:
     samples: list[_Sample] = []
     # One reformatter for all frames: it keeps its scaling context, which is costly to set up.
     reformatter = VideoReformatter()
-    for index, frame in _sample_frames(reader, settings):
+    for index, frame in sample_frames(reader, settings):
         seconds = reader.time_of(frame)
         timestamp = float(seconds) if seconds is not None else index / float(reader.fps or 1)
         samples.append(_analyse(frame, index, timestamp, keep_frames, reformatter))
     return samples
 
 
-def _sample_frames(reader: VideoReader, settings: BestFrameConfig) -> Iterator[tuple[int, av.VideoFrame]]:
+def sample_frames(reader: VideoReader, settings: BestFrameConfig,
+                  sequential_factor: int = _SEQUENTIAL_FACTOR) -> Iterator[tuple[int, av.VideoFrame]]:
+    """``settings.samples`` frames spread over ``settings.span`` of the video, with their numbers:
+    decoded in sequence while the span has at most ``sequential_factor`` times as many frames,
+    else the keyframe nearest each sample's time."""
     count = settings.samples
     if reader.duration is None or reader.fps is None:
         # No duration to spread samples over: take the first frames, up to the sample count.
@@ -174,7 +213,7 @@ def _sample_frames(reader: VideoReader, settings: BestFrameConfig) -> Iterator[t
     span_frames = max(1, math.ceil(end * float(reader.fps)))
     if reader.frame_count is not None:
         span_frames = min(span_frames, max(1, math.ceil(reader.frame_count * settings.span)))
-    if span_frames <= _SEQUENTIAL_FACTOR * count:
+    if span_frames <= sequential_factor * count:
         yield from _sequential(reader, span_frames, count, end)
     else:
         yield from _keyframes(reader, end, count)
@@ -281,18 +320,34 @@ def _drop_duplicates(samples: list[_Sample], threshold: float) -> list[_Sample]:
     return kept
 
 
-def _detect_faces(samples: Sequence[_Sample], detector: FaceDetector, reader: VideoReader) -> None:
-    """Faces of each sample, on its analysis copy (the detector downscales to its net size anyway)."""
+def _detect_faces(samples: Sequence[_Sample], models: _Models, reader: VideoReader,
+                  settings: BestFrameConfig) -> None:
+    """Faces of each sample, on its analysis copy (the detector downscales to its net size anyway),
+    and their expressions (one batch per frame)."""
+    assert models.faces is not None
     for sample in samples:
         reader.check_deadline()
         image = _analysis_image(sample)
         try:
-            found = [d for d in detector(image) if is_face(d) and d.width > 0 and d.height > 0]
+            found = [d for d in models.faces(image) if is_face(d) and d.width > 0 and d.height > 0]
         except Exception as exc:  # a detector failure must not fail the thumbnail
             logger.warning("face detection failed on frame %d: %s", sample.index, exc)
             continue
         sample.face_count = len(found)
         sample.faces = face_score(found, image.width, image.height)
+        if models.expressions is None or not found:
+            continue
+        try:
+            expressions = models.expressions(image, found)
+        except Exception as exc:  # nor must an expression model failure
+            logger.warning("expression classification failed on frame %d: %s", sample.index, exc)
+            continue
+        for expression in expressions:
+            worth = expression.value(settings.expression_values)
+            if sample.dominant_expression is None or worth > sample.expression:
+                sample.expression = worth
+                sample.dominant_expression = expression.dominant
+                sample.expression_probability = expression.probability
 
 
 def face_score(faces: Sequence[DetectionLike], width: int, height: int) -> float:
@@ -305,15 +360,17 @@ def face_score(faces: Sequence[DetectionLike], width: int, height: int) -> float
     return 1.0 - miss
 
 
-def _final_score(sample: _Sample, settings: BestFrameConfig, use_faces: bool) -> float:
+def _final_score(sample: _Sample, settings: BestFrameConfig, use_faces: bool, use_expressions: bool) -> float:
     faces_weight = settings.weight_faces if use_faces else 0.0
-    total = settings.weight_sharpness + settings.weight_exposure + faces_weight
+    expression_weight = settings.weight_expression if use_expressions else 0.0
+    total = settings.weight_sharpness + settings.weight_exposure + faces_weight + expression_weight
     if total <= 0:
         return 0.0
     return (
         settings.weight_sharpness * sample.sharpness
         + settings.weight_exposure * sample.exposure
         + faces_weight * sample.faces
+        + expression_weight * sample.expression
     ) / total
 
 

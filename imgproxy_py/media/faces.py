@@ -4,7 +4,7 @@ thumbnail among several images (the representative face of a photo or a video)."
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -30,6 +30,20 @@ class DetectionLike(Protocol):
 
 
 FaceDetector = Callable[[pyvips.Image], Sequence[DetectionLike]]
+
+
+class ExpressionLike(Protocol):
+    """What is used of a face's expression (``imgproxy_py.detection.expressions.Expression`` fits)."""
+
+    @property
+    def dominant(self) -> str: ...
+    @property
+    def probability(self) -> float: ...
+    def value(self, values: Mapping[str, float]) -> float: ...
+
+
+# The expressions of the given faces of an image, in their order (one inference for all of them).
+ExpressionClassifier = Callable[[pyvips.Image, Sequence[DetectionLike]], Sequence[ExpressionLike]]
 
 
 def laplacian_variance(grey: FloatArray) -> float:
@@ -67,7 +81,7 @@ def representative_face(
         if best is None or sharpness > best[0]:
             best = (sharpness, image, detection)
     assert best is not None
-    return _face_thumbnail(best[1], best[2], size)
+    return face_thumbnail(best[1], best[2], size)
 
 
 def _crop_sharpness(image: pyvips.Image, face: DetectionLike) -> float:
@@ -82,7 +96,7 @@ def _crop_sharpness(image: pyvips.Image, face: DetectionLike) -> float:
     return laplacian_variance(grey)
 
 
-def _face_thumbnail(image: pyvips.Image, face: DetectionLike, size: int) -> pyvips.Image:
+def face_thumbnail(image: pyvips.Image, face: DetectionLike, size: int) -> pyvips.Image:
     # A margin of half the face on each side keeps hair and chin in the thumbnail.
     side = min(max(face.width, face.height) * 1.6, image.width, image.height)
     centre_x, centre_y = face.left + face.width / 2, face.top + face.height / 2

@@ -6,11 +6,17 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.media import parse_byte_size
 
 DEFAULT_MAX_FILE_SIZE = 512 * 1024 * 1024
+# The expression classes of the face model (imgproxy_py.detection.expressions.LABELS, repeated here
+# so that settings can be read without loading onnxruntime).
+EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+# What each expression is worth in the expression term when the weights name none.
+DEFAULT_EXPRESSION_VALUES: Mapping[str, float] = MappingProxyType({"happy": 1.0, "surprise": 1.0})
 
 
 @dataclass(frozen=True)
@@ -22,28 +28,41 @@ class BestFrameConfig:
     weight_sharpness: float = 1.0
     weight_faces: float = 1.0
     weight_exposure: float = 0.5
+    weight_expression: float = 1.0
+    expression_values: Mapping[str, float] = field(default_factory=lambda: DEFAULT_EXPRESSION_VALUES)
     duplicate_threshold: float = 0.85
+    trace_samples: int = 60  # frames sampled over the whole video for face traces
 
     @classmethod
     def from_reader(cls, reader: EnvReader) -> BestFrameConfig:
         samples = reader.integer("IMGPROXY_VIDEO_BEST_FRAME_SAMPLES", cls.samples, minimum=1, maximum=10_000)
         span = reader.parsed("IMGPROXY_VIDEO_BEST_FRAME_SPAN", cls.span, _parse_span)
+        trace_samples = reader.integer("IMGPROXY_VIDEO_FACE_TRACE_SAMPLES", cls.trace_samples, minimum=1,
+                                       maximum=10_000)
         weights = reader.parsed("IMGPROXY_VIDEO_BEST_FRAME_WEIGHTS", None, _parse_weights)
         threshold = reader.number(
             "IMGPROXY_VIDEO_BEST_FRAME_DUPLICATE_THRESHOLD", cls.duplicate_threshold, minimum=0.0, maximum=1.0
         )
         sharpness, faces, exposure = cls.weight_sharpness, cls.weight_faces, cls.weight_exposure
+        expression, values = cls.weight_expression, DEFAULT_EXPRESSION_VALUES
         if weights is not None:
             sharpness = weights.get("sharpness", 0.0)
             faces = weights.get("faces", 0.0)
             exposure = weights.get("exposure", 0.0)
+            expression = weights.get("expression", 0.0)
+            named = {key.partition(".")[2]: value for key, value in weights.items() if key.startswith("expression.")}
+            if named:
+                values = MappingProxyType(named)
         return cls(
             samples=samples,
             span=span,
             weight_sharpness=sharpness,
             weight_faces=faces,
             weight_exposure=exposure,
+            weight_expression=expression,
+            expression_values=values,
             duplicate_threshold=threshold,
+            trace_samples=trace_samples,
         )
 
 
@@ -58,24 +77,30 @@ def _parse_span(text: str) -> float:
 
 
 def _parse_weights(text: str) -> dict[str, float]:
-    """``"sharpness=1,faces=1,exposure=0.5"``; criteria left out weigh 0."""
-    known = ("sharpness", "faces", "exposure")
+    """``"sharpness=1,faces=1,exposure=0.5,expression=1,expression.happy=1"``; criteria left out
+    weigh 0.  ``expression.<label>`` sets what a face with that expression is worth in the
+    expression term (when none is given: happy and surprise 1, the others 0)."""
+    known = ("sharpness", "faces", "exposure", "expression")
+    labels = tuple(f"expression.{label}" for label in EXPRESSIONS)
     weights: dict[str, float] = {}
     for item in text.split(","):
         if not item.strip():
             continue
         name, sep, value = item.partition("=")
         name = name.strip().lower()
-        if not sep or name not in known:
-            raise ValueError(f"{item.strip()!r} is not one of {', '.join(k + '=<weight>' for k in known)}")
+        if not sep or name not in known + labels:
+            raise ValueError(f"{item.strip()!r} is not one of {', '.join(k + '=<weight>' for k in known)} "
+                             f"or expression.<{'|'.join(EXPRESSIONS)}>=<value>")
         try:
             weight = float(value)
         except ValueError:
             raise ValueError(f"weight {value.strip()!r} of {name} is not a number") from None
         if weight < 0 or not math.isfinite(weight):
             raise ValueError(f"weight of {name} must be a finite number >= 0")
+        if name in labels and weight > 1:
+            raise ValueError(f"{name} is what one face is worth, at most 1")
         weights[name] = weight
-    if not any(weights.values()):
+    if not any(weight for name, weight in weights.items() if name in known):
         raise ValueError("at least one weight must be greater than 0")
     return weights
 

@@ -79,6 +79,7 @@ def encode_with_quality_control(
     max_resolution: int,
     check_deadline: Callable[[], None] = lambda: None,
     ml_model_path: Path | None = None,
+    decode: Callable[[bytes], pyvips.Image] | None = None,
 ) -> EncodeResult:
     """Save ``image`` with ``encode``, choosing the quality by autoquality and then max_bytes.
 
@@ -86,7 +87,8 @@ def encode_with_quality_control(
     ``max_resolution`` pixels (0: no limit) DSSIM is measured on a downscaled copy of both the
     processed image and each encoded result.  ``ml_model_path`` is the
     ``ml`` model (``OptimizeConfig.ml_model_path``); left out, it is looked up from
-    IMGPROXY_MODELS_DIR and the repository's models folder.
+    IMGPROXY_MODELS_DIR and the repository's models folder.  ``decode`` reads a result back
+    where libvips can't (formats written by an optional wheel).
     """
     name = _format_name(fmt)
     if name not in QUALITY_FORMATS:
@@ -105,7 +107,7 @@ def encode_with_quality_control(
         if autoquality.method == "size":
             chosen = search_size(saver, autoquality, fmt=name)
         else:
-            meter = DssimMeter(image, max_resolution)
+            meter = DssimMeter(image, max_resolution, decode)
 
             def dssim_at(q: int) -> float:
                 if q not in measured:

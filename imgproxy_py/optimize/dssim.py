@@ -17,6 +17,7 @@ transparent pixels does not count and changes to alpha do.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -92,7 +93,10 @@ def _pad_to_window(plane: LumaPlane) -> LumaPlane:
 class DssimMeter:
     """Measures encoded buffers against one reference image; the reference plane is made once."""
 
-    def __init__(self, reference: pyvips.Image, max_resolution: int = 0) -> None:
+    def __init__(self, reference: pyvips.Image, max_resolution: int = 0,
+                 decode: Callable[[bytes], pyvips.Image] | None = None) -> None:
+        # ``decode``: for results libvips can't read back (HEIC, JPEG XL: their wheels do).
+        self._decode_with = decode
         # Above ``max_resolution`` pixels both sides are compared on a downscaled copy
         # (IMGPROXY_AUTOQUALITY_MAX_RESOLUTION): SSIM's cost grows with the pixel count.
         pixels = reference.width * reference.height
@@ -110,6 +114,8 @@ class DssimMeter:
         return dssim_between(self.reference, luma_plane(self._shrink(decoded)))
 
     def _decode(self, encoded: bytes) -> pyvips.Image:
+        if self._decode_with is not None:
+            return self._decode_with(encoded)
         if self._pages > 1:
             # Animated WebP/AVIF: compare every frame, as the reference holds all of them.
             try:

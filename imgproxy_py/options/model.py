@@ -276,12 +276,17 @@ class OutputOptions:
     filename: str = ""
     return_attachment: bool = False
     page: int = 0
-    pages: int = 1  # pages (frames) from ``page`` on, stacked when the result is a still image
+    pages: int = 1  # pages (frames, PDF pages) from ``page`` on, stacked when the result is a still image
     disable_animation: bool = False
     prefer_webp: bool = False
     enforce_webp: bool = False
     prefer_avif: bool = False
     enforce_avif: bool = False
+    prefer_jxl: bool = False
+    enforce_jxl: bool = False
+    # ``format:best`` (or IMGPROXY_BEST_FORMAT_BY_DEFAULT): the smallest of the candidates.
+    best_format: bool = False
+    preserve_hdr: bool = False  # 16-bit sources stay 16-bit where the result can hold it
     fallback_image_url: str = ""
     detect_objects: bool = False  # /info only
     # Which picture of a video (or RAW) source to process.

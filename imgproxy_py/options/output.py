@@ -53,6 +53,25 @@ def parse_profile_name(option: str, arg: str) -> str:
     return name
 
 
+BEST = "best"
+
+
+def parse_output_format(option: str, arg: str) -> ImageFormat | str:
+    """A format, or imgproxy Pro's ``best`` (the smallest of the candidates)."""
+    return BEST if arg.lower() == BEST else parse_format_name(option, arg)
+
+
+def _format(b: OptionsBuilder, values: Values) -> None:
+    value = values[0]
+    if value is None:  # empty: keep what is there
+        return
+    b.out["best_format"] = value == BEST
+    b.out["format"] = None if value == BEST else value
+
+
+OUTPUT_FORMAT = ArgType("image format or `best`", parse_output_format)
+
+
 def output_option(name: str, aliases: tuple[str, ...], family: Family, arg: Arg, field: str, description: str,
                   example: str, source: str = "chelsea.jpg") -> Option:
     """A one-argument option of the request as a whole (``OutputOptions.field``)."""
@@ -68,10 +87,10 @@ def _format_quality(b: OptionsBuilder, values: Values) -> None:
 F = Family.OUTPUT
 
 OPTIONS = (
-    output_option("format", ("f", "ext"), F, Arg("extension", FORMAT, keep_if_empty=True), "format",
-                  "Output format by name or extension (`jpg`, `png`, `webp`, `avif`, `gif`...); the URL's "
-                  "`@ext`/`.ext` does the same and wins; empty: the source's.",
-                  "rs:fit:300:300/f:webp"),
+    Option("format", ("f", "ext"), F, Args(Arg("extension", OUTPUT_FORMAT, keep_if_empty=True)), _format,
+           "Output format by name or extension (`jpg`, `png`, `webp`, `avif`, `jxl`, `heic`...), or `best`: "
+           "the smallest of the candidates; the URL's `@ext`/`.ext` does the same and wins; empty: the source's.",
+           "rs:fit:300:300/f:webp", Scope.OUTPUT),
     output_option("quality", ("q",), F, Arg("quality", QUALITY), "quality",
                   "Output quality 1-100; 0: the format's configured default.", "q:70"),
     Option("format_quality", ("fq",), F, Args(tail=Pairs(Arg("format", FORMAT), Arg("quality", QUALITY))),
@@ -103,6 +122,9 @@ OPTIONS = (
     output_option("pages", ("pgs",), F, Arg("pages", POSITIVE_INT), "pages",
                   "How many pages or frames from `page` to use, stacked top to bottom and left-aligned "
                   "(an animated result keeps all the frames instead).", "pg:1/pgs:3/f:png", "iss634.gif"),
+    output_option("preserve_hdr", ("ph",), F, Arg("preserve_hdr", BOOL), "preserve_hdr",
+                  "Keep a 16-bit source 16-bit where the result can hold it (PNG, AVIF, JPEG XL, TIFF, HEIC); "
+                  "default `IMGPROXY_PRESERVE_HDR`.", "ph:1/f:png"),
     output_option("disable_animation", ("da",), F, Arg("disable_animation", BOOL), "disable_animation",
                   "Treat an animated source as a still image (its first frame).", "da:1", "iss634.gif"),
 )

@@ -26,6 +26,7 @@ class ClientFeatures:
 
     accepts_webp: bool = False
     accepts_avif: bool = False
+    accepts_jxl: bool = False
     dpr: float = 0.0
     width: int = 0
 
@@ -42,6 +43,8 @@ class OptionsParser:
             strip_color_profile=proc.strip_color_profile,
             enforce_thumbnail=proc.enforce_thumbnail,
             skip_processing=proc.skip_processing_formats,
+            best_format=config.formats.best.by_default,
+            preserve_hdr=config.formats.preserve_hdr,
         )
         self.pipeline_defaults = PipelineOptions(auto_rotate=proc.auto_rotate)
         problems = errors if errors is not None else []
@@ -82,6 +85,10 @@ class OptionsParser:
             if features.accepts_avif and (proc.auto_avif or proc.enforce_avif):
                 b.out["prefer_avif"] = True
                 b.out["enforce_avif"] = proc.enforce_avif
+            formats = self.config.formats
+            if features.accepts_jxl and (formats.auto_jxl or formats.enforce_jxl):
+                b.out["prefer_jxl"] = True
+                b.out["enforce_jxl"] = formats.enforce_jxl
             if features.dpr > 0:
                 b.pipe["dpr"] = min(features.dpr, 8.0)
             if features.width > 0:

@@ -19,6 +19,8 @@ from imgproxy_py.server.composition import Services, build_services, lifespan
 from imgproxy_py.server.info import handle_info
 from imgproxy_py.server.landing import landing_page
 from imgproxy_py.server.media import handle_best_frames, handle_media, handle_thumbnail
+from imgproxy_py.server.media_faces import face_routes
+from imgproxy_py.server.media_upload import upload_routes
 from imgproxy_py.server.processing import handle_image
 
 log = logging.getLogger("imgproxy_py.server")
@@ -125,6 +127,8 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route("/health", health, methods=["GET", "HEAD"]),
             Route("/", root, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/info/{path:path}", info, methods=["GET", "HEAD"]),
+            *upload_routes(services),
+            *face_routes(services),
             Route("/thumbnail/{key}/best.json", best, methods=["GET", "HEAD"]),
             Route("/thumbnail/{key}", thumbnail, methods=["GET", "HEAD"]),
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),

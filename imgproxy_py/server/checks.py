@@ -81,6 +81,7 @@ def client_features(request: Request, services: Services) -> ClientFeatures:
         dpr = _header_float(request, "sec-ch-dpr", "dpr")
         width = _header_float(request, "sec-ch-width", "width")
     return ClientFeatures(accepts_webp=ImageFormat.WEBP.mime in accept, accepts_avif=ImageFormat.AVIF.mime in accept,
+                          accepts_jxl=ImageFormat.JXL.mime in accept,
                           dpr=dpr, width=int(width))
 
 

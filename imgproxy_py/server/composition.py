@@ -13,7 +13,7 @@ import ctypes
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from imgproxy_py.cluster.internal import InternalCache, build_internal_cache, sh
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.detection.classify import Classifier
+from imgproxy_py.detection.expressions import expressions_for_best_frames
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
@@ -143,7 +144,8 @@ def build_services(config: Config) -> Services:
         log.warning("camera RAW is off: %s", raw_missing)
     special_sources = SpecialSources(
         video_config, raw_decoder, detectors.detect if detectors.enabled else None,
-        raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable)
+        raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable,
+        expressions=expressions_for_best_frames(video_config, detection_config, "face" in detectors.class_names))
     media = load_media_routes(config.media, config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
     objects = ObjectDetection(detectors) if detectors.enabled else None
@@ -191,7 +193,7 @@ def _registry(plugins: Plugins, problems: list[str]) -> OptionRegistry[Option]:
 def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]) -> Processor:
     proc = config.processing
     sec = config.security
-    encoder_settings = config.encoding
+    encoder_settings = replace(config.encoding, jxl_effort=config.formats.jxl_effort)
     return Processor(
         settings=ProcessingSettings(
             use_linear_colorspace=proc.use_linear_colorspace,
@@ -200,6 +202,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
             watermark_opacity=proc.watermark_opacity,
             max_result_resolution=result_resolution_limit(sec.max_src_resolution),
             unsharp_masking=config.unsharp_masking,
+            pdf_no_background=config.formats.pdf_no_background,
         ),
         encoder_settings=encoder_settings,
         limits=Limits(sec.max_src_resolution, sec.max_animation_frames, sec.max_animation_frame_resolution),
@@ -208,6 +211,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
         preferred_formats=proc.preferred_formats,
         always_rasterize_svg=proc.always_rasterize_svg,
         sanitize_svg=proc.sanitize_svg,
+        best_format=config.formats.best,
         deps=deps,
         encoder=QualityControlledEncoder(config.optimize, encoder_settings),
         steps=steps,

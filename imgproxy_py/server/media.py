@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import BadRequestError, UnprocessableImageError
 from imgproxy_py.imaging.sources import SpecialSources
-from imgproxy_py.media.bestframe import best_frames
+from imgproxy_py.media.bestframe import FrameScore, best_frames
 from imgproxy_py.media.index import HASH_RE
 from imgproxy_py.media.routes import MediaRoutes, thumbnail_options
 from imgproxy_py.server.composition import Services
@@ -78,11 +78,28 @@ async def handle_thumbnail(request: Request, services: Services) -> Response:
     return media_cached(response, media.ttl)
 
 
-def _best(special: SpecialSources, data: bytes, k: int, deadline: Deadline) -> list[Any]:
+def best_frames_job(special: SpecialSources, data: bytes, k: int, deadline: Deadline) -> list[Any]:
     if not special.video.enabled:
         raise UnprocessableImageError("video sources are disabled (IMGPROXY_ENABLE_VIDEO_THUMBNAILS)")
     return best_frames(data, config=special.video, face_detector=special.face_detector, top_k=k,
-                       deadline=time.monotonic() + max(0.0, deadline.remaining))
+                       deadline=time.monotonic() + max(0.0, deadline.remaining), expressions=special.expressions)
+
+
+def frame_json(frame: FrameScore, url: str) -> dict[str, Any]:
+    """One ranked frame as ``best.json`` and ``POST /thumbnail/best`` report it."""
+    return {
+        "frame": frame.index, "timestamp": round(frame.timestamp, 3), "score": round(frame.score, 4),
+        "sharpness": round(frame.sharpness, 4), "faces": round(frame.faces, 4),
+        "expression": round(frame.expression, 4), "exposure": round(frame.exposure, 4),
+        "face_count": frame.face_count, "dominant_expression": frame.dominant_expression,
+        "expression_probability": round(frame.expression_probability, 4), "url": url,
+    }
+
+
+def parse_k(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 50:
+        raise BadRequestError("k must be an integer in 1-50")
+    return int(text)
 
 
 async def handle_best_frames(request: Request, services: Services) -> Response:
@@ -91,15 +108,9 @@ async def handle_best_frames(request: Request, services: Services) -> Response:
     if media is None:
         return Response("Not found", status_code=404)
     key = _authorized_key(request, media)
-    k_text = request.query_params.get("k", "5")
-    if not k_text.isdigit() or not 1 <= int(k_text) <= 50:
-        raise BadRequestError("k must be an integer in 1-50")
+    k = parse_k(request.query_params.get("k", "5"))
     deadline = Deadline.after(services.config.server.timeout)
     data = media.file(key).read_bytes()
-    frames = await services.workers.run(deadline, _best, special, data, int(k_text), deadline)
-    body = [{
-        "frame": f.index, "timestamp": round(f.timestamp, 3), "score": round(f.score, 4),
-        "sharpness": round(f.sharpness, 4), "faces": round(f.faces, 4), "exposure": round(f.exposure, 4),
-        "face_count": f.face_count, "url": f"/thumbnail/{key}?frame={f.index}",
-    } for f in frames]
+    frames = await services.workers.run(deadline, best_frames_job, special, data, k, deadline)
+    body = [frame_json(f, f"/thumbnail/{key}?frame={f.index}") for f in frames]
     return JSONResponse(body, headers=media_cache_headers(media.ttl))

@@ -41,7 +41,9 @@ log = logging.getLogger("imgproxy_py.server")
 def vary_header(services: Services) -> str:
     proc = services.config.processing
     vary = []
-    if proc.auto_webp or proc.enforce_webp or proc.auto_avif or proc.enforce_avif:
+    formats = services.config.formats
+    if (proc.auto_webp or proc.enforce_webp or proc.auto_avif or proc.enforce_avif
+            or formats.auto_jxl or formats.enforce_jxl):
         vary.append("Accept")
     if services.config.server.enable_client_hints:
         vary += ["Sec-CH-DPR", "DPR", "Sec-CH-Width", "Width"]

@@ -32,11 +32,13 @@ from imgproxy_py.url.gravity import Gravity, GravityLike, extend_args, to_gravit
 from imgproxy_py.url.options_color import ColorMethods
 from imgproxy_py.url.options_delivery import DeliveryMethods
 from imgproxy_py.url.options_encoding import EncodingMethods
+from imgproxy_py.url.options_formats import FormatMethods
 from imgproxy_py.url.options_sharpness import SharpnessMethods
 from imgproxy_py.url.options_watermarks import WatermarkMethods
 
 
-class Options(ColorMethods, SharpnessMethods, WatermarkMethods, EncodingMethods, DeliveryMethods, OptionChain):
+class Options(ColorMethods, SharpnessMethods, WatermarkMethods, EncodingMethods, DeliveryMethods, FormatMethods,
+              OptionChain):
     """Processing options, immutable: every method returns a new object.
 
     Methods of the newer option families live in the ``options_*`` mixins beside this module.

@@ -1,12 +1,15 @@
-"""``colorspace_to_processing``: whatever the decoder gave, later steps get 8-bit sRGB."""
+"""``colorspace_to_processing``: whatever the decoder gave, later steps get 8-bit sRGB; with
+``preserve_hdr``, 16 bits where the result and the steps can hold them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 import pyvips
 
+from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.steps.colorspace_to_processing import colorspace_to_processing
 from tests.steps.support import context, solid
 
@@ -35,3 +38,42 @@ def test_colours_survive() -> None:
     c = context(solid(8, 8, (200, 100, 50)).colourspace("rgb16"))
     colorspace_to_processing(c)
     assert c.img(4, 4) == pytest.approx([200, 100, 50], abs=1)
+
+
+def _hdr(img: pyvips.Image, url_options: str = "", out_format: ImageFormat = ImageFormat.PNG) -> pyvips.Image:
+    c = context(img, url_options, out_format=out_format)
+    c.out = replace(c.out, preserve_hdr=True)
+    colorspace_to_processing(c)
+    return c.img
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: solid(8, 8).colourspace("rgb16"), ("rgb16", "ushort", 3)),
+        (lambda: solid(8, 8).colourspace("scrgb"), ("rgb16", "ushort", 3)),  # float becomes RGB16
+        (lambda: GREY.colourspace("grey16"), ("grey16", "ushort", 1)),  # grey stays grey
+        (lambda: solid(8, 8), ("srgb", "uchar", 3)),  # 8-bit stays 8-bit
+    ],
+)
+def test_preserve_hdr_keeps_depth(make: Callable[[], pyvips.Image], expected: tuple[str, str, int]) -> None:
+    img = _hdr(make())
+    assert (img.interpretation, img.format, img.bands) == expected
+
+
+def test_preserve_hdr_keeps_the_colours() -> None:
+    img = _hdr(solid(8, 8, (200, 100, 50)).colourspace("rgb16"))
+    assert img(4, 4) == pytest.approx([200 * 257, 100 * 257, 50 * 257], abs=300)
+
+
+@pytest.mark.parametrize(("url_options", "out_format"), [
+    ("", ImageFormat.JPEG), ("", ImageFormat.WEBP), ("pd:4", ImageFormat.PNG), ("bl:1", ImageFormat.PNG),
+    ("bg:ff0000", ImageFormat.PNG)])
+def test_preserve_hdr_falls_back_to_8_bits(url_options: str, out_format: ImageFormat) -> None:
+    img = _hdr(solid(8, 8).colourspace("rgb16"), url_options, out_format)
+    assert (img.interpretation, img.format) == ("srgb", "uchar")
+
+
+def test_preserve_hdr_falls_back_with_alpha() -> None:
+    img = _hdr(solid(8, 8, (10, 20, 30, 128)).colourspace("rgb16"))
+    assert img.format == "uchar"

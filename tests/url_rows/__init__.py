@@ -1,5 +1,5 @@
 """Rows of ``tests/test_url_table.py`` for the newer option families, one module per family
-(``color``, ``sharpness``, ``watermarks``, ``encoding``, ``delivery``), each a ``ROWS`` list of
+(``color``, ``sharpness``, ``watermarks``, ``encoding``, ``delivery``, ``formats``), each a ``ROWS`` list of
 ``(method, call, fields the server must read back)``."""
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import pyvips
 
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.imaging.codecs.load import wheel_decoder
 from imgproxy_py.imaging.codecs.save import EncoderSettings, encode
 from imgproxy_py.optimize import OptimizeConfig, encode_with_quality_control, png_save_options
 from imgproxy_py.options.model import OutputOptions
@@ -44,5 +45,5 @@ class QualityControlledEncoder:
         result = encode_with_quality_control(
             img, fmt.value, save, quality=quality, autoquality=autoquality, max_bytes=out.max_bytes,
             max_resolution=self.config.autoquality_max_resolution, check_deadline=deadline.check,
-            ml_model_path=self.config.ml_model_path)
+            ml_model_path=self.config.ml_model_path, decode=wheel_decoder(fmt))
         return result.data, result.quality

@@ -15,7 +15,7 @@ import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import Codec, ImageFormat, ShrinkOnLoad, sniff_format
-from imgproxy_py.imaging.codecs import bmp, ico
+from imgproxy_py.imaging.codecs import bmp, heic, ico, jxl, pdf
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
 from imgproxy_py.imaging.vips import page_height
@@ -25,12 +25,30 @@ from imgproxy_py.imaging.vips import page_height
 MAX_PAGE = 9_999_999
 # Our own decoders, under the loader names the format records give them.
 _BUILTIN_LOADERS: dict[str, Callable[..., pyvips.Image]] = {"bmpload": bmp.load_bmp, "icoload": ico.load_ico}
+# Optional wheels' decoders (``codecs.wheels``); a missing wheel is a 501 when a source needs it.
+_WHEEL_LOADERS: dict[str, Callable[..., pyvips.Image]] = {
+    "heicload": heic.load_heic, "jxlload": jxl.load_jxl, "pdfload": pdf.load_pdf}
+
+
+def stacked_pages(fmt: ImageFormat, pages: int) -> int:
+    """How many pages of ``fmt`` the ``pages`` option stacks into one picture: PDF pages (our
+    renderer lays them out); libvips' multi-page formats are frames of an animation instead."""
+    return pages if fmt is ImageFormat.PDF else 1
+
+
+def wheel_decoder(fmt: ImageFormat) -> Callable[[bytes], pyvips.Image] | None:
+    """How autoquality reads back a result libvips can't (HEIC, JPEG XL); None for the rest."""
+    if fmt.spec.codec is not Codec.WHEEL or fmt.spec.loader not in _WHEEL_LOADERS:
+        return None
+    return lambda data: load(data, fmt)
 
 
 def loadable(fmt: ImageFormat) -> bool:
     spec = fmt.spec
     if spec.codec is Codec.BUILTIN:
         return spec.loader in _BUILTIN_LOADERS
+    if spec.codec is Codec.WHEEL:
+        return spec.loader in _WHEEL_LOADERS
     return bool(spec.loader) and pyvips.type_find("VipsOperation", spec.loader) != 0
 
 
@@ -69,12 +87,15 @@ def shrink_factor(shrink: float) -> int:
 
 
 def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, pages: int = 1,
-         thumbnail: bool = False, max_pixels: int = 0, access: str = "random") -> pyvips.Image:
+         thumbnail: bool = False, max_pixels: int = 0, access: str = "random",
+         header_only: bool = False, no_background: bool = False) -> pyvips.Image:
     """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG).
 
     ``access="sequential"`` streams the decode through the pipeline instead of holding the
     whole image in memory; a step that reads pixels twice must then ``copy_memory()`` first
-    (as imgproxy does before rotating, smart cropping or filtering).
+    (as imgproxy does before rotating, smart cropping or filtering).  ``header_only``: the size
+    and metadata are all the caller reads (``/info``); the eager wheel decoders skip the pixels.
+    ``no_background``: PDF pages rendered transparent (``IMGPROXY_PDF_NO_BACKGROUND``).
     """
     if page > MAX_PAGE:
         raise UnprocessableImageError(f"page {page} does not exist")
@@ -82,6 +103,10 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
     try:
         if spec.codec is Codec.BUILTIN:
             return _BUILTIN_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34)
+        if spec.codec is Codec.WHEEL:
+            return _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
+                                               thumbnail=thumbnail, shrink=shrink, header_only=header_only,
+                                               no_background=no_background)
         options: dict[str, Any] = {"access": access, **_shrink_options(spec.shrink_on_load, shrink)}
         if spec.loader == "heifload" and thumbnail:
             options["thumbnail"] = True

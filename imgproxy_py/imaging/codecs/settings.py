@@ -36,6 +36,7 @@ class EncoderSettings:
     avif_subsample: str = "auto"
     color_profiles_dir: str = DEFAULT_COLOR_PROFILES_DIR
     strip_metadata_dpi: float = 72.0
+    jxl_effort: int = 4  # IMGPROXY_JXL_EFFORT, read with the other JPEG XL settings (formats_config)
 
     @staticmethod
     def from_env(r: EnvReader) -> EncoderSettings:
