@@ -8,8 +8,12 @@ import os
 import socket
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from imgproxy_py import __version__
+
+if TYPE_CHECKING:
+    from imgproxy_py.config import Config
 
 log = logging.getLogger("imgproxy_py")
 
@@ -58,36 +62,72 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
-    import uvicorn
-
     from imgproxy_py.config import read_config
-    from imgproxy_py.errors import ConfigError
-    from imgproxy_py.server.app import create_app
-    from imgproxy_py.server.composition import build_services
     from imgproxy_py.server.logs import setup_logging
-    from imgproxy_py.settings_check import unread_settings
 
     env = dict(os.environ if environ is None else environ)
     if args.demo:
         env = {**demo_environment(), **env}
     config, problems = read_config(env)
     setup_logging(config)
+    if config.processes == 1 or problems:
+        return _serve_process(config, None, problems)
+    from imgproxy_py.settings_check import unread_settings
+
+    for warning in unread_settings(config.settings_given, config.settings_read):
+        log.warning("%s", warning)
+    # Several processes: bind once here, then each child builds its own services on the
+    # shared socket (nothing heavy is loaded before the fork).
+    from imgproxy_py.cluster.supervisor import EXIT_CANNOT_START, Supervisor
+
+    sock = _bind(config)
+    if sock is None:
+        return 1
+
+    def child() -> int:
+        code = _serve_process(config, sock, [])
+        return EXIT_CANNOT_START if code == 1 else code
+
+    return Supervisor(config.processes, child).run()
+
+
+def _invalid(problems: list[str]) -> int:
+    # Every problem at once, so a deploy is fixed in one go.
+    print("imgproxy-py: invalid configuration:\n  " + "\n  ".join(problems), file=sys.stderr)
+    return 1
+
+
+def _bind(config: Config) -> socket.socket | None:
+    host, port = config.server.host, config.server.port
+    try:
+        return bind_socket(host, port)
+    except OSError as exc:
+        print(f"imgproxy-py: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+
+
+def _serve_process(config: Config, sock: socket.socket | None, problems: list[str]) -> int:
+    """One server process: build the services, then serve on ``sock`` (bound here if None);
+    ``problems``: the settings' own, reported with the services' in one list."""
+    import uvicorn
+
+    from imgproxy_py.errors import ConfigError
+    from imgproxy_py.server.app import create_app
+    from imgproxy_py.server.composition import build_services
+    from imgproxy_py.settings_check import unread_settings
+
     try:
         services = build_services(config)
     except ConfigError as exc:
-        problems += exc.problems
+        problems = problems + exc.problems
     if problems:
-        # Every problem at once, so a deploy is fixed in one go.
-        print("imgproxy-py: invalid configuration:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 1
-    for warning in unread_settings(config.settings_given, config.settings_read):
-        log.warning("%s", warning)
-    host, port = config.server.host, config.server.port
-    try:
-        sock = bind_socket(host, port)
-    except OSError as exc:
-        print(f"imgproxy-py: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return _invalid(problems)
+    if sock is None:
+        for warning in unread_settings(config.settings_given, config.settings_read):
+            log.warning("%s", warning)
+        sock = _bind(config)
+        if sock is None:
+            return 1
     app = create_app(config, services)
     if not config.security.signing_enabled:
         log.warning("IMGPROXY_KEY is not set: unsigned URLs are accepted. Set IMGPROXY_KEY and "

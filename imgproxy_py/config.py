@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from imgproxy_py import __version__
+from imgproxy_py.cluster.config import CacheConfig, read_processes
 from imgproxy_py.detection.classify import ClassificationConfig
 from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
@@ -277,6 +278,10 @@ class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     raw: RawConfig = field(default_factory=RawConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    # imgproxy Pro's internal cache (IMGPROXY_CACHE_*) and our Redis tier.
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    # IMGPROXY_PROCESSES (ours): server processes sharing the port.
+    processes: int = 1
     info: InfoConfig = field(default_factory=InfoConfig)  # /info's presets, presets-only mode and allowed options
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)  # /info's classify
     watermarks: WatermarksConfig = field(default_factory=WatermarksConfig)
@@ -330,6 +335,8 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         unsharp_masking=UnsharpMaskingConfig.from_env(r),
         formats=FormatsConfig.from_env(r),
         plugins=_plugins(r),
+        cache=CacheConfig.from_env(r),
+        processes=read_processes(r),
     )
     config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),
                      settings_read=frozenset(tracked.read))

@@ -13,8 +13,10 @@ requests per source identity and orientation, relative to the whole upright sour
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pyvips
 from cachetools import LRUCache
@@ -36,6 +38,15 @@ OBJECT_GRAVITIES = (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED)
 CacheKey = tuple[str, int, int, bool]
 
 
+class SharedDetections(Protocol):
+    """A tier behind the per-process cache that other nodes share (``cluster``'s Redis one);
+    called from worker threads, so blocking; it never raises."""
+
+    def get(self, key: str) -> tuple[Detection, ...] | None: ...
+
+    def put(self, key: str, detections: tuple[Detection, ...]) -> None: ...
+
+
 class ObjectDetection:
     """The detector as the pipeline uses it, with the per-source cache."""
 
@@ -45,12 +56,27 @@ class ObjectDetection:
         self._cache: LRUCache[CacheKey, tuple[Detection, ...]] = LRUCache(cache_entries)
         self._lock = threading.Lock()
         self.inferences = 0  # real detector runs (the cache's misses)
+        self.shared: SharedDetections | None = None
+        # Nodes share detections only when their detector settings are the same.
+        # (Model files by name: nodes installed in different folders still agree.)
+        settings = re.sub(r"PosixPath\('(?:[^']*/)?([^']*)'\)", r"\1", repr(self.config))
+        self._fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:16]
+
+    def _shared_key(self, key: CacheKey) -> str:
+        source, page, angle, flip = key
+        return f"{self._fingerprint}:{source}:{page}:{angle}:{int(flip)}"
 
     def cached(self, key: CacheKey | None) -> tuple[Detection, ...] | None:
         if key is None:
             return None
         with self._lock:
-            return self._cache.get(key)
+            found = self._cache.get(key)
+        if found is None and self.shared is not None:
+            found = self.shared.get(self._shared_key(key))
+            if found is not None:
+                with self._lock:
+                    self._cache[key] = found
+        return found
 
     def relative(self, upright: pyvips.Image, key: CacheKey | None = None) -> tuple[Detection, ...]:
         """Detections in ``upright`` in coordinates relative to its size (0..1), from the cache
@@ -69,6 +95,8 @@ class ObjectDetection:
         if key is not None:
             with self._lock:
                 self._cache[key] = relative
+            if self.shared is not None:
+                self.shared.put(self._shared_key(key), relative)
         return relative
 
     def detections(self, c: Context) -> tuple[Detection, ...]:

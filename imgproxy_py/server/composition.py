@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pyvips
 
 from imgproxy_py.cache import BytesCache, SingleFlight
+from imgproxy_py.cluster.internal import InternalCache, build_internal_cache, shared_detections
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.detection.classify import Classifier
@@ -93,6 +94,7 @@ class Services:
     fallback_image: bytes | None = None
     media: MediaRoutes | None = None
     special_sources: SpecialSources | None = None
+    internal_cache: InternalCache | None = None
     classifier: Classifier | None = None  # /info's classify (IMGPROXY_CLASSIFICATION_NET), opened on first use
     watermarks: WatermarkImages | None = None  # watermark_url images (build_services sets it)
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
@@ -117,6 +119,8 @@ class Services:
         if self.metrics is not None:
             await self.metrics.stop()
         await self.fetcher.close()
+        if self.internal_cache is not None:
+            await self.internal_cache.close()
         self.workers.shutdown()
         special = self.special_sources
         if special is not None and special.raw is not None:
@@ -144,13 +148,17 @@ def build_services(config: Config) -> Services:
         expressions=expressions_for_best_frames(video_config, detection_config, "face" in detectors.class_names))
     media = load_media_routes(config.media, config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
+    objects = ObjectDetection(detectors) if detectors.enabled else None
+    if objects is not None and config.cache.redis_url:
+        objects.shared = shared_detections(config.cache.redis_url)
     processor = _build_processor(config, PipelineDeps(
-        objects=ObjectDetection(detectors) if detectors.enabled else None,
+        objects=objects,
         object_fallback=GravityType.SMART if detection_config.fallback_to_smart_crop else GravityType.CENTER,
         special_sources=special_sources,
         watermark=_watermark(config, problems),
     ), insert_steps(MAIN_STEPS, plugins.steps, problems))
     fallback = _static_fallback(config, problems)
+    internal_cache = build_internal_cache(config.cache, config.fetch, problems)
     if problems:
         raise ConfigError(problems)
     fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config),
@@ -161,6 +169,7 @@ def build_services(config: Config) -> Services:
     services = Services(config, options, fetcher, SourceStore(fetcher, config.delivery.source_cache_bytes),
                         processor, workers, results, fallback_image=fallback)
     services.media = media
+    services.internal_cache = internal_cache
     services.special_sources = special_sources
     services.classifier = Classifier(config.classification) if config.classification.enabled else None
     services.watermarks = WatermarkImages(config.watermarks, fetcher, config.url)

@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from imgproxy_py.cluster.entry import CacheEntry
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import (
     ImgproxyError,
@@ -27,6 +28,7 @@ from imgproxy_py.server.checks import check_secret, client_features, parse_and_v
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers, check_allowed, check_hashsum
 from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
+from imgproxy_py.server.internal_cache import serve_cached
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
 from imgproxy_py.server.watermarks import processor_for
 from imgproxy_py.sources.base import SourceImage
@@ -80,7 +82,6 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     """An image request; ``parsed`` is given by routes that build the URL themselves
     (media routes), which have their own authentication."""
     config = services.config
-    delivery = config.delivery
     deadline = Deadline.after(config.server.timeout)
     if parsed is None:
         check_secret(request, config.server.secret)
@@ -90,14 +91,37 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     out = options.output
     check_allowed(out, config)
     canonical = services.options.canonical(options)
+    cache = services.internal_cache
+    if cache is not None and not out.raw:
+        key = cache.key(parsed.source.url, canonical, request.headers, request.cookies)
+        source_path = parsed
+
+        async def render() -> Response:
+            return await _render(request, services, source_path, options, canonical, deadline, conditional=False)
+
+        async def revalidate(entry: CacheEntry) -> CacheEntry | None:
+            return await _revalidate(services, source_path.source.url, out, entry)
+
+        return await serve_cached(request, cache, key, render, revalidate, deadline, bypass=out.bypass_cache)
+    return await _render(request, services, parsed, options, canonical, deadline, conditional=True)
+
+
+async def _render(request: Request, services: Services, parsed: ParsedPath, options: RequestOptions,
+                  canonical: str, deadline: Deadline, conditional: bool) -> Response:
+    """Fetch, process and answer; ``conditional``: honour the client's validators (the
+    internal cache answers them itself from its entry)."""
+    config = services.config
+    delivery = config.delivery
+    out = options.output
     opts_tag = options_tag(canonical, delivery.etag_buster)
 
     # Conditional request: hand the origin its own ETag back, so an unchanged source costs
     # neither a download nor processing.
-    client_tags = parse_if_none_match(request.headers.get("if-none-match")) if delivery.use_etag else []
+    inm = request.headers.get("if-none-match") if conditional else None
+    client_tags = parse_if_none_match(inm) if delivery.use_etag else []
     matching = [t for t in client_tags if t.options == opts_tag]
     origin_etag = next((t.value for t in matching if t.kind == "R"), None)
-    ims = request.headers.get("if-modified-since") if delivery.use_last_modified else None
+    ims = request.headers.get("if-modified-since") if delivery.use_last_modified and conditional else None
 
     # A revalidation the origin can answer with 304 needs no worker slot: ask it first.
     early: tuple[SourceImage, int | None] | None = None
@@ -112,6 +136,7 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
         headers = _headers(services, out, source, fallback_status, opts_tag, origin_etag)
         if fallback_status is None:
             check_hashsum(out, source)
+            request.state.source_validators = (source.etag or "", source.last_modified or "")
         identity = source_identity(source)
         if fallback_status is None and any(t.source_identity == identity for t in matching):
             return not_modified(headers)  # same options, same source bytes: nothing to redo
@@ -127,6 +152,20 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     request.state.result_format = result.format.value
     return Response(result.data, status_code=fallback_status or 200, media_type=result.format.mime,
                     headers=headers)
+
+
+async def _revalidate(services: Services, url: str, out: OutputOptions, entry: CacheEntry) -> CacheEntry | None:
+    """The internal cache's stale entry, fresh again when the origin says its source is unchanged."""
+    try:
+        source = await services.sources.get(url, if_none_match=entry.source_etag or None,
+                                            if_modified_since=entry.source_last_modified or None,
+                                            max_size=out.security.max_src_file_size)
+    except ImgproxyError:
+        return None  # rendering anew meets the same error and answers it properly
+    if not source.not_modified:
+        return None
+    headers = cache_headers(services.config.server.ttl, out.expires)
+    return entry.refreshed(headers["Cache-Control"])
 
 
 def raw_response(request: Request, source: SourceImage, url: str, out: OutputOptions,

@@ -1,0 +1,85 @@
+"""The internal cache's settings (imgproxy Pro's ``IMGPROXY_CACHE_*``), Redis (ours) and the
+number of server processes per host (``IMGPROXY_PROCESSES``, ours)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imgproxy_py.envreader import EnvReader
+
+CACHE_ADAPTERS = ("fs", "s3", "gcs", "abs")
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    use: str = ""  # "": no internal cache
+    bucket: str = ""
+    path_prefix: str = ""
+    fs_root: str = ""
+    key_headers: tuple[str, ...] = ()
+    key_cookies: tuple[str, ...] = ()
+    report_errors: bool = False
+    s3_region: str = ""
+    s3_endpoint: str = ""
+    s3_endpoint_use_path_style: bool = True
+    s3_assume_role_arn: str = ""
+    s3_assume_role_external_id: str = ""
+    gcs_endpoint: str = ""
+    gcs_key: str = ""
+    abs_name: str = ""
+    abs_key: str = ""
+    abs_endpoint: str = ""
+    # Ours: Redis as a hot tier for small results and the cluster-wide single flight.
+    redis_url: str = ""
+    redis_max_bytes: int = 1024 * 1024
+    # How long a request waits for another node's rendering of the same key before it
+    # renders itself (seconds; the request's own deadline bounds it too).
+    redis_wait: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.use or self.redis_url)
+
+    @staticmethod
+    def from_env(r: EnvReader) -> CacheConfig:
+        use = r.string("IMGPROXY_CACHE_USE").lower()
+        if use and use not in CACHE_ADAPTERS:
+            r.errors.append(f"IMGPROXY_CACHE_USE: {use!r} is not one of {', '.join(CACHE_ADAPTERS)}")
+            use = ""
+        config = CacheConfig(
+            use=use,
+            bucket=r.string("IMGPROXY_CACHE_BUCKET").strip("/"),
+            path_prefix=r.string("IMGPROXY_CACHE_PATH_PREFIX").strip("/"),
+            fs_root=r.string("IMGPROXY_CACHE_FS_ROOT"),
+            # Header names are matched case-insensitively, as HTTP says.
+            key_headers=tuple(h.lower() for h in r.string_list("IMGPROXY_CACHE_KEY_HEADERS")),
+            key_cookies=r.string_list("IMGPROXY_CACHE_KEY_COOKIES"),
+            report_errors=r.boolean("IMGPROXY_CACHE_REPORT_ERRORS", False),
+            s3_region=r.string("IMGPROXY_CACHE_S3_REGION", r.string("AWS_REGION")),
+            s3_endpoint=r.string("IMGPROXY_CACHE_S3_ENDPOINT"),
+            s3_endpoint_use_path_style=r.boolean("IMGPROXY_CACHE_S3_ENDPOINT_USE_PATH_STYLE", True),
+            s3_assume_role_arn=r.string("IMGPROXY_CACHE_S3_ASSUME_ROLE_ARN"),
+            s3_assume_role_external_id=r.string("IMGPROXY_CACHE_S3_ASSUME_ROLE_EXTERNAL_ID"),
+            gcs_endpoint=r.string("IMGPROXY_CACHE_GCS_ENDPOINT"),
+            gcs_key=r.string("IMGPROXY_CACHE_GCS_KEY"),
+            abs_name=r.string("IMGPROXY_CACHE_ABS_NAME"),
+            abs_key=r.string("IMGPROXY_CACHE_ABS_KEY"),
+            abs_endpoint=r.string("IMGPROXY_CACHE_ABS_ENDPOINT"),
+            redis_url=r.string("IMGPROXY_CACHE_REDIS_URL"),
+            redis_max_bytes=r.integer("IMGPROXY_CACHE_REDIS_MAX_BYTES", 1024 * 1024, minimum=0),
+            redis_wait=r.number("IMGPROXY_CACHE_REDIS_WAIT", 10.0, minimum=0),
+        )
+        if use == "fs" and not config.fs_root:
+            r.errors.append("IMGPROXY_CACHE_FS_ROOT: required when IMGPROXY_CACHE_USE is fs")
+        if use in ("s3", "gcs", "abs") and not config.bucket:
+            r.errors.append(f"IMGPROXY_CACHE_BUCKET: required when IMGPROXY_CACHE_USE is {use}")
+        if use == "abs" and not config.abs_name:
+            r.errors.append("IMGPROXY_CACHE_ABS_NAME: the storage account name is required with abs")
+        return config
+
+
+def read_processes(r: EnvReader) -> int:
+    """``IMGPROXY_PROCESSES``: server processes sharing one port. Default 1: measured on two
+    cores, one process already keeps both busy (libvips threads run without the GIL), and each
+    process holds its own models and buffers; hosts with many cores gain from more."""
+    return r.integer("IMGPROXY_PROCESSES", 1, minimum=1, maximum=256)

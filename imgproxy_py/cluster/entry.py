@@ -1,0 +1,112 @@
+"""A cached response: status, headers and body, with the time it stops being fresh.
+
+Stored as one blob: a 4-byte big-endian length, a JSON header, then the body, so one read or
+one object-store GET gives all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import time
+from dataclasses import dataclass, field, replace
+from email.utils import formatdate
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECASE)
+# Headers that describe the one response rather than the image: never stored.
+_PER_RESPONSE = {"date", "content-length", "server", "x-request-id"}
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    status: int
+    media_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    stored_at: float = 0.0
+    expires_at: float = 0.0
+    # The source's validators when it was fetched: a stale entry is revalidated with them, and
+    # an origin's 304 makes it fresh again without a download or processing.
+    source_etag: str = ""
+    source_last_modified: str = ""
+
+    @property
+    def revalidatable(self) -> bool:
+        return bool(self.source_etag or self.source_last_modified)
+
+    @property
+    def storable(self) -> bool:
+        """Only full successful renderings are kept: a fallback image (the source failed) or
+        a 304 says nothing lasting about this URL."""
+        return self.status == 200 and self.expires_at > self.stored_at
+
+    def fresh(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) < self.expires_at
+
+    def ttl(self, now: float | None = None) -> float:
+        return self.expires_at - (time.time() if now is None else now)
+
+    def served_headers(self, now: float | None = None) -> dict[str, str]:
+        """The stored headers with ``Cache-Control``/``Expires`` counting down from now, so a
+        CDN never keeps a copy longer than the cache entry lives."""
+        now = time.time() if now is None else now
+        headers = dict(self.headers)
+        remaining = max(0, int(self.expires_at - now))
+        if "Cache-Control" in headers and _MAX_AGE.search(headers["Cache-Control"]):
+            headers["Cache-Control"] = _MAX_AGE.sub(lambda m: m.group(0).replace(m.group(1), str(remaining)),
+                                                    headers["Cache-Control"], count=1)
+            headers["Expires"] = formatdate(now + remaining, usegmt=True)
+        return headers
+
+    def to_bytes(self) -> bytes:
+        head = json.dumps({"status": self.status, "media_type": self.media_type, "headers": self.headers,
+                           "stored_at": self.stored_at, "expires_at": self.expires_at,
+                           "source_etag": self.source_etag,
+                           "source_last_modified": self.source_last_modified}).encode()
+        return struct.pack(">I", len(head)) + head + self.body
+
+    @staticmethod
+    def from_bytes(blob: bytes) -> CacheEntry:
+        """Raises ``ValueError`` on a truncated or foreign blob."""
+        if len(blob) < 4:
+            raise ValueError("cache entry too short")
+        (size,) = struct.unpack(">I", blob[:4])
+        if len(blob) < 4 + size:
+            raise ValueError("cache entry truncated")
+        try:
+            head = json.loads(blob[4:4 + size])
+            return CacheEntry(status=int(head["status"]), media_type=str(head["media_type"]),
+                              body=blob[4 + size:], headers={str(k): str(v) for k, v in head["headers"].items()},
+                              stored_at=float(head["stored_at"]), expires_at=float(head["expires_at"]),
+                              source_etag=str(head.get("source_etag", "")),
+                              source_last_modified=str(head.get("source_last_modified", "")))
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cache entry header unreadable: {exc}") from exc
+
+    def refreshed(self, cache_control: str, now: float | None = None) -> CacheEntry:
+        """Fresh again for ``cache_control``'s max-age from now (the source is unchanged)."""
+        now = time.time() if now is None else now
+        headers = {**self.headers, "Cache-Control": cache_control}
+        return replace(self, headers=headers, stored_at=now, expires_at=now + _max_age(cache_control))
+
+
+def _max_age(control: str) -> int:
+    lowered = control.lower()
+    match = _MAX_AGE.search(control)
+    if match and not any(word in lowered for word in ("no-store", "private", "no-cache")):
+        return int(match.group(1))
+    return 0
+
+
+def entry_from_response(status: int, media_type: str, body: bytes, headers: dict[str, str],
+                        now: float | None = None, source_etag: str = "",
+                        source_last_modified: str = "") -> CacheEntry:
+    """The entry of a response we made: it stays fresh as long as its ``Cache-Control`` lets a
+    shared cache keep it (``s-maxage``/``max-age``: ``IMGPROXY_TTL``, ``exp``, a passed-through
+    origin header); ``no-store``/``private``/``no-cache`` are not kept."""
+    now = time.time() if now is None else now
+    kept = {k: v for k, v in headers.items() if k.lower() not in _PER_RESPONSE}
+    return CacheEntry(status=status, media_type=media_type, body=body, headers=kept, stored_at=now,
+                      expires_at=now + _max_age(headers.get("Cache-Control", "")), source_etag=source_etag,
+                      source_last_modified=source_last_modified)

@@ -1,0 +1,174 @@
+"""imgproxy Pro's internal cache, shared by every node: look an entry up (Redis first, then
+the store), or render it once in the whole cluster and keep it.
+
+Cache failures fall back to processing and are logged, unless ``IMGPROXY_CACHE_REPORT_ERRORS``
+turns them into a 500 "Cache error", as imgproxy documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from imgproxy_py.cache import SingleFlight
+from imgproxy_py.cluster.config import CacheConfig
+from imgproxy_py.cluster.entry import CacheEntry
+from imgproxy_py.cluster.keys import cache_key
+from imgproxy_py.cluster.redis_tier import RedisTier
+from imgproxy_py.cluster.stores import CacheStore, FsCacheStore
+from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.imaging.objects import SharedDetections
+from imgproxy_py.sources.config import FetchConfig
+
+log = logging.getLogger("imgproxy_py.cache")
+POLL = 0.025  # seconds before the first look for another node's entry
+MAX_POLL = 0.2  # and at most between later looks
+# The cluster lock lives this long unless its renderer keeps extending it (every third of it):
+# a node killed while rendering frees its keys within seconds, not after a whole timeout.
+LOCK_TTL = 3.0
+
+
+class CacheError(ImgproxyError):
+    status = 500
+    default_public_message = "Cache error"
+
+
+Render = Callable[[], Awaitable[CacheEntry]]
+
+
+class InternalCache:
+    def __init__(self, config: CacheConfig, store: CacheStore | None, redis: RedisTier | None,
+                 lock_ttl: float = LOCK_TTL) -> None:
+        self.config = config
+        self.store = store
+        self.redis = redis
+        self.lock_ttl = lock_ttl
+        self._flights: SingleFlight[str, CacheEntry] = SingleFlight()
+        self.renders = 0  # renderings this process did for the cache (for tests and metrics)
+
+    def key(self, source_url: str, canonical: str, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str:
+        return cache_key(source_url, canonical, headers, cookies, self.config.key_headers, self.config.key_cookies)
+
+    async def lookup(self, key: str) -> CacheEntry | None:
+        """The fresh or stale entry of ``key``; ``None``: none anywhere."""
+        if self.redis is not None:
+            blob = await self.redis.get(key)
+            if blob is not None:
+                entry = self._decode(key, blob)
+                if entry is not None:
+                    return entry
+        if self.store is None:
+            return None
+        try:
+            blob = await self.store.get(key)
+        except Exception as exc:  # any client's failure: the store is a cache, not the truth
+            self._store_failed("read", key, exc)
+            return None
+        entry = self._decode(key, blob) if blob is not None else None
+        if entry is not None and entry.fresh() and self.redis is not None:
+            await self.redis.put(key, blob or b"", entry.ttl())  # warm the hot tier for the next node
+        return entry
+
+    async def save(self, key: str, entry: CacheEntry) -> None:
+        blob = entry.to_bytes()
+        if self.redis is not None:
+            await self.redis.put(key, blob, entry.ttl())
+        if self.store is not None:
+            try:
+                await self.store.put(key, blob)
+            except Exception as exc:
+                self._store_failed("write", key, exc)
+
+    async def fill(self, key: str, render: Render, wait_limit: float) -> CacheEntry:
+        """Render ``key`` once per process, and once per cluster when Redis coordinates: the
+        other nodes wait (at most ``wait_limit`` seconds) and take the stored entry."""
+        return await self._flights.run(key, lambda: self._fill_cluster(key, render, wait_limit))
+
+    async def _fill_cluster(self, key: str, render: Render, wait_limit: float) -> CacheEntry:
+        redis = self.redis
+        mine = redis is None or await redis.acquire(key, self.lock_ttl)
+        if not mine and redis is not None:
+            give_up = time.monotonic() + wait_limit
+            pause = POLL
+            while time.monotonic() < give_up:
+                await asyncio.sleep(pause)
+                pause = min(pause * 1.5, MAX_POLL)  # long renders: fewer looks at the store
+                entry = await self.lookup(key)
+                if entry is not None and entry.fresh():
+                    return entry
+                if not await redis.locked(key):
+                    # The renderer finished without a storable entry, or died: take over.
+                    mine = await redis.acquire(key, self.lock_ttl)
+                    if mine:
+                        break
+            # Waited long enough: render here rather than fail the request.
+        keeper = asyncio.create_task(self._keep_lock(key)) if mine and redis is not None else None
+        try:
+            self.renders += 1
+            entry = await render()
+            if entry.storable:
+                await self.save(key, entry)
+            return entry
+        finally:
+            if keeper is not None and redis is not None:
+                keeper.cancel()
+                await redis.release(key)
+
+    async def _keep_lock(self, key: str) -> None:
+        assert self.redis is not None
+        while True:
+            await asyncio.sleep(self.lock_ttl / 3)
+            await self.redis.extend(key, self.lock_ttl)
+
+    async def close(self) -> None:
+        if self.store is not None:
+            await self.store.close()
+        if self.redis is not None:
+            await self.redis.close()
+
+    def _decode(self, key: str, blob: bytes) -> CacheEntry | None:
+        try:
+            return CacheEntry.from_bytes(blob)
+        except ValueError as exc:
+            log.warning("cache entry %s unreadable, rendering again: %s", key, exc)
+            return None
+
+    def _store_failed(self, action: str, key: str, exc: Exception) -> None:
+        if self.config.report_errors:
+            raise CacheError(f"cache {action} failed for {key}: {exc}") from exc
+        log.warning("cache %s failed for %s, processing without it: %s", action, key, exc)
+
+
+def build_internal_cache(config: CacheConfig, fetch: FetchConfig, problems: list[str]) -> InternalCache | None:
+    if not config.enabled:
+        return None
+    store: CacheStore | None = None
+    if config.use == "fs":
+        store = FsCacheStore(config.fs_root, config.bucket, config.path_prefix)
+    elif config.use:
+        from imgproxy_py.cluster.object_stores import object_store
+
+        store = object_store(config, fetch, problems)
+    redis: RedisTier | None = None
+    if config.redis_url:
+        try:
+            redis = RedisTier(config.redis_url, config.redis_max_bytes)
+        except ImportError:
+            problems.append("IMGPROXY_CACHE_REDIS_URL: the redis package is not installed "
+                            "(pip install 'imgproxy-py[redis]')")
+        except ValueError as exc:
+            problems.append(f"IMGPROXY_CACHE_REDIS_URL: {exc}")
+    return InternalCache(config, store, redis)
+
+
+def shared_detections(redis_url: str) -> SharedDetections | None:
+    """Detections shared through Redis, or None where the redis package is missing (the
+    internal cache reports that problem)."""
+    try:
+        from imgproxy_py.cluster.shared_detections import RedisDetections
+
+        return RedisDetections(redis_url)
+    except (ImportError, ValueError):
+        return None

@@ -1,0 +1,181 @@
+"""The internal cache in object stores (``IMGPROXY_CACHE_USE`` = ``s3``, ``gcs``, ``abs``).
+
+Each adapter reuses its source backend's pieces (endpoint rules, credentials, signing, the
+store's HTTP client) and adds the write: an entry is one object named
+``<IMGPROXY_CACHE_PATH_PREFIX>/ab/cd/<key>`` in ``IMGPROXY_CACHE_BUCKET``. A 404 is a miss;
+any other answer is a store error (logged, or reported with ``IMGPROXY_CACHE_REPORT_ERRORS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from imgproxy_py.cluster.config import CacheConfig
+from imgproxy_py.cluster.keys import object_name
+from imgproxy_py.cluster.stores import CacheStore
+from imgproxy_py.sources.config import FetchConfig
+
+
+class StoreError(OSError):
+    """The store answered something other than the object or a 404."""
+
+
+def _answer(response: httpx.Response, action: str) -> bytes | None:
+    if response.status_code == 404 and action == "GET":
+        return None
+    if response.status_code // 100 != 2:
+        raise StoreError(f"{action} answered {response.status_code}: {response.text[:200]}")
+    return response.content
+
+
+class S3CacheStore:
+    """Objects in an S3 bucket (or MinIO, R2, ...), signed with SigV4 like the ``s3://`` source."""
+
+    def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
+        from imgproxy_py.sources.s3 import S3Backend, S3Config
+
+        self.backend = S3Backend(S3Config(
+            enabled=True, region=config.s3_region, endpoint=config.s3_endpoint,
+            endpoint_use_path_style=config.s3_endpoint_use_path_style,
+            assume_role_arn=config.s3_assume_role_arn,
+            assume_role_external_id=config.s3_assume_role_external_id), fetch)
+        self.bucket = config.bucket
+        self.prefix = config.path_prefix
+
+    async def _request(self, method: str, key: str, body: bytes = b"") -> bytes | None:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        backend = self.backend
+        credentials = await asyncio.to_thread(backend.frozen_credentials)
+        region = backend.bucket_regions.get(self.bucket, backend.region)
+        url = backend.object_url(self.bucket, object_name(key, self.prefix), "", region)
+        headers = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+        if credentials is not None:
+            request = AWSRequest(method=method, url=url, headers=headers, data=body)
+            S3SigV4Auth(credentials, "s3", region).add_auth(request)
+            headers = dict(request.headers.items())
+        response = await backend.client.request(method, url, headers=headers, content=body or None)
+        return _answer(response, method)
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._request("GET", key)
+
+    async def put(self, key: str, blob: bytes) -> None:
+        await self._request("PUT", key, blob)
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+READ_WRITE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
+
+
+class GCSCacheStore:
+    """Objects in a Google Cloud Storage bucket through its JSON API (media upload and
+    ``alt=media`` download), with the ``gs://`` source's endpoint and credential rules."""
+
+    def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
+        from imgproxy_py.sources.gcs import GCSBackend, GCSConfig
+
+        class WritingBackend(GCSBackend):
+            def _resolve(self) -> Any:
+                # The cache writes: credentials are asked for the read-write scope.
+                if self.config.key:
+                    from google.oauth2 import service_account
+
+                    return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                        json.loads(self.config.key), scopes=[READ_WRITE_SCOPE])
+                if self.config.endpoint:
+                    return None  # an emulator or the admin's proxy: no Google credentials
+                import google.auth
+
+                credentials, _ = google.auth.default(scopes=[READ_WRITE_SCOPE])
+                return credentials
+
+        self.backend = WritingBackend(GCSConfig(enabled=True, key=config.gcs_key, endpoint=config.gcs_endpoint),
+                                      fetch)
+        self.base = self.backend.base
+        self.upload_base = self.base.removesuffix("/storage/v1") + "/upload/storage/v1"
+        self.bucket = quote(config.bucket, safe="")
+        self.prefix = config.path_prefix
+
+    def _auth(self) -> dict[str, str]:
+        return self.backend.auth_headers()
+
+    async def get(self, key: str) -> bytes | None:
+        headers = await asyncio.to_thread(self._auth)
+        name = quote(object_name(key, self.prefix), safe="")
+        response = await self.backend.client.get(f"{self.base}/b/{self.bucket}/o/{name}?alt=media", headers=headers)
+        return _answer(response, "GET")
+
+    async def put(self, key: str, blob: bytes) -> None:
+        headers = await asyncio.to_thread(self._auth)
+        name = quote(object_name(key, self.prefix), safe="")
+        response = await self.backend.client.post(
+            f"{self.upload_base}/b/{self.bucket}/o?uploadType=media&name={name}", content=blob,
+            headers={**headers, "Content-Type": "application/octet-stream"})
+        _answer(response, "PUT")
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+class ABSCacheStore:
+    """Blobs in an Azure Blob Storage container, authorised by a short SAS from the account
+    key (read and write), as the ``abs://`` source's."""
+
+    def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
+        from imgproxy_py.sources.abs import ABSBackend, ABSConfig
+
+        self.backend = ABSBackend(ABSConfig(enabled=True, name=config.abs_name, key=config.abs_key,
+                                            endpoint=config.abs_endpoint), fetch)
+        self.container = config.bucket
+        self.prefix = config.path_prefix
+
+    def _url(self, key: str) -> str:
+        name = object_name(key, self.prefix)
+        url = f"{self.backend.endpoint}/{quote(self.container, safe='')}/{quote(name, safe='/~')}"
+        if self.backend.config.key:
+            url += "?" + self._sas(name)
+        return url
+
+    def _sas(self, name: str) -> str:
+        from datetime import UTC, datetime, timedelta
+
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        now = datetime.now(UTC)
+        return str(generate_blob_sas(self.backend.config.name, self.container, name,
+                                     account_key=self.backend.config.key,
+                                     permission=BlobSasPermissions(read=True, create=True, write=True),
+                                     start=now - timedelta(minutes=5), expiry=now + timedelta(minutes=15)))
+
+    async def get(self, key: str) -> bytes | None:
+        return _answer(await self.backend.client.get(self._url(key)), "GET")
+
+    async def put(self, key: str, blob: bytes) -> None:
+        response = await self.backend.client.put(self._url(key), content=blob,
+                                                 headers={"x-ms-blob-type": "BlockBlob",
+                                                          "Content-Type": "application/octet-stream"})
+        _answer(response, "PUT")
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+def object_store(config: CacheConfig, fetch: FetchConfig, problems: list[str]) -> CacheStore | None:
+    adapters: dict[str, type[S3CacheStore | GCSCacheStore | ABSCacheStore]] = {
+        "s3": S3CacheStore, "gcs": GCSCacheStore, "abs": ABSCacheStore}
+    try:
+        store: CacheStore = adapters[config.use](config, fetch)
+    except ImportError as exc:
+        problems.append(f"IMGPROXY_CACHE_USE={config.use}: {exc.name} is missing (pip install 'imgproxy-py[cloud]')")
+        return None
+    return store

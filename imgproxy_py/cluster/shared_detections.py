@@ -1,0 +1,71 @@
+"""Per-source detections shared by every node through Redis (``IMGPROXY_CACHE_REDIS_URL``):
+a face or object found once in the cluster is not inferred again on another node.
+
+Called from the worker threads that run the pipeline, so the client is Redis' blocking one.
+Like the result tier, it is an accelerator: failures are logged once and read as misses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from imgproxy_py.detection import Detection
+
+log = logging.getLogger("imgproxy_py.cache")
+TTL = 7 * 24 * 3600  # detections of a source identity never change; this only bounds memory
+RETRY_AFTER = 5.0
+
+
+def encode(detections: tuple[Detection, ...]) -> bytes:
+    return json.dumps([[d.class_id, d.class_name, d.confidence, d.left, d.top, d.width, d.height,
+                        [list(p) for p in d.landmarks]] for d in detections]).encode()
+
+
+def decode(blob: bytes) -> tuple[Detection, ...]:
+    return tuple(Detection(int(c), str(n), float(conf), float(x), float(y), float(w), float(h),
+                           tuple((float(px), float(py)) for px, py in marks))
+                 for c, n, conf, x, y, w, h, marks in json.loads(blob))
+
+
+class RedisDetections:
+    def __init__(self, url: str, namespace: str = "imgproxy") -> None:
+        import redis
+
+        self._client: Any = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError, ValueError, TypeError)
+        self.namespace = namespace
+        self._down_until = 0.0
+        self._warned = False
+
+    def _failed(self, exc: BaseException) -> None:
+        self._down_until = time.monotonic() + RETRY_AFTER
+        if not self._warned:
+            self._warned = True
+            log.warning("Redis is unavailable for shared detections, detecting locally: %s", exc)
+
+    def get(self, key: str) -> tuple[Detection, ...] | None:
+        if time.monotonic() < self._down_until:
+            return None
+        try:
+            blob = self._client.get(f"{self.namespace}:detections:{key}")
+            return None if blob is None else decode(blob)
+        except self._errors as exc:
+            self._failed(exc)
+            return None
+
+    def put(self, key: str, detections: tuple[Detection, ...]) -> None:
+        if time.monotonic() < self._down_until:
+            return
+        try:
+            self._client.set(f"{self.namespace}:detections:{key}", encode(detections), ex=TTL)
+        except self._errors as exc:
+            self._failed(exc)
+
+    def close(self) -> None:
+        try:
+            self._client.close()
+        except self._errors:
+            pass

@@ -1,0 +1,175 @@
+"""imgproxy Pro's internal cache in a folder two nodes share (IMGPROXY_CACHE_USE=fs): what one
+node renders the other serves without the source; the key ignores the signature and follows
+the negotiated format and the configured headers and cookies; entries expire with the TTL."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from base64 import urlsafe_b64encode
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import httpx
+import pytest
+
+from imgproxy_py.cluster.entry import CacheEntry
+from imgproxy_py.config import read_config
+from tests.conftest import decode
+from tests.servers import AppServer, Origin, OriginResponse
+
+KEY_A, SALT_A = "aa" * 16, "bb" * 16
+KEY_B, SALT_B = "cc" * 16, "dd" * 16
+
+
+def signed(path: str, key: str, salt: str) -> str:
+    mac = hmac.new(bytes.fromhex(key), bytes.fromhex(salt) + path.encode(), hashlib.sha256).digest()
+    return "/" + urlsafe_b64encode(mac).rstrip(b"=").decode() + path
+
+
+@pytest.fixture()
+def two_nodes(start_server: Callable[..., AppServer], tmp_path: Path) -> tuple[AppServer, AppServer, Path]:
+    env = {"IMGPROXY_CACHE_USE": "fs", "IMGPROXY_CACHE_FS_ROOT": str(tmp_path), "IMGPROXY_CACHE_BUCKET": "imgs",
+           "IMGPROXY_CACHE_PATH_PREFIX": "results", "IMGPROXY_KEY": f"{KEY_A},{KEY_B}",
+           "IMGPROXY_SALT": f"{SALT_A},{SALT_B}", "IMGPROXY_AUTO_WEBP": "true", "IMGPROXY_TTL": "3600",
+           "IMGPROXY_CACHE_KEY_HEADERS": "X-Tenant", "IMGPROXY_CACHE_KEY_COOKIES": "plan"}
+    return start_server(**env), start_server(**env), tmp_path
+
+
+def test_a_result_rendered_on_one_node_is_served_by_the_other(
+        two_nodes: tuple[AppServer, AppServer, Path], origin: Origin, client: httpx.Client,
+        photo_jpeg: bytes) -> None:
+    node_a, node_b, root = two_nodes
+    url = origin.add("/fs-cache/one.jpg", photo_jpeg)
+    path = f"/rs:fit:160:160/plain/{url}@png"
+    first = client.get(node_a.base + signed(path, KEY_A, SALT_A))
+    assert first.status_code == 200 and origin.count("/fs-cache/one.jpg") == 1
+    # Signed with the other key/salt pair, on the other node: same entry, no download.
+    second = client.get(node_b.base + signed(path, KEY_B, SALT_B))
+    assert second.status_code == 200 and second.content == first.content
+    assert origin.count("/fs-cache/one.jpg") == 1
+    assert node_b.services.internal_cache.renders == 0
+    assert (decode(second.content).width, decode(second.content).height) == (160, 160)
+    assert second.headers["content-type"] == "image/png"
+    # The entry lives under root/bucket/prefix/ab/cd/<key>.
+    files = [p for p in (root / "imgs" / "results").rglob("*") if p.is_file()]
+    assert len(files) == 1 and files[0].parent.parent.parent == root / "imgs" / "results"
+    assert CacheEntry.from_bytes(files[0].read_bytes()).body == first.content
+    # A bad signature is still refused: the cache sits behind the security checks.
+    assert client.get(node_b.base + "/bad-signature" + path).status_code == 403
+
+
+def test_the_key_follows_format_negotiation_headers_and_cookies(
+        two_nodes: tuple[AppServer, AppServer, Path], origin: Origin, client: httpx.Client,
+        photo_jpeg: bytes) -> None:
+    node_a, node_b, _ = two_nodes
+    url = origin.add("/fs-cache/two.jpg", photo_jpeg)
+    target = signed(f"/rs:fit:100:100/plain/{url}", KEY_A, SALT_A)
+    jpeg = client.get(node_a.base + target, headers={"Accept": "image/jpeg"})
+    webp = client.get(node_b.base + target, headers={"Accept": "image/webp,*/*"})
+    assert (jpeg.headers["content-type"], webp.headers["content-type"]) == ("image/jpeg", "image/webp")
+    assert origin.count("/fs-cache/two.jpg") == 2  # two formats, two entries
+    tenant = client.get(node_b.base + target, headers={"Accept": "image/jpeg", "X-Tenant": "t1"})
+    plan = client.get(node_a.base + target, headers={"Accept": "image/jpeg", "Cookie": "plan=pro"})
+    assert tenant.status_code == plan.status_code == 200
+    assert origin.count("/fs-cache/two.jpg") == 4  # the header and the cookie are in the key
+    again = client.get(node_a.base + target, headers={"Accept": "image/jpeg", "X-Tenant": "t1"})
+    assert again.content == tenant.content and origin.count("/fs-cache/two.jpg") == 4
+
+
+def test_conditional_requests_and_bypass(two_nodes: tuple[AppServer, AppServer, Path], origin: Origin,
+                                         client: httpx.Client, photo_jpeg: bytes,
+                                         start_server: Callable[..., AppServer]) -> None:
+    node_a, node_b, root = two_nodes
+    url = origin.add("/fs-cache/three.jpg", photo_jpeg)
+    target = signed(f"/rs:fit:90:90/plain/{url}@jpg", KEY_A, SALT_A)
+    first = client.get(node_a.base + target)
+    remaining = int(first.headers["cache-control"].split("max-age=")[1].split(",")[0])
+    assert 3590 <= remaining <= 3600
+    # bypass_cache needs IMGPROXY_ALLOW_BYPASS_CACHE; with it, the source is fetched again.
+    assert client.get(node_b.base + signed(f"/bc:1/rs:fit:90:90/plain/{url}@jpg", KEY_A, SALT_A)).status_code == 403
+    bypassing = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(root),
+                             IMGPROXY_ALLOW_BYPASS_CACHE="true", IMGPROXY_USE_ETAG="true")
+    url = origin.add("/fs-cache/three-b.jpg", photo_jpeg)
+    path = f"/rs:fit:90:90/plain/{url}@jpg"
+    tagged = client.get(f"{bypassing.base}/unsafe{path}")
+    assert tagged.status_code == 200 and origin.count("/fs-cache/three-b.jpg") == 1
+    assert client.get(f"{bypassing.base}/unsafe/bc:1{path}").status_code == 200
+    assert origin.count("/fs-cache/three-b.jpg") == 2
+    # The entry's own ETag answers If-None-Match with a 304, without the source.
+    etag = tagged.headers["etag"]
+    assert client.get(f"{bypassing.base}/unsafe{path}", headers={"If-None-Match": etag}).status_code == 304
+    assert origin.count("/fs-cache/three-b.jpg") == 2
+
+
+def test_entries_expire_with_the_ttl_and_fallbacks_are_not_kept(
+        start_server: Callable[..., AppServer], origin: Origin, client: httpx.Client, photo_jpeg: bytes,
+        tmp_path: Path) -> None:
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path), IMGPROXY_TTL="1",
+                        IMGPROXY_FALLBACK_IMAGE_PATH=str(Path(__file__).parent / "assets/core/exif_gps.jpg"),
+                        IMGPROXY_FALLBACK_IMAGE_HTTP_CODE="404")
+    url = origin.add("/fs-cache/four.jpg", photo_jpeg)
+    target = f"{node.base}/unsafe/rs:fit:50:50/plain/{url}@png"
+    assert client.get(target).status_code == 200
+    assert client.get(target).status_code == 200 and origin.count("/fs-cache/four.jpg") == 1
+    time.sleep(1.2)
+    assert client.get(target).status_code == 200 and origin.count("/fs-cache/four.jpg") == 2
+    missing = f"{node.base}/unsafe/rs:fit:50:50/plain/{origin.url('/fs-cache/missing.jpg')}@png"
+    assert client.get(missing).status_code == client.get(missing).status_code == 404
+    assert origin.count("/fs-cache/missing.jpg") == 2
+
+
+def test_store_errors_fall_back_or_are_reported(start_server: Callable[..., AppServer], origin: Origin,
+                                                client: httpx.Client, photo_jpeg: bytes, tmp_path: Path) -> None:
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_bytes(b"")  # the cache root is a file: every read and write fails
+    url = origin.add("/fs-cache/five.jpg", photo_jpeg)
+    quiet = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(blocked))
+    assert client.get(f"{quiet.base}/unsafe/rs:fit:40:40/plain/{url}").status_code == 200
+    loud = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(blocked),
+                        IMGPROXY_CACHE_REPORT_ERRORS="true")
+    response = client.get(f"{loud.base}/unsafe/rs:fit:40:40/plain/{url}")
+    assert response.status_code == 500 and "Cache error" in response.text
+
+
+@pytest.mark.parametrize(("env", "problem"), [
+    ({"IMGPROXY_CACHE_USE": "ftp"}, "IMGPROXY_CACHE_USE: 'ftp' is not one of"),
+    ({"IMGPROXY_CACHE_USE": "fs"}, "IMGPROXY_CACHE_FS_ROOT: required"),
+    ({"IMGPROXY_CACHE_USE": "s3"}, "IMGPROXY_CACHE_BUCKET: required"),
+    ({"IMGPROXY_CACHE_REPORT_ERRORS": "maybe"}, "IMGPROXY_CACHE_REPORT_ERRORS"),
+    ({"IMGPROXY_PROCESSES": "0"}, "IMGPROXY_PROCESSES: 0 is less than 1"),
+])
+def test_bad_cache_settings_are_reported(env: dict[str, str], problem: str) -> None:
+    _, problems = read_config(env)
+    assert any(problem in p for p in problems), problems
+
+
+def test_a_stale_entry_is_revalidated_with_the_origin(start_server: Callable[..., AppServer], origin: Origin,
+                                                       client: httpx.Client, photo_jpeg: bytes,
+                                                       landscape_jpeg: bytes, tmp_path: Path) -> None:
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path), IMGPROXY_TTL="1")
+    current = {"body": photo_jpeg, "etag": '"v1"'}
+    conditional: list[str | None] = []
+
+    def route(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        asked = handler.headers.get("If-None-Match")
+        conditional.append(asked)
+        if asked == current["etag"]:
+            return OriginResponse(304, b"", {"ETag": current["etag"]})
+        return OriginResponse(200, current["body"], {"ETag": current["etag"]})
+
+    origin.routes["/fs-cache/revalidated.jpg"] = route
+    target = f"{node.base}/unsafe/rs:fit:70:70/plain/{origin.url('/fs-cache/revalidated.jpg')}@png"
+    first = client.get(target)
+    time.sleep(1.2)
+    second = client.get(target)  # stale: the origin answers 304, the entry is fresh again
+    assert second.content == first.content and conditional == [None, '"v1"']
+    assert node.services.internal_cache.renders == 1
+    assert int(second.headers["cache-control"].split("max-age=")[1].split(",")[0]) <= 1
+    current.update(body=landscape_jpeg, etag='"v2"')
+    time.sleep(1.2)
+    third = client.get(target)  # changed at the origin: rendered anew from the new source
+    assert third.status_code == 200 and third.content != first.content
+    assert node.services.internal_cache.renders == 2

@@ -1,0 +1,76 @@
+"""IMGPROXY_PROCESSES: several server processes on one port; a dead one is replaced, SIGTERM
+lets every process finish its requests in flight."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.cluster_nodes import Node
+from tests.servers import Origin
+
+
+@pytest.fixture()
+def two_process_node() -> Iterator[Node]:
+    node = Node({"IMGPROXY_PROCESSES": "2"})
+    try:
+        node.wait_ready()
+        yield node
+    finally:
+        node.stop()
+
+
+def wait_for(condition: object, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_two_processes_serve_and_a_killed_one_is_replaced(two_process_node: Node, origin: Origin,
+                                                          photo_jpeg: bytes) -> None:
+    node = two_process_node
+    wait_for(lambda: len(node.children()) == 2)
+    first = node.children()
+    url = origin.add("/processes/a.jpg", photo_jpeg)
+    target = f"{node.base}/unsafe/rs:fit:64:64/plain/{url}@png"
+    assert httpx.get(target, timeout=30).status_code == 200
+    victim = first[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: len(node.children()) == 2 and victim not in node.children())
+    replacement = (set(node.children()) - set(first)).pop()
+    assert replacement != victim
+    wait_for(lambda: httpx.get(f"{node.base}/health", timeout=5).status_code == 200)
+    # Every request succeeds again, whichever process accepts it.
+    assert all(httpx.get(target, timeout=30).status_code == 200 for _ in range(6))
+
+
+def test_sigterm_drains_every_process(two_process_node: Node, origin: Origin, photo_jpeg: bytes) -> None:
+    node = two_process_node
+    wait_for(lambda: len(node.children()) == 2)
+    urls = [origin.add(f"/processes/slow{n}.jpg", photo_jpeg, delay=1.5) for n in range(4)]
+    results: list[int] = []
+
+    def slow_request(n: int) -> None:
+        response = httpx.get(f"{node.base}/unsafe/rs:fit:64:64/plain/{urls[n]}@png", timeout=30)
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=slow_request, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    # Every download has begun (and sleeps at the origin) when SIGTERM comes.
+    wait_for(lambda: all(origin.count(f"/processes/slow{n}.jpg") for n in range(4)), timeout=20)
+    node.signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(30)
+    assert results == [200] * 4  # in flight when SIGTERM came, all finished
+    assert node.proc.wait(30) == 0
+    assert node.children() == []

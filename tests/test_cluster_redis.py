@@ -1,0 +1,78 @@
+"""Redis as the hot tier and the cluster-wide single flight (IMGPROXY_CACHE_REDIS_URL): many
+concurrent requests for one cold URL on two nodes fetch and render once; without Redis a node
+keeps serving."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.cluster_services import RedisServer, free_port
+from tests.servers import AppServer, Origin
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+def test_concurrent_cold_requests_on_two_nodes_render_once(
+        redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
+    nodes = [start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url) for _ in range(2)]
+    url = origin.add("/redis/cold.jpg", photo_jpeg, delay=0.5)
+    path = f"/unsafe/rs:fit:120:120/plain/{url}@webp"
+    with httpx.Client(timeout=30) as client, ThreadPoolExecutor(16) as pool:
+        responses = list(pool.map(lambda n: client.get(nodes[n % 2].base + path), range(30)))
+    assert [r.status_code for r in responses] == [200] * 30
+    assert len({r.content for r in responses}) == 1
+    assert origin.count("/redis/cold.jpg") == 1
+    assert sum(node.services.internal_cache.renders for node in nodes) == 1
+
+
+def test_a_small_result_is_served_from_redis_by_a_new_node(
+        redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
+    first = start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url)
+    url = origin.add("/redis/hot.jpg", photo_jpeg)
+    path = f"/unsafe/rs:fit:80:80/plain/{url}@png"
+    body = httpx.get(first.base + path, timeout=30).content
+    later = start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url)
+    response = httpx.get(later.base + path, timeout=30)
+    assert response.status_code == 200 and response.content == body
+    assert origin.count("/redis/hot.jpg") == 1 and later.services.internal_cache.renders == 0
+    # Larger than IMGPROXY_CACHE_REDIS_MAX_BYTES: not kept in Redis (and no store): rendered again.
+    small = start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url, IMGPROXY_CACHE_REDIS_MAX_BYTES="100")
+    big_path = f"/unsafe/rs:fit:81:81/plain/{url}@png"
+    assert httpx.get(small.base + big_path, timeout=30).status_code == 200
+    assert httpx.get(small.base + big_path, timeout=30).status_code == 200
+    assert small.services.internal_cache.renders == 2
+
+
+def test_without_redis_the_node_serves_and_logs_once(
+        start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes,
+        caplog: pytest.LogCaptureFixture) -> None:
+    node = start_server(IMGPROXY_CACHE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    url = origin.add("/redis/down.jpg", photo_jpeg)
+    with caplog.at_level(logging.WARNING, logger="imgproxy_py.cache"):
+        statuses = [httpx.get(f"{node.base}/unsafe/rs:fit:{40 + n}:40/plain/{url}", timeout=30).status_code
+                    for n in range(3)]
+    assert statuses == [200] * 3
+    assert sum("Redis is unavailable" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_detections_are_shared_between_nodes(
+        redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
+    node_a, node_b = (start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url) for _ in range(2))
+    url = origin.add("/redis/face.jpg", photo_jpeg)
+    first = httpx.get(f"{node_a.base}/unsafe/rs:fill:120:200/g:obj:face/plain/{url}", timeout=30)
+    assert first.status_code == 200
+    assert node_a.services.processor.deps.objects.inferences == 1
+    # Another size on the other node: its own rendering, the first node's detections.
+    second = httpx.get(f"{node_b.base}/unsafe/rs:fill:60:100/g:obj:face/plain/{url}", timeout=30)
+    assert second.status_code == 200 and node_b.services.internal_cache.renders == 1
+    assert node_b.services.processor.deps.objects.inferences == 0
