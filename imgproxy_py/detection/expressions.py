@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,7 @@ import pyvips
 
 from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.detection.sessions import open_session
-from imgproxy_py.media.faces import ExpressionClassifier
+from imgproxy_py.media.faces import DetectionLike, ExpressionClassifier
 from imgproxy_py.media.video_config import VideoConfig
 from imgproxy_py.resources import models_dir
 
@@ -33,17 +33,6 @@ SIDE = 64
 _MARGIN = 0.1
 
 FloatArray = npt.NDArray[np.float32]
-
-
-class FaceBox(Protocol):
-    @property
-    def left(self) -> float: ...
-    @property
-    def top(self) -> float: ...
-    @property
-    def width(self) -> float: ...
-    @property
-    def height(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +55,7 @@ class Expression:
         return min(1.0, max(0.0, total))
 
 
-def face_crops(image: pyvips.Image, faces: Sequence[FaceBox]) -> FloatArray:
+def face_crops(image: pyvips.Image, faces: Sequence[DetectionLike]) -> FloatArray:
     """``(len(faces), 64, 64)`` grey float crops, 0-255, of ``faces`` in ``image``."""
     grey = image.colourspace("b-w")[0] if image.bands >= 3 else image[0]
     if grey.format != "uchar":
@@ -118,7 +107,7 @@ class ExpressionModel:
         result: FloatArray = np.asarray(out[0], dtype=np.float32)
         return result
 
-    def classify(self, image: pyvips.Image, faces: Sequence[FaceBox]) -> list[Expression]:
+    def classify(self, image: pyvips.Image, faces: Sequence[DetectionLike]) -> list[Expression]:
         """The expression of each face of ``image``, in the same order; one inference for all."""
         probabilities = self.probabilities(face_crops(image, faces))
         return [Expression(tuple(float(p) for p in row)) for row in probabilities]

@@ -76,16 +76,23 @@ def resize(img: pyvips.Image, wscale: float, hscale: float, kernel: str = "lancz
     return img.resize(wscale, vscale=hscale, kernel=kernel)
 
 
-def to_srgb(img: pyvips.Image) -> pyvips.Image:
-    """Any decoded image as 8-bit sRGB (3 bands, or 4 with alpha), profile applied."""
+def apply_embedded_profile(img: pyvips.Image, depth: int = 8) -> pyvips.Image:
+    """The image with its embedded ICC profile applied (to sRGB, at ``depth`` bits) and removed;
+    unchanged when it has none."""
     if img.get_typeof(ICC_PROFILE_FIELD):
         try:
-            img = img.icc_transform("srgb", embedded=True, intent="perceptual", depth=8)
+            img = img.icc_transform("srgb", embedded=True, intent="perceptual", depth=depth)
         except pyvips.Error:
             # A broken embedded profile: fall back to the interpretation libvips guessed.
             img = img.copy()
         img = img.copy()
         img.remove(ICC_PROFILE_FIELD)
+    return img
+
+
+def to_srgb(img: pyvips.Image) -> pyvips.Image:
+    """Any decoded image as 8-bit sRGB (3 bands, or 4 with alpha), profile applied."""
+    img = apply_embedded_profile(img)
     if img.interpretation not in ("srgb",) or img.bands < 3:
         img = img.colourspace("srgb")
     if img.format != "uchar":

@@ -20,9 +20,9 @@ from imgproxy_py.errors import (
     SourceTimeoutError,
     SourceUnreachableError,
 )
-from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
+from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.sources.http import origin_status_error, read_body
+from imgproxy_py.sources.http import origin_status_error, read_response
 
 
 @dataclass(frozen=True)
@@ -75,24 +75,10 @@ async def download(client: httpx.AsyncClient, source_url: str, request_url: str,
     try:
         async with client.stream("GET", request_url, headers=headers) as response:
             status = response.status_code
-            if status == 304:
-                return not_modified(source_url, response.headers.get("etag"),
-                                    response.headers.get("last-modified"),
-                                    response.headers.get("cache-control"), dict(response.headers))
-            if not 200 <= status < 300:
+            if status != 304 and not 200 <= status < 300:
                 await response.aread()
                 raise origin_status_error(source_url, status, dict(response.headers))
-            declared = response.headers.get("content-length", "")
-            limit.check_declared(int(declared) if declared.isdigit() else None)
-            data = await read_body(source_url, response, limit)
-            return SourceImage(
-                data=data, url=source_url,
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-                cache_control=response.headers.get("cache-control"),
-                expires=response.headers.get("expires"),
-                headers=dict(response.headers),
-            )
+            return await read_response(source_url, response, limit)
     except ImgproxyError:
         raise
     except httpx.TimeoutException as exc:

@@ -103,20 +103,7 @@ class HttpBackend:
         try:
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)
-                if response.status_code == 304:
-                    return not_modified(url, response.headers.get("etag"), response.headers.get("last-modified"),
-                                        response.headers.get("cache-control"), dict(response.headers))
-                declared = response.headers.get("content-length", "")
-                limit.check_declared(int(declared) if declared.isdigit() else None)
-                data = await read_body(url, response, limit)
-                return SourceImage(
-                    data=data, url=url,
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
-                    cache_control=response.headers.get("cache-control"),
-                    expires=response.headers.get("expires"),
-                    headers=dict(response.headers),
-                )
+                return await read_response(url, response, limit)
         except ImgproxyError:
             raise
         except httpx.TimeoutException as exc:
@@ -137,6 +124,21 @@ class HttpBackend:
         if 200 <= status < 300 or status == 304:
             return
         raise origin_status_error(url, status)
+
+
+async def read_response(url: str, response: httpx.Response, limit: SizeLimit) -> SourceImage:
+    """A 2xx or 304 answer (of an origin or a store) as a source: its validators and headers,
+    and its body streamed under the size limit."""
+    headers = response.headers
+    if response.status_code == 304:
+        return not_modified(url, headers.get("etag"), headers.get("last-modified"), headers.get("cache-control"),
+                            dict(headers))
+    declared = headers.get("content-length", "")
+    limit.check_declared(int(declared) if declared.isdigit() else None)
+    data = await read_body(url, response, limit)
+    return SourceImage(data=data, url=url, etag=headers.get("etag"), last_modified=headers.get("last-modified"),
+                       cache_control=headers.get("cache-control"), expires=headers.get("expires"),
+                       headers=dict(headers))
 
 
 async def read_body(url: str, response: httpx.Response, limit: SizeLimit) -> bytes:

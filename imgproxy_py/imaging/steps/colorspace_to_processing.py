@@ -14,7 +14,7 @@ import pyvips
 
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.context import Context
-from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD, has_alpha, to_srgb
+from imgproxy_py.imaging.vips import apply_embedded_profile, has_alpha, to_srgb
 from imgproxy_py.options.model import PipelineOptions
 
 # Result formats that hold more than 8 bits a sample (HEIC and AVIF at 10 or 12).
@@ -28,13 +28,7 @@ def is_high_bit(img: pyvips.Image) -> bool:
 
 def to_high_bit(img: pyvips.Image) -> pyvips.Image:
     """RGB16 or grey16 (alpha kept), the embedded profile applied at 16 bits."""
-    if img.get_typeof(ICC_PROFILE_FIELD):
-        try:
-            img = img.icc_transform("srgb", embedded=True, intent="perceptual", depth=16)
-        except pyvips.Error:
-            img = img.copy()
-        img = img.copy()
-        img.remove(ICC_PROFILE_FIELD)
+    img = apply_embedded_profile(img, depth=16)
     grey = img.bands in (1, 2) and img.interpretation in ("b-w", "grey16")
     target = "grey16" if grey else "rgb16"
     if img.interpretation != target or img.format != "ushort":
