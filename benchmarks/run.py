@@ -149,6 +149,12 @@ WORKLOADS: tuple[Workload, ...] = (
              "/unsafe/rs:fit:512:512/aq:dssim/cb:{n}/plain/local:///{src}.jpg"),
 )
 LATENCY_WORKLOADS = ("w1",)  # also measured at concurrency 1 (single-request latency)
+CORES = os.cpu_count() or 1
+# imgproxy's (and imgproxy_py's) default IMGPROXY_WORKERS: two per core, so that a core whose
+# request waits (reading the source, answering) has another to work on.  thumbor and ipx run
+# one process per core: a thumbor process works on one image at a time, an ipx (Node) process
+# on up to four (libuv's thread pool) with one libvips thread each.
+DEFAULT_WORKERS = 2 * CORES
 
 
 @dataclass(frozen=True)
@@ -528,8 +534,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, help="warm-up seconds before each (default 3, quick 1)")
     parser.add_argument("--raw-duration", type=float, help="seconds per raw pyvips loop (default 10, quick 2)")
     parser.add_argument("--concurrency", type=int, default=8, help="connections (default 8)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="IMGPROXY_WORKERS, thumbor --processes and raw pyvips threads (default 2)")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help=f"IMGPROXY_WORKERS and raw pyvips threads (default {DEFAULT_WORKERS}: imgproxy's "
+                             "default, 2 per core)")
+    parser.add_argument("--processes", type=int, default=CORES,
+                        help=f"thumbor and ipx processes (default {CORES}: one per core)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs per cell, interleaved; medians are reported (default 1)")
     parser.add_argument("--only", default="", help="comma list of workloads to run (w1..w7); default all")
@@ -555,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
 
     pyvips.cache_set_max(0)
+    pyvips.concurrency_set(1)  # as the server sets libvips up (one thread per operation)
     variants = detection_cache_entries() + 88  # more than imgproxy_py's detection cache holds
     root = ensure_sources(args.sources, png=any(w.source == "png" for w in selected))
     if any(w.source == "variants" for w in selected):
@@ -618,9 +628,9 @@ def main(argv: list[str] | None = None) -> int:
             starters: dict[str, tuple[str | None, Callable[[], Server]]] = {}
             if thumbor_py is not None:
                 starters["thumbor"] = (w.thumbor, functools.partial(
-                    start_thumbor, thumbor_py, root, args.workers, w.thumbor_detectors, args.thumbor_mode))
+                    start_thumbor, thumbor_py, root, args.processes, w.thumbor_detectors, args.thumbor_mode))
             if node is not None:
-                starters["ipx"] = (w.ipx, functools.partial(start_ipx, node, root, args.workers))
+                starters["ipx"] = (w.ipx, functools.partial(start_ipx, node, root, args.processes))
             for peer, (template_or_none, start) in starters.items():
                 if template_or_none is None:
                     continue
@@ -706,15 +716,16 @@ def build_result(args: argparse.Namespace, command: str, info: dict[str, object]
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "command": command,
         "settings": {
-            "concurrency": args.concurrency, "workers": args.workers, "duration_s": duration, "warmup_s": warmup,
+            "concurrency": args.concurrency, "workers": args.workers, "processes": args.processes,
+            "duration_s": duration, "warmup_s": warmup,
             "repeats": args.repeats, "c1_duration_s": c1_duration, "latency_workloads": list(LATENCY_WORKLOADS),
             "raw_duration_s": raw_duration, "load_generator": gen_version or "python",
             "imgproxy_py": imgproxy_command_line(args.workers, rel(sources.folder)) + " (IMGPROXY_USE_ETAG=true)",
             "thumbor": (f"thumbor {thumbor_version(thumbor_py)}, "
-                        + (f"{args.workers} instances x --processes 1 sharing the port (SO_REUSEPORT, --fd)"
-                           if args.thumbor_mode == "reuseport" else f"--processes {args.workers}")
+                        + (f"{args.processes} instances x --processes 1 sharing the port (SO_REUSEPORT, --fd)"
+                           if args.thumbor_mode == "reuseport" else f"--processes {args.processes}")
                         + f", --conf {rel(THUMBOR_CONF)}") if thumbor_py else None,
-            "ipx": f"{ipx_versions(node)}: {ipx_command_line(args.workers)}" if node else None,
+            "ipx": f"{ipx_versions(node)}: {ipx_command_line(args.processes)}" if node else None,
             "thumbor_mode": args.thumbor_mode,
             "sources": {"count": sources.count, "byte_variants": sources.variants,
                         "jpeg_mb_mean": round(sum(f.stat().st_size for f in files if f.suffix == ".jpg")
@@ -789,8 +800,9 @@ def render_markdown(result: dict[str, Any]) -> str:
     s = result["settings"]
     repeats = s.get("repeats", 1)
     runs = "One run per cell" if repeats == 1 else f"Medians of {repeats} interleaved runs per cell"
-    thumbor_desc = (f"as {s['workers']} single-process instances sharing the port (SO_REUSEPORT)"
-                    if s.get("thumbor_mode", "reuseport") == "reuseport" else f"with --processes {s['workers']}")
+    procs = s.get("processes", s["workers"])
+    thumbor_desc = (f"as {procs} single-process instances sharing the port (SO_REUSEPORT)"
+                    if s.get("thumbor_mode", "reuseport") == "reuseport" else f"with --processes {procs}")
     src = s["sources"]
     lines = [
         f"# Benchmark {result['date']}",
