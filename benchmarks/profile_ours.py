@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import WORK_DIR, start_imgproxy
 from bench_sources import detection_cache_entries, ensure_byte_variants, ensure_sources
 from run import WORKLOADS, Sources, Target, ensure_wrk, load
-
 
 # Python frames only, without pausing the server; "--native" (pauses it: slower) adds C frames of
 # the Python threads (libvips' own worker threads are never sampled: their CPU shows in the
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="w1,w2,w4")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--sources", type=int, default=24)
     parser.add_argument("--rate", type=int, default=67, help="py-spy samples per second")
     args = parser.parse_args(argv)
