@@ -544,6 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma list of workloads to run (w1..w7); default all")
     parser.add_argument("--no-thumbor", action="store_true", help="skip thumbor")
     parser.add_argument("--no-ipx", action="store_true", help="skip ipx")
+    parser.add_argument("--imgproxy-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an IMGPROXY_* setting for imgproxy_py (repeatable), e.g. "
+                             "IMGPROXY_UNSHARP_MASKING_MODE=none")
     parser.add_argument("--sources", type=int, default=24, help="distinct 12 MP sources (default 24)")
     parser.add_argument("--c1-duration", type=float,
                         help="seconds of the concurrency-1 latency run on w1 (default 10, quick 3)")
@@ -557,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
     raw_duration = args.raw_duration or (2.0 if args.quick else 10.0)
     c1_duration = args.c1_duration or (3.0 if args.quick else 10.0)
+    extra_env = dict(item.split("=", 1) for item in args.imgproxy_env)
     command = "python " + rel(__file__) + (" " + shlex.join(argv if argv is not None else sys.argv[1:])).rstrip()
     started = time.perf_counter()
     selected = [w for w in WORKLOADS if not args.only or w.key in args.only.split(",")]
@@ -605,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
                      for name in sources.names(w.source)] if w.raw is not None else [])
         for rep in range(args.repeats):
             tag = f" [{rep + 1}/{args.repeats}]" if args.repeats > 1 else ""
-            ours = start_imgproxy(root, args.workers, env={"IMGPROXY_USE_ETAG": "true"})
+            ours = start_imgproxy(root, args.workers, env={"IMGPROXY_USE_ETAG": "true", **extra_env})
             try:
                 template, etag_or_why = probe_ours(ours, w, rows, sources)
                 if template is None:
@@ -720,7 +724,8 @@ def build_result(args: argparse.Namespace, command: str, info: dict[str, object]
             "duration_s": duration, "warmup_s": warmup,
             "repeats": args.repeats, "c1_duration_s": c1_duration, "latency_workloads": list(LATENCY_WORKLOADS),
             "raw_duration_s": raw_duration, "load_generator": gen_version or "python",
-            "imgproxy_py": imgproxy_command_line(args.workers, rel(sources.folder)) + " (IMGPROXY_USE_ETAG=true)",
+            "imgproxy_py": imgproxy_command_line(args.workers, rel(sources.folder)) + " (IMGPROXY_USE_ETAG=true"
+                           + "".join(f", {item}" for item in args.imgproxy_env) + ")",
             "thumbor": (f"thumbor {thumbor_version(thumbor_py)}, "
                         + (f"{args.processes} instances x --processes 1 sharing the port (SO_REUSEPORT, --fd)"
                            if args.thumbor_mode == "reuseport" else f"--processes {args.processes}")
