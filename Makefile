@@ -47,7 +47,7 @@ test-services:
 test: lint typecheck raw-deps test-services
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --cov --cov-report=term:skip-covered --cov-fail-under=90
 
-# imgproxy_py vs thumbor vs raw pyvips (benchmarks/README.md); about 7 minutes.
+# imgproxy_py vs thumbor vs ipx vs raw pyvips (benchmarks/README.md); about 11 minutes.
 bench: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/run.py
 

@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-COLOURS = {"imgproxy_py": "#2b6cb0", "thumbor": "#dd6b20", "raw": "#718096"}
+COLOURS = {"imgproxy_py": "#2b6cb0", "thumbor": "#dd6b20", "ipx": "#38a169", "raw": "#718096"}
 
 
 def _value(side: dict[str, Any] | None, key: str) -> float:
@@ -31,10 +31,11 @@ def draw(result: dict[str, Any], out: Path) -> None:
     x = list(range(len(workloads)))
     fig, (ax_rps, ax_lat, ax_rss) = plt.subplots(3, 1, figsize=(12, 12), constrained_layout=True)
 
-    width = 0.27
-    for i, (name, key) in enumerate((("imgproxy_py", "imgproxy_py"), ("thumbor", "thumbor"), ("raw pyvips", "raw"))):
-        values = [_value(w[key], "rps") for w in workloads]
-        bars = ax_rps.bar([p + (i - 1) * width for p in x], values, width, label=name, color=COLOURS[key])
+    width = 0.2
+    sides = (("imgproxy_py", "imgproxy_py"), ("thumbor", "thumbor"), ("ipx", "ipx"), ("raw pyvips", "raw"))
+    for i, (name, key) in enumerate(sides):
+        values = [_value(w.get(key), "rps") for w in workloads]
+        bars = ax_rps.bar([p + (i - 1.5) * width for p in x], values, width, label=name, color=COLOURS[key])
         ax_rps.bar_label(bars, labels=[f"{v:.0f}" if v else "" for v in values], fontsize=7)
     ax_rps.set_ylabel("req/s (higher is better)")
     ax_rps.set_yscale("log")
@@ -43,22 +44,22 @@ def draw(result: dict[str, Any], out: Path) -> None:
     ax_rps.set_xticks(x, labels, fontsize=8)
     ax_rps.legend()
 
-    width = 0.2
-    series = (("imgproxy_py p50", "imgproxy_py", "p50_ms", 1.0), ("imgproxy_py p99", "imgproxy_py", "p99_ms", 0.5),
-              ("thumbor p50", "thumbor", "p50_ms", 1.0), ("thumbor p99", "thumbor", "p99_ms", 0.5))
+    width = 0.14
+    series = [(f"{key} {q}", key, f"{q}_ms", 1.0 if q == "p50" else 0.5)
+              for key in ("imgproxy_py", "thumbor", "ipx") for q in ("p50", "p99")]
     for i, (name, key, field, alpha) in enumerate(series):
-        values = [_value(w[key], field) for w in workloads]
-        ax_lat.bar([p + (i - 1.5) * width for p in x], values, width, label=name, color=COLOURS[key], alpha=alpha)
+        values = [_value(w.get(key), field) for w in workloads]
+        ax_lat.bar([p + (i - 2.5) * width for p in x], values, width, label=name, color=COLOURS[key], alpha=alpha)
     ax_lat.set_ylabel("latency, ms (lower is better)")
     ax_lat.set_yscale("log")
     ax_lat.set_title("Latency p50 / p99")
     ax_lat.set_xticks(x, labels, fontsize=8)
     ax_lat.legend(fontsize=8)
 
-    width = 0.35
-    for i, key in enumerate(("imgproxy_py", "thumbor")):
-        values = [_value(w[key], "peak_rss_mb") for w in workloads]
-        bars = ax_rss.bar([p + (i - 0.5) * width for p in x], values, width, label=key, color=COLOURS[key])
+    width = 0.27
+    for i, key in enumerate(("imgproxy_py", "thumbor", "ipx")):
+        values = [_value(w.get(key), "peak_rss_mb") for w in workloads]
+        bars = ax_rss.bar([p + (i - 1) * width for p in x], values, width, label=key, color=COLOURS[key])
         ax_rss.bar_label(bars, labels=[f"{v:.0f}" if v else "" for v in values], fontsize=7)
     ax_rss.axhline(result["targets"]["peak_rss_mb"], color="#c53030", linestyle="--", linewidth=1,
                    label="350 MiB target")
@@ -67,7 +68,7 @@ def draw(result: dict[str, Any], out: Path) -> None:
     ax_rss.set_xticks(x, labels, fontsize=8)
     ax_rss.legend(fontsize=8)
 
-    fig.suptitle(f"imgproxy_py vs thumbor vs raw pyvips — {result['date']}")
+    fig.suptitle(f"imgproxy_py vs thumbor vs ipx vs raw pyvips — {result['date']}")
     fig.savefig(out, dpi=100)
 
 

@@ -1,7 +1,10 @@
 -- wrk script for benchmarks/run.py.
--- Arguments (after "--"): a path template and, optionally, an If-None-Match value.
+-- Arguments (after "--"): a path template, an If-None-Match value (may be empty), a source
+-- name pattern (printf form, e.g. "src%03d") and the number of sources.
 -- "{n}" in the path is replaced by a number unique to each request (a cache buster), so that
--- the server can't share one computation between concurrent identical requests.
+-- the server can't share one computation between concurrent identical requests; "{src}" by the
+-- next source's name: each thread goes round all the sources, starting at its own offset, so
+-- that the connections ask for different sources at the same time.
 -- At the end it prints one line: "WRK_JSON {...}" with the totals, latency percentiles (µs)
 -- and the count of each response status.
 
@@ -17,6 +20,8 @@ function init(args)
   if args[2] ~= nil and args[2] ~= "" then
     wrk.headers["If-None-Match"] = args[2]
   end
+  src_pattern = args[3] or "src%03d"
+  src_count = tonumber(args[4] or "1")
   counter = 0
   statuses = {}
 end
@@ -24,6 +29,8 @@ end
 function request()
   counter = counter + 1
   local path = string.gsub(path_template, "{n}", tostring(id * 1000000000 + counter))
+  local src = string.format(src_pattern, (id * 7 + counter) % src_count)
+  path = string.gsub(path, "{src}", src)
   return wrk.format("GET", path)
 end
 

@@ -50,7 +50,11 @@ def demo_environment() -> dict[str, str]:
 def bind_socket(host: str, port: int) -> socket.socket:
     """The listening socket, bound before start-up so a busy port is one clear error."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections
+    # whose socket says TCP, and accepted connections inherit this socket's protocol.  With Nagle
+    # on, a response's body waits for the client's delayed ACK of its headers: +40 ms on every
+    # keep-alive request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

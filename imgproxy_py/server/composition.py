@@ -68,6 +68,9 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         pass  # not glibc: nothing to tune
 
 
+LIBVIPS_THREADS_PER_OPERATION = 1
+
+
 def configure_libvips() -> None:
     # Loaders that parse untrusted input badly (ImageMagick, PDF, ...) are off; the
     # operation cache is off because every request works on different pixels.
@@ -78,6 +81,10 @@ def configure_libvips() -> None:
     pyvips.cache_set_max(0)
     pyvips.cache_set_max_mem(0)
     pyvips.cache_set_max_files(0)
+    # One libvips thread per operation, as imgproxy sets: the parallelism is IMGPROXY_WORKERS
+    # requests at once.  libvips' default (a thread per core for every operation) puts
+    # workers x cores threads on the cores, and they spend CPU handing tiles to each other.
+    pyvips.concurrency_set(LIBVIPS_THREADS_PER_OPERATION)
 
 
 @dataclass

@@ -80,3 +80,22 @@ def test_alpha_is_left_alone() -> None:
     unsharp_masking(c)
     assert c.img.bands == 4
     assert np.array_equal(array(c.img)[..., 3], array(source)[..., 3])
+
+
+@pytest.mark.parametrize("args", ["", "always:2:8", "always:1.5:24"])
+def test_result_is_the_exact_mask_within_one_level(args: str) -> None:
+    """Whole-number settings take libvips' integer convolution, others the float one: both give
+    the mask's exact result, rounded (ties may go either way) and clipped."""
+    c = scaled(f"w:64/ush:{args}" if args else "w:64")
+    source = array(c.img).astype(np.float64)
+    unsharp_masking(c)
+    settings = c.settings.unsharp_masking.with_args(c.po.unsharp_masking)
+    w, d = settings.weight, settings.divider
+    padded = np.pad(source, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    neighbours = sum(padded[1 + dy:padded.shape[0] - 1 + dy, 1 + dx:padded.shape[1] - 1 + dx]
+                     for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    exact = np.clip(((d + 8 * w) * source - w * neighbours) / d, 0, 255)
+    got = array(c.img).astype(np.float64)
+    inner = (slice(1, -1), slice(1, -1))  # libvips extends the edges its own way
+    assert c.img.format == "uchar"
+    assert np.abs(got[inner] - exact[inner]).max() <= 1.0

@@ -25,6 +25,22 @@ def unsharp_mask(weight: float, divider: float) -> pyvips.Image:
     return pyvips.Image.new_from_array([[w, w, w], [w, divider + 8 * weight, w], [w, w, w]], scale=divider)
 
 
+def sharpened(colour: pyvips.Image, weight: float, divider: float) -> pyvips.Image:
+    """``colour`` through the mask, in its own format.
+
+    With whole-number settings (the defaults, 1 and 24) on 8-bit pixels, libvips' integer
+    convolution does it: about a fifth less CPU than the float one (12 -> 10 ms for a 512x384
+    result, 28 -> 22 ms for an 800x600 one on one libvips thread: benchmarks/unsharp_cost.py),
+    on every downscaled request, and it rounds and clips to 0..255 itself; results differ from
+    the float path's by at most one level where the float sum falls on a half.
+    """
+    mask = unsharp_mask(weight, divider)
+    if colour.format == "uchar" and float(weight).is_integer() and float(divider).is_integer():
+        return colour.conv(mask, precision="integer")
+    top = 65535 if colour.format == "ushort" else 255
+    return colour.conv(mask, precision="float").rint().clamp(min=0, max=top).cast(colour.format)
+
+
 def was_downscaled(c: Context) -> bool:
     """Whether the scaled image is smaller than the part of the source it shows (the crop area
     as ``calc_params`` worked it out; shrink-on-load has since changed the context's copy)."""
@@ -42,9 +58,7 @@ def unsharp_masking(c: Context) -> None:
     if settings.mode is UnsharpMaskingMode.AUTO and (c.po.sharpen > 0 or not was_downscaled(c)):
         return
     img = c.img
-    mask = unsharp_mask(settings.weight, settings.divider)
     alpha = has_alpha(img)
     colour = img.extract_band(0, n=img.bands - 1) if alpha else img
-    top = 65535 if img.format == "ushort" else 255
-    sharp = colour.conv(mask, precision="float").rint().clamp(min=0, max=top).cast(img.format)
+    sharp = sharpened(colour, settings.weight, settings.divider)
     c.img = materialize(sharp.bandjoin(img.extract_band(img.bands - 1)) if alpha else sharp, c.deadline)

@@ -1,0 +1,58 @@
+"""What imgproxy Pro's default unsharp masking (``IMGPROXY_UNSHARP_MASKING_MODE=auto``, weight 1,
+divider 24) costs at w1's and w4's result sizes: libvips' float convolution (the general path)
+against its integer one (what imgproxy_py uses for whole-number settings), one libvips thread.
+
+    .venv/bin/python benchmarks/unsharp_cost.py
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pyvips
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_sources import ensure_sources
+
+from imgproxy_py.imaging.steps.unsharp_masking import sharpened, unsharp_mask
+
+
+def median_ms(fn: object, runs: int = 30) -> float:
+    assert callable(fn)
+    fn()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _float_path(img: pyvips.Image, mask: pyvips.Image) -> pyvips.Image:
+    return img.conv(mask, precision="float").rint().clamp(min=0, max=255).cast("uchar").copy_memory()
+
+
+def _integer_path(img: pyvips.Image) -> pyvips.Image:
+    return sharpened(img, 1.0, 24.0).copy_memory()
+
+
+def main() -> int:
+    pyvips.cache_set_max(0)
+    pyvips.concurrency_set(1)
+    data = (ensure_sources(4) / "src003.jpg").read_bytes()
+    mask = unsharp_mask(1.0, 24.0)
+    for width, height in ((512, 384), (800, 600)):
+        img = pyvips.Image.thumbnail_buffer(data, width, height=height).copy_memory()
+        float_path = median_ms(functools.partial(_float_path, img, mask))
+        integer_path = median_ms(functools.partial(_integer_path, img))
+        print(f"{width}x{height}: float convolution {float_path:.1f} ms, integer {integer_path:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
