@@ -262,7 +262,7 @@ def start_thumbor(py: Path, root: Path, processes: int, detectors: str, mode: st
                                           start_new_session=True))
         else:
             for _ in range(processes):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 sock.bind(("127.0.0.1", port))
