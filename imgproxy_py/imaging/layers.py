@@ -1,6 +1,6 @@
-"""Plain-colour layers over and under an image, and the image's grey: what the colour and
-tone steps (``adjust``, ``tone``, ``colorize``, ``gradient``) and ``flatten``'s
-``background_alpha`` share.
+"""Plain-colour layers over and under an image, the image's grey, and ramps along a direction:
+what the colour and tone steps (``adjust``, ``tone``, ``colorize``, ``gradient``), ``flatten``'s
+``background_alpha`` and ``progressive_blur`` share.
 
 Images here are sRGB, 8 or 16 bits a channel, with or without alpha; results keep that
 format.  An opacity is a number or a one-band image of per-pixel values, both 0-1.
@@ -8,6 +8,7 @@ format.  An opacity is a number or a one-band image of per-pixel values, both 0-
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -82,3 +83,18 @@ def under(img: pyvips.Image, rgb: Sequence[float], opacity: float) -> pyvips.Ima
     out_a = a + (1 - a) * opacity
     mixed = (colour * a + (1 - a) * [v * opacity for v in scaled(rgb, img)]) / out_a
     return join_alpha(mixed, out_a * top, img)
+
+
+def directional_ramp(width: int, height: int, angle: float, start: float, stop: float) -> pyvips.Image:
+    """Per pixel, 0 to 1: where the pixel lies along the direction ``angle`` (degrees; 0:
+    downwards, 90: leftwards), from the first pixel that way (0) to the last (1), mapped from
+    ``start``-``stop`` to 0-1.  A stop before the start turns the ramp round; equal ones make a
+    hard edge."""
+    radians = math.radians(angle)
+    dx, dy = -math.sin(radians), math.cos(radians)
+    extent = max(abs((width - 1) * dx) + abs((height - 1) * dy), 1e-9)
+    xy = pyvips.Image.xyz(width, height)
+    along = ((xy[0] - (width - 1) / 2) * dx + (xy[1] - (height - 1) / 2) * dy) / extent + 0.5
+    if stop == start:
+        return (along >= start) / 255.0  # the comparison gives 0 or 255
+    return ((along - start) / (stop - start)).clamp(min=0, max=1)

@@ -6,28 +6,17 @@ transparent, past ``stop`` it is at full opacity (``stop`` before ``start`` reve
 
 from __future__ import annotations
 
-import math
-
 import pyvips
 
 from imgproxy_py.imaging.context import Context
-from imgproxy_py.imaging.layers import cover
+from imgproxy_py.imaging.layers import cover, directional_ramp
 from imgproxy_py.imaging.vips import materialize
 from imgproxy_py.options.values_color import Gradient
 
 
 def gradient_mask(width: int, height: int, g: Gradient) -> pyvips.Image:
     """One band of per-pixel opacity (0 to ``g.opacity``)."""
-    radians = math.radians(g.angle)
-    dx, dy = -math.sin(radians), math.cos(radians)  # 0 degrees: downwards; 90: leftwards
-    # From the first pixel (0) to the last (1) along the direction.
-    extent = max(abs((width - 1) * dx) + abs((height - 1) * dy), 1e-9)
-    xy = pyvips.Image.xyz(width, height)
-    along = ((xy[0] - (width - 1) / 2) * dx + (xy[1] - (height - 1) / 2) * dy) / extent + 0.5
-    if g.stop == g.start:
-        ramp = along >= g.start  # a hard edge: 0 or 255
-        return (ramp / 255).cast("float") * g.opacity
-    return ((along - g.start) / (g.stop - g.start)).clamp(min=0, max=1) * g.opacity
+    return directional_ramp(width, height, g.angle, g.start, g.stop) * g.opacity
 
 
 def gradient(c: Context) -> None:

@@ -8,12 +8,11 @@ to the eye and costs a few blurs of the result.
 
 from __future__ import annotations
 
-import math
-
 import pyvips
 
 from imgproxy_py.imaging.blurring import gaussian_blur
 from imgproxy_py.imaging.context import Context
+from imgproxy_py.imaging.layers import directional_ramp
 from imgproxy_py.imaging.vips import materialize
 from imgproxy_py.options.values_sharpness import ProgressiveBlur
 
@@ -25,14 +24,7 @@ def progress(width: int, height: int, blur: ProgressiveBlur) -> pyvips.Image:
     """Per pixel, 0 (sharp) to 1 (blurred by the full sigma): where the pixel lies along the
     direction (0: the first pixel that way, 1: the last, as ``gradient`` measures it) mapped from
     ``start``-``stop`` to 0-1; a stop before the start turns the ramp round."""
-    radians = math.radians(blur.angle)
-    dx, dy = -math.sin(radians), math.cos(radians)  # 0 degrees: downwards; 90: leftwards
-    extent = max(abs((width - 1) * dx) + abs((height - 1) * dy), 1e-9)
-    xy = pyvips.Image.xyz(width, height)
-    along = ((xy[0] - (width - 1) / 2) * dx + (xy[1] - (height - 1) / 2) * dy) / extent + 0.5
-    if blur.stop == blur.start:
-        return (along >= blur.start) / 255.0  # a sharp step: 0 or 1
-    return ((along - blur.start) / (blur.stop - blur.start)).clamp(min=0, max=1)
+    return directional_ramp(width, height, blur.angle, blur.start, blur.stop)
 
 
 def progressive_blur(c: Context) -> None:
