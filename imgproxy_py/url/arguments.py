@@ -24,7 +24,10 @@ GravityName = Literal["no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "c
 WatermarkPosition = Literal["no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "ce", "re", "ch"]
 ArgValue: TypeAlias = str | int | float | bool | None
 
+# gradient's and progressive_blur's direction words (or clockwise degrees from down).
+Direction = Literal["down", "up", "left", "right"]
 RESIZING_TYPES: frozenset[str] = frozenset(get_args(ResizingType))
+DIRECTIONS: frozenset[str] = frozenset(get_args(Direction))
 COMPASS: frozenset[str] = frozenset(get_args(CompassGravity))
 WATERMARK_POSITIONS: frozenset[str] = frozenset(get_args(WatermarkPosition))
 
@@ -122,6 +125,16 @@ def choice(value: str, allowed: frozenset[str], what: str) -> str:
     if value not in allowed:
         raise ValueError(f"{what} must be one of {', '.join(sorted(allowed))}; got {value!r}")
     return value
+
+
+def direction_arg(direction: str | float | None, what: str) -> str:
+    """A direction as ``gradient`` and ``progressive_blur`` take it: a word (``down``, ``up``,
+    ``left``, ``right``) or clockwise degrees from down; None: empty (the server's default)."""
+    if direction is None:
+        return ""
+    if isinstance(direction, str):
+        return choice(direction, DIRECTIONS, what)
+    return fmt_num(direction, what)
 
 
 def rstrip_empty(args: Sequence[str]) -> tuple[str, ...]:

@@ -6,13 +6,20 @@ A mixin of :class:`imgproxy_py.url.options.Options`; each method returns a new o
 
 from __future__ import annotations
 
-from typing import Literal, Self, get_args
+from typing import Self
 
-from imgproxy_py.url.arguments import choice, fmt_num, hex_color, int_arg, non_negative, opt_bool, unit
+from imgproxy_py.url.arguments import (
+    Direction,
+    direction_arg,
+    hex_color,
+    int_arg,
+    non_negative,
+    opt_bool,
+    unit,
+)
 from imgproxy_py.url.chain import OptionChain
 
-GradientDirection = Literal["down", "up", "right", "left"]
-GRADIENT_DIRECTIONS: frozenset[str] = frozenset(get_args(GradientDirection))
+GradientDirection = Direction
 
 
 def _opt_hex(value: str | None, what: str) -> str:
@@ -78,11 +85,6 @@ class ColorMethods(OptionChain):
         >>> str(ColorMethods().gradient(0.8, "000", "up", stop=0.6))
         'gr:0.8:000:up::0.6'
         """
-        if direction is None:
-            where = ""
-        elif isinstance(direction, str):
-            where = choice(direction, GRADIENT_DIRECTIONS, "gradient direction")
-        else:
-            where = fmt_num(direction, "gradient direction")
         return self._push("gr", "gradient", unit(opacity, "gradient opacity"), _opt_hex(color, "gradient color"),
-                          where, _opt_unit(start, "gradient start"), _opt_unit(stop, "gradient stop"))
+                          direction_arg(direction, "gradient direction"), _opt_unit(start, "gradient start"),
+                          _opt_unit(stop, "gradient stop"))

@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Self, get_args
 
-from imgproxy_py.url.arguments import choice, fmt_num, non_negative, opt_bool, positive, unit
+from imgproxy_py.url.arguments import Direction, choice, direction_arg, non_negative, opt_bool, positive, unit
 from imgproxy_py.url.chain import OptionChain
 
 # The words the server's declarations accept (a test checks them against imgproxy_py.options).
 ResizingAlgorithm = Literal["nearest", "linear", "cubic", "lanczos2", "lanczos3"]
 UnsharpMaskingMode = Literal["auto", "none", "always"]
-BlurDirection = Literal["down", "up", "left", "right"]
+BlurDirection = Direction  # gradient's words
 
 RESIZING_ALGORITHMS: frozenset[str] = frozenset(get_args(ResizingAlgorithm))
 UNSHARP_MASKING_MODES: frozenset[str] = frozenset(get_args(UnsharpMaskingMode))
-BLUR_DIRECTIONS: frozenset[str] = frozenset(get_args(BlurDirection))
 
 
 class SharpnessMethods(OptionChain):
@@ -62,12 +61,7 @@ class SharpnessMethods(OptionChain):
     def progressive_blur(self, sigma: float, direction: BlurDirection | float | None = None,
                          start: float | None = None, stop: float | None = None) -> Self:
         """``pbl:%sigma:%direction:%start:%stop``: direction a word or clockwise degrees from down."""
-        if direction is None:
-            where = ""
-        elif isinstance(direction, str):
-            where = choice(direction, BLUR_DIRECTIONS, "progressive blur direction")
-        else:
-            where = fmt_num(direction, "progressive blur angle")
-        return self._push("pbl", "progressive_blur", non_negative(sigma, "blur sigma"), where,
+        return self._push("pbl", "progressive_blur", non_negative(sigma, "blur sigma"),
+                          direction_arg(direction, "progressive blur direction"),
                           "" if start is None else unit(start, "progressive blur start"),
                           "" if stop is None else unit(stop, "progressive blur stop"))
