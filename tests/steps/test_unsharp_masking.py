@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import pyvips
 
 from imgproxy_py.imaging.context import Context, ProcessingSettings
 from imgproxy_py.imaging.steps.scale import scale
-from imgproxy_py.imaging.steps.unsharp_masking import unsharp_masking
+from imgproxy_py.imaging.steps.unsharp_masking import _fits_16_bits, sharpened, unsharp_mask, unsharp_masking
 from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
 from imgproxy_py.options.values_sharpness import UnsharpMaskingMode
 from tests.sharpness_support import detail, photo
@@ -99,3 +100,40 @@ def test_result_is_the_exact_mask_within_one_level(args: str) -> None:
     inner = (slice(1, -1), slice(1, -1))  # libvips extends the edges its own way
     assert c.img.format == "uchar"
     assert np.abs(got[inner] - exact[inner]).max() <= 1.0
+
+
+def _exact(pixels: np.ndarray, weight: int, divider: int) -> np.ndarray:
+    """The mask in int64, edges extended by copying, rounded half up and clipped."""
+    padded = np.pad(pixels.astype(np.int64), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    box = sum(padded[dy:dy + pixels.shape[0], dx:dx + pixels.shape[1]] for dy in range(3) for dx in range(3))
+    total = (divider + 9 * weight) * pixels.astype(np.int64) - weight * box
+    exact: np.ndarray = np.clip((total + divider // 2) // divider, 0, 255)
+    return exact
+
+
+@pytest.mark.parametrize(("weight", "divider"), [(1, 24), (2, 8), (3, 1), (1, 100)])
+def test_whole_number_masks_are_exact(weight: int, divider: int) -> None:
+    """The 16-bit path is the mask's exact result, edges included, on a real photo (one and
+    three bands), and keeps the image's metadata."""
+    source = photo().copy_memory()
+    source.set_type(pyvips.GValue.blob_type, "icc-profile-data", b"profile bytes")
+    for colour in (source, source.extract_band(1)):
+        got = sharpened(colour, float(weight), float(divider))
+        assert np.array_equal(array(got), _exact(array(colour), weight, divider))
+        assert got.get("icc-profile-data") == b"profile bytes"
+
+
+def test_default_mask_equals_libvips_integer_convolution() -> None:
+    """For the default mask libvips' integer convolution takes its exact C loop: same pixels."""
+    source = photo().copy_memory()
+    expected = array(source.conv(unsharp_mask(1.0, 24.0), precision="integer").copy_memory())
+    assert np.array_equal(array(sharpened(source, 1.0, 24.0)), expected)
+
+
+def test_masks_past_16_bits_take_the_float_path() -> None:
+    assert _fits_16_bits(1.0, 24.0) and not _fits_16_bits(1.5, 24.0) and not _fits_16_bits(20.0, 24.0)
+    source = photo().copy_memory()
+    got = array(sharpened(source, 20.0, 24.0))
+    expected = array(source.conv(unsharp_mask(20.0, 24.0), precision="float").rint().clamp(min=0, max=255)
+                     .cast("uchar"))
+    assert np.array_equal(got, expected)
