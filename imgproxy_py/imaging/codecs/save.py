@@ -14,7 +14,7 @@ import pyvips
 
 from imgproxy_py.errors import UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import Codec, ImageFormat
-from imgproxy_py.imaging.codecs import bmp, heic, ico, jxl, wheels
+from imgproxy_py.imaging.codecs import bmp, heic, ico, jxl, webp, wheels
 from imgproxy_py.imaging.codecs.settings import EncoderSettings
 
 __all__ = ["EncoderSettings", "can_save", "encode"]
@@ -52,6 +52,8 @@ def _save(img: pyvips.Image, fmt: ImageFormat, quality: int, settings: EncoderSe
     options = {**settings.save_options(fmt, quality), **extra}
     if fmt is ImageFormat.AVIF and img.format == "ushort":
         options["bitdepth"] = 12  # a high-bit result (``preserve_hdr``) keeps its depth
+    if fmt is ImageFormat.WEBP and webp.can_save(img, options):
+        return webp.save(img, options)  # the same bytes as libvips', for less CPU
     return bytes(getattr(img, saver + "_buffer")(**options))
 
 

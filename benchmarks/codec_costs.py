@@ -1,0 +1,126 @@
+"""What single library operations cost, to tell our code's share of a request from the codecs':
+CPU ms per call (median), one libvips thread, no operation cache, over the harness's 12 MP sources.
+
+* PNG decode of a 12 MP PNG: the pyvips wheel's libvips (libspng) against the other PNG decoders
+  available as wheels (imagecodecs' libpng and libspng, Pillow).  PNG is one zlib stream: no
+  decoder can shrink on load or split the work, so this is w5's floor.
+* JPEG decode at 1/4 (DCT scaling, as w1 and w4 decode): libvips against Pillow's ``draft``.
+* WebP encode of an 800x600 result at quality 79, effort 4 (w4's encode): libvips against Pillow
+  (both libwebp; the bytes are identical).
+* libvips' smart crop (``attention``) of a 300x225 image to 300x200, against a centre crop (w2).
+* The same operations through sharp (ipx's library, its own libvips build) when ipx is installed
+  (``benchmarks/.ipx``, which ``run.py`` installs).
+
+    .venv/bin/python benchmarks/codec_costs.py [--sources 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyvips
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import BENCH_DIR
+from bench_sources import ensure_sources
+
+
+def cpu_ms(fn: Callable[[int], object], runs: int) -> float:
+    fn(0)
+    times = []
+    for i in range(runs):
+        started = time.process_time()
+        fn(i)
+        times.append((time.process_time() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def python_side(folder: Path, count: int) -> dict[str, float]:
+    import imagecodecs
+    from PIL import Image
+
+    jpegs = [(folder / f"src{n:03d}.jpg").read_bytes() for n in range(count)]
+    pngs = [(folder / f"src{n:03d}.png").read_bytes() for n in range(min(count, 3))]
+    fit800 = [pyvips.Image.thumbnail_buffer(d, 800, height=600).copy_memory() for d in jpegs]
+    fit800_arrays = [img.numpy() for img in fit800]
+    fill = [pyvips.Image.thumbnail_buffer(d, 300, height=225).copy_memory() for d in jpegs]
+    runs, png_runs = 3 * count, 2 * len(pngs)
+
+    def pil_draft(data: bytes) -> None:
+        im = Image.open(io.BytesIO(data))
+        im.draft("RGB", (im.width // 4, im.height // 4))
+        im.load()
+
+    def pil_webp(i: int) -> bytes:
+        out = io.BytesIO()
+        Image.fromarray(fit800_arrays[i % count]).save(out, "WEBP", quality=79, method=4)
+        return out.getvalue()
+
+    return {
+        "png_decode_libvips": cpu_ms(
+            lambda i: pyvips.Image.pngload_buffer(pngs[i % len(pngs)]).copy_memory(), png_runs),
+        "png_decode_imagecodecs_libpng": cpu_ms(lambda i: imagecodecs.png_decode(pngs[i % len(pngs)]), png_runs),
+        "png_decode_imagecodecs_libspng": cpu_ms(lambda i: imagecodecs.spng_decode(pngs[i % len(pngs)]), png_runs),
+        "png_decode_pillow": cpu_ms(lambda i: Image.open(io.BytesIO(pngs[i % len(pngs)])).load(), png_runs),
+        "jpeg_decode_quarter_libvips": cpu_ms(
+            lambda i: pyvips.Image.jpegload_buffer(jpegs[i % count], shrink=4).copy_memory(), runs),
+        "jpeg_decode_quarter_pillow": cpu_ms(lambda i: pil_draft(jpegs[i % count]), runs),
+        "fit512_jpeg_libvips": cpu_ms(lambda i: pyvips.Image.jpegload_buffer(
+            jpegs[i % count], shrink=4, access="sequential").resize(0.512).jpegsave_buffer(Q=80), runs),
+        "webp_encode_800x600_libvips": cpu_ms(
+            lambda i: fit800[i % count].webpsave_buffer(Q=79, effort=4, keep="none"), runs),
+        "webp_encode_800x600_pillow": cpu_ms(pil_webp, runs),
+        "smartcrop_300x225_libvips": cpu_ms(
+            lambda i: fill[i % count].smartcrop(300, 200, interesting="attention").copy_memory(), runs),
+        "centre_crop_300x225_libvips": cpu_ms(
+            lambda i: fill[i % count].smartcrop(300, 200, interesting="centre").copy_memory(), runs),
+    }
+
+
+def sharp_side(folder: Path, count: int) -> dict[str, object] | None:
+    ipx_dir, node = BENCH_DIR / ".ipx", shutil.which("node")
+    if node is None or not (ipx_dir / "node_modules" / "sharp").exists():
+        return None
+    done = subprocess.run([node, str(BENCH_DIR / "ipx" / "codec_costs.mjs"), str(ipx_dir), str(folder), str(count)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"sharp: {done.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sources", type=int, default=6, help="distinct 12 MP sources to go round (default 6)")
+    args = parser.parse_args()
+    pyvips.cache_set_max(0)
+    pyvips.concurrency_set(1)
+    folder = ensure_sources(max(args.sources, 3), png=True)
+    ours = python_side(folder, args.sources)
+    print(f"pyvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (the wheel's libvips), CPU ms per call:")
+    for name, value in ours.items():
+        print(f"  {name:34s} {value:7.1f}")
+    peer = sharp_side(folder, args.sources)
+    if peer is None:
+        print("sharp: not installed (benchmarks/.ipx; run.py installs it)")
+        return 0
+    versions = peer.pop("versions")
+    print(f"sharp {versions}, CPU ms per call:")
+    for name, value in peer.items():
+        print(f"  {name:34s} {value:7.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Still, lossy WebP through Pillow's libwebp: the same encoder settings as libvips' ``webpsave``,
+the same picture, for less CPU.
+
+libvips and Pillow both hand the pixels to libwebp with ``WebPConfigPreset(default, Q)`` and the
+method (effort), so the ``VP8`` chunk is the same byte for byte, and both write an ICC profile as
+the same ``ICCP`` chunk; but libvips' saver costs 10-15% more CPU per image (an 800x600 result:
+101 against 88 ms in ``benchmarks/codec_costs.py``), on every WebP request.  A result without
+EXIF still gets one from libvips, made from the image's fields; this path writes the part that
+says something (resolution, its unit, orientation 1), with Pillow's EXIF writer.  Anything else
+goes to libvips: animations, lossless and near-lossless, another preset, smart subsampling,
+EXIF or XMP of the source's (libvips merges the image's fields into it), 16-bit pixels, and
+bands other than RGB or RGBA.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from typing import Any
+
+import pyvips
+
+_ICC_FIELD = "icc-profile-data"
+# Fields that make a file differ from what this path writes.
+_LIBVIPS_ONLY_FIELDS = frozenset({"exif-data", "xmp-data", "page-height"})
+
+
+@functools.cache
+def _pillow_has_webp() -> bool:
+    try:
+        from PIL import features
+    except ImportError:
+        return False
+    return bool(features.check("webp"))
+
+
+def can_save(img: pyvips.Image, options: dict[str, Any]) -> bool:
+    """Whether ``img`` with these ``webpsave`` options is a still, lossy, default-preset image."""
+    if options.get("lossless") or options.get("near_lossless") or options.get("smart_subsample"):
+        return False
+    if options.get("preset", "default") != "default" or set(options) - {
+            "Q", "effort", "preset", "smart_subsample", "lossless", "near_lossless"}:
+        return False
+    if img.format != "uchar" or img.bands not in (3, 4) or img.interpretation not in ("srgb", "rgb"):
+        return False
+    if _LIBVIPS_ONLY_FIELDS.intersection(img.get_fields()):
+        return False
+    return _pillow_has_webp()
+
+
+def save(img: pyvips.Image, options: dict[str, Any]) -> bytes:
+    """``img`` as libvips' ``webpsave_buffer(**options)`` writes it; ``can_save`` must hold."""
+    from PIL import Image
+
+    fields = img.get_fields()
+    icc = bytes(img.get(_ICC_FIELD)) if _ICC_FIELD in fields else None
+    picture = Image.fromarray(img.numpy())  # (h, w, 3) or (h, w, 4) uint8: RGB or RGBA
+    out = io.BytesIO()
+    picture.save(out, "WEBP", quality=int(options.get("Q", 75)), method=int(options.get("effort", 4)),
+                 icc_profile=icc, exif=_resolution_exif(img))
+    return out.getvalue()
+
+
+def _resolution_exif(img: pyvips.Image) -> bytes:
+    """EXIF with the resolution libvips would write (its pixels per mm in dots per inch) and
+    orientation 1, as libvips' own EXIF for an image without one says."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[_ORIENTATION] = 1
+    exif[_X_RESOLUTION] = round(img.xres * 25.4, 4)
+    exif[_Y_RESOLUTION] = round(img.yres * 25.4, 4)
+    exif[_RESOLUTION_UNIT] = 2  # inches
+    return exif.tobytes()
+
+
+_ORIENTATION, _X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 0x0112, 0x011A, 0x011B, 0x0128
