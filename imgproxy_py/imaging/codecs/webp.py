@@ -3,8 +3,9 @@ the same picture, for less CPU.
 
 libvips and Pillow both hand the pixels to libwebp with ``WebPConfigPreset(default, Q)`` and the
 method (effort), so the ``VP8`` chunk is the same byte for byte, and both write an ICC profile as
-the same ``ICCP`` chunk; but libvips' saver costs 10-15% more CPU per image (an 800x600 result:
-101 against 88 ms in ``benchmarks/codec_costs.py``), on every WebP request.  A result without
+the same ``ICCP`` chunk; but libvips' saver costs 5-15% more CPU per image (an 800x600 result:
+84 against 79 ms, and 101 against 88 ms, in two runs of ``benchmarks/codec_costs.py``), on every
+WebP request.  A result without
 EXIF still gets one from libvips, made from the image's fields; this path writes the part that
 says something (resolution, its unit, orientation 1), with Pillow's EXIF writer.  Anything else
 goes to libvips: animations, lossless and near-lossless, another preset, smart subsampling,
