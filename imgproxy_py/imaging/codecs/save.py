@@ -53,7 +53,7 @@ def _save(img: pyvips.Image, fmt: ImageFormat, quality: int, settings: EncoderSe
     if fmt is ImageFormat.AVIF and img.format == "ushort":
         options["bitdepth"] = 12  # a high-bit result (``preserve_hdr``) keeps its depth
     if fmt is ImageFormat.WEBP and webp.can_save(img, options):
-        return webp.save(img, options)  # the same bytes as libvips', for less CPU
+        return webp.save(img, options)  # the same picture as libvips' saver writes, for less CPU
     return bytes(getattr(img, saver + "_buffer")(**options))
 
 

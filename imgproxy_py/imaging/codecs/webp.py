@@ -5,12 +5,11 @@ libvips and Pillow both hand the pixels to libwebp with ``WebPConfigPreset(defau
 method (effort), so the ``VP8`` chunk is the same byte for byte, and both write an ICC profile as
 the same ``ICCP`` chunk; but libvips' saver costs 5-15% more CPU per image (an 800x600 result:
 84 against 79 ms, and 101 against 88 ms, in two runs of ``benchmarks/codec_costs.py``), on every
-WebP request.  A result without
-EXIF still gets one from libvips, made from the image's fields; this path writes the part that
-says something (resolution, its unit, orientation 1), with Pillow's EXIF writer.  Anything else
-goes to libvips: animations, lossless and near-lossless, another preset, smart subsampling,
-EXIF or XMP of the source's (libvips merges the image's fields into it), 16-bit pixels, and
-bands other than RGB or RGBA.
+WebP request.  libvips gives a result without EXIF one made from the image's fields; this path
+writes the part of it that says something (resolution, its unit, orientation 1) with Pillow's
+EXIF writer.  Anything else goes to libvips: animations, lossless and near-lossless, another
+preset, smart subsampling, the source's EXIF or XMP (libvips merges the image's fields into
+them), 16-bit pixels, and bands other than RGB or RGBA.
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ def sharpened(colour: pyvips.Image, weight: float, divider: float) -> pyvips.Ima
     With whole-number settings (the defaults, 1 and 24) on 8-bit pixels the mask is exact
     integer arithmetic: ``_sharpened_in_16_bits`` does it on the image in memory.  libvips'
     integer convolution gives the same pixels, but this mask is off its vector path (a divider
-    of 24 has no power-of-two form) and its C loop costs about 4x the CPU: 8.8 -> 2.1 ms at
-    512x384, 14.4 -> 3.9 ms at 800x600 (benchmarks/unsharp_cost.py), on every downscaled request.
+    of 24 has no power-of-two form) and its C loop costs 3.5-4.5x the CPU: 8.3 -> 2.4 ms at
+    512x384, 19.3 -> 4.1 ms at 800x600 (benchmarks/unsharp_cost.py), on every downscaled request.
     Other settings take libvips' float convolution, rounded and clipped.
     """
     if colour.format == "uchar" and _fits_16_bits(weight, divider):
