@@ -78,3 +78,15 @@ def test_images_it_would_write_differently_go_to_libvips() -> None:
     deep = still().cast("ushort")
     for img in (with_exif, frames, grey, deep):
         assert not webp.can_save(img, LOSSY)
+
+
+def test_an_encoder_failure_is_unprocessable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Pillow raises when libwebp refuses a picture is imgproxy's 422, not a server error."""
+    from imgproxy_py.errors import UnprocessableImageError
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("encoding error 5")
+
+    monkeypatch.setattr(Image.Image, "save", refuse)
+    with pytest.raises(UnprocessableImageError):
+        encode(still(), ImageFormat.WEBP, 79, EncoderSettings())

@@ -80,5 +80,5 @@ def encode(img: pyvips.Image, fmt: ImageFormat, quality: int, settings: EncoderS
         raise UnsupportedFormatError(f"saving {fmt.value} is not supported by this build")
     try:
         return _save(img, fmt, quality, settings, extra or {})
-    except (pyvips.Error, ValueError, RuntimeError) as exc:
+    except (pyvips.Error, ValueError, RuntimeError, OSError) as exc:  # OSError: Pillow's encoders
         raise UnprocessableImageError(f"can't encode {fmt.value}: {exc}") from exc
