@@ -3,9 +3,12 @@ number of server processes per host (``IMGPROXY_PROCESSES``, ours)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imgproxy_py.envreader import EnvReader
+from imgproxy_py.sources.abs import ABSConfig
+from imgproxy_py.sources.gcs import GCSConfig
+from imgproxy_py.sources.s3 import S3Config
 
 CACHE_ADAPTERS = ("fs", "s3", "gcs", "abs")
 
@@ -19,16 +22,11 @@ class CacheConfig:
     key_headers: tuple[str, ...] = ()
     key_cookies: tuple[str, ...] = ()
     report_errors: bool = False
-    s3_region: str = ""
-    s3_endpoint: str = ""
-    s3_endpoint_use_path_style: bool = True
-    s3_assume_role_arn: str = ""
-    s3_assume_role_external_id: str = ""
-    gcs_endpoint: str = ""
-    gcs_key: str = ""
-    abs_name: str = ""
-    abs_key: str = ""
-    abs_endpoint: str = ""
+    # The stores' endpoints and credentials (IMGPROXY_CACHE_S3_*, _GCS_*, _ABS_*), in the records
+    # the sources of the same stores use, so the cache's clients are built as theirs are.
+    s3: S3Config = field(default_factory=lambda: S3Config(enabled=True))
+    gcs: GCSConfig = field(default_factory=lambda: GCSConfig(enabled=True))
+    abs: ABSConfig = field(default_factory=lambda: ABSConfig(enabled=True))
     # Ours: Redis as a hot tier for small results and the cluster-wide single flight.
     redis_url: str = ""
     redis_max_bytes: int = 1024 * 1024
@@ -55,16 +53,17 @@ class CacheConfig:
             key_headers=tuple(h.lower() for h in r.string_list("IMGPROXY_CACHE_KEY_HEADERS")),
             key_cookies=r.string_list("IMGPROXY_CACHE_KEY_COOKIES"),
             report_errors=r.boolean("IMGPROXY_CACHE_REPORT_ERRORS", False),
-            s3_region=r.string("IMGPROXY_CACHE_S3_REGION", r.string("AWS_REGION")),
-            s3_endpoint=r.string("IMGPROXY_CACHE_S3_ENDPOINT"),
-            s3_endpoint_use_path_style=r.boolean("IMGPROXY_CACHE_S3_ENDPOINT_USE_PATH_STYLE", True),
-            s3_assume_role_arn=r.string("IMGPROXY_CACHE_S3_ASSUME_ROLE_ARN"),
-            s3_assume_role_external_id=r.string("IMGPROXY_CACHE_S3_ASSUME_ROLE_EXTERNAL_ID"),
-            gcs_endpoint=r.string("IMGPROXY_CACHE_GCS_ENDPOINT"),
-            gcs_key=r.string("IMGPROXY_CACHE_GCS_KEY"),
-            abs_name=r.string("IMGPROXY_CACHE_ABS_NAME"),
-            abs_key=r.string("IMGPROXY_CACHE_ABS_KEY"),
-            abs_endpoint=r.string("IMGPROXY_CACHE_ABS_ENDPOINT"),
+            s3=S3Config(
+                enabled=True,
+                region=r.string("IMGPROXY_CACHE_S3_REGION", r.string("AWS_REGION")),
+                endpoint=r.string("IMGPROXY_CACHE_S3_ENDPOINT"),
+                endpoint_use_path_style=r.boolean("IMGPROXY_CACHE_S3_ENDPOINT_USE_PATH_STYLE", True),
+                assume_role_arn=r.string("IMGPROXY_CACHE_S3_ASSUME_ROLE_ARN"),
+                assume_role_external_id=r.string("IMGPROXY_CACHE_S3_ASSUME_ROLE_EXTERNAL_ID")),
+            gcs=GCSConfig(enabled=True, key=r.string("IMGPROXY_CACHE_GCS_KEY"),
+                          endpoint=r.string("IMGPROXY_CACHE_GCS_ENDPOINT")),
+            abs=ABSConfig(enabled=True, name=r.string("IMGPROXY_CACHE_ABS_NAME"),
+                          key=r.string("IMGPROXY_CACHE_ABS_KEY"), endpoint=r.string("IMGPROXY_CACHE_ABS_ENDPOINT")),
             redis_url=r.string("IMGPROXY_CACHE_REDIS_URL"),
             redis_max_bytes=r.integer("IMGPROXY_CACHE_REDIS_MAX_BYTES", 1024 * 1024, minimum=0),
             redis_wait=r.number("IMGPROXY_CACHE_REDIS_WAIT", 10.0, minimum=0),
@@ -73,7 +72,7 @@ class CacheConfig:
             r.errors.append("IMGPROXY_CACHE_FS_ROOT: required when IMGPROXY_CACHE_USE is fs")
         if use in ("s3", "gcs", "abs") and not config.bucket:
             r.errors.append(f"IMGPROXY_CACHE_BUCKET: required when IMGPROXY_CACHE_USE is {use}")
-        if use == "abs" and not config.abs_name:
+        if use == "abs" and not config.abs.name:
             r.errors.append("IMGPROXY_CACHE_ABS_NAME: the storage account name is required with abs")
         return config
 

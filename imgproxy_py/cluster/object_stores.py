@@ -38,13 +38,9 @@ class S3CacheStore:
     """Objects in an S3 bucket (or MinIO, R2, ...), signed with SigV4 like the ``s3://`` source."""
 
     def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
-        from imgproxy_py.sources.s3 import S3Backend, S3Config
+        from imgproxy_py.sources.s3 import S3Backend
 
-        self.backend = S3Backend(S3Config(
-            enabled=True, region=config.s3_region, endpoint=config.s3_endpoint,
-            endpoint_use_path_style=config.s3_endpoint_use_path_style,
-            assume_role_arn=config.s3_assume_role_arn,
-            assume_role_external_id=config.s3_assume_role_external_id), fetch)
+        self.backend = S3Backend(config.s3, fetch)
         self.bucket = config.bucket
         self.prefix = config.path_prefix
 
@@ -82,7 +78,7 @@ class GCSCacheStore:
     ``alt=media`` download), with the ``gs://`` source's endpoint and credential rules."""
 
     def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
-        from imgproxy_py.sources.gcs import GCSBackend, GCSConfig
+        from imgproxy_py.sources.gcs import GCSBackend
 
         class WritingBackend(GCSBackend):
             def _resolve(self) -> Any:
@@ -99,8 +95,7 @@ class GCSCacheStore:
                 credentials, _ = google.auth.default(scopes=[READ_WRITE_SCOPE])
                 return credentials
 
-        self.backend = WritingBackend(GCSConfig(enabled=True, key=config.gcs_key, endpoint=config.gcs_endpoint),
-                                      fetch)
+        self.backend = WritingBackend(config.gcs, fetch)
         self.base = self.backend.base
         self.upload_base = self.base.removesuffix("/storage/v1") + "/upload/storage/v1"
         self.bucket = quote(config.bucket, safe="")
@@ -132,10 +127,9 @@ class ABSCacheStore:
     key (read and write), as the ``abs://`` source's."""
 
     def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
-        from imgproxy_py.sources.abs import ABSBackend, ABSConfig
+        from imgproxy_py.sources.abs import ABSBackend
 
-        self.backend = ABSBackend(ABSConfig(enabled=True, name=config.abs_name, key=config.abs_key,
-                                            endpoint=config.abs_endpoint), fetch)
+        self.backend = ABSBackend(config.abs, fetch)
         self.container = config.bucket
         self.prefix = config.path_prefix
 
