@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ROOT / "tests" / ".services"  # npm packages installed for the tests (ignored by git)
 
@@ -145,6 +147,18 @@ class CountingRelay:
 
     def close(self) -> None:
         self.listener.close()
+
+
+def assert_revalidation_downloads_nothing(client: httpx.Client, url: str, relay: CountingRelay, source_size: int,
+                                          most_bytes: int) -> None:
+    """The first GET of ``url`` brings the whole object through ``relay``; the same GET with the
+    ETag it got is a 304 for which the store sent more than nothing but at most ``most_bytes``."""
+    first = client.get(url)
+    assert first.status_code == 200 and relay.bytes_from_target > source_size
+    before = relay.bytes_from_target
+    again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert 0 < relay.bytes_from_target - before < most_bytes
 
 
 @contextmanager

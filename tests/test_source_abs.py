@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cloud_services import CountingRelay, azurite, stalled_server
+from tests.cloud_services import CountingRelay, assert_revalidation_downloads_nothing, azurite, stalled_server
 from tests.conftest import asset, decode
 from tests.servers import AppServer
 
@@ -76,14 +76,8 @@ def test_etag_revalidation_downloads_nothing(client: httpx.Client, abs_store: tu
     relay = CountingRelay(port)
     try:
         server = start_server(**abs_env(f"http://127.0.0.1:{relay.port}/{ACCOUNT}", IMGPROXY_USE_ETAG="true"))
-        url = f"{server.base}/unsafe/w:20/plain/abs://photos/cats/hopper.jpg"
-        first = client.get(url)
-        size = len(asset("hopper.jpg").read_bytes())
-        assert first.status_code == 200 and relay.bytes_from_target > size
-        before = relay.bytes_from_target
-        again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
-        assert again.status_code == 304
-        assert 0 < relay.bytes_from_target - before < 2000
+        assert_revalidation_downloads_nothing(client, f"{server.base}/unsafe/w:20/plain/abs://photos/cats/hopper.jpg",
+                                              relay, len(asset("hopper.jpg").read_bytes()), 2000)
     finally:
         relay.close()
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from imgproxy_py.sources.gcs import imgproxy_etag, json_api_base
-from tests.cloud_services import CountingRelay, gcs_emulator, stalled_server
+from tests.cloud_services import CountingRelay, assert_revalidation_downloads_nothing, gcs_emulator, stalled_server
 from tests.conftest import asset, decode
 from tests.servers import AppServer, Origin, OriginResponse
 
@@ -67,14 +67,10 @@ def test_etag_revalidation_downloads_nothing(client: httpx.Client, gcs: tuple[st
     try:
         server = start_server(IMGPROXY_USE_GCS="true", IMGPROXY_GCS_ENDPOINT=f"http://127.0.0.1:{relay.port}",
                               IMGPROXY_USE_ETAG="true")
-        url = f"{server.base}/unsafe/w:20/plain/gs://photos/cats/hopper.jpg"
-        first = client.get(url)
         size = len(asset("hopper.jpg").read_bytes())
-        assert first.status_code == 200 and relay.bytes_from_target > size
-        before = relay.bytes_from_target
-        again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
-        assert again.status_code == 304
-        assert 0 < relay.bytes_from_target - before < size // 2  # the metadata only
+        # the object's metadata only
+        assert_revalidation_downloads_nothing(client, f"{server.base}/unsafe/w:20/plain/gs://photos/cats/hopper.jpg",
+                                              relay, size, size // 2)
     finally:
         relay.close()
 
