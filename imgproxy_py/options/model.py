@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.options.numbers import canonical_number
 from imgproxy_py.options.values_color import Colorize, Duotone, Gradient, Monochrome
 from imgproxy_py.options.values_delivery import HashsumCheck, SecurityOverrides, VideoFrames
 from imgproxy_py.options.values_encoding import AvifArgs, JpegArgs, WebpArgs
@@ -81,9 +82,9 @@ class Gravity:
     def canonical(self) -> str:
         parts = [self.type.value]
         if self.classes:
-            parts += [f"{name}:{_num(weight)}" for name, weight in self.classes]
+            parts += [f"{name}:{canonical_number(weight)}" for name, weight in self.classes]
         elif self.type is not GravityType.SMART:
-            parts += [_num(self.x), _num(self.y)]
+            parts += [canonical_number(self.x), canonical_number(self.y)]
         return ":".join(parts)
 
 
@@ -129,7 +130,7 @@ class DetectionEffect:
     classes: tuple[str, ...] = ()  # empty: every class
 
     def canonical(self) -> str:
-        return ":".join([_num(self.amount), *self.classes])
+        return ":".join([canonical_number(self.amount), *self.classes])
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class CropObjects:
 
     def canonical(self) -> str:
         index = [] if self.index is None else [f"#{self.index}" + ("?" if self.fallback else "")]
-        return ":".join([_num(self.scale), *self.classes, *index])
+        return ":".join([canonical_number(self.scale), *self.classes, *index])
 
 
 AUTOQUALITY_METHODS = ("none", "dssim", "size", "ml")
@@ -337,15 +338,11 @@ class RequestOptions:
         return f"{self.output.canonical(output_defaults)}//{pipes}"
 
 
-def _num(value: float) -> str:
-    return repr(float(value)).removesuffix(".0") if value == int(value) else repr(float(value))
-
-
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
-        return _num(value)
+        return canonical_number(value)
     if isinstance(value, StrEnum):
         return value.value
     if hasattr(value, "canonical"):

@@ -10,16 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from imgproxy_py.options.numbers import canonical_number
+
 if TYPE_CHECKING:  # model.py imports this module; Color is only a type here
     from imgproxy_py.options.model import Color
 
 # Gradient directions as clockwise angles: 0 is "down" (the top side transparent, the bottom
 # side opaque), 90 "left" (the right side transparent), as imgproxy's docs define them.
 GRADIENT_DIRECTIONS: dict[str, float] = {"down": 0.0, "left": 90.0, "up": 180.0, "right": 270.0}
-
-
-def _num(value: float) -> str:
-    return repr(float(value)).removesuffix(".0")
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class Monochrome:
     color: Color
 
     def canonical(self) -> str:
-        return f"{_num(self.intensity)}:{self.color.canonical()}"
+        return f"{canonical_number(self.intensity)}:{self.color.canonical()}"
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class Duotone:
     light: Color
 
     def canonical(self) -> str:
-        return f"{_num(self.intensity)}:{self.dark.canonical()}:{self.light.canonical()}"
+        return f"{canonical_number(self.intensity)}:{self.dark.canonical()}:{self.light.canonical()}"
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Colorize:
     keep_alpha: bool = False
 
     def canonical(self) -> str:
-        return f"{_num(self.opacity)}:{self.color.canonical()}:{int(self.keep_alpha)}"
+        return f"{canonical_number(self.opacity)}:{self.color.canonical()}:{int(self.keep_alpha)}"
 
 
 @dataclass(frozen=True)
@@ -69,5 +67,5 @@ class Gradient:
     stop: float = 1.0
 
     def canonical(self) -> str:
-        return ":".join([_num(self.opacity), self.color.canonical(), _num(self.angle),
-                         _num(self.start), _num(self.stop)])
+        return ":".join([canonical_number(self.opacity), self.color.canonical(), canonical_number(self.angle),
+                         canonical_number(self.start), canonical_number(self.stop)])

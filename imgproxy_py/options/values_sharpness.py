@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-def _num(value: float) -> str:
-    return repr(float(value)).removesuffix(".0") if value == int(value) else repr(float(value))
+from imgproxy_py.options.numbers import canonical_number
 
 
 class ResizingAlgorithm(StrEnum):
@@ -40,7 +38,7 @@ class UnsharpMaskingArgs:
     divider: float | None = None
 
     def canonical(self) -> str:
-        return ":".join("" if v is None else (v.value if isinstance(v, StrEnum) else _num(v))
+        return ":".join("" if v is None else (v.value if isinstance(v, StrEnum) else canonical_number(v))
                         for v in (self.mode, self.weight, self.divider))
 
 
@@ -53,7 +51,7 @@ class CropAspectRatio:
     enlarge: bool = False
 
     def canonical(self) -> str:
-        return f"{_num(self.ratio)}:{int(self.enlarge)}"
+        return f"{canonical_number(self.ratio)}:{int(self.enlarge)}"
 
 
 @dataclass(frozen=True)
@@ -72,8 +70,8 @@ class BlurAreas:
     areas: tuple[BlurArea, ...]
 
     def canonical(self) -> str:
-        return ":".join([_num(self.sigma), *(":".join(_num(v) for v in (a.left, a.top, a.width, a.height))
-                                             for a in self.areas)])
+        areas = (":".join(canonical_number(v) for v in (a.left, a.top, a.width, a.height)) for a in self.areas)
+        return ":".join([canonical_number(self.sigma), *areas])
 
 
 @dataclass(frozen=True)
@@ -87,4 +85,4 @@ class ProgressiveBlur:
     stop: float = 1.0
 
     def canonical(self) -> str:
-        return ":".join(_num(v) for v in (self.sigma, self.angle % 360, self.start, self.stop))
+        return ":".join(canonical_number(v) for v in (self.sigma, self.angle % 360, self.start, self.stop))
