@@ -4,7 +4,9 @@ CPU ms per call (median), one libvips thread, no operation cache, over the harne
 * PNG decode of a 12 MP PNG: the pyvips wheel's libvips (libspng) against the other PNG decoders
   available as wheels (imagecodecs' libpng and libspng, Pillow).  PNG is one zlib stream: no
   decoder can shrink on load or split the work, so this is w5's floor.
-* JPEG decode at 1/4 (DCT scaling, as w1 and w4 decode): libvips against Pillow's ``draft``.
+* JPEG decode at 1/4 and 1/8 (DCT scaling, as w1/w4 and w2 decode): libvips against simplejpeg
+  (both libjpeg-turbo, same pixels; simplejpeg is what ``codecs/jpeg.py`` decodes thumbnails
+  with) and Pillow's ``draft``; and w1's chain (decode at 1/4, resize, JPEG encode) with each.
 * WebP encode of an 800x600 result at quality 79, effort 4 (w4's encode): libvips against Pillow
   (both libwebp; the bytes are identical).
 * libvips' smart crop (``attention``) of a 300x225 image to 300x200, against a centre crop (w2).
@@ -47,7 +49,11 @@ def cpu_ms(fn: Callable[[int], object], runs: int) -> float:
 
 def python_side(folder: Path, count: int) -> dict[str, float]:
     import imagecodecs
+    import simplejpeg
     from PIL import Image
+
+    from imgproxy_py.formats import ImageFormat
+    from imgproxy_py.imaging.codecs import load as loader
 
     jpegs = [(folder / f"src{n:03d}.jpg").read_bytes() for n in range(count)]
     pngs = [(folder / f"src{n:03d}.png").read_bytes() for n in range(min(count, 3))]
@@ -60,6 +66,14 @@ def python_side(folder: Path, count: int) -> dict[str, float]:
         im = Image.open(io.BytesIO(data))
         im.draft("RGB", (im.width // 4, im.height // 4))
         im.load()
+
+    def simplejpeg_scaled(data: bytes, shrink: int) -> object:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+        return simplejpeg.decode_jpeg(data, min_factor=shrink, min_width=width // shrink, min_height=height // shrink)
+
+    def fit512(data: bytes, whole: bool) -> bytes:
+        img = loader.load(data, ImageFormat.JPEG, shrink=4, access="sequential", whole=whole)
+        return bytes(img.resize(512 / img.width).jpegsave_buffer(Q=80))
 
     def pil_webp(i: int) -> bytes:
         out = io.BytesIO()
@@ -74,9 +88,13 @@ def python_side(folder: Path, count: int) -> dict[str, float]:
         "png_decode_pillow": cpu_ms(lambda i: Image.open(io.BytesIO(pngs[i % len(pngs)])).load(), png_runs),
         "jpeg_decode_quarter_libvips": cpu_ms(
             lambda i: pyvips.Image.jpegload_buffer(jpegs[i % count], shrink=4).copy_memory(), runs),
+        "jpeg_decode_quarter_simplejpeg": cpu_ms(lambda i: simplejpeg_scaled(jpegs[i % count], 4), runs),
         "jpeg_decode_quarter_pillow": cpu_ms(lambda i: pil_draft(jpegs[i % count]), runs),
-        "fit512_jpeg_libvips": cpu_ms(lambda i: pyvips.Image.jpegload_buffer(
-            jpegs[i % count], shrink=4, access="sequential").resize(0.512).jpegsave_buffer(Q=80), runs),
+        "jpeg_decode_eighth_libvips": cpu_ms(
+            lambda i: pyvips.Image.jpegload_buffer(jpegs[i % count], shrink=8).copy_memory(), runs),
+        "jpeg_decode_eighth_simplejpeg": cpu_ms(lambda i: simplejpeg_scaled(jpegs[i % count], 8), runs),
+        "fit512_jpeg_libvips": cpu_ms(lambda i: fit512(jpegs[i % count], whole=False), runs),
+        "fit512_jpeg_simplejpeg": cpu_ms(lambda i: fit512(jpegs[i % count], whole=True), runs),
         "webp_encode_800x600_libvips": cpu_ms(
             lambda i: fit800[i % count].webpsave_buffer(Q=79, effort=4, keep="none"), runs),
         "webp_encode_800x600_pillow": cpu_ms(pil_webp, runs),

@@ -65,3 +65,14 @@ def test_vector_sources_render_at_size_even_when_disabled() -> None:
     c = context(loader.load(SVG, F.SVG), "rs:fit:160:160", source=(SVG, F.SVG), settings=off, is_vector=True)
     scale_on_load(c)
     assert isinstance(c.img, pyvips.Image) and (c.img.width, c.img.height) == (160, 120)
+
+
+def test_jpeg_decoded_whole_with_the_same_pixels() -> None:
+    """The re-decode reads every pixel at once: a JPEG comes from the whole-image decoder
+    (``codecs.jpeg``), pixel for pixel what libvips' own decode at that factor gives."""
+    data = encoded(F.JPEG)
+    c = context(loader.load(data, F.JPEG), "rs:fit:100:100", source=(data, F.JPEG))
+    scale_on_load(c)
+    assert "vips-sequential" not in c.img.get_fields()
+    libvips = loader.load(data, F.JPEG, shrink=8, access="sequential")
+    assert c.img.numpy().tobytes() == libvips.numpy().tobytes()

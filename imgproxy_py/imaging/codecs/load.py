@@ -15,7 +15,7 @@ import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import Codec, ImageFormat, ShrinkOnLoad, sniff_format
-from imgproxy_py.imaging.codecs import bmp, heic, ico, jxl, pdf
+from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
 from imgproxy_py.imaging.vips import page_height
@@ -88,7 +88,7 @@ def shrink_factor(shrink: float) -> int:
 
 def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, pages: int = 1,
          thumbnail: bool = False, max_pixels: int = 0, access: str = "random",
-         header_only: bool = False, no_background: bool = False) -> pyvips.Image:
+         header_only: bool = False, no_background: bool = False, whole: bool = False) -> pyvips.Image:
     """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG).
 
     ``access="sequential"`` streams the decode through the pipeline instead of holding the
@@ -96,6 +96,8 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
     (as imgproxy does before rotating, smart cropping or filtering).  ``header_only``: the size
     and metadata are all the caller reads (``/info``); the eager wheel decoders skip the pixels.
     ``no_background``: PDF pages rendered transparent (``IMGPROXY_PDF_NO_BACKGROUND``).
+    ``whole``: the caller reads every pixel at once; a JPEG may then come decoded in memory by
+    the faster whole-image decoder (``codecs.jpeg``).
     """
     if page > MAX_PAGE:
         raise UnprocessableImageError(f"page {page} does not exist")
@@ -118,7 +120,10 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         # From a memory source, not a *_buffer call: pyvips copies blob arguments, which for a
         # 33 MB PNG is 33 MB more per request. The caller keeps ``data`` alive while the image is.
         loader = getattr(pyvips.Image, spec.loader + "_source")
-        return loader(pyvips.Source.new_from_memory(data), **options)
+        img = loader(pyvips.Source.new_from_memory(data), **options)
+        if whole and spec.loader == "jpegload":
+            return jpeg.decode_whole(data, img, options.get("shrink", 1)) or img
+        return img
     except ImageDecodeError as exc:
         if "resolution" in str(exc):
             raise ResolutionTooBigError(str(exc)) from exc

@@ -35,7 +35,7 @@ def scale_on_load(c: Context) -> None:
         preshrink = loader.shrink_factor(preshrink)
         if preshrink == 1:
             return
-    img = loader.load(data, fmt, shrink=preshrink, page=c.page, access="sequential",
+    img = loader.load(data, fmt, shrink=preshrink, page=c.page, access="sequential", whole=True,
                       pages=loader.stacked_pages(fmt, c.out.pages), no_background=c.settings.pdf_no_background)
     new_w, new_h, angle, flip = extract_geometry(img, c.po.rotate, c.po.auto_rotate)
     wpre = c.src_width / new_w
