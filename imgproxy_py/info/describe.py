@@ -102,7 +102,8 @@ def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[
             raise UnprocessableImageError(f"page {page} does not exist (the source has {pages})")
 
         def reload(shrink: float) -> pyvips.Image:
-            return loader.load(data, fmt, shrink=shrink, page=page, max_pixels=tools.limits.max_resolution)
+            return loader.load(data, fmt, shrink=shrink, page=page, max_pixels=tools.limits.max_resolution,
+                               whole=True)
 
         picture = Picture(header, reload, auto_rotate=tools.auto_rotate, side=tools.pixels_side)
         return picture, fmt.value, fmt.mime, int(pages)

@@ -5,9 +5,9 @@ integer DCT, smooth chroma upsampling) and give the same pixels, but simplejpeg'
 the whole image costs 11-20% less CPU at the DCT scales shrink-on-load uses (1/2 to 1/8) than
 libvips' line-by-line decode (``python benchmarks/codec_costs.py``), and the decode is most of
 the CPU of a thumbnail from a camera JPEG.  libvips keeps everything else: the header (size,
-orientation, profile, EXIF: copied onto the result), CMYK and other colour models, files that
-libjpeg-turbo warns about (truncated, corrupt: libvips' own tolerance applies), and decodes too
-large to hold in memory, which libvips streams.
+orientation, profile, EXIF: copied onto the result), progressive files, CMYK and other colour
+models, files that libjpeg-turbo warns about (truncated, corrupt: libvips' own tolerance
+applies), and decodes too large to hold in memory, which libvips streams.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ def decode_whole(data: bytes, header: pyvips.Image, shrink: int) -> pyvips.Image
     # Undecimated, the whole decode saves little (5% of a resize from 1600 or 3200 pixels wide)
     # for the memory it holds.
     if shrink < 2 or header.format != "uchar" or header.width * header.height > MAX_PIXELS:
+        return None
+    # Progressive files stay with libvips: a crafted one can hold thousands of scans that each
+    # pass over the whole image (libjpeg-turbo's "LJT-01-003"), and libvips' guards against
+    # hostile input should keep deciding there.
+    if "jpeg-multiscan" not in header.get_fields() or header.get("jpeg-multiscan") != 0:
         return None
     try:
         _, _, colour_model, _ = simplejpeg.decode_jpeg_header(data)
