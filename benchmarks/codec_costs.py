@@ -6,7 +6,8 @@ CPU ms per call (median), one libvips thread, no operation cache, over the harne
   decoder can shrink on load or split the work, so this is w5's floor.
 * JPEG decode at 1/4 and 1/8 (DCT scaling, as w1/w4 and w2 decode): libvips against simplejpeg
   (both libjpeg-turbo, same pixels; simplejpeg is what ``codecs/jpeg.py`` decodes thumbnails
-  with) and Pillow's ``draft``; and w1's chain (decode at 1/4, resize, JPEG encode) with each.
+  with; the two alternated call by call) and Pillow's ``draft``; and w1's chain (decode at 1/4,
+  resize, JPEG encode) with each, alternated call by call.
 * WebP encode of an 800x600 result at quality 79, effort 4 (w4's encode): libvips against Pillow
   (both libwebp; the bytes are identical).
 * libvips' smart crop (``attention``) of a 300x225 image to 300x200, against a centre crop (w2).
@@ -45,6 +46,19 @@ def cpu_ms(fn: Callable[[int], object], runs: int) -> float:
         fn(i)
         times.append((time.process_time() - started) * 1000)
     return round(statistics.median(times), 1)
+
+
+def paired_cpu_ms(first: Callable[[int], object], second: Callable[[int], object], runs: int) -> tuple[float, float]:
+    """Two ways of doing the same call, alternated call by call (in both orders), so that the
+    machine's speed changes hit both alike: each one's median CPU ms."""
+    first(0), second(0)
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(runs):
+        for which in ((0, 1) if i % 2 else (1, 0)):
+            started = time.process_time()
+            (first, second)[which](i)
+            times[which].append((time.process_time() - started) * 1000)
+    return round(statistics.median(times[0]), 1), round(statistics.median(times[1]), 1)
 
 
 def python_side(folder: Path, count: int) -> dict[str, float]:
@@ -86,15 +100,16 @@ def python_side(folder: Path, count: int) -> dict[str, float]:
         "png_decode_imagecodecs_libpng": cpu_ms(lambda i: imagecodecs.png_decode(pngs[i % len(pngs)]), png_runs),
         "png_decode_imagecodecs_libspng": cpu_ms(lambda i: imagecodecs.spng_decode(pngs[i % len(pngs)]), png_runs),
         "png_decode_pillow": cpu_ms(lambda i: Image.open(io.BytesIO(pngs[i % len(pngs)])).load(), png_runs),
-        "jpeg_decode_quarter_libvips": cpu_ms(
-            lambda i: pyvips.Image.jpegload_buffer(jpegs[i % count], shrink=4).copy_memory(), runs),
-        "jpeg_decode_quarter_simplejpeg": cpu_ms(lambda i: simplejpeg_scaled(jpegs[i % count], 4), runs),
+        **dict(zip(("jpeg_decode_quarter_libvips", "jpeg_decode_quarter_simplejpeg"), paired_cpu_ms(
+            lambda i: pyvips.Image.jpegload_buffer(jpegs[i % count], shrink=4).copy_memory(),
+            lambda i: simplejpeg_scaled(jpegs[i % count], 4), 2 * runs), strict=True)),
         "jpeg_decode_quarter_pillow": cpu_ms(lambda i: pil_draft(jpegs[i % count]), runs),
-        "jpeg_decode_eighth_libvips": cpu_ms(
-            lambda i: pyvips.Image.jpegload_buffer(jpegs[i % count], shrink=8).copy_memory(), runs),
-        "jpeg_decode_eighth_simplejpeg": cpu_ms(lambda i: simplejpeg_scaled(jpegs[i % count], 8), runs),
-        "fit512_jpeg_libvips": cpu_ms(lambda i: fit512(jpegs[i % count], whole=False), runs),
-        "fit512_jpeg_simplejpeg": cpu_ms(lambda i: fit512(jpegs[i % count], whole=True), runs),
+        **dict(zip(("jpeg_decode_eighth_libvips", "jpeg_decode_eighth_simplejpeg"), paired_cpu_ms(
+            lambda i: pyvips.Image.jpegload_buffer(jpegs[i % count], shrink=8).copy_memory(),
+            lambda i: simplejpeg_scaled(jpegs[i % count], 8), 2 * runs), strict=True)),
+        **dict(zip(("fit512_jpeg_libvips", "fit512_jpeg_simplejpeg"), paired_cpu_ms(
+            lambda i: fit512(jpegs[i % count], whole=False), lambda i: fit512(jpegs[i % count], whole=True),
+            4 * runs), strict=True)),
         "webp_encode_800x600_libvips": cpu_ms(
             lambda i: fit800[i % count].webpsave_buffer(Q=79, effort=4, keep="none"), runs),
         "webp_encode_800x600_pillow": cpu_ms(pil_webp, runs),

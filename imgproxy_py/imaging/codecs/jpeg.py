@@ -2,9 +2,10 @@
 
 libvips' ``jpegload`` and simplejpeg both drive libjpeg-turbo with the same settings (accurate
 integer DCT, smooth chroma upsampling) and give the same pixels, but simplejpeg's one call over
-the whole image costs 11-20% less CPU at the DCT scales shrink-on-load uses (1/2 to 1/8) than
-libvips' line-by-line decode (``python benchmarks/codec_costs.py``), and the decode is most of
-the CPU of a thumbnail from a camera JPEG.  libvips keeps everything else: the header (size,
+the whole image costs 14-18% less CPU at the DCT scales shrink-on-load uses (1/4, 1/8) than
+libvips' line-by-line decode (``python benchmarks/codec_costs.py``; 2-7% of a whole thumbnail,
+whose resize reads a streaming decode from cache), and the decode is most of the CPU of a
+thumbnail from a camera JPEG.  libvips keeps everything else: the header (size,
 orientation, profile, EXIF: copied onto the result), progressive files, CMYK and other colour
 models, files that libjpeg-turbo warns about (truncated, corrupt: libvips' own tolerance
 applies), and decodes too large to hold in memory, which libvips streams.
