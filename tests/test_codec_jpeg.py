@@ -9,9 +9,12 @@ import io
 import numpy as np
 import pytest
 import pyvips
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from skimage import data as skimage_data
 
+from imgproxy_py.errors import UnprocessableImageError
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.codecs import jpeg
 from imgproxy_py.imaging.codecs import load as loader
@@ -80,7 +83,7 @@ def test_libvips_decodes_the_rest(why: str, monkeypatch: pytest.MonkeyPatch) -> 
     data, shrink, whole = VARIANTS["4:2:0"], 2, True
     if why == "cmyk":  # Adobe's inverted CMYK: libvips' conversion
         data = asset("pil_sample_cmyk.jpg").read_bytes()
-    elif why == "progressive":  # libvips' guards against scan bombs
+    elif why == "progressive":  # as before: crafted scan counts get no new path
         data = bytes(astronaut(1003, 757).jpegsave_buffer(Q=85, interlace=True))
     elif why == "truncated":  # libjpeg-turbo warns; libvips' tolerance applies, as before
         data = data[: len(data) * 2 // 3]
@@ -101,3 +104,34 @@ def test_decode_whole_refuses_a_header_of_another_size() -> None:
     data = VARIANTS["4:2:0"]
     other = loader.load(data, JPEG, shrink=2, access="sequential")
     assert jpeg.decode_whole(data, other, 4) is None  # libvips' size is the size
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), min_size=1, max_size=4),
+       st.sampled_from([2, 4, 8]))
+def test_damaged_files_decode_as_libvips_decodes_them(damage: list[tuple[float, int]], shrink: int) -> None:
+    """Bytes overwritten anywhere (header, tables, entropy-coded data): the whole decode is used
+    only where libjpeg-turbo found nothing to warn about, and then gives libvips' pixels."""
+    data = bytearray(VARIANTS["4:2:0"])
+    for where, value in damage:
+        data[int(where * (len(data) - 1))] = value
+    # As the server runs libvips: without its operation cache, which could hand back an already
+    # read sequential image for a new source that happens to sit at a freed one's address.
+    cache_max = pyvips.cache_get_max()
+    pyvips.cache_set_max(0)
+    try:
+        decoded_alike(bytes(data), shrink)
+    finally:
+        pyvips.cache_set_max(cache_max)
+
+
+def decoded_alike(data: bytes, shrink: int) -> None:
+    try:
+        ours = loader.load(data, JPEG, shrink=shrink, access="sequential", whole=True)
+    except UnprocessableImageError:  # the header itself is refused: the same as without ``whole``
+        with pytest.raises(UnprocessableImageError):
+            loader.load(data, JPEG, shrink=shrink, access="sequential")
+        return
+    if in_memory(ours):
+        theirs = loader.load(data, JPEG, shrink=shrink, access="sequential")
+        assert np.array_equal(ours.numpy(), theirs.numpy())

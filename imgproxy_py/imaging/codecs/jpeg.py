@@ -22,8 +22,8 @@ import simplejpeg
 MAX_PIXELS = 8_000_000
 
 # What simplejpeg is asked for, by the colour model libjpeg-turbo reports: the same bands libvips
-# gives.  CMYK and YCCK (inverted by Adobe's convention) stay with libvips.
-_OUTPUT = {"YCbCr": ("RGB", 3), "RGB": ("RGB", 3), "Gray": ("GRAY", 1)}
+# gives.  CMYK, YCCK (inverted by Adobe's convention) and untransformed RGB stay with libvips.
+_OUTPUT = {"YCbCr": ("RGB", 3), "Gray": ("GRAY", 1)}
 
 # Header fields that describe the image itself (set by ``new_from_memory``/``copy``) or libvips'
 # access to the file: not carried onto an image in memory.
@@ -38,9 +38,9 @@ def decode_whole(data: bytes, header: pyvips.Image, shrink: int) -> pyvips.Image
     # for the memory it holds.
     if shrink < 2 or header.format != "uchar" or header.width * header.height > MAX_PIXELS:
         return None
-    # Progressive files stay with libvips: a crafted one can hold thousands of scans that each
-    # pass over the whole image (libjpeg-turbo's "LJT-01-003"), and libvips' guards against
-    # hostile input should keep deciding there.
+    # Progressive files stay with libvips, as before: a crafted one can hold thousands of scans
+    # that each pass over the whole image (libjpeg-turbo's "LJT-01-003"); this path adds no new
+    # way for such a file to cost more.
     if "jpeg-multiscan" not in header.get_fields() or header.get("jpeg-multiscan") != 0:
         return None
     try:
