@@ -17,6 +17,8 @@ import numpy as np
 import pyvips
 import simplejpeg
 
+from imgproxy_py.imaging.vips import int_field
+
 # The largest decode held whole in memory: 8 MP is 24 MB of RGB per worker slot.  A larger one
 # (a 50 MP source shrunk by only 2) streams through libvips instead.
 MAX_PIXELS = 8_000_000
@@ -41,7 +43,7 @@ def decode_whole(data: bytes, header: pyvips.Image, shrink: int) -> pyvips.Image
     # Progressive files stay with libvips, as before: a crafted one can hold thousands of scans
     # that each pass over the whole image (libjpeg-turbo's "LJT-01-003"); this path adds no new
     # way for such a file to cost more.
-    if "jpeg-multiscan" not in header.get_fields() or header.get("jpeg-multiscan") != 0:
+    if int_field(header, "jpeg-multiscan", 1) != 0:
         return None
     try:
         _, _, colour_model, _ = simplejpeg.decode_jpeg_header(data)

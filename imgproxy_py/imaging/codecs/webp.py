@@ -20,9 +20,11 @@ from typing import Any
 
 import pyvips
 
-_ICC_FIELD = "icc-profile-data"
+from imgproxy_py.imaging.codecs.wheels import blob
+from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD, PAGE_HEIGHT_FIELD
+
 # Fields that make a file differ from what this path writes.
-_LIBVIPS_ONLY_FIELDS = frozenset({"exif-data", "xmp-data", "page-height"})
+_LIBVIPS_ONLY_FIELDS = frozenset({"exif-data", "xmp-data", PAGE_HEIGHT_FIELD})
 
 
 @functools.cache
@@ -52,12 +54,10 @@ def save(img: pyvips.Image, options: dict[str, Any]) -> bytes:
     """``img`` as libvips' ``webpsave_buffer(**options)`` writes it; ``can_save`` must hold."""
     from PIL import Image
 
-    fields = img.get_fields()
-    icc = bytes(img.get(_ICC_FIELD)) if _ICC_FIELD in fields else None
     picture = Image.fromarray(img.numpy())  # (h, w, 3) or (h, w, 4) uint8: RGB or RGBA
     out = io.BytesIO()
     picture.save(out, "WEBP", quality=int(options.get("Q", 75)), method=int(options.get("effort", 4)),
-                 icc_profile=icc, exif=_resolution_exif(img))
+                 icc_profile=blob(img, ICC_PROFILE_FIELD), exif=_resolution_exif(img))
     return out.getvalue()
 
 
