@@ -6,6 +6,8 @@ import struct
 
 import pyvips
 
+from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD
+
 _COPYRIGHT_FIELDS = (("exif-ifd0-Copyright", 0x8298), ("exif-ifd0-Artist", 0x013B))
 
 
@@ -45,7 +47,7 @@ def strip_metadata(img: pyvips.Image, keep_copyright: bool) -> pyvips.Image:
     exif = copyright_exif(img) if keep_copyright else None
     out = img.copy()
     for name in img.get_fields():
-        if name.startswith(("exif-", "xmp-", "iptc-", "photoshop-", "icc-profile-data")) or name in (
+        if name.startswith(("exif-", "xmp-", "iptc-", "photoshop-", ICC_PROFILE_FIELD)) or name in (
                 "orientation", "gainmap-data"):
             out.remove(name)
     if exif is not None:

@@ -17,6 +17,7 @@ import numpy as np
 import pyvips
 
 from imgproxy_py.errors import FeatureUnavailableError
+from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD
 
 # The Python package each wheel codec imports, and the extra of ours that installs it.
 WHEEL_EXTRA = "formats"
@@ -75,7 +76,7 @@ def attach_metadata(img: pyvips.Image, *, icc: bytes | None = None, exif: bytes 
     """Set what libvips' own loaders would: the ICC profile, the EXIF block, the page count."""
     img = img.copy()
     if icc:
-        img.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc)
+        img.set_type(pyvips.GValue.blob_type, ICC_PROFILE_FIELD, icc)
     if exif:
         if not exif.startswith(b"Exif\x00\x00"):
             exif = b"Exif\x00\x00" + exif
