@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -50,6 +51,14 @@ def test_graceful_stop_finishes_in_flight_requests(start_server, origin: Origin)
     assert result.get("status") == 200
     server.thread.join(timeout=20)
     assert not server.thread.is_alive()
+
+
+def test_startup_objects_are_kept_out_of_garbage_collections(start_server) -> None:  # type: ignore[no-untyped-def]
+    server: AppServer = start_server()
+    # Everything start-up made (the libraries, registries and this test process) is frozen.
+    assert gc.get_freeze_count() > 50_000
+    server.close()
+    assert gc.get_freeze_count() == 0  # handed back to the collector when the server stops
 
 
 def test_serve_reports_every_config_error_and_exits() -> None:
