@@ -594,9 +594,9 @@ def main(argv: list[str] | None = None) -> int:
         notes += ipx_notes
     info = machine_info()
 
-    # Per workload, one after the other: imgproxy_py, thumbor, ipx, raw pyvips, so that the numbers
-    # compared are taken minutes apart at most.  Every server is started afresh for each
-    # workload, so that its peak RSS is that workload's.
+    # Per workload, one after the other: imgproxy_py, thumbor, ipx, raw pyvips (each repeat
+    # starting one further along), so that the numbers compared are taken minutes apart at most.
+    # Every server is started afresh for each workload, so that its peak RSS is that workload's.
     log(f"{len(selected)} workloads x {duration:.0f}s at concurrency {args.concurrency}, {args.sources} sources")
     ours_peak_total = 0.0
     for w in selected:
@@ -609,43 +609,52 @@ def main(argv: list[str] | None = None) -> int:
                      for name in sources.names(w.source)] if w.raw is not None else [])
         for rep in range(args.repeats):
             tag = f" [{rep + 1}/{args.repeats}]" if args.repeats > 1 else ""
-            ours = start_imgproxy(root, args.workers, env={"IMGPROXY_USE_ETAG": "true", **extra_env})
-            try:
-                template, etag_or_why = probe_ours(ours, w, rows, sources)
-                if template is None:
-                    if rep == 0:
-                        row.notes.append(etag_or_why)
-                    log(f"  {w.key} imgproxy_py: skipped: {etag_or_why}")
-                else:
-                    m = load(ours, Target(template, sources, w.source, etag_or_why), wrk=wrk,
-                             concurrency=args.concurrency, warmup=warmup, seconds=duration,
-                             expect=304 if w.etag else 200, c1_seconds=c1)
-                    if row.first is not None:
-                        m.output_bytes, m.output_size = len(row.first.body), image_size(row.first.body)
-                    ours_runs.append(m)
-                    log(f"  {w.key}{tag} imgproxy_py: {m.rps:.1f} req/s, p50 {m.p50_ms:.0f} ms, "
-                        f"p99 {m.p99_ms:.0f} ms, {m.cpu_ms_per_req:.1f} CPU ms/req, peak RSS {m.peak_rss_mb:.0f} MiB"
-                        + (f", c=1 p50 {m.c1_p50_ms:.0f} ms" if m.c1_p50_ms is not None else ""))
-                ours_peak_total = max(ours_peak_total, ours.peak_rss_mb())
-            finally:
-                ours.stop()
-            starters: dict[str, tuple[str | None, Callable[[], Server]]] = {}
-            if thumbor_py is not None:
+            starters: dict[str, tuple[str, Callable[[], Server]]] = {}
+            if thumbor_py is not None and w.thumbor is not None:
                 starters["thumbor"] = (w.thumbor, functools.partial(
                     start_thumbor, thumbor_py, root, args.processes, w.thumbor_detectors, args.thumbor_mode))
-            if node is not None:
+            if node is not None and w.ipx is not None:
                 starters["ipx"] = (w.ipx, functools.partial(start_ipx, node, root, args.processes))
-            for peer, (template_or_none, start) in starters.items():
-                if template_or_none is None:
-                    continue
-                pm = run_peer(peer, start, template_or_none, sources, w, row, wrk=wrk, concurrency=args.concurrency,
-                              warmup=warmup, duration=duration, c1_seconds=c1)
-                if pm is not None:
-                    peer_runs[peer].append(pm)
-            if w.raw is not None:
-                raw = raw_loop(w.raw, raw_data, threads=args.workers, warmup=min(1.0, warmup), seconds=raw_duration)
-                raw_runs.append(raw)
-                log(f"  {w.key}{tag} raw pyvips: {raw['rps']:.1f} /s, {raw['cpu_ms_per_req']:.1f} CPU ms/image")
+            # Each repeat starts with the next contender, so that none is always measured first or
+            # last: this machine drifts by 10-20% within minutes, and a fixed order hands the drift
+            # to the same server every time.
+            order = ["imgproxy_py", *starters, *(["raw"] if w.raw is not None else [])]
+            turn = rep % len(order)
+            for contender in order[turn:] + order[:turn]:
+                if contender == "imgproxy_py":
+                    ours = start_imgproxy(root, args.workers, env={"IMGPROXY_USE_ETAG": "true", **extra_env})
+                    try:
+                        template, etag_or_why = probe_ours(ours, w, rows, sources)
+                        if template is None:
+                            if rep == 0:
+                                row.notes.append(etag_or_why)
+                            log(f"  {w.key} imgproxy_py: skipped: {etag_or_why}")
+                        else:
+                            m = load(ours, Target(template, sources, w.source, etag_or_why), wrk=wrk,
+                                     concurrency=args.concurrency, warmup=warmup, seconds=duration,
+                                     expect=304 if w.etag else 200, c1_seconds=c1)
+                            if row.first is not None:
+                                m.output_bytes, m.output_size = len(row.first.body), image_size(row.first.body)
+                            ours_runs.append(m)
+                            log(f"  {w.key}{tag} imgproxy_py: {m.rps:.1f} req/s, p50 {m.p50_ms:.0f} ms, "
+                                f"p99 {m.p99_ms:.0f} ms, {m.cpu_ms_per_req:.1f} CPU ms/req, "
+                                f"peak RSS {m.peak_rss_mb:.0f} MiB"
+                                + (f", c=1 p50 {m.c1_p50_ms:.0f} ms" if m.c1_p50_ms is not None else ""))
+                        ours_peak_total = max(ours_peak_total, ours.peak_rss_mb())
+                    finally:
+                        ours.stop()
+                elif contender == "raw":
+                    assert w.raw is not None
+                    raw = raw_loop(w.raw, raw_data, threads=args.workers, warmup=min(1.0, warmup),
+                                   seconds=raw_duration)
+                    raw_runs.append(raw)
+                    log(f"  {w.key}{tag} raw pyvips: {raw['rps']:.1f} /s, {raw['cpu_ms_per_req']:.1f} CPU ms/image")
+                else:
+                    template, start = starters[contender]
+                    pm = run_peer(contender, start, template, sources, w, row, wrk=wrk,
+                                  concurrency=args.concurrency, warmup=warmup, duration=duration, c1_seconds=c1)
+                    if pm is not None:
+                        peer_runs[contender].append(pm)
         row.ours = median_measured(ours_runs)
         row.peers = {peer: m for peer, runs in peer_runs.items() if (m := median_measured(runs)) is not None}
         row.raw = {k: median([r[k] for r in raw_runs]) for k in raw_runs[0]} if raw_runs else None
