@@ -84,13 +84,16 @@ TARGETS = {"vs_best_peer": 1.0, "vs_best_peer_hard": 1.6, "vs_raw": 0.95, "p99_o
 
 # --- workloads ----------------------------------------------------------------------------
 
+# The raw loops save as imgproxy (and imgproxy_py) do: JPEG with optimized Huffman tables, PNG
+# with libpng's adaptive filter (for 512x384: 38.7 instead of 21.7 ms, a 29% smaller file); the
+# same output, so the ratio is the server's overhead and nothing else.
 def _raw_fit_jpeg(data: bytes) -> bytes:
-    return bytes(pyvips.Image.thumbnail_buffer(data, 512, height=512).jpegsave_buffer(Q=80))
+    return bytes(pyvips.Image.thumbnail_buffer(data, 512, height=512).jpegsave_buffer(Q=80, optimize_coding=True))
 
 
 def _raw_smart(data: bytes) -> bytes:
     img = pyvips.Image.thumbnail_buffer(data, 300, height=200, crop="attention")
-    return bytes(img.jpegsave_buffer(Q=80))
+    return bytes(img.jpegsave_buffer(Q=80, optimize_coding=True))
 
 
 def _raw_webp(data: bytes) -> bytes:
@@ -98,7 +101,7 @@ def _raw_webp(data: bytes) -> bytes:
 
 
 def _raw_png(data: bytes) -> bytes:
-    return bytes(pyvips.Image.thumbnail_buffer(data, 512, height=512).pngsave_buffer(compression=6))
+    return bytes(pyvips.Image.thumbnail_buffer(data, 512, height=512).pngsave_buffer(compression=6, filter="all"))
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,14 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("w1", "12 MP JPEG, fit 512x512, q80",
              "/unsafe/rs:fit:512:512/q:80/cb:{n}/plain/local:///{src}.jpg",
              "/unsafe/fit-in/512x512/filters:quality(80)/{src}.jpg", "/s_512x512,fit_inside,q_80/{src}.jpg",
-             raw=_raw_fit_jpeg, raw_title="thumbnail_buffer(512, height=512) + jpegsave_buffer(Q=80)"),
+             raw=_raw_fit_jpeg,
+             raw_title="thumbnail_buffer(512, height=512) + jpegsave_buffer(Q=80, optimize_coding=True)"),
     Workload("w2", "fill 300x200, smart crop",
              "/unsafe/rs:fill:300:200/g:sm/q:80/cb:{n}/plain/local:///{src}.jpg",
              "/unsafe/300x200/smart/filters:quality(80)/{src}.jpg",
              "/s_300x200,fit_cover,position_attention,q_80/{src}.jpg", thumbor_detectors="feature",
-             raw=_raw_smart, raw_title='thumbnail_buffer(300, height=200, crop="attention") + jpegsave_buffer(Q=80)'),
+             raw=_raw_smart, raw_title='thumbnail_buffer(300, height=200, crop="attention") + '
+                                     'jpegsave_buffer(Q=80, optimize_coding=True)'),
     Workload("w3", "fill 300x200, face gravity",
              "/unsafe/rs:fill:300:200/g:obj:face/q:80/cb:{n}/plain/local:///{src}.jpg",
              "/unsafe/300x200/smart/filters:quality(80)/{src}.jpg", thumbor_detectors="face,feature",
@@ -140,7 +145,7 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("w5", "12 MP PNG to PNG, fit 512x512",
              "/unsafe/rs:fit:512:512/cb:{n}/plain/local:///{src}.png",
              "/unsafe/fit-in/512x512/{src}.png", "/s_512x512,fit_inside/{src}.png", source="png",
-             raw=_raw_png, raw_title="thumbnail_buffer(512, height=512) + pngsave_buffer(compression=6)"),
+             raw=_raw_png, raw_title='thumbnail_buffer(512, height=512) + pngsave_buffer(compression=6, filter="all")'),
     Workload("w6", "revalidation: If-None-Match (w1's URL)",
              "/unsafe/rs:fit:512:512/q:80/plain/local:///{src}.jpg",
              "/unsafe/fit-in/512x512/filters:quality(80)/{src}.jpg", "/s_512x512,fit_inside,q_80/{src}.jpg",
