@@ -1,14 +1,20 @@
 """What imgproxy Pro's default unsharp masking (``IMGPROXY_UNSHARP_MASKING_MODE=auto``, weight 1,
 divider 24) costs at w1's and w4's result sizes, in CPU time: libvips' float convolution (the
 general path), its integer one (same pixels as ours, but this mask is off its vector path) and
-imgproxy_py's 16-bit numpy path (what whole-number settings take), one libvips thread.
+imgproxy_py's 16-bit numpy path (what whole-number settings take), one libvips thread.  With
+``--server``: what it adds to a whole request, as the single-request latency of w1 (fit 512, q80)
+over the 24 distinct sources, one request at a time, from a server with the default and one with
+``IMGPROXY_UNSHARP_MASKING_MODE=none``, alternated.
 
     .venv/bin/python benchmarks/unsharp_cost.py
+    .venv/bin/python benchmarks/unsharp_cost.py --server
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
+import http.client
 import statistics
 import sys
 import time
@@ -18,6 +24,7 @@ import pyvips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_common import start_imgproxy
 from bench_sources import ensure_sources
 
 from imgproxy_py.imaging.steps.unsharp_masking import sharpened, unsharp_mask
@@ -46,7 +53,40 @@ def _ours(img: pyvips.Image) -> pyvips.Image:
     return sharpened(img, 1.0, 24.0).copy_memory()
 
 
+def server_latency_ms(env: dict[str, str], rounds: int = 3, sources: int = 24) -> float:
+    """Median latency of sequential w1 requests (a cache buster each), after one warm-up round."""
+    server = start_imgproxy(ensure_sources(sources), 4, env=env)
+    try:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port))
+        latencies = []
+        for round_number in range(rounds + 1):
+            for i in range(sources):
+                started = time.perf_counter()
+                connection.request("GET", f"/unsafe/rs:fit:512:512/q:80/cb:{round_number}x{i}/plain/"
+                                          f"local:///src{i:03d}.jpg")
+                response = connection.getresponse()
+                response.read()
+                assert response.status == 200, response.status
+                if round_number:
+                    latencies.append((time.perf_counter() - started) * 1000)
+        return statistics.median(latencies)
+    finally:
+        server.stop()
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", action="store_true", help="the whole request's latency instead")
+    parser.add_argument("--repeats", type=int, default=2, help="alternations with --server (default 2)")
+    args = parser.parse_args()
+    if args.server:
+        for _ in range(args.repeats):
+            sharpened_ms = server_latency_ms({})
+            plain_ms = server_latency_ms({"IMGPROXY_UNSHARP_MASKING_MODE": "none"})
+            print(f"w1 at concurrency 1, p50: {sharpened_ms:.1f} ms sharpened (default), {plain_ms:.1f} ms "
+                  f"with IMGPROXY_UNSHARP_MASKING_MODE=none")
+        return 0
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(1)
     data = (ensure_sources(4) / "src003.jpg").read_bytes()
