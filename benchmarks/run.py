@@ -506,7 +506,7 @@ def median_measured(runs: list[Measured]) -> Measured | None:
 
 def run_peer(name: str, start: Callable[[], Server], template: str, sources: Sources, w: Workload, row: Row,
              *, wrk: str | None, concurrency: int, warmup: float, duration: float,
-             c1_seconds: float) -> Measured | None:
+             c1_seconds: float, tag: str = "") -> Measured | None:
     """One peer server on one workload: probed first (a refusal is noted, not measured)."""
     server = start()
     try:
@@ -524,7 +524,7 @@ def run_peer(name: str, start: Callable[[], Server], template: str, sources: Sou
         m = load(server, Target(template, sources, w.source, inm), wrk=wrk, concurrency=concurrency,
                  warmup=warmup, seconds=duration, expect=304 if w.etag else 200, c1_seconds=c1_seconds)
         m.output_bytes, m.output_size = len(first.body), image_size(first.body)
-        log(f"  {w.key} {name}: {m.rps:.1f} req/s, p50 {m.p50_ms:.0f} ms, p99 {m.p99_ms:.0f} ms, "
+        log(f"  {w.key}{tag} {name}: {m.rps:.1f} req/s, p50 {m.p50_ms:.0f} ms, p99 {m.p99_ms:.0f} ms, "
             f"{m.cpu_ms_per_req:.1f} CPU ms/req, peak RSS {m.peak_rss_mb:.0f} MiB"
             + (f", c=1 p50 {m.c1_p50_ms:.0f} ms" if m.c1_p50_ms is not None else ""))
         return m
@@ -657,7 +657,8 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     template, start = starters[contender]
                     pm = run_peer(contender, start, template, sources, w, row, wrk=wrk,
-                                  concurrency=args.concurrency, warmup=warmup, duration=duration, c1_seconds=c1)
+                                  concurrency=args.concurrency, warmup=warmup, duration=duration, c1_seconds=c1,
+                                  tag=tag)
                     if pm is not None:
                         peer_runs[contender].append(pm)
         row.ours = median_measured(ours_runs)
