@@ -4,13 +4,20 @@ keeps serving."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from imgproxy_py.cluster.config import CacheConfig
+from imgproxy_py.cluster.entry import CacheEntry
+from imgproxy_py.cluster.internal import InternalCache
+from imgproxy_py.cluster.redis_tier import RedisTier
 from tests.cluster_services import RedisServer, free_port
 from tests.servers import AppServer, Origin
 
@@ -76,3 +83,32 @@ def test_detections_are_shared_between_nodes(
     second = httpx.get(f"{node_b.base}/unsafe/rs:fill:60:100/g:obj:face/plain/{url}", timeout=30)
     assert second.status_code == 200 and node_b.services.internal_cache.renders == 1
     assert node_b.services.processor.deps.objects.inferences == 0
+
+
+def test_a_node_that_takes_the_lock_after_another_rendered_serves_the_stored_entry(
+        redis_server: RedisServer) -> None:
+    """The race behind a cold URL fetched twice: node B looked for the entry (a miss), then node
+    A stored it and released its lock, then B took the free lock.  B must not render again."""
+
+    async def scenario() -> tuple[CacheEntry, int, int]:
+        node_a, node_b = (InternalCache(CacheConfig(redis_url=redis_server.url), None,
+                                        RedisTier(redis_server.url, 1 << 20)) for _ in range(2))
+        rendered = CacheEntry(200, "image/webp", b"RIFF-rendered-once", stored_at=time.time(),
+                              expires_at=time.time() + 3600)
+
+        async def render() -> CacheEntry:
+            return rendered
+
+        key = "race-" + uuid.uuid4().hex
+        assert await node_b.lookup(key) is None  # B's miss, before A's rendering
+        await node_a.fill(key, render, wait_limit=5)  # A renders, stores, releases the lock
+        served = await node_b.fill(key, render, wait_limit=5)  # B: the lock is free now
+        locked_after = await node_b.redis.locked(key) if node_b.redis else True
+        for node in (node_a, node_b):
+            await node.close()
+        return served, node_b.renders, int(locked_after)
+
+    served, renders_on_b, locked_after = asyncio.run(scenario())
+    assert served.body == b"RIFF-rendered-once"
+    assert renders_on_b == 0
+    assert locked_after == 0  # the lock B took to look again is handed back

@@ -104,6 +104,13 @@ class InternalCache:
                     if mine:
                         break
             # Waited long enough: render here rather than fail the request.
+        if mine and redis is not None:
+            # Another node may have stored the entry and released its lock after this request
+            # looked for it: look once more, or the same image is rendered (and fetched) twice.
+            entry = await self.lookup(key)
+            if entry is not None and entry.fresh():
+                await redis.release(key)
+                return entry
         keeper = asyncio.create_task(self._keep_lock(key)) if mine and redis is not None else None
         try:
             self.renders += 1
