@@ -655,8 +655,8 @@ def main(argv: list[str] | None = None) -> int:
                     raw_runs.append(raw)
                     log(f"  {w.key}{tag} raw pyvips: {raw['rps']:.1f} /s, {raw['cpu_ms_per_req']:.1f} CPU ms/image")
                 else:
-                    template, start = starters[contender]
-                    pm = run_peer(contender, start, template, sources, w, row, wrk=wrk,
+                    peer_template, start = starters[contender]
+                    pm = run_peer(contender, start, peer_template, sources, w, row, wrk=wrk,
                                   concurrency=args.concurrency, warmup=warmup, duration=duration, c1_seconds=c1,
                                   tag=tag)
                     if pm is not None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import http.client
 import statistics
 import sys
 import time
@@ -24,7 +23,7 @@ import pyvips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import start_imgproxy
+from bench_common import median, python_load, start_imgproxy
 from bench_sources import ensure_sources
 
 from imgproxy_py.imaging.steps.unsharp_masking import sharpened, unsharp_mask
@@ -53,24 +52,14 @@ def _ours(img: pyvips.Image) -> pyvips.Image:
     return sharpened(img, 1.0, 24.0).copy_memory()
 
 
-def server_latency_ms(env: dict[str, str], rounds: int = 3, sources: int = 24) -> float:
-    """Median latency of sequential w1 requests (a cache buster each), after one warm-up round."""
+def server_latency_ms(env: dict[str, str], sources: int = 24, seconds: float = 5.0) -> float:
+    """Median latency of w1 requests one at a time (a cache buster each) over ``sources``."""
     server = start_imgproxy(ensure_sources(sources), 4, env=env)
     try:
-        host, port = server.base_url.removeprefix("http://").split(":")
-        connection = http.client.HTTPConnection(host, int(port))
-        latencies = []
-        for round_number in range(rounds + 1):
-            for i in range(sources):
-                started = time.perf_counter()
-                connection.request("GET", f"/unsafe/rs:fit:512:512/q:80/cb:{round_number}x{i}/plain/"
-                                          f"local:///src{i:03d}.jpg")
-                response = connection.getresponse()
-                response.read()
-                assert response.status == 200, response.status
-                if round_number:
-                    latencies.append((time.perf_counter() - started) * 1000)
-        return statistics.median(latencies)
+        paths = [f"/unsafe/rs:fit:512:512/q:80/cb:{{n}}/plain/local:///src{i:03d}.jpg" for i in range(sources)]
+        result = python_load(server.base_url, paths, concurrency=1, duration=seconds, warmup=2.0)
+        assert result.errors == 0 and result.latencies_ms, result.status_counts
+        return median(result.latencies_ms)
     finally:
         server.stop()
 
