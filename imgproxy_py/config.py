@@ -267,7 +267,7 @@ class Config:
     fetch: FetchConfig
     processing: ProcessingConfig
     url: URLGrammar
-    stores: StoresConfig = field(default_factory=StoresConfig)  # s3://, gs://, abs://
+    stores: StoresConfig = field(default_factory=StoresConfig)  # s3://, gs://, abs://, swift://
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     presets: PresetsConfig = PresetsConfig()

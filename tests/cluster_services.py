@@ -1,7 +1,9 @@
-"""Real Redis and nginx for the cluster tests, from the system's packages.
+"""Real Redis and nginx for the cluster tests, from the system's packages (and memcached, which
+the OpenStack Swift server of the ``swift://`` tests keeps its tokens in).
 
 When a binary is missing and we may install packages (root with apt-get), the set-up installs
-Debian's ``redis-server`` and ``nginx`` once; elsewhere the tests fail saying what to install.
+Debian's ``redis-server``, ``nginx`` and ``memcached`` once; elsewhere the tests fail saying what
+to install.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ("redis-server", "nginx")
+PACKAGES = ("redis-server", "nginx", "memcached")
 LOCK = Path(__file__).resolve().parent / ".services" / "apt.lock"
 
 
@@ -37,8 +39,8 @@ def require_binary(name: str) -> str:
                 found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
         if found:
             return found
-    pytest.fail(f"{name} is needed by the cluster tests: install Debian's {' and '.join(PACKAGES)} "
-                "(apt-get install -y redis-server nginx)")
+    pytest.fail(f"{name} is needed by the tests: install Debian's {', '.join(PACKAGES)} "
+                f"(apt-get install -y {' '.join(PACKAGES)})")
 
 
 def free_port() -> int:

@@ -81,7 +81,7 @@ def test_json_log_is_one_iso_line_each_and_names_the_address(tmp_path: Path) -> 
 
 
 def test_unread_settings_are_named_with_the_closest_name() -> None:
-    config, problems = read_config({"IMGPROXY_QUALTY": "70", "IMGPROXY_SWIFT_USERNAME": "u",
+    config, problems = read_config({"IMGPROXY_QUALTY": "70", "IMGPROXY_SENTRY_DSN": "u",
                                     "IMGPROXY_QUALITY": "70", "IMGPROXY_BRAND_NEW_THING": "1", "HOME": "/"})
     assert not problems
     build_services(config)
@@ -90,7 +90,7 @@ def test_unread_settings_are_named_with_the_closest_name() -> None:
     unknown, typo, unsupported = warnings  # in name order
     assert "IMGPROXY_QUALTY" in typo and "IMGPROXY_QUALITY" in typo
     assert "IMGPROXY_BRAND_NEW_THING" in unknown and "did you mean" not in unknown
-    assert "IMGPROXY_SWIFT_USERNAME" in unsupported and "imgproxy setting" in unsupported
+    assert "IMGPROXY_SENTRY_DSN" in unsupported and "imgproxy setting" in unsupported
 
 
 def test_every_setting_the_code_names_is_read_at_start_up() -> None:
@@ -102,6 +102,16 @@ def test_every_setting_the_code_names_is_read_at_start_up() -> None:
         named |= set(re.findall(r'"(IMGPROXY_[A-Z0-9_]*[A-Z0-9])"', path.read_text()))
     internal = {name for name in named if name.startswith("IMGPROXY_PY_INTERNAL_")}  # parent to child process
     assert named - internal - config.settings_read == set()
+
+
+def test_every_setting_read_is_in_the_readme() -> None:
+    # An admin looks a setting up by its full name: each one the server reads is spelled out.
+    config, _ = read_config({})
+    build_services(config)
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    ours = {name for name in config.settings_read if name.startswith("IMGPROXY_")}
+    assert len(ours) > 200
+    assert sorted(name for name in ours if f"`{name}`" not in readme and f"{name}=" not in readme) == []
 
 
 def test_imgproxy_settings_list_is_plausible() -> None:

@@ -1,5 +1,6 @@
 """The internal cache in object stores, on real emulators (moto's S3, the GCS emulator,
-Azurite): two nodes share a bucket; what node A renders node B serves without the source."""
+Azurite) and a real OpenStack Swift: two nodes share a bucket; what node A renders node B
+serves without the source."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.cloud_services import azurite, environment, gcs_emulator, moto_server
 from tests.servers import AppServer, Origin
+from tests.swift_service import ACCOUNT, KEY, USER, swift_cluster
 
 AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1"}
 ABS_ACCOUNT = "devstoreaccount1"  # Azurite's well-known development account and key
@@ -52,7 +54,15 @@ def abs_store(stack: ExitStack, workdir: Path) -> tuple[dict[str, str], Callable
     return env, lambda: [b.name for b in client.get_container_client("cache").list_blobs()]
 
 
-STORES = {"s3": s3_store, "gcs": gcs_store, "abs": abs_store}
+def swift_store(stack: ExitStack, workdir: Path) -> tuple[dict[str, str], Callable[[], list[str]]]:
+    cluster = stack.enter_context(swift_cluster(workdir))
+    cluster.put("cache")
+    env = {"IMGPROXY_CACHE_USE": "swift", "IMGPROXY_CACHE_SWIFT_AUTH_URL": cluster.auth_url,
+           "IMGPROXY_CACHE_SWIFT_USERNAME": f"{ACCOUNT}:{USER}", "IMGPROXY_CACHE_SWIFT_API_KEY": KEY}
+    return env, lambda: cluster.get("cache").text.split()
+
+
+STORES = {"s3": s3_store, "gcs": gcs_store, "abs": abs_store, "swift": swift_store}
 Store = tuple[str, dict[str, str], Callable[[], list[str]]]  # name, the nodes' settings, the bucket's keys
 
 

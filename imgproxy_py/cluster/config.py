@@ -9,8 +9,9 @@ from imgproxy_py.envreader import EnvReader
 from imgproxy_py.sources.abs import ABSConfig
 from imgproxy_py.sources.gcs import GCSConfig
 from imgproxy_py.sources.s3 import S3Config
+from imgproxy_py.sources.swift import SwiftConfig
 
-CACHE_ADAPTERS = ("fs", "s3", "gcs", "abs")
+CACHE_ADAPTERS = ("fs", "s3", "gcs", "abs", "swift")
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,12 @@ class CacheConfig:
     key_headers: tuple[str, ...] = ()
     key_cookies: tuple[str, ...] = ()
     report_errors: bool = False
-    # The stores' endpoints and credentials (IMGPROXY_CACHE_S3_*, _GCS_*, _ABS_*), in the records
+    # The stores' endpoints and credentials (IMGPROXY_CACHE_S3_*, _GCS_*, _ABS_*, _SWIFT_*), in the records
     # the sources of the same stores use, so the cache's clients are built as theirs are.
     s3: S3Config = field(default_factory=lambda: S3Config(enabled=True))
     gcs: GCSConfig = field(default_factory=lambda: GCSConfig(enabled=True))
     abs: ABSConfig = field(default_factory=lambda: ABSConfig(enabled=True))
+    swift: SwiftConfig = field(default_factory=lambda: SwiftConfig(enabled=True))
     # Ours: Redis as a hot tier for small results and the cluster-wide single flight.
     redis_url: str = ""
     redis_max_bytes: int = 1024 * 1024
@@ -64,13 +66,14 @@ class CacheConfig:
                           endpoint=r.string("IMGPROXY_CACHE_GCS_ENDPOINT")),
             abs=ABSConfig(enabled=True, name=r.string("IMGPROXY_CACHE_ABS_NAME"),
                           key=r.string("IMGPROXY_CACHE_ABS_KEY"), endpoint=r.string("IMGPROXY_CACHE_ABS_ENDPOINT")),
+            swift=SwiftConfig.from_env(r, "IMGPROXY_CACHE_SWIFT_", enabled=use == "swift"),
             redis_url=r.string("IMGPROXY_CACHE_REDIS_URL"),
             redis_max_bytes=r.integer("IMGPROXY_CACHE_REDIS_MAX_BYTES", 1024 * 1024, minimum=0),
             redis_wait=r.number("IMGPROXY_CACHE_REDIS_WAIT", 10.0, minimum=0),
         )
         if use == "fs" and not config.fs_root:
             r.errors.append("IMGPROXY_CACHE_FS_ROOT: required when IMGPROXY_CACHE_USE is fs")
-        if use in ("s3", "gcs", "abs") and not config.bucket:
+        if use in ("s3", "gcs", "abs", "swift") and not config.bucket:
             r.errors.append(f"IMGPROXY_CACHE_BUCKET: required when IMGPROXY_CACHE_USE is {use}")
         if use == "abs" and not config.abs.name:
             r.errors.append("IMGPROXY_CACHE_ABS_NAME: the storage account name is required with abs")

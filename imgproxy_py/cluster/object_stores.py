@@ -1,4 +1,4 @@
-"""The internal cache in object stores (``IMGPROXY_CACHE_USE`` = ``s3``, ``gcs``, ``abs``).
+"""The internal cache in object stores (``IMGPROXY_CACHE_USE`` = ``s3``, ``gcs``, ``abs``, ``swift``).
 
 Each adapter reuses its source backend's pieces (endpoint rules, credentials, signing, the
 store's HTTP client) and adds the write: an entry is one object named
@@ -164,9 +164,32 @@ class ABSCacheStore:
         await self.backend.close()
 
 
+class SwiftCacheStore:
+    """Objects in an OpenStack Swift container, with the ``swift://`` source's authentication
+    (``IMGPROXY_CACHE_SWIFT_*``: a token got once and renewed when refused)."""
+
+    def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
+        from imgproxy_py.sources.swift import SwiftSession
+
+        self.session = SwiftSession(config.swift, fetch.user_agent, not fetch.ignore_ssl_verification)
+        self.container = config.bucket
+        self.prefix = config.path_prefix
+
+    async def get(self, key: str) -> bytes | None:
+        return _answer(await self.session.request("GET", self.container, object_name(key, self.prefix)), "GET")
+
+    async def put(self, key: str, blob: bytes) -> None:
+        response = await self.session.request("PUT", self.container, object_name(key, self.prefix),
+                                              {"Content-Type": "application/octet-stream"}, blob)
+        _answer(response, "PUT")
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
 def object_store(config: CacheConfig, fetch: FetchConfig, problems: list[str]) -> CacheStore | None:
-    adapters: dict[str, type[S3CacheStore | GCSCacheStore | ABSCacheStore]] = {
-        "s3": S3CacheStore, "gcs": GCSCacheStore, "abs": ABSCacheStore}
+    adapters: dict[str, type[S3CacheStore | GCSCacheStore | ABSCacheStore | SwiftCacheStore]] = {
+        "s3": S3CacheStore, "gcs": GCSCacheStore, "abs": ABSCacheStore, "swift": SwiftCacheStore}
     try:
         store: CacheStore = adapters[config.use](config, fetch)
     except ImportError as exc:

@@ -17,10 +17,10 @@ from imgproxy_py.sources.buckets import MissingExtraBackend
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.gcs import GCSBackend, GCSConfig
 from imgproxy_py.sources.s3 import S3Backend, S3Config
+from imgproxy_py.sources.swift import SwiftBackend, SwiftConfig
 
 # The setting that turns each scheme on, for the message a URL of a store that is off gets
-# (imgproxy's "unknown scheme: s3 (set IMGPROXY_USE_S3 to enable)").  Swift's is only named,
-# never read: swift:// is not served (no Swift server to test against).
+# (imgproxy's "unknown scheme: s3 (set IMGPROXY_USE_S3 to enable)").
 ENABLING_SETTING = {scheme: "IMGPROXY_" + suffix for scheme, suffix in (
     ("s3", "USE_S3"), ("gs", "USE_GCS"), ("abs", "USE_ABS"), ("swift", "USE_SWIFT"),
     ("local", "LOCAL_FILESYSTEM_ROOT"))}
@@ -31,10 +31,12 @@ class StoresConfig:
     s3: S3Config = field(default_factory=S3Config)
     gcs: GCSConfig = field(default_factory=GCSConfig)
     abs: ABSConfig = field(default_factory=ABSConfig)
+    swift: SwiftConfig = field(default_factory=SwiftConfig)
 
     @staticmethod
     def from_env(r: EnvReader) -> StoresConfig:
-        return StoresConfig(s3=S3Config.from_env(r), gcs=GCSConfig.from_env(r), abs=ABSConfig.from_env(r))
+        return StoresConfig(s3=S3Config.from_env(r), gcs=GCSConfig.from_env(r), abs=ABSConfig.from_env(r),
+                            swift=SwiftConfig.from_env(r))
 
 
 def _backend(scheme: str, build: Callable[[], SourceBackend]) -> SourceBackend:
@@ -52,4 +54,6 @@ def store_backends(stores: StoresConfig, fetch: FetchConfig) -> tuple[SourceBack
         backends.append(_backend("gs", lambda: GCSBackend(stores.gcs, fetch)))
     if stores.abs.enabled:
         backends.append(_backend("abs", lambda: ABSBackend(stores.abs, fetch)))
+    if stores.swift.enabled:
+        backends.append(_backend("swift", lambda: SwiftBackend(stores.swift, fetch)))
     return tuple(backends)
