@@ -33,7 +33,8 @@ from run import Sources, Target, ensure_wrk, load
 def run(processes: int, workers: int, concurrency: int, sources: int, duration: float,
         warmup: float, wrk: str | None) -> dict[str, object]:
     root = ensure_sources(sources)
-    server = start_imgproxy(root, workers, env={"IMGPROXY_PROCESSES": str(processes)},
+    # IMGPROXY_WORKERS is the server's total, shared out between its processes.
+    server = start_imgproxy(root, workers * processes, env={"IMGPROXY_PROCESSES": str(processes)},
                             log_path=WORK_DIR / f"processes-{processes}.log")
     try:
         template = "/unsafe/rs:fit:512:512/q:80/cb:{n}/plain/local:///{src}.jpg"

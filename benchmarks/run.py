@@ -1,25 +1,26 @@
-"""Benchmark harness (``make bench``): imgproxy_py against thumbor and against raw pyvips.
+"""Benchmark harness (``make bench``): imgproxy_py against thumbor, ipx and raw pyvips.
 
-Both servers run on loopback and serve the same images from the same local folder
-(``benchmarks/work/images``: the 12 MP test photo as JPEG, PNG and WebP, built on first use).
-imgproxy_py runs as one process with ``IMGPROXY_WORKERS=--workers``; thumbor (the PyPI package,
-installed into ``benchmarks/.venv-thumbor`` by this script when missing) runs with
-``--processes`` equal to the same number, because a thumbor process transforms one image at a
-time.  thumbor uses its file loader and no storage nor result storage (``benchmarks/thumbor/
-thumbor.conf``), so every request is processed, as with imgproxy_py's defaults.
+The servers run on loopback and serve the same files from one local folder
+(``benchmarks/work/sources``: ``--sources`` distinct 12 MP JPEGs and their PNG twins, plus
+byte-distinct variants for face gravity, built on first use by ``bench_sources.py``), taken
+round-robin.  imgproxy_py runs with its defaults (``IMGPROXY_PROCESSES``: one process per CPU)
+and ``IMGPROXY_WORKERS=--workers`` for the whole server; thumbor (the PyPI package, installed
+into ``benchmarks/.venv-thumbor`` when missing) and ipx (sharp, from npm, into
+``benchmarks/.ipx``) run ``--processes`` processes.  thumbor uses its file loader and no storage
+nor result storage (``benchmarks/thumbor/thumbor.conf``), so every request is processed.
 
 Each workload runs for a fixed time at a fixed concurrency, after a warm-up, with ``wrk``
 (installed with apt-get when missing and possible; otherwise a Python load generator is used,
-and the results say so).  imgproxy_py's URLs carry a unique ``cb:`` (cache buster) per request:
-the server shares one computation between concurrent identical requests, which a throughput
-benchmark must not count.  The in-process baseline is ``pyvips.Image.thumbnail_buffer`` plus
-the encoder, run by ``--workers`` threads in a tight loop.
+and the results say so); each repeat starts with the next contender, so the machine's drift
+does not always favour the same one.  imgproxy_py's URLs carry a unique ``cb:`` (cache buster)
+per request: the server shares one computation between concurrent identical requests, which a
+throughput benchmark must not count.  The in-process baseline is ``pyvips.Image.thumbnail_buffer``
+plus the encoder saving as imgproxy does, run by ``--workers`` threads in a tight loop.
 
-Outputs ``benchmarks/results/<date>.json``, ``<date>.md`` (a Markdown table) and ``<date>.png``
-(a chart, drawn with matplotlib from thumbor's virtualenv).  ``--quick`` takes about 2 minutes,
-the default run under 10.
+Outputs ``benchmarks/results/<name>.json``, ``<name>.md`` (a Markdown table) and ``<name>.png``
+(a chart, drawn with matplotlib from thumbor's virtualenv).
 
-Run: ``.venv/bin/python benchmarks/run.py [--quick] [--concurrency 8] [--workers 2]``
+Run: ``.venv/bin/python benchmarks/run.py [--quick] [--repeats 3] [--only w1,w2] [--imgproxy-env NAME=VALUE]``
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from imgproxy_py import __version__
-from imgproxy_py.cluster.config import CacheConfig, read_processes
+from imgproxy_py.cluster.config import CacheConfig, read_processes, usable_cpus
 from imgproxy_py.detection.classify import ClassificationConfig
 from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.envreader import EnvReader, TrackedEnv
@@ -61,7 +61,7 @@ class ServerConfig:
     @staticmethod
     def from_env(r: EnvReader) -> ServerConfig:
         host, port = _parse_bind(r)
-        workers_default = (os.cpu_count() or 1) * 2
+        workers_default = usable_cpus() * 2  # imgproxy's: two per CPU
         return ServerConfig(
             host=host,
             port=port,
@@ -82,6 +82,16 @@ class ServerConfig:
             log_level=r.string("IMGPROXY_LOG_LEVEL", "info").lower(),
             landing_page=r.boolean("IMGPROXY_LANDING_PAGE", True),
         )
+
+    def per_process(self, processes: int) -> ServerConfig:
+        """imgproxy's server-wide limits (``IMGPROXY_WORKERS``, ``_REQUESTS_QUEUE_SIZE``,
+        ``_MAX_CLIENTS``) shared out over ``IMGPROXY_PROCESSES``: each process gets its part,
+        rounded up, so the host as a whole keeps the limits an imgproxy admin set (0: none)."""
+        def part(total: int) -> int:
+            return -(-total // processes) if total else 0
+
+        return replace(self, workers=part(self.workers), requests_queue_size=part(self.requests_queue_size),
+                       max_clients=part(self.max_clients))
 
 
 def _parse_bind(r: EnvReader) -> tuple[str, int]:
@@ -338,6 +348,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         cache=CacheConfig.from_env(r),
         processes=read_processes(r),
     )
-    config = replace(config, settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),
+    config = replace(config, server=config.server.per_process(config.processes),
+                     settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),
                      settings_read=frozenset(tracked.read))
     return config, r.errors + problems

@@ -35,6 +35,7 @@ class Node:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPROXY_")}
         full_env.update({"IMGPROXY_BIND": f"127.0.0.1:{self.port}", "IMGPROXY_LOCAL_FILESYSTEM_ROOT": str(ASSETS),
                          "IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true", "IMGPROXY_WORKERS": "2",
+                         "IMGPROXY_PROCESSES": "1",
                          "IMGPROXY_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT), **env})
         self._log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(CLI, env=full_env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)

@@ -14,6 +14,7 @@ BASE_ENV = {
     "IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true",
     "IMGPROXY_LOCAL_FILESYSTEM_ROOT": str(ASSETS),
     "IMGPROXY_WORKERS": "2",
+    "IMGPROXY_PROCESSES": "1",  # an AppServer is one process: its limits are not shared out
 }
 
 

@@ -8,10 +8,13 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from imgproxy_py.cluster.config import usable_cpus
+from imgproxy_py.config import read_config
 from tests.cluster_nodes import Node
 from tests.servers import Origin
 
@@ -74,3 +77,23 @@ def test_sigterm_drains_every_process(two_process_node: Node, origin: Origin, ph
     assert results == [200] * 4  # in flight when SIGTERM came, all finished
     assert node.proc.wait(30) == 0
     assert node.children() == []
+
+
+def test_cgroup_quota_caps_the_cpus(tmp_path: Path) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("150000 100000\n")  # docker --cpus 1.5
+    assert usable_cpus(cpu_max) == min(2, len(os.sched_getaffinity(0)))
+    cpu_max.write_text("max 100000\n")
+    assert usable_cpus(cpu_max) == len(os.sched_getaffinity(0))
+    assert usable_cpus(tmp_path / "missing") == len(os.sched_getaffinity(0))
+
+
+def test_default_is_a_process_per_cpu_and_imgproxy_limits_are_shared_out() -> None:
+    config, problems = read_config({})
+    assert not problems and config.processes == usable_cpus()
+    assert config.server.workers == 2  # imgproxy's 2 x CPUs for the host, 2 per process
+    config, _ = read_config({"IMGPROXY_PROCESSES": "3", "IMGPROXY_WORKERS": "8", "IMGPROXY_REQUESTS_QUEUE_SIZE": "10",
+                             "IMGPROXY_MAX_CLIENTS": "0"})
+    assert (config.server.workers, config.server.requests_queue_size, config.server.max_clients) == (3, 4, 0)
+    config, _ = read_config({"IMGPROXY_PROCESSES": "4", "IMGPROXY_WORKERS": "1"})
+    assert config.server.workers == 1
