@@ -191,6 +191,18 @@ def tree_cpu_seconds(pid: int) -> float:
     return total / tick
 
 
+def tree_context_switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of every thread of the process tree so far."""
+    total = 0
+    for p in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{p}/task").iterdir():
+                for line in (task / "status").read_text().splitlines():
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+    return total
+
+
 def reset_peak_rss(pid: int) -> None:
     """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs); best effort."""
     for p in process_tree(pid):

@@ -7,8 +7,13 @@ per request, peak RSS per process and the scaling against one process.  By defau
 has one worker slot (``IMGPROXY_WORKERS=1``), so that one process is one core's worth of work and
 the scaling from 1 to N processes shows what the processes themselves add or cost.
 
+``--layouts 1x4,2x2`` compares ways of spreading the same worker slots instead (processes x
+workers per process), ``--repeats`` times interleaved, and adds context switches per request:
+what chose the default of one process per CPU (``--workload smart``: fill 300x200 smart crop).
+
     .venv/bin/python benchmarks/processes.py                       # 1 and 2 processes x 1 worker, 24 sources
     .venv/bin/python benchmarks/processes.py --processes 1,2,4,8,16 --concurrency 32
+    .venv/bin/python benchmarks/processes.py --workload smart --layouts 1x4,2x2 --repeats 3
     .venv/bin/python benchmarks/processes.py --smoke               # seconds: proves it runs
 
 Measure on a quiet machine: other work on the cores skews every figure.
@@ -25,23 +30,32 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS_DIR, WORK_DIR, machine_info, python_load, start_imgproxy
+from bench_common import RESULTS_DIR, WORK_DIR, machine_info, python_load, start_imgproxy, tree_context_switches
 from bench_sources import ensure_sources
 from run import Sources, Target, ensure_wrk, load
 
+TEMPLATES = {
+    "fit": "/unsafe/rs:fit:512:512/q:80/cb:{n}/plain/local:///{src}.jpg",
+    "smart": "/unsafe/rs:fill:300:200/g:sm/q:80/cb:{n}/plain/local:///{src}.jpg",
+}
+
 
 def run(processes: int, workers: int, concurrency: int, sources: int, duration: float,
-        warmup: float, wrk: str | None) -> dict[str, object]:
+        warmup: float, wrk: str | None, workload: str = "fit") -> dict[str, object]:
     root = ensure_sources(sources)
     # IMGPROXY_WORKERS is the server's total, shared out between its processes.
     server = start_imgproxy(root, workers * processes, env={"IMGPROXY_PROCESSES": str(processes)},
                             log_path=WORK_DIR / f"processes-{processes}.log")
     try:
-        template = "/unsafe/rs:fit:512:512/q:80/cb:{n}/plain/local:///{src}.jpg"
-        target = Target(template, Sources(root, sources, 0), "jpeg")
+        target = Target(TEMPLATES[workload], Sources(root, sources, 0), "jpeg")
         python_load(server.base_url, target.paths()[:2], concurrency=2, duration=0.5, warmup=0.0)  # load the models
+        switches = tree_context_switches(server.proc.pid)
         m = load(server, target, wrk=wrk, concurrency=concurrency, warmup=warmup, seconds=duration)
-        return {"processes": processes, "workers_per_process": workers, "concurrency": concurrency,
+        # Counted over the warm-up too: per request of both.
+        switches = tree_context_switches(server.proc.pid) - switches
+        served = (m.requests + m.errors) * (1 + warmup / duration)
+        return {"workload": workload, "processes": processes, "workers_per_process": workers,
+                "concurrency": concurrency, "context_switches_per_req": round(switches / max(1.0, served)),
                 "rps": round(m.rps, 2), "p50_ms": round(m.p50_ms, 1), "p99_ms": round(m.p99_ms, 1),
                 "errors": m.errors, "cpu_ms_per_req": round(m.cpu_ms_per_req, 1),
                 "server_cpu_pct": round(m.server_cpu_pct, 1), "load_generator": m.generator,
@@ -55,6 +69,11 @@ def run(processes: int, workers: int, concurrency: int, sources: int, duration: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", default="1,2", help="comma-separated process counts (default 1,2)")
+    parser.add_argument("--layouts", default="",
+                        help="comma-separated PROCESSESxWORKERS, e.g. 1x4,2x2 (instead of --processes/--workers)")
+    parser.add_argument("--workload", choices=sorted(TEMPLATES), default="fit",
+                        help="fit: fit 512 JPEG (default); smart: fill 300x200 smart crop")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of every layout, interleaved (default 1)")
     parser.add_argument("--workers", type=int, default=1,
                         help="IMGPROXY_WORKERS per process (default 1: one process is one core's worth)")
     parser.add_argument("--concurrency", type=int, default=8, help="total client concurrency (default 8)")
@@ -67,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.sources, args.duration, args.warmup = 2, 2.0, 0.5
-    counts = [int(c) for c in args.processes.split(",")]
+    layouts = ([tuple(int(x) for x in item.split("x")) for item in args.layouts.split(",")] if args.layouts
+               else [(int(c), args.workers) for c in args.processes.split(",")])
     wrk = None if args.python_load else ensure_wrk()
-    rows = [run(n, args.workers, args.concurrency, args.sources, args.duration, args.warmup, wrk) for n in counts]
+    rows = [run(n, w, args.concurrency, args.sources, args.duration, args.warmup, wrk, args.workload)
+            for _ in range(args.repeats) for n, w in layouts]
     base = float(str(rows[0]["rps"])) or 1.0
     for row in rows:
         row["scaling"] = round(float(str(row["rps"])) / base, 2)

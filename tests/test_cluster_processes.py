@@ -88,10 +88,11 @@ def test_cgroup_quota_caps_the_cpus(tmp_path: Path) -> None:
     assert usable_cpus(tmp_path / "missing") == len(os.sched_getaffinity(0))
 
 
-def test_default_is_a_process_per_cpu_and_imgproxy_limits_are_shared_out() -> None:
+def test_default_is_a_process_per_two_cpus_and_imgproxy_limits_are_shared_out() -> None:
     config, problems = read_config({})
-    assert not problems and config.processes == usable_cpus()
-    assert config.server.workers == 2  # imgproxy's 2 x CPUs for the host, 2 per process
+    cpus = usable_cpus()
+    assert not problems and config.processes == max(1, cpus // 2)
+    assert config.server.workers == -(-2 * cpus // config.processes)  # imgproxy's 2 x CPUs for the host
     config, _ = read_config({"IMGPROXY_PROCESSES": "3", "IMGPROXY_WORKERS": "8", "IMGPROXY_REQUESTS_QUEUE_SIZE": "10",
                              "IMGPROXY_MAX_CLIENTS": "0"})
     assert (config.server.workers, config.server.requests_queue_size, config.server.max_clients) == (3, 4, 0)

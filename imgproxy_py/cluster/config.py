@@ -100,10 +100,13 @@ def usable_cpus(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
 
 
 def read_processes(r: EnvReader) -> int:
-    """``IMGPROXY_PROCESSES``: server processes sharing one port; default one per usable CPU.
+    """``IMGPROXY_PROCESSES``: server processes sharing one port; default one per two usable CPUs.
 
-    Measured on two cores (benchmarks/processes.py): two processes of two workers against one
-    of four, smart crop at concurrency 8 took 35 instead of 41-45 ms of CPU per image (libvips'
-    and GLib's process-wide locks, taken by each of smartcrop's small operations, and the GIL are
-    shared only within a process) and fit/PNG the same; each process costs its own ~120 MiB."""
-    return r.integer("IMGPROXY_PROCESSES", usable_cpus(), minimum=1, maximum=256)
+    Measured on two cores at concurrency 8 (``benchmarks/processes.py --layouts 1x4,2x2``): one
+    process of four workers keeps both cores busy; two of two spend 5-7% less CPU per image
+    (half the context switches: the GIL and libvips' process-wide locks are shared only within a
+    process) but leave 10-15% of the CPU idle, as each process has fewer requests to overlap, for
+    twice the memory.  So each process gets two cores' worth of work, and a big host is not held
+    to the one GIL that a single process would have (its Python work per image caps it at a few
+    hundred images a second)."""
+    return r.integer("IMGPROXY_PROCESSES", max(1, usable_cpus() // 2), minimum=1, maximum=256)
