@@ -47,8 +47,9 @@ def demo_environment() -> dict[str, str]:
     }
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """The listening socket, bound before start-up so a busy port is one clear error."""
+def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """The listening socket, bound before start-up so a busy port is one clear error;
+    ``reuse_port`` (``IMGPROXY_SO_REUSEPORT``) lets other servers bind the same port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections
     # whose socket says TCP, and accepted connections inherit this socket's protocol.  With Nagle
@@ -57,6 +58,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError:
         sock.close()
@@ -104,7 +107,7 @@ def _invalid(problems: list[str]) -> int:
 def _bind(config: Config) -> socket.socket | None:
     host, port = config.server.host, config.server.port
     try:
-        return bind_socket(host, port)
+        return bind_socket(host, port, reuse_port=config.http.so_reuseport)
     except OSError as exc:
         print(f"imgproxy-py: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return None
@@ -138,7 +141,8 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
                     "IMGPROXY_SALT in production.")
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=False, timeout_graceful_shutdown=int(config.server.graceful_stop_timeout),
-        limit_concurrency=config.server.max_clients or None, server_header=False))
+        limit_concurrency=config.server.max_clients or None, server_header=False,
+        timeout_keep_alive=config.http.keep_alive_timeout))
     server.run(sockets=[sock])
     return 0
 

@@ -28,6 +28,7 @@ from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
 from imgproxy_py.options.info.config import InfoConfig
 from imgproxy_py.security.config import SecurityConfig
+from imgproxy_py.server.http_config import HttpConfig
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.stores import StoresConfig
 from imgproxy_py.sources.watermarks import WatermarksConfig
@@ -278,6 +279,7 @@ class Config:
     processing: ProcessingConfig
     url: URLGrammar
     stores: StoresConfig = field(default_factory=StoresConfig)  # s3://, gs://, abs://, swift://
+    http: HttpConfig = field(default_factory=HttpConfig)  # health-check path, Server header, custom headers, keep-alive
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     presets: PresetsConfig = PresetsConfig()
@@ -330,6 +332,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         processing=ProcessingConfig.from_env(r),
         url=_url_grammar(r),
         stores=StoresConfig.from_env(r),
+        http=HttpConfig.from_env(r),
         delivery=DeliveryConfig.from_env(r),
         metrics=MetricsConfig.from_env(r),
         presets=PresetsConfig.from_env(r),

@@ -97,7 +97,7 @@ class AppServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_config=None, access_log=False,
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_config=None, access_log=False, server_header=False,
                                                     timeout_graceful_shutdown=5))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from imgproxy_py.config import Config
 from imgproxy_py.errors import ImgproxyError
 from imgproxy_py.server.composition import Services, build_services, lifespan
+from imgproxy_py.server.http_config import HEALTH_PATH
 from imgproxy_py.server.info import handle_info
 from imgproxy_py.server.landing import landing_page
 from imgproxy_py.server.media import handle_best_frames, handle_media, handle_thumbnail
@@ -29,9 +30,10 @@ log = logging.getLogger("imgproxy_py.server")
 class RequestLogMiddleware:
     """Assigns X-Request-ID, writes one log line per request and reports its metrics."""
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, services: Services, server_name: str) -> None:
         self.app = app
         self.services = services
+        self.server_header = (b"server", server_name.encode("latin-1", "replace"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,7 +56,7 @@ class RequestLogMiddleware:
                 status = message["status"]
                 streaming_started = time.perf_counter()
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode()), self.server_header]
             await send(message)
 
         try:
@@ -93,8 +95,10 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
         cors = {"Access-Control-Allow-Origin": config.server.allow_origin,
                 "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
 
+    http = config.http
+
     async def health(request: Request) -> Response:
-        return PlainTextResponse("imgproxy_py is running")
+        return PlainTextResponse(http.health_check_message)
 
     async def root(request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -120,11 +124,14 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             return routed
         response = await handle_image(request, services)
         response.headers.update(cors)
+        for name, value in http.custom_response_headers:
+            response.headers[name] = value
         return response
 
     app = Starlette(
         routes=[
-            Route("/health", health, methods=["GET", "HEAD"]),
+            Route(HEALTH_PATH, health, methods=["GET", "HEAD"]),
+            *([Route(http.health_check_path, health, methods=["GET", "HEAD"])] if http.health_check_path else []),
             Route("/", root, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/info/{path:path}", info, methods=["GET", "HEAD"]),
             *upload_routes(services),
@@ -133,7 +140,7 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route("/thumbnail/{key}", thumbnail, methods=["GET", "HEAD"]),
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
         ],
-        middleware=[Middleware(RequestLogMiddleware, services=services)],
+        middleware=[Middleware(RequestLogMiddleware, services=services, server_name=http.server_name)],
         exception_handlers={Exception: error_response, ImgproxyError: error_response},
         lifespan=lambda app: lifespan(services),
     )

@@ -13,11 +13,32 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from imgproxy_py.envreader import EnvReader
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def custom_headers(r: EnvReader, setting: str) -> tuple[tuple[str, str], ...]:
+    """imgproxy Pro's ``Name=value`` list, items divided by ``IMGPROXY_CUSTOM_HEADERS_SEPARATOR``
+    (default ``\\;``); a name that is not an HTTP token or a value with a control character is
+    a start-up problem (it would make every response or request invalid)."""
+    separator = r.string("IMGPROXY_CUSTOM_HEADERS_SEPARATOR", "\\;") or "\\;"
+    custom: list[tuple[str, str]] = []
+    for item in r.string(setting).split(separator):
+        if not item.strip():
+            continue
+        name, eq, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not _TOKEN.fullmatch(name) or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            r.errors.append(f"{setting}: {item!r} is not Name=value")
+            continue
+        custom.append((name, value))
+    return tuple(custom)
 
 
 @dataclass(frozen=True)
@@ -31,22 +52,13 @@ class OriginHeadersConfig:
 
     @staticmethod
     def from_env(r: EnvReader) -> OriginHeadersConfig:
-        separator = r.string("IMGPROXY_CUSTOM_HEADERS_SEPARATOR", "\\;") or "\\;"
-        custom: list[tuple[str, str]] = []
-        for item in r.string("IMGPROXY_CUSTOM_REQUEST_HEADERS").split(separator):
-            if not item.strip():
-                continue
-            name, eq, value = item.partition("=")
-            if not eq or not name.strip():
-                r.errors.append(f"IMGPROXY_CUSTOM_REQUEST_HEADERS: {item!r} is not Name=value")
-                continue
-            custom.append((name.strip(), value.strip()))
+        custom = custom_headers(r, "IMGPROXY_CUSTOM_REQUEST_HEADERS")
         base = r.string("IMGPROXY_COOKIE_BASE_URL")
         if base and urlsplit(base).scheme not in ("http", "https"):
             r.errors.append(f"IMGPROXY_COOKIE_BASE_URL: {base!r} is not an http(s) URL")
             base = ""
         return OriginHeadersConfig(
-            custom_request_headers=tuple(custom),
+            custom_request_headers=custom,
             request_passthrough=r.string_list("IMGPROXY_REQUEST_HEADERS_PASSTHROUGH"),
             response_passthrough=r.string_list("IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH"),
             cookie_passthrough=r.boolean("IMGPROXY_COOKIE_PASSTHROUGH", False),

@@ -1,0 +1,100 @@
+"""imgproxy's settings of the HTTP front: IMGPROXY_HEALTH_CHECK_PATH / _MESSAGE, IMGPROXY_SERVER_NAME,
+IMGPROXY_CUSTOM_RESPONSE_HEADERS, IMGPROXY_KEEP_ALIVE_TIMEOUT and IMGPROXY_SO_REUSEPORT."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from imgproxy_py.cli import bind_socket
+from imgproxy_py.config import read_config
+from tests.servers import AppServer
+from tests.test_cli_serve import CLI, clean_env
+
+
+def test_extra_health_path_and_message(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_HEALTH_CHECK_PATH="/healthz", IMGPROXY_HEALTH_CHECK_MESSAGE="all good")
+    for path in ("/healthz", "/health"):
+        response = client.get(server.base + path)
+        assert response.status_code == 200 and response.text == "all good"
+    assert client.head(server.base + "/healthz").status_code == 200
+
+
+def test_server_header_and_custom_response_headers(client: httpx.Client,
+                                                   start_server: Callable[..., AppServer]) -> None:
+    default = start_server()
+    assert client.get(default.base + "/health").headers["server"] == "imgproxy_py"
+    server = start_server(IMGPROXY_SERVER_NAME="imgproxy",
+                          IMGPROXY_CUSTOM_RESPONSE_HEADERS="X-Served-By=edge 7\\;Timing-Allow-Origin=*")
+    image = client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
+    assert image.status_code == 200 and image.headers["server"] == "imgproxy"
+    assert image.headers["x-served-by"] == "edge 7" and image.headers["timing-allow-origin"] == "*"
+    missing = client.get(f"{server.base}/unsafe/w:20/plain/local:///core/missing.jpg")
+    assert missing.status_code == 404 and missing.headers["server"] == "imgproxy"
+    assert "x-served-by" not in missing.headers  # only on images, as imgproxy
+
+
+@pytest.mark.parametrize("setting", [
+    {"IMGPROXY_CUSTOM_RESPONSE_HEADERS": "Bad Name=1"},
+    {"IMGPROXY_CUSTOM_RESPONSE_HEADERS": "X-A"},
+    {"IMGPROXY_CUSTOM_RESPONSE_HEADERS": "X-A=a\x01b"},
+    {"IMGPROXY_HEALTH_CHECK_PATH": "healthz"},
+    {"IMGPROXY_KEEP_ALIVE_TIMEOUT": "-1"},
+])
+def test_bad_front_settings_are_start_up_problems(setting: dict[str, str]) -> None:
+    _, problems = read_config(setting)
+    assert any(next(iter(setting)) in problem for problem in problems)
+
+
+def test_so_reuseport_lets_a_second_server_bind_the_port() -> None:
+    first = bind_socket("127.0.0.1", 0, reuse_port=True)
+    first.listen()
+    try:
+        port = first.getsockname()[1]
+        second = bind_socket("127.0.0.1", port, reuse_port=True)
+        second.close()
+        with pytest.raises(OSError):
+            bind_socket("127.0.0.1", port)
+    finally:
+        first.close()
+
+
+def _wait_for_health(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("the server did not start")
+
+
+def test_keep_alive_timeout_closes_idle_connections() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_KEEP_ALIVE_TIMEOUT="1", IMGPROXY_PROCESSES="1")
+    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_health(port)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/health")
+            response = conn.getresponse()
+            assert response.status == 200 and response.read() == b"imgproxy_py is running"
+            assert conn.sock is not None  # kept open after a whole response
+            started = time.monotonic()
+            assert conn.sock.recv(4096) == b""  # the server closed the idle connection
+            assert 0.5 < time.monotonic() - started < 5
+        finally:
+            conn.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
