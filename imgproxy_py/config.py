@@ -142,6 +142,7 @@ class ProcessingConfig:
     strip_color_profile: bool = True
     auto_rotate: bool = True
     enforce_thumbnail: bool = False
+    return_attachment: bool = False  # the `att` option's default
     use_linear_colorspace: bool = False
     disable_shrink_on_load: bool = False
     sanitize_svg: bool = True
@@ -169,6 +170,7 @@ class ProcessingConfig:
             strip_color_profile=r.boolean("IMGPROXY_STRIP_COLOR_PROFILE", True),
             auto_rotate=r.boolean("IMGPROXY_AUTO_ROTATE", True),
             enforce_thumbnail=r.boolean("IMGPROXY_ENFORCE_THUMBNAIL", False),
+            return_attachment=r.boolean("IMGPROXY_RETURN_ATTACHMENT", False),
             use_linear_colorspace=r.boolean("IMGPROXY_USE_LINEAR_COLORSPACE", False),
             disable_shrink_on_load=r.boolean("IMGPROXY_DISABLE_SHRINK_ON_LOAD", False),
             sanitize_svg=r.boolean("IMGPROXY_SANITIZE_SVG", True),

@@ -1,5 +1,6 @@
 """imgproxy's settings of the HTTP front: IMGPROXY_HEALTH_CHECK_PATH / _MESSAGE, IMGPROXY_SERVER_NAME,
-IMGPROXY_CUSTOM_RESPONSE_HEADERS, IMGPROXY_KEEP_ALIVE_TIMEOUT and IMGPROXY_SO_REUSEPORT."""
+IMGPROXY_CUSTOM_RESPONSE_HEADERS, IMGPROXY_KEEP_ALIVE_TIMEOUT, IMGPROXY_SO_REUSEPORT,
+IMGPROXY_ENABLE_DEBUG_HEADERS and IMGPROXY_RETURN_ATTACHMENT."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from imgproxy_py.cli import bind_socket
 from imgproxy_py.config import read_config
+from tests.conftest import asset, decode
 from tests.servers import AppServer
 from tests.test_cli_serve import CLI, clean_env
 
@@ -98,3 +100,26 @@ def test_keep_alive_timeout_closes_idle_connections() -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_return_attachment_by_default(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_RETURN_ATTACHMENT="true")
+    default = client.get(f"{server.base}/unsafe/rs:fit:32:32/plain/local:///core/hopper.jpg")
+    assert default.status_code == 200
+    assert default.headers["content-disposition"] == 'attachment; filename="hopper.jpg"'
+    inline = client.get(f"{server.base}/unsafe/rs:fit:32:32/att:0/plain/local:///core/hopper.jpg")
+    assert inline.headers["content-disposition"] == 'inline; filename="hopper.jpg"'
+
+
+def test_debug_headers(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:
+    server = start_server(IMGPROXY_ENABLE_DEBUG_HEADERS="true")
+    response = client.get(f"{server.base}/unsafe/rs:fit:40:40/plain/local:///core/hopper.jpg")
+    source = decode(asset("hopper.jpg").read_bytes())
+    result = decode(response.content)
+    assert response.headers["x-origin-content-length"] == str(asset("hopper.jpg").stat().st_size)
+    assert (response.headers["x-origin-width"], response.headers["x-origin-height"]) == (str(source.width),
+                                                                                         str(source.height))
+    assert (response.headers["x-result-width"], response.headers["x-result-height"]) == (str(result.width),
+                                                                                         str(result.height))
+    plain = start_server()
+    assert "x-result-width" not in client.get(f"{plain.base}/unsafe/rs:fit:40:40/plain/local:///core/hopper.jpg").headers

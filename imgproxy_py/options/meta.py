@@ -75,7 +75,8 @@ OPTIONS = (
            "File name for `Content-Disposition`; with `encoded` 1 it is URL-safe base64.", "fn:kitten",
            Scope.OUTPUT),
     output_option("return_attachment", ("att",), F, Arg("return_attachment", BOOL), "return_attachment",
-                  "`Content-Disposition: attachment` instead of inline.", "att:1"),
+                  "`Content-Disposition: attachment` instead of inline (default `IMGPROXY_RETURN_ATTACHMENT`, "
+                  "false).", "att:1"),
     Option("fallback_image_url", ("fiu",), F, Args(Arg("url", BASE64, keep_if_empty=True)), _fallback_image_url,
            "The image (URL-safe base64 URL) to serve when the source cannot be had.",
            "fiu:bG9jYWw6Ly8vY29mZmVlLmpwZw", Scope.OUTPUT),

@@ -42,6 +42,7 @@ class OptionsParser:
             keep_copyright=proc.keep_copyright,
             strip_color_profile=proc.strip_color_profile,
             enforce_thumbnail=proc.enforce_thumbnail,
+            return_attachment=proc.return_attachment,
             skip_processing=proc.skip_processing_formats,
             best_format=config.formats.best.by_default,
             preserve_hdr=config.formats.preserve_hdr,

@@ -1,5 +1,5 @@
 """imgproxy's settings of the HTTP front: the health check's extra path and message, the
-``Server`` header, custom response headers, keep-alive and ``SO_REUSEPORT``.
+``Server`` header, custom response headers, debug headers, keep-alive and ``SO_REUSEPORT``.
 
 Read once at start-up with the rest of the configuration root; the app, its middleware and the
 CLI's uvicorn take their parts from here.
@@ -24,6 +24,7 @@ class HttpConfig:
     custom_response_headers: tuple[tuple[str, str], ...] = ()  # on every processed image
     keep_alive_timeout: int = 10  # seconds an idle client connection is kept; 0: none
     so_reuseport: bool = False  # other servers may listen on the same port (the kernel spreads connections)
+    enable_debug_headers: bool = False  # X-Origin-* and X-Result-* sizes on processed images
 
     @staticmethod
     def from_env(r: EnvReader) -> HttpConfig:
@@ -42,4 +43,5 @@ class HttpConfig:
             custom_response_headers=custom_headers(r, "IMGPROXY_CUSTOM_RESPONSE_HEADERS"),
             keep_alive_timeout=r.integer("IMGPROXY_KEEP_ALIVE_TIMEOUT", 10, minimum=0),
             so_reuseport=r.boolean("IMGPROXY_SO_REUSEPORT", False),
+            enable_debug_headers=r.boolean("IMGPROXY_ENABLE_DEBUG_HEADERS", False),
         )

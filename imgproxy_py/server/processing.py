@@ -147,11 +147,20 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
             return raw_response(request, source, parsed.source.url, out, headers)
         result = await process(services, source, options, canonical, identity, deadline)
     headers["Content-Disposition"] = content_disposition(parsed.source.url, out, result.format)
+    if config.http.enable_debug_headers:
+        headers.update(debug_headers(len(source.data), result))
     if config.server.set_canonical_header and source.url.startswith(("http://", "https://")):
         headers["Link"] = f'<{source.url}>; rel="canonical"'
     request.state.result_format = result.format.value
     return Response(result.data, status_code=fallback_status or 200, media_type=result.format.mime,
                     headers=headers)
+
+
+def debug_headers(source_size: int, result: ProcessResult) -> dict[str, str]:
+    """``IMGPROXY_ENABLE_DEBUG_HEADERS``: the source's size and dimensions and the result's."""
+    return {"X-Origin-Content-Length": str(source_size), "X-Origin-Width": str(result.source_width),
+            "X-Origin-Height": str(result.source_height), "X-Result-Width": str(result.width),
+            "X-Result-Height": str(result.height)}
 
 
 async def _revalidate(services: Services, url: str, out: OutputOptions, entry: CacheEntry) -> CacheEntry | None:
