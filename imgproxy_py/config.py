@@ -143,6 +143,7 @@ class ProcessingConfig:
     auto_rotate: bool = True
     enforce_thumbnail: bool = False
     return_attachment: bool = False  # the `att` option's default
+    smart_crop_face_detection: bool = False  # g:sm looks for faces first (imgproxy Pro)
     use_linear_colorspace: bool = False
     disable_shrink_on_load: bool = False
     sanitize_svg: bool = True
@@ -171,6 +172,7 @@ class ProcessingConfig:
             auto_rotate=r.boolean("IMGPROXY_AUTO_ROTATE", True),
             enforce_thumbnail=r.boolean("IMGPROXY_ENFORCE_THUMBNAIL", False),
             return_attachment=r.boolean("IMGPROXY_RETURN_ATTACHMENT", False),
+            smart_crop_face_detection=r.boolean("IMGPROXY_SMART_CROP_FACE_DETECTION", False),
             use_linear_colorspace=r.boolean("IMGPROXY_USE_LINEAR_COLORSPACE", False),
             disable_shrink_on_load=r.boolean("IMGPROXY_DISABLE_SHRINK_ON_LOAD", False),
             sanitize_svg=r.boolean("IMGPROXY_SANITIZE_SVG", True),

@@ -3,6 +3,8 @@ with the real CenterFace model on real photos."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import numpy as np
 import pytest
@@ -224,3 +226,26 @@ def test_no_detection_when_nothing_is_cropped(client: httpx.Client, server: AppS
     assert objects.inferences == before
     client.get(f"{server.base}/unsafe/rs:fill:300:300/g:obj:face/plain/{url}")
     assert objects.inferences == before + 1
+
+
+def test_smart_crop_face_detection(client: httpx.Client, start_server: Callable[..., AppServer], origin: Origin,
+                                   scene: pyvips.Image) -> None:
+    """IMGPROXY_SMART_CROP_FACE_DETECTION: g:sm keeps the face as g:obj:face does; off, it
+    runs no detector (libvips' attention alone)."""
+    url = origin.add("/detection/smart-faces.jpg", bytes(scene.jpegsave_buffer(Q=91)))
+    faces_first = start_server(IMGPROXY_SMART_CROP_FACE_DETECTION="true")
+    objects = faces_first.services.processor.deps.objects
+    smart = client.get(f"{faces_first.base}/unsafe/rs:fill:150:400/g:sm/plain/{url}")
+    assert smart.status_code == 200 and objects.inferences == 1
+    assert 850 <= best_offset(decode(smart.content), scene) <= 925
+    face = client.get(f"{faces_first.base}/unsafe/rs:fill:150:400/g:obj:face/plain/{url}")
+    assert face.content == smart.content
+    plain = start_server()
+    plain_objects = plain.services.processor.deps.objects
+    attention = client.get(f"{plain.base}/unsafe/rs:fill:150:400/g:sm/plain/{url}")
+    assert attention.status_code == 200 and plain_objects.inferences == 0
+    assert best_offset(decode(attention.content), scene) < 700  # attention alone picks the coffee
+    # Without faces the setting changes nothing: libvips' attention decides.
+    coffee = origin.add("/detection/smart-coffee.jpg", bytes(scene.crop(0, 0, 700, 400).jpegsave_buffer(Q=91)))
+    assert (client.get(f"{faces_first.base}/unsafe/rs:fill:150:400/g:sm/plain/{coffee}").content
+            == client.get(f"{plain.base}/unsafe/rs:fill:150:400/g:sm/plain/{coffee}").content)

@@ -56,6 +56,7 @@ class ProcessingSettings:
     background_default: tuple[float, float, float] = (255.0, 255.0, 255.0)
     unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
     pdf_no_background: bool = False  # IMGPROXY_PDF_NO_BACKGROUND: PDF pages rendered transparent
+    smart_crop_face_detection: bool = False  # IMGPROXY_SMART_CROP_FACE_DETECTION: g:sm keeps faces first
 
 
 @dataclass

@@ -1,15 +1,19 @@
 """Cropping the current image to a size by a gravity, shared by the ``crop`` and
 ``crop_to_result`` steps: object gravity asks the detector, smart gravity libvips' attention
-measure, the rest is arithmetic (``geometry.calc_position``)."""
+measure (after the face detector with ``IMGPROXY_SMART_CROP_FACE_DETECTION``, as imgproxy Pro's
+extra step), the rest is arithmetic (``geometry.calc_position``)."""
 
 from __future__ import annotations
 
+from imgproxy_py.detection.detector import FACE_CLASS
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_position
 from imgproxy_py.imaging.object_geometry import shift_detections
 from imgproxy_py.imaging.objects import OBJECT_GRAVITIES
 from imgproxy_py.imaging.vips import materialize
 from imgproxy_py.options.model import Gravity, GravityType
+
+FACES = Gravity(GravityType.OBJECTS, classes=((FACE_CLASS, 1.0),))
 
 
 def _crop(c: Context, left: int, top: int, width: int, height: int) -> None:
@@ -36,6 +40,14 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
         # Detection may have replaced a sequentially read image with its in-memory copy: the
         # old one cannot be read again.
         img = c.img
+    faces = c.deps.objects
+    if (gravity.type is GravityType.SMART and c.settings.smart_crop_face_detection and faces is not None
+            and FACE_CLASS in faces.detectors.class_names):
+        position = faces.focus_window(c, FACES, width, height)
+        if position is not None:
+            _crop(c, position[0], position[1], width, height)
+            return
+        img = c.img  # detection may have put the image in memory: read that one
     if gravity.type is GravityType.SMART:
         c.img = materialize(img, c.deadline).smartcrop(width, height, interesting="attention")
         c.full_view = False

@@ -211,6 +211,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
             max_result_resolution=result_resolution_limit(sec.max_src_resolution),
             unsharp_masking=config.unsharp_masking,
             pdf_no_background=config.formats.pdf_no_background,
+            smart_crop_face_detection=proc.smart_crop_face_detection,
         ),
         encoder_settings=encoder_settings,
         limits=Limits(sec.max_src_resolution, sec.max_animation_frames, sec.max_animation_frame_resolution),
