@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TypeVar
 
 from imgproxy_py import __version__
@@ -191,6 +192,7 @@ class DeliveryConfig:
     use_etag: bool = False
     etag_buster: str = ""
     use_last_modified: bool = False
+    last_modified_buster: float | None = None  # Unix time: no Last-Modified before it
     source_cache_bytes: int = 0
     result_cache_bytes: int = 0
     fallback_image_data: str = ""
@@ -208,6 +210,7 @@ class DeliveryConfig:
             use_etag=r.boolean("IMGPROXY_USE_ETAG", False),
             etag_buster=r.string("IMGPROXY_ETAG_BUSTER"),
             use_last_modified=r.boolean("IMGPROXY_USE_LAST_MODIFIED", False),
+            last_modified_buster=r.parsed("IMGPROXY_LAST_MODIFIED_BUSTER", None, _rfc3339),
             source_cache_bytes=r.integer("IMGPROXY_SOURCE_CACHE_SIZE_MB", 0, minimum=0) * 1024 * 1024,
             result_cache_bytes=r.integer("IMGPROXY_RESULT_CACHE_SIZE_MB", 0, minimum=0) * 1024 * 1024,
             fallback_image_data=r.string("IMGPROXY_FALLBACK_IMAGE_DATA"),
@@ -217,6 +220,19 @@ class DeliveryConfig:
             fallback_image_ttl=r.integer("IMGPROXY_FALLBACK_IMAGE_TTL", 0, minimum=0),
             cache_tags_format=r.parsed("IMGPROXY_CACHE_TAGS_FORMAT", "all", _cache_tags_format),
         )
+
+
+def _rfc3339(text: str) -> float | None:
+    """An RFC 3339 date and time (``2025-01-31T12:00:00Z``) as Unix time."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an RFC 3339 date and time (2025-01-31T12:00:00Z)") from None
+    if when.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone (Z or +hh:mm)")
+    return when.timestamp()
 
 
 CACHE_TAGS_FORMATS = ("all", "cloudflare", "cloudfront", "none")

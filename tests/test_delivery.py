@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 
+from imgproxy_py.config import read_config
 from imgproxy_py.security.encryption import encrypt_source_url
 from tests.conftest import asset, decode
 from tests.servers import AppServer, Origin, OriginResponse
@@ -335,3 +336,22 @@ def test_local_files_revalidate_with_a_stat(client: httpx.Client, etag_server: A
     processed = etag_server.services.images_processed
     again = client.get(url, headers={"If-None-Match": tag})
     assert again.status_code == 304 and etag_server.services.images_processed == processed
+
+
+def test_last_modified_buster(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    """IMGPROXY_LAST_MODIFIED_BUSTER: no Last-Modified before it, and a client's copy dated
+    before it is stale even when the source is older."""
+    url = origin.add("/delivery/lm-buster.jpg", HOPPER, headers={"Last-Modified": "Wed, 01 Jan 2020 00:00:00 GMT"})
+    target = f"/unsafe/w:30/plain/{url}"
+    plain = start_server(IMGPROXY_USE_LAST_MODIFIED="true")
+    busted = start_server(IMGPROXY_USE_LAST_MODIFIED="true", IMGPROXY_LAST_MODIFIED_BUSTER="2024-06-01T00:00:00Z")
+    assert client.get(plain.base + target).headers["last-modified"] == "Wed, 01 Jan 2020 00:00:00 GMT"
+    assert client.get(busted.base + target).headers["last-modified"] == "Sat, 01 Jun 2024 00:00:00 GMT"
+    before = {"If-Modified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}
+    assert client.get(plain.base + target, headers=before).status_code == 304
+    again = client.get(busted.base + target, headers=before)
+    assert again.status_code == 200 and again.content
+    after = {"If-Modified-Since": "Mon, 01 Jul 2024 00:00:00 GMT"}
+    assert client.get(busted.base + target, headers=after).status_code == 304
+    _, problems = read_config({"IMGPROXY_LAST_MODIFIED_BUSTER": "yesterday"})
+    assert any("IMGPROXY_LAST_MODIFIED_BUSTER" in p for p in problems)

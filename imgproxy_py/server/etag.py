@@ -1,4 +1,4 @@
-"""Strong ETags that let a revalidation skip all work.
+"""Strong ETags that let a revalidation skip all work, and ``IMGPROXY_LAST_MODIFIED_BUSTER``.
 
 A tag is ``"<options>.<source>"``: ``options`` is a hash of the canonical processing
 options (plus ``IMGPROXY_ETAG_BUSTER``); ``source`` is ``R`` + the origin's ETag
@@ -13,6 +13,8 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 
 def options_tag(canonical_options: str, buster: str) -> str:
@@ -53,3 +55,30 @@ def parse_if_none_match(header: str | None) -> list[ClientTag]:
                 continue
         tags.append(ClientTag(options, kind, value))
     return tags
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def busted_last_modified(last_modified: str, buster: float | None) -> str | None:
+    """The ``Last-Modified`` to answer: the origin's, or the buster's time when that is later
+    (imgproxy's rule); None for a value that is not an HTTP date, which is not passed on."""
+    when = _http_date(last_modified)
+    if when is None:
+        return None
+    if buster is not None and when < buster:
+        return format_datetime(datetime.fromtimestamp(buster, UTC), usegmt=True)
+    return last_modified
+
+
+def if_modified_since_for_origin(if_modified_since: str | None, buster: float | None) -> str | None:
+    """The client's ``If-Modified-Since``, dropped when a buster is set and the date is not after
+    it (the client's copy predates the buster, so it is stale) or is not a date."""
+    if not if_modified_since or buster is None:
+        return if_modified_since
+    when = _http_date(if_modified_since)
+    return if_modified_since if when is not None and buster < when else None

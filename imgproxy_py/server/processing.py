@@ -27,7 +27,13 @@ from imgproxy_py.options.model import OutputOptions, RequestOptions
 from imgproxy_py.server.checks import check_secret, client_features, parse_and_verify, raw_path, require_features
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers, check_allowed, check_hashsum
-from imgproxy_py.server.etag import make_etag, options_tag, parse_if_none_match
+from imgproxy_py.server.etag import (
+    busted_last_modified,
+    if_modified_since_for_origin,
+    make_etag,
+    options_tag,
+    parse_if_none_match,
+)
 from imgproxy_py.server.internal_cache import serve_cached
 from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
 from imgproxy_py.server.watermarks import processor_for
@@ -122,6 +128,7 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
     matching = [t for t in client_tags if t.options == opts_tag]
     origin_etag = next((t.value for t in matching if t.kind == "R"), None)
     ims = request.headers.get("if-modified-since") if delivery.use_last_modified and conditional else None
+    ims = if_modified_since_for_origin(ims, delivery.last_modified_buster)
 
     # A revalidation the origin can answer with 304 needs no worker slot: ask it first.
     early: tuple[SourceImage, int | None] | None = None
@@ -238,8 +245,9 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
     vary = vary_header(services)
     if vary:
         headers["Vary"] = vary
-    if delivery.use_last_modified and source.last_modified:
-        headers["Last-Modified"] = source.last_modified
+    last_modified = source.last_modified and busted_last_modified(source.last_modified, delivery.last_modified_buster)
+    if delivery.use_last_modified and last_modified:
+        headers["Last-Modified"] = last_modified
     if delivery.use_etag and fallback_status is None:
         identity = "R" + (source.etag or origin_etag or "") if source.not_modified else source_identity(source)
         headers["ETag"] = make_etag(opts_tag, identity)
