@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from imgproxy_py.config import Config
+from imgproxy_py.server.syslog_config import syslog_handler
 
 
 def iso_time(record: logging.LogRecord) -> str:
@@ -55,6 +56,14 @@ def setup_logging(config: Config) -> None:
     level = logging.getLevelName(name) if name in ("DEBUG", "INFO", "WARNING", "ERROR") else logging.INFO
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    if config.syslog.enabled:
+        try:
+            to_syslog = syslog_handler(config.syslog)
+        except OSError as exc:  # a syslog server that refuses a stream connection: say so, serve on
+            logging.getLogger("imgproxy_py").warning("syslog is not reachable: %s", exc)
+        else:
+            to_syslog.setFormatter(PrettyFormatter())
+            root.addHandler(to_syslog)
     # Libraries speak at WARNING and above (httpx would log every source request at INFO).
     root.setLevel(max(level, logging.WARNING))
     for logger_name in ("imgproxy_py", "uvicorn", "uvicorn.error", "uvicorn.access"):
