@@ -33,7 +33,7 @@ from imgproxy_py.server.http_config import HttpConfig
 from imgproxy_py.server.syslog_config import SyslogConfig
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.stores import StoresConfig
-from imgproxy_py.sources.watermarks import WatermarksConfig
+from imgproxy_py.sources.url_images import FallbackImagesConfig, WatermarksConfig
 from imgproxy_py.url.tokenizer import URLGrammar
 from imgproxy_py.wildcards import url_replacements
 
@@ -319,6 +319,7 @@ class Config:
     info: InfoConfig = field(default_factory=InfoConfig)  # /info's presets, presets-only mode and allowed options
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)  # /info's classify
     watermarks: WatermarksConfig = field(default_factory=WatermarksConfig)
+    fallback_images: FallbackImagesConfig = field(default_factory=FallbackImagesConfig)  # fallback_image_url
     unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
     formats: FormatsConfig = field(default_factory=FormatsConfig)
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
@@ -368,6 +369,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         info=InfoConfig.from_env(r),
         classification=ClassificationConfig.from_env(r),
         watermarks=WatermarksConfig.from_env(r),
+        fallback_images=FallbackImagesConfig.from_env(r),
         unsharp_masking=UnsharpMaskingConfig.from_env(r),
         formats=FormatsConfig.from_env(r),
         plugins=_plugins(r),

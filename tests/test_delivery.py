@@ -355,3 +355,25 @@ def test_last_modified_buster(client: httpx.Client, start_server, origin: Origin
     assert client.get(busted.base + target, headers=after).status_code == 304
     _, problems = read_config({"IMGPROXY_LAST_MODIFIED_BUSTER": "yesterday"})
     assert any("IMGPROXY_LAST_MODIFIED_BUSTER" in p for p in problems)
+
+
+def test_fallback_images_are_cached_and_preprocessed(client: httpx.Client, start_server,  # type: ignore[no-untyped-def]
+                                                     origin: Origin) -> None:
+    """IMGPROXY_FALLBACK_IMAGES_CACHE_SIZE (256; 0: none) and IMGPROXY_FALLBACK_IMAGE_PREPROCESS_URL."""
+    path = "/delivery/cached-backup.jpg"
+    backup = origin.add(path, HOPPER)
+    fiu = base64.urlsafe_b64encode(backup.encode()).decode().rstrip("=")
+    cached, uncached = start_server(), start_server(IMGPROXY_FALLBACK_IMAGES_CACHE_SIZE="0")
+    for server, downloads in ((cached, 1), (uncached, 3)):
+        before = origin.count(path)
+        for n in range(3):
+            response = client.get(f"{server.base}/unsafe/w:{20 + n}/fiu:{fiu}/plain/{origin.url('/delivery/gone.jpg')}")
+            assert response.status_code == 200 and decode(response.content).width == 20 + n
+        assert origin.count(path) - before == downloads
+    base = origin.url("/delivery/")
+    relative = base64.urlsafe_b64encode(b"cached-backup.jpg").decode().rstrip("=")
+    plain = start_server(IMGPROXY_BASE_URL=base)
+    preprocessing = start_server(IMGPROXY_BASE_URL=base, IMGPROXY_FALLBACK_IMAGE_PREPROCESS_URL="true")
+    target = f"/unsafe/w:20/fiu:{relative}/plain/gone.jpg"
+    assert client.get(plain.base + target).status_code == 404  # "cached-backup.jpg" alone is no URL
+    assert client.get(preprocessing.base + target).status_code == 200

@@ -52,7 +52,7 @@ class WatermarkSource:
 @dataclass(frozen=True)
 class FetchedWatermarks:
     """The ``watermark_url`` images of one request by URL, downloaded before processing
-    (``sources.watermarks``) and decoded by the step, no larger than ``max_pixels``."""
+    (``sources.url_images``) and decoded by the step, no larger than ``max_pixels``."""
 
     images: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
     max_pixels: int = 0

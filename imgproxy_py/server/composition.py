@@ -48,7 +48,7 @@ from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
-from imgproxy_py.sources.watermarks import WatermarkImages
+from imgproxy_py.sources.url_images import URLImages
 from imgproxy_py.vips_memory import vips_memory
 
 log = logging.getLogger("imgproxy_py")
@@ -104,7 +104,8 @@ class Services:
     special_sources: SpecialSources | None = None
     internal_cache: InternalCache | None = None
     classifier: Classifier | None = None  # /info's classify (IMGPROXY_CLASSIFICATION_NET), opened on first use
-    watermarks: WatermarkImages | None = None  # watermark_url images (build_services sets it)
+    watermarks: URLImages | None = None  # watermark_url images (build_services sets it)
+    fallback_images: URLImages | None = None  # fallback_image_url images (build_services sets it)
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
 
     def gauges(self) -> dict[str, float]:
@@ -180,7 +181,8 @@ def build_services(config: Config) -> Services:
     services.internal_cache = internal_cache
     services.special_sources = special_sources
     services.classifier = Classifier(config.classification) if config.classification.enabled else None
-    services.watermarks = WatermarkImages(config.watermarks, fetcher, config.url)
+    services.watermarks = URLImages(config.watermarks, fetcher, config.url)
+    services.fallback_images = URLImages(config.fallback_images, fetcher, config.url)
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
         workers.on_span = services.metrics.span

@@ -67,9 +67,9 @@ async def fetch_source(services: Services, url: str, out: OutputOptions, if_none
     except (SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError,
             SourceUnreachableError, OriginStatusError, SourceIncompleteError) as exc:
         fallback = services.fallback_image
-        if out.fallback_image_url:
+        if out.fallback_image_url and services.fallback_images is not None:
             try:
-                fallback = (await services.sources.get(out.fallback_image_url)).data
+                fallback = await services.fallback_images.get(out.fallback_image_url)
             except ImgproxyError:
                 fallback = services.fallback_image
         if fallback is None:

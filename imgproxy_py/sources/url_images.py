@@ -1,7 +1,9 @@
-"""``watermark_url`` images: downloaded through the source fetcher (its allowed sources, size
-limit and timeout) before processing, and kept in a small cache
-(``IMGPROXY_WATERMARKS_CACHE_SIZE`` watermarks, 256 by default as in imgproxy; 0: no cache).
-Concurrent requests for one watermark share its download."""
+"""Images named by URL options besides the source: ``watermark_url`` images and
+``fallback_image_url`` images.  Downloaded through the source fetcher (its allowed sources, size
+limit and timeout) and kept in a small cache each (``IMGPROXY_WATERMARKS_CACHE_SIZE`` and
+``IMGPROXY_FALLBACK_IMAGES_CACHE_SIZE`` images, 256 by default as in imgproxy; 0: no cache);
+``IMGPROXY_WATERMARK_PREPROCESS_URL`` / ``IMGPROXY_FALLBACK_IMAGE_PREPROCESS_URL`` apply the source
+URLs' replacements and base URL to them.  Concurrent requests for one image share its download."""
 
 from __future__ import annotations
 
@@ -22,17 +24,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("imgproxy_py.sources")
 
-# However many watermarks the setting allows, the cache holds no more bytes than this.
+# However many images the setting allows, a cache holds no more bytes than this.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class WatermarksConfig:
-    cache_size: int = 256  # IMGPROXY_WATERMARKS_CACHE_SIZE; 0: no cache
-    # IMGPROXY_WATERMARK_PREPROCESS_URL: apply IMGPROXY_URL_REPLACEMENTS and IMGPROXY_BASE_URL
-    # to watermark_url values, as to source URLs.
+class URLImagesConfig:
+    cache_size: int = 256  # 0: no cache
+    # Apply IMGPROXY_URL_REPLACEMENTS and IMGPROXY_BASE_URL to the option's URLs, as to source URLs.
     preprocess_url: bool = False
+    label: str = "Watermark"  # names the image in a failure's public message
 
+
+@dataclass(frozen=True)
+class WatermarksConfig(URLImagesConfig):
     @staticmethod
     def from_env(r: EnvReader) -> WatermarksConfig:
         return WatermarksConfig(
@@ -41,8 +46,20 @@ class WatermarksConfig:
         )
 
 
-class WatermarkImages:
-    def __init__(self, config: WatermarksConfig, fetcher: SourceFetcher, url_grammar: URLGrammar) -> None:
+@dataclass(frozen=True)
+class FallbackImagesConfig(URLImagesConfig):
+    label: str = "Fallback image"
+
+    @staticmethod
+    def from_env(r: EnvReader) -> FallbackImagesConfig:
+        return FallbackImagesConfig(
+            cache_size=r.integer("IMGPROXY_FALLBACK_IMAGES_CACHE_SIZE", 256, minimum=0),
+            preprocess_url=r.boolean("IMGPROXY_FALLBACK_IMAGE_PREPROCESS_URL", False),
+        )
+
+
+class URLImages:
+    def __init__(self, config: URLImagesConfig, fetcher: SourceFetcher, url_grammar: URLGrammar) -> None:
         self.config = config
         self._fetcher = fetcher
         self._grammar = url_grammar
@@ -59,8 +76,8 @@ class WatermarkImages:
         return url if not base or url.startswith(base) else base + url
 
     async def get_all(self, urls: Iterable[str]) -> dict[str, bytes]:
-        """The bytes of each watermark URL (as the option gave it); a failed download is the
-        source's error (404, 502, 504...) with a public message naming the watermark."""
+        """The bytes of each URL (as the option gave it); a failed download is the source's
+        error (404, 502, 504...) with a public message naming the image."""
         return {url: await self.get(url) for url in dict.fromkeys(urls)}
 
     async def get(self, url: str) -> bytes:
@@ -73,8 +90,8 @@ class WatermarkImages:
         try:
             data = (await self._fetcher.fetch(self.resolve(url))).data
         except ImgproxyError as exc:
-            log.warning("watermark %s: %s", url, exc)
-            exc.public_message = f"Watermark: {exc.public_message}"
+            log.warning("%s %s: %s", self.config.label.lower(), url, exc)
+            exc.public_message = f"{self.config.label}: {exc.public_message}"
             raise
         if self.config.cache_size and len(data) <= MAX_CACHE_BYTES:
             while len(self._cache) >= self.config.cache_size:
