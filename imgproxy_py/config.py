@@ -16,7 +16,7 @@ from imgproxy_py import __version__
 from imgproxy_py.cluster.config import CacheConfig, read_processes, usable_cpus
 from imgproxy_py.detection.classify import ClassificationConfig
 from imgproxy_py.detection.config import DetectionConfig
-from imgproxy_py.envreader import EnvReader, TrackedEnv
+from imgproxy_py.envreader import ENV_FILE_SETTING, EnvReader, TrackedEnv, with_env_file
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.formats_config import FormatsConfig
@@ -340,9 +340,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
 
 def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
     """The config with defaults in place of bad values, and the list of problems."""
-    tracked = TrackedEnv(os.environ if env is None else env)
+    merged, problems = with_env_file(os.environ if env is None else env)
+    tracked = TrackedEnv(merged)
+    tracked.read.add(ENV_FILE_SETTING)
     r = EnvReader(tracked)
-    problems: list[str] = []
 
     def own(sub: tuple[T, list[str]]) -> T:  # subsystems that collect their own problems
         problems.extend(sub[1])
