@@ -29,6 +29,7 @@ from imgproxy_py.metrics_config import MetricsConfig
 from imgproxy_py.optimize.config import OptimizeConfig
 from imgproxy_py.options.info.config import InfoConfig
 from imgproxy_py.security.config import SecurityConfig
+from imgproxy_py.server.error_reporting import ErrorReportingConfig
 from imgproxy_py.server.http_config import HttpConfig
 from imgproxy_py.server.syslog_config import SyslogConfig
 from imgproxy_py.sources.config import FetchConfig
@@ -302,6 +303,7 @@ class Config:
     stores: StoresConfig = field(default_factory=StoresConfig)  # s3://, gs://, abs://, swift://
     http: HttpConfig = field(default_factory=HttpConfig)  # health-check path, Server header, custom headers, keep-alive
     syslog: SyslogConfig = field(default_factory=SyslogConfig)  # IMGPROXY_SYSLOG_*
+    error_reporting: ErrorReportingConfig = field(default_factory=ErrorReportingConfig)  # Sentry
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     presets: PresetsConfig = PresetsConfig()
@@ -358,6 +360,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         stores=StoresConfig.from_env(r),
         http=HttpConfig.from_env(r),
         syslog=SyslogConfig.from_env(r),
+        error_reporting=ErrorReportingConfig.from_env(r),
         delivery=DeliveryConfig.from_env(r),
         metrics=MetricsConfig.from_env(r),
         presets=PresetsConfig.from_env(r),

@@ -107,6 +107,13 @@ class SourceTooBigError(ImgproxyError):
     default_public_message = "Source image file is too big"
 
 
+# A source that could not be had: what a fallback image stands in for, and what
+# IMGPROXY_REPORT_DOWNLOADING_ERRORS decides the reporting of.
+DOWNLOAD_ERRORS: tuple[type[ImgproxyError], ...] = (
+    SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError, SourceUnreachableError,
+    OriginStatusError, SourceIncompleteError)
+
+
 class ObjectNotFoundError(ImgproxyError):
     """A route asked for the n-th detected object and there are fewer."""
 

@@ -81,7 +81,7 @@ def test_json_log_is_one_iso_line_each_and_names_the_address(tmp_path: Path) -> 
 
 
 def test_unread_settings_are_named_with_the_closest_name() -> None:
-    config, problems = read_config({"IMGPROXY_QUALTY": "70", "IMGPROXY_SENTRY_DSN": "u",
+    config, problems = read_config({"IMGPROXY_QUALTY": "70", "IMGPROXY_SMART_CROP_ADVANCED": "1",
                                     "IMGPROXY_QUALITY": "70", "IMGPROXY_BRAND_NEW_THING": "1", "HOME": "/"})
     assert not problems
     build_services(config)
@@ -90,7 +90,7 @@ def test_unread_settings_are_named_with_the_closest_name() -> None:
     unknown, typo, unsupported = warnings  # in name order
     assert "IMGPROXY_QUALTY" in typo and "IMGPROXY_QUALITY" in typo
     assert "IMGPROXY_BRAND_NEW_THING" in unknown and "did you mean" not in unknown
-    assert "IMGPROXY_SENTRY_DSN" in unsupported and "imgproxy setting" in unsupported
+    assert "IMGPROXY_SMART_CROP_ADVANCED" in unsupported and "imgproxy setting" in unsupported
 
 
 def test_every_setting_the_code_names_is_read_at_start_up() -> None:

@@ -45,6 +45,7 @@ from imgproxy_py.options.model import GravityType
 from imgproxy_py.options.parser import OptionsParser
 from imgproxy_py.options.registry import Option, OptionRegistry, build_registry
 from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
+from imgproxy_py.server.error_reporting import ErrorReporter
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
@@ -106,6 +107,7 @@ class Services:
     classifier: Classifier | None = None  # /info's classify (IMGPROXY_CLASSIFICATION_NET), opened on first use
     watermarks: URLImages | None = None  # watermark_url images (build_services sets it)
     fallback_images: URLImages | None = None  # fallback_image_url images (build_services sets it)
+    error_reporter: ErrorReporter | None = None  # Sentry, when IMGPROXY_SENTRY_DSN is set
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
 
     def gauges(self) -> dict[str, float]:
@@ -134,6 +136,8 @@ class Services:
         special = self.special_sources
         if special is not None and special.raw is not None:
             special.raw.close()
+        if self.error_reporter is not None:
+            self.error_reporter.close()
 
 
 def build_services(config: Config) -> Services:
@@ -183,6 +187,8 @@ def build_services(config: Config) -> Services:
     services.classifier = Classifier(config.classification) if config.classification.enabled else None
     services.watermarks = URLImages(config.watermarks, fetcher, config.url)
     services.fallback_images = URLImages(config.fallback_images, fetcher, config.url)
+    if config.error_reporting.sentry_dsn:
+        services.error_reporter = ErrorReporter(config.error_reporting)
     if config.metrics.prometheus_bind or config.metrics.datadog_enable:
         services.metrics = Metrics(config.metrics, services.gauges)
         workers.on_span = services.metrics.span

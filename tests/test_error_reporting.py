@@ -1,0 +1,116 @@
+"""Error reports to Sentry (IMGPROXY_SENTRY_*, IMGPROXY_REPORT_DOWNLOADING_ERRORS): the real
+sentry-sdk in a real server process, sending to a Sentry-protocol listener on loopback."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from imgproxy_py.errors import InvalidURLError, SourceNotFoundError, SourceTimeoutError, UnprocessableImageError
+from imgproxy_py.server.error_reporting import should_report
+from tests.servers import Origin
+from tests.test_cli_serve import CLI, clean_env
+
+
+class SentryListener:
+    """Accepts the SDK's envelopes (``POST /api/<project>/envelope/``) and keeps their events."""
+
+    def __init__(self) -> None:
+        events: list[dict[str, object]] = []
+        self.events = events
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                lines = body.split(b"\n")
+                for header, payload in zip(lines[1::2], lines[2::2], strict=False):
+                    if json.loads(header).get("type") == "event":
+                        events.append(json.loads(payload))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.dsn = f"http://publickey@127.0.0.1:{self.server.server_address[1]}/1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def sentry() -> Iterator[SentryListener]:
+    listener = SentryListener()
+    yield listener
+    listener.close()
+
+
+def serve_and_stop(requests: list[str], **settings: str) -> list[int]:
+    """Start `imgproxy-py serve`, make ``requests``, stop it with SIGTERM (which sends what is
+    queued); the statuses answered."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_PROCESSES="1",
+                    IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES="true", **settings)
+    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
+                time.sleep(0.2)
+        return [httpx.get(base + path, timeout=30).status_code for path in requests]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_reported_errors_reach_sentry(sentry: SentryListener, origin: Origin) -> None:
+    broken = origin.add("/reporting/broken.jpg", b"oops", status=500)
+    statuses = serve_and_stop([f"/unsafe/w:10/plain/{broken}", "/unsafe/not-a-valid-url"],
+                              IMGPROXY_SENTRY_DSN=sentry.dsn, IMGPROXY_SENTRY_ENVIRONMENT="staging")
+    assert statuses == [502, 404]
+    assert len(sentry.events) == 1  # the bad URL is the client's error: not reported
+    event = sentry.events[0]
+    exception = event["exception"]["values"][-1]  # type: ignore[index]
+    assert exception["type"] == "OriginStatusError"
+    assert event["environment"] == "staging" and str(event["release"]).startswith("imgproxy_py@")
+    assert event["contexts"]["request"]["path"] == f"/unsafe/w:10/plain/{broken}"  # type: ignore[index]
+
+
+def test_downloading_errors_can_be_left_out(sentry: SentryListener, origin: Origin) -> None:
+    broken = origin.add("/reporting/broken-too.jpg", b"oops", status=500)
+    statuses = serve_and_stop([f"/unsafe/w:10/plain/{broken}"], IMGPROXY_SENTRY_DSN=sentry.dsn,
+                              IMGPROXY_REPORT_DOWNLOADING_ERRORS="false")
+    assert statuses == [502] and sentry.events == []
+
+
+@pytest.mark.parametrize(("exc", "downloading", "reported"), [
+    (RuntimeError("bug"), False, True),
+    (SourceNotFoundError("gone"), True, True),
+    (SourceNotFoundError("gone"), False, False),
+    (SourceTimeoutError("slow"), False, False),
+    (InvalidURLError("bad"), True, False),
+    (UnprocessableImageError("garbage"), True, False),
+])
+def test_what_is_reported(exc: Exception, downloading: bool, reported: bool) -> None:
+    assert should_report(exc, downloading) is reported
