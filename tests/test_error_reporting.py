@@ -1,5 +1,6 @@
 """Error reports to Sentry (IMGPROXY_SENTRY_*, IMGPROXY_REPORT_DOWNLOADING_ERRORS): the real
-sentry-sdk in a real server process, sending to a Sentry-protocol listener on loopback."""
+sentry-sdk in a real server process, sending to a Sentry-protocol listener on loopback; and the
+detailed answers of IMGPROXY_DEVELOPMENT_ERRORS_MODE."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 
 from imgproxy_py.errors import InvalidURLError, SourceNotFoundError, SourceTimeoutError, UnprocessableImageError
 from imgproxy_py.server.error_reporting import should_report
-from tests.servers import Origin
+from tests.servers import AppServer, Origin
 from tests.test_cli_serve import CLI, clean_env
 
 
@@ -114,3 +115,18 @@ def test_downloading_errors_can_be_left_out(sentry: SentryListener, origin: Orig
 ])
 def test_what_is_reported(exc: Exception, downloading: bool, reported: bool) -> None:
     assert should_report(exc, downloading) is reported
+
+
+def test_development_errors_mode(start_server: Callable[..., AppServer]) -> None:
+    target = "/unsafe/w:10/plain/local:///core/no-such-<file>.jpg"
+    quiet, detailed = start_server(), start_server(IMGPROXY_DEVELOPMENT_ERRORS_MODE="true")
+    with httpx.Client(timeout=30) as client:
+        short = client.get(quiet.base + target)
+        text = client.get(detailed.base + target)
+        page = client.get(detailed.base + target, headers={"Accept": "text/html,*/*"})
+    assert short.status_code == text.status_code == page.status_code == 404
+    assert "Traceback" not in short.text and "no-such" not in short.text
+    assert text.headers["content-type"].startswith("text/plain")
+    assert text.text.startswith(short.text) and "Traceback" in text.text and "no-such-<file>.jpg" in text.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<pre>" in page.text and "no-such-&lt;file&gt;.jpg" in page.text and "<file>" not in page.text

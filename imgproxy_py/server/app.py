@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from imgproxy_py.config import Config
 from imgproxy_py.errors import ImgproxyError
 from imgproxy_py.server.composition import Services, build_services, lifespan
+from imgproxy_py.server.error_reporting import development_error_body
 from imgproxy_py.server.http_config import HEALTH_PATH
 from imgproxy_py.server.info import handle_info
 from imgproxy_py.server.landing import landing_page
@@ -85,10 +86,14 @@ def error_response(request: Request, exc: Exception) -> Response:
         level = logging.WARNING if exc.status < 500 else logging.ERROR
         log.log(level, "%s: %s", type(exc).__name__, exc,
                 extra={"request_id": request.scope.get("state", {}).get("request_id")})
-        return PlainTextResponse(exc.public_message, status_code=exc.status,
-                                 headers={"Cache-Control": "no-cache"})
-    log.exception("unexpected error", exc_info=exc)
-    return PlainTextResponse("Internal error", status_code=500, headers={"Cache-Control": "no-cache"})
+        status, message = exc.status, exc.public_message
+    else:
+        log.exception("unexpected error", exc_info=exc)
+        status, message = 500, "Internal error"
+    if services is not None and services.config.error_reporting.development_errors_mode:
+        body, media_type = development_error_body(exc, message, "text/html" in request.headers.get("accept", ""))
+        return Response(body, status_code=status, media_type=media_type, headers={"Cache-Control": "no-cache"})
+    return PlainTextResponse(message, status_code=status, headers={"Cache-Control": "no-cache"})
 
 
 def create_app(config: Config, services: Services | None = None) -> Starlette:

@@ -1,4 +1,5 @@
-"""Error reporting to Sentry (``IMGPROXY_SENTRY_*``), with imgproxy's rule of what is reported.
+"""Error reporting to Sentry (``IMGPROXY_SENTRY_*``), with imgproxy's rule of what is reported,
+and the detailed error answers of ``IMGPROXY_DEVELOPMENT_ERRORS_MODE``.
 
 Unexpected failures and server-side errors (5xx) are reported; a source that could not be
 downloaded only with ``IMGPROXY_REPORT_DOWNLOADING_ERRORS`` (on by default, as imgproxy); a bad
@@ -9,7 +10,9 @@ sends from its own thread, so a report costs a request no network wait.
 
 from __future__ import annotations
 
+import html
 import logging
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +29,8 @@ class ErrorReportingConfig:
     sentry_environment: str = "production"
     sentry_release: str = f"imgproxy_py@{__version__}"
     report_downloading_errors: bool = True
+    # Answers carry the error's detail and traceback instead of the short public message.
+    development_errors_mode: bool = False
 
     @staticmethod
     def from_env(r: EnvReader) -> ErrorReportingConfig:
@@ -34,7 +39,18 @@ class ErrorReportingConfig:
             sentry_environment=r.string("IMGPROXY_SENTRY_ENVIRONMENT", "production"),
             sentry_release=r.string("IMGPROXY_SENTRY_RELEASE", f"imgproxy_py@{__version__}"),
             report_downloading_errors=r.boolean("IMGPROXY_REPORT_DOWNLOADING_ERRORS", True),
+            development_errors_mode=r.boolean("IMGPROXY_DEVELOPMENT_ERRORS_MODE", False),
         )
+
+
+def development_error_body(exc: Exception, public_message: str, wants_html: bool) -> tuple[str, str]:
+    """``IMGPROXY_DEVELOPMENT_ERRORS_MODE``'s answer: the public message, the error's own text
+    and its traceback, as an HTML page for a browser, else as plain text; (body, media type)."""
+    detail = "".join(traceback.format_exception(exc))
+    if not wants_html:
+        return f"{public_message}\n\n{detail}", "text/plain"
+    return (f"<!doctype html><meta charset=utf-8><title>{html.escape(public_message)}</title>"
+            f"<h1>{html.escape(public_message)}</h1><pre>{html.escape(detail)}</pre>"), "text/html"
 
 
 def should_report(exc: Exception, report_downloading_errors: bool) -> bool:
