@@ -195,6 +195,13 @@ def test_config_defaults_and_env() -> None:
     assert config.dcraw == "/opt/dcraw"
 
 
+def test_imgproxy_pro_setting_name_is_read() -> None:
+    """IMGPROXY_ENABLE_RAW_FORMATS (imgproxy Pro's) decides when IMGPROXY_RAW_ENABLED is not set."""
+    assert not RawConfig.from_env({"IMGPROXY_ENABLE_RAW_FORMATS": "false"})[0].enabled
+    assert RawConfig.from_env({"IMGPROXY_ENABLE_RAW_FORMATS": "true"})[0].enabled
+    assert RawConfig.from_env({"IMGPROXY_ENABLE_RAW_FORMATS": "false", "IMGPROXY_RAW_ENABLED": "true"})[0].enabled
+
+
 def test_config_collects_every_error() -> None:
     config, errors = RawConfig.from_env({
         "IMGPROXY_RAW_ENABLED": "maybe",

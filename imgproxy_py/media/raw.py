@@ -99,7 +99,8 @@ class RawConfig:
     def from_env(cls, env: Mapping[str, str]) -> tuple[RawConfig, list[str]]:
         reader = EnvReader(env)
         config = cls(
-            enabled=reader.boolean("IMGPROXY_RAW_ENABLED", cls.enabled),
+            # imgproxy Pro's name, read when ours is not set (an imgproxy admin's false turns RAW off).
+            enabled=reader.boolean("IMGPROXY_RAW_ENABLED", reader.boolean("IMGPROXY_ENABLE_RAW_FORMATS", cls.enabled)),
             timeout=reader.number("IMGPROXY_RAW_TIMEOUT", cls.timeout, minimum=0.001),
             memory_limit=_size(reader, "IMGPROXY_RAW_MEMORY_LIMIT", cls.memory_limit),
             map_limit=_size(reader, "IMGPROXY_RAW_MAP_LIMIT", cls.map_limit),
