@@ -171,7 +171,7 @@ class SwiftCacheStore:
     def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
         from imgproxy_py.sources.swift import SwiftSession
 
-        self.session = SwiftSession(config.swift, fetch.user_agent, not fetch.ignore_ssl_verification)
+        self.session = SwiftSession(config.swift, fetch)
         self.container = config.bucket
         self.prefix = config.path_prefix
 

@@ -30,8 +30,8 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
     height = min(height or img.height, img.height)
     if width >= img.width and height >= img.height:
         return
+    service = c.deps.objects
     if gravity.type in OBJECT_GRAVITIES:
-        service = c.deps.objects
         position = service.focus_window(c, gravity, width, height) if service is not None else None
         if position is not None:
             _crop(c, position[0], position[1], width, height)
@@ -40,10 +40,9 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
         # Detection may have replaced a sequentially read image with its in-memory copy: the
         # old one cannot be read again.
         img = c.img
-    faces = c.deps.objects
-    if (gravity.type is GravityType.SMART and c.settings.smart_crop_face_detection and faces is not None
-            and FACE_CLASS in faces.detectors.class_names):
-        position = faces.focus_window(c, FACES, width, height)
+    if (gravity.type is GravityType.SMART and c.settings.smart_crop_face_detection and service is not None
+            and FACE_CLASS in service.detectors.class_names):
+        position = service.focus_window(c, FACES, width, height)
         if position is not None:
             _crop(c, position[0], position[1], width, height)
             return

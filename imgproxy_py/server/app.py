@@ -79,13 +79,12 @@ def error_response(request: Request, exc: Exception) -> Response:
     services = getattr(request.app.state, "services", None)
     if services is not None and services.metrics is not None:
         services.metrics.error(exc.category if isinstance(exc, ImgproxyError) else "processing")
+    request_id = request.scope.get("state", {}).get("request_id")
     if services is not None and services.error_reporter is not None:
-        services.error_reporter.report(exc, request.method, request.url.path,
-                                       request.scope.get("state", {}).get("request_id"))
+        services.error_reporter.report(exc, request.method, request.url.path, request_id)
     if isinstance(exc, ImgproxyError):
         level = logging.WARNING if exc.status < 500 else logging.ERROR
-        log.log(level, "%s: %s", type(exc).__name__, exc,
-                extra={"request_id": request.scope.get("state", {}).get("request_id")})
+        log.log(level, "%s: %s", type(exc).__name__, exc, extra={"request_id": request_id})
         status, message = exc.status, exc.public_message
     else:
         log.exception("unexpected error", exc_info=exc)

@@ -62,21 +62,19 @@ def should_report(exc: Exception, report_downloading_errors: bool) -> bool:
 
 
 class ErrorReporter:
-    """Sends the errors :func:`should_report` picks to Sentry; does nothing without a DSN."""
+    """Sends the errors :func:`should_report` picks to Sentry (built only when a DSN is set)."""
 
     def __init__(self, config: ErrorReportingConfig) -> None:
-        self.config = config
-        self._sdk: Any = None
-        if config.sentry_dsn:
-            import sentry_sdk
+        import sentry_sdk
 
-            sentry_sdk.init(dsn=config.sentry_dsn, environment=config.sentry_environment,
-                            release=config.sentry_release, default_integrations=False,
-                            auto_enabling_integrations=False, send_default_pii=False)
-            self._sdk = sentry_sdk
+        self.config = config
+        sentry_sdk.init(dsn=config.sentry_dsn, environment=config.sentry_environment,
+                        release=config.sentry_release, default_integrations=False,
+                        auto_enabling_integrations=False, send_default_pii=False)
+        self._sdk: Any = sentry_sdk
 
     def report(self, exc: Exception, method: str, path: str, request_id: str | None) -> None:
-        if self._sdk is None or not should_report(exc, self.config.report_downloading_errors):
+        if not should_report(exc, self.config.report_downloading_errors):
             return
         try:
             with self._sdk.new_scope() as scope:
@@ -87,6 +85,4 @@ class ErrorReporter:
             log.warning("error report failed", exc_info=True)
 
     def close(self) -> None:
-        if self._sdk is not None:
-            client = self._sdk.get_client()
-            client.close(timeout=2.0)  # what is queued is sent before the process exits
+        self._sdk.get_client().close(timeout=2.0)  # what is queued is sent before the process exits

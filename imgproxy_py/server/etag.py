@@ -57,11 +57,20 @@ def parse_if_none_match(header: str | None) -> list[ClientTag]:
     return tags
 
 
-def _http_date(value: str) -> float | None:
+def _http_date(value: str) -> datetime | None:
     try:
-        return parsedate_to_datetime(value).timestamp()
+        return parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def not_modified_since(last_modified: str, if_modified_since: str) -> bool:
+    """Whether the client's copy (``If-Modified-Since``) is as new as ``last_modified``."""
+    modified, since = _http_date(last_modified), _http_date(if_modified_since)
+    try:
+        return modified is not None and since is not None and modified <= since
+    except TypeError:  # one date with a zone, the other without
+        return False
 
 
 def busted_last_modified(last_modified: str, buster: float | None) -> str | None:
@@ -70,7 +79,7 @@ def busted_last_modified(last_modified: str, buster: float | None) -> str | None
     when = _http_date(last_modified)
     if when is None:
         return None
-    if buster is not None and when < buster:
+    if buster is not None and when.timestamp() < buster:
         return format_datetime(datetime.fromtimestamp(buster, UTC), usegmt=True)
     return last_modified
 
@@ -81,4 +90,4 @@ def if_modified_since_for_origin(if_modified_since: str | None, buster: float | 
     if not if_modified_since or buster is None:
         return if_modified_since
     when = _http_date(if_modified_since)
-    return if_modified_since if when is not None and buster < when else None
+    return if_modified_since if when is not None and buster < when.timestamp() else None

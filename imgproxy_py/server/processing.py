@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from email.utils import parsedate_to_datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +21,7 @@ from imgproxy_py.server.etag import (
     busted_last_modified,
     if_modified_since_for_origin,
     make_etag,
+    not_modified_since,
     options_tag,
     parse_if_none_match,
 )
@@ -235,9 +235,10 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
     vary = vary_header(services)
     if vary:
         headers["Vary"] = vary
-    last_modified = source.last_modified and busted_last_modified(source.last_modified, delivery.last_modified_buster)
-    if delivery.use_last_modified and last_modified:
-        headers["Last-Modified"] = last_modified
+    if delivery.use_last_modified and source.last_modified:
+        last_modified = busted_last_modified(source.last_modified, delivery.last_modified_buster)
+        if last_modified:
+            headers["Last-Modified"] = last_modified
     if delivery.use_etag and fallback_status is None:
         identity = "R" + (source.etag or origin_etag or "") if source.not_modified else source_identity(source)
         headers["ETag"] = make_etag(opts_tag, identity)
@@ -264,8 +265,3 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
     return await services.result_flights.run(key, compute)
 
 
-def not_modified_since(last_modified: str, if_modified_since: str) -> bool:
-    try:
-        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError):
-        return False

@@ -21,13 +21,10 @@ import httpx
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import OriginStatusError, SourceBadGatewayError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
-from imgproxy_py.sources.buckets import BucketRules, download, split_object_url
+from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
 
 log = logging.getLogger(__name__)
-
-AUTH_VERSIONS = (0, 1, 2, 3)
-
 
 @dataclass(frozen=True)
 class SwiftConfig:
@@ -80,17 +77,16 @@ class SwiftSession:
     """A storage URL and token, got with python-swiftclient and renewed when the store says
     the token is no longer valid.  Shared by the source and the internal cache's adapter."""
 
-    def __init__(self, config: SwiftConfig, user_agent: str, verify: bool) -> None:
+    def __init__(self, config: SwiftConfig, fetch: FetchConfig) -> None:
         import swiftclient.client  # the cloud extra; ImportError tells the caller it is missing
 
         del swiftclient
         self.config = config
         self._lock = asyncio.Lock()
         self._credentials: tuple[str, str] | None = None
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        self.client = httpx.AsyncClient(
-            limits=limits, timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
-            headers={"User-Agent": user_agent}, follow_redirects=False, verify=verify)
+        self.client = store_client(fetch)
+        # The Swift settings' own timeouts (imgproxy's); IMGPROXY_DOWNLOAD_TIMEOUT still bounds a download.
+        self.client.timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -147,7 +143,7 @@ class SwiftBackend:
     def __init__(self, config: SwiftConfig, fetch: FetchConfig) -> None:
         self.config = config
         self.separator = fetch.source_url_query_separator  # imgproxy reads no query from swift:// URLs
-        self.session = SwiftSession(config, fetch.user_agent, not fetch.ignore_ssl_verification)
+        self.session = SwiftSession(config, fetch)
 
     async def close(self) -> None:
         await self.session.close()
