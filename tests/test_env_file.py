@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 
 from imgproxy_py.config import read_config
-from tests.test_cli_serve import CLI, clean_env
+from tests.cluster_nodes import Node
 
 ENV_FILE = """
 # comments and blank lines are skipped
@@ -42,21 +39,10 @@ def test_missing_file_is_a_start_up_problem(tmp_path: Path) -> None:
 def test_the_server_reads_its_env_file(tmp_path: Path) -> None:
     path = tmp_path / "imgproxy.env"
     path.write_text('IMGPROXY_HEALTH_CHECK_MESSAGE="configured by file"\nIMGPROXY_HEALTH_CHECK_PATH=/ready\n')
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_ENV_LOCAL_FILE_PATH=str(path), IMGPROXY_PROCESSES="1")
-    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    node = Node({"IMGPROXY_ENV_LOCAL_FILE_PATH": str(path)})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
-                time.sleep(0.2)
+        node.wait_ready()
+        response = httpx.get(f"{node.base}/ready", timeout=10)
         assert response.status_code == 200 and response.text == "configured by file"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        node.stop()

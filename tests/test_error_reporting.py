@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
-import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,8 +15,8 @@ import pytest
 
 from imgproxy_py.errors import InvalidURLError, SourceNotFoundError, SourceTimeoutError, UnprocessableImageError
 from imgproxy_py.server.error_reporting import should_report
+from tests.cluster_nodes import Node
 from tests.servers import AppServer, Origin
-from tests.test_cli_serve import CLI, clean_env
 
 
 class SentryListener:
@@ -63,26 +60,12 @@ def sentry() -> Iterator[SentryListener]:
 def serve_and_stop(requests: list[str], **settings: str) -> list[int]:
     """Start `imgproxy-py serve`, make ``requests``, stop it with SIGTERM (which sends what is
     queued); the statuses answered."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_PROCESSES="1",
-                    IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES="true", **settings)
-    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    node = Node(settings)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
-                time.sleep(0.2)
-        return [httpx.get(base + path, timeout=30).status_code for path in requests]
+        node.wait_ready()
+        return [httpx.get(node.base + path, timeout=30).status_code for path in requests]
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        node.stop()
 
 
 def test_reported_errors_reach_sentry(sentry: SentryListener, origin: Origin) -> None:

@@ -5,8 +5,6 @@ IMGPROXY_ENABLE_DEBUG_HEADERS and IMGPROXY_RETURN_ATTACHMENT."""
 from __future__ import annotations
 
 import http.client
-import socket
-import subprocess
 import time
 from collections.abc import Callable
 
@@ -15,9 +13,9 @@ import pytest
 
 from imgproxy_py.cli import bind_socket
 from imgproxy_py.config import read_config
+from tests.cluster_nodes import Node
 from tests.conftest import asset, decode
 from tests.servers import AppServer
-from tests.test_cli_serve import CLI, clean_env
 
 
 def test_extra_health_path_and_message(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:
@@ -67,26 +65,11 @@ def test_so_reuseport_lets_a_second_server_bind_the_port() -> None:
         first.close()
 
 
-def _wait_for_health(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("the server did not start")
-
-
 def test_keep_alive_timeout_closes_idle_connections() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_KEEP_ALIVE_TIMEOUT="1", IMGPROXY_PROCESSES="1")
-    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    node = Node({"IMGPROXY_KEEP_ALIVE_TIMEOUT": "1"})
     try:
-        _wait_for_health(port)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        node.wait_ready()
+        conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
         try:
             conn.request("GET", "/health")
             response = conn.getresponse()
@@ -98,8 +81,7 @@ def test_keep_alive_timeout_closes_idle_connections() -> None:
         finally:
             conn.close()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        node.stop()
 
 
 def test_return_attachment_by_default(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:

@@ -5,29 +5,24 @@ from __future__ import annotations
 
 import logging
 import socket
-import subprocess
 import time
 
 import pytest
 
 from imgproxy_py.config import read_config
 from imgproxy_py.server.syslog_config import SyslogConfig, syslog_handler
-from tests.test_cli_serve import CLI, clean_env
+from tests.cluster_nodes import Node
 
 USER_FACILITY = 1  # SysLogHandler's default: priority = facility * 8 + severity
 
 
 def test_the_server_logs_to_syslog_over_udp() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
         listener.bind(("127.0.0.1", 0))
         listener.settimeout(60)
-        env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_SYSLOG_ENABLE="true", IMGPROXY_PROCESSES="1",
-                        IMGPROXY_SYSLOG_NETWORK="udp", IMGPROXY_SYSLOG_ADDRESS=f"127.0.0.1:{listener.getsockname()[1]}",
-                        IMGPROXY_SYSLOG_TAG="imgproxy-test")
-        process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        node = Node({"IMGPROXY_SYSLOG_ENABLE": "true", "IMGPROXY_SYSLOG_NETWORK": "udp",
+                     "IMGPROXY_SYSLOG_ADDRESS": f"127.0.0.1:{listener.getsockname()[1]}",
+                     "IMGPROXY_SYSLOG_TAG": "imgproxy-test", "IMGPROXY_LOG_LEVEL": "info"})
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -37,11 +32,10 @@ def test_the_server_logs_to_syslog_over_udp() -> None:
             else:
                 pytest.fail("no 'listening on' line reached syslog")
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            node.stop()
     severity_info = 6
     assert message.startswith(f"<{USER_FACILITY * 8 + severity_info}>imgproxy-test: ")
-    assert f"listening on http://127.0.0.1:{port}" in message
+    assert f"listening on {node.base}" in message
 
 
 def test_level_filters_and_tcp_frames() -> None:
