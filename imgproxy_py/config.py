@@ -16,7 +16,8 @@ from imgproxy_py import __version__
 from imgproxy_py.cluster.config import CacheConfig, read_processes, usable_cpus
 from imgproxy_py.detection.classify import ClassificationConfig
 from imgproxy_py.detection.config import DetectionConfig
-from imgproxy_py.envreader import ENV_FILE_SETTING, EnvReader, TrackedEnv, with_env_file
+from imgproxy_py.env_sources import ENV_SOURCE_SETTINGS, load_env_sources
+from imgproxy_py.envreader import EnvReader, TrackedEnv
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.formats_config import FormatsConfig
@@ -342,9 +343,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
 
 def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
     """The config with defaults in place of bad values, and the list of problems."""
-    merged, problems = with_env_file(os.environ if env is None else env)
+    merged, problems = load_env_sources(os.environ if env is None else env)
     tracked = TrackedEnv(merged)
-    tracked.read.add(ENV_FILE_SETTING)
+    tracked.read.update(ENV_SOURCE_SETTINGS)
     r = EnvReader(tracked)
 
     def own(sub: tuple[T, list[str]]) -> T:  # subsystems that collect their own problems

@@ -11,29 +11,8 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-ENV_FILE_SETTING = "IMGPROXY_ENV_LOCAL_FILE_PATH"
-
 _TRUE = {"1", "t", "true", "yes", "y", "on"}
 _FALSE = {"0", "f", "false", "no", "n", "off", ""}
-
-
-def with_env_file(env: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """``env`` with the variables of the ``.env`` file that ``IMGPROXY_ENV_LOCAL_FILE_PATH`` names
-    laid over it (read by python-dotenv: quotes, escapes and ``${VAR}`` as imgproxy's loader has
-    them; the file wins, as imgproxy sets its values over the process's), and the problem when
-    the file can't be read."""
-    path = env.get(ENV_FILE_SETTING, "")
-    if not path:
-        return dict(env), []
-    from dotenv import dotenv_values
-
-    try:
-        with open(path, encoding="utf-8") as stream:
-            values = dotenv_values(stream=stream, interpolate=True)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return dict(env), [f"{ENV_FILE_SETTING}: can't read {path!r}: {reason}"]
-    return {**env, **{name: value for name, value in values.items() if value is not None}}, []
 
 
 class TrackedEnv(Mapping[str, str]):

@@ -1,0 +1,142 @@
+"""Settings loaded from outside the process environment at start-up, as imgproxy loads them.
+
+imgproxy reads, in this order, each laid over what came before (so a later source wins):
+an AWS Secrets Manager secret holding a ``.env`` file (``IMGPROXY_ENV_AWS_SECRET_*``), the
+parameters under an AWS Systems Manager Parameter Store path (``IMGPROXY_ENV_AWS_SSM_*``), and
+a local ``.env`` file (``IMGPROXY_ENV_LOCAL_FILE_PATH``).  Sites keep their signing key and salt
+in these, so a loader that is configured but fails stops start-up: serving with the wrong keys
+would answer every signed URL with a 403.
+
+The AWS loaders use botocore (the ``cloud`` extra) with the standard AWS credential chain
+(``AWS_ACCESS_KEY_ID``..., shared files, IAM roles) and endpoint settings (``AWS_ENDPOINT_URL``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+ENV_FILE_SETTING = "IMGPROXY_ENV_LOCAL_FILE_PATH"
+AWS_SECRET_ID = "IMGPROXY_ENV_AWS_SECRET_ID"
+AWS_SECRET_VERSION_ID = "IMGPROXY_ENV_AWS_SECRET_VERSION_ID"
+AWS_SECRET_VERSION_STAGE = "IMGPROXY_ENV_AWS_SECRET_VERSION_STAGE"
+AWS_SECRET_REGION = "IMGPROXY_ENV_AWS_SECRET_REGION"
+AWS_SSM_PATH = "IMGPROXY_ENV_AWS_SSM_PARAMETERS_PATH"
+AWS_SSM_REGION = "IMGPROXY_ENV_AWS_SSM_PARAMETERS_REGION"
+ENV_SOURCE_SETTINGS = (ENV_FILE_SETTING, AWS_SECRET_ID, AWS_SECRET_VERSION_ID, AWS_SECRET_VERSION_STAGE,
+                       AWS_SECRET_REGION, AWS_SSM_PATH, AWS_SSM_REGION)
+
+# imgproxy's region when neither its setting nor the AWS configuration names one.
+DEFAULT_AWS_REGION = "us-west-1"
+# imgproxy gives each loader 30 s; botocore's retries happen inside it.
+AWS_TIMEOUT_SECONDS = 30
+
+
+def load_env_sources(env: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``env`` with every configured source's variables laid over it, and the problems met."""
+    merged = dict(env)
+    problems: list[str] = []
+    for loader in (_aws_secret, _aws_parameters, _local_file):
+        try:
+            merged.update(loader(merged))
+        except EnvSourceError as exc:
+            problems.append(str(exc))
+    return merged, problems
+
+
+class EnvSourceError(Exception):
+    """A configured source could not be read; the message names the setting."""
+
+
+def parse_env_text(text: str) -> dict[str, str]:
+    """A ``.env`` file's variables (python-dotenv: quotes, escapes and ``${VAR}`` as imgproxy's
+    loader reads them)."""
+    from dotenv import dotenv_values
+
+    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _local_file(env: Mapping[str, str]) -> dict[str, str]:
+    path = env.get(ENV_FILE_SETTING, "")
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return parse_env_text(stream.read())
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise EnvSourceError(f"{ENV_FILE_SETTING}: can't read {path!r}: {reason}") from None
+
+
+def _aws_secret(env: Mapping[str, str]) -> dict[str, str]:
+    secret_id = env.get(AWS_SECRET_ID, "")
+    if not secret_id:
+        return {}
+    request: dict[str, str] = {"SecretId": secret_id}
+    if version_id := env.get(AWS_SECRET_VERSION_ID, ""):
+        request["VersionId"] = version_id  # imgproxy: the version id wins over the stage
+    elif stage := env.get(AWS_SECRET_VERSION_STAGE, ""):
+        request["VersionStage"] = stage
+    client = _aws_client("secretsmanager", env, env.get(AWS_SECRET_REGION, ""), AWS_SECRET_ID)
+    answer = _aws_call(AWS_SECRET_ID, f"can't read the secret {secret_id!r}", client.get_secret_value, request)
+    text = answer.get("SecretString")
+    return parse_env_text(text) if isinstance(text, str) else {}  # a binary secret holds no .env file
+
+
+def _aws_parameters(env: Mapping[str, str]) -> dict[str, str]:
+    path = env.get(AWS_SSM_PATH, "")
+    if not path:
+        return {}
+    client = _aws_client("ssm", env, env.get(AWS_SSM_REGION, ""), AWS_SSM_PATH)
+    found: dict[str, str] = {}
+    request: dict[str, Any] = {"Path": path, "WithDecryption": True, "Recursive": True}
+    while True:
+        answer = _aws_call(AWS_SSM_PATH, f"can't read the parameters under {path!r}",
+                           client.get_parameters_by_path, request)
+        for parameter in answer.get("Parameters", []):
+            name, value = parameter.get("Name"), parameter.get("Value")
+            if not isinstance(name, str) or not isinstance(value, str) or parameter.get("DataType", "text") != "text":
+                continue
+            found[ssm_variable_name(path, name)] = value
+        if not answer.get("NextToken"):
+            return found
+        request["NextToken"] = answer["NextToken"]
+
+
+def ssm_variable_name(path: str, name: str) -> str:
+    """``/imgproxy/prod/IMGPROXY_CLOUD_WATCH/NAMESPACE`` under ``/imgproxy/prod``:
+    ``IMGPROXY_CLOUD_WATCH_NAMESPACE`` (imgproxy's mapping)."""
+    return name.removeprefix(path).lstrip("/").replace("/", "_")
+
+
+def _aws_client(service: str, env: Mapping[str, str], region: str, setting: str) -> Any:
+    try:
+        import botocore.session
+        from botocore.config import Config as BotocoreConfig
+    except ImportError:
+        raise EnvSourceError(f"{setting}: needs the cloud extra (pip install 'imgproxy-py[cloud]')") from None
+    session = botocore.session.Session()
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        session.set_credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
+                                env.get("AWS_SESSION_TOKEN") or None)
+    region = (region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or session.get_config_variable("region")
+              or DEFAULT_AWS_REGION)
+    service_variable = "AWS_ENDPOINT_URL_" + ("SECRETS_MANAGER" if service == "secretsmanager" else "SSM")
+    endpoint = env.get(service_variable) or env.get("AWS_ENDPOINT_URL") or None
+    config = BotocoreConfig(connect_timeout=10, read_timeout=AWS_TIMEOUT_SECONDS, retries={"max_attempts": 3})
+    return session.create_client(service, region_name=region, endpoint_url=endpoint, config=config)
+
+
+def _aws_call(setting: str, what: str, method: Any, request: dict[str, Any]) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        answer: dict[str, Any] = method(**request)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise EnvSourceError(f"{setting}: {what}: {error.get('Code', 'error')}: {error.get('Message', '')}") from None
+    except BotoCoreError as exc:
+        raise EnvSourceError(f"{setting}: {what}: {exc}") from None
+    return answer
