@@ -63,9 +63,10 @@ WORKDIR /opt/imgproxy_py
 USER imgproxy:imgproxy
 EXPOSE 8080
 
-# Reads IMGPROXY_BIND like the server does; a wildcard address is checked on loopback.
+# imgproxy's `health` command: reads IMGPROXY_NETWORK and IMGPROXY_BIND as the server does (a
+# wildcard address is checked on loopback) and asks /health.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; host, _, port = os.environ.get('IMGPROXY_BIND', ':8080').rpartition(':'); host = host.strip('[]'); host = {'': '127.0.0.1', '0.0.0.0': '127.0.0.1', '::': '::1'}.get(host, host); host = f'[{host}]' if ':' in host else host; urllib.request.urlopen(f'http://{host}:{port}/health', timeout=4).read()"]
+    CMD ["imgproxy-py", "health", "--timeout", "4"]
 
 STOPSIGNAL SIGTERM
 CMD ["imgproxy-py", "serve"]

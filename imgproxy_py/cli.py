@@ -47,27 +47,6 @@ def demo_environment() -> dict[str, str]:
     }
 
 
-def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
-    """The listening socket, bound before start-up so a busy port is one clear error;
-    ``reuse_port`` (``IMGPROXY_SO_REUSEPORT``) lets other servers bind the same port."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections
-    # whose socket says TCP, and accepted connections inherit this socket's protocol.  With Nagle
-    # on, a response's body waits for the client's delayed ACK of its headers: +40 ms on every
-    # keep-alive request.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
 def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
     from imgproxy_py.config import read_config
     from imgproxy_py.server.logs import setup_logging
@@ -105,11 +84,13 @@ def _invalid(problems: list[str]) -> int:
 
 
 def _bind(config: Config) -> socket.socket | None:
-    host, port = config.server.host, config.server.port
+    from imgproxy_py.server.listen import listen
+
+    address = config.server.listen
     try:
-        return bind_socket(host, port, reuse_port=config.http.so_reuseport)
+        return listen(address, reuse_port=config.http.so_reuseport)
     except OSError as exc:
-        print(f"imgproxy-py: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"imgproxy-py: cannot listen on {address.where}: {exc.strerror or exc}", file=sys.stderr)
         return None
 
 
@@ -147,6 +128,31 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
     return 0
 
 
+def health(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
+    """imgproxy's ``health`` command: 0 when this host's server answers its health check."""
+    import httpx
+
+    from imgproxy_py.env_sources import load_env_sources
+    from imgproxy_py.server.listen import parse_listen_address
+
+    env, _ = load_env_sources(os.environ if environ is None else environ, remote=False)
+    address, problems = parse_listen_address(env.get("IMGPROXY_NETWORK", "tcp"), env.get("IMGPROXY_BIND", ":8080"))
+    if problems:
+        return _invalid(problems)
+    transport = httpx.HTTPTransport(uds=address.path) if address.network == "unix" else None
+    url = address.local_base_url() + "/health"  # answered at the root, whatever the path prefix
+    try:
+        with httpx.Client(transport=transport, timeout=args.timeout) as client:
+            status = client.get(url).status_code
+    except httpx.HTTPError as exc:
+        print(f"imgproxy-py health: {address.where}: {exc}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"imgproxy-py health: {url} answered {status}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def token(args: argparse.Namespace) -> int:
     from imgproxy_py.media.tokens import TokenAuthority
 
@@ -168,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="serve the bundled demo images on 127.0.0.1:8080 (what `make run` does); "
                                 "IMGPROXY_* variables still win")
     serve_cmd.set_defaults(func=serve)
+    health_cmd = sub.add_parser("health", help="exit 0 when the server on IMGPROXY_BIND answers /health (for "
+                                               "Docker's HEALTHCHECK and compose health checks)")
+    health_cmd.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    health_cmd.set_defaults(func=health)
     token_cmd = sub.add_parser("token", help="mint a bearer token for the media routes")
     token_cmd.add_argument("--hash", help="scope the token to one media <hash>")
     token_cmd.add_argument("--secret", help="default: IMGPROXY_MEDIA_TOKEN_SECRET")

@@ -32,6 +32,7 @@ from imgproxy_py.options.info.config import InfoConfig
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.server.error_reporting import ErrorReportingConfig
 from imgproxy_py.server.http_config import HttpConfig
+from imgproxy_py.server.listen import ListenAddress, parse_listen_address
 from imgproxy_py.server.syslog_config import SyslogConfig
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.stores import StoresConfig
@@ -45,8 +46,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ServerConfig:
-    host: str = "0.0.0.0"
-    port: int = 8080
+    listen: ListenAddress = field(default_factory=ListenAddress)
     workers: int = 4  # concurrent image jobs (IMGPROXY_WORKERS)
     requests_queue_size: int = 0  # 0: unlimited
     max_clients: int = 2048
@@ -65,11 +65,12 @@ class ServerConfig:
 
     @staticmethod
     def from_env(r: EnvReader) -> ServerConfig:
-        host, port = _parse_bind(r)
+        listen, problems = parse_listen_address(r.string("IMGPROXY_NETWORK", "tcp"),
+                                                r.string("IMGPROXY_BIND", ":8080"))
+        r.errors.extend(problems)
         workers_default = usable_cpus() * 2  # imgproxy's: two per CPU
         return ServerConfig(
-            host=host,
-            port=port,
+            listen=listen,
             workers=r.integer("IMGPROXY_WORKERS", r.integer("IMGPROXY_CONCURRENCY", workers_default,
                                                              minimum=1), minimum=1),
             requests_queue_size=r.integer("IMGPROXY_REQUESTS_QUEUE_SIZE", 0, minimum=0),
@@ -97,15 +98,6 @@ class ServerConfig:
 
         return replace(self, workers=part(self.workers), requests_queue_size=part(self.requests_queue_size),
                        max_clients=part(self.max_clients))
-
-
-def _parse_bind(r: EnvReader) -> tuple[str, int]:
-    bind = r.string("IMGPROXY_BIND", ":8080")
-    host, sep, port = bind.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        r.errors.append(f"IMGPROXY_BIND: {bind!r} is not host:port")
-        return "0.0.0.0", 8080
-    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def _format_list(r: EnvReader, name: str, default: tuple[ImageFormat, ...]) -> tuple[ImageFormat, ...]:

@@ -33,11 +33,12 @@ DEFAULT_AWS_REGION = "us-west-1"
 AWS_TIMEOUT_SECONDS = 30
 
 
-def load_env_sources(env: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """``env`` with every configured source's variables laid over it, and the problems met."""
+def load_env_sources(env: Mapping[str, str], *, remote: bool = True) -> tuple[dict[str, str], list[str]]:
+    """``env`` with every configured source's variables laid over it, and the problems met;
+    ``remote=False``: the local file only (the ``health`` command, run every few seconds)."""
     merged = dict(env)
     problems: list[str] = []
-    for loader in (_aws_secret, _aws_parameters, _local_file):
+    for loader in (_aws_secret, _aws_parameters, _local_file) if remote else (_local_file,):
         try:
             merged.update(loader(merged))
         except EnvSourceError as exc:

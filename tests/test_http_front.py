@@ -11,8 +11,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from imgproxy_py.cli import bind_socket
 from imgproxy_py.config import read_config
+from imgproxy_py.server.listen import bind_socket
 from tests.cluster_nodes import Node
 from tests.conftest import asset, decode
 from tests.servers import AppServer

@@ -12,7 +12,7 @@ import asyncio
 import socket
 import time
 
-from imgproxy_py.cli import bind_socket
+from imgproxy_py.server.listen import bind_socket
 
 
 async def _nodelay_of_accepted(sock: socket.socket) -> int:

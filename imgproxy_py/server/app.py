@@ -28,6 +28,30 @@ from imgproxy_py.server.processing import handle_image
 log = logging.getLogger("imgproxy_py.server")
 
 
+class PathPrefixMiddleware:
+    """``IMGPROXY_PATH_PREFIX``: every route (images, ``/info``, ``/health``, the landing page,
+    the media routes) is answered under the prefix, as imgproxy's router has them.  The prefix is
+    taken off the path before routing, so signatures cover what follows it.  A path without the
+    prefix is still routed (imgproxy answers it with a 404): probes and links written before the
+    prefix was set keep working.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.raw_prefix = prefix.encode("latin-1", "replace")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path == self.prefix or path.startswith(self.prefix + "/"):
+                scope = {**scope, "path": path[len(self.prefix):] or "/"}
+                raw: bytes | None = scope.get("raw_path")
+                if raw is not None and raw.startswith(self.raw_prefix):
+                    scope["raw_path"] = raw[len(self.raw_prefix):] or b"/"
+        await self.app(scope, receive, send)
+
+
 class RequestLogMiddleware:
     """Assigns X-Request-ID, writes one log line per request and reports its metrics."""
 
@@ -147,7 +171,9 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route("/thumbnail/{key}", thumbnail, methods=["GET", "HEAD"]),
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
         ],
-        middleware=[Middleware(RequestLogMiddleware, services=services, server_name=http.server_name)],
+        middleware=[Middleware(RequestLogMiddleware, services=services, server_name=http.server_name),
+                    *([Middleware(PathPrefixMiddleware, prefix=config.server.path_prefix)]
+                      if config.server.path_prefix else [])],
         exception_handlers={Exception: error_response, ImgproxyError: error_response},
         lifespan=lambda app: lifespan(services),
     )

@@ -17,14 +17,12 @@ from imgproxy_py.server.composition import Services
 from imgproxy_py.url.tokenizer import ParsedPath, URLGrammar, parse_path
 
 
-def raw_path(request: Request, prefix: str) -> str:
-    """The path as the client sent it (still percent-encoded): what signatures cover."""
+def raw_path(request: Request) -> str:
+    """The path as the client sent it (still percent-encoded, after IMGPROXY_PATH_PREFIX):
+    what signatures cover."""
     raw = request.scope.get("raw_path")
     path = raw.decode("latin-1") if raw else request.url.path
-    path = path.split("?", 1)[0]
-    if prefix and path.startswith(prefix):
-        path = path[len(prefix):]
-    return path
+    return path.split("?", 1)[0]
 
 
 def check_secret(request: Request, secret: str) -> None:

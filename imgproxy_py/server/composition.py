@@ -314,8 +314,7 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
     await services.start()
     _freeze_startup_objects()
     config = services.config
-    host = config.server.host
-    address = f"http://{f'[{host}]' if ':' in host else host}:{config.server.port}"
+    address = config.server.listen.url
     log.info("imgproxy_py %s listening on %s", VERSION, address,
              extra={"address": address, "workers": config.server.workers,
                     "signing": config.security.signing_enabled})

@@ -84,7 +84,7 @@ async def handle_info(request: Request, services: Services) -> Response:
     config = services.config
     deadline = Deadline.after(config.server.timeout)
     check_secret(request, config.server.secret)
-    path = raw_path(request, config.server.path_prefix).removeprefix("/info")
+    path = raw_path(request).removeprefix("/info")
     grammar = replace(config.url, only_presets=config.info.only_presets)
     parsed = parse_and_verify(services, path, grammar)
     options = services.options.info.parse(parsed.options)

@@ -55,11 +55,12 @@ def landing_page(config: Config) -> str:
                     f'<td><img src="{html.escape(url)}" alt="{html.escape(title)}"></td></tr>')
     table = ("<table><tr><th>What</th><th>URL</th><th>Result</th></tr>" + "".join(rows) + "</table>"
              if rows else "<p>Set IMGPROXY_LOCAL_FILESYSTEM_ROOT to a folder of images to see examples.</p>")
+    health = html.escape(config.server.path_prefix + "/health")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>imgproxy_py</title>
 <style>body{{font-family:sans-serif;margin:2em}}td{{padding:.5em;border-bottom:1px solid #ddd;
 vertical-align:middle}}code{{font-size:.85em}}</style></head>
 <body><h1>imgproxy_py</h1>
-<p>An image proxy that speaks imgproxy's URL language. <a href="/health">/health</a></p>
+<p>An image proxy that speaks imgproxy's URL language. <a href="{health}">/health</a></p>
 {table}
 </body></html>"""

@@ -81,7 +81,7 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     deadline = Deadline.after(config.server.timeout)
     if parsed is None:
         check_secret(request, config.server.secret)
-        parsed = parse_and_verify(services, raw_path(request, config.server.path_prefix))
+        parsed = parse_and_verify(services, raw_path(request))
     options = services.options.parse(parsed.options, parsed.source.extension, client_features(request, services))
     require_features(options, services)
     out = options.output
