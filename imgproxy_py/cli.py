@@ -98,10 +98,12 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
     """One server process: build the services, then serve on ``sock`` (bound here if None);
     ``problems``: the settings' own, reported with the services' in one list."""
     import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     from imgproxy_py.errors import ConfigError
     from imgproxy_py.server.app import create_app
     from imgproxy_py.server.composition import build_services
+    from imgproxy_py.server.http_timeouts import with_deadlines
     from imgproxy_py.settings_check import unread_settings
 
     try:
@@ -120,8 +122,10 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
     if not config.security.signing_enabled:
         log.warning("IMGPROXY_KEY is not set: unsigned URLs are accepted. Set IMGPROXY_KEY and "
                     "IMGPROXY_SALT in production.")
+    protocol = with_deadlines(AutoHTTPProtocol, config.http.read_request_timeout, config.http.write_response_timeout)
     server = uvicorn.Server(uvicorn.Config(
-        app, log_config=None, access_log=False, timeout_graceful_shutdown=int(config.server.graceful_stop_timeout),
+        app, http=protocol, log_config=None, access_log=False,
+        timeout_graceful_shutdown=int(config.server.graceful_stop_timeout),
         limit_concurrency=config.server.max_clients or None, server_header=False,
         timeout_keep_alive=config.http.keep_alive_timeout))
     server.run(sockets=[sock])

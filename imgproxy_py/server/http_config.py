@@ -1,5 +1,6 @@
 """imgproxy's settings of the HTTP front: the health check's extra path and message, the
-``Server`` header, custom response headers, debug headers, keep-alive and ``SO_REUSEPORT``.
+``Server`` header, custom response headers, debug headers, keep-alive, the read and write
+deadlines (``http_timeouts.py``) and ``SO_REUSEPORT``.
 
 Read once at start-up with the rest of the configuration root; the app, its middleware and the
 CLI's uvicorn take their parts from here.
@@ -25,6 +26,8 @@ class HttpConfig:
     keep_alive_timeout: int = 10  # seconds an idle client connection is kept; 0: none
     so_reuseport: bool = False  # other servers may listen on the same port (the kernel spreads connections)
     enable_debug_headers: bool = False  # X-Origin-* and X-Result-* sizes on processed images
+    read_request_timeout: float = 10.0  # seconds to receive a whole request; 0: none
+    write_response_timeout: float = 10.0  # seconds for the client to take a whole response; 0: none
 
     @staticmethod
     def from_env(r: EnvReader) -> HttpConfig:
@@ -44,4 +47,9 @@ class HttpConfig:
             keep_alive_timeout=r.integer("IMGPROXY_KEEP_ALIVE_TIMEOUT", 10, minimum=0),
             so_reuseport=r.boolean("IMGPROXY_SO_REUSEPORT", False),
             enable_debug_headers=r.boolean("IMGPROXY_ENABLE_DEBUG_HEADERS", False),
+            # imgproxy 3's names first, then its current ones over them.
+            read_request_timeout=r.number("IMGPROXY_READ_REQUEST_TIMEOUT",
+                                          r.number("IMGPROXY_READ_TIMEOUT", 10.0, minimum=0), minimum=0),
+            write_response_timeout=r.number("IMGPROXY_WRITE_RESPONSE_TIMEOUT",
+                                            r.number("IMGPROXY_WRITE_TIMEOUT", 10.0, minimum=0), minimum=0),
         )

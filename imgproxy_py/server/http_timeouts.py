@@ -1,0 +1,105 @@
+"""imgproxy's connection deadlines on top of uvicorn's HTTP protocol.
+
+uvicorn closes a connection idle between requests (``IMGPROXY_KEEP_ALIVE_TIMEOUT``) but waits
+without end for a request that arrives slowly, and for a client that does not read its
+response: a few hundred such connections ("slowloris", slow reads) would hold every client slot
+and the memory of every unread image.  imgproxy's Go server bounds both, and so do we:
+
+- ``IMGPROXY_READ_REQUEST_TIMEOUT`` (10 s): from a connection's opening, or from the first byte
+  of a later request on it, until that request, headers and body, is read (a video upload's
+  body is also bounded by ``IMGPROXY_TIMEOUT``, as its processing is);
+- ``IMGPROXY_WRITE_RESPONSE_TIMEOUT`` (10 s): from a response's first byte until the client has
+  taken all of it.
+
+Past either, the connection is closed, as Go's server closes it.  0 turns a deadline off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+
+class _WatchedTransport:
+    """The transport as uvicorn's protocol sees it: every write reports itself first."""
+
+    def __init__(self, transport: asyncio.Transport, on_write: Any) -> None:
+        self._transport = transport
+        self._on_write = on_write
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._on_write()
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_timeout: float) -> type[asyncio.Protocol]:
+    """``base`` (one of uvicorn's HTTP/1.1 protocols) closing connections past imgproxy's
+    read and write deadlines."""
+    if not read_timeout and not write_timeout:
+        return base
+
+    class DeadlineProtocol(base):  # type: ignore[valid-type,misc]
+        _read_timer: asyncio.TimerHandle | None = None
+        _write_timer: asyncio.TimerHandle | None = None
+        _written_cycle: Any = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            self._raw_transport: asyncio.Transport = cast(asyncio.Transport, transport)
+            if write_timeout:  # what the request cycles write through
+                self.transport: Any = _WatchedTransport(self._raw_transport, self._response_writing)
+            self._arm_read()
+
+        def data_received(self, data: bytes) -> None:
+            if self._read_timer is None and not self._reading_done():
+                self._arm_read()  # the first bytes of a request after the previous response
+            super().data_received(data)
+            if self._reading_done():
+                self._cancel_read()
+            elif self._read_timer is None:
+                self._arm_read()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            for timer in (self._read_timer, self._write_timer):
+                if timer is not None:
+                    timer.cancel()
+            super().connection_lost(exc)
+
+        def _reading_done(self) -> bool:
+            """A request is fully read and its response not yet complete."""
+            cycle = getattr(self, "cycle", None)
+            return cycle is not None and not cycle.more_body and not cycle.response_complete
+
+        def _cancel_read(self) -> None:
+            if self._read_timer is not None:
+                self._read_timer.cancel()
+                self._read_timer = None
+
+        def _arm_read(self) -> None:
+            if read_timeout:
+                self._read_timer = self.loop.call_later(read_timeout, self._read_expired)
+
+        def _read_expired(self) -> None:
+            self._read_timer = None
+            if not self._reading_done():
+                self._raw_transport.close()
+
+        def _response_writing(self) -> None:
+            cycle = getattr(self, "cycle", None)
+            if cycle is None or cycle is self._written_cycle:
+                return
+            if self._write_timer is not None:
+                self._write_timer.cancel()
+            self._written_cycle = cycle
+            self._write_timer = self.loop.call_later(write_timeout, self._write_expired, cycle)
+
+        def _write_expired(self, cycle: Any) -> None:
+            self._write_timer = None
+            unsent = self._raw_transport.get_write_buffer_size() > 0
+            if not cycle.response_complete or (unsent and self._written_cycle is cycle):
+                self._raw_transport.abort()  # close() would wait for the client to read
+
+    return DeadlineProtocol
