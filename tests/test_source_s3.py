@@ -164,8 +164,9 @@ def test_assume_role(client: httpx.Client, s3: tuple[str, Any], start_server: Ca
     assert response.status_code == (200 if sts_works else 404)
 
 
+@pytest.mark.parametrize("multi_region", [True, False])
 def test_bucket_in_another_region_is_signed_again(client: httpx.Client, origin: Origin,
-                                                  start_server: Callable[..., AppServer]) -> None:
+                                                  start_server: Callable[..., AppServer], multi_region: bool) -> None:
     # A store that answers 301 with X-Amz-Bucket-Region to a request signed for another region,
     # as S3 does; the request signed for that region gets the object.
     def answer(handler: BaseHTTPRequestHandler) -> OriginResponse:
@@ -174,15 +175,19 @@ def test_bucket_in_another_region_is_signed_again(client: httpx.Client, origin: 
         return OriginResponse(301, b"<Error><Code>PermanentRedirect</Code></Error>",
                               {"X-Amz-Bucket-Region": "eu-central-1"})
 
-    origin.routes["/far/hopper.jpg"] = answer
+    bucket = f"far{int(multi_region)}"
+    origin.routes[f"/{bucket}/hopper.jpg"] = answer
     with environment(**CREDENTIALS):
         server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=origin.url(""),
-                              IMGPROXY_S3_REGION="us-east-1")
+                              IMGPROXY_S3_REGION="us-east-1", IMGPROXY_S3_MULTI_REGION=str(multi_region).lower())
         for _ in range(2):
-            assert client.get(f"{server.base}/unsafe/w:10/plain/s3://far/hopper.jpg").status_code == 200
-    signed = [h.get("Authorization", "") for p, h in origin.requests if p == "/far/hopper.jpg"]
-    # the first request learnt the region; the second went there at once
-    assert len(signed) == 3 and "/us-east-1/" in signed[0] and "/eu-central-1/" in signed[2]
+            status = client.get(f"{server.base}/unsafe/w:10/plain/s3://{bucket}/hopper.jpg").status_code
+            assert status == 200 if multi_region else status >= 400
+    signed = [h.get("Authorization", "") for p, h in origin.requests if p == f"/{bucket}/hopper.jpg"]
+    if multi_region:  # the first request learnt the region; the second went there at once
+        assert len(signed) == 3 and "/us-east-1/" in signed[0] and "/eu-central-1/" in signed[2]
+    else:  # IMGPROXY_S3_MULTI_REGION=false, imgproxy's default: signed for IMGPROXY_S3_REGION only
+        assert len(signed) == 2 and all("/us-east-1/" in header for header in signed)
 
 
 def test_source_cache_revalidates_with_the_store(client: httpx.Client, s3: tuple[str, Any],

@@ -37,6 +37,9 @@ class S3Config:
     assume_role_external_id: str = ""
     buckets: BucketRules = field(default_factory=BucketRules)
     access_points: tuple[tuple[str, str], ...] = ()  # bucket name in URLs → access point ARN
+    # A bucket in another region answers 301 with its region; sign again for it.  imgproxy does
+    # so only with IMGPROXY_S3_MULTI_REGION=true; it costs nothing when all buckets are local.
+    multi_region: bool = True
 
     @staticmethod
     def from_env(r: EnvReader) -> S3Config:
@@ -57,6 +60,7 @@ class S3Config:
             buckets=BucketRules(r.string_list("IMGPROXY_S3_ALLOWED_BUCKETS"),
                                 r.string_list("IMGPROXY_S3_DENIED_BUCKETS")),
             access_points=tuple(points),
+            multi_region=r.boolean("IMGPROXY_S3_MULTI_REGION", True),
         )
 
 
@@ -102,7 +106,7 @@ class S3Backend:
             return await self._get(url, bucket, ref.key, ref.query, region, credentials, limit, conditional)
         except OriginStatusError as exc:
             moved = exc.response_headers.get("x-amz-bucket-region", "")
-            if exc.origin_status != 301 or not moved or moved == region:
+            if exc.origin_status != 301 or not moved or moved == region or not self.config.multi_region:
                 raise
         self.bucket_regions[bucket] = moved  # the bucket lives elsewhere: sign for its region
         return await self._get(url, bucket, ref.key, ref.query, moved, credentials, limit, conditional)
