@@ -37,6 +37,7 @@ from imgproxy_py.server.syslog_config import SyslogConfig
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.stores import StoresConfig
 from imgproxy_py.sources.url_images import FallbackImagesConfig, WatermarksConfig
+from imgproxy_py.telemetry_config import TelemetryConfig
 from imgproxy_py.url.tokenizer import URLGrammar
 from imgproxy_py.wildcards import url_replacements
 
@@ -299,6 +300,7 @@ class Config:
     error_reporting: ErrorReportingConfig = field(default_factory=ErrorReportingConfig)  # Sentry
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     presets: PresetsConfig = PresetsConfig()
     optimize: OptimizeConfig = field(default_factory=lambda: OptimizeConfig.from_env({})[0])
     # The savers' settings (IMGPROXY_JPEG_*, IMGPROXY_WEBP_*, IMGPROXY_AVIF_*, colour profiles).
@@ -356,6 +358,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         error_reporting=ErrorReportingConfig.from_env(r),
         delivery=DeliveryConfig.from_env(r),
         metrics=MetricsConfig.from_env(r),
+        telemetry=TelemetryConfig.from_env(r),
         presets=PresetsConfig.from_env(r),
         optimize=own(OptimizeConfig.from_env(tracked)),
         encoding=EncoderSettings.from_env(r),

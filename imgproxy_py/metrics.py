@@ -18,9 +18,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgproxy_py.metrics_config import MetricsConfig
+
+if TYPE_CHECKING:
+    from imgproxy_py.telemetry import Telemetry
 
 log = logging.getLogger("imgproxy_py.metrics")
 
@@ -53,8 +56,9 @@ OWN_PREFIX = "imgproxy_py"
 
 
 class Metrics:
-    def __init__(self, config: MetricsConfig, gauges: Gauges) -> None:
+    def __init__(self, config: MetricsConfig, gauges: Gauges, telemetry: Telemetry | None = None) -> None:
         self.config = config
+        self.telemetry = telemetry  # OpenTelemetry spans and errors
         self.gauges = gauges
         self.requests_in_progress = 0
         self.images_in_progress = 0
@@ -82,12 +86,16 @@ class Metrics:
             self._statsd.histogram(f"{OWN_PREFIX}.request.duration", seconds, tags=tags)
 
     def span(self, name: str, seconds: float) -> None:
+        if self.telemetry is not None:
+            self.telemetry.span(name, seconds)
         if self._prom is not None:
             self._prom.spans.labels(span=name).observe(seconds)
         if self._statsd is not None:
             self._statsd.histogram(f"{OWN_PREFIX}.request.span.duration", seconds, tags=[f"span:{name}"])
 
     def error(self, kind: str) -> None:
+        if self.telemetry is not None:
+            self.telemetry.error(kind)
         if self._prom is not None:
             self._prom.errors.labels(type=kind).inc()
         if self._statsd is not None:
@@ -109,6 +117,8 @@ class Metrics:
             self._prom.shutdown()
         if self._statsd is not None:
             self._statsd.close_socket()
+        if self.telemetry is not None:
+            await asyncio.to_thread(self.telemetry.shutdown)  # flushes to the collector
 
     async def _gauge_loop(self) -> None:
         while True:

@@ -24,6 +24,7 @@ from imgproxy_py.server.media import handle_best_frames, handle_media, handle_th
 from imgproxy_py.server.media_faces import face_routes
 from imgproxy_py.server.media_upload import upload_routes
 from imgproxy_py.server.processing import handle_image
+from imgproxy_py.telemetry import TelemetryMiddleware
 
 log = logging.getLogger("imgproxy_py.server")
 
@@ -119,6 +120,12 @@ def error_response(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(message, status_code=status, headers={"Cache-Control": "no-cache"})
 
 
+def telemetry_middleware(services: Services) -> list[Middleware]:
+    """The OpenTelemetry request span, outermost: every other part of a request runs inside it."""
+    telemetry = services.metrics.telemetry if services.metrics is not None else None
+    return [Middleware(TelemetryMiddleware, telemetry=telemetry)] if telemetry is not None else []
+
+
 def create_app(config: Config, services: Services | None = None) -> Starlette:
     services = services or build_services(config)
     cors: dict[str, str] = {}
@@ -171,7 +178,8 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route("/thumbnail/{key}", thumbnail, methods=["GET", "HEAD"]),
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
         ],
-        middleware=[Middleware(RequestLogMiddleware, services=services, server_name=http.server_name),
+        middleware=[*telemetry_middleware(services),
+                    Middleware(RequestLogMiddleware, services=services, server_name=http.server_name),
                     *([Middleware(PathPrefixMiddleware, prefix=config.server.path_prefix)]
                       if config.server.path_prefix else [])],
         exception_handlers={Exception: error_response, ImgproxyError: error_response},

@@ -50,6 +50,7 @@ from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
 from imgproxy_py.sources.url_images import URLImages
+from imgproxy_py.telemetry import Telemetry
 from imgproxy_py.vips_memory import vips_memory
 
 log = logging.getLogger("imgproxy_py")
@@ -189,10 +190,25 @@ def build_services(config: Config) -> Services:
     services.fallback_images = URLImages(config.fallback_images, fetcher, config.url)
     if config.error_reporting.sentry_dsn:
         services.error_reporter = ErrorReporter(config.error_reporting)
-    if config.metrics.prometheus_bind or config.metrics.datadog_enable:
-        services.metrics = Metrics(config.metrics, services.gauges)
+    telemetry = _telemetry(config, services, problems)
+    if problems:
+        raise ConfigError(problems)
+    if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry is not None:
+        services.metrics = Metrics(config.metrics, services.gauges, telemetry)
         workers.on_span = services.metrics.span
+    if telemetry is not None and config.telemetry.propagate_external:
+        fetcher.http.trace_headers = telemetry.inject
     return services
+
+
+def _telemetry(config: Config, services: Services, problems: list[str]) -> Telemetry | None:
+    if not config.telemetry.enabled:
+        return None
+    try:
+        return Telemetry(config.telemetry, services.gauges)
+    except ImportError:
+        problems.append("IMGPROXY_OPEN_TELEMETRY_ENABLE: needs the otel extra (pip install 'imgproxy-py[otel]')")
+        return None
 
 
 def _registry(plugins: Plugins, problems: list[str]) -> OptionRegistry[Option]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpcore
@@ -84,6 +84,8 @@ class HttpBackend:
         self.policy = AddressPolicy(security.allow_loopback, security.allow_link_local,
                                     security.allow_private)
         self.extra_headers: dict[str, str] = dict(fetch.origin_headers.custom_request_headers)
+        # Adds the request's trace headers (IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL).
+        self.trace_headers: Callable[[dict[str, str]], None] | None = None
         self.client = httpx.AsyncClient(
             transport=_transport(self.policy, not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout),
             follow_redirects=True,
@@ -100,6 +102,8 @@ class HttpBackend:
         """``forwarded``: the client's headers and cookies that go to this origin."""
         _check_http_url(url)
         headers = {**conditional.headers(), **self.extra_headers, **(forwarded or {})}
+        if self.trace_headers is not None:
+            self.trace_headers(headers)
         try:
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)

@@ -1,0 +1,204 @@
+"""OpenTelemetry: request traces, imgproxy's gauges and the log, sent to an OTLP collector.
+
+As imgproxy does: one span per request (the incoming W3C ``traceparent`` as its parent), with
+the spans ``queue``, ``downloading_image``, ``processing_image`` and ``streaming_image`` under
+it and the request's error recorded on it; optionally imgproxy's gauges as OTLP metrics, the
+log as OTLP log records, and the trace headers on source downloads
+(``IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL``).  Trace ids are AWS X-Ray compatible by default
+(the first 4 bytes are the start time), as imgproxy's are.
+
+The ``otel`` extra (opentelemetry-sdk, its OTLP exporters and AWS id generator) is imported only
+when ``IMGPROXY_OPEN_TELEMETRY_ENABLE`` is on.  Providers are this server's own, not the
+process-wide globals, so nothing else in the process reports through them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from imgproxy_py import __version__
+from imgproxy_py.telemetry_config import TelemetryConfig
+
+Gauges = Callable[[], dict[str, float]]
+_EXPORTER_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter", "logs": "_log_exporter"}
+_EXPORTER_CLASSES = {"traces": "OTLPSpanExporter", "metrics": "OTLPMetricExporter", "logs": "OTLPLogExporter"}
+GAUGES = ("workers", "requests_in_progress", "images_in_progress", "workers_utilization", "vips_memory_bytes",
+          "vips_max_memory_bytes", "vips_allocs")
+
+
+class Telemetry:
+    def __init__(self, config: TelemetryConfig, gauges: Gauges) -> None:
+        from opentelemetry.propagators.composite import CompositePropagator
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
+
+        self.config = config
+        self._cert_dir = ""
+        resource = Resource.create({"service.name": config.service_name, "service.version": __version__})
+        generator: IdGenerator = RandomIdGenerator()
+        if config.trace_id_generator == "xray":
+            from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+
+            generator = AwsXRayIdGenerator()
+        self.tracer_provider = TracerProvider(resource=resource, id_generator=generator)
+        self.tracer_provider.add_span_processor(BatchSpanProcessor(self._exporter("traces")))
+        self.tracer = self.tracer_provider.get_tracer("imgproxy_py", __version__)
+        self.propagator = CompositePropagator([_propagator(name) for name in config.propagators])
+        self.meter_provider: Any = None
+        if config.metrics:
+            self.meter_provider = self._meters(resource, gauges)
+        self.logger_provider: Any = None
+        self._log_handler: logging.Handler | None = None
+        if config.logs:
+            self._start_logs(resource)
+
+    # --- spans ----------------------------------------------------------------------------
+    def span(self, name: str, seconds: float) -> None:
+        """A finished part of the current request, ``seconds`` long and ending now."""
+        end = time.time_ns()
+        child = self.tracer.start_span(name, start_time=end - int(seconds * 1e9))
+        child.end(end_time=end)
+
+    def error(self, kind: str) -> None:
+        from opentelemetry import trace
+        from opentelemetry.trace import Status, StatusCode
+
+        current = trace.get_current_span()
+        current.set_attribute("error.type", kind)
+        current.set_status(Status(StatusCode.ERROR, kind))
+
+    def inject(self, headers: dict[str, str]) -> None:
+        """The current trace's headers on a source download (IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL)."""
+        self.propagator.inject(headers)
+
+    def shutdown(self) -> None:
+        """Send what is buffered and stop (at server shutdown)."""
+        self.tracer_provider.shutdown()
+        if self.meter_provider is not None:
+            self.meter_provider.shutdown()
+        if self.logger_provider is not None:
+            if self._log_handler is not None:
+                logging.getLogger("imgproxy_py").removeHandler(self._log_handler)
+            self.logger_provider.shutdown()
+        if self._cert_dir:
+            for name in os.listdir(self._cert_dir):
+                os.unlink(os.path.join(self._cert_dir, name))
+            os.rmdir(self._cert_dir)
+
+    # --- building -------------------------------------------------------------------------
+    def _exporter(self, signal: str) -> Any:
+        config = self.config
+        endpoint = config.endpoint(signal)
+        transport = "grpc" if config.protocol == "grpc" else "http"
+        module = importlib.import_module(f"opentelemetry.exporter.otlp.proto.{transport}.{_EXPORTER_MODULES[signal]}")
+        exporter = getattr(module, _EXPORTER_CLASSES[signal])
+        if transport == "http":
+            return exporter(endpoint=endpoint, timeout=config.timeout,
+                            certificate_file=self._pem_file("server.pem", config.server_cert),
+                            client_certificate_file=self._pem_file("client.pem", config.client_cert),
+                            client_key_file=self._pem_file("client.key", config.client_key))
+        import grpc
+
+        credentials = None
+        if config.server_cert or endpoint.startswith("https://"):  # imgproxy: a server cert means TLS
+            credentials = grpc.ssl_channel_credentials(root_certificates=config.server_cert.encode() or None,
+                                                       private_key=config.client_key.encode() or None,
+                                                       certificate_chain=config.client_cert.encode() or None)
+        return exporter(endpoint=endpoint.split("://", 1)[-1], insecure=credentials is None, credentials=credentials,
+                        timeout=config.timeout)
+
+    def _pem_file(self, name: str, pem: str) -> str | None:
+        """The HTTP exporter takes files: PEM text given in a setting goes to a private folder."""
+        if not pem:
+            return None
+        if not self._cert_dir:
+            self._cert_dir = tempfile.mkdtemp(prefix="imgproxy-otel-")
+        path = os.path.join(self._cert_dir, name)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as stream:
+            stream.write(pem)
+        return path
+
+    def _meters(self, resource: Any, gauges: Gauges) -> Any:
+        from opentelemetry.metrics import CallbackOptions, Observation
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        reader = PeriodicExportingMetricReader(self._exporter("metrics"),
+                                               export_interval_millis=self.config.metric_interval * 1000)
+        provider = MeterProvider(resource=resource, metric_readers=[reader])
+        meter = provider.get_meter("imgproxy_py", __version__)
+
+        def observe(name: str) -> Callable[[CallbackOptions], list[Observation]]:
+            return lambda options: [Observation(gauges().get(name, 0.0))]
+
+        for name in GAUGES:
+            meter.create_observable_gauge(name, callbacks=[observe(name)])
+        return provider
+
+    def _start_logs(self, resource: Any) -> None:
+        from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+        self.logger_provider = LoggerProvider(resource=resource)
+        self.logger_provider.add_log_record_processor(BatchLogRecordProcessor(self._exporter("logs")))
+        self._log_handler = LoggingHandler(level=logging.INFO, logger_provider=self.logger_provider)
+        logging.getLogger("imgproxy_py").addHandler(self._log_handler)
+
+
+def _propagator(name: str) -> Any:
+    if name == "baggage":
+        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+        return W3CBaggagePropagator()
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    return TraceContextTextMapPropagator()
+
+
+class TelemetryMiddleware:
+    """One span per request, a child of the caller's ``traceparent``, current while it runs."""
+
+    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
+        self.app = app
+        self.telemetry = telemetry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from opentelemetry import context, trace
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        carrier = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers") or []}
+        parent = self.telemetry.propagator.extract(carrier)
+        method = scope.get("method", "GET")
+        attributes = {"http.request.method": method, "url.path": scope.get("path", ""),
+                      "url.scheme": scope.get("scheme", "http")}
+        span = self.telemetry.tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+        token = context.attach(trace.set_span_in_context(span, parent))
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+            context.detach(token)
+            span.end()

@@ -1,0 +1,98 @@
+"""Settings of OpenTelemetry export, with imgproxy's names and defaults.
+
+imgproxy reads ``IMGPROXY_OPEN_TELEMETRY_*`` and the standard ``OTEL_*`` variables; its earlier
+names (``IMGPROXY_OPEN_TELEMETRY_ENDPOINT`` as ``host:port``, ``_PROTOCOL``, ``_SERVICE_NAME``,
+``_PROPAGATORS``, ``_CONNECTION_TIMEOUT``, ``_GRPC_INSECURE``) still work where the standard
+variable is not set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imgproxy_py.envreader import EnvReader
+
+PROTOCOLS = ("grpc", "http/protobuf")
+PROPAGATORS = ("tracecontext", "baggage")
+ID_GENERATORS = ("xray", "random")
+SIGNAL_PATHS = {"traces": "/v1/traces", "metrics": "/v1/metrics", "logs": "/v1/logs"}
+
+
+@dataclass(frozen=True)
+class TelemetryConfig:
+    enabled: bool = False
+    metrics: bool = False
+    logs: bool = False
+    protocol: str = "grpc"
+    endpoints: tuple[tuple[str, str], ...] = ()  # signal -> URL
+    service_name: str = "imgproxy"
+    propagators: tuple[str, ...] = PROPAGATORS
+    propagate_external: bool = False  # trace headers on source downloads
+    trace_id_generator: str = "xray"
+    timeout: float = 10.0
+    server_cert: str = ""  # PEM
+    client_cert: str = ""
+    client_key: str = ""
+    metric_interval: float = 60.0
+
+    def endpoint(self, signal: str) -> str:
+        return dict(self.endpoints)[signal]
+
+    @staticmethod
+    def from_env(r: EnvReader) -> TelemetryConfig:
+        legacy_endpoint = r.string("IMGPROXY_OPEN_TELEMETRY_ENDPOINT")
+        enabled = r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE", bool(legacy_endpoint))
+        protocol = _protocol(r)
+        base = r.string("OTEL_EXPORTER_OTLP_ENDPOINT").rstrip("/")
+        insecure = r.boolean("IMGPROXY_OPEN_TELEMETRY_GRPC_INSECURE", True)
+        legacy_protocol = r.string("IMGPROXY_OPEN_TELEMETRY_PROTOCOL", "grpc").lower()
+        if not base and legacy_endpoint:  # host:port; the scheme came from the protocol
+            secure = legacy_protocol == "https" or (protocol == "grpc" and not insecure)
+            base = ("https://" if secure else "http://") + legacy_endpoint
+        if not base:
+            base = "https://localhost:4317" if protocol == "grpc" else "https://localhost:4318"
+        endpoints = []
+        for signal, path in SIGNAL_PATHS.items():
+            own = r.string(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
+            endpoints.append((signal, own or (base if protocol == "grpc" else base + path)))
+        names = r.string_list("OTEL_PROPAGATORS") or r.string_list("IMGPROXY_OPEN_TELEMETRY_PROPAGATORS")
+        propagators = tuple(name.strip().lower() for name in names) or PROPAGATORS
+        for name in propagators:
+            if name not in PROPAGATORS:
+                r.errors.append(f"OTEL_PROPAGATORS: {name!r} is not one of {', '.join(PROPAGATORS)}")
+        generator = r.string("IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR", "xray").lower()
+        if generator not in ID_GENERATORS:
+            r.errors.append(f"IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR: {generator!r} is not xray or random")
+            generator = "xray"
+        timeout_ms = r.number("OTEL_EXPORTER_OTLP_TIMEOUT", 0.0, minimum=0)
+        return TelemetryConfig(
+            enabled=enabled,
+            metrics=r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE_METRICS", False),
+            logs=r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE_LOGS", False),
+            protocol=protocol,
+            endpoints=tuple(endpoints),
+            service_name=r.string("OTEL_SERVICE_NAME") or r.string("IMGPROXY_OPEN_TELEMETRY_SERVICE_NAME", "imgproxy"),
+            propagators=tuple(name for name in propagators if name in PROPAGATORS),
+            propagate_external=r.boolean("IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL", False),
+            trace_id_generator=generator,
+            timeout=timeout_ms / 1000 if timeout_ms else r.number("IMGPROXY_OPEN_TELEMETRY_CONNECTION_TIMEOUT", 10.0,
+                                                                  minimum=0.001),
+            server_cert=_pem(r.string("IMGPROXY_OPEN_TELEMETRY_SERVER_CERT")),
+            client_cert=_pem(r.string("IMGPROXY_OPEN_TELEMETRY_CLIENT_CERT")),
+            client_key=_pem(r.string("IMGPROXY_OPEN_TELEMETRY_CLIENT_KEY")),
+            metric_interval=r.number("OTEL_METRIC_EXPORT_INTERVAL", 60000.0, minimum=1) / 1000,
+        )
+
+
+def _protocol(r: EnvReader) -> str:
+    value = (r.string("OTEL_EXPORTER_OTLP_PROTOCOL") or r.string("IMGPROXY_OPEN_TELEMETRY_PROTOCOL", "grpc")).lower()
+    value = "http/protobuf" if value in ("http", "https") else value
+    if value not in PROTOCOLS:
+        r.errors.append(f"OTEL_EXPORTER_OTLP_PROTOCOL: {value!r} is not grpc or http/protobuf (http/json is not "
+                        "supported, as in imgproxy)")
+        return "grpc"
+    return value
+
+
+def _pem(value: str) -> str:
+    return value.replace("\\n", "\n")  # imgproxy lets line breaks be written as \n

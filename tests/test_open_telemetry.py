@@ -1,0 +1,147 @@
+"""OpenTelemetry through ``imgproxy-py serve`` into an OTLP receiver on loopback: request spans
+under the caller's trace, imgproxy's span names, errors, gauges, logs, trace headers on
+source downloads, X-Ray trace ids; HTTP/protobuf and gRPC."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from imgproxy_py.config import read_config
+from tests.cluster_nodes import Node
+from tests.conftest import asset
+from tests.otlp_receiver import GrpcTraceReceiver, HttpReceiver
+from tests.servers import Origin
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_ID = "00f067aa0ba902b7"
+FAST_EXPORT = {"OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_METRIC_EXPORT_INTERVAL": "300",
+               "OTEL_BLRP_SCHEDULE_DELAY": "100"}
+
+
+@pytest.fixture(scope="module")
+def collector() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def traced(collector: HttpReceiver) -> Iterator[tuple[Node, Origin]]:
+    origin = Origin()
+    origin.add("/hopper.jpg", asset("hopper.jpg").read_bytes())
+    node = Node({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                 "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "IMGPROXY_OPEN_TELEMETRY_ENABLE_METRICS": "true",
+                 "IMGPROXY_OPEN_TELEMETRY_ENABLE_LOGS": "true", "IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL": "true",
+                 **FAST_EXPORT})
+    try:
+        node.wait_ready()
+        yield node, origin
+    finally:
+        node.stop()
+        origin.close()
+
+
+def hex_id(raw: bytes) -> str:
+    return raw.hex()
+
+
+def test_request_span_joins_the_callers_trace(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
+    node, origin = traced
+    response = httpx.get(f"{node.base}/unsafe/rs:fit:32:32/plain/{origin.url('/hopper.jpg')}",
+                         headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}, timeout=30)
+    assert response.status_code == 200
+
+    def in_trace() -> list[tuple[dict[str, str], object]]:
+        return [(res, span) for res, span in collector.spans() if hex_id(span.trace_id) == TRACE_ID]
+
+    collector.wait_for(lambda: len(in_trace()) >= 5)
+    spans = [span for _, span in in_trace()]
+    (request,) = [span for span in spans if hex_id(span.parent_span_id) == PARENT_ID]
+    attributes = {a.key: a.value for a in request.attributes}
+    assert request.name == "GET" and attributes["http.response.status_code"].int_value == 200
+    children = {span.name for span in spans if span.parent_span_id == request.span_id}
+    assert {"queue", "downloading_image", "processing_image", "streaming_image"} <= children
+    assert in_trace()[0][0]["service.name"] == "imgproxy"
+    # IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL: the source download carried the trace.
+    sent = [headers for path, headers in origin.requests if path == "/hopper.jpg"]
+    assert sent and sent[-1]["traceparent"].split("-")[1] == TRACE_ID
+
+
+def test_new_traces_have_xray_ids(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
+    node, _ = traced
+    before = int(time.time())
+    assert httpx.get(f"{node.base}/unsafe/rs:fit:16:16/plain/local:///core/hopper.jpg", timeout=30).status_code == 200
+    collector.wait_for(lambda: any(s.attributes and s.name == "GET" and not s.parent_span_id
+                                   for _, s in collector.spans()))
+    roots = [span for _, span in collector.spans() if span.name == "GET" and not span.parent_span_id]
+    started = int.from_bytes(roots[-1].trace_id[:4], "big")  # X-Ray: the first 4 bytes are the epoch second
+    assert before - 5 <= started <= time.time() + 5
+
+
+def test_errors_mark_the_span(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
+    node, _ = traced
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    assert httpx.get(f"{node.base}/unsafe/rs:fit:16:16/plain/local:///core/missing.jpg", timeout=30,
+                     headers={"traceparent": f"00-{trace_id}-{PARENT_ID}-01"}).status_code == 404
+    collector.wait_for(lambda: any(hex_id(s.trace_id) == trace_id for _, s in collector.spans()))
+    (span,) = [s for _, s in collector.spans() if hex_id(s.trace_id) == trace_id and s.name == "GET"]
+    attributes = {a.key: a.value for a in span.attributes}
+    assert span.status.code == 2  # STATUS_CODE_ERROR
+    assert attributes["error.type"].string_value == "download"
+    assert attributes["http.response.status_code"].int_value == 404
+    # The warning logged for it went out as an OTLP log record too.
+    collector.wait_for(lambda: any("missing.jpg" in body for body in collector.log_bodies()))
+
+
+def test_gauges_are_exported(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
+    collector.wait_for(lambda: "workers" in collector.gauges())
+    gauges = collector.gauges()
+    assert gauges["workers"] == 2  # the node's IMGPROXY_WORKERS
+    assert {"requests_in_progress", "images_in_progress", "workers_utilization"} <= gauges.keys()
+
+
+def test_grpc_with_imgproxy_3_settings() -> None:
+    receiver = GrpcTraceReceiver()
+    node = Node({"IMGPROXY_OPEN_TELEMETRY_ENDPOINT": receiver.endpoint.removeprefix("http://"),
+                 "IMGPROXY_OPEN_TELEMETRY_SERVICE_NAME": "images-eu",
+                 "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR": "random", **FAST_EXPORT})
+    try:
+        node.wait_ready()
+        assert httpx.get(f"{node.base}/unsafe/rs:fit:16:16/plain/local:///core/hopper.jpg", timeout=30,
+                         headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}).status_code == 200
+        receiver.wait_for(lambda: any(hex_id(s.trace_id) == TRACE_ID for _, s in receiver.spans()))
+        resource, _ = next((r, s) for r, s in receiver.spans() if hex_id(s.trace_id) == TRACE_ID)
+        assert resource["service.name"] == "images-eu"
+    finally:
+        node.stop()
+        receiver.close()
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true"}, ("grpc", "https://localhost:4317")),
+    ({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http"},
+     ("http/protobuf", "https://localhost:4318/v1/traces")),
+    ({"IMGPROXY_OPEN_TELEMETRY_ENDPOINT": "otel:4317"}, ("grpc", "http://otel:4317")),
+    ({"IMGPROXY_OPEN_TELEMETRY_ENDPOINT": "otel:4317", "IMGPROXY_OPEN_TELEMETRY_GRPC_INSECURE": "false"},
+     ("grpc", "https://otel:4317")),
+    ({"IMGPROXY_OPEN_TELEMETRY_ENDPOINT": "otel:4318", "IMGPROXY_OPEN_TELEMETRY_PROTOCOL": "https"},
+     ("http/protobuf", "https://otel:4318/v1/traces")),
+    ({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+      "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t:1/x"},
+     ("http/protobuf", "http://t:1/x")),
+])
+def test_settings(env: dict[str, str], expected: tuple[str, str]) -> None:
+    config, problems = read_config(env)
+    assert not problems and config.telemetry.enabled
+    assert (config.telemetry.protocol, config.telemetry.endpoint("traces")) == expected
+
+
+def test_bad_settings_stop_start_up() -> None:
+    _, problems = read_config({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+                               "OTEL_PROPAGATORS": "b3", "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR": "uuid"})
+    assert sorted(p.split(":")[0] for p in problems) == [
+        "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_PROPAGATORS"]
