@@ -103,7 +103,14 @@ class Telemetry:
         module = importlib.import_module(f"opentelemetry.exporter.otlp.proto.{transport}.{_EXPORTER_MODULES[signal]}")
         exporter = getattr(module, _EXPORTER_CLASSES[signal])
         if transport == "http":
-            return exporter(endpoint=endpoint, timeout=config.timeout,
+            session = None
+            if config.server_cert:
+                import requests
+
+                # Else REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, when set, would replace the certificate given.
+                session = requests.Session()
+                session.trust_env = False
+            return exporter(endpoint=endpoint, timeout=config.timeout, session=session,
                             certificate_file=self._pem_file("server.pem", config.server_cert),
                             client_certificate_file=self._pem_file("client.pem", config.client_cert),
                             client_key_file=self._pem_file("client.key", config.client_key))

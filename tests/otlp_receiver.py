@@ -4,11 +4,14 @@ the protocol's own message classes (opentelemetry-proto) and keeping them for as
 
 from __future__ import annotations
 
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
@@ -57,8 +60,33 @@ class Received:
             time.sleep(0.05)
 
 
+def self_signed_certificate() -> tuple[str, str]:
+    """(certificate, key), PEM, for 127.0.0.1: a collector's TLS identity."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "collector")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    return (certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
 class HttpReceiver(Received):
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
         super().__init__()
         receiver = self
 
@@ -80,7 +108,17 @@ class HttpReceiver(Received):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            with tempfile.TemporaryDirectory() as folder:
+                cert, key = Path(folder, "cert.pem"), Path(folder, "key.pem")
+                cert.write_text(tls[0])
+                key.write_text(tls[1])
+                context.load_cert_chain(cert, key)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.endpoint = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -89,7 +127,8 @@ class HttpReceiver(Received):
 
 
 class GrpcTraceReceiver(Received):
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None, client_ca: str = "") -> None:
+        """``client_ca``: mutual TLS, clients must show a certificate it signed."""
         import grpc
 
         super().__init__()
@@ -102,7 +141,13 @@ class GrpcTraceReceiver(Received):
 
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), self.server)
-        port = self.server.add_insecure_port("127.0.0.1:0")
+        if tls is None:
+            port = self.server.add_insecure_port("127.0.0.1:0")
+        else:
+            credentials = grpc.ssl_server_credentials([(tls[1].encode(), tls[0].encode())],
+                                                      root_certificates=client_ca.encode() or None,
+                                                      require_client_auth=bool(client_ca))
+            port = self.server.add_secure_port("127.0.0.1:0", credentials)
         self.server.start()
         self.endpoint = f"http://127.0.0.1:{port}"
 

@@ -13,7 +13,7 @@ import pytest
 from imgproxy_py.config import read_config
 from tests.cluster_nodes import Node
 from tests.conftest import asset
-from tests.otlp_receiver import GrpcTraceReceiver, HttpReceiver
+from tests.otlp_receiver import GrpcTraceReceiver, HttpReceiver, self_signed_certificate
 from tests.servers import Origin
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -116,6 +116,32 @@ def test_grpc_with_imgproxy_3_settings() -> None:
         receiver.wait_for(lambda: any(hex_id(s.trace_id) == TRACE_ID for _, s in receiver.spans()))
         resource, _ = next((r, s) for r, s in receiver.spans() if hex_id(s.trace_id) == TRACE_ID)
         assert resource["service.name"] == "images-eu"
+    finally:
+        node.stop()
+        receiver.close()
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc", "grpc+mtls"])
+def test_collector_behind_tls(protocol: str) -> None:
+    tls = self_signed_certificate()
+    client = self_signed_certificate()
+    if protocol == "http/protobuf":
+        receiver: HttpReceiver | GrpcTraceReceiver = HttpReceiver(tls)
+    else:
+        receiver = GrpcTraceReceiver(tls, client_ca=client[0] if protocol == "grpc+mtls" else "")
+    # The certificates as imgproxy takes them: PEM with "\n" for line breaks. With gRPC a server
+    # certificate means TLS even for the receiver's http:// endpoint, as in imgproxy.
+    env = {"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": protocol.split("+")[0],
+           "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+           "IMGPROXY_OPEN_TELEMETRY_SERVER_CERT": tls[0].replace("\n", "\\n"), **FAST_EXPORT}
+    if protocol == "grpc+mtls":
+        env.update(IMGPROXY_OPEN_TELEMETRY_CLIENT_CERT=client[0], IMGPROXY_OPEN_TELEMETRY_CLIENT_KEY=client[1])
+    node = Node(env)
+    try:
+        node.wait_ready()
+        assert httpx.get(f"{node.base}/unsafe/rs:fit:16:16/plain/local:///core/hopper.jpg", timeout=30,
+                         headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}).status_code == 200
+        receiver.wait_for(lambda: any(hex_id(s.trace_id) == TRACE_ID for _, s in receiver.spans()))
     finally:
         node.stop()
         receiver.close()
