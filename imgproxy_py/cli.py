@@ -58,9 +58,9 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) ->
     setup_logging(config)
     if config.processes == 1 or problems:
         return _serve_process(config, None, problems)
-    from imgproxy_py.settings_check import unread_settings
+    from imgproxy_py.settings_check import settings_warnings
 
-    for warning in unread_settings(config.settings_given, config.settings_read):
+    for warning in settings_warnings(config.settings_given, config.settings_read):
         log.warning("%s", warning)
     # Several processes: bind once here, then each child builds its own services on the
     # shared socket (nothing heavy is loaded before the fork).
@@ -104,7 +104,7 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
     from imgproxy_py.server.app import create_app
     from imgproxy_py.server.composition import build_services
     from imgproxy_py.server.http_timeouts import with_deadlines
-    from imgproxy_py.settings_check import unread_settings
+    from imgproxy_py.settings_check import settings_warnings
 
     try:
         services = build_services(config)
@@ -113,7 +113,7 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
     if problems:
         return _invalid(problems)
     if sock is None:
-        for warning in unread_settings(config.settings_given, config.settings_read):
+        for warning in settings_warnings(config.settings_given, config.settings_read):
             log.warning("%s", warning)
         sock = _bind(config)
         if sock is None:

@@ -34,6 +34,7 @@ from imgproxy_py.server.error_reporting import ErrorReportingConfig
 from imgproxy_py.server.http_config import HttpConfig
 from imgproxy_py.server.listen import ListenAddress, parse_listen_address
 from imgproxy_py.server.syslog_config import SyslogConfig
+from imgproxy_py.settings_check import deprecated_settings
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.stores import StoresConfig
 from imgproxy_py.sources.url_images import FallbackImagesConfig, WatermarksConfig
@@ -76,7 +77,8 @@ class ServerConfig:
                                                              minimum=1), minimum=1),
             requests_queue_size=r.integer("IMGPROXY_REQUESTS_QUEUE_SIZE", 0, minimum=0),
             max_clients=r.integer("IMGPROXY_MAX_CLIENTS", 2048, minimum=0),
-            timeout=r.number("IMGPROXY_TIMEOUT", 10.0, minimum=0.001),
+            timeout=r.number("IMGPROXY_TIMEOUT", r.number("IMGPROXY_WRITE_TIMEOUT", 10.0, minimum=0.001),
+                             minimum=0.001),
             ttl=r.integer("IMGPROXY_TTL", 31536000, minimum=0),
             path_prefix=r.string("IMGPROXY_PATH_PREFIX").rstrip("/"),
             secret=r.string("IMGPROXY_SECRET"),
@@ -376,7 +378,9 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         cache=CacheConfig.from_env(r),
         processes=read_processes(r),
     )
-    config = replace(config, server=config.server.per_process(config.processes),
-                     settings_given=frozenset(n for n in tracked if n.startswith("IMGPROXY_")),
+    given = frozenset(n for n in tracked if n.startswith("IMGPROXY_"))
+    if r.boolean("IMGPROXY_FAIL_ON_DEPRECATION", False):
+        problems.extend(deprecated_settings(given))
+    config = replace(config, server=config.server.per_process(config.processes), settings_given=given,
                      settings_read=frozenset(tracked.read))
     return config, r.errors + problems

@@ -25,6 +25,34 @@ def imgproxy_settings() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+# imgproxy's earlier names that still work, and what replaced each (its docs' "deprecated alias").
+DEPRECATED_SETTINGS = {
+    "IMGPROXY_ENABLE_WEBP_DETECTION": "IMGPROXY_AUTO_WEBP",
+    "IMGPROXY_ENABLE_AVIF_DETECTION": "IMGPROXY_AUTO_AVIF",
+    "IMGPROXY_WRITE_TIMEOUT": "IMGPROXY_TIMEOUT",
+    "IMGPROXY_READ_TIMEOUT": "IMGPROXY_READ_REQUEST_TIMEOUT",
+    "IMGPROXY_OPEN_TELEMETRY_ENDPOINT": "OTEL_EXPORTER_OTLP_ENDPOINT and IMGPROXY_OPEN_TELEMETRY_ENABLE",
+    "IMGPROXY_OPEN_TELEMETRY_PROTOCOL": "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "IMGPROXY_OPEN_TELEMETRY_GRPC_INSECURE": "OTEL_EXPORTER_OTLP_ENDPOINT with http://",
+    "IMGPROXY_OPEN_TELEMETRY_SERVICE_NAME": "OTEL_SERVICE_NAME",
+    "IMGPROXY_OPEN_TELEMETRY_PROPAGATORS": "OTEL_PROPAGATORS",
+    "IMGPROXY_OPEN_TELEMETRY_CONNECTION_TIMEOUT": "OTEL_EXPORTER_OTLP_TIMEOUT",
+}
+
+
+def deprecated_settings(given: Iterable[str]) -> list[str]:
+    """imgproxy's message for each deprecated name set (a warning, or with
+    ``IMGPROXY_FAIL_ON_DEPRECATION`` a reason not to start)."""
+    given = set(given)
+    return [f"{old} is deprecated, use {new} instead" for old, new in DEPRECATED_SETTINGS.items() if old in given]
+
+
+def settings_warnings(given: Iterable[str], read: Iterable[str]) -> list[str]:
+    """What start-up logs about the settings: deprecated names, then names nothing read."""
+    given = list(given)
+    return deprecated_settings(given) + unread_settings(given, read)
+
+
 def unread_settings(given: Iterable[str], read: Iterable[str]) -> list[str]:
     """One warning for each ``IMGPROXY_*`` name in ``given`` (the environment) not in ``read``."""
     read = set(read)

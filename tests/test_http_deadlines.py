@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from imgproxy_py.config import read_config
+from imgproxy_py.settings_check import settings_warnings
 from tests.cluster_nodes import Node
 
 DEADLINE = 1.5
@@ -42,10 +43,22 @@ def closed_after(sock: socket.socket, limit: float = 10.0) -> float:
 
 def test_settings_and_their_older_names() -> None:
     config, _ = read_config({"IMGPROXY_READ_TIMEOUT": "3", "IMGPROXY_WRITE_TIMEOUT": "4"})
-    assert (config.http.read_request_timeout, config.http.write_response_timeout) == (3, 4)
+    # imgproxy 3's IMGPROXY_WRITE_TIMEOUT was the processing timeout's name, not the write deadline's.
+    assert (config.http.read_request_timeout, config.server.timeout, config.http.write_response_timeout) == (3, 4, 10)
     config, _ = read_config({"IMGPROXY_READ_TIMEOUT": "3", "IMGPROXY_READ_REQUEST_TIMEOUT": "5"})
     assert config.http.read_request_timeout == 5
     assert read_config({})[0].http.read_request_timeout == 10  # imgproxy's default
+
+
+def test_deprecated_names_warn_or_stop_start_up() -> None:
+    env = {"IMGPROXY_READ_TIMEOUT": "3", "IMGPROXY_ENABLE_WEBP_DETECTION": "true"}
+    config, problems = read_config(env)
+    assert not problems and config.processing.auto_webp
+    assert settings_warnings(config.settings_given, config.settings_read) == [
+        "IMGPROXY_ENABLE_WEBP_DETECTION is deprecated, use IMGPROXY_AUTO_WEBP instead",
+        "IMGPROXY_READ_TIMEOUT is deprecated, use IMGPROXY_READ_REQUEST_TIMEOUT instead"]
+    _, problems = read_config({**env, "IMGPROXY_FAIL_ON_DEPRECATION": "true"})
+    assert len(problems) == 2 and all("deprecated" in p for p in problems)
 
 
 def test_a_silent_connection_is_closed(node: Node) -> None:

@@ -47,9 +47,7 @@ class HttpConfig:
             keep_alive_timeout=r.integer("IMGPROXY_KEEP_ALIVE_TIMEOUT", 10, minimum=0),
             so_reuseport=r.boolean("IMGPROXY_SO_REUSEPORT", False),
             enable_debug_headers=r.boolean("IMGPROXY_ENABLE_DEBUG_HEADERS", False),
-            # imgproxy 3's names first, then its current ones over them.
-            read_request_timeout=r.number("IMGPROXY_READ_REQUEST_TIMEOUT",
+            read_request_timeout=r.number("IMGPROXY_READ_REQUEST_TIMEOUT",  # imgproxy 3: IMGPROXY_READ_TIMEOUT
                                           r.number("IMGPROXY_READ_TIMEOUT", 10.0, minimum=0), minimum=0),
-            write_response_timeout=r.number("IMGPROXY_WRITE_RESPONSE_TIMEOUT",
-                                            r.number("IMGPROXY_WRITE_TIMEOUT", 10.0, minimum=0), minimum=0),
+            write_response_timeout=r.number("IMGPROXY_WRITE_RESPONSE_TIMEOUT", 10.0, minimum=0),
         )
