@@ -1,4 +1,4 @@
-"""Metrics with imgproxy's names: Prometheus (``/metrics``) and DataDog (DogStatsD).
+"""Metrics with imgproxy's names: Prometheus (``/metrics``), DataDog (DogStatsD) and CloudWatch.
 
 What imgproxy reports keeps imgproxy's name, labels and buckets, so its dashboards work
 unchanged: ``requests_total``, ``status_codes_total{status}``, ``errors_total{type}`` (its error
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from imgproxy_py.metrics_config import MetricsConfig
 
 if TYPE_CHECKING:
+    from imgproxy_py.cloudwatch import CloudWatch
     from imgproxy_py.telemetry import Telemetry
 
 log = logging.getLogger("imgproxy_py.metrics")
@@ -56,9 +57,11 @@ OWN_PREFIX = "imgproxy_py"
 
 
 class Metrics:
-    def __init__(self, config: MetricsConfig, gauges: Gauges, telemetry: Telemetry | None = None) -> None:
+    def __init__(self, config: MetricsConfig, gauges: Gauges, telemetry: Telemetry | None = None,
+                 cloud_watch: CloudWatch | None = None) -> None:
         self.config = config
         self.telemetry = telemetry  # OpenTelemetry spans and errors
+        self.cloud_watch = cloud_watch  # imgproxy's gauges every gauge_interval
         self.gauges = gauges
         self.requests_in_progress = 0
         self.images_in_progress = 0
@@ -105,7 +108,7 @@ class Metrics:
     async def start(self) -> None:
         if self._prom is not None:
             self._prom.serve()
-        if self._statsd is not None:
+        if self._statsd is not None or self.cloud_watch is not None:
             self._task = asyncio.create_task(self._gauge_loop())
 
     async def stop(self) -> None:
@@ -119,10 +122,16 @@ class Metrics:
             self._statsd.close_socket()
         if self.telemetry is not None:
             await asyncio.to_thread(self.telemetry.shutdown)  # flushes to the collector
+        if self.cloud_watch is not None:
+            self.cloud_watch.close()
 
     async def _gauge_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.gauge_interval)
+            if self.cloud_watch is not None:
+                await asyncio.to_thread(self.cloud_watch.send, self.gauges())
+            if self._statsd is None:
+                continue
             try:
                 for name, value in self.gauges().items():
                     if name in IMGPROXY_GAUGES:  # imgproxy sends these only when asked to

@@ -1,4 +1,4 @@
-"""Settings of the Prometheus and DataDog metrics."""
+"""Settings of the Prometheus, DataDog and CloudWatch metrics."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ class MetricsConfig:
     datadog_env: str = ""
     datadog_version: str = ""
     gauge_interval: float = 10.0
+    cloud_watch_service_name: str = ""  # set: imgproxy's gauges go to CloudWatch
+    cloud_watch_namespace: str = "imgproxy"
+    cloud_watch_region: str = ""
 
     @staticmethod
     def from_env(r: EnvReader) -> MetricsConfig:
@@ -37,4 +40,7 @@ class MetricsConfig:
             datadog_env=r.string("DD_ENV"),
             datadog_version=r.string("DD_VERSION"),
             gauge_interval=r.number("IMGPROXY_METRICS_INTERVAL", 10.0, minimum=0.05),
+            cloud_watch_service_name=r.string("IMGPROXY_CLOUD_WATCH_SERVICE_NAME"),
+            cloud_watch_namespace=r.string("IMGPROXY_CLOUD_WATCH_NAMESPACE", "imgproxy"),
+            cloud_watch_region=r.string("IMGPROXY_CLOUD_WATCH_REGION") or r.string("AWS_REGION"),
         )

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import pyvips
 
 from imgproxy_py.cache import BytesCache, SingleFlight
+from imgproxy_py.cloudwatch import CloudWatch
 from imgproxy_py.cluster.internal import InternalCache, build_internal_cache, shared_detections
 from imgproxy_py.config import VERSION, Config
 from imgproxy_py.detection import DetectorSet
@@ -190,11 +191,11 @@ def build_services(config: Config) -> Services:
     services.fallback_images = URLImages(config.fallback_images, fetcher, config.url)
     if config.error_reporting.sentry_dsn:
         services.error_reporter = ErrorReporter(config.error_reporting)
-    telemetry = _telemetry(config, services, problems)
+    telemetry, cloud_watch = _telemetry(config, services, problems), _cloud_watch(config, problems)
     if problems:
         raise ConfigError(problems)
-    if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry is not None:
-        services.metrics = Metrics(config.metrics, services.gauges, telemetry)
+    if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry or cloud_watch:
+        services.metrics = Metrics(config.metrics, services.gauges, telemetry, cloud_watch)
         workers.on_span = services.metrics.span
     if telemetry is not None and config.telemetry.propagate_external:
         fetcher.http.trace_headers = telemetry.inject
@@ -208,6 +209,16 @@ def _telemetry(config: Config, services: Services, problems: list[str]) -> Telem
         return Telemetry(config.telemetry, services.gauges)
     except ImportError:
         problems.append("IMGPROXY_OPEN_TELEMETRY_ENABLE: needs the otel extra (pip install 'imgproxy-py[otel]')")
+        return None
+
+
+def _cloud_watch(config: Config, problems: list[str]) -> CloudWatch | None:
+    if not config.metrics.cloud_watch_service_name:
+        return None
+    try:
+        return CloudWatch(config.metrics)
+    except ImportError:
+        problems.append("IMGPROXY_CLOUD_WATCH_SERVICE_NAME: needs the cloud extra (pip install 'imgproxy-py[cloud]')")
         return None
 
 
