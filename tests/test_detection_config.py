@@ -194,3 +194,38 @@ def test_provider_choice(monkeypatch: pytest.MonkeyPatch) -> None:
         ("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"}),
         "CPUExecutionProvider",
     ]
+
+
+@pytest.mark.parametrize(("env", "threads", "accurate"), [
+    ({}, 1, False),
+    ({"IMGPROXY_ML_INFERENCE_NUM_THREADS": "3", "IMGPROXY_ML_EXECUTION_MODE": "accuracy"}, 3, True),
+    ({"IMGPROXY_ML_INFERENCE_NUM_THREADS": "3", "IMGPROXY_OBJECT_DETECTION_INFERENCE_NUM_THREADS": "2",
+      "IMGPROXY_ML_EXECUTION_MODE": "accuracy", "IMGPROXY_OBJECT_DETECTION_EXECUTION_MODE": "performance"}, 2, False),
+    ({"IMGPROXY_OBJECT_DETECTION_INFERENCE_NUM_THREADS": "2", "IMGPROXY_DETECTION_THREADS": "4"}, 4, False),
+])
+def test_imgproxy_ml_settings(env: dict[str, str], threads: int, accurate: bool) -> None:
+    """imgproxy Pro's ML settings reach the onnxruntime session the detector runs."""
+    import onnxruntime as ort
+
+    config, errors = DetectionConfig.from_env(env)
+    assert errors == [] and (config.threads, config.accurate) == (threads, accurate)
+    face = DetectorSet(config)._face
+    assert face is not None
+    options = face.session.get_session_options()
+    assert options.intra_op_num_threads == threads
+    assert options.graph_optimization_level == (ort.GraphOptimizationLevel.ORT_ENABLE_BASIC if accurate
+                                                else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+
+
+def test_bad_execution_mode_is_reported() -> None:
+    _, errors = DetectionConfig.from_env({"IMGPROXY_ML_EXECUTION_MODE": "fastest"})
+    assert errors == ["IMGPROXY_ML_EXECUTION_MODE: 'fastest' is not performance or accuracy"]
+
+
+def test_classifier_execution_mode() -> None:
+    from imgproxy_py.detection.classify import ClassificationConfig
+    from imgproxy_py.envreader import EnvReader
+
+    assert ClassificationConfig.from_env(EnvReader({"IMGPROXY_ML_EXECUTION_MODE": "accuracy"})).accurate
+    assert not ClassificationConfig.from_env(EnvReader({"IMGPROXY_ML_EXECUTION_MODE": "accuracy",
+                                                        "IMGPROXY_CLASSIFICATION_EXECUTION_MODE": "performance"})).accurate

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyvips
 
+from imgproxy_py.detection.config import execution_mode
 from imgproxy_py.detection.preprocess import resize_exact, to_array, to_srgb_uchar
 from imgproxy_py.detection.sessions import onnxruntime_available, open_session
 from imgproxy_py.envreader import EnvReader
@@ -37,6 +38,7 @@ class ClassificationConfig:
     normalization: str = "none"
     layout: str = "nhwc"
     threads: int = 1  # IMGPROXY_CLASSIFICATION_INFERENCE_NUM_THREADS
+    accurate: bool = False  # IMGPROXY_CLASSIFICATION_EXECUTION_MODE=accuracy
 
     @property
     def enabled(self) -> bool:
@@ -62,6 +64,7 @@ class ClassificationConfig:
             layout=_choice(r, "IMGPROXY_CLASSIFICATION_LAYOUT", "nhwc", LAYOUTS),
             threads=r.integer("IMGPROXY_CLASSIFICATION_INFERENCE_NUM_THREADS",
                               r.integer("IMGPROXY_ML_INFERENCE_NUM_THREADS", 1, minimum=1), minimum=1),
+            accurate=execution_mode(r, "IMGPROXY_CLASSIFICATION_EXECUTION_MODE") == "accuracy",
         )
 
 
@@ -106,7 +109,8 @@ class Classifier:
             if self._session is None:
                 assert self.config.model is not None
                 try:
-                    self._session = open_session(self.config.model, threads=self.config.threads, providers=None)
+                    self._session = open_session(self.config.model, threads=self.config.threads, providers=None,
+                                                 accurate=self.config.accurate)
                 except RuntimeError as exc:
                     raise UnprocessableImageError(f"classification model: {exc}") from exc
             return self._session

@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from imgproxy_py import resources
 from imgproxy_py.detection.focus import GravityMode
-from imgproxy_py.detection.sessions import onnxruntime_available, resolve_providers
+from imgproxy_py.detection.sessions import EXECUTION_MODES, onnxruntime_available, resolve_providers
 from imgproxy_py.envreader import EnvReader
 
 BUNDLED_FACE_MODEL = "centerface.onnx"
@@ -79,6 +79,7 @@ class DetectionConfig:
     gravity_mode: GravityMode = GravityMode.MAX_SCORE_AREA
 
     threads: int = 1
+    accurate: bool = False  # imgproxy's "accuracy" ML execution mode
     providers: tuple[str, ...] | None = None
     # Why an optional part is off although nobody asked for it to be (logged at start-up).
     notes: tuple[str, ...] = ()
@@ -129,7 +130,12 @@ class DetectionConfig:
             gravity_mode=reader.parsed(
                 "IMGPROXY_OBJECT_DETECTION_GRAVITY_MODE", GravityMode.MAX_SCORE_AREA, _parse_gravity_mode
             ),
-            threads=reader.integer("IMGPROXY_DETECTION_THREADS", 1, minimum=1, maximum=256),
+            # Ours, else imgproxy Pro's object detection and general ML settings.
+            threads=reader.integer("IMGPROXY_DETECTION_THREADS", reader.integer(
+                "IMGPROXY_OBJECT_DETECTION_INFERENCE_NUM_THREADS",
+                reader.integer("IMGPROXY_ML_INFERENCE_NUM_THREADS", 1, minimum=1, maximum=256), minimum=1, maximum=256),
+                minimum=1, maximum=256),
+            accurate=execution_mode(reader, "IMGPROXY_OBJECT_DETECTION_EXECUTION_MODE") == "accuracy",
             providers=providers,
             notes=tuple(notes),
             unavailable="" if runtime_ok else MISSING_RUNTIME,
@@ -282,6 +288,17 @@ def _parse_net_type(value: str) -> NetType:
     except ValueError:
         supported = ", ".join(net_type.value for net_type in NetType)
         raise ValueError(f"{value!r} is not a supported network type ({supported})") from None
+
+
+def execution_mode(reader: EnvReader, name: str) -> str:
+    """imgproxy Pro's ML execution mode: the model's own setting, else ``IMGPROXY_ML_EXECUTION_MODE``."""
+    own = reader.string(name)
+    setting = name if own else "IMGPROXY_ML_EXECUTION_MODE"
+    value = (own or reader.string("IMGPROXY_ML_EXECUTION_MODE", "performance")).lower()
+    if value not in EXECUTION_MODES:
+        reader.errors.append(f"{setting}: {value!r} is not performance or accuracy")
+        return "performance"
+    return value
 
 
 def _parse_gravity_mode(value: str) -> GravityMode:

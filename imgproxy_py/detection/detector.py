@@ -147,7 +147,8 @@ class DetectorSet:
     def _load_face(self, config: DetectionConfig) -> CenterFace | None:
         assert config.face_model is not None
         try:
-            session = open_session(config.face_model, threads=config.threads, providers=config.providers)
+            session = open_session(config.face_model, threads=config.threads, providers=config.providers,
+                                   accurate=config.accurate)
             spec = input_spec(session)
             if spec.height is not None or spec.width is not None:
                 raise RuntimeError(
@@ -172,7 +173,8 @@ class DetectorSet:
         assert config.object_model is not None
         name = "IMGPROXY_OBJECT_DETECTION_NET"
         try:
-            session = open_session(config.object_model, threads=config.threads, providers=config.providers)
+            session = open_session(config.object_model, threads=config.threads, providers=config.providers,
+                                   accurate=config.accurate)
             spec = input_spec(session)
             names = config.object_classes or _names_from_metadata(model_metadata(session))
             if not names:

@@ -89,10 +89,10 @@ class ExpressionModel:
         self._input = session.get_inputs()[0].name
 
     @classmethod
-    def load(cls, path: Path | None = None, *, threads: int = 1, providers: Sequence[str] | None = None
-             ) -> ExpressionModel:
+    def load(cls, path: Path | None = None, *, threads: int = 1, providers: Sequence[str] | None = None,
+             accurate: bool = False) -> ExpressionModel:
         """Raises ``RuntimeError`` with a readable reason when the model cannot be used."""
-        session = open_session(path or default_model_path(), threads=threads, providers=providers)
+        session = open_session(path or default_model_path(), threads=threads, providers=providers, accurate=accurate)
         model = cls(session)
         probe = model.probabilities(np.zeros((1, SIDE, SIDE), dtype=np.float32))
         if probe.shape != (1, len(LABELS)):
@@ -123,7 +123,8 @@ def expressions_for_best_frames(video: VideoConfig, detection: DetectionConfig,
     if not faces_detected or not video.enabled or video.best_frame.weight_expression <= 0:
         return None
     try:
-        model = ExpressionModel.load(threads=detection.threads, providers=detection.providers)
+        model = ExpressionModel.load(threads=detection.threads, providers=detection.providers,
+                                     accurate=detection.accurate)
     except RuntimeError as exc:
         logger.warning("best frames are ranked without expressions: %s", exc)
         return None

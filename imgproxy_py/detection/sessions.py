@@ -94,15 +94,23 @@ class InputSpec:
     width: int | None
 
 
-def open_session(model: Path, *, threads: int, providers: Sequence[str] | None) -> Any:
-    """Create an inference session; raises ``RuntimeError`` with a readable reason on failure."""
+EXECUTION_MODES = ("performance", "accuracy")
+
+
+def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, accurate: bool = False) -> Any:
+    """Create an inference session; raises ``RuntimeError`` with a readable reason on failure.
+
+    ``accurate`` (imgproxy's ``accuracy`` execution mode): only the graph rewrites that keep the
+    arithmetic as it is (constant folding, redundant nodes); the default also fuses layers, which
+    is faster and may move scores in their last digits."""
     if ort is None:
         raise RuntimeError("onnxruntime is not installed")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_BASIC if accurate
+                                        else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     # Requests already run in parallel worker threads: idle inference threads must sleep, not
     # spin, or they take CPU from the other requests.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
