@@ -227,5 +227,5 @@ def test_classifier_execution_mode() -> None:
     from imgproxy_py.envreader import EnvReader
 
     assert ClassificationConfig.from_env(EnvReader({"IMGPROXY_ML_EXECUTION_MODE": "accuracy"})).accurate
-    assert not ClassificationConfig.from_env(EnvReader({"IMGPROXY_ML_EXECUTION_MODE": "accuracy",
-                                                        "IMGPROXY_CLASSIFICATION_EXECUTION_MODE": "performance"})).accurate
+    own = {"IMGPROXY_ML_EXECUTION_MODE": "accuracy", "IMGPROXY_CLASSIFICATION_EXECUTION_MODE": "performance"}
+    assert not ClassificationConfig.from_env(EnvReader(own)).accurate
