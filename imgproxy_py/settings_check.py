@@ -40,6 +40,19 @@ DEPRECATED_SETTINGS = {
 }
 
 
+# imgproxy settings of the Go runtime, its buffers and its licence, which have nothing to act on
+# here: the warning says so instead of "not supported yet".
+NOTHING_TO_DO = {
+    "IMGPROXY_LICENSE_KEY": "imgproxy_py needs no licence key",
+    "IMGPROXY_LICENSE_DEVELOPMENT_MODE": "imgproxy_py needs no licence key",
+    "IMGPROXY_DOWNLOAD_BUFFER_SIZE": "downloads are read into one buffer sized by the source",
+    "IMGPROXY_BUFFER_POOL_CALIBRATION_THRESHOLD": "there is no buffer pool to calibrate",
+    "IMGPROXY_FREE_MEMORY_INTERVAL": "a Go runtime setting",
+    "IMGPROXY_MALLOC": "a Go runtime setting (imgproxy_py limits glibc's malloc arenas itself)",
+    "IMGPROXY_PPROF_BIND": "Go's profiler; profile imgproxy_py with py-spy or perf",
+}
+
+
 def deprecated_settings(given: Iterable[str]) -> list[str]:
     """imgproxy's message for each deprecated name set (a warning, or with
     ``IMGPROXY_FAIL_ON_DEPRECATION`` a reason not to start)."""
@@ -59,6 +72,9 @@ def unread_settings(given: Iterable[str], read: Iterable[str]) -> list[str]:
     ours = sorted(name for name in read if name.startswith(PREFIX))
     warnings = []
     for name in sorted(n for n in given if n.startswith(PREFIX) and n not in read):
+        if name in NOTHING_TO_DO:
+            warnings.append(f"{name} has nothing to act on in imgproxy_py ({NOTHING_TO_DO[name]}): ignored")
+            continue
         if name in imgproxy_settings():
             warnings.append(f"{name} is an imgproxy setting that imgproxy_py does not support yet: ignored")
             continue

@@ -17,7 +17,7 @@ import httpx
 from imgproxy_py import __version__
 from imgproxy_py.config import read_config
 from imgproxy_py.server.composition import build_services
-from imgproxy_py.settings_check import imgproxy_settings, unread_settings
+from imgproxy_py.settings_check import NOTHING_TO_DO, imgproxy_settings, unread_settings
 
 PACKAGE = Path(__file__).resolve().parents[1] / "imgproxy_py"
 CLI = [sys.executable, "-m", "imgproxy_py"]
@@ -91,6 +91,8 @@ def test_unread_settings_are_named_with_the_closest_name() -> None:
     assert "IMGPROXY_QUALTY" in typo and "IMGPROXY_QUALITY" in typo
     assert "IMGPROXY_BRAND_NEW_THING" in unknown and "did you mean" not in unknown
     assert "IMGPROXY_SMART_CROP_ADVANCED" in unsupported and "imgproxy setting" in unsupported
+    (licence,) = unread_settings(["IMGPROXY_LICENSE_KEY"], config.settings_read)
+    assert "nothing to act on" in licence and "licence" in licence
 
 
 def test_every_setting_the_code_names_is_read_at_start_up() -> None:
@@ -101,7 +103,7 @@ def test_every_setting_the_code_names_is_read_at_start_up() -> None:
     for path in PACKAGE.rglob("*.py"):
         named |= set(re.findall(r'"(IMGPROXY_[A-Z0-9_]*[A-Z0-9])"', path.read_text()))
     internal = {name for name in named if name.startswith("IMGPROXY_PY_INTERNAL_")}  # parent to child process
-    assert named - internal - config.settings_read == set()
+    assert named - internal - NOTHING_TO_DO.keys() - config.settings_read == set()
 
 
 def test_every_setting_read_is_in_the_readme() -> None:
