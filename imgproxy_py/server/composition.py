@@ -189,8 +189,12 @@ def build_services(config: Config) -> Services:
     services.classifier = Classifier(config.classification) if config.classification.enabled else None
     services.watermarks = URLImages(config.watermarks, fetcher, config.url)
     services.fallback_images = URLImages(config.fallback_images, fetcher, config.url)
-    if config.error_reporting.sentry_dsn:
-        services.error_reporter = ErrorReporter(config.error_reporting)
+    if config.error_reporting.enabled:
+        try:
+            services.error_reporter = ErrorReporter(config.error_reporting)
+        except ImportError as exc:  # Bugsnag, Honeybadger, Airbrake: the reporters extra
+            raise ConfigError([f"error reporting: {exc.name} is not installed (pip install "
+                               "'imgproxy-py[reporters]')"]) from None
     telemetry, cloud_watch = _telemetry(config, services, problems), _cloud_watch(config, problems)
     if problems:
         raise ConfigError(problems)
