@@ -189,12 +189,7 @@ def build_services(config: Config) -> Services:
     services.classifier = Classifier(config.classification) if config.classification.enabled else None
     services.watermarks = URLImages(config.watermarks, fetcher, config.url)
     services.fallback_images = URLImages(config.fallback_images, fetcher, config.url)
-    if config.error_reporting.enabled:
-        try:
-            services.error_reporter = ErrorReporter(config.error_reporting)
-        except ImportError as exc:  # Bugsnag, Honeybadger, Airbrake: the reporters extra
-            raise ConfigError([f"error reporting: {exc.name} is not installed (pip install "
-                               "'imgproxy-py[reporters]')"]) from None
+    services.error_reporter = _error_reporter(config, problems)
     telemetry, cloud_watch = _telemetry(config, services, problems), _cloud_watch(config, problems)
     if problems:
         raise ConfigError(problems)
@@ -204,6 +199,16 @@ def build_services(config: Config) -> Services:
     if telemetry is not None and config.telemetry.propagate_external:
         fetcher.http.trace_headers = telemetry.inject
     return services
+
+
+def _error_reporter(config: Config, problems: list[str]) -> ErrorReporter | None:
+    if not config.error_reporting.enabled:
+        return None
+    try:
+        return ErrorReporter(config.error_reporting)
+    except ImportError as exc:  # Bugsnag, Honeybadger, Airbrake: the reporters extra
+        problems.append(f"error reporting: {exc.name} is not installed (pip install 'imgproxy-py[reporters]')")
+        return None
 
 
 def _telemetry(config: Config, services: Services, problems: list[str]) -> Telemetry | None:
