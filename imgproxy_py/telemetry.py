@@ -54,6 +54,7 @@ class Telemetry:
         self.tracer_provider.add_span_processor(BatchSpanProcessor(self._exporter("traces")))
         self.tracer = self.tracer_provider.get_tracer("imgproxy_py", __version__)
         self.propagator = CompositePropagator([_propagator(name) for name in config.propagators])
+        self.header_getter = _header_getter()
         self.meter_provider: Any = None
         if config.metrics:
             self.meter_provider = self._meters(resource, gauges)
@@ -163,13 +164,46 @@ class Telemetry:
 
 
 def _propagator(name: str) -> Any:
+    """The ``OTEL_PROPAGATORS`` entry ``name`` (W3C's in the SDK, the others in their own packages)."""
     if name == "baggage":
         from opentelemetry.baggage.propagation import W3CBaggagePropagator
 
         return W3CBaggagePropagator()
+    if name in ("b3", "b3multi"):
+        from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
+
+        return B3SingleFormat() if name == "b3" else B3MultiFormat()
+    if name == "jaeger":
+        from opentelemetry.propagators.jaeger import JaegerPropagator
+
+        return JaegerPropagator()
+    if name == "xray":
+        from opentelemetry.propagators.aws import AwsXRayPropagator
+
+        return AwsXRayPropagator()
+    if name == "ottrace":
+        from opentelemetry.propagators.ot_trace import OTTracePropagator
+
+        return OTTracePropagator()
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     return TraceContextTextMapPropagator()
+
+
+def _header_getter() -> Any:
+    """Reads ASGI's lower-cased header names whatever case a propagator asks in (X-Ray asks for
+    ``X-Amzn-Trace-Id``)."""
+    from opentelemetry.propagators.textmap import Getter
+
+    class HeaderGetter(Getter[dict[str, str]]):
+        def get(self, carrier: dict[str, str], key: str) -> list[str] | None:
+            value = carrier.get(key.lower())
+            return [value] if value is not None else None
+
+        def keys(self, carrier: dict[str, str]) -> list[str]:
+            return list(carrier)
+
+    return HeaderGetter()
 
 
 class TelemetryMiddleware:
@@ -187,7 +221,7 @@ class TelemetryMiddleware:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         carrier = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers") or []}
-        parent = self.telemetry.propagator.extract(carrier)
+        parent = self.telemetry.propagator.extract(carrier, getter=self.telemetry.header_getter)
         method = scope.get("method", "GET")
         attributes = {"http.request.method": method, "url.path": scope.get("path", ""),
                       "url.scheme": scope.get("scheme", "http")}

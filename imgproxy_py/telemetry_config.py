@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from imgproxy_py.envreader import EnvReader
 
 PROTOCOLS = ("grpc", "http/protobuf")
-PROPAGATORS = ("tracecontext", "baggage")
+DEFAULT_PROPAGATORS = ("tracecontext", "baggage")
+# What OTEL_PROPAGATORS may name, as imgproxy's Go SDK has them.
+PROPAGATORS = ("tracecontext", "baggage", "b3", "b3multi", "jaeger", "xray", "ottrace")
 ID_GENERATORS = ("xray", "random")
 SIGNAL_PATHS = {"traces": "/v1/traces", "metrics": "/v1/metrics", "logs": "/v1/logs"}
 
@@ -26,7 +28,7 @@ class TelemetryConfig:
     protocol: str = "grpc"
     endpoints: tuple[tuple[str, str], ...] = ()  # signal -> URL
     service_name: str = "imgproxy"
-    propagators: tuple[str, ...] = PROPAGATORS
+    propagators: tuple[str, ...] = DEFAULT_PROPAGATORS
     propagate_external: bool = False  # trace headers on source downloads
     trace_id_generator: str = "xray"
     timeout: float = 10.0
@@ -56,7 +58,7 @@ class TelemetryConfig:
             own = r.string(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
             endpoints.append((signal, own or (base if protocol == "grpc" else base + path)))
         names = r.string_list("OTEL_PROPAGATORS") or r.string_list("IMGPROXY_OPEN_TELEMETRY_PROPAGATORS")
-        propagators = tuple(name.strip().lower() for name in names) or PROPAGATORS
+        propagators = tuple(name.strip().lower() for name in names) or DEFAULT_PROPAGATORS
         for name in propagators:
             if name not in PROPAGATORS:
                 r.errors.append(f"OTEL_PROPAGATORS: {name!r} is not one of {', '.join(PROPAGATORS)}")

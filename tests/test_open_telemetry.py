@@ -147,6 +147,37 @@ def test_collector_behind_tls(protocol: str) -> None:
         receiver.close()
 
 
+def propagation_headers(name: str, trace_id: str) -> dict[str, str]:
+    """The caller's trace in the header format of the propagator ``name``."""
+    return {
+        "tracecontext": {"traceparent": f"00-{trace_id}-{PARENT_ID}-01"},
+        "b3": {"b3": f"{trace_id}-{PARENT_ID}-1"},
+        "b3multi": {"X-B3-TraceId": trace_id, "X-B3-SpanId": PARENT_ID, "X-B3-Sampled": "1"},
+        "jaeger": {"uber-trace-id": f"{trace_id}:{PARENT_ID}:0:1"},
+        "xray": {"X-Amzn-Trace-Id": f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={PARENT_ID};Sampled=1"},
+        "ottrace": {"ot-tracer-traceid": trace_id, "ot-tracer-spanid": PARENT_ID, "ot-tracer-sampled": "true"},
+    }[name]
+
+
+def test_every_propagator_imgproxy_knows(collector: HttpReceiver) -> None:
+    names = ["tracecontext", "b3", "b3multi", "jaeger", "xray", "ottrace"]
+    node = Node({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                 "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_PROPAGATORS": ",".join(names),
+                 **FAST_EXPORT})
+    try:
+        node.wait_ready()
+        trace_ids = {name: f"{index + 1:08x}" + "5f3a9c0e1d2b4a6c7e8f9a0b" for index, name in enumerate(names)}
+        for name, trace_id in trace_ids.items():
+            assert httpx.get(f"{node.base}/health", headers=propagation_headers(name, trace_id),
+                             timeout=30).status_code == 200
+        collector.wait_for(lambda: set(trace_ids.values()) <= {hex_id(s.trace_id) for _, s in collector.spans()})
+        for name, trace_id in trace_ids.items():
+            (span,) = [s for _, s in collector.spans() if hex_id(s.trace_id) == trace_id and s.name == "GET"]
+            assert hex_id(span.parent_span_id) == PARENT_ID, name
+    finally:
+        node.stop()
+
+
 @pytest.mark.parametrize(("env", "expected"), [
     ({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true"}, ("grpc", "https://localhost:4317")),
     ({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http"},
@@ -168,6 +199,6 @@ def test_settings(env: dict[str, str], expected: tuple[str, str]) -> None:
 
 def test_bad_settings_stop_start_up() -> None:
     _, problems = read_config({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
-                               "OTEL_PROPAGATORS": "b3", "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR": "uuid"})
+                               "OTEL_PROPAGATORS": "zipkin", "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR": "uuid"})
     assert sorted(p.split(":")[0] for p in problems) == [
         "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_PROPAGATORS"]
