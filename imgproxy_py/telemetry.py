@@ -100,7 +100,7 @@ class Telemetry:
     def _exporter(self, signal: str) -> Any:
         config = self.config
         endpoint = config.endpoint(signal)
-        transport = "grpc" if config.protocol == "grpc" else "http"
+        transport = "grpc" if config.protocol_of(signal) == "grpc" else "http"
         module = importlib.import_module(f"opentelemetry.exporter.otlp.proto.{transport}.{_EXPORTER_MODULES[signal]}")
         exporter = getattr(module, _EXPORTER_CLASSES[signal])
         if transport == "http":

@@ -26,7 +26,7 @@ class TelemetryConfig:
     metrics: bool = False
     logs: bool = False
     protocol: str = "grpc"
-    endpoints: tuple[tuple[str, str], ...] = ()  # signal -> URL
+    signals: tuple[tuple[str, str, str], ...] = ()  # (signal, protocol, URL) for traces, metrics, logs
     service_name: str = "imgproxy"
     propagators: tuple[str, ...] = DEFAULT_PROPAGATORS
     propagate_external: bool = False  # trace headers on source downloads
@@ -38,25 +38,29 @@ class TelemetryConfig:
     metric_interval: float = 60.0
 
     def endpoint(self, signal: str) -> str:
-        return dict(self.endpoints)[signal]
+        return next(url for name, _, url in self.signals if name == signal)
+
+    def protocol_of(self, signal: str) -> str:
+        return next(protocol for name, protocol, _ in self.signals if name == signal)
 
     @staticmethod
     def from_env(r: EnvReader) -> TelemetryConfig:
         legacy_endpoint = r.string("IMGPROXY_OPEN_TELEMETRY_ENDPOINT")
         enabled = r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE", bool(legacy_endpoint))
-        protocol = _protocol(r)
+        protocol = _protocol(r, "OTEL_EXPORTER_OTLP_PROTOCOL",
+                             r.string("IMGPROXY_OPEN_TELEMETRY_PROTOCOL", "grpc"))
         base = r.string("OTEL_EXPORTER_OTLP_ENDPOINT").rstrip("/")
         insecure = r.boolean("IMGPROXY_OPEN_TELEMETRY_GRPC_INSECURE", True)
         legacy_protocol = r.string("IMGPROXY_OPEN_TELEMETRY_PROTOCOL", "grpc").lower()
         if not base and legacy_endpoint:  # host:port; the scheme came from the protocol
             secure = legacy_protocol == "https" or (protocol == "grpc" and not insecure)
             base = ("https://" if secure else "http://") + legacy_endpoint
-        if not base:
-            base = "https://localhost:4317" if protocol == "grpc" else "https://localhost:4318"
-        endpoints = []
+        signals = []
         for signal, path in SIGNAL_PATHS.items():
+            own_protocol = _protocol(r, f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", protocol)
             own = r.string(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
-            endpoints.append((signal, own or (base if protocol == "grpc" else base + path)))
+            shared = base or ("https://localhost:4317" if own_protocol == "grpc" else "https://localhost:4318")
+            signals.append((signal, own_protocol, own or (shared if own_protocol == "grpc" else shared + path)))
         names = r.string_list("OTEL_PROPAGATORS") or r.string_list("IMGPROXY_OPEN_TELEMETRY_PROPAGATORS")
         propagators = tuple(name.strip().lower() for name in names) or DEFAULT_PROPAGATORS
         for name in propagators:
@@ -72,7 +76,7 @@ class TelemetryConfig:
             metrics=r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE_METRICS", False),
             logs=r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE_LOGS", False),
             protocol=protocol,
-            endpoints=tuple(endpoints),
+            signals=tuple(signals),
             service_name=r.string("OTEL_SERVICE_NAME") or r.string("IMGPROXY_OPEN_TELEMETRY_SERVICE_NAME", "imgproxy"),
             propagators=tuple(name for name in propagators if name in PROPAGATORS),
             propagate_external=r.boolean("IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL", False),
@@ -86,12 +90,12 @@ class TelemetryConfig:
         )
 
 
-def _protocol(r: EnvReader) -> str:
-    value = (r.string("OTEL_EXPORTER_OTLP_PROTOCOL") or r.string("IMGPROXY_OPEN_TELEMETRY_PROTOCOL", "grpc")).lower()
+def _protocol(r: EnvReader, name: str, default: str) -> str:
+    value = (r.string(name) or default).lower()
     value = "http/protobuf" if value in ("http", "https") else value
     if value not in PROTOCOLS:
-        r.errors.append(f"OTEL_EXPORTER_OTLP_PROTOCOL: {value!r} is not grpc or http/protobuf (http/json is not "
-                        "supported, as in imgproxy)")
+        r.errors.append(f"{name}: {value!r} is not grpc or http/protobuf (http/json is not supported, as in "
+                        "imgproxy)")
         return "grpc"
     return value
 

@@ -147,6 +147,27 @@ def test_collector_behind_tls(protocol: str) -> None:
         receiver.close()
 
 
+def test_each_signal_its_own_protocol(collector: HttpReceiver) -> None:
+    """Traces over gRPC to one receiver, metrics over HTTP/protobuf to another."""
+    traces = GrpcTraceReceiver()
+    metrics = HttpReceiver()
+    node = Node({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "IMGPROXY_OPEN_TELEMETRY_ENABLE_METRICS": "true",
+                 "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": metrics.endpoint,
+                 "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": traces.endpoint,
+                 **FAST_EXPORT})
+    try:
+        node.wait_ready()
+        assert httpx.get(f"{node.base}/health", headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"},
+                         timeout=30).status_code == 200
+        traces.wait_for(lambda: any(hex_id(s.trace_id) == TRACE_ID for _, s in traces.spans()))
+        metrics.wait_for(lambda: "workers" in metrics.gauges())
+        assert metrics.spans() == []
+    finally:
+        node.stop()
+        traces.close()
+        metrics.close()
+
+
 def propagation_headers(name: str, trace_id: str) -> dict[str, str]:
     """The caller's trace in the header format of the propagator ``name``."""
     return {
