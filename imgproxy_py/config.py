@@ -146,6 +146,7 @@ class ProcessingConfig:
     use_linear_colorspace: bool = False
     disable_shrink_on_load: bool = False
     sanitize_svg: bool = True
+    max_svg_check_bytes: int = 32 * 1024  # how far into a file <svg> is looked for
     always_rasterize_svg: bool = False
     watermark_data: str = ""
     watermark_path: str = ""
@@ -175,6 +176,7 @@ class ProcessingConfig:
             use_linear_colorspace=r.boolean("IMGPROXY_USE_LINEAR_COLORSPACE", False),
             disable_shrink_on_load=r.boolean("IMGPROXY_DISABLE_SHRINK_ON_LOAD", False),
             sanitize_svg=r.boolean("IMGPROXY_SANITIZE_SVG", True),
+            max_svg_check_bytes=r.integer("IMGPROXY_MAX_SVG_CHECK_BYTES", 32 * 1024, minimum=1),
             always_rasterize_svg=r.boolean("IMGPROXY_ALWAYS_RASTERIZE_SVG", False),
             watermark_data=r.string("IMGPROXY_WATERMARK_DATA"),
             watermark_path=r.string("IMGPROXY_WATERMARK_PATH"),

@@ -149,7 +149,12 @@ def format_by_name(name: str) -> ImageFormat | None:
     return _BY_NAME.get(name.lower())
 
 
-def sniff_format(data: bytes) -> ImageFormat | None:
+# How far into a file an SVG's <svg> tag is looked for (imgproxy's IMGPROXY_MAX_SVG_CHECK_BYTES):
+# editors put long comments, DOCTYPEs and entity declarations before it.
+SVG_CHECK_BYTES = 32 * 1024
+
+
+def sniff_format(data: bytes, svg_check_bytes: int = SVG_CHECK_BYTES) -> ImageFormat | None:
     """Detect the format from magic bytes; never trusts the origin's Content-Type."""
     head = data[:64]
     if head.startswith(b"\xff\xd8\xff"):
@@ -179,13 +184,13 @@ def sniff_format(data: bytes) -> ImageFormat | None:
         return ImageFormat.JXL
     if head.startswith(b"%PDF-"):
         return ImageFormat.PDF
-    if _looks_like_svg(data):
+    if _looks_like_svg(data, svg_check_bytes):
         return ImageFormat.SVG
     return None
 
 
-def _looks_like_svg(data: bytes) -> bool:
-    text = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+def _looks_like_svg(data: bytes, check_bytes: int) -> bool:
+    text = data[:check_bytes].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if not text.startswith(b"<"):
         return False
     return b"<svg" in text

@@ -16,7 +16,7 @@ import pyvips
 
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError
-from imgproxy_py.formats import Codec, ImageFormat
+from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat
 from imgproxy_py.formats_config import BestFormatConfig
 from imgproxy_py.imaging import best_format
 from imgproxy_py.imaging.animation import for_each_frame
@@ -66,6 +66,7 @@ class Processor:
     preferred_formats: tuple[ImageFormat, ...]
     always_rasterize_svg: bool
     sanitize_svg: bool
+    svg_check_bytes: int = SVG_CHECK_BYTES  # IMGPROXY_MAX_SVG_CHECK_BYTES
     best_format: BestFormatConfig = field(default_factory=BestFormatConfig)
     deps: PipelineDeps = field(default_factory=PipelineDeps)
     # None: the plain savers (``codecs.save``), without quality control.
@@ -99,7 +100,7 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
         picked = (f"|{out.video_frame}:{out.video_second}:{out.video_best}:{out.representative_face}"
                   f":{out.video_tile}:{out.video_animation}")
         return _process_decoded(p, decoded, options, deadline, source_id + picked if source_id else "")
-    src_format = loader.detect_format(data)
+    src_format = loader.detect_format(data, p.svg_check_bytes)
     if src_format is ImageFormat.SVG:
         data = loader.prepare_svg(data, p.sanitize_svg)
         if out.style:

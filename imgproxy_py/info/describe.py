@@ -17,6 +17,7 @@ from imgproxy_py.detection import Detection
 from imgproxy_py.detection.classify import Classifier
 from imgproxy_py.detection.focus import GravityMode
 from imgproxy_py.errors import UnprocessableImageError
+from imgproxy_py.formats import SVG_CHECK_BYTES
 from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.info import colors, hashes, metadata
@@ -36,6 +37,7 @@ class InfoTools:
 
     limits: loader.Limits
     sanitize_svg: bool = True
+    svg_check_bytes: int = SVG_CHECK_BYTES
     auto_rotate: bool = True
     objects: ObjectDetection | None = None
     class_weights: dict[str, float] | None = None
@@ -90,7 +92,7 @@ def describe(data: bytes, content_type: str, options: InfoRequestOptions, tools:
 
 
 def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[Picture, str, str, int]:
-    fmt = loader.detect_format(data)
+    fmt = loader.detect_format(data, tools.svg_check_bytes)
     if fmt.is_vector:
         data = loader.prepare_svg(data, tools.sanitize_svg)
     page = options.get(opt.PAGE) if fmt.spec.multi_page else 0

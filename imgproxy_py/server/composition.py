@@ -264,6 +264,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
         preferred_formats=proc.preferred_formats,
         always_rasterize_svg=proc.always_rasterize_svg,
         sanitize_svg=proc.sanitize_svg,
+        svg_check_bytes=proc.max_svg_check_bytes,
         best_format=config.formats.best,
         deps=deps,
         encoder=QualityControlledEncoder(config.optimize, encoder_settings),

@@ -51,7 +51,8 @@ def _tools(services: Services, options: InfoRequestOptions, deadline: Deadline) 
         limits = Limits(pixels, limits.max_frames, limits.max_frame_resolution and pixels)
     detection = services.config.detection
     return InfoTools(
-        limits=limits, sanitize_svg=processor.sanitize_svg, auto_rotate=services.config.processing.auto_rotate,
+        limits=limits, sanitize_svg=processor.sanitize_svg, svg_check_bytes=processor.svg_check_bytes,
+        auto_rotate=services.config.processing.auto_rotate,
         objects=processor.deps.objects, class_weights=dict(detection.class_weights),
         gravity_mode=detection.gravity_mode, object_fallback=processor.deps.object_fallback,
         classifier=services.classifier, video=services.config.video, deadline=deadline.expires_at,

@@ -14,7 +14,7 @@ from typing import Any
 import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError, UnsupportedFormatError
-from imgproxy_py.formats import Codec, ImageFormat, ShrinkOnLoad, sniff_format
+from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat, ShrinkOnLoad, sniff_format
 from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
@@ -59,8 +59,8 @@ class Limits:
     max_frame_resolution: int  # 0: same as max_resolution
 
 
-def detect_format(data: bytes) -> ImageFormat:
-    fmt = sniff_format(data)
+def detect_format(data: bytes, svg_check_bytes: int = SVG_CHECK_BYTES) -> ImageFormat:
+    fmt = sniff_format(data, svg_check_bytes)
     if fmt is None or not loadable(fmt):
         raise UnsupportedFormatError(f"unsupported or unknown source format: {fmt or 'unknown'}")
     return fmt
