@@ -64,6 +64,8 @@ class ServerConfig:
     log_format: str = "pretty"
     log_level: str = "info"
     landing_page: bool = True
+    free_memory_interval: float = 10.0  # seconds between giving freed memory back to the system
+    log_mem_stats: bool = False  # and logging the memory figures then (debug level)
 
     @staticmethod
     def from_env(r: EnvReader) -> ServerConfig:
@@ -90,6 +92,8 @@ class ServerConfig:
             log_format=r.string("IMGPROXY_LOG_FORMAT", "pretty"),
             log_level=r.string("IMGPROXY_LOG_LEVEL", "info").lower(),
             landing_page=r.boolean("IMGPROXY_LANDING_PAGE", True),
+            free_memory_interval=r.number("IMGPROXY_FREE_MEMORY_INTERVAL", 10.0, minimum=0.01),
+            log_mem_stats=r.boolean("IMGPROXY_LOG_MEM_STATS", False),
         )
 
     def per_process(self, processes: int) -> ServerConfig:

@@ -47,7 +47,6 @@ NOTHING_TO_DO = {
     "IMGPROXY_LICENSE_DEVELOPMENT_MODE": "imgproxy_py needs no licence key",
     "IMGPROXY_DOWNLOAD_BUFFER_SIZE": "downloads are read into one buffer sized by the source",
     "IMGPROXY_BUFFER_POOL_CALIBRATION_THRESHOLD": "there is no buffer pool to calibrate",
-    "IMGPROXY_FREE_MEMORY_INTERVAL": "a Go runtime setting",
     "IMGPROXY_MALLOC": "a Go runtime setting (imgproxy_py limits glibc's malloc arenas itself)",
     "IMGPROXY_PPROF_BIND": "Go's profiler; profile imgproxy_py with py-spy or perf",
 }

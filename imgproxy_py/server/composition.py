@@ -47,6 +47,7 @@ from imgproxy_py.options.parser import OptionsParser
 from imgproxy_py.options.registry import Option, OptionRegistry, build_registry
 from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
 from imgproxy_py.server.error_reporting import ErrorReporter
+from imgproxy_py.server.memory_ticker import memory_ticker
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
@@ -111,6 +112,7 @@ class Services:
     fallback_images: URLImages | None = None  # fallback_image_url images (build_services sets it)
     error_reporter: ErrorReporter | None = None  # Sentry, when IMGPROXY_SENTRY_DSN is set
     images_processed: int = 0  # counts real processing runs; a 304 or cache hit adds nothing
+    _memory_ticker: asyncio.Task[None] | None = None
 
     def gauges(self) -> dict[str, float]:
         metrics = self.metrics
@@ -127,8 +129,14 @@ class Services:
     async def start(self) -> None:
         if self.metrics is not None:
             await self.metrics.start()
+        server = self.config.server
+        self._memory_ticker = asyncio.create_task(memory_ticker(server.free_memory_interval, server.log_mem_stats))
 
     async def close(self) -> None:
+        if self._memory_ticker is not None:
+            self._memory_ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._memory_ticker
         if self.metrics is not None:
             await self.metrics.stop()
         await self.fetcher.close()
