@@ -8,7 +8,13 @@ Honeybadger's EU region or an Airbrake-compatible server such as Errbit.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
+
+
+# How long the server's shutdown waits for reports still being sent.
+CLOSE_WAIT_SECONDS = 2.0
 
 
 class ErrorService(Protocol):
@@ -33,20 +39,26 @@ class Bugsnag:
 
 
 class Honeybadger:
+    # The SDK sends each notice from a thread of its own that nothing can wait for; here the sends
+    # go through one worker that the server's shutdown waits for (briefly) before the process ends.
+
     def __init__(self, api_key: str, environment: str, endpoint: str) -> None:
         from honeybadger import Honeybadger as Client
 
         self.client = Client()
         options: dict[str, Any] = {"endpoint": endpoint} if endpoint else {}
-        self.client.configure(api_key=api_key, environment=environment, force_sync=False, **options)
+        self.client.configure(api_key=api_key, environment=environment, force_sync=True, **options)
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="honeybadger")
+        self._pending: set[Future[Any]] = set()
 
     def send(self, exc: Exception, context: dict[str, str]) -> None:
-        self.client.notify(exc, context=context)
+        future = self._sender.submit(self.client.notify, exc, context=context)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
 
     def close(self) -> None:
-        events = getattr(self.client, "events_worker", None)
-        if events is not None and hasattr(events, "shutdown"):
-            events.shutdown()
+        wait(list(self._pending), timeout=CLOSE_WAIT_SECONDS)
+        self._sender.shutdown(wait=False, cancel_futures=True)
 
 
 class Airbrake:
@@ -57,11 +69,17 @@ class Airbrake:
         self.notifier = pybrake.Notifier(project_id=project_id, project_key=project_key, environment=environment,
                                          performance_stats=False, query_stats=False, queue_stats=False,
                                          remote_config=False, **options)
+        self._pending: set[Future[Any]] = set()
 
     def send(self, exc: Exception, context: dict[str, str]) -> None:
         notice = self.notifier.build_notice(exc)
         notice["params"]["request"] = context
-        self.notifier.send_notice(notice)  # from the caller's thread: the handler runs in a worker
+        future = self.notifier.send_notice(notice)  # sent from the SDK's thread pool
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
 
     def close(self) -> None:
-        self.notifier.close()
+        # The SDK's close waits for every send without a limit: an unreachable server would hold
+        # the shutdown, so the wait is bounded here and the close left to a background thread.
+        wait(list(self._pending), timeout=CLOSE_WAIT_SECONDS)
+        threading.Thread(target=self.notifier.close, daemon=True).start()
