@@ -12,7 +12,6 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
-
 # How long the server's shutdown waits for reports still being sent.
 CLOSE_WAIT_SECONDS = 2.0
 
