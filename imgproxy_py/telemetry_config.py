@@ -44,7 +44,10 @@ class TelemetryConfig:
         return next(protocol for name, protocol, _ in self.signals if name == signal)
 
     @staticmethod
-    def from_env(r: EnvReader) -> TelemetryConfig:
+    def from_env(env: EnvReader) -> TelemetryConfig:
+        # OTEL_* variables may be set for other programs in the same container: their problems
+        # stop start-up only when this server exports telemetry.
+        r = EnvReader(env.env)
         legacy_endpoint = r.string("IMGPROXY_OPEN_TELEMETRY_ENDPOINT")
         enabled = r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE", bool(legacy_endpoint))
         protocol = _protocol(r, "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -71,7 +74,7 @@ class TelemetryConfig:
             r.errors.append(f"IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR: {generator!r} is not xray or random")
             generator = "xray"
         timeout_ms = r.number("OTEL_EXPORTER_OTLP_TIMEOUT", 0.0, minimum=0)
-        return TelemetryConfig(
+        config = TelemetryConfig(
             enabled=enabled,
             metrics=r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE_METRICS", False),
             logs=r.boolean("IMGPROXY_OPEN_TELEMETRY_ENABLE_LOGS", False),
@@ -88,6 +91,9 @@ class TelemetryConfig:
             client_key=_pem(r.string("IMGPROXY_OPEN_TELEMETRY_CLIENT_KEY")),
             metric_interval=r.number("OTEL_METRIC_EXPORT_INTERVAL", 60000.0, minimum=1) / 1000,
         )
+        if enabled:
+            env.errors.extend(r.errors)
+        return config
 
 
 def _protocol(r: EnvReader, name: str, default: str) -> str:

@@ -220,6 +220,11 @@ def test_settings(env: dict[str, str], expected: tuple[str, str]) -> None:
     assert (config.telemetry.protocol, config.telemetry.endpoint("traces")) == expected
 
 
+def test_other_programs_otel_settings_do_not_stop_us() -> None:
+    _, problems = read_config({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_PROPAGATORS": "zipkin"})
+    assert problems == []  # telemetry is off: these are for another program in the container
+
+
 def test_bad_settings_stop_start_up() -> None:
     _, problems = read_config({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
                                "OTEL_PROPAGATORS": "zipkin", "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR": "uuid"})
