@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from imgproxy_py.metrics_config import MetricsConfig
+from imgproxy_py.sources.s3 import DEFAULT_REGION
 
 log = logging.getLogger("imgproxy_py.metrics")
 
-DEFAULT_REGION = "us-west-1"  # imgproxy's
 # Our gauge -> imgproxy's CloudWatch metric and unit.
 CLOUD_WATCH_METRICS = {
     "workers": (("Workers", "Count"),),

@@ -17,6 +17,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from imgproxy_py.sources.s3 import DEFAULT_REGION
+
 ENV_FILE_SETTING = "IMGPROXY_ENV_LOCAL_FILE_PATH"
 AWS_SECRET_ID = "IMGPROXY_ENV_AWS_SECRET_ID"
 AWS_SECRET_VERSION_ID = "IMGPROXY_ENV_AWS_SECRET_VERSION_ID"
@@ -27,8 +29,6 @@ AWS_SSM_REGION = "IMGPROXY_ENV_AWS_SSM_PARAMETERS_REGION"
 ENV_SOURCE_SETTINGS = (ENV_FILE_SETTING, AWS_SECRET_ID, AWS_SECRET_VERSION_ID, AWS_SECRET_VERSION_STAGE,
                        AWS_SECRET_REGION, AWS_SSM_PATH, AWS_SSM_REGION)
 
-# imgproxy's region when neither its setting nor the AWS configuration names one.
-DEFAULT_AWS_REGION = "us-west-1"
 # imgproxy gives each loader 30 s; botocore's retries happen inside it.
 AWS_TIMEOUT_SECONDS = 30
 
@@ -123,7 +123,7 @@ def _aws_client(service: str, env: Mapping[str, str], region: str, setting: str)
         session.set_credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
                                 env.get("AWS_SESSION_TOKEN") or None)
     region = (region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or session.get_config_variable("region")
-              or DEFAULT_AWS_REGION)
+              or DEFAULT_REGION)
     service_variable = "AWS_ENDPOINT_URL_" + ("SECRETS_MANAGER" if service == "secretsmanager" else "SSM")
     endpoint = env.get(service_variable) or env.get("AWS_ENDPOINT_URL") or None
     config = BotocoreConfig(connect_timeout=10, read_timeout=AWS_TIMEOUT_SECONDS, retries={"max_attempts": 3})

@@ -25,13 +25,11 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgproxy_py import __version__
+from imgproxy_py.metrics import IMGPROXY_GAUGES, Gauges
 from imgproxy_py.telemetry_config import TelemetryConfig
 
-Gauges = Callable[[], dict[str, float]]
 _EXPORTER_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter", "logs": "_log_exporter"}
 _EXPORTER_CLASSES = {"traces": "OTLPSpanExporter", "metrics": "OTLPMetricExporter", "logs": "OTLPLogExporter"}
-GAUGES = ("workers", "requests_in_progress", "images_in_progress", "workers_utilization", "vips_memory_bytes",
-          "vips_max_memory_bytes", "vips_allocs")
 
 
 class Telemetry:
@@ -149,7 +147,7 @@ class Telemetry:
         def observe(name: str) -> Callable[[CallbackOptions], list[Observation]]:
             return lambda options: [Observation(gauges().get(name, 0.0))]
 
-        for name in GAUGES:
+        for name in IMGPROXY_GAUGES:  # imgproxy's gauges, under their Prometheus names
             meter.create_observable_gauge(name, callbacks=[observe(name)])
         return provider
 

@@ -24,7 +24,7 @@ from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
 
-DEFAULT_REGION = "us-west-1"  # imgproxy's, when neither IMGPROXY_S3_REGION nor the AWS config says
+DEFAULT_REGION = "us-west-1"  # imgproxy's for every AWS service, when neither its setting nor the AWS config says
 
 
 @dataclass(frozen=True)
