@@ -230,3 +230,25 @@ def test_bad_settings_stop_start_up() -> None:
                                "OTEL_PROPAGATORS": "zipkin", "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR": "uuid"})
     assert sorted(p.split(":")[0] for p in problems) == [
         "IMGPROXY_OPEN_TELEMETRY_TRACE_ID_GENERATOR", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_PROPAGATORS"]
+
+
+@pytest.mark.parametrize(("module", "settings", "named"), [
+    ("opentelemetry", {"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true"},
+     "IMGPROXY_OPEN_TELEMETRY_ENABLE: needs the otel extra"),
+    ("botocore", {"IMGPROXY_CLOUD_WATCH_SERVICE_NAME": "images"}, "IMGPROXY_CLOUD_WATCH_SERVICE_NAME: needs the cloud"),
+    ("bugsnag", {"IMGPROXY_BUGSNAG_KEY": "k"}, "error reporting: needs the reporters extra"),
+])
+def test_a_missing_extra_stops_start_up_naming_it(monkeypatch: pytest.MonkeyPatch, module: str,
+                                                  settings: dict[str, str], named: str) -> None:
+    import sys
+
+    from imgproxy_py.errors import ConfigError
+    from imgproxy_py.server.composition import build_services
+
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
+    monkeypatch.setitem(sys.modules, module, None)
+    config, _ = read_config(settings)
+    with pytest.raises(ConfigError) as raised:
+        build_services(config)
+    assert any(problem.startswith(named) for problem in raised.value.problems), raised.value.problems

@@ -12,7 +12,7 @@ import contextlib
 import ctypes
 import gc
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -197,8 +197,13 @@ def build_services(config: Config) -> Services:
     services.classifier = Classifier(config.classification) if config.classification.enabled else None
     services.watermarks = URLImages(config.watermarks, fetcher, config.url)
     services.fallback_images = URLImages(config.fallback_images, fetcher, config.url)
-    services.error_reporter = _error_reporter(config, problems)
-    telemetry, cloud_watch = _telemetry(config, services, problems), _cloud_watch(config, problems)
+    # Each of these imports its service's SDK, from an optional extra.
+    services.error_reporter = _with_extra("error reporting", config.error_reporting.enabled,
+                                          lambda: ErrorReporter(config.error_reporting), "reporters", problems)
+    telemetry = _with_extra("IMGPROXY_OPEN_TELEMETRY_ENABLE", config.telemetry.enabled,
+                            lambda: Telemetry(config.telemetry, services.gauges), "otel", problems)
+    cloud_watch = _with_extra("IMGPROXY_CLOUD_WATCH_SERVICE_NAME", config.metrics.cloud_watch_service_name,
+                              lambda: CloudWatch(config.metrics), "cloud", problems)
     if problems:
         raise ConfigError(problems)
     if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry or cloud_watch:
@@ -209,33 +214,16 @@ def build_services(config: Config) -> Services:
     return services
 
 
-def _error_reporter(config: Config, problems: list[str]) -> ErrorReporter | None:
-    if not config.error_reporting.enabled:
+def _with_extra(setting: str, enabled: object, build: Callable[[], T], extra: str, problems: list[str]) -> T | None:
+    """``build()`` when ``enabled``; a start-up problem naming ``setting`` and the extra to install
+    when the optional package it imports is missing."""
+    if not enabled:
         return None
     try:
-        return ErrorReporter(config.error_reporting)
-    except ImportError as exc:  # Bugsnag, Honeybadger, Airbrake: the reporters extra
-        problems.append(f"error reporting: {exc.name} is not installed (pip install 'imgproxy-py[reporters]')")
-        return None
-
-
-def _telemetry(config: Config, services: Services, problems: list[str]) -> Telemetry | None:
-    if not config.telemetry.enabled:
-        return None
-    try:
-        return Telemetry(config.telemetry, services.gauges)
-    except ImportError:
-        problems.append("IMGPROXY_OPEN_TELEMETRY_ENABLE: needs the otel extra (pip install 'imgproxy-py[otel]')")
-        return None
-
-
-def _cloud_watch(config: Config, problems: list[str]) -> CloudWatch | None:
-    if not config.metrics.cloud_watch_service_name:
-        return None
-    try:
-        return CloudWatch(config.metrics)
-    except ImportError:
-        problems.append("IMGPROXY_CLOUD_WATCH_SERVICE_NAME: needs the cloud extra (pip install 'imgproxy-py[cloud]')")
+        return build()
+    except ImportError as exc:
+        problems.append(f"{setting}: needs the {extra} extra (pip install 'imgproxy-py[{extra}]'): "
+                        f"{exc.name or 'a package'} is not installed")
         return None
 
 
