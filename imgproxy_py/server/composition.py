@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import ctypes
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -47,7 +46,7 @@ from imgproxy_py.options.parser import OptionsParser
 from imgproxy_py.options.registry import Option, OptionRegistry, build_registry
 from imgproxy_py.plugins import Plugins, insert_steps, load_plugins
 from imgproxy_py.server.error_reporting import ErrorReporter
-from imgproxy_py.server.memory_ticker import memory_ticker
+from imgproxy_py.server.memory_ticker import limit_malloc_arenas, memory_ticker
 from imgproxy_py.server.workers import WorkerPool
 from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
@@ -57,20 +56,6 @@ from imgproxy_py.vips_memory import vips_memory
 
 log = logging.getLogger("imgproxy_py")
 T = TypeVar("T")
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas before the worker threads start.
-
-    Every thread that calls into libvips otherwise gets its own arena, and freed image buffers
-    stay in them: resident memory grows with the thread count rather than with the work.
-    (The same as MALLOC_ARENA_MAX=2, which libvips servers commonly set.)
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-8, arenas)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to tune
 
 
 LIBVIPS_THREADS_PER_OPERATION = 1

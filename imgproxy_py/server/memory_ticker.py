@@ -1,4 +1,5 @@
-"""imgproxy's memory ticker: every ``IMGPROXY_FREE_MEMORY_INTERVAL`` seconds (10) memory freed by
+"""The allocator's settings and imgproxy's memory ticker: glibc's malloc arenas are capped at
+start-up, and every ``IMGPROXY_FREE_MEMORY_INTERVAL`` seconds (10) memory freed by
 finished requests goes back to the system, and with ``IMGPROXY_LOG_MEM_STATS`` the process's and
 libvips' memory is logged at debug level, as imgproxy logs its Go and libvips figures.
 
@@ -28,6 +29,18 @@ def _libc() -> ctypes.CDLL | None:
         return libc
     except (OSError, AttributeError):
         return None  # not glibc: the allocator keeps its own pace
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas before the worker threads start.
+
+    Every thread that calls into libvips otherwise gets its own arena, and freed image buffers
+    stay in them: resident memory grows with the thread count rather than with the work.
+    (The same as MALLOC_ARENA_MAX=2, which libvips servers commonly set.)
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
 
 
 def release_free_memory() -> bool:
