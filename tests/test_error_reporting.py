@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -19,35 +20,55 @@ from tests.cluster_nodes import Node
 from tests.servers import AppServer, Origin
 
 
-class SentryListener:
-    """Accepts the SDK's envelopes (``POST /api/<project>/envelope/``) and keeps their events."""
+class ReportListener:
+    """An error-tracking service's API on loopback: answers every POST and keeps its path,
+    headers and body (un-gzipped)."""
 
     def __init__(self) -> None:
-        events: list[dict[str, object]] = []
-        self.events = events
+        posts: list[tuple[str, dict[str, str], bytes]] = []
+        self.posts = posts
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                lines = body.split(b"\n")
-                for header, payload in zip(lines[1::2], lines[2::2], strict=False):
-                    if json.loads(header).get("type") == "event":
-                        events.append(json.loads(payload))
-                self.send_response(200)
+                posts.append((self.path, dict(self.headers), body))
+                answer = b'{"id": "1"}'
+                self.send_response(201 if "/notices" in self.path else 200)  # Honeybadger, Airbrake: created
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args: object) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.dsn = f"http://publickey@127.0.0.1:{self.server.server_address[1]}/1"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SentryListener(ReportListener):
+    """Takes the SDK's envelopes (``POST /api/<project>/envelope/``)."""
+
+    @property
+    def dsn(self) -> str:
+        return self.url.replace("http://", "http://publickey@") + "/1"
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        found = []
+        for _, _, body in self.posts:
+            lines = body.split(b"\n")
+            for header, payload in zip(lines[1::2], lines[2::2], strict=False):
+                if json.loads(header).get("type") == "event":
+                    found.append(json.loads(payload))
+        return found
 
 
 @pytest.fixture()

@@ -4,66 +4,32 @@ loopback that speaks the service's notify API."""
 
 from __future__ import annotations
 
-import gzip
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from tests.servers import Origin
-from tests.test_error_reporting import serve_and_stop
-
-
-class NotifyListener:
-    """Keeps every JSON body POSTed to it, with its path and headers."""
-
-    def __init__(self) -> None:
-        received: list[tuple[str, dict[str, str], Any]] = []
-        self.received = received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                received.append((self.path, dict(self.headers), json.loads(body or b"null")))
-                answer = b'{"id": "1"}'
-                self.send_response(201 if "/notices" in self.path else 200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.test_error_reporting import ReportListener, serve_and_stop
 
 
 @pytest.fixture()
-def listener() -> Iterator[NotifyListener]:
-    server = NotifyListener()
+def listener() -> Iterator[ReportListener]:
+    server = ReportListener()
     yield server
     server.close()
 
 
-def reported(listener: NotifyListener, origin: Origin, **settings: str) -> list[tuple[str, dict[str, str], Any]]:
+def reported(listener: ReportListener, origin: Origin, **settings: str) -> list[tuple[str, dict[str, str], Any]]:
     broken = origin.add(f"/reporting/{len(origin.routes)}.jpg", b"oops", status=500)
     statuses = serve_and_stop([f"/unsafe/w:10/plain/{broken}", "/unsafe/not-a-valid-url"], **settings)
     assert statuses == [502, 404]
-    return listener.received  # sent before the server's exit: the bad URL (the client's error) not
+    # Sent before the server's exit; the bad URL (the client's error) not at all.
+    return [(path, headers, json.loads(body)) for path, headers, body in listener.posts]
 
 
-def test_bugsnag(listener: NotifyListener, origin: Origin) -> None:
+def test_bugsnag(listener: ReportListener, origin: Origin) -> None:
     (notice,) = reported(listener, origin, IMGPROXY_BUGSNAG_KEY="a" * 32, IMGPROXY_BUGSNAG_STAGE="staging",
                          IMGPROXY_BUGSNAG_ENDPOINT=listener.url)
     _, headers, body = notice
@@ -74,7 +40,7 @@ def test_bugsnag(listener: NotifyListener, origin: Origin) -> None:
     assert event["metaData"]["request"]["path"].startswith("/unsafe/w:10/plain/")
 
 
-def test_honeybadger(listener: NotifyListener, origin: Origin) -> None:
+def test_honeybadger(listener: ReportListener, origin: Origin) -> None:
     (notice,) = reported(listener, origin, IMGPROXY_HONEYBADGER_KEY="hb-key", IMGPROXY_HONEYBADGER_ENV="staging",
                          IMGPROXY_HONEYBADGER_ENDPOINT=listener.url)
     path, headers, body = notice
@@ -84,7 +50,7 @@ def test_honeybadger(listener: NotifyListener, origin: Origin) -> None:
     assert body["request"]["context"]["path"].startswith("/unsafe/w:10/plain/")
 
 
-def test_airbrake(listener: NotifyListener, origin: Origin) -> None:
+def test_airbrake(listener: ReportListener, origin: Origin) -> None:
     (notice,) = reported(listener, origin, IMGPROXY_AIRBRAKE_PROJECT_ID="42", IMGPROXY_AIRBRAKE_PROJECT_KEY="ab-key",
                          IMGPROXY_AIRBRAKE_ENVIRONMENT="staging", IMGPROXY_AIRBRAKE_HOST=listener.url)
     path, headers, body = notice
