@@ -59,8 +59,6 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
             super().data_received(data)
             if self._reading_done():
                 self._cancel_read()
-            elif self._read_timer is None:
-                self._arm_read()
 
         def connection_lost(self, exc: Exception | None) -> None:
             for timer in (self._read_timer, self._write_timer):
