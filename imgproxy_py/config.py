@@ -23,6 +23,7 @@ from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.formats_config import FormatsConfig
 from imgproxy_py.imaging.codecs.settings import EncoderSettings
 from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
+from imgproxy_py.imaging.vips_config import LibvipsConfig
 from imgproxy_py.media.config import MediaConfig
 from imgproxy_py.media.raw import RawConfig
 from imgproxy_py.media.video_config import VideoConfig
@@ -327,6 +328,7 @@ class Config:
     fallback_images: FallbackImagesConfig = field(default_factory=FallbackImagesConfig)  # fallback_image_url
     unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
     formats: FormatsConfig = field(default_factory=FormatsConfig)
+    vips: LibvipsConfig = field(default_factory=LibvipsConfig)
     # IMGPROXY_PLUGINS: the installed plugins to load by entry-point name; None: all, (): none.
     plugins: tuple[str, ...] | None = None
     # The IMGPROXY_* names the environment held and those start-up looked up: what was set
@@ -380,6 +382,7 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         fallback_images=FallbackImagesConfig.from_env(r),
         unsharp_masking=UnsharpMaskingConfig.from_env(r),
         formats=FormatsConfig.from_env(r),
+        vips=LibvipsConfig.from_env(r),
         plugins=_plugins(r),
         cache=CacheConfig.from_env(r),
         processes=read_processes(r),

@@ -40,8 +40,8 @@ DEPRECATED_SETTINGS = {
 }
 
 
-# imgproxy settings of the Go runtime, its buffers and its licence, which have nothing to act on
-# here: the warning says so instead of "not supported yet".
+# imgproxy settings of the Go runtime, its buffers and its licence, and ones imgproxy itself
+# dropped, which have nothing to act on here: the warning says so instead of "not supported yet".
 NOTHING_TO_DO = {
     "IMGPROXY_LICENSE_KEY": "imgproxy_py needs no licence key",
     "IMGPROXY_LICENSE_DEVELOPMENT_MODE": "imgproxy_py needs no licence key",
@@ -49,6 +49,11 @@ NOTHING_TO_DO = {
     "IMGPROXY_BUFFER_POOL_CALIBRATION_THRESHOLD": "there is no buffer pool to calibrate",
     "IMGPROXY_MALLOC": "a Go runtime setting (imgproxy_py limits glibc's malloc arenas itself)",
     "IMGPROXY_PPROF_BIND": "Go's profiler; profile imgproxy_py with py-spy or perf",
+    "IMGPROXY_SVG_FIX_UNSUPPORTED": "imgproxy removed it in 3.28: librsvg renders what it worked around",
+    "IMGPROXY_OBJECT_DETECTION_CONFIG": "a Darknet model, which imgproxy deprecated: give an ONNX model in "
+                                        "IMGPROXY_OBJECT_DETECTION_NET",
+    "IMGPROXY_OBJECT_DETECTION_WEIGHTS": "a Darknet model, which imgproxy deprecated: give an ONNX model in "
+                                         "IMGPROXY_OBJECT_DETECTION_NET",
 }
 
 

@@ -1,11 +1,16 @@
 """libvips as the server sets it up: imgproxy's settings (no operation cache, one thread per
-operation: IMGPROXY_WORKERS requests at once are the parallelism)."""
+operation: IMGPROXY_WORKERS requests at once are the parallelism) and its debugging aids."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
+import pytest
 import pyvips
 
 from imgproxy_py.server.composition import configure_libvips
+from tests.cluster_nodes import Node
 
 
 def test_one_libvips_thread_per_operation_and_no_operation_cache() -> None:
@@ -17,3 +22,21 @@ def test_one_libvips_thread_per_operation_and_no_operation_cache() -> None:
         assert pyvips.cache_get_max() == 0
     finally:
         pyvips.concurrency_set(before)
+
+
+@pytest.mark.parametrize("debugging", [False, True])
+def test_leak_check_and_cache_trace(tmp_path: Path, debugging: bool) -> None:
+    """IMGPROXY_VIPS_CACHE_TRACE: libvips prints each operation it runs; IMGPROXY_VIPS_LEAK_CHECK:
+    its report of what is still held when the server process ends (as imgproxy's shutdown)."""
+    log_path = tmp_path / "node.log"
+    env = {"IMGPROXY_VIPS_LEAK_CHECK": "true", "IMGPROXY_VIPS_CACHE_TRACE": "true"} if debugging else {}
+    node = Node(env, log_path=log_path)
+    try:
+        node.wait_ready()
+        answer = httpx.get(f"{node.base}/unsafe/rs:fit:50:50/plain/local:///core/hopper.jpg", timeout=30)
+        assert answer.status_code == 200
+    finally:
+        node.stop()
+    log = log_path.read_text(errors="replace")
+    assert ("vips cache" in log and "jpegload" in log) is debugging
+    assert ("memory: high-water mark" in log) is debugging

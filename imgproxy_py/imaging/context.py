@@ -57,6 +57,8 @@ class ProcessingSettings:
     unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
     pdf_no_background: bool = False  # IMGPROXY_PDF_NO_BACKGROUND: PDF pages rendered transparent
     smart_crop_face_detection: bool = False  # IMGPROXY_SMART_CROP_FACE_DETECTION: g:sm keeps faces first
+    # IMGPROXY_PNG|SVG|TIFF_UNLIMITED: sources decoded without the libvips loader's safety limits
+    unlimited_formats: frozenset[ImageFormat] = frozenset()
 
 
 @dataclass

@@ -147,7 +147,8 @@ class ObjectDetection:
             shrink = min(c.src_width / want_w, c.src_height / want_h)
             if fmt.spec.shrink_on_load is ShrinkOnLoad.FACTOR:
                 shrink = loader.shrink_factor(shrink)
-            stored = loader.load(data, fmt, shrink=shrink, page=c.page, access="sequential", whole=True)
+            stored = loader.load(data, fmt, shrink=shrink, page=c.page, access="sequential", whole=True,
+                                 unlimited=c.settings.unlimited_formats)
             # src_width/src_height and so the working size are as displayed; the decode is not.
             if (c.angle + c.po.rotate) % 180:
                 want_w, want_h = want_h, want_w

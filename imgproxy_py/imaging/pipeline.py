@@ -122,7 +122,7 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
     animated = animated and out_format.supports_animation
     if animated:
         frames = min(pages - out.page, p.limits.max_frames)
-        img = loader.load(data, src_format, page=out.page, pages=frames)
+        img = loader.load(data, src_format, page=out.page, pages=frames, unlimited=p.settings.unlimited_formats)
         loader.check_dimensions(img, src_format, p.limits, frames)
         img = run_chain(p, img, options, out_format, deadline, animated=True)
     elif out.pages > 1 and pages - out.page > 1 and src_format.spec.multi_page:
@@ -136,7 +136,7 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
 def stack_pages(p: Processor, data: bytes, fmt: ImageFormat, page: int, count: int) -> pyvips.Image:
     """``pages``: ``count`` pages from ``page`` as one still image, top to bottom (libvips
     stacks them so, left-aligned), checked as a whole against the source resolution limit."""
-    img = loader.load(data, fmt, page=page, pages=count)
+    img = loader.load(data, fmt, page=page, pages=count, unlimited=p.settings.unlimited_formats)
     if p.limits.max_resolution and img.width * img.height > p.limits.max_resolution:
         raise ResolutionTooBigError(f"{count} pages of {img.width}x{page_height(img)} exceed the limit")
     # One picture from here on: no step may treat it as frames.
@@ -151,7 +151,8 @@ def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int, *,
     (422) past the resolution limits, or when the page doesn't exist.  ``thumbnail``: a HEIF
     source's embedded thumbnail instead, when it has one (``enforce_thumbnail``)."""
     img = loader.load(data, fmt, page=page, max_pixels=p.limits.max_resolution, access="sequential",
-                      thumbnail=thumbnail, pages=stacked, no_background=p.settings.pdf_no_background)
+                      thumbnail=thumbnail, pages=stacked, no_background=p.settings.pdf_no_background,
+                      unlimited=p.settings.unlimited_formats)
     pages = page_count(img)
     # Our own codecs (BMP, ICO) take no page number: they always read the one image.
     if page and page >= pages and fmt.spec.codec is Codec.LIBVIPS:

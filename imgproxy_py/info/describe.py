@@ -17,7 +17,7 @@ from imgproxy_py.detection import Detection
 from imgproxy_py.detection.classify import Classifier
 from imgproxy_py.detection.focus import GravityMode
 from imgproxy_py.errors import UnprocessableImageError
-from imgproxy_py.formats import SVG_CHECK_BYTES
+from imgproxy_py.formats import SVG_CHECK_BYTES, ImageFormat
 from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.info import colors, hashes, metadata
@@ -48,6 +48,7 @@ class InfoTools:
     deadline: float | None = None  # time.monotonic() value, for video decoding
     # The shared pixels' bound: larger when the detector's input is (it must not see less detail).
     pixels_side: int = PIXELS_SIDE
+    unlimited_formats: frozenset[ImageFormat] = frozenset()  # IMGPROXY_PNG|SVG|TIFF_UNLIMITED
 
 
 def describe(data: bytes, content_type: str, options: InfoRequestOptions, tools: InfoTools,
@@ -97,7 +98,8 @@ def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[
         data = loader.prepare_svg(data, tools.sanitize_svg)
     page = options.get(opt.PAGE) if fmt.spec.multi_page else 0
     try:
-        header = loader.load(data, fmt, page=page, max_pixels=tools.limits.max_resolution)
+        header = loader.load(data, fmt, page=page, max_pixels=tools.limits.max_resolution,
+                             unlimited=tools.unlimited_formats)
         loader.check_dimensions(header, fmt, tools.limits)
         pages = header.get("n-pages") if "n-pages" in header.get_fields() else 1
         if page and page >= pages:
@@ -105,7 +107,7 @@ def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[
 
         def reload(shrink: float) -> pyvips.Image:
             return loader.load(data, fmt, shrink=shrink, page=page, max_pixels=tools.limits.max_resolution,
-                               whole=True)
+                               whole=True, unlimited=tools.unlimited_formats)
 
         picture = Picture(header, reload, auto_rotate=tools.auto_rotate, side=tools.pixels_side)
         return picture, fmt.value, fmt.mime, int(pages)

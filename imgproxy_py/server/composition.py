@@ -36,6 +36,7 @@ from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.imaging.pipeline import Processor, ProcessResult
 from imgproxy_py.imaging.sources import SpecialSources
 from imgproxy_py.imaging.steps import MAIN_STEPS, Step
+from imgproxy_py.imaging.vips_config import LibvipsConfig
 from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
 from imgproxy_py.media.routes import MediaRoutes, load_media_routes
 from imgproxy_py.metrics import Metrics
@@ -61,7 +62,7 @@ T = TypeVar("T")
 LIBVIPS_THREADS_PER_OPERATION = 1
 
 
-def configure_libvips() -> None:
+def configure_libvips(settings: LibvipsConfig | None = None) -> None:
     # Loaders that parse untrusted input badly (ImageMagick, PDF, ...) are off; the
     # operation cache is off because every request works on different pixels.
     pyvips.block_untrusted_set(True)
@@ -75,6 +76,9 @@ def configure_libvips() -> None:
     # requests at once.  libvips' default (a thread per core for every operation) puts
     # workers x cores threads on the cores, and they spend CPU handing tiles to each other.
     pyvips.concurrency_set(LIBVIPS_THREADS_PER_OPERATION)
+    settings = settings or LibvipsConfig()
+    pyvips.leak_set(settings.leak_check)  # reported by pyvips.shutdown() at the end of the lifespan
+    pyvips.cache_set_trace(settings.cache_trace)
 
 
 @dataclass
@@ -138,7 +142,7 @@ class Services:
 def build_services(config: Config) -> Services:
     """Build every subsystem; raise one ConfigError listing all problems."""
     limit_malloc_arenas()
-    configure_libvips()
+    configure_libvips(config.vips)
     problems: list[str] = []
     plugins = load_plugins(config.plugins, problems)
     options = OptionsParser(config, registry=_registry(plugins, problems), errors=problems)
@@ -237,6 +241,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
             unsharp_masking=config.unsharp_masking,
             pdf_no_background=config.formats.pdf_no_background,
             smart_crop_face_detection=proc.smart_crop_face_detection,
+            unlimited_formats=config.vips.unlimited,
         ),
         encoder_settings=encoder_settings,
         limits=Limits(sec.max_src_resolution, sec.max_animation_frames, sec.max_animation_frame_resolution),
@@ -341,6 +346,9 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
     finally:
         await services.close()
         gc.unfreeze()
+        if config.vips.leak_check:  # libvips' report of what is still held, as imgproxy's shutdown
+            gc.collect()
+            pyvips.shutdown()  # the last use of libvips: the process ends after its lifespan
 
 
 def _freeze_startup_objects() -> None:

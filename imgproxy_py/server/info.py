@@ -58,6 +58,7 @@ def _tools(services: Services, options: InfoRequestOptions, deadline: Deadline) 
         classifier=services.classifier, video=services.config.video, deadline=deadline.expires_at,
         pixels_side=max(PIXELS_SIDE, detection.face_net_size, detection.object_net_size)
         if processor.deps.objects is not None else PIXELS_SIDE,
+        unlimited_formats=processor.settings.unlimited_formats,
     )
 
 

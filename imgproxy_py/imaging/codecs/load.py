@@ -7,7 +7,7 @@ lazily), so a decompression bomb is refused before a single pixel is decoded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,8 +73,8 @@ def _shrink_options(kind: ShrinkOnLoad, shrink: float) -> dict[str, Any]:
     if kind is ShrinkOnLoad.SCALE and shrink > 1:
         return {"scale": 1.0 / shrink}
     if kind is ShrinkOnLoad.VECTOR:
-        # Rendered at the scale asked for, enlarging too; librsvg's size limits stay on.
-        return {"scale": 1.0 / shrink if shrink > 0 else 1.0, "unlimited": False}
+        # Rendered at the scale asked for, enlarging too.
+        return {"scale": 1.0 / shrink if shrink > 0 else 1.0}
     return {}
 
 
@@ -88,7 +88,8 @@ def shrink_factor(shrink: float) -> int:
 
 def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, pages: int = 1,
          thumbnail: bool = False, max_pixels: int = 0, access: str = "random",
-         header_only: bool = False, no_background: bool = False, whole: bool = False) -> pyvips.Image:
+         header_only: bool = False, no_background: bool = False, whole: bool = False,
+         unlimited: Collection[ImageFormat] = ()) -> pyvips.Image:
     """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG).
 
     ``access="sequential"`` streams the decode through the pipeline instead of holding the
@@ -97,7 +98,8 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
     and metadata are all the caller reads (``/info``); the eager wheel decoders skip the pixels.
     ``no_background``: PDF pages rendered transparent (``IMGPROXY_PDF_NO_BACKGROUND``).
     ``whole``: the caller reads every pixel at once; a JPEG may then come decoded in memory by
-    the faster whole-image decoder (``codecs.jpeg``).
+    the faster whole-image decoder (``codecs.jpeg``).  ``unlimited``: the formats whose libvips
+    loader runs without its safety limits (``IMGPROXY_PNG_UNLIMITED`` and the like).
     """
     if page > MAX_PAGE:
         raise UnprocessableImageError(f"page {page} does not exist")
@@ -117,6 +119,8 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
             options["n"] = pages
         if not spec.vector:
             options["fail_on"] = "error"
+        if fmt in unlimited:
+            options["unlimited"] = True
         # From a memory source, not a *_buffer call: pyvips copies blob arguments, which for a
         # 33 MB PNG is 33 MB more per request. The caller keeps ``data`` alive while the image is.
         loader = getattr(pyvips.Image, spec.loader + "_source")

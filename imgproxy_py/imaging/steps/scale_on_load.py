@@ -36,7 +36,8 @@ def scale_on_load(c: Context) -> None:
         if preshrink == 1:
             return
     img = loader.load(data, fmt, shrink=preshrink, page=c.page, access="sequential", whole=True,
-                      pages=loader.stacked_pages(fmt, c.out.pages), no_background=c.settings.pdf_no_background)
+                      pages=loader.stacked_pages(fmt, c.out.pages), no_background=c.settings.pdf_no_background,
+                      unlimited=c.settings.unlimited_formats)
     new_w, new_h, angle, flip = extract_geometry(img, c.po.rotate, c.po.auto_rotate)
     wpre = c.src_width / new_w
     hpre = c.src_height / new_h
