@@ -561,3 +561,23 @@ def test_representative_face_prefers_the_sharpest_big_face() -> None:
     centre = _array(face)[24:40, 24:40].astype(float)
     assert centre.std() > 40, "the sharp (noisy) block should be the chosen face"
     assert representative_face([image], lambda _: [], size=64) is None
+
+
+def test_probe_settings_reach_the_demuxer(bikes: bytes, bikes_ref: Reference) -> None:
+    """IMGPROXY_VIDEO_THUMBNAIL_PROBE_SIZE (bytes) and _MAX_ANALYZE_DURATION (milliseconds) are
+    FFmpeg's probesize and analyzeduration (microseconds), as imgproxy passes them.  MP4 declares
+    its streams in its header, so even FFmpeg's smallest probe finds the same frames."""
+    from imgproxy_py.media.video import VideoReader
+
+    config, problems = VideoConfig.from_env({"IMGPROXY_VIDEO_THUMBNAIL_PROBE_SIZE": "32",
+                                             "IMGPROXY_VIDEO_THUMBNAIL_MAX_ANALYZE_DURATION": "1"})
+    assert problems == []
+    with VideoReader(bikes, config, time.monotonic() + 30) as reader:
+        assert {k: reader.container.options[k] for k in ("probesize", "analyzeduration")} == {
+            "probesize": "32", "analyzeduration": "1000"}
+    with VideoReader(bikes, CONFIG, time.monotonic() + 30) as reader:
+        assert reader.container.options["probesize"] == "5000000"  # imgproxy's default, and FFmpeg's
+        assert "analyzeduration" not in reader.container.options  # 0: FFmpeg's heuristic
+    frame = extract_frame(bikes, second=2, config=config)
+    assert frame.index == 50 and np.array_equal(_array(frame.image), bikes_ref.frames[50])
+    assert VideoConfig.from_env({"IMGPROXY_VIDEO_THUMBNAIL_PROBE_SIZE": "16"})[1]  # below FFmpeg's 32

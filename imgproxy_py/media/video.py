@@ -125,7 +125,7 @@ class VideoReader:
             return av.open(
                 DeadlineIO(self._data, self.deadline),
                 mode="r",
-                options={"format_whitelist": _FORMAT_WHITELIST},
+                options={"format_whitelist": _FORMAT_WHITELIST, **self._config.demuxer_options()},
                 metadata_errors="ignore",
                 io_open=refuse_nested_open,
             )

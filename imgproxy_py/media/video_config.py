@@ -122,6 +122,11 @@ class VideoConfig:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     max_duration: float = 3600.0
     decode_timeout: float = 10.0
+    # How much of a file the demuxer reads to find its streams' parameters: bytes, and
+    # milliseconds of media (0: FFmpeg's own heuristic).  Smaller saves memory on odd files, at
+    # the risk of parameters not found; the containers we open declare theirs in their headers.
+    probe_size: int = 5_000_000
+    max_analyze_duration: int = 0
     best_frame: BestFrameConfig = field(default_factory=BestFrameConfig)
 
     @classmethod
@@ -136,9 +141,20 @@ class VideoConfig:
             max_file_size=reader.parsed("IMGPROXY_MAX_VIDEO_FILE_SIZE", DEFAULT_MAX_FILE_SIZE, parse_byte_size),
             max_duration=reader.number("IMGPROXY_MAX_VIDEO_DURATION", cls.max_duration, minimum=0.0),
             decode_timeout=reader.number("IMGPROXY_VIDEO_DECODE_TIMEOUT", cls.decode_timeout, minimum=0.001),
+            # FFmpeg's smallest probe is 32 bytes.
+            probe_size=reader.integer("IMGPROXY_VIDEO_THUMBNAIL_PROBE_SIZE", cls.probe_size, minimum=32),
+            max_analyze_duration=reader.integer("IMGPROXY_VIDEO_THUMBNAIL_MAX_ANALYZE_DURATION",
+                                                cls.max_analyze_duration, minimum=0),
             best_frame=BestFrameConfig.from_reader(reader),
         )
         return config, reader.errors
+
+    def demuxer_options(self) -> dict[str, str]:
+        """FFmpeg's ``probesize`` and ``analyzeduration`` (microseconds) for these settings."""
+        options = {"probesize": str(self.probe_size)}
+        if self.max_analyze_duration:
+            options["analyzeduration"] = str(self.max_analyze_duration * 1000)
+        return options
 
     def deadline(self, deadline: float | None) -> float:
         """The earlier of the caller's ``time.monotonic()`` deadline and now + ``decode_timeout``."""
