@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pyvips
 
@@ -229,3 +230,36 @@ def test_classifier_execution_mode() -> None:
     assert ClassificationConfig.from_env(EnvReader({"IMGPROXY_ML_EXECUTION_MODE": "accuracy"})).accurate
     own = {"IMGPROXY_ML_EXECUTION_MODE": "accuracy", "IMGPROXY_CLASSIFICATION_EXECUTION_MODE": "performance"}
     assert not ClassificationConfig.from_env(EnvReader(own)).accurate
+
+
+def test_inference_streams_bound_a_models_concurrent_runs() -> None:
+    """IMGPROXY_ML_NUM_STREAMS (and a model's own ..._INFERENCE_NUM_STREAMS): at most that many
+    inferences of one model at once; a further one waits until a stream is free."""
+    import threading
+
+    from imgproxy_py.detection.classify import ClassificationConfig
+    from imgproxy_py.envreader import EnvReader
+
+    config, errors = DetectionConfig.from_env({"IMGPROXY_ML_NUM_STREAMS": "1"})
+    assert errors == [] and config.streams == 1
+    own = {"IMGPROXY_ML_NUM_STREAMS": "1", "IMGPROXY_OBJECT_DETECTION_INFERENCE_NUM_STREAMS": "3"}
+    assert DetectionConfig.from_env(own)[0].streams == 3
+    assert DetectionConfig.from_env({})[0].streams == 0  # no limit but the workers'
+    assert ClassificationConfig.from_env(EnvReader({"IMGPROXY_ML_NUM_STREAMS": "2"})).streams == 2
+    assert DetectionConfig.from_env({"IMGPROXY_ML_NUM_STREAMS": "-1"})[1]
+
+    face = DetectorSet(config)._face
+    assert face is not None
+    session = face.session
+    assert isinstance(session, sessions.StreamLimitedSession)
+    canvas = np.zeros((32, 32, 3), np.uint8)
+    assert session.streams.acquire(timeout=5)  # the one stream, taken
+    finished = threading.Event()
+    worker = threading.Thread(target=lambda: (face.run(canvas), finished.set()))
+    worker.start()
+    try:
+        assert not finished.wait(0.5)  # its inference waits for the stream
+    finally:
+        session.streams.release()
+    assert finished.wait(30)
+    worker.join()

@@ -80,6 +80,7 @@ class DetectionConfig:
 
     threads: int = 1
     accurate: bool = False  # imgproxy's "accuracy" ML execution mode
+    streams: int = 0  # inferences at once per model (0: as many as the workers run)
     providers: tuple[str, ...] | None = None
     # Why an optional part is off although nobody asked for it to be (logged at start-up).
     notes: tuple[str, ...] = ()
@@ -136,6 +137,7 @@ class DetectionConfig:
                 reader.integer("IMGPROXY_ML_INFERENCE_NUM_THREADS", 1, minimum=1, maximum=256), minimum=1, maximum=256),
                 minimum=1, maximum=256),
             accurate=execution_mode(reader, "IMGPROXY_OBJECT_DETECTION_EXECUTION_MODE") == "accuracy",
+            streams=inference_streams(reader, "IMGPROXY_OBJECT_DETECTION_INFERENCE_NUM_STREAMS"),
             providers=providers,
             notes=tuple(notes),
             unavailable="" if runtime_ok else MISSING_RUNTIME,
@@ -288,6 +290,14 @@ def _parse_net_type(value: str) -> NetType:
     except ValueError:
         supported = ", ".join(net_type.value for net_type in NetType)
         raise ValueError(f"{value!r} is not a supported network type ({supported})") from None
+
+
+def inference_streams(reader: EnvReader, name: str) -> int:
+    """imgproxy Pro's ML streams: the model's own setting, else ``IMGPROXY_ML_NUM_STREAMS``.
+    imgproxy defaults to one per CPU; here the default is no limit of its own (0), as before the
+    setting was read: an inference already holds one of the ``IMGPROXY_WORKERS`` slots."""
+    return reader.integer(name, reader.integer("IMGPROXY_ML_NUM_STREAMS", 0, minimum=0, maximum=1024),
+                          minimum=0, maximum=1024)
 
 
 def execution_mode(reader: EnvReader, name: str) -> str:

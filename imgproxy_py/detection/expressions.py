@@ -90,9 +90,10 @@ class ExpressionModel:
 
     @classmethod
     def load(cls, path: Path | None = None, *, threads: int = 1, providers: Sequence[str] | None = None,
-             accurate: bool = False) -> ExpressionModel:
+             accurate: bool = False, streams: int = 0) -> ExpressionModel:
         """Raises ``RuntimeError`` with a readable reason when the model cannot be used."""
-        session = open_session(path or default_model_path(), threads=threads, providers=providers, accurate=accurate)
+        session = open_session(path or default_model_path(), threads=threads, providers=providers, accurate=accurate,
+                               streams=streams)
         model = cls(session)
         probe = model.probabilities(np.zeros((1, SIDE, SIDE), dtype=np.float32))
         if probe.shape != (1, len(LABELS)):
@@ -124,7 +125,7 @@ def expressions_for_best_frames(video: VideoConfig, detection: DetectionConfig,
         return None
     try:
         model = ExpressionModel.load(threads=detection.threads, providers=detection.providers,
-                                     accurate=detection.accurate)
+                                     accurate=detection.accurate, streams=detection.streams)
     except RuntimeError as exc:
         logger.warning("best frames are ranked without expressions: %s", exc)
         return None

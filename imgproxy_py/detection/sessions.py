@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,12 +98,31 @@ class InputSpec:
 EXECUTION_MODES = ("performance", "accuracy")
 
 
-def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, accurate: bool = False) -> Any:
+class StreamLimitedSession:
+    """A session that runs at most ``streams`` inferences at once (imgproxy's
+    ``IMGPROXY_ML_NUM_STREAMS``); the others wait their turn.  Each inference in flight holds its
+    own working buffers, so the limit bounds a model's memory on a host with many workers."""
+
+    def __init__(self, session: Any, streams: int) -> None:
+        self.session = session
+        self.streams = threading.BoundedSemaphore(streams)
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        with self.streams:
+            return self.session.run(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # inputs, metadata, providers: the session's own
+        return getattr(self.session, name)
+
+
+def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, accurate: bool = False,
+                 streams: int = 0) -> Any:
     """Create an inference session; raises ``RuntimeError`` with a readable reason on failure.
 
     ``accurate`` (imgproxy's ``accuracy`` execution mode): only the graph rewrites that keep the
     arithmetic as it is (constant folding, redundant nodes); the default also fuses layers, which
-    is faster and may move scores in their last digits."""
+    is faster and may move scores in their last digits.  ``streams``: inferences at once (0: as
+    many as the workers run)."""
     if ort is None:
         raise RuntimeError("onnxruntime is not installed")
     options = ort.SessionOptions()
@@ -121,7 +141,7 @@ def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, 
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise RuntimeError(f"cannot load {str(model)!r}: {_first_line(exc)}") from exc
     logger.info("detection model %s runs on %s", model.name, ", ".join(session.get_providers()))
-    return session
+    return StreamLimitedSession(session, streams) if streams > 0 else session
 
 
 def input_spec(session: Any) -> InputSpec:
