@@ -54,6 +54,11 @@ NOTHING_TO_DO = {
                                         "IMGPROXY_OBJECT_DETECTION_NET",
     "IMGPROXY_OBJECT_DETECTION_WEIGHTS": "a Darknet model, which imgproxy deprecated: give an ONNX model in "
                                          "IMGPROXY_OBJECT_DETECTION_NET",
+    **{f"IMGPROXY_AUTOQUALITY_{fmt}_NET": "imgproxy Pro's own trained model; the ml method runs the model "
+                                          "imgproxy_py ships" for fmt in ("JPEG", "WEBP", "AVIF", "JXL")},
+    **{f"IMGPROXY_AUTOQUALITY_ML_{name}": "the ml autoquality model is a small numpy network run in the "
+                                         "request's worker, not an inference session"
+       for name in ("INFERENCE_NUM_THREADS", "INFERENCE_NUM_STREAMS", "EXECUTION_MODE", "CPU_PINNING")},
 }
 
 

@@ -157,8 +157,25 @@ class Telemetry:
 
         self.logger_provider = LoggerProvider(resource=resource)
         self.logger_provider.add_log_record_processor(BatchLogRecordProcessor(self._exporter("logs")))
-        self._log_handler = LoggingHandler(level=logging.INFO, logger_provider=self.logger_provider)
+        one_scope: Any = _OneScope(self.logger_provider, self.config.logger_name)  # duck-typed provider
+        self._log_handler = LoggingHandler(level=logging.INFO, logger_provider=one_scope)
         logging.getLogger("imgproxy_py").addHandler(self._log_handler)
+
+
+class _OneScope:
+    """The logger provider as the log handler sees it: every record under one instrumentation
+    scope (``IMGPROXY_OPEN_TELEMETRY_LOGGER_NAME``), as imgproxy sends them, instead of one scope
+    per Python logger."""
+
+    def __init__(self, provider: Any, scope: str) -> None:
+        self.provider = provider
+        self.scope = scope
+
+    def get_logger(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.provider.get_logger(self.scope, __version__)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self.provider.force_flush(timeout_millis))
 
 
 def _propagator(name: str) -> Any:

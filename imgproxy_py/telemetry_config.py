@@ -28,6 +28,7 @@ class TelemetryConfig:
     protocol: str = "grpc"
     signals: tuple[tuple[str, str, str], ...] = ()  # (signal, protocol, URL) for traces, metrics, logs
     service_name: str = "imgproxy"
+    logger_name: str = "imgproxy"  # the instrumentation scope of every log record, as imgproxy names it
     propagators: tuple[str, ...] = DEFAULT_PROPAGATORS
     propagate_external: bool = False  # trace headers on source downloads
     trace_id_generator: str = "xray"
@@ -81,6 +82,7 @@ class TelemetryConfig:
             protocol=protocol,
             signals=tuple(signals),
             service_name=r.string("OTEL_SERVICE_NAME") or r.string("IMGPROXY_OPEN_TELEMETRY_SERVICE_NAME", "imgproxy"),
+            logger_name=r.string("IMGPROXY_OPEN_TELEMETRY_LOGGER_NAME", "imgproxy") or "imgproxy",
             propagators=tuple(name for name in propagators if name in PROPAGATORS),
             propagate_external=r.boolean("IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL", False),
             trace_id_generator=generator,

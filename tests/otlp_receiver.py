@@ -47,6 +47,10 @@ class Received:
                     for request in self.metrics for rm in request.resource_metrics for sm in rm.scope_metrics
                     for metric in sm.metrics for point in metric.gauge.data_points}
 
+    def log_scopes(self) -> set[str]:
+        with self.lock:
+            return {sl.scope.name for request in self.logs for rl in request.resource_logs for sl in rl.scope_logs}
+
     def log_bodies(self) -> list[str]:
         with self.lock:
             return [record.body.string_value for request in self.logs for rl in request.resource_logs

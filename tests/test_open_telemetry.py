@@ -36,7 +36,7 @@ def traced(collector: HttpReceiver) -> Iterator[tuple[Node, Origin]]:
     node = Node({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                  "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "IMGPROXY_OPEN_TELEMETRY_ENABLE_METRICS": "true",
                  "IMGPROXY_OPEN_TELEMETRY_ENABLE_LOGS": "true", "IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL": "true",
-                 **FAST_EXPORT})
+                 "IMGPROXY_OPEN_TELEMETRY_LOGGER_NAME": "books-images", **FAST_EXPORT})
     try:
         node.wait_ready()
         yield node, origin
@@ -96,6 +96,7 @@ def test_errors_mark_the_span(collector: HttpReceiver, traced: tuple[Node, Origi
     assert attributes["http.response.status_code"].int_value == 404
     # The warning logged for it went out as an OTLP log record too.
     collector.wait_for(lambda: any("missing.jpg" in body for body in collector.log_bodies()))
+    assert collector.log_scopes() == {"books-images"}  # IMGPROXY_OPEN_TELEMETRY_LOGGER_NAME, for every logger
 
 
 def test_gauges_are_exported(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
