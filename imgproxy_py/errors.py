@@ -171,6 +171,14 @@ class DeadlineExceededError(ImgproxyError):
     default_public_message = "Timeout"
 
 
+class ResponseWriteError(ImgproxyError):
+    """The client went away (or stopped reading) before it had the whole response.  Nothing is
+    answered; it is logged, and reported to error services with ``IMGPROXY_REPORT_IO_ERRORS``."""
+
+    category = "IO"
+    default_public_message = "Failed to write response"
+
+
 class NotModified(Exception):
     """Not an error: the client's copy is current; the handler answers 304."""
 

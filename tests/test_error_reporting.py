@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -134,3 +137,34 @@ def test_development_errors_mode(start_server: Callable[..., AppServer]) -> None
     assert text.text.startswith(short.text) and "Traceback" in text.text and "no-such-<file>.jpg" in text.text
     assert page.headers["content-type"].startswith("text/html")
     assert "<pre>" in page.text and "no-such-&lt;file&gt;.jpg" in page.text and "<file>" not in page.text
+
+
+@pytest.mark.parametrize("report_io_errors", [False, True])
+def test_responses_the_client_abandons(sentry: SentryListener, tmp_path: Path, report_io_errors: bool) -> None:
+    """A client that goes away in the middle of a large response: logged always, reported to the
+    error service (as imgproxy's IO errors) only with IMGPROXY_REPORT_IO_ERRORS."""
+    log_path = tmp_path / "node.log"
+    node = Node({"IMGPROXY_SENTRY_DSN": sentry.dsn, "IMGPROXY_REPORT_IO_ERRORS": str(report_io_errors).lower()},
+                log_path=log_path)
+    path = "/unsafe/rs:fit:3000:3000:1:1/f:bmp/plain/local:///core/hopper.jpg"  # 27 MB
+    try:
+        node.wait_ready()
+        with httpx.Client(base_url=node.base, timeout=30) as client:  # taken whole, twice, on one connection
+            assert [len(client.get(path).content) > 20_000_000 for _ in range(2)] == [True, True]
+        with socket.create_connection(("127.0.0.1", node.port)) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            sock.settimeout(30)
+            assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not a close
+        assert httpx.get(f"{node.base}/health", timeout=30).status_code == 200  # the server carries on
+    finally:
+        node.stop()
+    log = log_path.read_text(errors="replace")
+    assert log.count("failed to write response") == 1
+    assert "failed to write response: the client closed the connection" in log
+    reported = [event for event in sentry.events
+                if event["exception"]["values"][-1]["type"] == "ResponseWriteError"]  # type: ignore[index]
+    assert len(reported) == (1 if report_io_errors else 0)
+    if report_io_errors:
+        assert reported[0]["contexts"]["request"]["path"] == path  # type: ignore[index]

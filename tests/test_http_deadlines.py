@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,10 +19,15 @@ DEADLINE = 1.5
 
 
 @pytest.fixture(scope="module")
-def node() -> Iterator[Node]:
+def node_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deadlines") / "node.log"
+
+
+@pytest.fixture(scope="module")
+def node(node_log: Path) -> Iterator[Node]:
     # A short deadline; the keep-alive timeout stays longer so that it is not what closes.
     started = Node({"IMGPROXY_READ_REQUEST_TIMEOUT": str(DEADLINE), "IMGPROXY_WRITE_RESPONSE_TIMEOUT": str(DEADLINE),
-                    "IMGPROXY_KEEP_ALIVE_TIMEOUT": "30"})
+                    "IMGPROXY_KEEP_ALIVE_TIMEOUT": "30"}, log_path=node_log)
     try:
         started.wait_ready()
         yield started
@@ -86,7 +92,7 @@ def test_a_body_sent_slowly_is_cut_off(node: Node) -> None:
         assert closed_after(sock) < DEADLINE + 2
 
 
-def test_a_client_that_does_not_read_is_dropped(node: Node) -> None:
+def test_a_client_that_does_not_read_is_dropped(node: Node, node_log: Path) -> None:
     # A 27 MB BMP, more than the kernel's socket buffers hold (up to 4 MB on the server's side,
     # 2 MB here: a fixed receive buffer is not grown by autotuning), not read in time.
     path = "/unsafe/rs:fit:3000:3000:1:1/f:bmp/plain/local:///core/hopper.jpg"
@@ -102,6 +108,7 @@ def test_a_client_that_does_not_read_is_dropped(node: Node) -> None:
             raise ConnectionResetError  # closed cleanly before the whole body: also a cut
     full = httpx.get(f"{node.base}{path}", timeout=30)
     assert full.status_code == 200 and received < len(full.content)
+    assert "failed to write response: the client did not read it within 1.5 s" in node_log.read_text()
 
 
 def test_keep_alive_clients_are_not_affected(node: Node) -> None:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgproxy_py.config import Config
-from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.errors import ImgproxyError, ResponseWriteError
 from imgproxy_py.server.composition import Services, build_services, lifespan
 from imgproxy_py.server.error_reporting import development_error_body
 from imgproxy_py.server.http_config import HEALTH_PATH
@@ -118,6 +118,21 @@ def error_response(request: Request, exc: Exception) -> Response:
         body, media_type = development_error_body(exc, message, "text/html" in request.headers.get("accept", ""))
         return Response(body, status_code=status, media_type=media_type, headers={"Cache-Control": "no-cache"})
     return PlainTextResponse(message, status_code=status, headers={"Cache-Control": "no-cache"})
+
+
+def response_not_delivered(services: Services, scope: Scope, reason: str) -> None:
+    """A response the client did not take whole (the HTTP protocol saw it): logged, and with
+    ``IMGPROXY_REPORT_IO_ERRORS`` counted and reported as imgproxy's ``IO`` errors are."""
+    request_id = scope.get("state", {}).get("request_id")
+    path = (scope.get("raw_path") or scope.get("path", "").encode()).decode("latin-1")[:2048]
+    exc = ResponseWriteError(f"failed to write response: {reason}")
+    log.warning("%s", exc, extra={"request_id": request_id, "path": path})
+    if not services.config.error_reporting.report_io_errors:
+        return
+    if services.metrics is not None:
+        services.metrics.error(exc.category)
+    if services.error_reporter is not None:
+        services.error_reporter.report(exc, str(scope.get("method", "GET")), path, request_id)
 
 
 def telemetry_middleware(services: Services) -> list[Middleware]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from imgproxy_py import __version__
 from imgproxy_py.envreader import EnvReader
-from imgproxy_py.errors import DOWNLOAD_ERRORS, ImgproxyError
+from imgproxy_py.errors import DOWNLOAD_ERRORS, ImgproxyError, ResponseWriteError
 from imgproxy_py.server.error_services import Airbrake, Bugsnag, ErrorService, Honeybadger
 
 log = logging.getLogger("imgproxy_py.server")
@@ -31,6 +31,7 @@ class ErrorReportingConfig:
     sentry_environment: str = "production"
     sentry_release: str = f"imgproxy_py@{__version__}"
     report_downloading_errors: bool = True
+    report_io_errors: bool = False  # responses the client did not take whole
     bugsnag_key: str = field(default="", repr=False)
     bugsnag_stage: str = "production"
     bugsnag_endpoint: str = ""
@@ -51,6 +52,7 @@ class ErrorReportingConfig:
             sentry_environment=r.string("IMGPROXY_SENTRY_ENVIRONMENT", "production"),
             sentry_release=r.string("IMGPROXY_SENTRY_RELEASE", f"imgproxy_py@{__version__}"),
             report_downloading_errors=r.boolean("IMGPROXY_REPORT_DOWNLOADING_ERRORS", True),
+            report_io_errors=r.boolean("IMGPROXY_REPORT_IO_ERRORS", False),
             development_errors_mode=r.boolean("IMGPROXY_DEVELOPMENT_ERRORS_MODE", False),
             bugsnag_key=r.string("IMGPROXY_BUGSNAG_KEY"),
             bugsnag_stage=r.string("IMGPROXY_BUGSNAG_STAGE", "production"),
@@ -80,11 +82,13 @@ def development_error_body(exc: Exception, public_message: str, wants_html: bool
             f"<h1>{html.escape(public_message)}</h1><pre>{html.escape(detail)}</pre>"), "text/html"
 
 
-def should_report(exc: Exception, report_downloading_errors: bool) -> bool:
+def should_report(exc: Exception, report_downloading_errors: bool, report_io_errors: bool = False) -> bool:
     if not isinstance(exc, ImgproxyError):
         return True
     if isinstance(exc, DOWNLOAD_ERRORS):
         return report_downloading_errors
+    if isinstance(exc, ResponseWriteError):
+        return report_io_errors
     return exc.status >= 500
 
 
@@ -113,7 +117,7 @@ class ErrorReporter:
                                           config.airbrake_environment, config.airbrake_host))
 
     def report(self, exc: Exception, method: str, path: str, request_id: str | None) -> None:
-        if not should_report(exc, self.config.report_downloading_errors):
+        if not should_report(exc, self.config.report_downloading_errors, self.config.report_io_errors):
             return
         context = {"method": method, "path": path[:2048], "request_id": request_id or ""}
         try:

@@ -12,12 +12,22 @@ and the memory of every unread image.  imgproxy's Go server bounds both, and so 
   taken all of it.
 
 Past either, the connection is closed, as Go's server closes it.  0 turns a deadline off.
+
+The protocol also sees what the application cannot: a response the client did not take whole
+(the connection lost mid-response, or cut by the write deadline).  ``on_undelivered`` hears of
+each, as imgproxy hears of a failed write (``IMGPROXY_REPORT_IO_ERRORS``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, cast
+
+from starlette.types import Scope
+
+# Told of a response the client did not take whole: its request's scope and why.
+UndeliveredHook = Callable[[Scope, str], None]
 
 
 class _WatchedTransport:
@@ -35,16 +45,19 @@ class _WatchedTransport:
         return getattr(self._transport, name)
 
 
-def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_timeout: float) -> type[asyncio.Protocol]:
+def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_timeout: float,
+                   on_undelivered: UndeliveredHook | None = None) -> type[asyncio.Protocol]:
     """``base`` (one of uvicorn's HTTP/1.1 protocols) closing connections past imgproxy's
-    read and write deadlines."""
-    if not read_timeout and not write_timeout:
+    read and write deadlines, and telling ``on_undelivered`` of responses not taken whole."""
+    if not read_timeout and not write_timeout and on_undelivered is None:
         return base
 
     class DeadlineProtocol(base):  # type: ignore[valid-type,misc]
         _read_timer: asyncio.TimerHandle | None = None
         _write_timer: asyncio.TimerHandle | None = None
         _written_cycle: Any = None
+        _undelivered_told: Any = None  # the cycle whose failed response was reported
+        _backlogged = False  # more of a response waits in our buffer than the transport's high-water mark
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
@@ -64,7 +77,25 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
             for timer in (self._read_timer, self._write_timer):
                 if timer is not None:
                     timer.cancel()
+            # uvicorn calls a response complete once the application has handed over its last
+            # byte; a large image may then still wait in the transport's buffer for the client.
+            cycle = getattr(self, "cycle", None)
+            if cycle is not None and cycle.response_started and (not cycle.response_complete or self._backlogged):
+                self._undelivered(cycle, "the client closed the connection before the whole response")
             super().connection_lost(exc)
+
+        def pause_writing(self) -> None:
+            self._backlogged = True
+            super().pause_writing()
+
+        def resume_writing(self) -> None:
+            self._backlogged = False
+            super().resume_writing()
+
+        def _undelivered(self, cycle: Any, reason: str) -> None:
+            if on_undelivered is not None and cycle is not self._undelivered_told:
+                self._undelivered_told = cycle
+                on_undelivered(cycle.scope, reason)
 
         def _reading_done(self) -> bool:
             """A request is fully read and its response not yet complete."""
@@ -98,6 +129,8 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
             self._write_timer = None
             unsent = self._raw_transport.get_write_buffer_size() > 0
             if not cycle.response_complete or (unsent and self._written_cycle is cycle):
+                self._undelivered(cycle, f"the client did not read it within {write_timeout:g} s "
+                                         "(IMGPROXY_WRITE_RESPONSE_TIMEOUT)")
                 self._raw_transport.abort()  # close() would wait for the client to read
 
     return DeadlineProtocol
