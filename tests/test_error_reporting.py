@@ -9,6 +9,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -158,6 +159,9 @@ def test_responses_the_client_abandons(sentry: SentryListener, tmp_path: Path, r
             assert sock.recv(1024).startswith(b"HTTP/1.1 200")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not a close
         assert httpx.get(f"{node.base}/health", timeout=30).status_code == 200  # the server carries on
+        waited = time.monotonic() + 20
+        while "failed to write response" not in log_path.read_text(errors="replace") and time.monotonic() < waited:
+            time.sleep(0.1)
     finally:
         node.stop()
     log = log_path.read_text(errors="replace")
