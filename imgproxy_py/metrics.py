@@ -1,4 +1,6 @@
-"""Metrics with imgproxy's names: Prometheus (``/metrics``), DataDog (DogStatsD) and CloudWatch.
+"""Metrics with imgproxy's names: Prometheus (``/metrics``), DataDog (DogStatsD) and CloudWatch;
+the hub every request's spans and errors go through, to them and to the tracers (OpenTelemetry,
+DataDog APM).
 
 What imgproxy reports keeps imgproxy's name, labels and buckets, so its dashboards work
 unchanged: ``requests_total``, ``status_codes_total{status}``, ``errors_total{type}`` (its error
@@ -18,13 +20,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgproxy_py.metrics_config import MetricsConfig
 
 if TYPE_CHECKING:
     from imgproxy_py.cloudwatch import CloudWatch
+    from imgproxy_py.datadog_apm import DatadogTracing
     from imgproxy_py.telemetry import Telemetry
+
+
+class RequestTracing(Protocol):
+    """A tracer of requests: it hears of each finished part of the current request and its error."""
+
+    def span(self, name: str, seconds: float) -> None: ...
+
+    def error(self, kind: str) -> None: ...
+
+    def shutdown(self) -> None: ...
 
 log = logging.getLogger("imgproxy_py.metrics")
 
@@ -58,9 +71,11 @@ OWN_PREFIX = "imgproxy_py"
 
 class Metrics:
     def __init__(self, config: MetricsConfig, gauges: Gauges, telemetry: Telemetry | None = None,
-                 cloud_watch: CloudWatch | None = None) -> None:
+                 cloud_watch: CloudWatch | None = None, datadog_apm: DatadogTracing | None = None) -> None:
         self.config = config
         self.telemetry = telemetry  # OpenTelemetry spans and errors
+        self.datadog_apm = datadog_apm  # DataDog APM spans and errors
+        self.tracing: tuple[RequestTracing, ...] = tuple(t for t in (telemetry, datadog_apm) if t is not None)
         self.cloud_watch = cloud_watch  # imgproxy's gauges every gauge_interval
         self.gauges = gauges
         self.requests_in_progress = 0
@@ -89,16 +104,16 @@ class Metrics:
             self._statsd.histogram(f"{OWN_PREFIX}.request.duration", seconds, tags=tags)
 
     def span(self, name: str, seconds: float) -> None:
-        if self.telemetry is not None:
-            self.telemetry.span(name, seconds)
+        for tracing in self.tracing:
+            tracing.span(name, seconds)
         if self._prom is not None:
             self._prom.spans.labels(span=name).observe(seconds)
         if self._statsd is not None:
             self._statsd.histogram(f"{OWN_PREFIX}.request.span.duration", seconds, tags=[f"span:{name}"])
 
     def error(self, kind: str) -> None:
-        if self.telemetry is not None:
-            self.telemetry.error(kind)
+        for tracing in self.tracing:
+            tracing.error(kind)
         if self._prom is not None:
             self._prom.errors.labels(type=kind).inc()
         if self._statsd is not None:
@@ -120,8 +135,8 @@ class Metrics:
             self._prom.shutdown()
         if self._statsd is not None:
             self._statsd.close_socket()
-        if self.telemetry is not None:
-            await asyncio.to_thread(self.telemetry.shutdown)  # flushes to the collector
+        for tracing in self.tracing:
+            await asyncio.to_thread(tracing.shutdown)  # flushes to the collector or agent
         if self.cloud_watch is not None:
             self.cloud_watch.close()
 

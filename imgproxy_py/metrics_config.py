@@ -1,4 +1,4 @@
-"""Settings of the Prometheus, DataDog and CloudWatch metrics."""
+"""Settings of the Prometheus, DataDog (metrics and APM traces) and CloudWatch metrics."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ class MetricsConfig:
     datadog_service: str = "imgproxy"
     datadog_env: str = ""
     datadog_version: str = ""
+    datadog_trace_port: int = 8126  # the agent's trace intake (APM)
+    datadog_trace_startup_logs: bool = False
+    datadog_propagate_external: bool = False  # trace headers on source downloads
     gauge_interval: float = 10.0
     cloud_watch_service_name: str = ""  # set: imgproxy's gauges go to CloudWatch
     cloud_watch_namespace: str = "imgproxy"
@@ -39,6 +42,9 @@ class MetricsConfig:
             datadog_service=r.string("DD_SERVICE", "imgproxy"),
             datadog_env=r.string("DD_ENV"),
             datadog_version=r.string("DD_VERSION"),
+            datadog_trace_port=r.integer("DD_TRACE_AGENT_PORT", 8126, minimum=1, maximum=65535),
+            datadog_trace_startup_logs=r.boolean("DD_TRACE_STARTUP_LOGS", False),
+            datadog_propagate_external=r.boolean("IMGPROXY_DATADOG_PROPAGATE_EXTERNAL", False),
             gauge_interval=r.number("IMGPROXY_METRICS_INTERVAL", 10.0, minimum=0.05),
             cloud_watch_service_name=r.string("IMGPROXY_CLOUD_WATCH_SERVICE_NAME"),
             cloud_watch_namespace=r.string("IMGPROXY_CLOUD_WATCH_NAMESPACE", "imgproxy"),

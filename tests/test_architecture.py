@@ -11,7 +11,8 @@ MAX_LINES = 400
 OVERSIZED: dict[str, int] = {}
 # Where the process environment may be read: the config root, the CLI (its own flags'
 # defaults), and the RAW worker's hand-over between parent and child process.
-ENVIRONMENT_READERS = {"config.py", "cli.py", "url/cli.py", "media/raw.py", "media/raw_worker.py"}
+# datadog_apm.py only writes: the settings start-up read, for ddtrace, which takes them from there.
+ENVIRONMENT_READERS = {"config.py", "cli.py", "url/cli.py", "media/raw.py", "media/raw_worker.py", "datadog_apm.py"}
 
 
 def modules() -> dict[str, Path]:

@@ -13,6 +13,7 @@ import pytest
 
 from imgproxy_py.config import read_config
 from imgproxy_py.security.encryption import encrypt_source_url
+from tests.cluster_nodes import Node
 from tests.conftest import asset, decode
 from tests.servers import AppServer, Origin, OriginResponse
 
@@ -279,7 +280,8 @@ def test_prometheus_namespace_prefixes_every_metric(client: httpx.Client, start_
     assert all(name.startswith("img_") for name in names)
 
 
-def _statsd_lines(port_holder: socket.socket, wanted: set[str]) -> list[str]:
+def _statsd_lines(port_holder: socket.socket, wanted: set[str], tags: tuple[str, ...] = ()) -> list[str]:
+    """DogStatsD lines until every name in ``wanted`` and every tag in ``tags`` has come (5 s at most)."""
     lines: list[str] = []
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -287,25 +289,38 @@ def _statsd_lines(port_holder: socket.socket, wanted: set[str]) -> list[str]:
             lines += port_holder.recv(65535).decode().splitlines()
         except TimeoutError:
             pass
-        if wanted <= {line.split(":", 1)[0] for line in lines}:
+        if wanted <= {line.split(":", 1)[0] for line in lines} and all(
+                any(tag in line for line in lines) for tag in tags):
             break
     return lines
 
 
-def test_datadog_metrics_over_udp(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+def datadog_node(env: dict[str, str]) -> Node:
+    """A server process with IMGPROXY_DATADOG_ENABLE: its APM tracer (ddtrace) takes its settings
+    from the process environment, so it runs apart from the test process; its traces go nowhere."""
+    node = Node({"IMGPROXY_DATADOG_ENABLE": "true", "DD_AGENT_HOST": "127.0.0.1", "DD_TRACE_ENABLED": "false",
+                 "IMGPROXY_METRICS_INTERVAL": "0.1", **env})
+    node.wait_ready()
+    return node
+
+
+def test_datadog_metrics_over_udp(client: httpx.Client) -> None:
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
-    server = start_server(IMGPROXY_DATADOG_ENABLE="true", IMGPROXY_DATADOG_ENABLE_ADDITIONAL_METRICS="true",
-                          DD_AGENT_HOST="127.0.0.1", DD_DOGSTATSD_PORT=str(port), DD_SERVICE="imgtest",
-                          IMGPROXY_METRICS_INTERVAL="0.1")
-    client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
+    server = datadog_node({"IMGPROXY_DATADOG_ENABLE_ADDITIONAL_METRICS": "true", "DD_DOGSTATSD_PORT": str(port),
+                           "DD_SERVICE": "imgtest"})
     gauge_names = {"imgproxy.workers", "imgproxy.requests_in_progress", "imgproxy.images_in_progress",
                    "imgproxy.workers_utilization", "imgproxy.vips.memory", "imgproxy.vips.max_memory",
                    "imgproxy.vips.allocs", "imgproxy_py.source_cache_hit_rate"}
-    lines = _statsd_lines(listener, gauge_names | {"imgproxy_py.requests", "imgproxy_py.request.span.duration"})
-    listener.close()
+    try:
+        client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
+        lines = _statsd_lines(listener, gauge_names | {"imgproxy_py.requests", "imgproxy_py.request.span.duration"},
+                              tags=("span:processing_image", "span:downloading_image"))
+    finally:
+        server.stop()
+        listener.close()
     parsed = [line.split("|") for line in lines]
     requests = [p for p in parsed if p[0].startswith("imgproxy_py.requests:")]
     assert requests and requests[0][1] == "c" and "status:200" in requests[0][2]
@@ -316,15 +331,17 @@ def test_datadog_metrics_over_udp(client: httpx.Client, start_server) -> None:  
     assert gauge_names <= set(gauges)  # imgproxy's DataDog gauges under its names; ours under imgproxy_py.
 
 
-def test_datadog_sends_imgproxys_gauges_only_when_asked(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]
+def test_datadog_sends_imgproxys_gauges_only_when_asked(client: httpx.Client) -> None:
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))
     listener.settimeout(0.2)
-    server = start_server(IMGPROXY_DATADOG_ENABLE="true", DD_AGENT_HOST="127.0.0.1",
-                          DD_DOGSTATSD_PORT=str(listener.getsockname()[1]), IMGPROXY_METRICS_INTERVAL="0.1")
-    client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
-    names = {line.split(":", 1)[0] for line in _statsd_lines(listener, {"imgproxy_py.source_cache_hit_rate"})}
-    listener.close()
+    server = datadog_node({"DD_DOGSTATSD_PORT": str(listener.getsockname()[1])})
+    try:
+        client.get(f"{server.base}/unsafe/w:20/plain/local:///core/hopper.jpg")
+        names = {line.split(":", 1)[0] for line in _statsd_lines(listener, {"imgproxy_py.source_cache_hit_rate"})}
+    finally:
+        server.stop()
+        listener.close()
     assert "imgproxy_py.source_cache_hit_rate" in names
     assert not {n for n in names if n.startswith("imgproxy.")}  # IMGPROXY_DATADOG_ENABLE_ADDITIONAL_METRICS is off
 

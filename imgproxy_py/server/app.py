@@ -14,6 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgproxy_py.config import Config
+from imgproxy_py.datadog_apm import DatadogMiddleware
 from imgproxy_py.errors import ImgproxyError, ResponseWriteError
 from imgproxy_py.server.composition import Services, build_services, lifespan
 from imgproxy_py.server.error_reporting import development_error_body
@@ -136,9 +137,15 @@ def response_not_delivered(services: Services, scope: Scope, reason: str) -> Non
 
 
 def telemetry_middleware(services: Services) -> list[Middleware]:
-    """The OpenTelemetry request span, outermost: every other part of a request runs inside it."""
-    telemetry = services.metrics.telemetry if services.metrics is not None else None
-    return [Middleware(TelemetryMiddleware, telemetry=telemetry)] if telemetry is not None else []
+    """The OpenTelemetry and DataDog APM request spans, outermost: every other part of a request
+    runs inside them."""
+    metrics = services.metrics
+    if metrics is None:
+        return []
+    middleware = [Middleware(TelemetryMiddleware, telemetry=metrics.telemetry)] if metrics.telemetry else []
+    if metrics.datadog_apm is not None:
+        middleware.append(Middleware(DatadogMiddleware, tracing=metrics.datadog_apm))
+    return middleware
 
 
 def create_app(config: Config, services: Services | None = None) -> Starlette:

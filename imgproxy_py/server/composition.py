@@ -24,6 +24,7 @@ from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.cloudwatch import CloudWatch
 from imgproxy_py.cluster.internal import InternalCache, build_internal_cache, shared_detections
 from imgproxy_py.config import VERSION, Config
+from imgproxy_py.datadog_apm import DatadogTracing
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.detection.classify import Classifier
 from imgproxy_py.detection.expressions import expressions_for_best_frames
@@ -195,12 +196,33 @@ def build_services(config: Config) -> Services:
                               lambda: CloudWatch(config.metrics), "cloud", problems)
     if problems:
         raise ConfigError(problems)
+    datadog_apm = _datadog_apm(config)
     if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry or cloud_watch:
-        services.metrics = Metrics(config.metrics, services.gauges, telemetry, cloud_watch)
+        services.metrics = Metrics(config.metrics, services.gauges, telemetry, cloud_watch, datadog_apm)
         workers.on_span = services.metrics.span
-    if telemetry is not None and config.telemetry.propagate_external:
-        fetcher.http.trace_headers = telemetry.inject
+    injectors = [tracer.inject for tracer, on in ((telemetry, config.telemetry.propagate_external),
+                                                  (datadog_apm, config.metrics.datadog_propagate_external))
+                 if tracer is not None and on]
+    if injectors:  # IMGPROXY_*_PROPAGATE_EXTERNAL: the trace's headers on source downloads
+        def trace_headers(headers: dict[str, str]) -> None:
+            for inject in injectors:
+                inject(headers)
+
+        fetcher.http.trace_headers = trace_headers
     return services
+
+
+def _datadog_apm(config: Config) -> DatadogTracing | None:
+    """DataDog APM traces with IMGPROXY_DATADOG_ENABLE; without the ``datadog`` extra (ddtrace) a
+    warning, not a reason not to start: the DogStatsD metrics need only the datadog package."""
+    if not config.metrics.datadog_enable:
+        return None
+    try:
+        return DatadogTracing(config.metrics)
+    except ImportError:
+        log.warning("IMGPROXY_DATADOG_ENABLE: APM traces need the datadog extra (pip install "
+                    "'imgproxy-py[datadog]'); sending DogStatsD metrics only")
+        return None
 
 
 def _with_extra(setting: str, enabled: object, build: Callable[[], T], extra: str, problems: list[str]) -> T | None:
