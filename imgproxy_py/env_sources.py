@@ -2,17 +2,22 @@
 
 imgproxy reads, in this order, each laid over what came before (so a later source wins):
 an AWS Secrets Manager secret holding a ``.env`` file (``IMGPROXY_ENV_AWS_SECRET_*``), the
-parameters under an AWS Systems Manager Parameter Store path (``IMGPROXY_ENV_AWS_SSM_*``), and
-a local ``.env`` file (``IMGPROXY_ENV_LOCAL_FILE_PATH``).  Sites keep their signing key and salt
+parameters under an AWS Systems Manager Parameter Store path (``IMGPROXY_ENV_AWS_SSM_*``), a
+Google Cloud Secret Manager secret holding a ``.env`` file (``IMGPROXY_ENV_GCP_*``), and a local
+``.env`` file (``IMGPROXY_ENV_LOCAL_FILE_PATH``).  Sites keep their signing key and salt
 in these, so a loader that is configured but fails stops start-up: serving with the wrong keys
 would answer every signed URL with a 403.
 
 The AWS loaders use botocore (the ``cloud`` extra) with the standard AWS credential chain
 (``AWS_ACCESS_KEY_ID``..., shared files, IAM roles) and endpoint settings (``AWS_ENDPOINT_URL``).
+The Google loader reads the secret through Secret Manager's REST API with google-auth's
+credentials (the ``cloud`` extra): the service-account key in ``IMGPROXY_ENV_GCP_KEY``, else
+Application Default Credentials (``GOOGLE_APPLICATION_CREDENTIALS``, the metadata server).
 """
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -26,8 +31,16 @@ AWS_SECRET_VERSION_STAGE = "IMGPROXY_ENV_AWS_SECRET_VERSION_STAGE"
 AWS_SECRET_REGION = "IMGPROXY_ENV_AWS_SECRET_REGION"
 AWS_SSM_PATH = "IMGPROXY_ENV_AWS_SSM_PARAMETERS_PATH"
 AWS_SSM_REGION = "IMGPROXY_ENV_AWS_SSM_PARAMETERS_REGION"
+GCP_SECRET_ID = "IMGPROXY_ENV_GCP_SECRET_ID"
+GCP_SECRET_VERSION_ID = "IMGPROXY_ENV_GCP_SECRET_VERSION_ID"
+GCP_SECRET_PROJECT_ID = "IMGPROXY_ENV_GCP_SECRET_PROJECT_ID"
+GCP_KEY = "IMGPROXY_ENV_GCP_KEY"
+# Ours: Secret Manager's address, for a private endpoint (Private Service Connect) or a test server.
+GCP_ENDPOINT = "IMGPROXY_ENV_GCP_ENDPOINT"
+GCP_DEFAULT_ENDPOINT = "https://secretmanager.googleapis.com"
 ENV_SOURCE_SETTINGS = (ENV_FILE_SETTING, AWS_SECRET_ID, AWS_SECRET_VERSION_ID, AWS_SECRET_VERSION_STAGE,
-                       AWS_SECRET_REGION, AWS_SSM_PATH, AWS_SSM_REGION)
+                       AWS_SECRET_REGION, AWS_SSM_PATH, AWS_SSM_REGION, GCP_SECRET_ID, GCP_SECRET_VERSION_ID,
+                       GCP_SECRET_PROJECT_ID, GCP_KEY, GCP_ENDPOINT)
 
 # imgproxy gives each loader 30 s; botocore's retries happen inside it.
 AWS_TIMEOUT_SECONDS = 30
@@ -38,7 +51,7 @@ def load_env_sources(env: Mapping[str, str], *, remote: bool = True) -> tuple[di
     ``remote=False``: the local file only (the ``health`` command, run every few seconds)."""
     merged = dict(env)
     problems: list[str] = []
-    for loader in (_aws_secret, _aws_parameters, _local_file) if remote else (_local_file,):
+    for loader in (_aws_secret, _aws_parameters, _gcp_secret, _local_file) if remote else (_local_file,):
         try:
             merged.update(loader(merged))
         except EnvSourceError as exc:
@@ -104,6 +117,54 @@ def _aws_parameters(env: Mapping[str, str]) -> dict[str, str]:
         if not answer.get("NextToken"):
             return found
         request["NextToken"] = answer["NextToken"]
+
+
+def _gcp_secret(env: Mapping[str, str]) -> dict[str, str]:
+    secret_id = env.get(GCP_SECRET_ID, "")
+    if not secret_id:
+        return {}
+    name = (f"projects/{env.get(GCP_SECRET_PROJECT_ID, '')}/secrets/{secret_id}"
+            f"/versions/{env.get(GCP_SECRET_VERSION_ID, '') or 'latest'}")
+    endpoint = (env.get(GCP_ENDPOINT, "") or GCP_DEFAULT_ENDPOINT).rstrip("/")
+    what = f"{GCP_SECRET_ID}: can't read the secret {name!r}"
+    session = _gcp_session(env)
+    try:
+        answer = session.get(f"{endpoint}/v1/{name}:access", timeout=AWS_TIMEOUT_SECONDS)
+    except Exception as exc:  # google-auth's and requests' own errors: a token or a connection refused
+        raise EnvSourceError(f"{what}: {exc}") from None
+    finally:
+        session.close()
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {}
+    if answer.status_code != 200:
+        message = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
+        raise EnvSourceError(f"{what}: HTTP {answer.status_code} {message}".rstrip())
+    try:
+        text = base64.b64decode(body["payload"]["data"]).decode("utf-8")
+    except (KeyError, TypeError, ValueError):
+        raise EnvSourceError(f"{what}: the answer holds no payload") from None
+    return parse_env_text(text)
+
+
+def _gcp_session(env: Mapping[str, str]) -> Any:
+    """An HTTP session that signs its requests with the key in IMGPROXY_ENV_GCP_KEY, else with
+    Application Default Credentials."""
+    try:
+        import google.auth.exceptions
+        from google.auth.transport.requests import AuthorizedSession
+    except ImportError:
+        raise EnvSourceError(f"{GCP_SECRET_ID}: needs the cloud extra (pip install 'imgproxy-py[cloud]')") from None
+    from imgproxy_py.sources.gcs import google_credentials
+
+    key = env.get(GCP_KEY, "")
+    try:
+        credentials = google_credentials(key, "https://www.googleapis.com/auth/cloud-platform")
+    except (ValueError, KeyError, google.auth.exceptions.GoogleAuthError) as exc:
+        setting = GCP_KEY if key else GCP_SECRET_ID
+        raise EnvSourceError(f"{setting}: no usable Google Cloud credentials: {exc}") from None
+    return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
 
 
 def ssm_variable_name(path: str, name: str) -> str:

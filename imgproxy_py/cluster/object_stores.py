@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -78,22 +77,14 @@ class GCSCacheStore:
     ``alt=media`` download), with the ``gs://`` source's endpoint and credential rules."""
 
     def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
-        from imgproxy_py.sources.gcs import GCSBackend
+        from imgproxy_py.sources.gcs import GCSBackend, google_credentials
 
         class WritingBackend(GCSBackend):
             def _resolve(self) -> Any:
                 # The cache writes: credentials are asked for the read-write scope.
-                if self.config.key:
-                    from google.oauth2 import service_account
-
-                    return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                        json.loads(self.config.key), scopes=[READ_WRITE_SCOPE])
-                if self.config.endpoint:
+                if self.config.endpoint and not self.config.key:
                     return None  # an emulator or the admin's proxy: no Google credentials
-                import google.auth
-
-                credentials, _ = google.auth.default(scopes=[READ_WRITE_SCOPE])
-                return credentials
+                return google_credentials(self.config.key, READ_WRITE_SCOPE)
 
         self.backend = WritingBackend(config.gcs, fetch)
         self.base = self.backend.base

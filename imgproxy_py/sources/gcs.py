@@ -166,17 +166,27 @@ class GCSBackend:
 
     def _resolve(self) -> Any:
         if self.config.key:
-            from google.oauth2 import service_account
-
-            return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                json.loads(self.config.key), scopes=[READ_ONLY_SCOPE])
+            return google_credentials(self.config.key, READ_ONLY_SCOPE)
         if self.config.endpoint:
             return None  # an emulator or a proxy of the admin's: no Google credentials
-        import google.auth
         import google.auth.exceptions
 
         try:
-            credentials, _ = google.auth.default(scopes=[READ_ONLY_SCOPE])
+            return google_credentials("", READ_ONLY_SCOPE)
         except google.auth.exceptions.DefaultCredentialsError:
             return None  # no credentials anywhere: anonymous (public buckets)
-        return credentials
+
+
+def google_credentials(key: str, scope: str) -> Any:
+    """google-auth's credentials for ``scope``: from the service-account key (JSON text) ``key``,
+    else Application Default Credentials (``GOOGLE_APPLICATION_CREDENTIALS``, the metadata
+    server), which raise ``DefaultCredentialsError`` where there are none."""
+    if key:
+        from google.oauth2 import service_account
+
+        return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            json.loads(key), scopes=[scope])
+    import google.auth
+
+    credentials, _ = google.auth.default(scopes=[scope])
+    return credentials
