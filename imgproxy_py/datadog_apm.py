@@ -14,9 +14,10 @@ import os
 import time
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from imgproxy_py import __version__
+from imgproxy_py.metrics import RequestSpanMiddleware
 from imgproxy_py.metrics_config import MetricsConfig
 
 
@@ -69,19 +70,15 @@ class DatadogTracing:
         self.tracer.shutdown(timeout=2.0)
 
 
-class DatadogMiddleware:
+class DatadogMiddleware(RequestSpanMiddleware):
     """The ``request`` span, current while the request runs."""
 
     def __init__(self, app: ASGIApp, tracing: DatadogTracing) -> None:
-        self.app = app
+        super().__init__(app)
         self.tracing = tracing
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def start(self, scope: Scope, headers: dict[str, str]) -> Any:
         tracing = self.tracing
-        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers") or []}
         parent = tracing.propagator.extract(headers)
         span = tracing.tracer.start_span("request", child_of=parent if parent.trace_id else None,
                                          service=tracing.config.datadog_service, span_type="web", activate=True)
@@ -89,18 +86,10 @@ class DatadogMiddleware:
         query = scope.get("query_string") or b""
         span.set_tag("http.method", scope.get("method", "GET"))
         span.set_tag("http.url", (raw + (b"?" + query if query else b"")).decode("latin-1"))
-        status = 500
+        return span
 
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            span.set_tag("http.status_code", str(status))
-            if status >= 500:
-                span.error = 1
-            span.finish()
+    def finish(self, span: Any, status: int) -> None:
+        span.set_tag("http.status_code", str(status))
+        if status >= 500:
+            span.error = 1
+        span.finish()

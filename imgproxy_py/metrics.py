@@ -22,6 +22,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from imgproxy_py.metrics_config import MetricsConfig
 
 if TYPE_CHECKING:
@@ -38,6 +40,39 @@ class RequestTracing(Protocol):
     def error(self, kind: str) -> None: ...
 
     def shutdown(self) -> None: ...
+
+
+class RequestSpanMiddleware:
+    """A tracer's span around each HTTP request: ``start`` opens it (current while the request
+    runs), ``finish`` closes it with the answer's status (500 when none was sent)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def start(self, scope: Scope, headers: dict[str, str]) -> Any:
+        raise NotImplementedError
+
+    def finish(self, span: Any, status: int) -> None:
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers") or []}
+        span = self.start(scope, headers)
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            self.finish(span, status)
 
 log = logging.getLogger("imgproxy_py.metrics")
 

@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from imgproxy_py import __version__
-from imgproxy_py.metrics import IMGPROXY_GAUGES, Gauges
+from imgproxy_py.metrics import IMGPROXY_GAUGES, Gauges, RequestSpanMiddleware
 from imgproxy_py.telemetry_config import TelemetryConfig
 
 _EXPORTER_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter", "logs": "_log_exporter"}
@@ -221,40 +221,31 @@ def _header_getter() -> Any:
     return HeaderGetter()
 
 
-class TelemetryMiddleware:
+class TelemetryMiddleware(RequestSpanMiddleware):
     """One span per request, a child of the caller's ``traceparent``, current while it runs."""
 
     def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
-        self.app = app
+        super().__init__(app)
         self.telemetry = telemetry
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def start(self, scope: Scope, headers: dict[str, str]) -> Any:
         from opentelemetry import context, trace
-        from opentelemetry.trace import SpanKind, Status, StatusCode
+        from opentelemetry.trace import SpanKind
 
-        carrier = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers") or []}
-        parent = self.telemetry.propagator.extract(carrier, getter=self.telemetry.header_getter)
+        parent = self.telemetry.propagator.extract(headers, getter=self.telemetry.header_getter)
         method = scope.get("method", "GET")
         attributes = {"http.request.method": method, "url.path": scope.get("path", ""),
                       "url.scheme": scope.get("scheme", "http")}
         span = self.telemetry.tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
-        token = context.attach(trace.set_span_in_context(span, parent))
-        status = 500
+        return span, context.attach(trace.set_span_in_context(span, parent))
 
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+    def finish(self, started: Any, status: int) -> None:
+        from opentelemetry import context
+        from opentelemetry.trace import Status, StatusCode
 
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                span.set_status(Status(StatusCode.ERROR))
-            context.detach(token)
-            span.end()
+        span, token = started
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        context.detach(token)
+        span.end()
