@@ -96,8 +96,9 @@ def test_a_client_that_does_not_read_is_dropped(node: Node, node_log: Path) -> N
     # A 27 MB BMP, more than the kernel's socket buffers hold (up to 4 MB on the server's side,
     # 2 MB here: a fixed receive buffer is not grown by autotuning), not read in time.
     path = "/unsafe/rs:fit:3000:3000:1:1/f:bmp/plain/local:///core/hopper.jpg"
-    with socket.create_connection(("127.0.0.1", node.port)) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # before connecting: a small window too
+        sock.connect(("127.0.0.1", node.port))
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         time.sleep(DEADLINE + 4)  # processing, then the write deadline
         sock.settimeout(5)
