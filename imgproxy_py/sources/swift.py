@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -23,6 +24,8 @@ from imgproxy_py.errors import OriginStatusError, SourceBadGatewayError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +120,26 @@ class SwiftSession:
             raise SourceBadGatewayError(f"Swift authentication failed: {exc}") from None
         return str(url).rstrip("/"), str(token)
 
+    async def authenticated(self, attempt: Callable[[str, str], Awaitable[T]]) -> T:
+        """``attempt(storage_url, token)``, and once more with a new token when the store refused
+        the token (401: it expired, or was revoked), whether as an answer or as a download's error."""
+        url, token = await self.credentials()
+        try:
+            result = await attempt(url, token)
+        except OriginStatusError as exc:
+            if exc.origin_status != 401:
+                raise
+        else:
+            if not (isinstance(result, httpx.Response) and result.status_code == 401):
+                return result
+        url, token = await self.credentials(stale_token=token)
+        return await attempt(url, token)
+
     async def request(self, method: str, container: str, name: str, headers: dict[str, str] | None = None,
                       content: bytes | None = None) -> httpx.Response:
         """One request on an object, authenticated again once if the token was refused."""
-        url, token = await self.credentials()
-        response = await self._send(method, url, token, container, name, headers, content)
-        if response.status_code == 401:
-            url, token = await self.credentials(stale_token=token)
-            response = await self._send(method, url, token, container, name, headers, content)
-        return response
+        return await self.authenticated(
+            lambda url, token: self._send(method, url, token, container, name, headers, content))
 
     async def _send(self, method: str, storage_url: str, token: str, container: str, name: str,
                     headers: dict[str, str] | None, content: bytes | None) -> httpx.Response:
@@ -151,15 +165,8 @@ class SwiftBackend:
     async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
         ref = split_object_url(url, "swift", self.separator)
         self.config.containers.check("Swift", ref.bucket)
-        storage_url, token = await self.session.credentials()
-        try:
-            return await self._download(url, storage_url, token, ref.bucket, ref.key, limit, conditional)
-        except OriginStatusError as exc:
-            if exc.origin_status != 401:
-                raise
-        # The token expired (or was revoked): once more with a new one.
-        storage_url, token = await self.session.credentials(stale_token=token)
-        return await self._download(url, storage_url, token, ref.bucket, ref.key, limit, conditional)
+        return await self.session.authenticated(
+            lambda storage_url, token: self._download(url, storage_url, token, ref.bucket, ref.key, limit, conditional))
 
     async def _download(self, url: str, storage_url: str, token: str, container: str, name: str, limit: SizeLimit,
                         conditional: Conditional) -> SourceImage:
