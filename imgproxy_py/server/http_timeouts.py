@@ -31,15 +31,21 @@ UndeliveredHook = Callable[[Scope, str], None]
 
 
 class _WatchedTransport:
-    """The transport as uvicorn's protocol sees it: every write reports itself first."""
+    """The transport as uvicorn's protocol sees it: every write reports itself first, and a write
+    that finds the connection failing reports itself after.  uvicorn writes nothing once it has
+    closed a connection itself, so a write that leaves the transport closing was refused by the
+    socket (the client reset it) or dropped (the reset was seen just before)."""
 
-    def __init__(self, transport: asyncio.Transport, on_write: Any) -> None:
+    def __init__(self, transport: asyncio.Transport, on_write: Any, on_refused: Any) -> None:
         self._transport = transport
         self._on_write = on_write
+        self._on_refused = on_refused
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self._on_write()
         self._transport.write(data)
+        if self._transport.is_closing():
+            self._on_refused()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -58,12 +64,13 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
         _written_cycle: Any = None
         _undelivered_told: Any = None  # the cycle whose failed response was reported
         _backlogged = False  # more of a response waits in our buffer than the transport's high-water mark
+        _refused = False  # a write of the current response failed: uvicorn still calls it complete
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
             self._raw_transport: asyncio.Transport = cast(asyncio.Transport, transport)
-            if write_timeout:  # what the request cycles write through
-                self.transport: Any = _WatchedTransport(self._raw_transport, self._response_writing)
+            # What the request cycles write through.
+            self.transport: Any = _WatchedTransport(self._raw_transport, self._response_writing, self._write_refused)
             self._arm_read()
 
         def data_received(self, data: bytes) -> None:
@@ -80,7 +87,8 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
             # uvicorn calls a response complete once the application has handed over its last
             # byte; a large image may then still wait in the transport's buffer for the client.
             cycle = getattr(self, "cycle", None)
-            if cycle is not None and cycle.response_started and (not cycle.response_complete or self._backlogged):
+            if cycle is not None and cycle.response_started and (
+                    not cycle.response_complete or self._backlogged or self._refused):
                 self._undelivered(cycle, "the client closed the connection before the whole response")
             super().connection_lost(exc)
 
@@ -116,9 +124,12 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
             if not self._reading_done():
                 self._raw_transport.close()
 
+        def _write_refused(self) -> None:
+            self._refused = True
+
         def _response_writing(self) -> None:
             cycle = getattr(self, "cycle", None)
-            if cycle is None or cycle is self._written_cycle:
+            if not write_timeout or cycle is None or cycle is self._written_cycle:
                 return
             if self._write_timer is not None:
                 self._write_timer.cancel()
