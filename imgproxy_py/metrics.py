@@ -178,12 +178,13 @@ class Metrics:
     async def _gauge_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.gauge_interval)
+            gauges = self.gauges()  # one reading per tick, for every sink
             if self.cloud_watch is not None:
-                await asyncio.to_thread(self.cloud_watch.send, self.gauges())
+                await asyncio.to_thread(self.cloud_watch.send, gauges)
             if self._statsd is None:
                 continue
             try:
-                for name, value in self.gauges().items():
+                for name, value in gauges.items():
                     if name in IMGPROXY_GAUGES:  # imgproxy sends these only when asked to
                         if self.config.datadog_additional_metrics:
                             self._statsd.gauge(IMGPROXY_GAUGES[name], value)
