@@ -130,6 +130,8 @@ class Telemetry:
         if not self._cert_dir:
             self._cert_dir = tempfile.mkdtemp(prefix="imgproxy-otel-")
         path = os.path.join(self._cert_dir, name)
+        if os.path.exists(path):  # written for an earlier signal's exporter: the same text
+            return path
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as stream:
             stream.write(pem)
         return path
