@@ -42,8 +42,9 @@ ENV_SOURCE_SETTINGS = (ENV_FILE_SETTING, AWS_SECRET_ID, AWS_SECRET_VERSION_ID, A
                        AWS_SECRET_REGION, AWS_SSM_PATH, AWS_SSM_REGION, GCP_SECRET_ID, GCP_SECRET_VERSION_ID,
                        GCP_SECRET_PROJECT_ID, GCP_KEY, GCP_ENDPOINT)
 
-# imgproxy gives each loader 30 s; botocore's retries happen inside it.
-AWS_TIMEOUT_SECONDS = 30
+# Each remote loader's call gets 30 s (botocore's retries happen inside it); imgproxy gives the
+# AWS loaders 30 s too.
+LOADER_TIMEOUT_SECONDS = 30
 
 
 def load_env_sources(env: Mapping[str, str], *, remote: bool = True) -> tuple[dict[str, str], list[str]]:
@@ -129,7 +130,7 @@ def _gcp_secret(env: Mapping[str, str]) -> dict[str, str]:
     what = f"{GCP_SECRET_ID}: can't read the secret {name!r}"
     session = _gcp_session(env)
     try:
-        answer = session.get(f"{endpoint}/v1/{name}:access", timeout=AWS_TIMEOUT_SECONDS)
+        answer = session.get(f"{endpoint}/v1/{name}:access", timeout=LOADER_TIMEOUT_SECONDS)
     except Exception as exc:  # google-auth's and requests' own errors: a token or a connection refused
         raise EnvSourceError(f"{what}: {exc}") from None
     finally:
@@ -187,7 +188,7 @@ def _aws_client(service: str, env: Mapping[str, str], region: str, setting: str)
               or DEFAULT_REGION)
     service_variable = "AWS_ENDPOINT_URL_" + ("SECRETS_MANAGER" if service == "secretsmanager" else "SSM")
     endpoint = env.get(service_variable) or env.get("AWS_ENDPOINT_URL") or None
-    config = BotocoreConfig(connect_timeout=10, read_timeout=AWS_TIMEOUT_SECONDS, retries={"max_attempts": 3})
+    config = BotocoreConfig(connect_timeout=10, read_timeout=LOADER_TIMEOUT_SECONDS, retries={"max_attempts": 3})
     return session.create_client(service, region_name=region, endpoint_url=endpoint, config=config)
 
 
