@@ -22,6 +22,20 @@ class ErrorService(Protocol):
     def close(self) -> None: ...
 
 
+class _PendingSends:
+    """Reports still being sent, which the server's shutdown waits for, briefly."""
+
+    def __init__(self) -> None:
+        self._futures: set[Future[Any]] = set()
+
+    def track(self, future: Future[Any]) -> None:
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+
+    def wait(self) -> None:
+        wait(list(self._futures), timeout=CLOSE_WAIT_SECONDS)
+
+
 class Bugsnag:
     def __init__(self, api_key: str, stage: str, endpoint: str) -> None:
         import bugsnag
@@ -34,7 +48,7 @@ class Bugsnag:
         self.client.notify(exc, context=context.get("path", ""), metadata={"request": context})
 
     def close(self) -> None:
-        self.client.flush(2000)
+        self.client.flush(int(CLOSE_WAIT_SECONDS * 1000))  # milliseconds
 
 
 class Honeybadger:
@@ -48,15 +62,13 @@ class Honeybadger:
         options: dict[str, Any] = {"endpoint": endpoint} if endpoint else {}
         self.client.configure(api_key=api_key, environment=environment, force_sync=True, **options)
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="honeybadger")
-        self._pending: set[Future[Any]] = set()
+        self._pending = _PendingSends()
 
     def send(self, exc: Exception, context: dict[str, str]) -> None:
-        future = self._sender.submit(self.client.notify, exc, context=context)
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
+        self._pending.track(self._sender.submit(self.client.notify, exc, context=context))
 
     def close(self) -> None:
-        wait(list(self._pending), timeout=CLOSE_WAIT_SECONDS)
+        self._pending.wait()
         self._sender.shutdown(wait=False, cancel_futures=True)
 
 
@@ -68,17 +80,15 @@ class Airbrake:
         self.notifier = pybrake.Notifier(project_id=project_id, project_key=project_key, environment=environment,
                                          performance_stats=False, query_stats=False, queue_stats=False,
                                          remote_config=False, **options)
-        self._pending: set[Future[Any]] = set()
+        self._pending = _PendingSends()
 
     def send(self, exc: Exception, context: dict[str, str]) -> None:
         notice = self.notifier.build_notice(exc)
         notice["params"]["request"] = context
-        future = self.notifier.send_notice(notice)  # sent from the SDK's thread pool
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
+        self._pending.track(self.notifier.send_notice(notice))  # sent from the SDK's thread pool
 
     def close(self) -> None:
         # The SDK's close waits for every send without a limit: an unreachable server would hold
         # the shutdown, so the wait is bounded here and the close left to a background thread.
-        wait(list(self._pending), timeout=CLOSE_WAIT_SECONDS)
+        self._pending.wait()
         threading.Thread(target=self.notifier.close, daemon=True).start()
