@@ -48,7 +48,9 @@ class WorkerPool:
         self.waiting += 1
         queued_at = time.perf_counter()
         try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=max(0.0, deadline.remaining))
+            # In this task (wait_for would start another, for every request that queues).
+            async with asyncio.timeout(max(0.0, deadline.remaining)):
+                await self._slots.acquire()
         except TimeoutError:
             raise DeadlineExceededError("timed out waiting for a worker") from None
         finally:

@@ -70,6 +70,9 @@ class SourceFetcher:
         else:
             download = backend.fetch(url, limit, conditional)
         try:
-            return await asyncio.wait_for(download, self.config.download_timeout)
+            # The download runs in the request's task (wait_for would start another), where
+            # New Relic's agent finds the request's transaction for the trace headers.
+            async with asyncio.timeout(self.config.download_timeout):
+                return await download
         except TimeoutError:
             raise SourceTimeoutError(f"downloading {url} timed out") from None
