@@ -52,12 +52,12 @@ class DatadogTracing:
         child.start = end - seconds
         child.finish(finish_time=end)
 
-    def error(self, kind: str) -> None:
+    def error(self, kind: str, exc: BaseException | None = None) -> None:
         span = self.tracer.current_root_span()
         if span is not None:
             span.error = 1
             span.set_tag("error.type", kind)
-            span.set_tag("error.message", kind)
+            span.set_tag("error.message", str(exc) if exc is not None else kind)
 
     def inject(self, headers: dict[str, str]) -> None:
         """The current trace's headers on a source download (IMGPROXY_DATADOG_PROPAGATE_EXTERNAL)."""
@@ -73,8 +73,8 @@ class DatadogTracing:
 class DatadogMiddleware(RequestSpanMiddleware):
     """The ``request`` span, current while the request runs."""
 
-    def __init__(self, app: ASGIApp, tracing: DatadogTracing) -> None:
-        super().__init__(app)
+    def __init__(self, app: ASGIApp, tracing: DatadogTracing, silent_paths: frozenset[str] = frozenset()) -> None:
+        super().__init__(app, silent_paths)
         self.tracing = tracing
 
     def start(self, scope: Scope, headers: dict[str, str]) -> Any:

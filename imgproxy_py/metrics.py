@@ -1,6 +1,6 @@
 """Metrics with imgproxy's names: Prometheus (``/metrics``), DataDog (DogStatsD) and CloudWatch;
 the hub every request's spans and errors go through, to them and to the tracers (OpenTelemetry,
-DataDog APM).
+DataDog APM, New Relic).
 
 What imgproxy reports keeps imgproxy's name, labels and buckets, so its dashboards work
 unchanged: ``requests_total``, ``status_codes_total{status}``, ``errors_total{type}`` (its error
@@ -29,6 +29,7 @@ from imgproxy_py.metrics_config import MetricsConfig
 if TYPE_CHECKING:
     from imgproxy_py.cloudwatch import CloudWatch
     from imgproxy_py.datadog_apm import DatadogTracing
+    from imgproxy_py.new_relic import NewRelicTracing
     from imgproxy_py.telemetry import Telemetry
 
 
@@ -37,17 +38,19 @@ class RequestTracing(Protocol):
 
     def span(self, name: str, seconds: float) -> None: ...
 
-    def error(self, kind: str) -> None: ...
+    def error(self, kind: str, exc: BaseException | None) -> None: ...
 
     def shutdown(self) -> None: ...
 
 
 class RequestSpanMiddleware:
     """A tracer's span around each HTTP request: ``start`` opens it (current while the request
-    runs), ``finish`` closes it with the answer's status (500 when none was sent)."""
+    runs), ``finish`` closes it with the answer's status (500 when none was sent).  Requests for
+    ``silent_paths`` (the health checks) get none, as imgproxy monitors only what it serves."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, silent_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.silent_paths = silent_paths
 
     def start(self, scope: Scope, headers: dict[str, str]) -> Any:
         raise NotImplementedError
@@ -56,7 +59,7 @@ class RequestSpanMiddleware:
         raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.silent_paths:
             await self.app(scope, receive, send)
             return
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers") or []}
@@ -106,11 +109,14 @@ OWN_PREFIX = "imgproxy_py"
 
 class Metrics:
     def __init__(self, config: MetricsConfig, gauges: Gauges, telemetry: Telemetry | None = None,
-                 cloud_watch: CloudWatch | None = None, datadog_apm: DatadogTracing | None = None) -> None:
+                 cloud_watch: CloudWatch | None = None, datadog_apm: DatadogTracing | None = None,
+                 new_relic: NewRelicTracing | None = None) -> None:
         self.config = config
         self.telemetry = telemetry  # OpenTelemetry spans and errors
         self.datadog_apm = datadog_apm  # DataDog APM spans and errors
-        self.tracing: tuple[RequestTracing, ...] = tuple(t for t in (telemetry, datadog_apm) if t is not None)
+        self.new_relic = new_relic  # New Relic transactions, errors and imgproxy's gauges
+        self.tracing: tuple[RequestTracing, ...] = tuple(
+            t for t in (telemetry, datadog_apm, new_relic) if t is not None)
         self.cloud_watch = cloud_watch  # imgproxy's gauges every gauge_interval
         self.gauges = gauges
         self.requests_in_progress = 0
@@ -146,9 +152,10 @@ class Metrics:
         if self._statsd is not None:
             self._statsd.histogram(f"{OWN_PREFIX}.request.span.duration", seconds, tags=[f"span:{name}"])
 
-    def error(self, kind: str) -> None:
+    def error(self, kind: str, exc: BaseException | None = None) -> None:
+        """An error of imgproxy's category ``kind``; ``exc`` is the error itself, when there is one."""
         for tracing in self.tracing:
-            tracing.error(kind)
+            tracing.error(kind, exc)
         if self._prom is not None:
             self._prom.errors.labels(type=kind).inc()
         if self._statsd is not None:
@@ -158,7 +165,7 @@ class Metrics:
     async def start(self) -> None:
         if self._prom is not None:
             self._prom.serve()
-        if self._statsd is not None or self.cloud_watch is not None:
+        if self._statsd is not None or self.cloud_watch is not None or self.new_relic is not None:
             self._task = asyncio.create_task(self._gauge_loop())
 
     async def stop(self) -> None:
@@ -181,6 +188,8 @@ class Metrics:
             gauges = self.gauges()  # one reading per tick, for every sink
             if self.cloud_watch is not None:
                 await asyncio.to_thread(self.cloud_watch.send, gauges)
+            if self.new_relic is not None:
+                self.new_relic.record_gauges(gauges)  # into the agent's buffer: it harvests itself
             if self._statsd is None:
                 continue
             try:

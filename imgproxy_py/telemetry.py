@@ -68,13 +68,13 @@ class Telemetry:
         child = self.tracer.start_span(name, start_time=end - int(seconds * 1e9))
         child.end(end_time=end)
 
-    def error(self, kind: str) -> None:
+    def error(self, kind: str, exc: BaseException | None = None) -> None:
         from opentelemetry import trace
         from opentelemetry.trace import Status, StatusCode
 
         current = trace.get_current_span()
         current.set_attribute("error.type", kind)
-        current.set_status(Status(StatusCode.ERROR, kind))
+        current.set_status(Status(StatusCode.ERROR, str(exc) if exc is not None else kind))
 
     def inject(self, headers: dict[str, str]) -> None:
         """The current trace's headers on a source download (IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL)."""
@@ -226,8 +226,8 @@ def _header_getter() -> Any:
 class TelemetryMiddleware(RequestSpanMiddleware):
     """One span per request, a child of the caller's ``traceparent``, current while it runs."""
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
-        super().__init__(app)
+    def __init__(self, app: ASGIApp, telemetry: Telemetry, silent_paths: frozenset[str] = frozenset()) -> None:
+        super().__init__(app, silent_paths)
         self.telemetry = telemetry
 
     def start(self, scope: Scope, headers: dict[str, str]) -> Any:

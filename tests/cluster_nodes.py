@@ -73,3 +73,15 @@ class Node:
                 self.proc.wait()
         self._log.close()
         return int(self.proc.returncode)
+
+
+def served_then_stopped(env: Mapping[str, str], requests: list[tuple[str, dict[str, str], int]]) -> None:
+    """Start `imgproxy-py serve`, make ``requests`` (path, headers, expected status), stop it with
+    SIGTERM, which has the tracers and agents send what they still hold."""
+    node = Node(env)
+    try:
+        node.wait_ready()
+        for path, headers, status in requests:
+            assert httpx.get(node.base + path, headers=headers, timeout=30).status_code == status
+    finally:
+        assert node.stop() in (0, -signal.SIGTERM)

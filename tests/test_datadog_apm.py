@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import msgpack
 import pytest
 
-from tests.cluster_nodes import Node
+from tests.cluster_nodes import served_then_stopped
 from tests.servers import ASSETS, Origin
 from tests.test_error_reporting import ReportListener
 
@@ -35,18 +34,6 @@ def agent_spans(agent: ReportListener) -> list[dict[str, Any]]:
     return spans
 
 
-def stopped_node(env: dict[str, str], requests: list[tuple[str, dict[str, str], int]]) -> None:
-    """Start `imgproxy-py serve`, make ``requests`` (path, headers, status), stop it: SIGTERM
-    sends what the tracer holds."""
-    node = Node(env)
-    try:
-        node.wait_ready()
-        for path, headers, status in requests:
-            assert httpx.get(node.base + path, headers=headers, timeout=30).status_code == status
-    finally:
-        node.stop()
-
-
 @pytest.fixture()
 def agent() -> Iterator[ReportListener]:
     listener = ReportListener()
@@ -64,7 +51,7 @@ def test_requests_are_traced_in_the_callers_trace(agent: ReportListener) -> None
     origin = Origin()
     origin.add("/hopper.jpg", (ASSETS / "core" / "hopper.jpg").read_bytes())
     try:
-        stopped_node(agent_env(agent, IMGPROXY_DATADOG_PROPAGATE_EXTERNAL="true"), [
+        served_then_stopped(agent_env(agent, IMGPROXY_DATADOG_PROPAGATE_EXTERNAL="true"), [
             (f"/unsafe/rs:fit:32:32/plain/{origin.url('/hopper.jpg')}", CALLER, 200),
             ("/unsafe/rs:fit:32:32/plain/local:///core/missing.jpg", {}, 404),
         ])
@@ -89,7 +76,8 @@ def test_downloads_carry_no_trace_unless_asked(agent: ReportListener) -> None:
     origin = Origin()
     origin.add("/hopper.jpg", (ASSETS / "core" / "hopper.jpg").read_bytes())
     try:
-        stopped_node(agent_env(agent), [(f"/unsafe/rs:fit:32:32/plain/{origin.url('/hopper.jpg')}", CALLER, 200)])
+        served_then_stopped(agent_env(agent),
+                            [(f"/unsafe/rs:fit:32:32/plain/{origin.url('/hopper.jpg')}", CALLER, 200)])
         sent = [headers for path, headers in origin.requests if path == "/hopper.jpg"]
     finally:
         origin.close()

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from imgproxy_py.config import Config
 from imgproxy_py.datadog_apm import DatadogMiddleware
 from imgproxy_py.errors import ImgproxyError, ResponseWriteError
+from imgproxy_py.new_relic import NewRelicMiddleware
 from imgproxy_py.server.composition import Services, build_services, lifespan
 from imgproxy_py.server.error_reporting import development_error_body
 from imgproxy_py.server.http_config import HEALTH_PATH
@@ -101,10 +102,12 @@ class RequestLogMiddleware:
                                        "client": (scope.get("client") or ("", 0))[0]})
 
 
-def error_response(request: Request, exc: Exception) -> Response:
+async def error_response(request: Request, exc: Exception) -> Response:
+    # A coroutine, so that it runs in the request's task (Starlette runs a plain function in a
+    # thread), where the tracers find the request's span or transaction.
     services = getattr(request.app.state, "services", None)
     if services is not None and services.metrics is not None:
-        services.metrics.error(exc.category if isinstance(exc, ImgproxyError) else "processing")
+        services.metrics.error(exc.category if isinstance(exc, ImgproxyError) else "processing", exc)
     request_id = request.scope.get("state", {}).get("request_id")
     if services is not None and services.error_reporter is not None:
         services.error_reporter.report(exc, request.method, request.url.path, request_id)
@@ -131,20 +134,26 @@ def response_not_delivered(services: Services, scope: Scope, reason: str) -> Non
     if not services.config.error_reporting.report_io_errors:
         return
     if services.metrics is not None:
-        services.metrics.error(exc.category)
+        services.metrics.error(exc.category, exc)
     if services.error_reporter is not None:
         services.error_reporter.report(exc, str(scope.get("method", "GET")), path, request_id)
 
 
 def telemetry_middleware(services: Services) -> list[Middleware]:
-    """The OpenTelemetry and DataDog APM request spans, outermost: every other part of a request
-    runs inside them."""
+    """The OpenTelemetry and DataDog APM request spans and New Relic's transaction, outermost:
+    every other part of a request runs inside them."""
     metrics = services.metrics
     if metrics is None:
         return []
-    middleware = [Middleware(TelemetryMiddleware, telemetry=metrics.telemetry)] if metrics.telemetry else []
+    config = services.config
+    health = {HEALTH_PATH, config.http.health_check_path, "/favicon.ico"} - {""}
+    silent = frozenset(health | {config.server.path_prefix + path for path in health})
+    middleware = ([Middleware(TelemetryMiddleware, telemetry=metrics.telemetry, silent_paths=silent)]
+                  if metrics.telemetry else [])
     if metrics.datadog_apm is not None:
-        middleware.append(Middleware(DatadogMiddleware, tracing=metrics.datadog_apm))
+        middleware.append(Middleware(DatadogMiddleware, tracing=metrics.datadog_apm, silent_paths=silent))
+    if metrics.new_relic is not None:
+        middleware.append(Middleware(NewRelicMiddleware, tracing=metrics.new_relic, silent_paths=silent))
     return middleware
 
 

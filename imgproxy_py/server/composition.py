@@ -41,6 +41,7 @@ from imgproxy_py.imaging.vips_config import LibvipsConfig
 from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
 from imgproxy_py.media.routes import MediaRoutes, load_media_routes
 from imgproxy_py.metrics import Metrics
+from imgproxy_py.new_relic import NewRelicTracing
 from imgproxy_py.options.catalog import PROCESSING_OPTIONS
 from imgproxy_py.options.catalog import registry as processing_registry
 from imgproxy_py.options.model import GravityType
@@ -194,14 +195,17 @@ def build_services(config: Config) -> Services:
                             lambda: Telemetry(config.telemetry, services.gauges), "otel", problems)
     cloud_watch = _with_extra("IMGPROXY_CLOUD_WATCH_SERVICE_NAME", config.metrics.cloud_watch_service_name,
                               lambda: CloudWatch(config.metrics), "cloud", problems)
+    new_relic = _with_extra("IMGPROXY_NEW_RELIC_KEY", config.metrics.new_relic_key,
+                            lambda: NewRelicTracing(config.metrics), "newrelic", problems)
     if problems:
         raise ConfigError(problems)
     datadog_apm = _datadog_apm(config)
-    if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry or cloud_watch:
-        services.metrics = Metrics(config.metrics, services.gauges, telemetry, cloud_watch, datadog_apm)
+    if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry or cloud_watch or new_relic:
+        services.metrics = Metrics(config.metrics, services.gauges, telemetry, cloud_watch, datadog_apm, new_relic)
         workers.on_span = services.metrics.span
     injectors = [tracer.inject for tracer, on in ((telemetry, config.telemetry.propagate_external),
-                                                  (datadog_apm, config.metrics.datadog_propagate_external))
+                                                  (datadog_apm, config.metrics.datadog_propagate_external),
+                                                  (new_relic, config.metrics.new_relic_propagate_external))
                  if tracer is not None and on]
     if injectors:  # IMGPROXY_*_PROPAGATE_EXTERNAL: the trace's headers on source downloads
         def trace_headers(headers: dict[str, str]) -> None:
