@@ -116,4 +116,3 @@ class NewRelicMiddleware(RequestSpanMiddleware):
     def finish(self, transaction: Any, status: int) -> None:
         transaction.process_response(str(status), [])
         transaction.__exit__(None, None, None)
-

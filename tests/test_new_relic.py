@@ -8,6 +8,7 @@ import gzip
 import json
 import ssl
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from imgproxy_py.config import read_config
-from tests.cluster_nodes import served_then_stopped
+from tests.cluster_nodes import free_port, served_then_stopped
 from tests.otlp_receiver import self_signed_certificate
 from tests.servers import ASSETS, Origin
 
@@ -173,6 +174,19 @@ def test_downloads_carry_no_trace_unless_asked(collector: Collector) -> None:
     (connect,) = collector.payloads("connect")
     assert connect[0]["app_name"] == ["imgproxy"]  # imgproxy's default application name
     assert any(event[0]["traceId"] == TRACE_ID for event in collector.events("analytic_event_data"))
+
+
+def test_an_unreachable_collector_never_hurts_requests() -> None:
+    """The agent connects in the background (NEW_RELIC_STARTUP_TIMEOUT 0, the default): with no
+    collector to reach, requests are answered as without it, and shutdown does not hang."""
+    closed = free_port()
+    started = time.monotonic()
+    served_then_stopped({"IMGPROXY_NEW_RELIC_KEY": LICENSE_KEY, "NEW_RELIC_HOST": "127.0.0.1",
+                         "NEW_RELIC_PORT": str(closed)}, [
+        ("/unsafe/rs:fit:32:32/plain/local:///core/hopper.jpg", CALLER, 200),
+        ("/unsafe/rs:fit:32:32/plain/local:///core/missing.jpg", {}, 404),
+    ])
+    assert time.monotonic() - started < 25
 
 
 @pytest.mark.parametrize(("env", "problem"), [
