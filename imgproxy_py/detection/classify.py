@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyvips
 
-from imgproxy_py.detection.config import execution_mode, inference_streams
+from imgproxy_py.detection.config import cpu_pinning, execution_mode, inference_streams
 from imgproxy_py.detection.preprocess import resize_exact, to_array, to_srgb_uchar
 from imgproxy_py.detection.sessions import onnxruntime_available, open_session
 from imgproxy_py.envreader import EnvReader
@@ -39,6 +39,7 @@ class ClassificationConfig:
     layout: str = "nhwc"
     threads: int = 1  # IMGPROXY_CLASSIFICATION_INFERENCE_NUM_THREADS
     accurate: bool = False  # IMGPROXY_CLASSIFICATION_EXECUTION_MODE=accuracy
+    pinned: bool = False  # IMGPROXY_CLASSIFICATION_CPU_PINNING, else IMGPROXY_ML_CPU_PINNING
     streams: int = 0  # IMGPROXY_CLASSIFICATION_INFERENCE_NUM_STREAMS (0: no limit of its own)
 
     @property
@@ -66,6 +67,7 @@ class ClassificationConfig:
             threads=r.integer("IMGPROXY_CLASSIFICATION_INFERENCE_NUM_THREADS",
                               r.integer("IMGPROXY_ML_INFERENCE_NUM_THREADS", 1, minimum=1), minimum=1),
             accurate=execution_mode(r, "IMGPROXY_CLASSIFICATION_EXECUTION_MODE") == "accuracy",
+            pinned=cpu_pinning(r, "IMGPROXY_CLASSIFICATION_CPU_PINNING"),
             streams=inference_streams(r, "IMGPROXY_CLASSIFICATION_INFERENCE_NUM_STREAMS"),
         )
 
@@ -112,7 +114,8 @@ class Classifier:
                 assert self.config.model is not None
                 try:
                     self._session = open_session(self.config.model, threads=self.config.threads, providers=None,
-                                                 accurate=self.config.accurate, streams=self.config.streams)
+                                                 accurate=self.config.accurate, streams=self.config.streams,
+                                                 pinned=self.config.pinned)
                 except RuntimeError as exc:
                     raise UnprocessableImageError(f"classification model: {exc}") from exc
             return self._session

@@ -79,6 +79,7 @@ class DetectionConfig:
     gravity_mode: GravityMode = GravityMode.MAX_SCORE_AREA
 
     threads: int = 1
+    pinned: bool = False  # IMGPROXY_OBJECT_DETECTION_CPU_PINNING, else IMGPROXY_ML_CPU_PINNING
     accurate: bool = False  # imgproxy's "accuracy" ML execution mode
     streams: int = 0  # inferences at once per model (0: as many as the workers run)
     providers: tuple[str, ...] | None = None
@@ -136,6 +137,7 @@ class DetectionConfig:
                 "IMGPROXY_OBJECT_DETECTION_INFERENCE_NUM_THREADS",
                 reader.integer("IMGPROXY_ML_INFERENCE_NUM_THREADS", 1, minimum=1, maximum=256), minimum=1, maximum=256),
                 minimum=1, maximum=256),
+            pinned=cpu_pinning(reader, "IMGPROXY_OBJECT_DETECTION_CPU_PINNING"),
             accurate=execution_mode(reader, "IMGPROXY_OBJECT_DETECTION_EXECUTION_MODE") == "accuracy",
             streams=inference_streams(reader, "IMGPROXY_OBJECT_DETECTION_INFERENCE_NUM_STREAMS"),
             providers=providers,
@@ -298,6 +300,11 @@ def inference_streams(reader: EnvReader, name: str) -> int:
     setting was read: an inference already holds one of the ``IMGPROXY_WORKERS`` slots."""
     return reader.integer(name, reader.integer("IMGPROXY_ML_NUM_STREAMS", 0, minimum=0, maximum=1024),
                           minimum=0, maximum=1024)
+
+
+def cpu_pinning(reader: EnvReader, name: str) -> bool:
+    """imgproxy Pro's ML CPU pinning: the model's own setting, else ``IMGPROXY_ML_CPU_PINNING``."""
+    return reader.boolean(name, reader.boolean("IMGPROXY_ML_CPU_PINNING", False))
 
 
 def execution_mode(reader: EnvReader, name: str) -> str:

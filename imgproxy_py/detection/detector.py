@@ -148,7 +148,7 @@ class DetectorSet:
         assert config.face_model is not None
         try:
             session = open_session(config.face_model, threads=config.threads, providers=config.providers,
-                                   accurate=config.accurate, streams=config.streams)
+                                   accurate=config.accurate, streams=config.streams, pinned=config.pinned)
             spec = input_spec(session)
             if spec.height is not None or spec.width is not None:
                 raise RuntimeError(
@@ -174,7 +174,7 @@ class DetectorSet:
         name = "IMGPROXY_OBJECT_DETECTION_NET"
         try:
             session = open_session(config.object_model, threads=config.threads, providers=config.providers,
-                                   accurate=config.accurate, streams=config.streams)
+                                   accurate=config.accurate, streams=config.streams, pinned=config.pinned)
             spec = input_spec(session)
             names = config.object_classes or _names_from_metadata(model_metadata(session))
             if not names:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,14 +116,22 @@ class StreamLimitedSession:
         return getattr(self.session, name)
 
 
+def thread_affinities(threads: int, cpus: Sequence[int]) -> str:
+    """onnxruntime's affinity string for a session of ``threads``: each of its ``threads - 1``
+    pool threads on one of ``cpus`` in turn (the thread calling ``run`` is a request's worker,
+    which onnxruntime never pins).  Its processor ids count from 1."""
+    return ";".join(str(cpus[index % len(cpus)] + 1) for index in range(threads - 1))
+
+
 def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, accurate: bool = False,
-                 streams: int = 0) -> Any:
+                 streams: int = 0, pinned: bool = False) -> Any:
     """Create an inference session; raises ``RuntimeError`` with a readable reason on failure.
 
     ``accurate`` (imgproxy's ``accuracy`` execution mode): only the graph rewrites that keep the
     arithmetic as it is (constant folding, redundant nodes); the default also fuses layers, which
     is faster and may move scores in their last digits.  ``streams``: inferences at once (0: as
-    many as the workers run)."""
+    many as the workers run).  ``pinned`` (imgproxy's ``IMGPROXY_ML_CPU_PINNING``): the session's
+    own threads each stay on one CPU; with one thread there are none to pin."""
     if ort is None:
         raise RuntimeError("onnxruntime is not installed")
     options = ort.SessionOptions()
@@ -134,6 +143,9 @@ def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, 
     # Requests already run in parallel worker threads: idle inference threads must sleep, not
     # spin, or they take CPU from the other requests.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if pinned and threads > 1:
+        cpus = sorted(os.sched_getaffinity(0))  # the CPUs this process may use (its cgroup's)
+        options.add_session_config_entry("session.intra_op_thread_affinities", thread_affinities(threads, cpus))
     options.log_severity_level = 3
     chosen = list(providers) if providers else default_providers()
     try:
