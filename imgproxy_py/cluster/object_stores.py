@@ -19,6 +19,7 @@ from imgproxy_py.cluster.config import CacheConfig
 from imgproxy_py.cluster.keys import object_name
 from imgproxy_py.cluster.stores import CacheStore
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.s3_decryption import is_encrypted
 
 
 class StoreError(OSError):
@@ -34,7 +35,9 @@ def _answer(response: httpx.Response, action: str) -> bytes | None:
 
 
 class S3CacheStore:
-    """Objects in an S3 bucket (or MinIO, R2, ...), signed with SigV4 like the ``s3://`` source."""
+    """Objects in an S3 bucket (or MinIO, R2, ...), signed with SigV4 like the ``s3://`` source;
+    client-side encrypted ones decrypted as the source's are, with
+    ``IMGPROXY_CACHE_S3_USE_DECRYPTION_CLIENT`` (imgproxy Pro's)."""
 
     def __init__(self, config: CacheConfig, fetch: FetchConfig) -> None:
         from imgproxy_py.sources.s3 import S3Backend
@@ -57,7 +60,11 @@ class S3CacheStore:
             S3SigV4Auth(credentials, "s3", region).add_auth(request)
             headers = dict(request.headers.items())
         response = await backend.client.request(method, url, headers=headers, content=body or None)
-        return _answer(response, method)
+        blob = _answer(response, method)
+        decryptor = backend.decryptor  # IMGPROXY_CACHE_S3_USE_DECRYPTION_CLIENT
+        if blob is None or method != "GET" or decryptor is None or not is_encrypted(response.headers):
+            return blob
+        return await asyncio.to_thread(decryptor.decrypt, url, blob, response.headers, region, credentials)
 
     async def get(self, key: str) -> bytes | None:
         return await self._request("GET", key)

@@ -6,7 +6,9 @@ origin's and a conditional request is the store's own (``If-None-Match`` → 304
 Credentials come from the standard AWS sources (environment, shared files, instance or
 container roles), optionally exchanged for ``IMGPROXY_S3_ASSUME_ROLE_ARN``'s.  A bucket in
 another region answers 301 with ``X-Amz-Bucket-Region``: the request is signed again for that
-region, which is remembered for the bucket (imgproxy's multi-region behaviour).
+region, which is remembered for the bucket (imgproxy's multi-region behaviour).  With
+``IMGPROXY_S3_USE_DECRYPTION_CLIENT``, client-side encrypted objects are decrypted
+(``s3_decryption``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +25,7 @@ from imgproxy_py.errors import OriginStatusError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.s3_decryption import S3Decryptor, is_encrypted
 
 DEFAULT_REGION = "us-west-1"  # imgproxy's for every AWS service, when neither its setting nor the AWS config says
 
@@ -40,6 +43,7 @@ class S3Config:
     # A bucket in another region answers 301 with its region; sign again for it.  imgproxy does
     # so only with IMGPROXY_S3_MULTI_REGION=true; it costs nothing when all buckets are local.
     multi_region: bool = True
+    decryption: bool = False  # IMGPROXY_S3_USE_DECRYPTION_CLIENT: client-side encrypted objects
 
     @staticmethod
     def from_env(r: EnvReader) -> S3Config:
@@ -61,6 +65,7 @@ class S3Config:
                                 r.string_list("IMGPROXY_S3_DENIED_BUCKETS")),
             access_points=tuple(points),
             multi_region=r.boolean("IMGPROXY_S3_MULTI_REGION", True),
+            decryption=r.boolean("IMGPROXY_S3_USE_DECRYPTION_CLIENT", False),
         )
 
 
@@ -91,6 +96,7 @@ class S3Backend:
         if endpoint and "://" not in endpoint:
             endpoint = "http://" + endpoint  # imgproxy's default scheme for a bare host
         self.endpoint = endpoint.rstrip("/")
+        self.decryptor = S3Decryptor(self.session) if config.decryption else None
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -115,7 +121,11 @@ class S3Backend:
                    limit: SizeLimit, conditional: Conditional) -> SourceImage:
         request_url = self.object_url(bucket, key, version, region)
         headers = self.sign(request_url, region, credentials, conditional.headers())
-        return await download(self.client, url, request_url, headers, limit)
+        image = await download(self.client, url, request_url, headers, limit)
+        if self.decryptor is None or image.not_modified or not is_encrypted(image.headers):
+            return image
+        data = await asyncio.to_thread(self.decryptor.decrypt, url, image.data, image.headers, region, credentials)
+        return replace(image, data=data)
 
     def object_url(self, bucket: str, key: str, version: str, region: str) -> str:
         path = quote(key, safe="/~")

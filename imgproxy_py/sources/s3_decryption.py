@@ -1,0 +1,92 @@
+"""Client-side encrypted S3 objects (``IMGPROXY_S3_USE_DECRYPTION_CLIENT``), decrypted as imgproxy
+does: with AWS's S3 Encryption Client (the ``cloud`` extra), its KMS keyring decrypting with
+whichever KMS key wrapped the object's data key (imgproxy's decrypt-only "any key" keyring), and
+objects with or without key commitment (v2 and v3 formats) accepted.
+
+The object is downloaded as any other (signed, streamed under the size limit, conditional);
+only an object whose metadata carries an encryption envelope is decrypted, so a bucket holding
+both kinds serves both.  The envelope must be in the object's metadata (every S3 Encryption
+Client's default), not in an instruction file.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from imgproxy_py.errors import SourceUnreachableError
+
+METADATA_PREFIX = "x-amz-meta-"
+# The metadata naming an object's encrypted data key, in the v1, v2 and v3 formats.
+ENVELOPE_KEYS = ("x-amz-key", "x-amz-key-v2", "x-amz-3")
+# The keyring needs a key id, which only its own KMS calls use: the client below drops it.
+ANY_KEY = "any"
+MAX_KMS_CLIENTS = 16  # one per region and credentials
+
+
+def is_encrypted(headers: Mapping[str, str]) -> bool:
+    return any(METADATA_PREFIX + key in headers for key in ENVELOPE_KEYS)
+
+
+class _AnyKeyKms:
+    """A KMS client whose Decrypt lets KMS take the key from the ciphertext (a symmetric key's
+    ciphertext names it), instead of requiring the one configured."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def decrypt(self, **kwargs: Any) -> Any:
+        kwargs.pop("KeyId", None)
+        return self._client.decrypt(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class S3Decryptor:
+    def __init__(self, session: Any) -> None:
+        # The cloud extra: ImportError tells the caller it is missing.
+        from s3_encryption.materials.crypto_materials_manager import DefaultCryptoMaterialsManager
+        from s3_encryption.materials.kms_keyring import KmsKeyring
+        from s3_encryption.materials.materials import CommitmentPolicy
+        from s3_encryption.pipelines import GetEncryptedObjectPipeline
+
+        self.session = session
+        self._keyring: Any = KmsKeyring
+        self._cmm: Any = DefaultCryptoMaterialsManager
+        self._pipeline: Any = GetEncryptedObjectPipeline
+        # Decrypt objects written with key commitment or without (never encrypts).
+        self._policy = CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
+        self._kms_clients: dict[tuple[str, Any], Any] = {}
+        self._lock = threading.Lock()
+
+    def decrypt(self, url: str, data: bytes, headers: Mapping[str, str], region: str, credentials: Any) -> bytes:
+        """The plaintext of an encrypted object's body (blocking: a KMS call, then AES)."""
+        from botocore.response import StreamingBody
+
+        metadata = {name[len(METADATA_PREFIX):]: value for name, value in headers.items()
+                    if name.startswith(METADATA_PREFIX)}
+        keyring = self._keyring(_AnyKeyKms(self._kms(region, credentials)), ANY_KEY)
+        pipeline = self._pipeline(self._cmm(keyring), commitment_policy=self._policy)
+        try:
+            plaintext = pipeline.decrypt({"Body": StreamingBody(io.BytesIO(data), len(data)), "Metadata": metadata,
+                                          "ContentLength": len(data)}, instruction_suffix=".instruction",
+                                         enable_delayed_authentication=False)
+            return bytes(plaintext.read())
+        except Exception as exc:  # the library's and KMS's errors: the object can't be read
+            raise SourceUnreachableError(f"{url}: can't decrypt the object: {exc}") from exc
+
+    def _kms(self, region: str, credentials: Any) -> Any:
+        frozen = (credentials.access_key, credentials.secret_key, credentials.token) if credentials else None
+        with self._lock:
+            client = self._kms_clients.get((region, frozen))
+            if client is None:
+                if len(self._kms_clients) >= MAX_KMS_CLIENTS:  # rotated credentials: drop the old ones
+                    self._kms_clients.clear()
+                keys = dict(zip(("aws_access_key_id", "aws_secret_access_key", "aws_session_token"),
+                                frozen, strict=True)) if frozen else {}
+                client = self.session.create_client("kms", region_name=region, **keys)
+                self._kms_clients[(region, frozen)] = client
+            return client
