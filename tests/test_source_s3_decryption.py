@@ -116,3 +116,20 @@ def test_internal_cache_entries_encrypted_by_another_writer(client: httpx.Client
     assert origin.count("/cached.jpg") == 1 and decrypting.services.internal_cache.renders == 0
     third = client.get(start_server(**cache).base + target)  # the ciphertext is no entry: rendered again
     assert third.status_code == 200 and origin.count("/cached.jpg") == 2
+
+
+def test_one_pipeline_per_kms_client() -> None:
+    """A keyring marks its KMS client's User-Agent when made: built once per region and
+    credentials, the header stays as long as it is, request after request."""
+    import botocore.session
+    from botocore.credentials import Credentials
+
+    from imgproxy_py.sources.s3_decryption import S3Decryptor
+
+    decryptor = S3Decryptor(botocore.session.Session())
+    keys = Credentials("testing", "testing").get_frozen_credentials()
+    first = decryptor.pipeline("eu-west-1", keys)
+    assert all(decryptor.pipeline("eu-west-1", keys) is first for _ in range(3))
+    assert decryptor.pipeline("us-east-1", keys) is not first
+    agent = first.cmm.keyring.kms_client.meta.config.user_agent_extra or ""
+    assert agent.count(agent.split()[-1]) == 1

@@ -19,7 +19,6 @@ from imgproxy_py.cluster.config import CacheConfig
 from imgproxy_py.cluster.keys import object_name
 from imgproxy_py.cluster.stores import CacheStore
 from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.sources.s3_decryption import is_encrypted
 
 
 class StoreError(OSError):
@@ -62,9 +61,9 @@ class S3CacheStore:
         response = await backend.client.request(method, url, headers=headers, content=body or None)
         blob = _answer(response, method)
         decryptor = backend.decryptor  # IMGPROXY_CACHE_S3_USE_DECRYPTION_CLIENT
-        if blob is None or method != "GET" or decryptor is None or not is_encrypted(response.headers):
+        if blob is None or method != "GET" or decryptor is None:
             return blob
-        return await asyncio.to_thread(decryptor.decrypt, url, blob, response.headers, region, credentials)
+        return await decryptor.plaintext(url, blob, response.headers, region, credentials)
 
     async def get(self, key: str) -> bytes | None:
         return await self._request("GET", key)

@@ -25,7 +25,7 @@ from imgproxy_py.errors import OriginStatusError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.sources.s3_decryption import S3Decryptor, is_encrypted
+from imgproxy_py.sources.s3_decryption import S3Decryptor
 
 DEFAULT_REGION = "us-west-1"  # imgproxy's for every AWS service, when neither its setting nor the AWS config says
 
@@ -122,10 +122,10 @@ class S3Backend:
         request_url = self.object_url(bucket, key, version, region)
         headers = self.sign(request_url, region, credentials, conditional.headers())
         image = await download(self.client, url, request_url, headers, limit)
-        if self.decryptor is None or image.not_modified or not is_encrypted(image.headers):
+        if self.decryptor is None or image.not_modified:
             return image
-        data = await asyncio.to_thread(self.decryptor.decrypt, url, image.data, image.headers, region, credentials)
-        return replace(image, data=data)
+        data = await self.decryptor.plaintext(url, image.data, image.headers, region, credentials)
+        return image if data is image.data else replace(image, data=data)
 
     def object_url(self, bucket: str, key: str, version: str, region: str) -> str:
         path = quote(key, safe="/~")

@@ -11,6 +11,7 @@ Client's default), not in an instruction file.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 from collections.abc import Mapping
@@ -59,34 +60,45 @@ class S3Decryptor:
         self._pipeline: Any = GetEncryptedObjectPipeline
         # Decrypt objects written with key commitment or without (never encrypts).
         self._policy = CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
-        self._kms_clients: dict[tuple[str, Any], Any] = {}
+        # One pipeline per KMS client, built once: a keyring marks its client's User-Agent as it
+        # is made, so a keyring per request would lengthen that header on every request.
+        self._pipelines: dict[tuple[str, Any], Any] = {}
         self._lock = threading.Lock()
 
+    async def plaintext(self, url: str, data: bytes, headers: Mapping[str, str], region: str,
+                        credentials: Any) -> bytes:
+        """An object's body as stored, or, when its metadata carries an encryption envelope,
+        decrypted in a thread (a KMS call, then AES)."""
+        if not is_encrypted(headers):
+            return data
+        return await asyncio.to_thread(self.decrypt, url, data, headers, region, credentials)
+
     def decrypt(self, url: str, data: bytes, headers: Mapping[str, str], region: str, credentials: Any) -> bytes:
-        """The plaintext of an encrypted object's body (blocking: a KMS call, then AES)."""
+        """The plaintext of an encrypted object's body (blocking)."""
         from botocore.response import StreamingBody
 
         metadata = {name[len(METADATA_PREFIX):]: value for name, value in headers.items()
                     if name.startswith(METADATA_PREFIX)}
-        keyring = self._keyring(_AnyKeyKms(self._kms(region, credentials)), ANY_KEY)
-        pipeline = self._pipeline(self._cmm(keyring), commitment_policy=self._policy)
         try:
-            plaintext = pipeline.decrypt({"Body": StreamingBody(io.BytesIO(data), len(data)), "Metadata": metadata,
-                                          "ContentLength": len(data)}, instruction_suffix=".instruction",
-                                         enable_delayed_authentication=False)
+            plaintext = self.pipeline(region, credentials).decrypt(
+                {"Body": StreamingBody(io.BytesIO(data), len(data)), "Metadata": metadata, "ContentLength": len(data)},
+                instruction_suffix=".instruction", enable_delayed_authentication=False)
             return bytes(plaintext.read())
         except Exception as exc:  # the library's and KMS's errors: the object can't be read
             raise SourceUnreachableError(f"{url}: can't decrypt the object: {exc}") from exc
 
-    def _kms(self, region: str, credentials: Any) -> Any:
+    def pipeline(self, region: str, credentials: Any) -> Any:
+        """The decryption pipeline whose KMS client asks ``region`` with ``credentials``."""
         frozen = (credentials.access_key, credentials.secret_key, credentials.token) if credentials else None
         with self._lock:
-            client = self._kms_clients.get((region, frozen))
-            if client is None:
-                if len(self._kms_clients) >= MAX_KMS_CLIENTS:  # rotated credentials: drop the old ones
-                    self._kms_clients.clear()
+            pipeline = self._pipelines.get((region, frozen))
+            if pipeline is None:
+                if len(self._pipelines) >= MAX_KMS_CLIENTS:  # rotated credentials: drop the old ones
+                    self._pipelines.clear()
                 keys = dict(zip(("aws_access_key_id", "aws_secret_access_key", "aws_session_token"),
                                 frozen, strict=True)) if frozen else {}
-                client = self.session.create_client("kms", region_name=region, **keys)
-                self._kms_clients[(region, frozen)] = client
-            return client
+                kms = self.session.create_client("kms", region_name=region, **keys)
+                keyring = self._keyring(_AnyKeyKms(kms), ANY_KEY)
+                pipeline = self._pipeline(self._cmm(keyring), commitment_policy=self._policy)
+                self._pipelines[(region, frozen)] = pipeline
+            return pipeline
