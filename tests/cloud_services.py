@@ -22,14 +22,12 @@ from typing import IO
 
 import httpx
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ROOT / "tests" / ".services"  # npm packages installed for the tests (ignored by git)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, log: IO[bytes],

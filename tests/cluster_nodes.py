@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,13 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
 from tests.servers import ASSETS
 
 CLI = [sys.executable, "-m", "imgproxy_py", "serve"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Node:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 PACKAGES = ("redis-server", "nginx", "memcached")
 LOCK = Path(__file__).resolve().parent / ".services" / "apt.lock"
 
@@ -43,10 +45,6 @@ def require_binary(name: str) -> str:
                 f"(apt-get install -y {' '.join(PACKAGES)})")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_port(port: int, timeout: float = 20.0) -> None:

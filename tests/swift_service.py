@@ -18,8 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.cloud_services import free_port, service
+from tests.cloud_services import service
 from tests.cluster_services import require_binary
+from tests.ports import free_port
 
 ACCOUNT, USER, KEY = "test", "tester", "testing"  # tempauth's user test:tester, key testing
 SERVERS = ("account", "container", "object")

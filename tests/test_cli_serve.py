@@ -18,6 +18,7 @@ from imgproxy_py import __version__
 from imgproxy_py.config import read_config
 from imgproxy_py.server.composition import build_services
 from imgproxy_py.settings_check import NOTHING_TO_DO, imgproxy_settings, unread_settings
+from tests.ports import free_port
 
 PACKAGE = Path(__file__).resolve().parents[1] / "imgproxy_py"
 CLI = [sys.executable, "-m", "imgproxy_py"]
@@ -55,9 +56,7 @@ def test_busy_port_is_one_line_and_a_failure() -> None:
 
 
 def test_json_log_is_one_iso_line_each_and_names_the_address(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_LOG_FORMAT="json", IMGPROXY_QUALTY="70",
                     IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path))
     process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

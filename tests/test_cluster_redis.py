@@ -18,7 +18,8 @@ from imgproxy_py.cluster.config import CacheConfig
 from imgproxy_py.cluster.entry import CacheEntry
 from imgproxy_py.cluster.internal import InternalCache
 from imgproxy_py.cluster.redis_tier import RedisTier
-from tests.cluster_services import RedisServer, free_port
+from tests.cluster_services import RedisServer
+from tests.ports import free_port
 from tests.servers import AppServer, Origin
 
 

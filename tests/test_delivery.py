@@ -15,6 +15,7 @@ from imgproxy_py.config import read_config
 from imgproxy_py.security.encryption import encrypt_source_url
 from tests.cluster_nodes import Node
 from tests.conftest import asset, decode
+from tests.ports import free_port
 from tests.servers import AppServer, Origin, OriginResponse
 
 HOPPER = asset("hopper.jpg").read_bytes()
@@ -235,10 +236,6 @@ def test_presets_file_and_only_presets(client: httpx.Client, start_server, tmp_p
     assert client.get(f"{only.base}/unsafe/nope/plain/local:///core/hopper.jpg").status_code == 404
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_prometheus_metrics(client: httpx.Client, start_server) -> None:  # type: ignore[no-untyped-def]

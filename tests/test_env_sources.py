@@ -13,8 +13,9 @@ import pytest
 from imgproxy_py.config import read_config
 from imgproxy_py.env_sources import ssm_variable_name
 from imgproxy_py.url.builder import sign
-from tests.cloud_services import free_port, moto_server
+from tests.cloud_services import moto_server
 from tests.cluster_nodes import Node
+from tests.ports import free_port
 
 KEY, SALT = "ab" * 16, "cd" * 16
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -15,8 +15,9 @@ import pytest
 from imgproxy_py.config import read_config
 from imgproxy_py.server.listen import ListenAddress, bind_unix_socket, parse_listen_address
 from imgproxy_py.url.builder import sign
-from tests.cluster_nodes import ROOT, Node, free_port
+from tests.cluster_nodes import ROOT, Node
 from tests.conftest import decode
+from tests.ports import free_port
 
 KEY, SALT = "ab" * 16, "cd" * 16
 IMAGE = "/rs:fit:40:40/plain/local:///core/hopper.jpg"

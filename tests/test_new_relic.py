@@ -19,8 +19,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from imgproxy_py.config import read_config
-from tests.cluster_nodes import free_port, served_then_stopped
+from tests.cluster_nodes import served_then_stopped
 from tests.otlp_receiver import self_signed_certificate
+from tests.ports import free_port
 from tests.servers import ASSETS, Origin
 
 LICENSE_KEY = "0123456789abcdef0123456789abcdef01234567"  # the agent checks only its length

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 import pyvips
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,11 +47,6 @@ def test_bundled_presets_have_no_default() -> None:
         assert not re.match(r"\s*default\s*=", line)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Installed:

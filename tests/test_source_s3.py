@@ -14,11 +14,11 @@ from tests.cloud_services import (
     CountingRelay,
     assert_revalidation_downloads_nothing,
     environment,
-    free_port,
     moto_server,
     stalled_server,
 )
 from tests.conftest import asset, decode
+from tests.ports import free_port
 from tests.servers import AppServer, Origin, OriginResponse
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1"}
