@@ -10,11 +10,13 @@ CPU ms per call (median), one libvips thread, no operation cache, over the harne
   resize, JPEG encode) with each, alternated call by call.
 * WebP encode of an 800x600 result at quality 79, effort 4 (w4's encode): libvips against Pillow
   (both libwebp; the bytes are identical).
-* libvips' smart crop (``attention``) of a 300x225 image to 300x200, against a centre crop (w2).
+* libvips' smart crop (``attention``) of a 300x225 image to 300x200, against a centre crop (w2),
+  and imgproxy_py's advanced smart crop (``IMGPROXY_SMART_CROP_ADVANCED``) alternated call by call
+  with libvips' (``--smart-crop`` measures only these).
 * The same operations through sharp (ipx's library, its own libvips build) when ipx is installed
   (``benchmarks/.ipx``, which ``run.py`` installs).
 
-    .venv/bin/python benchmarks/codec_costs.py [--sources 6]
+    .venv/bin/python benchmarks/codec_costs.py [--sources 6] [--smart-crop]
 """
 
 from __future__ import annotations
@@ -73,7 +75,6 @@ def python_side(folder: Path, count: int) -> dict[str, float]:
     pngs = [(folder / f"src{n:03d}.png").read_bytes() for n in range(min(count, 3))]
     fit800 = [pyvips.Image.thumbnail_buffer(d, 800, height=600).copy_memory() for d in jpegs]
     fit800_arrays = [img.numpy() for img in fit800]
-    fill = [pyvips.Image.thumbnail_buffer(d, 300, height=225).copy_memory() for d in jpegs]
     runs, png_runs = 3 * count, 2 * len(pngs)
 
     def pil_draft(data: bytes) -> None:
@@ -113,8 +114,27 @@ def python_side(folder: Path, count: int) -> dict[str, float]:
         "webp_encode_800x600_libvips": cpu_ms(
             lambda i: fit800[i % count].webpsave_buffer(Q=79, effort=4, keep="none"), runs),
         "webp_encode_800x600_pillow": cpu_ms(pil_webp, runs),
-        "smartcrop_300x225_libvips": cpu_ms(
-            lambda i: fill[i % count].smartcrop(300, 200, interesting="attention").copy_memory(), runs),
+        **smart_crops(folder, count),
+    }
+
+
+def smart_crops(folder: Path, count: int) -> dict[str, float]:
+    from imgproxy_py.imaging.smart_crop import SmartCropMode, smart_window
+
+    jpegs = [(folder / f"src{n:03d}.jpg").read_bytes() for n in range(count)]
+    fill = [pyvips.Image.thumbnail_buffer(d, 300, height=225).copy_memory() for d in jpegs]
+
+    def advanced(i: int, mode: SmartCropMode) -> object:
+        img = fill[i % count]
+        left, top = smart_window(img, 300, 200, mode)
+        return img.crop(left, top, 300, 200).copy_memory()
+
+    runs = 6 * count
+    return {
+        **dict(zip(("smartcrop_300x225_libvips", "smartcrop_300x225_advanced"), paired_cpu_ms(
+            lambda i: fill[i % count].smartcrop(300, 200, interesting="attention").copy_memory(),
+            lambda i: advanced(i, SmartCropMode.MAX_SCORE_AREA), runs), strict=True)),
+        "smartcrop_300x225_advanced_center_of_mass": cpu_ms(lambda i: advanced(i, SmartCropMode.CENTER_OF_MASS), runs),
         "centre_crop_300x225_libvips": cpu_ms(
             lambda i: fill[i % count].smartcrop(300, 200, interesting="centre").copy_memory(), runs),
     }
@@ -136,22 +156,23 @@ def sharp_side(folder: Path, count: int) -> dict[str, object] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=int, default=6, help="distinct 12 MP sources to go round (default 6)")
+    parser.add_argument("--smart-crop", action="store_true", help="only the smart crops")
     args = parser.parse_args()
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(1)
-    folder = ensure_sources(max(args.sources, 3), png=True)
-    ours = python_side(folder, args.sources)
+    folder = ensure_sources(max(args.sources, 3), png=not args.smart_crop)
+    ours = smart_crops(folder, args.sources) if args.smart_crop else python_side(folder, args.sources)
     print(f"pyvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (the wheel's libvips), CPU ms per call:")
     for name, value in ours.items():
-        print(f"  {name:34s} {value:7.1f}")
-    peer = sharp_side(folder, args.sources)
+        print(f"  {name:42s} {value:7.1f}")
+    peer = None if args.smart_crop else sharp_side(folder, args.sources)
     if peer is None:
         print("sharp: not installed (benchmarks/.ipx; run.py installs it)")
         return 0
     versions = peer.pop("versions")
     print(f"sharp {versions}, CPU ms per call:")
     for name, value in peer.items():
-        print(f"  {name:34s} {value:7.1f}")
+        print(f"  {name:42s} {value:7.1f}")
     return 0
 
 

@@ -25,6 +25,7 @@ import pyvips
 
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.imaging.smart_crop import SmartCropMode
 from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
 from imgproxy_py.options.model import Gravity, OutputOptions, PipelineOptions
 
@@ -57,6 +58,8 @@ class ProcessingSettings:
     unsharp_masking: UnsharpMaskingConfig = field(default_factory=UnsharpMaskingConfig)
     pdf_no_background: bool = False  # IMGPROXY_PDF_NO_BACKGROUND: PDF pages rendered transparent
     smart_crop_face_detection: bool = False  # IMGPROXY_SMART_CROP_FACE_DETECTION: g:sm keeps faces first
+    # IMGPROXY_SMART_CROP_ADVANCED(_MODE): how g:sm places the window; None: libvips' attention
+    smart_crop_advanced: SmartCropMode | None = None
     # IMGPROXY_PNG|SVG|TIFF_UNLIMITED: sources decoded without the libvips loader's safety limits
     unlimited_formats: frozenset[ImageFormat] = frozenset()
 

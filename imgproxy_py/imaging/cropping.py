@@ -1,7 +1,8 @@
 """Cropping the current image to a size by a gravity, shared by the ``crop`` and
 ``crop_to_result`` steps: object gravity asks the detector, smart gravity libvips' attention
-measure (after the face detector with ``IMGPROXY_SMART_CROP_FACE_DETECTION``, as imgproxy Pro's
-extra step), the rest is arithmetic (``geometry.calc_position``)."""
+measure or, with ``IMGPROXY_SMART_CROP_ADVANCED``, our feature map (``smart_crop``), after the
+face detector with ``IMGPROXY_SMART_CROP_FACE_DETECTION`` (imgproxy Pro's extra step); the rest is
+arithmetic (``geometry.calc_position``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_position
 from imgproxy_py.imaging.object_geometry import shift_detections
 from imgproxy_py.imaging.objects import OBJECT_GRAVITIES
+from imgproxy_py.imaging.smart_crop import smart_window
 from imgproxy_py.imaging.vips import materialize
 from imgproxy_py.options.model import Gravity, GravityType
 
@@ -47,6 +49,11 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
             _crop(c, position[0], position[1], width, height)
             return
         img = c.img  # detection may have put the image in memory: read that one
+    if gravity.type is GravityType.SMART and c.settings.smart_crop_advanced is not None:
+        c.img = materialize(img, c.deadline)
+        left, top = smart_window(c.img, width, height, c.settings.smart_crop_advanced)
+        _crop(c, left, top, width, height)
+        return
     if gravity.type is GravityType.SMART:
         c.img = materialize(img, c.deadline).smartcrop(width, height, interesting="attention")
         c.full_view = False

@@ -8,13 +8,15 @@ from imgproxy_py.detection import Box, Detection, select_focus
 from imgproxy_py.detection.focus import GravityMode
 from imgproxy_py.imaging.geometry import calc_crop_size, calc_position
 from imgproxy_py.imaging.objects import OBJECT_GRAVITIES, position_window
+from imgproxy_py.imaging.smart_crop import SmartCropMode, smart_window
 from imgproxy_py.info.picture import Picture
 from imgproxy_py.options.model import CropOptions, Gravity, GravityType
 
 
 def crop_box(picture: Picture, crop: CropOptions, objects_position: Gravity,
              detect: Callable[[], tuple[Detection, ...]] | None, class_weights: dict[str, float],
-             mode: GravityMode, fallback: GravityType) -> dict[str, float] | None:
+             mode: GravityMode, fallback: GravityType,
+             smart_mode: SmartCropMode | None = None) -> dict[str, float] | None:
     """``left``, ``top``, ``width``, ``height`` in 0-1; None when the crop asks for nothing."""
     full_w, full_h = picture.width, picture.height
     width = min(calc_crop_size(full_w, crop.width) or full_w, full_w)
@@ -30,7 +32,7 @@ def crop_box(picture: Picture, crop: CropOptions, objects_position: Gravity,
         if position is None:
             gravity = Gravity(fallback)
     if position is None and gravity.type is GravityType.SMART:
-        position = _smart(picture, width, height)
+        position = _smart(picture, width, height, smart_mode)
     if position is None:
         position = calc_position(full_w, full_h, width, height, gravity, 1.0, False)
     left, top = position
@@ -57,11 +59,17 @@ def _objects(gravity: Gravity, objects_position: Gravity, detect: Callable[[], t
     return position_window(focus, objects_position, full_w, full_h, width, height)
 
 
-def _smart(picture: Picture, width: int, height: int) -> tuple[int, int]:
-    """libvips' attention measure on the shared pixels, scaled back to the source."""
+def _smart(picture: Picture, width: int, height: int, mode: SmartCropMode | None) -> tuple[int, int]:
+    """libvips' attention measure, or the advanced smart crop's window, on the shared pixels,
+    scaled back to the source."""
     img = picture.pixels
     scale = img.width / picture.width
     small_w, small_h = max(1, min(img.width, round(width * scale))), max(1, min(img.height, round(height * scale)))
+    if mode is not None:
+        small_left, small_top = smart_window(img, small_w, small_h, mode)
+        left = min(max(0.0, (small_left + small_w / 2) / scale - width / 2), picture.width - width)
+        top = min(max(0.0, (small_top + small_h / 2) / scale - height / 2), picture.height - height)
+        return round(left), round(top)
     _, found = img.extract_band(0, n=3).smartcrop(small_w, small_h, interesting="attention",
                                                     attention_x=True, attention_y=True)
     left = min(max(0.0, found["attention_x"] / scale - width / 2), picture.width - width)

@@ -20,6 +20,7 @@ from imgproxy_py.errors import UnprocessableImageError
 from imgproxy_py.formats import SVG_CHECK_BYTES, ImageFormat
 from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.objects import ObjectDetection
+from imgproxy_py.imaging.smart_crop import SmartCropMode
 from imgproxy_py.info import colors, hashes, metadata
 from imgproxy_py.info.crop import crop_box
 from imgproxy_py.info.picture import PIXELS_SIDE, Picture
@@ -43,6 +44,7 @@ class InfoTools:
     class_weights: dict[str, float] | None = None
     gravity_mode: GravityMode = GravityMode.MAX_SCORE_AREA
     object_fallback: GravityType = GravityType.SMART
+    smart_crop: SmartCropMode | None = None  # IMGPROXY_SMART_CROP_ADVANCED(_MODE); None: libvips' attention
     classifier: Classifier | None = None
     video: VideoConfig | None = None
     deadline: float | None = None  # time.monotonic() value, for video decoding
@@ -173,7 +175,7 @@ def _pixels(picture: Picture, options: InfoRequestOptions, tools: InfoTools, ide
         info["classes"] = [{"class_id": c.class_id, "name": c.name, "confidence": round(c.confidence, 6)}
                            for c in tools.classifier.classify(picture.pixels, top_k, only)]
     box = crop_box(picture, get(opt.CROP), get(opt.OBJECTS_POSITION_OPTION), detector, tools.class_weights or {},
-                   tools.gravity_mode, tools.object_fallback)
+                   tools.gravity_mode, tools.object_fallback, tools.smart_crop)
     if box is not None:
         info["crop"] = box
     if get(opt.PALETTE):

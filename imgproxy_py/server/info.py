@@ -55,6 +55,7 @@ def _tools(services: Services, options: InfoRequestOptions, deadline: Deadline) 
         auto_rotate=services.config.processing.auto_rotate,
         objects=processor.deps.objects, class_weights=dict(detection.class_weights),
         gravity_mode=detection.gravity_mode, object_fallback=processor.deps.object_fallback,
+        smart_crop=processor.settings.smart_crop_advanced,
         classifier=services.classifier, video=services.config.video, deadline=deadline.expires_at,
         pixels_side=max(PIXELS_SIDE, detection.face_net_size, detection.object_net_size)
         if processor.deps.objects is not None else PIXELS_SIDE,
