@@ -22,7 +22,7 @@ from imgproxy_py.errors import ConfigError
 from imgproxy_py.formats import ImageFormat, format_by_name
 from imgproxy_py.formats_config import FormatsConfig
 from imgproxy_py.imaging.codecs.settings import EncoderSettings
-from imgproxy_py.imaging.smart_crop import SmartCropMode, parse_mode
+from imgproxy_py.imaging.smart_crop import SmartCropMode, read_smart_crop_mode
 from imgproxy_py.imaging.unsharp_config import UnsharpMaskingConfig
 from imgproxy_py.imaging.vips_config import LibvipsConfig
 from imgproxy_py.media.config import MediaConfig
@@ -149,8 +149,7 @@ class ProcessingConfig:
     enforce_thumbnail: bool = False
     return_attachment: bool = False  # the `att` option's default
     smart_crop_face_detection: bool = False  # g:sm looks for faces first (imgproxy Pro)
-    smart_crop_advanced: bool = False  # g:sm by our feature map rather than libvips' attention (Pro)
-    smart_crop_advanced_mode: SmartCropMode = SmartCropMode.MAX_SCORE_AREA
+    smart_crop_advanced: SmartCropMode | None = None  # g:sm by a feature map, not libvips' attention (Pro)
     use_linear_colorspace: bool = False
     disable_shrink_on_load: bool = False
     sanitize_svg: bool = True
@@ -181,9 +180,7 @@ class ProcessingConfig:
             enforce_thumbnail=r.boolean("IMGPROXY_ENFORCE_THUMBNAIL", False),
             return_attachment=r.boolean("IMGPROXY_RETURN_ATTACHMENT", False),
             smart_crop_face_detection=r.boolean("IMGPROXY_SMART_CROP_FACE_DETECTION", False),
-            smart_crop_advanced=r.boolean("IMGPROXY_SMART_CROP_ADVANCED", False),
-            smart_crop_advanced_mode=r.parsed("IMGPROXY_SMART_CROP_ADVANCED_MODE", SmartCropMode.MAX_SCORE_AREA,
-                                              parse_mode),
+            smart_crop_advanced=read_smart_crop_mode(r),
             use_linear_colorspace=r.boolean("IMGPROXY_USE_LINEAR_COLORSPACE", False),
             disable_shrink_on_load=r.boolean("IMGPROXY_DISABLE_SHRINK_ON_LOAD", False),
             sanitize_svg=r.boolean("IMGPROXY_SANITIZE_SVG", True),

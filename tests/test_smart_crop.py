@@ -93,7 +93,8 @@ def test_the_settings_are_read_and_checked_at_start_up() -> None:
     config, problems = read_config({"IMGPROXY_SMART_CROP_ADVANCED": "true",
                                     "IMGPROXY_SMART_CROP_ADVANCED_MODE": "center_of_mass"})
     assert not problems
-    assert config is not None and config.processing.smart_crop_advanced
-    assert config.processing.smart_crop_advanced_mode is SmartCropMode.CENTER_OF_MASS
+    assert config is not None and config.processing.smart_crop_advanced is SmartCropMode.CENTER_OF_MASS
+    config, _ = read_config({"IMGPROXY_SMART_CROP_ADVANCED_MODE": "center_of_mass"})
+    assert config is not None and config.processing.smart_crop_advanced is None  # off: libvips' attention
     _, problems = read_config({"IMGPROXY_SMART_CROP_ADVANCED_MODE": "biggest"})
     assert any("IMGPROXY_SMART_CROP_ADVANCED_MODE" in p and "max_score_area" in p for p in problems), problems

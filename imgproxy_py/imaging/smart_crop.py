@@ -28,6 +28,8 @@ import numpy.typing as npt
 import pyvips
 from skimage.filters import gaussian
 
+from imgproxy_py.envreader import EnvReader
+
 MAP_SIZE = 128
 # Centre-surround pairs of Gaussian sigmas in map pixels: a small bright detail (an eye, a
 # badge) against its neighbourhood, and a larger object against its setting.
@@ -43,11 +45,18 @@ class SmartCropMode(StrEnum):
     CENTER_OF_MASS = "center_of_mass"
 
 
-def parse_mode(value: str) -> SmartCropMode:
+def _parse_mode(value: str) -> SmartCropMode:
     try:
         return SmartCropMode(value.lower())
     except ValueError:
         raise ValueError(f"{value!r} is not one of {', '.join(m.value for m in SmartCropMode)}") from None
+
+
+def read_smart_crop_mode(r: EnvReader) -> SmartCropMode | None:
+    """``IMGPROXY_SMART_CROP_ADVANCED_MODE`` when ``IMGPROXY_SMART_CROP_ADVANCED`` is on, else None
+    (libvips' attention); both are read either way, so a wrong mode is reported even when off."""
+    mode = r.parsed("IMGPROXY_SMART_CROP_ADVANCED_MODE", SmartCropMode.MAX_SCORE_AREA, _parse_mode)
+    return mode if r.boolean("IMGPROXY_SMART_CROP_ADVANCED", False) else None
 
 
 def _pixels(img: pyvips.Image, bands: int) -> Scores:

@@ -37,7 +37,8 @@ def _trim(b: OptionsBuilder, values: Values) -> None:
 OPTIONS = (
     Option("gravity", ("g",), F, Args(tail=gravity_tail(CROP_GRAVITY_TYPES, doc=GRAVITY_DOC)), set_pipe("gravity"),
            "Where `fill` and `crop` cut: `no so ea we noea nowe soea sowe ce` with offsets (pixels, or "
-           "relative below 1), `sm` (libvips smart crop), `fp:%x:%y`, `obj:%class...`, `objw:%class:%weight...`.",
+           "relative below 1), `sm` (smart crop: libvips' attention, or the advanced one with "
+           "`IMGPROXY_SMART_CROP_ADVANCED`), `fp:%x:%y`, `obj:%class...`, `objw:%class:%weight...`.",
            "rs:fill:300:300/g:nowe:10:10"),
     Option("crop", ("c",), F,
            Args(Arg("width", NON_NEGATIVE_FLOAT), Arg("height", NON_NEGATIVE_FLOAT, keep_if_empty=True),

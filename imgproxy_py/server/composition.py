@@ -267,7 +267,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
             unsharp_masking=config.unsharp_masking,
             pdf_no_background=config.formats.pdf_no_background,
             smart_crop_face_detection=proc.smart_crop_face_detection,
-            smart_crop_advanced=proc.smart_crop_advanced_mode if proc.smart_crop_advanced else None,
+            smart_crop_advanced=proc.smart_crop_advanced,
             unlimited_formats=config.vips.unlimited,
         ),
         encoder_settings=encoder_settings,
