@@ -74,8 +74,8 @@ class DatadogMiddleware(RequestSpanMiddleware):
     """The ``request`` span, current while the request runs."""
 
     def __init__(self, app: ASGIApp, tracing: DatadogTracing, silent_paths: frozenset[str] = frozenset()) -> None:
-        super().__init__(app, silent_paths)
-        self.tracing = tracing
+        super().__init__(app, tracing, silent_paths)
+        self.tracing: DatadogTracing = tracing
 
     def start(self, scope: Scope, headers: dict[str, str]) -> Any:
         tracing = self.tracing

@@ -48,8 +48,9 @@ class RequestSpanMiddleware:
     runs), ``finish`` closes it with the answer's status (500 when none was sent).  Requests for
     ``silent_paths`` (the health checks) get none, as imgproxy monitors only what it serves."""
 
-    def __init__(self, app: ASGIApp, silent_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, tracing: RequestTracing, silent_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.tracing = tracing
         self.silent_paths = silent_paths
 
     def start(self, scope: Scope, headers: dict[str, str]) -> Any:
@@ -74,6 +75,11 @@ class RequestSpanMiddleware:
 
         try:
             await self.app(scope, receive, send_with_status)
+        except Exception as exc:
+            # No handler inside answered it: the outermost one (Starlette's server-error
+            # middleware) answers 500 once this span is closed, so the error goes on it now.
+            self.tracing.error("processing", exc)
+            raise
         finally:
             self.finish(span, status)
 

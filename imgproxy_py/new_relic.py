@@ -99,8 +99,8 @@ class NewRelicMiddleware(RequestSpanMiddleware):
     """The ``request`` web transaction, current while the request runs."""
 
     def __init__(self, app: ASGIApp, tracing: NewRelicTracing, silent_paths: frozenset[str] = frozenset()) -> None:
-        super().__init__(app, silent_paths)
-        self.tracing = tracing
+        super().__init__(app, tracing, silent_paths)
+        self.tracing: NewRelicTracing = tracing
 
     def start(self, scope: Scope, headers: dict[str, str]) -> Any:
         tracing = self.tracing

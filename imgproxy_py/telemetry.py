@@ -227,7 +227,7 @@ class TelemetryMiddleware(RequestSpanMiddleware):
     """One span per request, a child of the caller's ``traceparent``, current while it runs."""
 
     def __init__(self, app: ASGIApp, telemetry: Telemetry, silent_paths: frozenset[str] = frozenset()) -> None:
-        super().__init__(app, silent_paths)
+        super().__init__(app, telemetry, silent_paths)
         self.telemetry = telemetry
 
     def start(self, scope: Scope, headers: dict[str, str]) -> Any:
@@ -247,7 +247,8 @@ class TelemetryMiddleware(RequestSpanMiddleware):
 
         span, token = started
         span.set_attribute("http.response.status_code", status)
-        if status >= 500:
+        # A 5xx whose error set the status already keeps its description.
+        if status >= 500 and getattr(getattr(span, "status", None), "status_code", None) is not StatusCode.ERROR:
             span.set_status(Status(StatusCode.ERROR))
         context.detach(token)
         span.end()

@@ -38,7 +38,8 @@ def traced(collector: HttpReceiver) -> Iterator[tuple[Node, Origin]]:
     node = Node({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                  "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "IMGPROXY_OPEN_TELEMETRY_ENABLE_METRICS": "true",
                  "IMGPROXY_OPEN_TELEMETRY_ENABLE_LOGS": "true", "IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL": "true",
-                 "IMGPROXY_OPEN_TELEMETRY_LOGGER_NAME": "books-images", **FAST_EXPORT})
+                 "IMGPROXY_OPEN_TELEMETRY_LOGGER_NAME": "books-images", "IMGPROXY_DOWNLOAD_TIMEOUT": "1",
+                 **FAST_EXPORT})
     try:
         node.wait_ready()
         yield node, origin
@@ -99,6 +100,22 @@ def test_errors_mark_the_span(collector: HttpReceiver, traced: tuple[Node, Origi
     # The warning logged for it went out as an OTLP log record too.
     collector.wait_for(lambda: any("missing.jpg" in body for body in collector.log_bodies()))
     assert collector.log_scopes() == {"books-images"}  # IMGPROXY_OPEN_TELEMETRY_LOGGER_NAME, for every logger
+
+
+def test_a_5xx_keeps_its_error_on_the_span(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
+    """A source that answers after IMGPROXY_DOWNLOAD_TIMEOUT: a 504, and the span's error status
+    keeps the error's description (closing the span with the 5xx must not wipe it)."""
+    node, origin = traced
+    slow = origin.add("/slow.jpg", asset("hopper.jpg").read_bytes(), delay=2.5)
+    trace_id = "1af7651916cd43dd8448eb211c80319d"
+    assert httpx.get(f"{node.base}/unsafe/rs:fit:16:16/plain/{slow}", timeout=30,
+                     headers={"traceparent": f"00-{trace_id}-{PARENT_ID}-01"}).status_code == 504
+    collector.wait_for(lambda: any(hex_id(s.trace_id) == trace_id and s.name == "GET" for _, s in collector.spans()))
+    (span,) = [s for _, s in collector.spans() if hex_id(s.trace_id) == trace_id and s.name == "GET"]
+    attributes = {a.key: a.value for a in span.attributes}
+    assert span.status.code == 2 and "slow.jpg" in span.status.message, span.status
+    assert attributes["error.type"].string_value == "download"  # imgproxy's category for a source timeout
+    assert attributes["http.response.status_code"].int_value == 504
 
 
 def test_gauges_are_exported(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
