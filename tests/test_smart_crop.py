@@ -40,7 +40,7 @@ def test_the_window_holds_the_distinct_thing_not_the_grain(mode: SmartCropMode, 
 
 def test_the_map_scores_the_thing_above_the_grain() -> None:
     scores, scale = feature_map(textured_with_a_cup())
-    assert scale == pytest.approx(128 / 400)
+    assert scale == pytest.approx((128 / 400, 64 / 200))
     assert scores.shape == (64, 128)
     cup = scores[:, 92:114].mean()  # x 288-352 in map pixels
     grain = scores[:, :60].mean()
@@ -48,10 +48,17 @@ def test_the_map_scores_the_thing_above_the_grain() -> None:
 
 
 @pytest.mark.parametrize("mode", list(SmartCropMode))
-def test_a_flat_image_is_cut_in_the_middle(mode: SmartCropMode) -> None:
-    flat = pyvips.Image.black(300, 200, bands=3).new_from_image([90, 120, 150]).copy(interpretation="srgb")
-    left, top = smart_window(flat, 100, 100, mode)
-    assert abs(left - 100) <= 1 and abs(top - 50) <= 1  # within the map's rounding
+@pytest.mark.parametrize(("size", "window"), [((300, 200), (100, 100)), ((3, 20000), (3, 10000)),
+                                              ((20000, 3), (10000, 3))])
+def test_a_flat_image_is_cut_in_the_middle(mode: SmartCropMode, size: tuple[int, int],
+                                           window: tuple[int, int]) -> None:
+    """Also a long thin one, whose map is a pixel wide and scaled differently along each side."""
+    flat = pyvips.Image.black(*size, bands=3).new_from_image([90, 120, 150]).copy(interpretation="srgb")
+    left, top = smart_window(flat, *window, mode)
+    centred = ((size[0] - window[0]) / 2, (size[1] - window[1]) / 2)
+    # within the map's rounding: a map pixel is 1/128 of the longer side
+    slack = max(size) / 128
+    assert abs(left - centred[0]) <= slack and abs(top - centred[1]) <= slack, (left, top)
 
 
 def test_the_demo_portrait_keeps_her_face() -> None:

@@ -99,10 +99,11 @@ def _picture(img: pyvips.Image) -> pyvips.Image:
     return img.resize(scale) if scale < 1.0 else img
 
 
-def feature_map(img: pyvips.Image) -> tuple[Scores, float]:
-    """Scores per map pixel (0..about 3) and the map's scale relative to ``img``."""
+def feature_map(img: pyvips.Image) -> tuple[Scores, tuple[float, float]]:
+    """Scores per map pixel (0..about 3) and the map's horizontal and vertical scales relative to
+    ``img`` (they differ where a side rounds to a few pixels: a long thin image)."""
     small = _picture(img).copy_memory()  # read once, however many maps use it
-    scale = small.width / img.width
+    scale = (small.width / img.width, small.height / img.height)
     lab = _pixels(small.colourspace("lab"), 3)
     # skimage's (scipy's) blur: on a map this small libvips' set-up per operation costs more than the blur.
     blurred: dict[float, Scores] = {
@@ -153,16 +154,16 @@ def smart_window(img: pyvips.Image, width: int, height: int, mode: SmartCropMode
     width, height = min(width, img.width), min(height, img.height)
     if width >= img.width and height >= img.height:
         return 0, 0
-    scores, scale = feature_map(img)
+    scores, (scale_x, scale_y) = feature_map(img)
     if mode is SmartCropMode.MAX_SCORE_AREA:
-        map_w = min(scores.shape[1], max(1, round(width * scale)))
-        map_h = min(scores.shape[0], max(1, round(height * scale)))
+        map_w = min(scores.shape[1], max(1, round(width * scale_x)))
+        map_h = min(scores.shape[0], max(1, round(height * scale_y)))
         map_left, map_top = _max_score_area(scores, map_w, map_h)
         # The middle of the map window, so its rounding moves the window by under a map pixel.
-        center = ((map_left + map_w / 2) / scale, (map_top + map_h / 2) / scale)
+        center = ((map_left + map_w / 2) / scale_x, (map_top + map_h / 2) / scale_y)
     else:
         mass = _center_of_mass(scores)
-        center = (mass[0] / scale, mass[1] / scale) if mass else (img.width / 2, img.height / 2)
+        center = (mass[0] / scale_x, mass[1] / scale_y) if mass else (img.width / 2, img.height / 2)
     left = round(center[0] - width / 2)
     top = round(center[1] - height / 2)
     return min(max(left, 0), img.width - width), min(max(top, 0), img.height - height)
