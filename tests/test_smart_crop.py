@@ -83,15 +83,16 @@ def test_the_demo_cup_is_kept_whole_in_a_tall_strip() -> None:
 @settings(max_examples=60, deadline=None)
 @given(width=st.integers(1, 200), height=st.integers(1, 200), crop_w=st.integers(1, 250), crop_h=st.integers(1, 250),
        bands=st.sampled_from([1, 2, 3, 4]), sixteen_bit=st.booleans(), seed=st.integers(0, 2**16),
-       mode=st.sampled_from(list(SmartCropMode)))
+       mode=st.sampled_from(list(SmartCropMode)), multiband=st.booleans())
 def test_any_image_gets_a_window_inside_it(width: int, height: int, crop_w: int, crop_h: int, bands: int,
-                                           sixteen_bit: bool, seed: int, mode: SmartCropMode) -> None:
+                                           sixteen_bit: bool, seed: int, mode: SmartCropMode,
+                                           multiband: bool) -> None:
     rng = np.random.default_rng(seed)
     top_value = 65535 if sixteen_bit else 255
     pixels = rng.integers(0, top_value, size=(height, width, bands), dtype=np.uint16 if sixteen_bit else np.uint8)
     img = pyvips.Image.new_from_memory(pixels.tobytes(), width, height, bands, "ushort" if sixteen_bit else "uchar")
-    img = img.copy(interpretation=("rgb16" if sixteen_bit else "srgb") if bands >= 3 else
-                   ("grey16" if sixteen_bit else "b-w"))
+    img = img.copy(interpretation="multiband" if multiband else ("rgb16" if sixteen_bit else "srgb") if bands >= 3
+                   else ("grey16" if sixteen_bit else "b-w"))
     left, top = smart_window(img, crop_w, crop_h, mode)
     assert 0 <= left <= max(0, width - crop_w) and 0 <= top <= max(0, height - crop_h)
 
