@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=67, help="py-spy samples per second")
     args = parser.parse_args(argv)
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(pyspy).exists():
+        print("py-spy is not installed (not a project dependency): .venv/bin/pip install py-spy", file=sys.stderr)
+        return 2
     wrk = ensure_wrk()
     root = ensure_sources(args.sources)
     variants = detection_cache_entries() + 88
