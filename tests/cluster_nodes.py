@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.ports import free_port
+from tests.ports import free_port, listens_on
 from tests.servers import ASSETS
 
 CLI = [sys.executable, "-m", "imgproxy_py", "serve"]
@@ -43,6 +43,8 @@ class Node:
                 raise RuntimeError(f"node exited with {self.proc.returncode}")
             try:
                 if httpx.get(f"{self.base}/health", timeout=1.0).status_code == 200:
+                    if not listens_on([self.proc.pid, *self.children()], self.port):
+                        raise RuntimeError(f"another server answers on port {self.port}")
                     return
             except httpx.HTTPError:
                 pass

@@ -65,3 +65,39 @@ def free_port() -> int:
         if _bindable(port):
             return port
     raise RuntimeError("no free port left in this worker's slice")
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on ``port`` (any address, IPv4 or IPv6)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def listens_on(pids: list[int], port: int) -> bool:
+    """Whether one of ``pids`` holds the socket listening on ``port``: the server a test started
+    answers there, not another one that took the port first. True where /proc can't tell."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return not Path("/proc/net/tcp").exists()
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(fd)
+            except OSError:  # closed meanwhile (the listing's own descriptor, for one)
+                continue
+            if link.startswith("socket:[") and link[8:-1] in inodes:
+                return True
+    return False
