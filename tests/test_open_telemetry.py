@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -85,15 +86,21 @@ def test_new_traces_have_xray_ids(collector: HttpReceiver, traced: tuple[Node, O
     assert before - 5 <= started <= time.time() + 5
 
 
-def test_errors_mark_the_span(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
-    node, _ = traced
-    trace_id = "0af7651916cd43dd8448eb211c80319c"
-    assert httpx.get(f"{node.base}/unsafe/rs:fit:16:16/plain/local:///core/missing.jpg", timeout=30,
-                     headers={"traceparent": f"00-{trace_id}-{PARENT_ID}-01"}).status_code == 404
+def request_span(collector: HttpReceiver, node: Node, path: str, trace_id: str, status: int) -> tuple[Any, Any]:
+    """GET ``path`` in the caller's trace ``trace_id``, expecting ``status``: the request's span as
+    the collector received it, and its attributes by key."""
+    assert httpx.get(f"{node.base}{path}", timeout=30,
+                     headers={"traceparent": f"00-{trace_id}-{PARENT_ID}-01"}).status_code == status
     # The request's span ends last: it may come in a later batch than its children.
     collector.wait_for(lambda: any(hex_id(s.trace_id) == trace_id and s.name == "GET" for _, s in collector.spans()))
     (span,) = [s for _, s in collector.spans() if hex_id(s.trace_id) == trace_id and s.name == "GET"]
-    attributes = {a.key: a.value for a in span.attributes}
+    return span, {a.key: a.value for a in span.attributes}
+
+
+def test_errors_mark_the_span(collector: HttpReceiver, traced: tuple[Node, Origin]) -> None:
+    node, _ = traced
+    span, attributes = request_span(collector, node, "/unsafe/rs:fit:16:16/plain/local:///core/missing.jpg",
+                                    "0af7651916cd43dd8448eb211c80319c", 404)
     assert span.status.code == 2  # STATUS_CODE_ERROR
     assert attributes["error.type"].string_value == "download"
     assert attributes["http.response.status_code"].int_value == 404
@@ -107,12 +114,8 @@ def test_a_5xx_keeps_its_error_on_the_span(collector: HttpReceiver, traced: tupl
     keeps the error's description (closing the span with the 5xx must not wipe it)."""
     node, origin = traced
     slow = origin.add("/slow.jpg", asset("hopper.jpg").read_bytes(), delay=2.5)
-    trace_id = "1af7651916cd43dd8448eb211c80319d"
-    assert httpx.get(f"{node.base}/unsafe/rs:fit:16:16/plain/{slow}", timeout=30,
-                     headers={"traceparent": f"00-{trace_id}-{PARENT_ID}-01"}).status_code == 504
-    collector.wait_for(lambda: any(hex_id(s.trace_id) == trace_id and s.name == "GET" for _, s in collector.spans()))
-    (span,) = [s for _, s in collector.spans() if hex_id(s.trace_id) == trace_id and s.name == "GET"]
-    attributes = {a.key: a.value for a in span.attributes}
+    span, attributes = request_span(collector, node, f"/unsafe/rs:fit:16:16/plain/{slow}",
+                                    "1af7651916cd43dd8448eb211c80319d", 504)
     assert span.status.code == 2 and "slow.jpg" in span.status.message, span.status
     assert attributes["error.type"].string_value == "download"  # imgproxy's category for a source timeout
     assert attributes["http.response.status_code"].int_value == 504
