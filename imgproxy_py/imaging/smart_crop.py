@@ -59,11 +59,6 @@ def read_smart_crop_mode(r: EnvReader) -> SmartCropMode | None:
     return mode if r.boolean("IMGPROXY_SMART_CROP_ADVANCED", False) else None
 
 
-def _pixels(img: pyvips.Image, bands: int) -> Scores:
-    return np.ndarray(buffer=img.cast("float").write_to_memory(), dtype=np.float32,
-                      shape=(img.height, img.width, bands))
-
-
 def _normalized(values: Scores) -> Scores:
     """0..1, the 99th percentile as 1: a few extreme pixels do not flatten the rest."""
     flat = values.ravel()
@@ -104,7 +99,7 @@ def feature_map(img: pyvips.Image) -> tuple[Scores, tuple[float, float]]:
     ``img`` (they differ where a side rounds to a few pixels: a long thin image)."""
     small = _picture(img).copy_memory()  # read once, however many maps use it
     scale = (small.width / img.width, small.height / img.height)
-    lab = _pixels(small.colourspace("lab"), 3)
+    lab: Scores = small.colourspace("lab").cast("float").numpy()
     # skimage's (scipy's) blur: on a map this small libvips' set-up per operation costs more than the blur.
     blurred: dict[float, Scores] = {
         sigma: gaussian(lab, sigma=sigma, channel_axis=-1, preserve_range=True,  # type: ignore[no-untyped-call]
@@ -112,7 +107,7 @@ def feature_map(img: pyvips.Image) -> tuple[Scores, tuple[float, float]]:
         for pair in CENTER_SURROUND for sigma in pair}
     contrast = sum((np.sqrt(((blurred[inner] - blurred[outer]) ** 2).sum(axis=2)) for inner, outer in CENTER_SURROUND),
                    start=np.zeros((small.height, small.width), dtype=np.float32))
-    skin = _skin(_pixels(small, 3) / 255.0)
+    skin = _skin(small.cast("float").numpy() / 255.0)
     # What most of the picture has (grain, fur, sky) is the setting, not the subject: only contrast
     # above the median counts.
     contrast = np.maximum(contrast - float(np.median(contrast)), 0.0)
