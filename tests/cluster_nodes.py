@@ -20,8 +20,6 @@ CLI = [sys.executable, "-m", "imgproxy_py", "serve"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
-
 class Node:
     """One ``imgproxy-py serve`` (its supervisor, when IMGPROXY_PROCESSES > 1)."""
 
