@@ -1,6 +1,6 @@
 """Autoquality on photos the ml model never saw: saves per image, landing share, bytes.
 
-The photos are crops and downscales (``train_autoquality.variants``) of the sources the training
+The photos are crops and downscales (``autoquality_dataset.variants``) of the sources the training
 script holds out: scikit-learn's china and flower, scikit-image's chelsea and rocket, and with
 ``--media-dir`` also frames of bikes.mp4 and hopper.png from the test media.  For each format
 and method the image is saved through ``encode_with_quality_control`` with a plain libvips saver
@@ -42,9 +42,9 @@ from imgproxy_py.optimize.ml import find_model_path  # noqa: E402
 FIXED_QUALITY = 80
 
 
-def load_training_script() -> ModuleType:
-    path = REPO / "models" / "tools" / "train_autoquality.py"
-    spec = importlib.util.spec_from_file_location("train_autoquality", path)
+def load_training_dataset() -> ModuleType:
+    path = REPO / "models" / "tools" / "autoquality_dataset.py"
+    spec = importlib.util.spec_from_file_location("autoquality_dataset", path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     low, high = (int(part) for part in args.range.split(":"))
 
-    training = load_training_script()
+    training = load_training_dataset()
     photos = held_out_photos(training, args.media_dir)
     check_model_never_saw(photos, training)
     print(f"{len(photos)} held-out photos, {min(p.width for _, p in photos)}-"

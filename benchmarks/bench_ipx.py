@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench_common import BENCH_DIR, WORK_DIR, Server, free_port, rel, wait_http
+from bench_common import BENCH_DIR, WORK_DIR, rel
+from bench_servers import Server, free_port, wait_http
 
 IPX_DIR = BENCH_DIR / ".ipx"
 IPX_SPEC = "ipx@3"

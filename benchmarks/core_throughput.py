@@ -37,17 +37,9 @@ import pyvips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import (
-    RESULTS_DIR,
-    ensure_images,
-    imgproxy_command_line,
-    in_process_loop,
-    machine_info,
-    median,
-    python_load,
-    rel,
-    start_imgproxy,
-)
+from bench_common import RESULTS_DIR, ensure_images, machine_info, rel
+from bench_load import in_process_loop, median, python_load
+from bench_servers import imgproxy_command_line, start_imgproxy
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS_DIR, WORK_DIR, machine_info, python_load, start_imgproxy, tree_context_switches
+from bench_common import RESULTS_DIR, WORK_DIR, machine_info
+from bench_load import python_load
+from bench_servers import start_imgproxy, tree_context_switches
 from bench_sources import ensure_sources
 from run import Sources, Target, ensure_wrk, load
 

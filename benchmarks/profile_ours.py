@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import WORK_DIR, start_imgproxy
+from bench_common import WORK_DIR
+from bench_servers import start_imgproxy
 from bench_sources import detection_cache_entries, ensure_byte_variants, ensure_sources
 from run import WORKLOADS, Sources, Target, ensure_wrk, load
 

@@ -49,22 +49,10 @@ import pyvips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import (
-    BENCH_DIR,
-    RESULTS_DIR,
-    WORK_DIR,
-    Server,
-    free_port,
-    imgproxy_command_line,
-    in_process_loop,
-    machine_info,
-    median,
-    python_load,
-    rel,
-    start_imgproxy,
-    wait_http,
-)
+from bench_common import BENCH_DIR, RESULTS_DIR, WORK_DIR, machine_info, rel
 from bench_ipx import ensure_ipx, ipx_command_line, ipx_versions, start_ipx
+from bench_load import in_process_loop, median, python_load
+from bench_servers import Server, free_port, imgproxy_command_line, start_imgproxy, wait_http
 from bench_sources import (
     detection_cache_entries,
     ensure_byte_variants,

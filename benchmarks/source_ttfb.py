@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import ensure_images, free_port, start_imgproxy, wait_http
+from bench_common import ensure_images
+from bench_servers import free_port, start_imgproxy, wait_http
 
 AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 

@@ -23,7 +23,8 @@ import pyvips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import median, python_load, start_imgproxy
+from bench_load import median, python_load
+from bench_servers import start_imgproxy
 from bench_sources import ensure_sources
 
 from imgproxy_py.imaging.steps.unsharp_masking import sharpened, unsharp_mask
