@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import io
 import statistics
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
@@ -28,27 +25,9 @@ from imgproxy_py.media.bestframe import (
     representative_face,
     score_frames,
 )
-from imgproxy_py.media.video import (
-    FrameOutOfRangeError,
-    UnsupportedVideoError,
-    VideoConfig,
-    VideoError,
-    VideoFrame,
-    VideoTimeoutError,
-    VideoTooBigError,
-    VideoTooLongError,
-    is_video,
-    orient,
-)
+from imgproxy_py.media.video import FrameOutOfRangeError, VideoConfig, VideoFrame, orient
 from imgproxy_py.media.video_frame import extract_frame
-
-ASSETS = Path(__file__).parent / "assets"
-MEDIA = ASSETS / "media"
-CONFIG = VideoConfig()
-
-
-def _bytes(name: str) -> bytes:
-    return (MEDIA / name).read_bytes()
+from tests.video_support import CONFIG, _bytes, _encode
 
 
 @pytest.fixture(scope="module")
@@ -103,60 +82,6 @@ def _array(image: pyvips.Image) -> np.ndarray:
     return np.ndarray(
         buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width, image.bands)
     ).copy()
-
-
-def _encode(frames: Sequence[np.ndarray], *, fps: int, fmt: str = "mp4", codec: str = "libx264",
-            rotation: int = 0) -> bytes:
-    """A small video made with PyAV from RGB arrays of one size."""
-    out = io.BytesIO()
-    height, width = frames[0].shape[:2]
-    with av.open(out, mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        if rotation:
-            stream.set_display_rotation(rotation)
-        for array in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return out.getvalue()
-
-
-@pytest.fixture()
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point ``tempfile`` at an empty directory of this test, so leftovers are ours alone."""
-    directory = tmp_path / "tmp"
-    directory.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(directory))
-    yield directory
-
-
-# -- sniffing ---------------------------------------------------------------------------------------
-
-
-def test_is_video_recognises_containers(bikes: bytes) -> None:
-    assert is_video(bikes)
-    assert is_video(_encode([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="matroska", codec="libvpx"))
-    assert is_video(_encode([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="avi", codec="mpeg4"))
-    assert is_video(_encode([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="mov", codec="mpeg4"))
-
-
-@pytest.mark.parametrize("name", ["hopper.avif", "hopper.heif", "hopper.jpg", "hopper.png", "hopper.tif"])
-def test_is_video_rejects_images(name: str) -> None:
-    path = ASSETS / "core" / name
-    if not path.exists():
-        pytest.skip(f"{name} is not in tests/assets/core")
-    assert not is_video(path.read_bytes())
-
-
-def test_is_video_rejects_heif_brands_and_short_input() -> None:
-    assert not is_video(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf")
-    assert not is_video(b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic")
-    assert not is_video(b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom")
-    assert is_video(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
-    assert not is_video(b"")
-    assert not is_video(b"RIFF\x00\x00\x00\x00WEBPVP8 ")
 
 
 # -- frame accuracy ---------------------------------------------------------------------------------
@@ -286,147 +211,6 @@ def test_webm_frames_are_exact() -> None:
         assert np.array_equal(_array(frame.image), reference.frames[number])
     with pytest.raises(FrameOutOfRangeError):
         extract_frame(data, frame=20, config=CONFIG)
-
-
-# -- failures -----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("number", [120, 10_000, -1])
-def test_frame_out_of_range(carphone: bytes, number: int) -> None:
-    with pytest.raises(FrameOutOfRangeError) as caught:
-        extract_frame(carphone, frame=number, config=CONFIG)
-    assert caught.value.status == 422
-
-
-@pytest.mark.parametrize(
-    "data",
-    [b"", b"garbage" * 1000, b"\x00\x00\x00\x18ftypisom" + b"\x00" * 5000, b"\x1a\x45\xdf\xa3" + b"\xff" * 3000],
-    ids=["empty", "garbage", "ftyp-only", "ebml-garbage"],
-)
-def test_garbage_is_unprocessable_quickly(data: bytes) -> None:
-    started = time.monotonic()
-    with pytest.raises(VideoError) as caught:
-        extract_frame(data, second=1, config=CONFIG)
-    assert caught.value.status == 422
-    assert time.monotonic() - started < 1.0
-
-
-def test_truncated_videos_are_unprocessable(bikes: bytes) -> None:
-    # bikes.mp4 keeps its index (moov) at the end: any truncation loses it.
-    for size in (len(bikes) // 2, len(bikes) - 100):
-        with pytest.raises(UnsupportedVideoError) as caught:
-            extract_frame(bikes[:size], second=1, config=CONFIG)
-        assert caught.value.status == 422
-    # A Matroska file cut short keeps its header: the frames that are gone are out of range.
-    frames = [np.full((48, 64, 3), i * 10, np.uint8) for i in range(25)]
-    data = _encode(frames, fps=5, fmt="matroska", codec="libvpx")
-    cut = data[: len(data) * 2 // 5]
-    extract_frame(cut, frame=0, config=CONFIG)
-    with pytest.raises(VideoError) as caught:
-        extract_frame(cut, frame=24, config=CONFIG)
-    assert caught.value.status == 422
-
-
-def test_not_a_video_is_refused(tmp_path: Path) -> None:
-    playlist = b"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"
-    with pytest.raises(UnsupportedVideoError):
-        extract_frame(playlist, config=CONFIG)
-
-
-def test_decode_timeout_is_503(bikes: bytes) -> None:
-    with pytest.raises(VideoTimeoutError) as caught:
-        extract_frame(bikes, second=9, config=VideoConfig(decode_timeout=0.001))
-    assert caught.value.status == 503
-    with pytest.raises(VideoTimeoutError):
-        extract_frame(bikes, second=1, config=CONFIG, deadline=time.monotonic() - 1)
-    with pytest.raises(VideoTimeoutError):
-        best_frames(bikes, config=VideoConfig(decode_timeout=0.01), face_detector=None)
-
-
-def test_file_size_limit(bikes: bytes) -> None:
-    with pytest.raises(VideoTooBigError) as caught:
-        extract_frame(bikes, config=VideoConfig(max_file_size=len(bikes) - 1))
-    assert caught.value.status == 422
-    assert extract_frame(bikes, config=VideoConfig(max_file_size=len(bikes))).index == 25
-    assert extract_frame(bikes, config=VideoConfig(max_file_size=0)).index == 25
-
-
-def test_duration_limit(bikes: bytes) -> None:
-    with pytest.raises(VideoTooLongError) as caught:
-        extract_frame(bikes, config=VideoConfig(max_duration=9.5))
-    assert caught.value.status == 422
-    with pytest.raises(VideoTooLongError):
-        best_frames(bikes, config=VideoConfig(max_duration=5), face_detector=None)
-    assert extract_frame(bikes, config=VideoConfig(max_duration=10.0)).index == 25
-
-
-def test_no_temporary_files_remain(bikes: bytes, private_tmp: Path) -> None:
-    extract_frame(bikes, second=2, config=CONFIG)
-    best_frames(bikes, config=VideoConfig(best_frame=BestFrameConfig(samples=20)), face_detector=None)
-    with pytest.raises(VideoError):
-        extract_frame(bikes[:1000], config=CONFIG)
-    with pytest.raises(VideoTimeoutError):
-        extract_frame(bikes, second=9, config=VideoConfig(decode_timeout=0.001))
-    assert tempfile.gettempdir() == str(private_tmp)
-    assert list(private_tmp.iterdir()) == []
-
-
-def test_both_second_and_frame_is_a_programming_error(bikes: bytes) -> None:
-    with pytest.raises(ValueError):
-        extract_frame(bikes, second=1, frame=1, config=CONFIG)
-
-
-# -- configuration ------------------------------------------------------------------------------------
-
-
-def test_config_defaults() -> None:
-    config, errors = VideoConfig.from_env({})
-    assert errors == []
-    assert config == VideoConfig()
-    assert config.thumbnail_second == 1.0
-    assert config.max_file_size == 512 * 1024 * 1024
-    assert config.max_duration == 3600 and config.decode_timeout == 10
-    assert config.best_frame == BestFrameConfig(samples=200, span=0.5)
-    assert (config.best_frame.weight_sharpness, config.best_frame.weight_faces,
-            config.best_frame.weight_exposure) == (1.0, 1.0, 0.5)
-
-
-def test_config_from_env() -> None:
-    config, errors = VideoConfig.from_env({
-        "IMGPROXY_ENABLE_VIDEO_THUMBNAILS": "true",
-        "IMGPROXY_VIDEO_THUMBNAIL_SECOND": "2.5",
-        "IMGPROXY_VIDEO_THUMBNAIL_KEYFRAMES": "1",
-        "IMGPROXY_MAX_VIDEO_FILE_SIZE": "64MiB",
-        "IMGPROXY_MAX_VIDEO_DURATION": "0",
-        "IMGPROXY_VIDEO_DECODE_TIMEOUT": "3",
-        "IMGPROXY_VIDEO_BEST_FRAME_SAMPLES": "50",
-        "IMGPROXY_VIDEO_BEST_FRAME_SPAN": "1",
-        "IMGPROXY_VIDEO_BEST_FRAME_WEIGHTS": "sharpness=2, exposure=1",
-    })
-    assert errors == []
-    assert config.enabled and config.thumbnail_keyframes
-    assert config.thumbnail_second == 2.5
-    assert config.max_file_size == 64 * 1024 * 1024
-    assert config.max_duration == 0 and config.decode_timeout == 3
-    best = config.best_frame
-    assert (best.samples, best.span) == (50, 1.0)
-    assert (best.weight_sharpness, best.weight_faces, best.weight_exposure) == (2.0, 0.0, 1.0)
-
-
-def test_config_collects_every_error() -> None:
-    config, errors = VideoConfig.from_env({
-        "IMGPROXY_VIDEO_THUMBNAIL_SECOND": "soon",
-        "IMGPROXY_MAX_VIDEO_FILE_SIZE": "lots",
-        "IMGPROXY_MAX_VIDEO_DURATION": "-1",
-        "IMGPROXY_VIDEO_DECODE_TIMEOUT": "0",
-        "IMGPROXY_VIDEO_BEST_FRAME_SAMPLES": "0",
-        "IMGPROXY_VIDEO_BEST_FRAME_SPAN": "1.5",
-        "IMGPROXY_VIDEO_BEST_FRAME_WEIGHTS": "sharpness=1,beauty=3",
-    })
-    assert len(errors) == 7, errors
-    assert config == VideoConfig()
-    _, errors = VideoConfig.from_env({"IMGPROXY_VIDEO_BEST_FRAME_WEIGHTS": "sharpness=0,faces=0"})
-    assert len(errors) == 1
 
 
 # -- best frames --------------------------------------------------------------------------------------
