@@ -34,6 +34,11 @@ SOURCE_WIDTH, SOURCE_HEIGHT = 4000, 3000
 IMAGE_VERSION = 1  # bump when the recipe changes, so cached files are rebuilt
 
 
+def log(msg: str) -> None:
+    """Progress, on stderr: stdout carries the results."""
+    print(msg, file=sys.stderr, flush=True)
+
+
 def rel(path: Path | str) -> str:
     """A path as printed in results: relative to the repository when it is inside it."""
     p = Path(path).resolve()

@@ -32,9 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import RESULTS_DIR, WORK_DIR, machine_info
 from bench_load import python_load
+from bench_measure import Target, ensure_wrk, load
 from bench_servers import start_imgproxy, tree_context_switches
 from bench_sources import ensure_sources
-from run import Sources, Target, ensure_wrk, load
+from bench_workloads import Sources
 
 TEMPLATES = {
     "fit": "/unsafe/rs:fit:512:512/q:80/cb:{n}/plain/local:///{src}.jpg",

@@ -23,9 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import WORK_DIR
+from bench_measure import Target, ensure_wrk, load
 from bench_servers import start_imgproxy
 from bench_sources import detection_cache_entries, ensure_byte_variants, ensure_sources
-from run import WORKLOADS, Sources, Target, ensure_wrk, load
+from bench_workloads import WORKLOADS, Sources
 
 # Python frames only, without pausing the server; "--native" (pauses it: slower) adds C frames of
 # the Python threads (libvips' own worker threads are never sampled: their CPU shows in the
