@@ -31,14 +31,14 @@ ASSETS = Path(__file__).parent / "assets" / "bmp_ico"
 # --------------------------------------------------------------------------- sources
 
 
-def _downscale(pixels: U8, width: int, height: int) -> U8:
+def downscale(pixels: U8, width: int, height: int) -> U8:
     image = pyvips.Image.new_from_array(pixels, interpretation="srgb")
     small = image.resize(width / image.width, vscale=height / image.height)
     out = np.ndarray(buffer=small.write_to_memory(), dtype=np.uint8, shape=(small.height, small.width, small.bands))
     return out.copy()
 
 
-def _alpha_for(rgb: U8) -> U8:
+def alpha_for(rgb: U8) -> U8:
     """A real alpha channel: a gradient with fully clear and fully opaque parts."""
     h, w = rgb.shape[:2]
     ramp = np.clip(np.linspace(-60, 320, w), 0, 255).astype(np.uint8)
@@ -47,7 +47,7 @@ def _alpha_for(rgb: U8) -> U8:
     return alpha
 
 
-def _pixels(image: pyvips.Image) -> U8:
+def pixels_of(image: pyvips.Image) -> U8:
     assert image.format == "uchar"
     assert image.interpretation == "srgb"
     return np.ndarray(buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width, image.bands))
@@ -56,18 +56,18 @@ def _pixels(image: pyvips.Image) -> U8:
 # --------------------------------------------------------------------------- palettes
 
 
-def _cube_palette() -> U8:
+def cube_palette() -> U8:
     levels = np.arange(6, dtype=np.uint8) * 51
     r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")
     return np.stack([r.ravel(), g.ravel(), b.ravel()], axis=1)  # 216 colours
 
 
-def _quantize(rgb: U8, bpp: int) -> tuple[U8, U8]:
+def quantize_to_palette(rgb: U8, bpp: int) -> tuple[U8, U8]:
     """Indices and palette for a paletted variant of ``rgb``."""
     r, g, b = (rgb[:, :, i].astype(np.int32) for i in range(3))
     if bpp == 8:
         idx = (r * 6 // 256) * 36 + (g * 6 // 256) * 6 + (b * 6 // 256)
-        return idx.astype(np.uint8), _cube_palette()
+        return idx.astype(np.uint8), cube_palette()
     if bpp == 4:
         idx = (r >> 7) * 8 + (g >> 6) * 2 + (b >> 7)
         pal = np.array(
@@ -86,7 +86,7 @@ def _quantize(rgb: U8, bpp: int) -> tuple[U8, U8]:
 # --------------------------------------------------------------------------- a BMP writer
 
 
-def _pack_rows(rows_bytes: U8, bpp: int, width: int) -> bytes:
+def pack_rows(rows_bytes: U8, bpp: int, width: int) -> bytes:
     """Bottom-up rows padded to 4 bytes, from (h, row_bytes) data that is top row first."""
     stride = ((width * bpp + 31) // 32) * 4
     out = np.zeros((rows_bytes.shape[0], stride), dtype=np.uint8)
@@ -94,7 +94,7 @@ def _pack_rows(rows_bytes: U8, bpp: int, width: int) -> bytes:
     return out[::-1].tobytes()
 
 
-def _pack_indices(idx: U8, bpp: int) -> U8:
+def pack_indices(idx: U8, bpp: int) -> U8:
     h, w = idx.shape
     per = 8 // bpp
     padded = np.zeros((h, -(-w // per) * per), dtype=np.uint8)
@@ -106,7 +106,7 @@ def _pack_indices(idx: U8, bpp: int) -> U8:
     return out.astype(np.uint8)
 
 
-def _rle_encode(idx: U8, rle4: bool, *, final_eol: bool = True) -> bytes:
+def rle_encode(idx: U8, rle4: bool, *, final_eol: bool = True) -> bytes:
     """RLE8/RLE4 with encoded runs and absolute runs, bottom row first."""
     out = bytearray()
     h, w = idx.shape
@@ -162,9 +162,9 @@ def make_bmp(
         pixel_data = rle_stream
     elif bpp <= 8:
         assert idx is not None
-        pixel_data = _pack_rows(_pack_indices(idx, bpp), bpp, w)
+        pixel_data = pack_rows(pack_indices(idx, bpp), bpp, w)
     elif bpp == 24:
-        pixel_data = _pack_rows(rgb[:, :, ::-1].reshape(h, w * 3), 24, w)
+        pixel_data = pack_rows(rgb[:, :, ::-1].reshape(h, w * 3), 24, w)
     else:
         assert masks is not None
         r, g, b = (rgb[:, :, i].astype(np.uint64) for i in range(3))
@@ -176,7 +176,7 @@ def make_bmp(
                 top = mask >> shift
                 packed |= ((chan * top + 127) // 255) << shift
         dtype = "<u4" if bpp == 32 else "<u2"
-        pixel_data = _pack_rows(packed.astype(dtype).view(np.uint8).reshape(h, -1), bpp, w)
+        pixel_data = pack_rows(packed.astype(dtype).view(np.uint8).reshape(h, -1), bpp, w)
     if top_down:
         stride = len(pixel_data) // h
         pixel_data = b"".join(pixel_data[i * stride : (i + 1) * stride] for i in range(h - 1, -1, -1))
@@ -223,7 +223,7 @@ def make_bmp(
     return b"BM" + struct.pack("<IHHI", offset + len(pixel_data), 0, 0, offset) + info + pal + pixel_data
 
 
-def _scale(values: U8, mask: int) -> U8:
+def scale_channel(values: U8, mask: int) -> U8:
     shift = (mask & -mask).bit_length() - 1
     top = mask >> shift
     q = (values.astype(np.uint64) * top + 127) // 255
@@ -236,8 +236,8 @@ def _scale(values: U8, mask: int) -> U8:
 Variant = tuple[bytes, U8]  # file, expected pixels (h, w, 3|4)
 
 
-def _variants(rgb: U8) -> dict[str, Variant]:
-    alpha = _alpha_for(rgb)
+def bmp_variants(rgb: U8) -> dict[str, Variant]:
+    alpha = alpha_for(rgb)
     rgba = np.dstack([rgb, alpha])
     out: dict[str, Variant] = {
         "24": (make_bmp(rgb), rgb),
@@ -285,10 +285,10 @@ def _variants(rgb: U8) -> dict[str, Variant]:
         ),
     }
     m555 = (0x7C00, 0x3E0, 0x1F, 0)
-    q555 = np.dstack([_scale(rgb[:, :, i], m) for i, m in enumerate(m555[:3])])
+    q555 = np.dstack([scale_channel(rgb[:, :, i], m) for i, m in enumerate(m555[:3])])
     out["16-555"] = (make_bmp(rgb, bpp=16, masks=m555), q555)
     m565 = (0xF800, 0x7E0, 0x1F, 0)
-    q565 = np.dstack([_scale(rgb[:, :, i], m) for i, m in enumerate(m565[:3])])
+    q565 = np.dstack([scale_channel(rgb[:, :, i], m) for i, m in enumerate(m565[:3])])
     out["16-565-bitfields"] = (make_bmp(rgb, bpp=16, compression=3, masks=m565), q565)
     out["16-565-v3"] = (make_bmp(rgb, bpp=16, header=56, compression=3, masks=m565), q565)
     m1555 = (0x7C00, 0x3E0, 0x1F, 0x8000)
@@ -298,9 +298,9 @@ def _variants(rgb: U8) -> dict[str, Variant]:
         np.dstack([q555, a1]),
     )
     for bpp in (1, 2, 4, 8):
-        idx, pal = _quantize(rgb, bpp)
+        idx, pal = quantize_to_palette(rgb, bpp)
         out[f"{bpp}-palette"] = (make_bmp(rgb, bpp=bpp, idx=idx, palette=pal), pal[idx])
-    idx8, pal8 = _quantize(rgb, 8)
+    idx8, pal8 = quantize_to_palette(rgb, 8)
     out["8-core"] = (make_bmp(rgb, bpp=8, header=12, idx=idx8, palette=pal8), pal8[idx8])
     out["8-top-down"] = (make_bmp(rgb, bpp=8, idx=idx8, palette=pal8, top_down=True), pal8[idx8])
     out["8-colors-used"] = (
@@ -308,7 +308,7 @@ def _variants(rgb: U8) -> dict[str, Variant]:
         pal8[idx8],
     )
     out["rle8"] = (
-        make_bmp(rgb, bpp=8, compression=1, idx=idx8, palette=pal8, rle_stream=_rle_encode(idx8, False)),
+        make_bmp(rgb, bpp=8, compression=1, idx=idx8, palette=pal8, rle_stream=rle_encode(idx8, False)),
         pal8[idx8],
     )
     out["rle8-no-final-eol"] = (
@@ -318,13 +318,13 @@ def _variants(rgb: U8) -> dict[str, Variant]:
             compression=1,
             idx=idx8,
             palette=pal8,
-            rle_stream=_rle_encode(idx8, False, final_eol=False),
+            rle_stream=rle_encode(idx8, False, final_eol=False),
         ),
         pal8[idx8],
     )
-    idx4, pal4 = _quantize(rgb, 4)
+    idx4, pal4 = quantize_to_palette(rgb, 4)
     out["rle4"] = (
-        make_bmp(rgb, bpp=4, compression=2, idx=idx4, palette=pal4, rle_stream=_rle_encode(idx4, True)),
+        make_bmp(rgb, bpp=4, compression=2, idx=idx4, palette=pal4, rle_stream=rle_encode(idx4, True)),
         pal4[idx4],
     )
     return out
@@ -333,15 +333,15 @@ def _variants(rgb: U8) -> dict[str, Variant]:
 # --------------------------------------------------------------------------- ICO
 
 
-def _png(pixels: U8) -> bytes:
+def png_bytes(pixels: U8) -> bytes:
     return bytes(pyvips.Image.new_from_array(pixels, interpretation="srgb").pngsave_buffer())
 
 
-def _dib_entry(rgb: U8, *, bpp: int, transparent: U8 | None, alpha: U8 | None = None) -> bytes:
+def dib_entry(rgb: U8, *, bpp: int, transparent: U8 | None, alpha: U8 | None = None) -> bytes:
     """An ICO bitmap entry: DIB with doubled height, XOR bitmap and AND mask."""
     h, w = rgb.shape[:2]
     if bpp <= 8:
-        idx, pal = _quantize(rgb, bpp)
+        idx, pal = quantize_to_palette(rgb, bpp)
         dib = make_bmp(rgb, bpp=bpp, idx=idx, palette=pal, icon=True)
     elif bpp == 32:
         dib = make_bmp(
@@ -354,7 +354,7 @@ def _dib_entry(rgb: U8, *, bpp: int, transparent: U8 | None, alpha: U8 | None = 
     else:
         dib = make_bmp(rgb, bpp=24, icon=True)
     mask = np.zeros((h, w), np.uint8) if transparent is None else transparent.astype(np.uint8)
-    return dib + _pack_rows(_pack_indices(mask, 1), 1, w)
+    return dib + pack_rows(pack_indices(mask, 1), 1, w)
 
 
 def make_ico(entries: list[tuple[int, int, int, bytes]]) -> bytes:
@@ -369,6 +369,6 @@ def make_ico(entries: list[tuple[int, int, int, bytes]]) -> bytes:
     return head + directory + body
 
 
-def _disc(h: int, w: int) -> U8:
+def disc_mask(h: int, w: int) -> U8:
     yy, xx = np.mgrid[:h, :w]
     return ((yy - h / 2 + 0.5) ** 2 + (xx - w / 2 + 0.5) ** 2 > (min(h, w) / 2) ** 2).astype(np.uint8)

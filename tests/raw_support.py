@@ -12,7 +12,7 @@ ASSETS = Path(__file__).parent / "assets"
 DNG = ASSETS / "media" / "astronaut_bayer.dng"
 
 
-def _tiff(entries: list[tuple[int, int, int, bytes]], *, order: str = "<", extra: bytes = b"") -> bytes:
+def tiff_file(entries: list[tuple[int, int, int, bytes]], *, order: str = "<", extra: bytes = b"") -> bytes:
     """A little TIFF: header, IFD0 at offset 8 with ``(tag, type, count, value)`` entries, then ``extra``.
 
     Values longer than 4 bytes go after the IFD (their offsets are filled in).
@@ -30,5 +30,5 @@ def _tiff(entries: list[tuple[int, int, int, bytes]], *, order: str = "<", extra
     return head + struct.pack(order + "I", 8) + body + b"\0\0\0\0" + tail + extra
 
 
-def _array(image: pyvips.Image) -> np.ndarray:
+def pixels_of(image: pyvips.Image) -> np.ndarray:
     return np.ndarray(buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width, image.bands))

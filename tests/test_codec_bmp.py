@@ -21,36 +21,36 @@ from tests.bmp_ico_support import (
     MAX,
     U8,
     PILImage,
-    _alpha_for,
-    _downscale,
-    _pixels,
-    _variants,
+    alpha_for,
+    bmp_variants,
+    downscale,
     make_bmp,
     needs_pillow,
+    pixels_of,
 )
 
 
 @pytest.fixture(scope="module")
 def astronaut() -> U8:
     # Odd width: 24-bit rows need padding, sub-byte rows end mid-byte.
-    return _downscale(skdata.astronaut(), 67, 53)
+    return downscale(skdata.astronaut(), 67, 53)
 
 
 @pytest.fixture(scope="module")
 def chelsea() -> U8:
-    return _downscale(skdata.chelsea(), 45, 30)
+    return downscale(skdata.chelsea(), 45, 30)
 
 
-VARIANT_NAMES = list(_variants(np.zeros((3, 5, 3), np.uint8)))
+VARIANT_NAMES = list(bmp_variants(np.zeros((3, 5, 3), np.uint8)))
 
 
 @pytest.mark.parametrize("name", VARIANT_NAMES)
 def test_bmp_variants_decode_exactly(name: str, astronaut: U8, chelsea: U8) -> None:
     for source in (astronaut, chelsea):
-        data, expected = _variants(source)[name]
+        data, expected = bmp_variants(source)[name]
         assert is_bmp(data)
         image = load_bmp(data, max_pixels=MAX)
-        got = _pixels(image)
+        got = pixels_of(image)
         assert got.shape == expected.shape, name
         assert np.array_equal(got, expected), name
 
@@ -77,7 +77,7 @@ def test_bmp_variants_decode_exactly(name: str, astronaut: U8, chelsea: U8) -> N
 )
 def test_writer_agrees_with_pillow(name: str, astronaut: U8) -> None:
     # Guards the test writer itself: an independent decoder sees the same pixels.
-    data, expected = _variants(astronaut)[name]
+    data, expected = bmp_variants(astronaut)[name]
     with PILImage.open(io.BytesIO(data)) as im:
         ref = np.asarray(im.convert("RGBA" if expected.shape[2] == 4 else "RGB"))
     if name.startswith("16"):
@@ -92,11 +92,11 @@ def test_writer_agrees_with_pillow(name: str, astronaut: U8) -> None:
 def test_pillow_written_bmps(mode: str, chelsea: U8) -> None:
     src = PILImage.fromarray(chelsea)
     if mode == "RGBA":
-        src.putalpha(PILImage.fromarray(_alpha_for(chelsea)))
+        src.putalpha(PILImage.fromarray(alpha_for(chelsea)))
     im = src.convert(mode) if mode != "RGBA" else src
     buf = io.BytesIO()
     im.save(buf, "BMP")
-    got = _pixels(load_bmp(buf.getvalue(), max_pixels=MAX))
+    got = pixels_of(load_bmp(buf.getvalue(), max_pixels=MAX))
     want = np.asarray(im.convert("RGBA" if mode == "RGBA" else "RGB"))
     assert np.array_equal(got, want)
 
@@ -114,7 +114,7 @@ def test_rle_delta_and_early_end_leave_transparent_pixels() -> None:
         palette=pal,
         rle_stream=stream,
     )
-    got = _pixels(load_bmp(data, max_pixels=MAX))
+    got = pixels_of(load_bmp(data, max_pixels=MAX))
     assert got.shape == (3, 6, 4)
     alpha = got[:, :, 3]
     # Top row of the output is the last row in the stream.
@@ -136,7 +136,7 @@ def test_rle4_odd_runs_alternate_nibbles() -> None:
         palette=pal,
         rle_stream=stream,
     )
-    got = _pixels(load_bmp(data, max_pixels=MAX))
+    got = pixels_of(load_bmp(data, max_pixels=MAX))
     assert got.shape == (1, 8, 3)
     assert got[0, :, 0].tolist() == [10, 200, 10, 200, 10, 200, 10, 200]
 
@@ -206,7 +206,7 @@ def test_rle_random_streams_match_reference(rle4: bool) -> None:
             rle_stream=bytes(stream),
         )
         idx, seen = _reference_rle(bytes(stream), width, height, rle4)
-        got = _pixels(load_bmp(data, max_pixels=MAX))
+        got = pixels_of(load_bmp(data, max_pixels=MAX))
         if seen.all():
             assert got.shape[2] == 3
         else:
@@ -219,7 +219,7 @@ def test_out_of_range_palette_index_is_black() -> None:
     idx = np.array([[0, 1, 5, 200]], dtype=np.uint8)
     pal = np.array([(9, 9, 9), (50, 60, 70)], dtype=np.uint8)
     data = make_bmp(np.zeros((1, 4, 3), np.uint8), bpp=8, idx=idx, palette=pal, colors_used=2)
-    got = _pixels(load_bmp(data, max_pixels=MAX))
+    got = pixels_of(load_bmp(data, max_pixels=MAX))
     assert got[0].tolist() == [[9, 9, 9], [50, 60, 70], [0, 0, 0], [0, 0, 0]]
 
 
@@ -236,12 +236,12 @@ def test_save_bmp_round_trips(astronaut: U8) -> None:
     data = save_bmp(rgb_image)
     assert data[:2] == b"BM" and struct.unpack_from("<IH", data, 14 + 0)[0] == 40
     assert struct.unpack_from("<H", data, 28)[0] == 24
-    assert np.array_equal(_pixels(load_bmp(data, max_pixels=MAX)), astronaut)
+    assert np.array_equal(pixels_of(load_bmp(data, max_pixels=MAX)), astronaut)
 
-    rgba = np.dstack([astronaut, _alpha_for(astronaut)])
+    rgba = np.dstack([astronaut, alpha_for(astronaut)])
     data = save_bmp(pyvips.Image.new_from_array(rgba, interpretation="srgb"))
     assert struct.unpack_from("<IiiHHI", data, 14) == (108, 67, 53, 1, 32, 3)
-    assert np.array_equal(_pixels(load_bmp(data, max_pixels=MAX)), rgba)
+    assert np.array_equal(pixels_of(load_bmp(data, max_pixels=MAX)), rgba)
     if PILImage is not None:
         with PILImage.open(io.BytesIO(data)) as im:
             assert np.array_equal(np.asarray(im.convert("RGBA")), rgba)
@@ -249,9 +249,9 @@ def test_save_bmp_round_trips(astronaut: U8) -> None:
 
 def test_save_bmp_widens_grey_and_16_bit(chelsea: U8) -> None:
     grey = pyvips.Image.new_from_array(chelsea, interpretation="srgb").colourspace("b-w")
-    got = _pixels(load_bmp(save_bmp(grey), max_pixels=MAX))
+    got = pixels_of(load_bmp(save_bmp(grey), max_pixels=MAX))
     g = np.ndarray(buffer=grey.write_to_memory(), dtype=np.uint8, shape=(grey.height, grey.width))
     assert np.array_equal(got, np.dstack([g, g, g]))
     wide = pyvips.Image.new_from_array(chelsea, interpretation="srgb").colourspace("rgb16")
-    got = _pixels(load_bmp(save_bmp(wide), max_pixels=MAX))
+    got = pixels_of(load_bmp(save_bmp(wide), max_pixels=MAX))
     assert np.abs(got.astype(int) - chelsea.astype(int)).max() <= 1

@@ -21,14 +21,14 @@ from imgproxy_py.imaging.codecs.ico import load_ico
 from tests.bmp_ico_support import (
     ASSETS,
     MAX,
-    _alpha_for,
-    _dib_entry,
-    _disc,
-    _downscale,
-    _png,
-    _variants,
+    alpha_for,
+    bmp_variants,
+    dib_entry,
+    disc_mask,
+    downscale,
     make_bmp,
     make_ico,
+    png_bytes,
 )
 
 
@@ -137,7 +137,7 @@ def test_rle_bomb_is_bounded_by_max_pixels() -> None:
         ),
         (b"\x00\x00\x01\x00\x01\x00" + struct.pack("<BBBBHHII", 16, 16, 0, 0, 1, 32, 40, 999), "no usable"),
         (make_ico([(16, 16, 32, b"\x89PNG\r\n\x1a\n" + bytes(40))]), "PNG icon"),
-        (make_ico([(16, 16, 32, _png(np.zeros((16, 16, 3), np.uint8))[:60])]), "invalid PNG icon"),
+        (make_ico([(16, 16, 32, png_bytes(np.zeros((16, 16, 3), np.uint8))[:60])]), "invalid PNG icon"),
         (make_ico([(16, 16, 32, struct.pack("<IiiHH", 40, 16, -32, 1, 32) + bytes(100))]), "top-down"),
         (
             make_ico([(16, 16, 32, struct.pack("<IiiHH", 40, 16, 1, 1, 32) + bytes(100))]),
@@ -158,21 +158,21 @@ def test_rejected_icos(data: bytes, reason: str) -> None:
 
 
 def _fuzz_corpus() -> list[tuple[str, bytes, Callable[..., pyvips.Image]]]:
-    rgb = _downscale(skdata.chelsea(), 13, 7)  # small: thousands of decodes must stay fast
+    rgb = downscale(skdata.chelsea(), 13, 7)  # small: thousands of decodes must stay fast
     corpus: list[tuple[str, bytes, Callable[..., pyvips.Image]]] = [
-        (name, data, load_bmp) for name, (data, _) in _variants(rgb).items()
+        (name, data, load_bmp) for name, (data, _) in bmp_variants(rgb).items()
     ]
-    hole = _disc(7, 13)
+    hole = disc_mask(7, 13)
     corpus += [
-        ("ico-8", make_ico([(13, 7, 8, _dib_entry(rgb, bpp=8, transparent=hole))]), load_ico),
+        ("ico-8", make_ico([(13, 7, 8, dib_entry(rgb, bpp=8, transparent=hole))]), load_ico),
         (
             "ico-32",
-            make_ico([(13, 7, 32, _dib_entry(rgb, bpp=32, transparent=hole, alpha=_alpha_for(rgb)))]),
+            make_ico([(13, 7, 32, dib_entry(rgb, bpp=32, transparent=hole, alpha=alpha_for(rgb)))]),
             load_ico,
         ),
         (
             "ico-png",
-            make_ico([(4, 4, 24, _dib_entry(rgb[:4, :4], bpp=24, transparent=None)), (13, 7, 32, _png(rgb))]),
+            make_ico([(4, 4, 24, dib_entry(rgb[:4, :4], bpp=24, transparent=None)), (13, 7, 32, png_bytes(rgb))]),
             load_ico,
         ),
     ]

@@ -22,45 +22,45 @@ from tests.bmp_ico_support import (
     MAX,
     U8,
     PILImage,
-    _alpha_for,
-    _dib_entry,
-    _disc,
-    _downscale,
-    _pixels,
-    _png,
-    _quantize,
+    alpha_for,
+    dib_entry,
+    disc_mask,
+    downscale,
     make_bmp,
     make_ico,
     needs_pillow,
+    pixels_of,
+    png_bytes,
+    quantize_to_palette,
 )
 
 
 @pytest.fixture(scope="module")
 def astronaut() -> U8:
     # Odd width: 24-bit rows need padding, sub-byte rows end mid-byte.
-    return _downscale(skdata.astronaut(), 67, 53)
+    return downscale(skdata.astronaut(), 67, 53)
 
 
 @pytest.fixture(scope="module")
 def chelsea() -> U8:
-    return _downscale(skdata.chelsea(), 45, 30)
+    return downscale(skdata.chelsea(), 45, 30)
 
 
 def test_ico_picks_largest_and_decodes_and_mask(astronaut: U8) -> None:
-    small = _downscale(astronaut, 16, 16)
-    big = _downscale(astronaut, 48, 48)
-    mid = _downscale(astronaut, 32, 32)
-    hole = _disc(48, 48)
+    small = downscale(astronaut, 16, 16)
+    big = downscale(astronaut, 48, 48)
+    mid = downscale(astronaut, 32, 32)
+    hole = disc_mask(48, 48)
     data = make_ico(
         [
-            (16, 16, 32, _png(np.dstack([small, np.full((16, 16), 255, np.uint8)]))),
-            (48, 48, 8, _dib_entry(big, bpp=8, transparent=hole)),
-            (32, 32, 32, _dib_entry(mid, bpp=32, transparent=None, alpha=_alpha_for(mid))),
+            (16, 16, 32, png_bytes(np.dstack([small, np.full((16, 16), 255, np.uint8)]))),
+            (48, 48, 8, dib_entry(big, bpp=8, transparent=hole)),
+            (32, 32, 32, dib_entry(mid, bpp=32, transparent=None, alpha=alpha_for(mid))),
         ]
     )
     assert is_ico(data)
-    got = _pixels(load_ico(data, max_pixels=MAX))
-    idx, pal = _quantize(big, 8)
+    got = pixels_of(load_ico(data, max_pixels=MAX))
+    idx, pal = quantize_to_palette(big, 8)
     assert got.shape == (48, 48, 4)
     assert np.array_equal(got[:, :, :3], pal[idx])
     assert np.array_equal(got[:, :, 3], np.where(hole == 1, 0, 255))
@@ -68,33 +68,33 @@ def test_ico_picks_largest_and_decodes_and_mask(astronaut: U8) -> None:
 
 @pytest.mark.parametrize("bpp", [1, 4, 8, 24])
 def test_ico_bitmap_depths(bpp: int, chelsea: U8) -> None:
-    rgb = _downscale(chelsea, 20, 20)
-    hole = _disc(20, 20)
-    data = make_ico([(20, 20, bpp, _dib_entry(rgb, bpp=bpp, transparent=hole))])
-    got = _pixels(load_ico(data, max_pixels=MAX))
-    expected = rgb if bpp == 24 else (lambda ip: ip[1][ip[0]])(_quantize(rgb, bpp))
+    rgb = downscale(chelsea, 20, 20)
+    hole = disc_mask(20, 20)
+    data = make_ico([(20, 20, bpp, dib_entry(rgb, bpp=bpp, transparent=hole))])
+    got = pixels_of(load_ico(data, max_pixels=MAX))
+    expected = rgb if bpp == 24 else (lambda ip: ip[1][ip[0]])(quantize_to_palette(rgb, bpp))
     assert np.array_equal(got[:, :, :3], expected)
     assert np.array_equal(got[:, :, 3], np.where(hole == 1, 0, 255))
 
 
 def test_ico_32_bit_alpha_wins_over_mask_and_zero_alpha_falls_back(chelsea: U8) -> None:
-    rgb = _downscale(chelsea, 24, 24)
-    alpha = _alpha_for(rgb)
-    hole = _disc(24, 24)
-    got = _pixels(
-        load_ico(make_ico([(24, 24, 32, _dib_entry(rgb, bpp=32, transparent=hole, alpha=alpha))]), max_pixels=MAX)
+    rgb = downscale(chelsea, 24, 24)
+    alpha = alpha_for(rgb)
+    hole = disc_mask(24, 24)
+    got = pixels_of(
+        load_ico(make_ico([(24, 24, 32, dib_entry(rgb, bpp=32, transparent=hole, alpha=alpha))]), max_pixels=MAX)
     )
     assert np.array_equal(got, np.dstack([rgb, alpha]))
     # Alpha bytes all zero (old XP-era icons): the AND mask decides.
-    data = make_ico([(24, 24, 32, _dib_entry(rgb, bpp=32, transparent=hole))])
-    got = _pixels(load_ico(data, max_pixels=MAX))
+    data = make_ico([(24, 24, 32, dib_entry(rgb, bpp=32, transparent=hole))])
+    got = pixels_of(load_ico(data, max_pixels=MAX))
     assert np.array_equal(got, np.dstack([rgb, np.where(hole == 1, 0, 255).astype(np.uint8)]))
 
 
 def test_ico_32_bit_opaque_alpha_ignores_mask(chelsea: U8) -> None:
-    rgb = _downscale(chelsea, 24, 24)
-    entry = _dib_entry(rgb, bpp=32, transparent=_disc(24, 24), alpha=np.full((24, 24), 255, np.uint8))
-    got = _pixels(load_ico(make_ico([(24, 24, 32, entry)]), max_pixels=MAX))
+    rgb = downscale(chelsea, 24, 24)
+    entry = dib_entry(rgb, bpp=32, transparent=disc_mask(24, 24), alpha=np.full((24, 24), 255, np.uint8))
+    got = pixels_of(load_ico(make_ico([(24, 24, 32, entry)]), max_pixels=MAX))
     assert np.array_equal(got, rgb)
 
 
@@ -102,7 +102,7 @@ def test_ico_16_bit_grey_alpha_png() -> None:
     grey = np.arange(600, dtype=np.uint16).reshape(20, 30) * 100
     image = pyvips.Image.new_from_array(np.dstack([grey, np.full((20, 30), 0x8000, np.uint16)]))
     png = bytes(image.copy(interpretation="grey16").pngsave_buffer())
-    got = _pixels(load_ico(make_ico([(30, 20, 32, png)]), max_pixels=MAX))
+    got = pixels_of(load_ico(make_ico([(30, 20, 32, png)]), max_pixels=MAX))
     assert got.shape == (20, 30, 4)
     assert np.array_equal(got[:, :, 0], got[:, :, 2])
     assert np.abs(got[:, :, 3].astype(int) - 128).max() <= 1
@@ -110,62 +110,62 @@ def test_ico_16_bit_grey_alpha_png() -> None:
 
 
 def test_ico_opaque_bitmap_without_mask_has_three_bands(chelsea: U8) -> None:
-    rgb = _downscale(chelsea, 8, 8)
+    rgb = downscale(chelsea, 8, 8)
     entry = make_bmp(rgb, icon=True)  # no AND mask at all
-    got = _pixels(load_ico(make_ico([(8, 8, 24, entry)]), max_pixels=MAX))
+    got = pixels_of(load_ico(make_ico([(8, 8, 24, entry)]), max_pixels=MAX))
     assert np.array_equal(got, rgb)
 
 
 def test_ico_256_png_and_depth_tie_break(astronaut: U8) -> None:
-    big = _downscale(astronaut, 256, 256)
-    rgba = np.dstack([big, _alpha_for(big)])
-    low = _dib_entry(big, bpp=8, transparent=None)
-    data = make_ico([(256, 256, 8, low), (256, 256, 32, _png(rgba)), (48, 48, 32, _png(rgba[:48, :48]))])
+    big = downscale(astronaut, 256, 256)
+    rgba = np.dstack([big, alpha_for(big)])
+    low = dib_entry(big, bpp=8, transparent=None)
+    data = make_ico([(256, 256, 8, low), (256, 256, 32, png_bytes(rgba)), (48, 48, 32, png_bytes(rgba[:48, :48]))])
     assert data[6] == 0 and data[7] == 0
-    got = _pixels(load_ico(data, max_pixels=MAX))
+    got = pixels_of(load_ico(data, max_pixels=MAX))
     assert np.array_equal(got, rgba)
     with pytest.raises(ImageDecodeError, match="resolution too big"):
         load_ico(data, max_pixels=256 * 255)
 
 
 def test_ico_png_entries_grey_and_palette(chelsea: U8) -> None:
-    grey = pyvips.Image.new_from_array(_downscale(chelsea, 30, 20), interpretation="srgb").colourspace("b-w")
+    grey = pyvips.Image.new_from_array(downscale(chelsea, 30, 20), interpretation="srgb").colourspace("b-w")
     png = bytes(grey.pngsave_buffer())
-    got = _pixels(load_ico(make_ico([(30, 20, 8, png)]), max_pixels=MAX))
+    got = pixels_of(load_ico(make_ico([(30, 20, 8, png)]), max_pixels=MAX))
     g = np.ndarray(buffer=grey.write_to_memory(), dtype=np.uint8, shape=(20, 30))
     assert np.array_equal(got, np.dstack([g, g, g]))
     pal_png = bytes(
-        pyvips.Image.new_from_array(_downscale(chelsea, 30, 20), interpretation="srgb").pngsave_buffer(
+        pyvips.Image.new_from_array(downscale(chelsea, 30, 20), interpretation="srgb").pngsave_buffer(
             palette=True, colours=16
         )
     )
-    got = _pixels(load_ico(make_ico([(30, 20, 4, pal_png)]), max_pixels=MAX))
+    got = pixels_of(load_ico(make_ico([(30, 20, 4, pal_png)]), max_pixels=MAX))
     assert got.shape == (20, 30, 3)
 
 
 @needs_pillow
 def test_pillow_written_icos(astronaut: U8) -> None:
-    src = PILImage.fromarray(np.dstack([_downscale(astronaut, 64, 64), _alpha_for(np.zeros((64, 64, 3), np.uint8))]))
+    src = PILImage.fromarray(np.dstack([downscale(astronaut, 64, 64), alpha_for(np.zeros((64, 64, 3), np.uint8))]))
     want = np.asarray(src)
     for fmt in ("png", "bmp"):
         buf = io.BytesIO()
         src.save(buf, "ICO", sizes=[(16, 16), (64, 64), (32, 32)], bitmap_format=fmt)
-        got = _pixels(load_ico(buf.getvalue(), max_pixels=MAX))
+        got = pixels_of(load_ico(buf.getvalue(), max_pixels=MAX))
         assert np.array_equal(got, want), fmt
 
 
 def test_save_ico_round_trip(chelsea: U8) -> None:
-    rgba = np.dstack([_downscale(chelsea, 40, 30), _alpha_for(np.zeros((30, 40, 3), np.uint8))])
+    rgba = np.dstack([downscale(chelsea, 40, 30), alpha_for(np.zeros((30, 40, 3), np.uint8))])
     data = save_ico(pyvips.Image.new_from_array(rgba, interpretation="srgb"))
     assert is_ico(data)
     assert struct.unpack_from("<HHHBBBBHHII", data) == (0, 1, 1, 40, 30, 0, 0, 1, 32, len(data) - 22, 22)
     assert data[22:30] == b"\x89PNG\r\n\x1a\n"
-    assert np.array_equal(_pixels(load_ico(data, max_pixels=MAX)), rgba)
+    assert np.array_equal(pixels_of(load_ico(data, max_pixels=MAX)), rgba)
 
-    rgb = _downscale(chelsea, 256, 256)
+    rgb = downscale(chelsea, 256, 256)
     data = save_ico(pyvips.Image.new_from_array(rgb, interpretation="srgb"))
     assert data[6:8] == b"\x00\x00" and data[12] == 24
-    assert np.array_equal(_pixels(load_ico(data, max_pixels=MAX)), rgb)
+    assert np.array_equal(pixels_of(load_ico(data, max_pixels=MAX)), rgb)
     if PILImage is not None:
         with PILImage.open(io.BytesIO(data)) as im:
             assert im.size == (256, 256)
@@ -178,13 +178,13 @@ def _png_file(path: Path) -> U8:
     image = pyvips.Image.new_from_file(str(path))
     if image.bands < 3:
         image = image.colourspace("srgb")
-    return _pixels(image.copy(interpretation="srgb")).copy()
+    return pixels_of(image.copy(interpretation="srgb")).copy()
 
 
 def test_real_world_files() -> None:
     # Written by other encoders (see PROVENANCE.md): a V5 bit-field BMP with alpha and an
     # ImageMagick ICO with 32-bit DIB entries and a 256-pixel PNG entry.
-    bmp = _pixels(load_bmp((ASSETS / "python.bmp").read_bytes(), max_pixels=MAX))
+    bmp = pixels_of(load_bmp((ASSETS / "python.bmp").read_bytes(), max_pixels=MAX))
     assert np.array_equal(bmp, _png_file(ASSETS / "python.png"))
 
     ico = (ASSETS / "idle.ico").read_bytes()
@@ -193,7 +193,7 @@ def test_real_world_files() -> None:
     # Hide the PNG entry (count 4 -> 3): the 48-pixel DIB is then the largest.
     assert struct.unpack_from("<H", ico, 4)[0] == 4 and ico[6 + 48 : 6 + 50] == b"\x00\x00"
     without_png = ico[:4] + struct.pack("<H", 3) + ico[6:]
-    dib = _pixels(load_ico(without_png, max_pixels=MAX))
+    dib = pixels_of(load_ico(without_png, max_pixels=MAX))
     assert np.array_equal(dib, _png_file(ASSETS / "idle_48.png"))
 
 

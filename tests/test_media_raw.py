@@ -28,7 +28,7 @@ from imgproxy_py.media.raw import (
     RawTimeoutError,
     raw_available,
 )
-from tests.raw_support import DNG, _array, _tiff
+from tests.raw_support import DNG, pixels_of, tiff_file
 
 needs_magick = pytest.mark.skipif(
     not raw_available(),
@@ -84,7 +84,7 @@ def test_dng_decodes_to_the_astronaut(decoder: RawDecoder, dng: bytes) -> None:
     image = decoder.decode(dng, deadline=time.monotonic() + 30)
     assert (image.width, image.height) == _dimensions(dng) == (512, 512)
     assert image.bands == 3 and image.format == "uchar" and image.interpretation == "srgb"
-    pixels = _array(image)
+    pixels = pixels_of(image)
     astronaut = skimage.data.astronaut()
     assert skimage.metrics.structural_similarity(pixels, astronaut, channel_axis=2) > 0.5
     # The decode should not be a grey or single-colour blur either.
@@ -157,7 +157,7 @@ def test_the_worker_refuses_other_coders(decoder: RawDecoder, tmp_path: Path) ->
 
 def test_broken_raw_is_unprocessable(decoder: RawDecoder, dng: bytes) -> None:
     pid = decoder.worker_pid
-    for data in (dng[:3000], _tiff([(50706, 1, 4, b"\x01\x04\x00\x00")], extra=b"\xff" * 500)):
+    for data in (dng[:3000], tiff_file([(50706, 1, 4, b"\x01\x04\x00\x00")], extra=b"\xff" * 500)):
         with pytest.raises(RawDecodeError) as caught:
             decoder.decode(data, deadline=time.monotonic() + 30)
         assert caught.value.status == 422

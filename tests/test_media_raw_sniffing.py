@@ -18,7 +18,7 @@ from imgproxy_py.media.raw import (
     is_raw,
     sniff_raw,
 )
-from tests.raw_support import ASSETS, DNG, _array, _tiff
+from tests.raw_support import ASSETS, DNG, pixels_of, tiff_file
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +56,20 @@ def test_sniff_formats_with_their_own_magic(data: bytes, coder: str) -> None:
 def test_sniff_tiff_based_raw_by_make_and_structure() -> None:
     nikon = _ascii("NIKON CORPORATION")
     sub_ifds = (330, 4, 1, struct.pack("<I", 1000))
-    assert sniff_raw(_tiff([(271, *nikon), sub_ifds])) == "NEF"
-    assert sniff_raw(_tiff([(254, 4, 1, struct.pack("<I", 1)), (271, *_ascii("SONY"))])) == "ARW"
-    assert sniff_raw(_tiff([(259, 3, 1, struct.pack("<H", 65535)), (271, *_ascii("PENTAX"))])) == "PEF"
-    big_endian = _tiff([(271, *_ascii("NIKON")), (330, 4, 1, struct.pack(">I", 1000))], order=">")
+    assert sniff_raw(tiff_file([(271, *nikon), sub_ifds])) == "NEF"
+    assert sniff_raw(tiff_file([(254, 4, 1, struct.pack("<I", 1)), (271, *_ascii("SONY"))])) == "ARW"
+    assert sniff_raw(tiff_file([(259, 3, 1, struct.pack("<H", 65535)), (271, *_ascii("PENTAX"))])) == "PEF"
+    big_endian = tiff_file([(271, *_ascii("NIKON")), (330, 4, 1, struct.pack(">I", 1000))], order=">")
     assert sniff_raw(big_endian) == "NEF"
     # A maker's plain TIFF (no sub-IFDs, full-size IFD0, ordinary compression) is not RAW...
-    plain = _tiff([(271, *nikon), (259, 3, 1, struct.pack("<H", 1))])
+    plain = tiff_file([(271, *nikon), (259, 3, 1, struct.pack("<H", 1))])
     assert sniff_raw(plain) is None
     # ...unless the file name says so.
     assert sniff_raw(plain, "DSC_0001.NEF") == "NEF"
     # An unknown maker is not RAW, and a name cannot make a DNG of a file without DNGVersion.
-    assert sniff_raw(_tiff([(271, *_ascii("ACME")), sub_ifds])) is None
+    assert sniff_raw(tiff_file([(271, *_ascii("ACME")), sub_ifds])) is None
     assert sniff_raw(plain, "photo.dng") is None
-    assert sniff_raw(_tiff([(50706, 1, 4, b"\x01\x04\x00\x00")])) == "DNG"
+    assert sniff_raw(tiff_file([(50706, 1, 4, b"\x01\x04\x00\x00")])) == "DNG"
 
 
 @pytest.mark.parametrize("name", ["hopper.tif", "hopper.iccprofile.tif", "16bit.deflate.tif", "hopper.jpg",
@@ -89,7 +89,7 @@ def test_ordinary_images_are_not_raw(name: str) -> None:
         b"II*\x00",
         b"II*\x00\xff\xff\xff\xff",  # IFD offset past the end
         b"II*\x00\x08\x00\x00\x00\xff\xff",  # 65535 entries announced, none there
-        _tiff([(271, 2, 4000, b"\0" * 8)])[:40],  # Make's value offset past the end
+        tiff_file([(271, 2, 4000, b"\0" * 8)])[:40],  # Make's value offset past the end
         b"MM\x00*\x00\x00\x00\x08" + b"\xff" * 100,
     ],
 )
@@ -150,7 +150,7 @@ def test_sixteen_bit_pixels_are_scaled() -> None:
     header = {"ok": True, "width": 2, "height": 1, "bands": 3, "depth": 16}
     image = _to_vips(header, bytearray(pixels.tobytes()))
     assert image.format == "uchar" and image.interpretation == "srgb"
-    assert _array(image).tolist() == [[[0, 128, 255], [1, 2, 255]]]
+    assert pixels_of(image).tolist() == [[[0, 128, 255], [1, 2, 255]]]
     with pytest.raises(RawDecodeError):
         _to_vips({**header, "width": 3}, bytearray(pixels.tobytes()))
 

@@ -27,17 +27,17 @@ from imgproxy_py.media.bestframe import (
 )
 from imgproxy_py.media.video import FrameOutOfRangeError, VideoConfig, VideoFrame, orient
 from imgproxy_py.media.video_frame import extract_frame
-from tests.video_support import CONFIG, _bytes, _encode
+from tests.video_support import CONFIG, encode_video, media_bytes
 
 
 @pytest.fixture(scope="module")
 def carphone() -> bytes:
-    return _bytes("carphone_pristine.mp4")
+    return media_bytes("carphone_pristine.mp4")
 
 
 @pytest.fixture(scope="module")
 def bikes() -> bytes:
-    return _bytes("bikes.mp4")
+    return media_bytes("bikes.mp4")
 
 
 @dataclass
@@ -191,7 +191,7 @@ def test_variable_frame_rate_frames_are_exact(fmt: str) -> None:
 def test_display_rotation_is_applied() -> None:
     base = np.zeros((48, 64, 3), np.uint8)
     base[:16, :16] = (255, 0, 0)  # red block at the stored frame's top-left
-    data = _encode([base] * 3, fps=5, rotation=90)
+    data = encode_video([base] * 3, fps=5, rotation=90)
     frame = extract_frame(data, frame=0, config=CONFIG)
     # 90 degrees counter-clockwise: 64x48 becomes 48x64 and the top-left goes to the bottom-left.
     assert (frame.width, frame.height) == (48, 64)
@@ -204,7 +204,7 @@ def test_webm_frames_are_exact() -> None:
     rng = np.random.default_rng(1)
     frames = [np.full((48, 64, 3), (i * 9) % 256, np.uint8) + rng.integers(0, 20, (48, 64, 3), dtype=np.uint8)
               for i in range(20)]
-    data = _encode(frames, fps=10, fmt="webm", codec="libvpx")
+    data = encode_video(frames, fps=10, fmt="webm", codec="libvpx")
     reference = _reference(data)
     for number in (0, 7, 19):
         frame = extract_frame(data, frame=number, config=CONFIG)
@@ -268,7 +268,7 @@ def test_near_duplicates_are_dropped() -> None:
             picture = np.stack([picture] * 3, axis=-1)
         scenes.append((skimage.transform.resize(picture, (96, 128), anti_aliasing=True) * 255).astype(np.uint8))
     repeats = 6
-    data = _encode([scene for scene in scenes for _ in range(repeats)], fps=6)
+    data = encode_video([scene for scene in scenes for _ in range(repeats)], fps=6)
     config = VideoConfig(best_frame=BestFrameConfig(samples=200, span=1.0))
     kept = score_frames(data, config=config, face_detector=None)
     assert len(kept) == len(scenes)

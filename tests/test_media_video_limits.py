@@ -23,17 +23,17 @@ from imgproxy_py.media.video import (
     is_video,
 )
 from imgproxy_py.media.video_frame import extract_frame
-from tests.video_support import ASSETS, CONFIG, _bytes, _encode
+from tests.video_support import ASSETS, CONFIG, encode_video, media_bytes
 
 
 @pytest.fixture(scope="module")
 def carphone() -> bytes:
-    return _bytes("carphone_pristine.mp4")
+    return media_bytes("carphone_pristine.mp4")
 
 
 @pytest.fixture(scope="module")
 def bikes() -> bytes:
-    return _bytes("bikes.mp4")
+    return media_bytes("bikes.mp4")
 
 
 @pytest.fixture()
@@ -50,9 +50,9 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 def test_is_video_recognises_containers(bikes: bytes) -> None:
     assert is_video(bikes)
-    assert is_video(_encode([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="matroska", codec="libvpx"))
-    assert is_video(_encode([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="avi", codec="mpeg4"))
-    assert is_video(_encode([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="mov", codec="mpeg4"))
+    assert is_video(encode_video([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="matroska", codec="libvpx"))
+    assert is_video(encode_video([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="avi", codec="mpeg4"))
+    assert is_video(encode_video([np.zeros((32, 32, 3), np.uint8)] * 2, fps=5, fmt="mov", codec="mpeg4"))
 
 
 @pytest.mark.parametrize("name", ["hopper.avif", "hopper.heif", "hopper.jpg", "hopper.png", "hopper.tif"])
@@ -103,7 +103,7 @@ def test_truncated_videos_are_unprocessable(bikes: bytes) -> None:
         assert caught.value.status == 422
     # A Matroska file cut short keeps its header: the frames that are gone are out of range.
     frames = [np.full((48, 64, 3), i * 10, np.uint8) for i in range(25)]
-    data = _encode(frames, fps=5, fmt="matroska", codec="libvpx")
+    data = encode_video(frames, fps=5, fmt="matroska", codec="libvpx")
     cut = data[: len(data) * 2 // 5]
     extract_frame(cut, frame=0, config=CONFIG)
     with pytest.raises(VideoError) as caught:

@@ -16,11 +16,11 @@ MEDIA = ASSETS / "media"
 CONFIG = VideoConfig()
 
 
-def _bytes(name: str) -> bytes:
+def media_bytes(name: str) -> bytes:
     return (MEDIA / name).read_bytes()
 
 
-def _encode(frames: Sequence[np.ndarray], *, fps: int, fmt: str = "mp4", codec: str = "libx264",
+def encode_video(frames: Sequence[np.ndarray], *, fps: int, fmt: str = "mp4", codec: str = "libx264",
             rotation: int = 0) -> bytes:
     """A small video made with PyAV from RGB arrays of one size."""
     out = io.BytesIO()
