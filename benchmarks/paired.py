@@ -7,7 +7,8 @@ server spent 43.8 CPU ms per w1 request in its first run and 32.4 in its last, t
 so a cell's median of three runs still carries minutes of drift into the ratios.  Here the
 servers of a workload are started once and stay up (an idle one costs no CPU); each round
 measures every contender for ``--window`` seconds at concurrency ``--concurrency`` (after one
-second of settling), in an order that rotates between rounds, then the raw pyvips loop; w1 also
+second of settling; the next starts once the last has finished its requests in flight), in an order
+that rotates between rounds, then the raw pyvips loop; w1 also
 gets a concurrency-1 window per contender.  A round's ratio (imgproxy_py's req/s over the
 peer's in that round) sees one phase of the machine; the report gives each ratio's median over
 the rounds, its range, and in how many rounds imgproxy_py was ahead (a sign test: ahead in 9
@@ -27,6 +28,7 @@ import functools
 import json
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +89,20 @@ def spread(values: list[float]) -> dict[str, float] | None:
     return {"median": median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
+def wait_idle(server: Server, *, quiet: float = 0.5, limit: float = 60.0) -> None:
+    """Until ``server`` has used under 5% of a core for ``quiet`` seconds (at most ``limit``): a slow
+    server still works through the requests in flight when wrk stops (thumbor's smart crop takes
+    seconds each), and that CPU must not be taken from the next contender's window."""
+    deadline = time.monotonic() + limit
+    before = server.cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = server.cpu_seconds()
+        if now - before < 0.05 * quiet:
+            return
+        before = now
+
+
 def measure_round(servers: dict[str, tuple[Server, Target]], raw: Callable[[], dict[str, float]] | None,
                   order: list[str], *, wrk: str | None, concurrency: int, window: float,
                   c1_window: float) -> dict[str, Window]:
@@ -102,6 +118,7 @@ def measure_round(servers: dict[str, tuple[Server, Target]], raw: Callable[[], d
                  c1_seconds=c1_window)
         if m.errors:
             raise RuntimeError(f"{name} answered {m.errors} requests with errors: {m.statuses}")
+        wait_idle(server)
         measured[name] = Window(m.rps, m.cpu_ms_per_req, m.c1_p50_ms)
     return measured
 
