@@ -3,6 +3,7 @@ Encryption Client with KMS keys on moto's standalone server (S3 and KMS), read b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,11 +34,28 @@ def encrypting_client(endpoint: str, key_id: str, committing: bool) -> Any:
     return S3EncryptionClient(s3, config)
 
 
+OBJECT_ONLY_V3 = ("x-amz-c", "x-amz-d", "x-amz-i")
+
+
+def move_envelope(s3: Any, source: str, name: str, into_file: tuple[str, ...] = ()) -> None:
+    """``source``'s ciphertext stored again as ``name``, its envelope moved into the instruction
+    file ``name.instruction`` as the S3 Encryption Client specification lays it out: for v3 the
+    object keeps its content keys (x-amz-c, x-amz-d, x-amz-i), for v1/v2 it keeps none."""
+    stored = s3.get_object(Bucket="vault", Key=source)
+    metadata = stored["Metadata"]
+    kept = {k: v for k, v in metadata.items() if k in OBJECT_ONLY_V3}
+    envelope = {k: v for k, v in metadata.items() if k not in kept or k in into_file}
+    s3.put_object(Bucket="vault", Key=name, Body=stored["Body"].read(), Metadata=kept)
+    s3.put_object(Bucket="vault", Key=name + ".instruction", Body=json.dumps(envelope).encode(),
+                  Metadata={"x-amz-crypto-instr-file": ""})
+
+
 @pytest.fixture(scope="module")
 def store() -> Iterator[tuple[str, Any, str]]:
     """Bucket ``vault``: ``v3.jpg`` and ``v2.jpg`` encrypted under two different KMS keys,
-    ``plain.jpg`` as is, ``broken.jpg`` an encrypted object whose body was changed; bucket
-    ``cache`` empty.  Yields the endpoint, a plain S3 client and the first key."""
+    ``plain.jpg`` as is, ``broken.jpg`` an encrypted object whose body was changed, the
+    ``*-file.jpg`` ones with their envelopes in instruction files (see ``move_envelope``);
+    bucket ``cache`` empty.  Yields the endpoint, a plain S3 client and the first key."""
     import boto3
 
     photo = asset("hopper.jpg").read_bytes()
@@ -54,6 +72,12 @@ def store() -> Iterator[tuple[str, Any, str]]:
         body = bytearray(stored["Body"].read())
         body[100] ^= 0xFF
         s3.put_object(Bucket="vault", Key="broken.jpg", Body=bytes(body), Metadata=stored["Metadata"])
+        for name, source in (("v3-file.jpg", "v3.jpg"), ("v2-file.jpg", "v2.jpg")):
+            move_envelope(s3, source, name)
+        # The object-only keys copied into the file as well: the specification forbids it.
+        move_envelope(s3, "v3.jpg", "tampered-file.jpg", into_file=OBJECT_ONLY_V3)
+        move_envelope(s3, "v3.jpg", "orphan-file.jpg")
+        s3.delete_object(Bucket="vault", Key="orphan-file.jpg.instruction")
         with environment(AWS_ENDPOINT_URL_KMS=endpoint):  # botocore's standard endpoint variable
             yield endpoint, s3, first
 
@@ -65,10 +89,11 @@ def decrypting(store: tuple[str, Any, str], start_server: Callable[..., AppServe
                         IMGPROXY_S3_USE_DECRYPTION_CLIENT="true")
 
 
-@pytest.mark.parametrize("key", ["v3.jpg", "v2.jpg", "plain.jpg"])
+@pytest.mark.parametrize("key", ["v3.jpg", "v2.jpg", "plain.jpg", "v3-file.jpg", "v2-file.jpg"])
 def test_encrypted_objects_render_as_the_photo(client: httpx.Client, decrypting: AppServer, key: str) -> None:
-    """Either format, under either key (the keyring takes whichever KMS key wrapped it), and an
-    object stored as is beside them."""
+    """Either format, under either key (the keyring takes whichever KMS key wrapped it), with its
+    envelope in the object's metadata or in an instruction file, and an object stored as is
+    beside them (no instruction file: served as stored)."""
     response = client.get(decrypting.base + FIT.format(f"s3://vault/{key}"))
     local = client.get(decrypting.base + FIT.format("local:///core/hopper.jpg"))
     assert response.status_code == 200, response.text
@@ -80,9 +105,11 @@ def test_raw_gives_the_plaintext(client: httpx.Client, decrypting: AppServer) ->
     assert response.status_code == 200 and response.content == asset("hopper.jpg").read_bytes()
 
 
-def test_a_changed_object_is_refused(client: httpx.Client, decrypting: AppServer) -> None:
-    # AES-GCM's tag no longer matches: never a wrong image.
-    response = client.get(decrypting.base + FIT.format("s3://vault/broken.jpg"))
+@pytest.mark.parametrize("key", ["broken.jpg", "tampered-file.jpg", "orphan-file.jpg"])
+def test_a_changed_object_is_refused(client: httpx.Client, decrypting: AppServer, key: str) -> None:
+    """AES-GCM's tag no longer matches; an instruction file with keys that belong to the object
+    only; a v3 object whose instruction file is gone: never a wrong image."""
+    response = client.get(decrypting.base + FIT.format(f"s3://vault/{key}"))
     assert response.status_code == 404 and response.text == "Source is unreachable"
 
 
@@ -133,3 +160,29 @@ def test_one_pipeline_per_kms_client() -> None:
     assert decryptor.pipeline("us-east-1", keys) is not first
     agent = first.cmm.keyring.kms_client.meta.config.user_agent_extra or ""
     assert agent.count(agent.split()[-1]) == 1
+
+
+@pytest.mark.parametrize(("object_keys", "stored"), [
+    ({}, b"not json"),
+    ({}, b'["a list"]'),
+    ({}, json.dumps({"x-amz-key-v2": "k", "x-amz-iv": "i", "x-amz-cek-alg": "AES/GCM/NoPadding",
+                     "a-key-no-client-writes": "x"}).encode()),
+    # v1/v2: the content metadata belongs in the file only, not in the object's metadata as well
+    ({"x-amz-iv": "other"}, json.dumps({"x-amz-key-v2": "k", "x-amz-iv": "i",
+                                        "x-amz-cek-alg": "AES/GCM/NoPadding"}).encode()),
+])
+def test_unusable_instruction_files_are_refused(object_keys: dict[str, str], stored: bytes) -> None:
+    from imgproxy_py.errors import SourceUnreachableError
+    from imgproxy_py.sources.s3_decryption import with_instruction_file
+
+    with pytest.raises(SourceUnreachableError):
+        with_instruction_file("s3://vault/x.jpg", object_keys, stored)
+
+
+def test_an_instruction_file_completes_the_object_metadata() -> None:
+    from imgproxy_py.sources.s3_decryption import with_instruction_file
+
+    envelope = {"x-amz-3": "k", "x-amz-w": "12", "x-amz-m": "{}"}
+    merged = with_instruction_file("s3://vault/x.jpg", {"x-amz-c": "115", "x-amz-d": "d", "x-amz-i": "i"},
+                                   json.dumps(envelope).encode())
+    assert merged == {**envelope, "x-amz-c": "115", "x-amz-d": "d", "x-amz-i": "i"}

@@ -21,11 +21,11 @@ from typing import Any
 from urllib.parse import quote
 
 from imgproxy_py.envreader import EnvReader
-from imgproxy_py.errors import OriginStatusError, SourceUnreachableError
+from imgproxy_py.errors import OriginStatusError, SourceNotFoundError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.sources.s3_decryption import S3Decryptor
+from imgproxy_py.sources.s3_decryption import INSTRUCTION_SUFFIX, MAX_INSTRUCTION_BYTES, S3Decryptor
 
 DEFAULT_REGION = "us-west-1"  # imgproxy's for every AWS service, when neither its setting nor the AWS config says
 
@@ -124,8 +124,26 @@ class S3Backend:
         image = await download(self.client, url, request_url, headers, limit)
         if self.decryptor is None or image.not_modified:
             return image
-        data = await self.decryptor.plaintext(url, image.data, image.headers, region, credentials)
+        instruction = functools.partial(self._instruction_file, url, bucket, key, region, credentials)
+        data = await self.decryptor.plaintext(url, image.data, image.headers, region, credentials, instruction)
         return image if data is image.data else replace(image, data=data)
+
+    async def _instruction_file(self, url: str, bucket: str, key: str, region: str,
+                                credentials: Any) -> bytes | None:
+        """``<key>.instruction``, where an S3 Encryption Client may have put the object's envelope;
+        None where there is none (404, or 403 from a bucket that hides missing keys)."""
+        request_url = self.object_url(bucket, key + INSTRUCTION_SUFFIX, "", region)
+        headers = self.sign(request_url, region, credentials, {})
+        try:
+            found = await download(self.client, url + INSTRUCTION_SUFFIX, request_url, headers,
+                                   SizeLimit(url + INSTRUCTION_SUFFIX, MAX_INSTRUCTION_BYTES))
+        except SourceNotFoundError:
+            return None
+        except OriginStatusError as exc:
+            if exc.origin_status == 403:
+                return None
+            raise
+        return found.data
 
     def object_url(self, bucket: str, key: str, version: str, region: str) -> str:
         path = quote(key, safe="/~")

@@ -3,10 +3,13 @@ does: with AWS's S3 Encryption Client (the ``cloud`` extra), its KMS keyring dec
 whichever KMS key wrapped the object's data key (imgproxy's decrypt-only "any key" keyring), and
 objects with or without key commitment (v2 and v3 formats) accepted.
 
-The object is downloaded as any other (signed, streamed under the size limit, conditional);
-only an object whose metadata carries an encryption envelope is decrypted, so a bucket holding
-both kinds serves both.  The envelope must be in the object's metadata (every S3 Encryption
-Client's default), not in an instruction file.
+The object is downloaded as any other (signed, streamed under the size limit, conditional).
+An object whose metadata carries an encryption envelope is decrypted.  For one whose metadata
+does not, the envelope may be in an instruction file, ``<key>.instruction`` (as the S3 Encryption
+Clients can write it): the caller fetches it, and where there is none the object is served as
+stored, so a bucket holding both kinds serves both.  The library parses the instruction file;
+the two rules the S3 Encryption Client specification sets on combining it with the object's
+metadata are checked here, as the library checks them when it fetches the file itself.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from imgproxy_py.errors import SourceUnreachableError
@@ -22,13 +25,42 @@ from imgproxy_py.errors import SourceUnreachableError
 METADATA_PREFIX = "x-amz-meta-"
 # The metadata naming an object's encrypted data key, in the v1, v2 and v3 formats.
 ENVELOPE_KEYS = ("x-amz-key", "x-amz-key-v2", "x-amz-3")
+INSTRUCTION_SUFFIX = ".instruction"
+MAX_INSTRUCTION_BYTES = 64 * 1024  # an envelope is a few hundred bytes
+# The specification's "v3 instruction files": these stay in the object's metadata, never in the file.
+V3_OBJECT_ONLY_KEYS = frozenset({"x-amz-c", "x-amz-d", "x-amz-i"})
+# Its "v1/v2 instruction files": all the content metadata is in the file, none in the object's.
+V1_V2_CONTENT_KEYS = ("x-amz-cek-alg", "x-amz-iv", "x-amz-wrap-alg")
 # The keyring needs a key id, which only its own KMS calls use: the client below drops it.
 ANY_KEY = "any"
 MAX_KMS_CLIENTS = 16  # one per region and credentials
 
 
+# Fetches an object's instruction file: its bytes, or None where there is none.
+InstructionFetch = Callable[[], Awaitable[bytes | None]]
+
+
 def is_encrypted(headers: Mapping[str, str]) -> bool:
     return any(METADATA_PREFIX + key in headers for key in ENVELOPE_KEYS)
+
+
+def object_metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name[len(METADATA_PREFIX):]: value for name, value in headers.items() if name.startswith(METADATA_PREFIX)}
+
+
+def with_instruction_file(url: str, metadata: dict[str, str], stored: bytes) -> dict[str, str]:
+    """The object's metadata with the envelope of its instruction file ``stored``."""
+    from s3_encryption.instruction_file import parse_instruction_file
+
+    try:
+        envelope = parse_instruction_file(stored, url + INSTRUCTION_SUFFIX)
+    except Exception as exc:  # not JSON, or keys an S3 Encryption Client never writes
+        raise SourceUnreachableError(f"{url}: unusable instruction file: {exc}") from exc
+    if V3_OBJECT_ONLY_KEYS & set(envelope):
+        raise SourceUnreachableError(f"{url}: the instruction file carries object-only keys")
+    if ("x-amz-key" in envelope or "x-amz-key-v2" in envelope) and any(k in metadata for k in V1_V2_CONTENT_KEYS):
+        raise SourceUnreachableError(f"{url}: content metadata both in the object and its instruction file")
+    return {**envelope, **metadata}
 
 
 class _AnyKeyKms:
@@ -66,23 +98,27 @@ class S3Decryptor:
         self._lock = threading.Lock()
 
     async def plaintext(self, url: str, data: bytes, headers: Mapping[str, str], region: str,
-                        credentials: Any) -> bytes:
-        """An object's body as stored, or, when its metadata carries an encryption envelope,
-        decrypted in a thread (a KMS call, then AES)."""
+                        credentials: Any, instruction: InstructionFetch | None = None) -> bytes:
+        """An object's body as stored, or, when its metadata or its instruction file (fetched by
+        ``instruction``) carries an encryption envelope, decrypted in a thread (a KMS call, then AES)."""
+        metadata = object_metadata(headers)
         if not is_encrypted(headers):
-            return data
-        return await asyncio.to_thread(self.decrypt, url, data, headers, region, credentials)
+            stored = await instruction() if instruction is not None else None
+            if stored is None:
+                if "x-amz-c" in metadata:  # a v3 object whose envelope is in a file that is gone
+                    raise SourceUnreachableError(f"{url}: the object's instruction file is missing")
+                return data
+            metadata = with_instruction_file(url, metadata, stored)
+        return await asyncio.to_thread(self.decrypt, url, data, metadata, region, credentials)
 
-    def decrypt(self, url: str, data: bytes, headers: Mapping[str, str], region: str, credentials: Any) -> bytes:
-        """The plaintext of an encrypted object's body (blocking)."""
+    def decrypt(self, url: str, data: bytes, metadata: dict[str, str], region: str, credentials: Any) -> bytes:
+        """The plaintext of an encrypted object's body, given its envelope (blocking)."""
         from botocore.response import StreamingBody
 
-        metadata = {name[len(METADATA_PREFIX):]: value for name, value in headers.items()
-                    if name.startswith(METADATA_PREFIX)}
         try:
             plaintext = self.pipeline(region, credentials).decrypt(
                 {"Body": StreamingBody(io.BytesIO(data), len(data)), "Metadata": metadata, "ContentLength": len(data)},
-                instruction_suffix=".instruction", enable_delayed_authentication=False)
+                instruction_suffix=INSTRUCTION_SUFFIX, enable_delayed_authentication=False)
             return bytes(plaintext.read())
         except Exception as exc:  # the library's and KMS's errors: the object can't be read
             raise SourceUnreachableError(f"{url}: can't decrypt the object: {exc}") from exc
