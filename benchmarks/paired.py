@@ -190,7 +190,7 @@ def summarise(p: PairedWorkload) -> dict[str, Any]:
     for name in p.contenders():
         c1_values = [r[name].c1_p50_ms for r in p.rounds if name in r and r[name].c1_p50_ms is not None]
         if c1_values:
-            medians[name]["c1_p50_ms"] = median([v for v in c1_values if v is not None])
+            medians[name]["c1_p50_ms"] = median(c1_values)
     out["raw_rounds"] = [{name: m.__dict__ for name, m in r.items()} for r in p.rounds]
     return out
 

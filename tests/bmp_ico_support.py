@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import pyvips
+from skimage import data as skdata
 
 try:
     from PIL import Image as PILImage
@@ -36,6 +37,16 @@ def downscale(pixels: U8, width: int, height: int) -> U8:
     small = image.resize(width / image.width, vscale=height / image.height)
     out = np.ndarray(buffer=small.write_to_memory(), dtype=np.uint8, shape=(small.height, small.width, small.bands))
     return out.copy()
+
+
+def small_astronaut() -> U8:
+    """scikit-image's astronaut at 67x53: an odd width, so 24-bit rows need padding and
+    sub-byte rows end mid-byte."""
+    return downscale(skdata.astronaut(), 67, 53)
+
+
+def small_chelsea() -> U8:
+    return downscale(skdata.chelsea(), 45, 30)
 
 
 def alpha_for(rgb: U8) -> U8:

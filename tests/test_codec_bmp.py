@@ -14,7 +14,6 @@ import struct
 import numpy as np
 import pytest
 import pyvips
-from skimage import data as skdata
 
 from imgproxy_py.imaging.codecs.bmp import is_bmp, load_bmp, save_bmp
 from tests.bmp_ico_support import (
@@ -23,22 +22,22 @@ from tests.bmp_ico_support import (
     PILImage,
     alpha_for,
     bmp_variants,
-    downscale,
     make_bmp,
     needs_pillow,
     pixels_of,
+    small_astronaut,
+    small_chelsea,
 )
 
 
 @pytest.fixture(scope="module")
 def astronaut() -> U8:
-    # Odd width: 24-bit rows need padding, sub-byte rows end mid-byte.
-    return downscale(skdata.astronaut(), 67, 53)
+    return small_astronaut()
 
 
 @pytest.fixture(scope="module")
 def chelsea() -> U8:
-    return downscale(skdata.chelsea(), 45, 30)
+    return small_chelsea()
 
 
 VARIANT_NAMES = list(bmp_variants(np.zeros((3, 5, 3), np.uint8)))

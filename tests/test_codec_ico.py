@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import pyvips
-from skimage import data as skdata
 
 from imgproxy_py.imaging.codecs.bmp import is_bmp, load_bmp
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
@@ -32,18 +31,19 @@ from tests.bmp_ico_support import (
     pixels_of,
     png_bytes,
     quantize_to_palette,
+    small_astronaut,
+    small_chelsea,
 )
 
 
 @pytest.fixture(scope="module")
 def astronaut() -> U8:
-    # Odd width: 24-bit rows need padding, sub-byte rows end mid-byte.
-    return downscale(skdata.astronaut(), 67, 53)
+    return small_astronaut()
 
 
 @pytest.fixture(scope="module")
 def chelsea() -> U8:
-    return downscale(skdata.chelsea(), 45, 30)
+    return small_chelsea()
 
 
 def test_ico_picks_largest_and_decodes_and_mask(astronaut: U8) -> None:

@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import struct
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -42,15 +41,6 @@ needs_converter = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def dng() -> bytes:
     return DNG.read_bytes()
-
-
-@pytest.fixture()
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point ``tempfile`` at an empty directory of this test, so leftovers are ours alone."""
-    directory = tmp_path / "tmp"
-    directory.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(directory))
-    yield directory
 
 
 def _dimensions(data: bytes) -> tuple[int, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,15 +33,6 @@ def carphone() -> bytes:
 @pytest.fixture(scope="module")
 def bikes() -> bytes:
     return media_bytes("bikes.mp4")
-
-
-@pytest.fixture()
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point ``tempfile`` at an empty directory of this test, so leftovers are ours alone."""
-    directory = tmp_path / "tmp"
-    directory.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(directory))
-    yield directory
 
 
 # -- sniffing ---------------------------------------------------------------------------------------

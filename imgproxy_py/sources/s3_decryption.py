@@ -23,8 +23,9 @@ from typing import Any
 from imgproxy_py.errors import SourceUnreachableError
 
 METADATA_PREFIX = "x-amz-meta-"
-# The metadata naming an object's encrypted data key, in the v1, v2 and v3 formats.
-ENVELOPE_KEYS = ("x-amz-key", "x-amz-key-v2", "x-amz-3")
+# The metadata naming an object's encrypted data key, in the v1 and v2 formats, then in v3.
+V1_V2_DATA_KEYS = ("x-amz-key", "x-amz-key-v2")
+ENVELOPE_KEYS = (*V1_V2_DATA_KEYS, "x-amz-3")
 INSTRUCTION_SUFFIX = ".instruction"
 MAX_INSTRUCTION_BYTES = 64 * 1024  # an envelope is a few hundred bytes
 # The specification's "v3 instruction files": these stay in the object's metadata, never in the file.
@@ -40,8 +41,8 @@ MAX_KMS_CLIENTS = 16  # one per region and credentials
 InstructionFetch = Callable[[], Awaitable[bytes | None]]
 
 
-def is_encrypted(headers: Mapping[str, str]) -> bool:
-    return any(METADATA_PREFIX + key in headers for key in ENVELOPE_KEYS)
+def has_envelope(metadata: Mapping[str, str]) -> bool:
+    return any(key in metadata for key in ENVELOPE_KEYS)
 
 
 def object_metadata(headers: Mapping[str, str]) -> dict[str, str]:
@@ -58,7 +59,7 @@ def with_instruction_file(url: str, metadata: dict[str, str], stored: bytes) -> 
         raise SourceUnreachableError(f"{url}: unusable instruction file: {exc}") from exc
     if V3_OBJECT_ONLY_KEYS & set(envelope):
         raise SourceUnreachableError(f"{url}: the instruction file carries object-only keys")
-    if ("x-amz-key" in envelope or "x-amz-key-v2" in envelope) and any(k in metadata for k in V1_V2_CONTENT_KEYS):
+    if any(k in envelope for k in V1_V2_DATA_KEYS) and any(k in metadata for k in V1_V2_CONTENT_KEYS):
         raise SourceUnreachableError(f"{url}: content metadata both in the object and its instruction file")
     return {**envelope, **metadata}
 
@@ -102,7 +103,7 @@ class S3Decryptor:
         """An object's body as stored, or, when its metadata or its instruction file (fetched by
         ``instruction``) carries an encryption envelope, decrypted in a thread (a KMS call, then AES)."""
         metadata = object_metadata(headers)
-        if not is_encrypted(headers):
+        if not has_envelope(metadata):
             stored = await instruction() if instruction is not None else None
             if stored is None:
                 if "x-amz-c" in metadata:  # a v3 object whose envelope is in a file that is gone
