@@ -141,11 +141,13 @@ def test_effects_change_pixels(client: httpx.Client, server: AppServer) -> None:
 
 def test_svg_is_sanitized_and_passed_through(client: httpx.Client, server: AppServer, origin: Origin) -> None:
     svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" onload="alert(1)">'
-           b'<script>alert(2)</script><rect width="40" height="20" fill="red"/></svg>')
+           b'<script>alert(2)</script><rect width="40" height="20" fill="red"/>'
+           b'<form action="https://phish.example/"><input name="password"/></form></svg>')
     url = origin.add("/formats/a.svg", svg)
     response = client.get(f"{server.base}/unsafe/rs:fit:10:10/plain/{url}")
     assert response.headers["content-type"] == "image/svg+xml"
     assert b"script" not in response.content and b"onload" not in response.content
+    assert b"form" not in response.content and b"password" not in response.content  # as imgproxy 4.0.6
     assert b"rect" in response.content
     png = client.get(f"{server.base}/unsafe/rs:fit:80:80:1/plain/{url}@png")
     img = decode(png.content)
@@ -157,8 +159,13 @@ def test_response_headers(client: httpx.Client, server: AppServer) -> None:
     response = client.get(local(server, "rs:fit:32:32/fn:kitten", "hopper.jpg", "webp"))
     assert response.headers["cache-control"] == "max-age=31536000, public"
     assert response.headers["content-disposition"] == 'inline; filename="kitten.webp"'
-    assert response.headers["content-security-policy"] == "script-src 'none'"
+    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"  # imgproxy 4's
+    assert response.headers["content-security-policy"] == csp
     assert len(response.headers["x-request-id"]) >= 8
+    missing = client.get(local(server, "rs:fit:32:32", "no-such-file.jpg"))
+    assert missing.status_code == 404
+    assert missing.headers["content-security-policy"] == csp
+    assert missing.headers["cache-control"] == "no-cache"
     attachment = client.get(local(server, "rs:fit:32:32/att:1", "hopper.jpg"))
     assert attachment.headers["content-disposition"] == 'attachment; filename="hopper.jpg"'
     head = client.head(local(server, "rs:fit:32:32", "hopper.jpg"))

@@ -26,9 +26,13 @@ from imgproxy_py.server.media import handle_best_frames, handle_media, handle_th
 from imgproxy_py.server.media_faces import face_routes
 from imgproxy_py.server.media_upload import upload_routes
 from imgproxy_py.server.processing import handle_image
+from imgproxy_py.server.responses import CONTENT_SECURITY_POLICY
 from imgproxy_py.telemetry import TelemetryMiddleware
 
 log = logging.getLogger("imgproxy_py.server")
+# Errors are not for caches to keep (a source missing for a minute must not stay a 404 for a
+# day in a CDN), and carry the images' Content-Security-Policy, as imgproxy's do.
+ERROR_HEADERS = {"Cache-Control": "no-cache", "Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 
 class PathPrefixMiddleware:
@@ -120,8 +124,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
         status, message = 500, "Internal error"
     if services is not None and services.config.error_reporting.development_errors_mode:
         body, media_type = development_error_body(exc, message, "text/html" in request.headers.get("accept", ""))
-        return Response(body, status_code=status, media_type=media_type, headers={"Cache-Control": "no-cache"})
-    return PlainTextResponse(message, status_code=status, headers={"Cache-Control": "no-cache"})
+        return Response(body, status_code=status, media_type=media_type, headers=ERROR_HEADERS)
+    return PlainTextResponse(message, status_code=status, headers=ERROR_HEADERS)
 
 
 def response_not_delivered(services: Services, scope: Scope, reason: str) -> None:

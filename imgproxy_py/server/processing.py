@@ -26,7 +26,7 @@ from imgproxy_py.server.etag import (
     parse_if_none_match,
 )
 from imgproxy_py.server.internal_cache import serve_cached
-from imgproxy_py.server.responses import byte_range, cache_headers, content_disposition
+from imgproxy_py.server.responses import CONTENT_SECURITY_POLICY, byte_range, cache_headers, content_disposition
 from imgproxy_py.server.watermarks import processor_for
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import source_identity
@@ -230,7 +230,7 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
         headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
     if fallback_status is None:  # IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH
         headers.update(config.fetch.origin_headers.passed_back(source.headers))
-    headers["Content-Security-Policy"] = "script-src 'none'"
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     headers.update(cache_tag_headers(out, config))
     vary = vary_header(services)
     if vary:

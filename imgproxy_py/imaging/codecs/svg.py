@@ -9,7 +9,7 @@ from imgproxy_py.errors import UnprocessableImageError
 
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK = "{http://www.w3.org/1999/xlink}href"
-_DANGEROUS_TAGS = {"script", "foreignobject", "iframe", "embed", "object", "handler", "listener"}
+_DANGEROUS_TAGS = {"script", "foreignobject", "iframe", "embed", "object", "handler", "listener", "form"}
 _SAFE_HREF = re.compile(r"^\s*(#|data:image/(png|jpeg|gif|webp|avif);)", re.IGNORECASE)
 _JS_URL = re.compile(r"^\s*(javascript|vbscript|data:text)", re.IGNORECASE)
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
