@@ -16,6 +16,11 @@ of 10 rounds has a 1% chance if the two are equal).
 
     .venv/bin/python benchmarks/paired.py --only w1,w4 --rounds 10
     .venv/bin/python benchmarks/paired.py --only w1 --rounds 8 --imgproxy-env IMGPROXY_PROCESSES=2
+    .venv/bin/python benchmarks/paired.py --only w2 --no-thumbor --variant-env IMGPROXY_WORKERS=6
+
+``--variant-env`` adds a second imgproxy_py with those settings on top to the same rounds: an A/B
+of one setting (or, with an environment switch in a working copy, of one code change) that sees
+the same phases of the machine as the server it is compared with.
 
 Outputs ``benchmarks/results/<name>.json`` and ``<name>.md``.
 """
@@ -38,7 +43,7 @@ import pyvips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS_DIR, log, machine_info, rel
+from bench_common import RESULTS_DIR, WORK_DIR, log, machine_info, rel
 from bench_ipx import ensure_ipx, start_ipx
 from bench_load import median
 from bench_measure import Target, ensure_wrk, load, probe, raw_loop
@@ -49,6 +54,7 @@ from bench_workloads import CORES, DEFAULT_WORKERS, LATENCY_WORKLOADS, WORKLOADS
 
 OURS = "imgproxy_py"
 RAW = "raw pyvips"
+VARIANT = "variant"  # a second imgproxy_py with --variant-env settings on top: an A/B of one change
 # The workloads with a peer to pair against and no revalidation (w6's 304s need an ETag first).
 PAIRABLE = tuple(w.key for w in WORKLOADS if (w.thumbor or w.ipx) and not w.etag and w.source != "variants")
 
@@ -127,6 +133,10 @@ def start_servers(w: Workload, sources: Sources, args: argparse.Namespace, extra
                   thumbor_py: Path | None, node: str | None, notes: list[str]) -> dict[str, tuple[Server, Target]]:
     starters: dict[str, tuple[str, Callable[[], Server]]] = {
         OURS: (w.ours, functools.partial(start_imgproxy, sources.folder, args.workers, env=extra_env))}
+    if args.variant_env:
+        variant_env = {**extra_env, **dict(item.split("=", 1) for item in args.variant_env)}
+        starters[VARIANT] = (w.ours, functools.partial(start_imgproxy, sources.folder, args.workers, env=variant_env,
+                                                       log_path=WORK_DIR / "imgproxy_py-variant.log"))
     if thumbor_py is not None and w.thumbor is not None:
         starters["thumbor"] = (w.thumbor, functools.partial(start_thumbor, thumbor_py, sources.folder,
                                                             args.processes, w.thumbor_detectors))
@@ -226,6 +236,10 @@ def render_markdown(result: dict[str, Any]) -> str:
             lines += ["", f"Single-request latency on {key} (concurrency 1, p50 per window; medians: {p50}): "
                       "the peer's p50 over imgproxy_py's (above 1: imgproxy_py is faster): "
                       + "; ".join(f"vs {name} {_cell(c)}" for name, c in s["c1_vs"].items())]
+        if VARIANT in s["vs"]:
+            lines += ["", f"{key}, imgproxy_py over its variant ({' '.join(result['variant_env'])}): req/s "
+                      f"{_cell(s['vs'][VARIANT])}; the variant's CPU ms per request over imgproxy_py's "
+                      f"{_cell(s['cpu_vs'][VARIANT])}"]
         for note in s["notes"]:
             lines.append(f"\n{key}: {note}")
     return "\n".join(lines) + "\n"
@@ -246,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", type=int, default=24, help="distinct 12 MP sources (default 24)")
     parser.add_argument("--imgproxy-env", action="append", default=[], metavar="NAME=VALUE",
                         help="an IMGPROXY_* setting for imgproxy_py (repeatable)")
+    parser.add_argument("--variant-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="also measure a second imgproxy_py with this setting on top (repeatable): "
+                             "an A/B of one change in the same rounds")
     parser.add_argument("--no-thumbor", action="store_true", help="skip thumbor")
     parser.add_argument("--no-ipx", action="store_true", help="skip ipx")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw pyvips loop")
@@ -272,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": command, "started": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
         "window_s": args.window, "c1_window_s": args.c1_window, "concurrency": args.concurrency,
         "workers": args.workers, "processes": args.processes, "sources": args.sources,
-        "imgproxy_env": extra_env, "workloads": {}}
+        "imgproxy_env": extra_env, "variant_env": args.variant_env, "workloads": {}}
     for w in selected:
         log(f"{w.key}: {args.rounds} rounds of {args.window:.0f} s windows")
         result["workloads"][w.key] = summarise(run_workload(w, sources, args, extra_env, thumbor_py, node, wrk))
