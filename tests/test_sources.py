@@ -34,6 +34,27 @@ from tests.servers import AppServer, Origin
         ("169.254.1.1", AddressPolicy(allow_link_local=True), True),
         ("93.184.216.34", AddressPolicy(allow_private=False), True),
         ("2606:2800:220:1::1", AddressPolicy(allow_private=False), True),
+        ("::1", AddressPolicy(allow_loopback=True, allow_private=False), True),
+        ("::", AddressPolicy(allow_loopback=True), False),
+        # IPv4 inside IPv6 (imgproxy 4.0.12): judged as the address carried.
+        ("::7f00:1", AddressPolicy(), False),  # IPv4-compatible 127.0.0.1
+        ("2002:7f00:1::1", AddressPolicy(), False),  # 6to4 of 127.0.0.1
+        ("2002:a9fe:a9fe::1", AddressPolicy(), False),  # 6to4 of the metadata address
+        ("64:ff9b::a9fe:a9fe", AddressPolicy(), False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", AddressPolicy(), False),
+        ("64:ff9b::a01:203", AddressPolicy(allow_private=False), False),  # NAT64 of 10.1.2.3
+        ("64:ff9b::6440:1", AddressPolicy(allow_private=False), False),  # NAT64 of 100.64.0.1 (CGNAT)
+        ("64:ff9b::5db8:d822", AddressPolicy(allow_private=False), True),  # NAT64 of a public address
+        ("64:ff9b:1:a9fe:a9:fe00::", AddressPolicy(), False),  # NAT64 local-use /48 of 169.254.169.254
+        ("64:ff9b:1:5db8:d8:2200::", AddressPolicy(allow_private=False), True),  # ... of 93.184.216.34
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", AddressPolicy(), False),  # Teredo client 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:a247:27dd", AddressPolicy(allow_private=False), True),  # 93.184.216.34
+        ("2a00:1450:4001::5efe:a9fe:a9fe", AddressPolicy(), False),  # ISATAP of 169.254.169.254
+        ("2a00:1450:4001::200:5efe:a01:203", AddressPolicy(allow_private=False), False),  # ISATAP of 10.1.2.3
+        ("fd00::5efe:5db8:d822", AddressPolicy(allow_private=False), False),  # ISATAP under a ULA prefix
+        ("fe80::5efe:5db8:d822", AddressPolicy(), False),  # ISATAP under the link-local prefix
+        ("::ffff:10.1.2.3", AddressPolicy(allow_private=False), False),
+        ("::ffff:93.184.216.34", AddressPolicy(allow_private=False), True),
     ],
 )
 def test_address_policy(address: str, policy: AddressPolicy, allowed: bool) -> None:
