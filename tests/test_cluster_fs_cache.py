@@ -79,6 +79,26 @@ def test_the_key_follows_format_negotiation_headers_and_cookies(
     assert again.content == tenant.content and origin.count("/fs-cache/two.jpg") == 4
 
 
+def test_urls_that_differ_only_in_expiry_share_the_entry(
+        two_nodes: tuple[AppServer, AppServer, Path], origin: Origin, client: httpx.Client,
+        photo_jpeg: bytes) -> None:
+    # imgproxy 4.0.2: ``expires`` is not in the cache key; each answer is still capped by its own.
+    node_a, node_b, _ = two_nodes
+    url = origin.add("/fs-cache/expiring.jpg", photo_jpeg)
+    soon = int(time.time()) + 120
+    expiring = client.get(node_a.base + signed(f"/rs:fit:90:90/exp:{soon}/plain/{url}", KEY_A, SALT_A))
+    plain = client.get(node_b.base + signed(f"/rs:fit:90:90/plain/{url}", KEY_A, SALT_A))
+    assert expiring.status_code == plain.status_code == 200 and plain.content == expiring.content
+    assert origin.count("/fs-cache/expiring.jpg") == 1 and node_b.services.internal_cache.renders == 0
+    assert int(expiring.headers["cache-control"].split("max-age=")[1].split(",")[0]) <= 120
+    # The entry was kept for the whole TTL, not for the first URL's two minutes.
+    assert int(plain.headers["cache-control"].split("max-age=")[1].split(",")[0]) > 3000
+    later = int(time.time()) + 600
+    again = client.get(node_a.base + signed(f"/rs:fit:90:90/exp:{later}/plain/{url}", KEY_A, SALT_A))
+    assert 120 < int(again.headers["cache-control"].split("max-age=")[1].split(",")[0]) <= 600
+    assert origin.count("/fs-cache/expiring.jpg") == 1
+
+
 def test_conditional_requests_and_bypass(two_nodes: tuple[AppServer, AppServer, Path], origin: Origin,
                                          client: httpx.Client, photo_jpeg: bytes,
                                          start_server: Callable[..., AppServer]) -> None:

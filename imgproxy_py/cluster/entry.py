@@ -47,12 +47,13 @@ class CacheEntry:
     def ttl(self, now: float | None = None) -> float:
         return self.expires_at - (time.time() if now is None else now)
 
-    def served_headers(self, now: float | None = None) -> dict[str, str]:
+    def served_headers(self, now: float | None = None, expires: int | None = None) -> dict[str, str]:
         """The stored headers with ``Cache-Control``/``Expires`` counting down from now, so a
-        CDN never keeps a copy longer than the cache entry lives."""
+        CDN never keeps a copy longer than the cache entry lives, nor past the request's own
+        ``expires`` (a Unix time) when it has one."""
         now = time.time() if now is None else now
         headers = dict(self.headers)
-        remaining = max(0, int(self.expires_at - now))
+        remaining = max(0, int(min(self.expires_at, expires if expires is not None else self.expires_at) - now))
         if "Cache-Control" in headers and _MAX_AGE.search(headers["Cache-Control"]):
             headers["Cache-Control"] = _MAX_AGE.sub(lambda m: m.group(0).replace(m.group(1), str(remaining)),
                                                     headers["Cache-Control"], count=1)

@@ -69,7 +69,8 @@ OPTIONS = (
     output_option("cachebuster", ("cb",), F, Arg("string", STRING), "cachebuster",
                   "Any text: changes the URL, the cache key and the ETag, not the image.", "cb:v2"),
     Option("expires", ("exp",), F, Args(Arg("timestamp", INT)), _expires,
-           "Unix time after which the URL is a 404 \"Expired URL\"; caps `Cache-Control`; 0: never.",
+           "Unix time after which the URL is a 404 \"Expired URL\"; caps `Cache-Control`; not part of the "
+           "cache keys or the ETag; 0: never.",
            "exp:4102444800", Scope.OUTPUT),
     Option("filename", ("fn",), F, Args(Arg("filename", STRING), Arg("encoded", BOOL)), _filename,
            "File name for `Content-Disposition`; with `encoded` 1 it is URL-safe base64.", "fn:kitten",

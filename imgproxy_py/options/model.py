@@ -273,7 +273,6 @@ class OutputOptions:
     skip_processing: tuple[ImageFormat, ...] = ()
     raw: bool = False
     cachebuster: str = ""
-    expires: int | None = None
     filename: str = ""
     return_attachment: bool = False
     page: int = 0
@@ -310,8 +309,11 @@ class OutputOptions:
     video_animation: VideoFrames | None = None
     hashsum: HashsumCheck | None = None  # checked on the source's bytes before processing
     security: SecurityOverrides = field(default_factory=SecurityOverrides)  # over the IMGPROXY_MAX_* settings
-    # Neither changes the result, so neither is in cache keys or ETags: a bypassing request
-    # refreshes the entries the plain URL reads.
+    # None changes the result, so none is in cache keys or ETags: a bypassing request
+    # refreshes the entries the plain URL reads, and URLs that differ in their expiry share
+    # one (imgproxy 4.0.2 took ``expires`` out of its cache key); each answer's Cache-Control
+    # is still capped by its own ``expires``.
+    expires: int | None = field(default=None, compare=False)
     bypass_cache: bool = field(default=False, compare=False)
     cache_tags: tuple[str, ...] = field(default=(), compare=False)
     used_presets: tuple[str, ...] = field(default=(), compare=False)

@@ -25,7 +25,8 @@ _NOT_MODIFIED_KEEPS = ("Cache-Control", "Expires", "ETag", "Last-Modified", "Var
 
 
 async def serve_cached(request: Request, cache: InternalCache, key: str, render: RenderResponse,
-                       revalidate: Revalidate, deadline: Deadline, bypass: bool) -> Response:
+                       revalidate: Revalidate, deadline: Deadline, bypass: bool,
+                       expires: int | None = None) -> Response:
     entry = None if bypass else await cache.lookup(key)
     if entry is not None and not entry.fresh() and entry.revalidatable:
         # Stale: ask the origin with the source's validators; a 304 keeps the entry.
@@ -45,7 +46,7 @@ async def serve_cached(request: Request, cache: InternalCache, key: str, render:
         wait = max(0.0, min(cache.config.redis_wait, deadline.remaining / 2))
         entry = await cache.fill(key, render_entry, wait)
     request.state.result_format = entry.media_type.rpartition("/")[2]
-    headers = entry.served_headers()
+    headers = entry.served_headers(expires=expires)
     if _not_modified(request, headers):
         return Response(status_code=304, headers={k: v for k, v in headers.items() if k in _NOT_MODIFIED_KEEPS})
     return Response(entry.body, status_code=entry.status, media_type=entry.media_type or None, headers=headers)

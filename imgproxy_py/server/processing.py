@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -91,14 +92,18 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     if cache is not None and not out.raw:
         key = cache.key(parsed.source.url, canonical, request.headers, request.cookies)
         source_path = parsed
+        # The entry serves every expiry of this URL: rendered and kept for the full TTL, each
+        # answer capped by its own ``expires`` when served.
+        shared = replace(options, output=replace(out, expires=None))
 
         async def render() -> Response:
-            return await _render(request, services, source_path, options, canonical, deadline, conditional=False)
+            return await _render(request, services, source_path, shared, canonical, deadline, conditional=False)
 
         async def revalidate(entry: CacheEntry) -> CacheEntry | None:
-            return await _revalidate(services, source_path.source.url, out, entry)
+            return await _revalidate(services, source_path.source.url, shared.output, entry)
 
-        return await serve_cached(request, cache, key, render, revalidate, deadline, bypass=out.bypass_cache)
+        return await serve_cached(request, cache, key, render, revalidate, deadline, bypass=out.bypass_cache,
+                                  expires=out.expires)
     return await _render(request, services, parsed, options, canonical, deadline, conditional=True)
 
 
