@@ -111,6 +111,12 @@ GAUGE_HELP = {
     "result_cache_hit_rate": "Share of result lookups served from the result cache.",
 }
 OWN_PREFIX = "imgproxy_py"
+# imgproxy's descriptions of its request metrics (Prometheus and, since 4.0.9, OpenTelemetry).
+REQUESTS_HELP = "A counter of the total number of HTTP requests imgproxy processed."
+STATUS_CODES_HELP = "A counter of the response status codes."
+ERRORS_HELP = "A counter of the occurred errors separated by type."
+DURATION_HELP = "A histogram of the response latency."
+SPANS_HELP = "A histogram of the request spans duration separated by span name."
 
 
 class Metrics:
@@ -141,6 +147,8 @@ class Metrics:
 
     # --- events -----------------------------------------------------------------------
     def request_finished(self, status: int, seconds: float) -> None:
+        if self.telemetry is not None:
+            self.telemetry.request_finished(status, seconds)
         if self._prom is not None:
             self._prom.requests.inc()
             self._prom.status_codes.labels(status=str(status)).inc()
@@ -220,17 +228,13 @@ class _Prometheus:
         ns = config.prometheus_namespace
         self.registry = CollectorRegistry()
         reg = self.registry
-        self.requests = Counter("requests", "A counter of the total number of HTTP requests imgproxy processed.",
-                                namespace=ns, registry=reg)
-        self.status_codes = Counter("status_codes", "A counter of the response status codes.", ["status"],
-                                    namespace=ns, registry=reg)
-        self.errors = Counter("errors", "A counter of the occurred errors separated by type.", ["type"],
-                              namespace=ns, registry=reg)
-        self.duration = Histogram("request_duration_seconds", "A histogram of the response latency.",
-                                  namespace=ns, registry=reg, buckets=IMGPROXY_BUCKETS)
-        self.spans = Histogram("request_span_duration_seconds",
-                               "A histogram of the request spans duration separated by span name.", ["span"],
-                               namespace=ns, registry=reg, buckets=IMGPROXY_BUCKETS)
+        self.requests = Counter("requests", REQUESTS_HELP, namespace=ns, registry=reg)
+        self.status_codes = Counter("status_codes", STATUS_CODES_HELP, ["status"], namespace=ns, registry=reg)
+        self.errors = Counter("errors", ERRORS_HELP, ["type"], namespace=ns, registry=reg)
+        self.duration = Histogram("request_duration_seconds", DURATION_HELP, namespace=ns, registry=reg,
+                                  buckets=IMGPROXY_BUCKETS)
+        self.spans = Histogram("request_span_duration_seconds", SPANS_HELP, ["span"], namespace=ns, registry=reg,
+                               buckets=IMGPROXY_BUCKETS)
         for name, doc in GAUGE_HELP.items():
             own = "" if name in IMGPROXY_GAUGES else f"{OWN_PREFIX}_"
             Gauge(own + name, doc, namespace=ns, registry=reg).set_function(_gauge_reader(metrics, name))

@@ -20,12 +20,23 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Scope
 
 from imgproxy_py import __version__
-from imgproxy_py.metrics import IMGPROXY_GAUGES, Gauges, RequestSpanMiddleware
+from imgproxy_py.metrics import (
+    DURATION_HELP,
+    ERRORS_HELP,
+    GAUGE_HELP,
+    IMGPROXY_GAUGES,
+    REQUESTS_HELP,
+    SPANS_HELP,
+    STATUS_CODES_HELP,
+    Gauges,
+    RequestSpanMiddleware,
+)
 from imgproxy_py.telemetry_config import TelemetryConfig
 
 _EXPORTER_MODULES = {"traces": "trace_exporter", "metrics": "metric_exporter", "logs": "_log_exporter"}
@@ -54,8 +65,9 @@ class Telemetry:
         self.propagator = CompositePropagator([_propagator(name) for name in config.propagators])
         self.header_getter = _header_getter()
         self.meter_provider: Any = None
+        self._instruments: _Instruments | None = None
         if config.metrics:
-            self.meter_provider = self._meters(resource, gauges)
+            self.meter_provider, self._instruments = self._meters(resource, gauges)
         self.logger_provider: Any = None
         self._log_handler: logging.Handler | None = None
         if config.logs:
@@ -67,6 +79,8 @@ class Telemetry:
         end = time.time_ns()
         child = self.tracer.start_span(name, start_time=end - int(seconds * 1e9))
         child.end(end_time=end)
+        if self._instruments is not None:
+            self._instruments.spans.record(seconds, {"span": name})
 
     def error(self, kind: str, exc: BaseException | None = None) -> None:
         from opentelemetry import trace
@@ -75,6 +89,15 @@ class Telemetry:
         current = trace.get_current_span()
         current.set_attribute("error.type", kind)
         current.set_status(Status(StatusCode.ERROR, str(exc) if exc is not None else kind))
+        if self._instruments is not None:
+            self._instruments.errors.add(1, {"type": kind})
+
+    def request_finished(self, status: int, seconds: float) -> None:
+        """A request answered: imgproxy's (4.0.9) request counters and latency, as OTLP metrics."""
+        if self._instruments is not None:
+            self._instruments.requests.add(1)
+            self._instruments.status_codes.add(1, {"status": str(status)})
+            self._instruments.duration.record(seconds)
 
     def inject(self, headers: dict[str, str]) -> None:
         """The current trace's headers on a source download (IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL)."""
@@ -136,7 +159,7 @@ class Telemetry:
             stream.write(pem)
         return path
 
-    def _meters(self, resource: Any, gauges: Gauges) -> Any:
+    def _meters(self, resource: Any, gauges: Gauges) -> tuple[Any, _Instruments]:
         from opentelemetry.metrics import CallbackOptions, Observation
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -150,8 +173,16 @@ class Telemetry:
             return lambda options: [Observation(gauges().get(name, 0.0))]
 
         for name in IMGPROXY_GAUGES:  # imgproxy's gauges, under their Prometheus names
-            meter.create_observable_gauge(name, callbacks=[observe(name)])
-        return provider
+            meter.create_observable_gauge(name, callbacks=[observe(name)], description=GAUGE_HELP[name])
+        for name, (field, description) in _PROCESS_MEMORY.items():
+            meter.create_observable_gauge(name, callbacks=[_process_memory(field)], unit="By",
+                                          description=description)
+        return provider, _Instruments(
+            requests=meter.create_counter("requests_total", unit="1", description=REQUESTS_HELP),
+            status_codes=meter.create_counter("status_codes_total", unit="1", description=STATUS_CODES_HELP),
+            errors=meter.create_counter("errors_total", unit="1", description=ERRORS_HELP),
+            duration=meter.create_histogram("request_duration_seconds", unit="s", description=DURATION_HELP),
+            spans=meter.create_histogram("request_span_duration_seconds", unit="s", description=SPANS_HELP))
 
     def _start_logs(self, resource: Any) -> None:
         from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
@@ -162,6 +193,36 @@ class Telemetry:
         one_scope: Any = _OneScope(self.logger_provider, self.config.logger_name)  # duck-typed provider
         self._log_handler = LoggingHandler(level=logging.INFO, logger_provider=one_scope)
         logging.getLogger("imgproxy_py").addHandler(self._log_handler)
+
+
+@dataclass(frozen=True)
+class _Instruments:
+    """imgproxy's (4.0.9) request metrics as OpenTelemetry instruments, under its names."""
+
+    requests: Any
+    status_codes: Any
+    errors: Any
+    duration: Any
+    spans: Any
+
+
+# imgproxy's process gauges: name -> (field of /proc/self/statm, in pages; description).
+_PROCESS_MEMORY = {"process_resident_memory_bytes": (1, "Resident memory size in bytes."),
+                   "process_virtual_memory_bytes": (0, "Virtual memory size in bytes.")}
+
+
+def _process_memory(field: int) -> Callable[[Any], list[Any]]:
+    from opentelemetry.metrics import Observation
+
+    def observe(options: Any) -> list[Any]:
+        try:
+            with open("/proc/self/statm", encoding="ascii") as statm:
+                pages = int(statm.read().split()[field])
+        except (OSError, ValueError, IndexError):  # not Linux: nothing to report
+            return []
+        return [Observation(pages * os.sysconf("SC_PAGE_SIZE"))]
+
+    return observe
 
 
 class _OneScope:

@@ -47,6 +47,21 @@ class Received:
                     for request in self.metrics for rm in request.resource_metrics for sm in rm.scope_metrics
                     for metric in sm.metrics for point in metric.gauge.data_points}
 
+    def latest(self, kind: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, str]]:
+        """The last exported point of every ``kind`` ("sum" or "histogram") metric, by name and
+        attributes: (the cumulative value, or a histogram's count; the unit)."""
+        out: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, str]] = {}
+        with self.lock:
+            for request in self.metrics:
+                for metric in (m for rm in request.resource_metrics for sm in rm.scope_metrics for m in sm.metrics):
+                    if not metric.HasField(kind):
+                        continue
+                    for point in getattr(metric, kind).data_points:
+                        attributes = tuple(sorted((a.key, a.value.string_value) for a in point.attributes))
+                        value = point.count if kind == "histogram" else (point.as_double or float(point.as_int))
+                        out[(metric.name, attributes)] = (value, metric.unit)
+        return out
+
     def log_scopes(self) -> set[str]:
         with self.lock:
             return {sl.scope.name for request in self.logs for rl in request.resource_logs for sl in rl.scope_logs}

@@ -128,6 +128,28 @@ def test_gauges_are_exported(collector: HttpReceiver, traced: tuple[Node, Origin
     assert {"requests_in_progress", "images_in_progress", "workers_utilization"} <= gauges.keys()
 
 
+def test_request_metrics_are_exported_as_imgproxy_4_names_them(collector: HttpReceiver,
+                                                               traced: tuple[Node, Origin]) -> None:
+    node, _ = traced
+    assert httpx.get(node.base + PROCESSED).status_code == 200
+    assert httpx.get(node.base + "/unsafe/rs:fit:8:8/plain/local:///core/none.jpg").status_code == 404
+
+    def exported() -> bool:
+        sums = collector.latest("sum")
+        return sums.get(("status_codes_total", (("status", "404"),)), (0.0, ""))[0] >= 1 and any(
+            name == "request_span_duration_seconds" for name, _ in collector.latest("histogram"))
+
+    collector.wait_for(exported)
+    sums, histograms = collector.latest("sum"), collector.latest("histogram")
+    assert sums[("requests_total", ())][0] >= 2
+    assert sums[("status_codes_total", (("status", "200"),))][0] >= 1
+    assert sums[("errors_total", (("type", "download"),))][0] >= 1  # imgproxy's category for a missing source
+    count, unit = histograms[("request_duration_seconds", ())]
+    assert count >= 2 and unit == "s"
+    assert histograms[("request_span_duration_seconds", (("span", "processing_image"),))][0] >= 1
+    assert collector.gauges()["process_resident_memory_bytes"] > 10 * 2**20
+
+
 def test_grpc_with_imgproxy_3_settings() -> None:
     receiver = GrpcTraceReceiver()
     node = Node({"IMGPROXY_OPEN_TELEMETRY_ENDPOINT": receiver.endpoint.removeprefix("http://"),
