@@ -8,8 +8,8 @@ categories: ``path_parsing``, ``security``, ``download``, ``image_data_size``, `
 ``queue``, ``timeout``), ``request_duration_seconds``, ``request_span_duration_seconds{span}``
 (``queue``, ``downloading_image``, ``processing_image``, ``streaming_image``), the gauges
 ``workers``, ``requests_in_progress``, ``images_in_progress``, ``workers_utilization``,
-``vips_memory_bytes``, ``vips_max_memory_bytes``, ``vips_allocs`` and the process collector's
-``process_*``; for DataDog, imgproxy's ``imgproxy.*`` gauges.  What only imgproxy_py reports
+``vips_memory_bytes``, ``vips_max_memory_bytes``, ``vips_allocs``, the process collector's
+``process_*`` and imgproxy Pro's internal-cache ``cache_hits_total`` / ``cache_misses_total``; for DataDog, imgproxy's ``imgproxy.*`` gauges.  What only imgproxy_py reports
 is prefixed ``imgproxy_py_`` (``imgproxy_py.`` for DogStatsD).  Gauges are read from the live
 objects when scraped, or every ``IMGPROXY_METRICS_INTERVAL`` seconds for DogStatsD.
 """
@@ -117,6 +117,9 @@ STATUS_CODES_HELP = "A counter of the response status codes."
 ERRORS_HELP = "A counter of the occurred errors separated by type."
 DURATION_HELP = "A histogram of the response latency."
 SPANS_HELP = "A histogram of the request spans duration separated by span name."
+# imgproxy Pro's (4.0.9) internal cache counters.
+CACHE_HITS_HELP = "A counter of the requests answered from the internal cache."
+CACHE_MISSES_HELP = "A counter of the requests the internal cache had to have processed."
 
 
 class Metrics:
@@ -165,6 +168,15 @@ class Metrics:
             self._prom.spans.labels(span=name).observe(seconds)
         if self._statsd is not None:
             self._statsd.histogram(f"{OWN_PREFIX}.request.span.duration", seconds, tags=[f"span:{name}"])
+
+    def cache_lookup(self, hit: bool) -> None:
+        """A request the internal cache answered (``hit``) or had to render."""
+        if self.telemetry is not None:
+            self.telemetry.cache_lookup(hit)
+        if self._prom is not None:
+            (self._prom.cache_hits if hit else self._prom.cache_misses).inc()
+        if self._statsd is not None:
+            self._statsd.increment(f"{OWN_PREFIX}.cache.{'hits' if hit else 'misses'}")
 
     def error(self, kind: str, exc: BaseException | None = None) -> None:
         """An error of imgproxy's category ``kind``; ``exc`` is the error itself, when there is one."""
@@ -235,6 +247,8 @@ class _Prometheus:
                                   buckets=IMGPROXY_BUCKETS)
         self.spans = Histogram("request_span_duration_seconds", SPANS_HELP, ["span"], namespace=ns, registry=reg,
                                buckets=IMGPROXY_BUCKETS)
+        self.cache_hits = Counter("cache_hits", CACHE_HITS_HELP, namespace=ns, registry=reg)
+        self.cache_misses = Counter("cache_misses", CACHE_MISSES_HELP, namespace=ns, registry=reg)
         for name, doc in GAUGE_HELP.items():
             own = "" if name in IMGPROXY_GAUGES else f"{OWN_PREFIX}_"
             Gauge(own + name, doc, namespace=ns, registry=reg).set_function(_gauge_reader(metrics, name))

@@ -27,6 +27,8 @@ from starlette.types import ASGIApp, Scope
 
 from imgproxy_py import __version__
 from imgproxy_py.metrics import (
+    CACHE_HITS_HELP,
+    CACHE_MISSES_HELP,
     DURATION_HELP,
     ERRORS_HELP,
     GAUGE_HELP,
@@ -91,6 +93,10 @@ class Telemetry:
         current.set_status(Status(StatusCode.ERROR, str(exc) if exc is not None else kind))
         if self._instruments is not None:
             self._instruments.errors.add(1, {"type": kind})
+
+    def cache_lookup(self, hit: bool) -> None:
+        if self._instruments is not None:
+            (self._instruments.cache_hits if hit else self._instruments.cache_misses).add(1)
 
     def request_finished(self, status: int, seconds: float) -> None:
         """A request answered: imgproxy's (4.0.9) request counters and latency, as OTLP metrics."""
@@ -182,7 +188,9 @@ class Telemetry:
             status_codes=meter.create_counter("status_codes_total", unit="1", description=STATUS_CODES_HELP),
             errors=meter.create_counter("errors_total", unit="1", description=ERRORS_HELP),
             duration=meter.create_histogram("request_duration_seconds", unit="s", description=DURATION_HELP),
-            spans=meter.create_histogram("request_span_duration_seconds", unit="s", description=SPANS_HELP))
+            spans=meter.create_histogram("request_span_duration_seconds", unit="s", description=SPANS_HELP),
+            cache_hits=meter.create_counter("cache_hits_total", unit="1", description=CACHE_HITS_HELP),
+            cache_misses=meter.create_counter("cache_misses_total", unit="1", description=CACHE_MISSES_HELP))
 
     def _start_logs(self, resource: Any) -> None:
         from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
@@ -204,6 +212,8 @@ class _Instruments:
     errors: Any
     duration: Any
     spans: Any
+    cache_hits: Any
+    cache_misses: Any
 
 
 # imgproxy's process gauges: name -> (field of /proc/self/statm, in pages; description).

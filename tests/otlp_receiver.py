@@ -47,13 +47,17 @@ class Received:
                     for request in self.metrics for rm in request.resource_metrics for sm in rm.scope_metrics
                     for metric in sm.metrics for point in metric.gauge.data_points}
 
-    def latest(self, kind: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, str]]:
+    def latest(self, kind: str, service: str = "") -> dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, str]]:
         """The last exported point of every ``kind`` ("sum" or "histogram") metric, by name and
-        attributes: (the cumulative value, or a histogram's count; the unit)."""
+        attributes: (the cumulative value, or a histogram's count; the unit); ``service``: only
+        what that ``service.name`` sent."""
         out: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, str]] = {}
         with self.lock:
             for request in self.metrics:
-                for metric in (m for rm in request.resource_metrics for sm in rm.scope_metrics for m in sm.metrics):
+                for metric in (m for rm in request.resource_metrics
+                               if not service or service in (a.value.string_value for a in rm.resource.attributes
+                                                             if a.key == "service.name")
+                               for sm in rm.scope_metrics for m in sm.metrics):
                     if not metric.HasField(kind):
                         continue
                     for point in getattr(metric, kind).data_points:

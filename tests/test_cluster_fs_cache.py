@@ -18,6 +18,7 @@ import pytest
 from imgproxy_py.cluster.entry import CacheEntry
 from imgproxy_py.config import read_config
 from tests.conftest import decode
+from tests.ports import free_port
 from tests.servers import AppServer, Origin, OriginResponse
 
 KEY_A, SALT_A = "aa" * 16, "bb" * 16
@@ -193,3 +194,17 @@ def test_a_stale_entry_is_revalidated_with_the_origin(start_server: Callable[...
     third = client.get(target)  # changed at the origin: rendered anew from the new source
     assert third.status_code == 200 and third.content != first.content
     assert node.services.internal_cache.renders == 2
+
+
+def test_hits_and_misses_are_counted(start_server: Callable[..., AppServer], origin: Origin, client: httpx.Client,
+                                     photo_jpeg: bytes, tmp_path: Path) -> None:
+    # imgproxy Pro's (4.0.9) cache_hits_total / cache_misses_total.
+    port = free_port()
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path),
+                        IMGPROXY_PROMETHEUS_BIND=f"127.0.0.1:{port}", IMGPROXY_ALLOW_BYPASS_CACHE="true")
+    url = origin.add("/fs-cache/counted.jpg", photo_jpeg)
+    for _ in range(3):
+        assert client.get(f"{node.base}/unsafe/rs:fit:50:50/plain/{url}").status_code == 200
+    assert client.get(f"{node.base}/unsafe/rs:fit:50:50/bypass_cache:1/plain/{url}").status_code == 200
+    text = client.get(f"http://127.0.0.1:{port}/metrics").text
+    assert "\ncache_hits_total 2.0" in text and "\ncache_misses_total 2.0" in text  # a bypass renders

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -148,6 +149,22 @@ def test_request_metrics_are_exported_as_imgproxy_4_names_them(collector: HttpRe
     assert count >= 2 and unit == "s"
     assert histograms[("request_span_duration_seconds", (("span", "processing_image"),))][0] >= 1
     assert collector.gauges()["process_resident_memory_bytes"] > 10 * 2**20
+
+
+def test_internal_cache_hits_and_misses_are_counted(collector: HttpReceiver, tmp_path: Path) -> None:
+    node = Node({"IMGPROXY_OPEN_TELEMETRY_ENABLE": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                 "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "IMGPROXY_OPEN_TELEMETRY_ENABLE_METRICS": "true",
+                 "OTEL_SERVICE_NAME": "cached-images", "IMGPROXY_CACHE_USE": "fs",
+                 "IMGPROXY_CACHE_FS_ROOT": str(tmp_path), **FAST_EXPORT})
+    try:
+        node.wait_ready()
+        for _ in range(3):
+            assert httpx.get(node.base + PROCESSED).status_code == 200
+        collector.wait_for(lambda: collector.latest("sum", "cached-images").get(("cache_hits_total", ()),
+                                                                               (0.0, ""))[0] >= 2)
+        assert collector.latest("sum", "cached-images")[("cache_misses_total", ())][0] == 1
+    finally:
+        node.stop()
 
 
 def test_grpc_with_imgproxy_3_settings() -> None:

@@ -47,6 +47,13 @@ class InternalCache:
         self.lock_ttl = lock_ttl
         self._flights: SingleFlight[str, CacheEntry] = SingleFlight()
         self.renders = 0  # renderings this process did for the cache (for tests and metrics)
+        # Told of each request the cache answered (True) or had rendered (False): imgproxy
+        # Pro's cache_hits_total / cache_misses_total.
+        self.on_lookup: Callable[[bool], None] | None = None
+
+    def counted(self, hit: bool) -> None:
+        if self.on_lookup is not None:
+            self.on_lookup(hit)
 
     def key(self, source_url: str, canonical: str, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str:
         return cache_key(source_url, canonical, headers, cookies, self.config.key_headers, self.config.key_cookies)

@@ -203,6 +203,8 @@ def build_services(config: Config) -> Services:
     if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry or cloud_watch or new_relic:
         services.metrics = Metrics(config.metrics, services.gauges, telemetry, cloud_watch, datadog_apm, new_relic)
         workers.on_span = services.metrics.span
+        if internal_cache is not None:
+            internal_cache.on_lookup = services.metrics.cache_lookup
     injectors = [tracer.inject for tracer, on in ((telemetry, config.telemetry.propagate_external),
                                                   (datadog_apm, config.metrics.datadog_propagate_external),
                                                   (new_relic, config.metrics.new_relic_propagate_external))

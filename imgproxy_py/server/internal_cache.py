@@ -33,6 +33,7 @@ async def serve_cached(request: Request, cache: InternalCache, key: str, render:
         entry = await revalidate(entry)
         if entry is not None:
             await cache.save(key, entry)
+    cache.counted(entry is not None and entry.fresh())
     if entry is None or not entry.fresh():
         # bypass_cache renders and replaces the entry.
         async def render_entry() -> CacheEntry:
