@@ -9,9 +9,10 @@ categories: ``path_parsing``, ``security``, ``download``, ``image_data_size``, `
 (``queue``, ``downloading_image``, ``processing_image``, ``streaming_image``), the gauges
 ``workers``, ``requests_in_progress``, ``images_in_progress``, ``workers_utilization``,
 ``vips_memory_bytes``, ``vips_max_memory_bytes``, ``vips_allocs``, the process collector's
-``process_*`` and imgproxy Pro's internal-cache ``cache_hits_total`` / ``cache_misses_total``; for DataDog, imgproxy's ``imgproxy.*`` gauges.  What only imgproxy_py reports
-is prefixed ``imgproxy_py_`` (``imgproxy_py.`` for DogStatsD).  Gauges are read from the live
-objects when scraped, or every ``IMGPROXY_METRICS_INTERVAL`` seconds for DogStatsD.
+``process_*`` and imgproxy Pro's internal-cache ``cache_hits_total`` / ``cache_misses_total``;
+for DataDog, imgproxy's ``imgproxy.*`` gauges.  What only imgproxy_py reports is prefixed
+``imgproxy_py_`` (``imgproxy_py.`` for DogStatsD).  Gauges are read from the live objects when
+scraped, or every ``IMGPROXY_METRICS_INTERVAL`` seconds for DogStatsD.
 """
 
 from __future__ import annotations

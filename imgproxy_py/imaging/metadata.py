@@ -42,11 +42,15 @@ def copyright_exif(img: pyvips.Image) -> bytes | None:
     return header + ifd + blob
 
 
-def strip_metadata(img: pyvips.Image, keep_copyright: bool) -> pyvips.Image:
-    """Remove every metadata field except those the result needs to display right."""
+def strip_metadata(img: pyvips.Image, keep_copyright: bool, keep_colour_profile: bool = False) -> pyvips.Image:
+    """Remove every metadata field except those the result needs to display right: with
+    ``keep_colour_profile`` (``strip_color_profile`` off), the profile an RGB source kept
+    (``colorspace_to_processing``; one converted to sRGB carries none by now)."""
     exif = copyright_exif(img) if keep_copyright else None
     out = img.copy()
     for name in img.get_fields():
+        if name == ICC_PROFILE_FIELD and keep_colour_profile:
+            continue
         if name.startswith(("exif-", "xmp-", "iptc-", "photoshop-", ICC_PROFILE_FIELD)) or name in (
                 "orientation", "gainmap-data"):
             out.remove(name)

@@ -214,7 +214,7 @@ def run_steps(p: Processor, img: pyvips.Image, po: PipelineOptions, out: OutputO
 def encode(p: Processor, img: pyvips.Image, out: OutputOptions, out_format: ImageFormat, deadline: Deadline,
            palette_bits: int | None, src_w: int, src_h: int) -> ProcessResult:
     if out.strip_metadata:
-        img = strip_metadata(img, out.keep_copyright)
+        img = strip_metadata(img, out.keep_copyright, keep_colour_profile=not out.strip_color_profile)
     out_format = fallback_for_small(out_format, img, page_height(img))
     img = apply_result_metadata(img, out, out_format, p.encoder_settings)
     quality = out.quality_for(out_format, p.quality, dict(p.format_quality))

@@ -54,10 +54,11 @@ def profile_source(name: str, profiles_dir: str) -> str:
 
 
 def convert_to_profile(img: pyvips.Image, name: str, fmt: ImageFormat, profiles_dir: str) -> pyvips.Image:
-    """``img`` (8-bit sRGB after the steps) converted to the profile, which it then carries."""
+    """``img`` (8-bit sRGB after the steps, or in the RGB space of the profile it kept)
+    converted to the profile, which it then carries."""
     source = profile_source(name, profiles_dir)
     try:
-        converted = img.icc_transform(source, input_profile="srgb", intent="perceptual", depth=8)
+        converted = img.icc_transform(source, embedded=True, input_profile="srgb", intent="perceptual", depth=8)
     except pyvips.Error as exc:
         raise UnprocessableImageError(f"can't convert to color profile {name!r}: {exc}") from exc
     if converted.interpretation == "cmyk" and fmt not in CMYK_FORMATS:

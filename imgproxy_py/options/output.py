@@ -103,7 +103,9 @@ OPTIONS = (
     output_option("keep_copyright", ("kcr",), F, Arg("keep_copyright", BOOL), "keep_copyright",
                   "Keep EXIF Copyright and Artist when stripping metadata (default true).", "kcr:0"),
     output_option("strip_color_profile", ("scp",), F, Arg("strip_color_profile", BOOL), "strip_color_profile",
-                  "Convert to sRGB and drop the ICC profile.", "scp:0"),
+                  "Apply the embedded ICC profile (the result is sRGB, without one; default). With 0 an RGB "
+                  "source keeps its own colour space and profile (Display P3, Adobe RGB) where the format "
+                  "holds one; other sources are converted.", "scp:0"),
     output_option("dpi", (), F, Arg("dpi", ArgType(f"number 0-{MAX_DPI:.0f}", parse_dpi)), "dpi",
                   "The result's resolution metadata (JFIF density, PNG pHYs, EXIF); 0: the image's own, "
                   "`IMGPROXY_STRIP_METADATA_DPI` when metadata is stripped.", "dpi:300"),

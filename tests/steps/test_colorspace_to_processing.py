@@ -77,3 +77,38 @@ def test_preserve_hdr_falls_back_to_8_bits(url_options: str, out_format: ImageFo
 def test_preserve_hdr_falls_back_with_alpha() -> None:
     img = _hdr(solid(8, 8, (10, 20, 30, 128)).colourspace("rgb16"))
     assert img.format == "uchar"
+
+
+def _kept(img: pyvips.Image, out_format: ImageFormat = ImageFormat.PNG, strip: bool = False) -> pyvips.Image:
+    c = context(img, out_format=out_format)
+    c.out = replace(c.out, strip_color_profile=strip)
+    colorspace_to_processing(c)
+    return c.img
+
+
+P3_RED = solid(8, 8, (255, 0, 0)).icc_transform("p3", input_profile="srgb", intent="relative")
+
+
+def test_scp_0_keeps_an_rgb_sources_numbers_and_profile() -> None:
+    img = _kept(P3_RED)
+    assert (img.interpretation, img.format, img.bands) == ("srgb", "uchar", 3)
+    assert img.get("icc-profile-data") == P3_RED.get("icc-profile-data")
+    assert img(4, 4) == P3_RED(4, 4)  # not converted: still P3 numbers
+    sixteen = _kept(P3_RED.colourspace("rgb16"))  # 16 bits: scaled to 8, not converted
+    assert sixteen.format == "uchar" and sixteen(4, 4) == pytest.approx(P3_RED(4, 4), abs=1)
+    assert sixteen.get_typeof("icc-profile-data")
+
+
+@pytest.mark.parametrize(
+    ("make", "out_format", "strip"),
+    [
+        (lambda: P3_RED, ImageFormat.PNG, True),  # the default: applied and removed
+        (lambda: P3_RED, ImageFormat.GIF, False),  # the result can't carry it
+        (lambda: solid(8, 8, (255, 0, 0)).icc_transform("cmyk", input_profile="srgb"), ImageFormat.JPEG, False),
+    ],
+)
+def test_otherwise_the_profile_is_applied(make: Callable[[], pyvips.Image], out_format: ImageFormat,
+                                          strip: bool) -> None:
+    img = _kept(make(), out_format, strip)
+    assert (img.interpretation, img.bands) == ("srgb", 3) and not img.get_typeof("icc-profile-data")
+    assert img(4, 4)[0] > 200 and max(img(4, 4)[1:]) < 60  # sRGB red again (CMYK's red is duller)

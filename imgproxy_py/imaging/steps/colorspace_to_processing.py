@@ -1,5 +1,11 @@
 """``colorspace_to_processing``: every later step works on 8-bit sRGB (with alpha when there is one).
 
+With ``strip_color_profile`` off (``scp:0``, ``IMGPROXY_STRIP_COLOR_PROFILE=false``) and a result
+format that carries a profile, an RGB source keeps its own colour space, as imgproxy keeps it:
+its pixels are processed as they are (8-bit) and its embedded profile (Display P3, Adobe RGB...)
+goes with the result, so wide-gamut colours survive.  Other sources (CMYK, grey, Lab) are
+converted to sRGB either way.
+
 With ``preserve_hdr`` (``IMGPROXY_PRESERVE_HDR``) a high-bit source whose result format can
 hold 16 bits stays high-bit instead: RGB16 (scRGB becomes RGB16) or, for a grey source, grey16,
 as imgproxy documents.  Other results, and requests using steps written for 8 bits
@@ -14,7 +20,8 @@ import pyvips
 
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.context import Context
-from imgproxy_py.imaging.vips import apply_embedded_profile, has_alpha, to_srgb
+from imgproxy_py.imaging.result_metadata import PROFILE_FORMATS
+from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD, apply_embedded_profile, has_alpha, to_srgb
 from imgproxy_py.options.model import PipelineOptions
 
 # Result formats that hold more than 8 bits a sample (HEIC and AVIF at 10 or 12).
@@ -56,8 +63,28 @@ def keeps_high_bit(c: Context) -> bool:
                for f in dataclasses.fields(PipelineOptions) if f.name not in HIGH_BIT_SAFE_OPTIONS)
 
 
+def keeps_colour_profile(c: Context) -> bool:
+    """Whether the source's own RGB colour space and profile go through to the result."""
+    img = c.img
+    if c.out.strip_color_profile or c.out_format not in PROFILE_FORMATS or not img.get_typeof(ICC_PROFILE_FIELD):
+        return False
+    if img.interpretation not in ("srgb", "rgb", "rgb16") or img.bands not in (3, 4):
+        return False
+    profile = bytes(img.get(ICC_PROFILE_FIELD))
+    return profile[16:20] == b"RGB "  # the profile's data colour space, ICC.1 7.2.6
+
+
+def in_own_rgb(img: pyvips.Image) -> pyvips.Image:
+    """The RGB image as 8-bit numbers of its own colour space, its profile still attached."""
+    if img.format != "uchar":  # RGB16: the numbers scaled down, no colour conversion
+        img = img.colourspace("srgb")
+        if img.format != "uchar":
+            img = img.cast("uchar")
+    return img.copy(interpretation="srgb")
+
+
 def colorspace_to_processing(c: Context) -> None:
     if keeps_high_bit(c):
         c.img = to_high_bit(c.img)
         return
-    c.img = to_srgb(c.img)
+    c.img = in_own_rgb(c.img) if keeps_colour_profile(c) else to_srgb(c.img)

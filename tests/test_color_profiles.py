@@ -1,0 +1,90 @@
+"""``strip_color_profile`` through the server: by default a source's embedded profile is applied
+(the result is sRGB and carries none); with ``scp:0`` or ``IMGPROXY_STRIP_COLOR_PROFILE=false`` an
+RGB source keeps its own colour space and profile, as imgproxy keeps them, so a Display P3
+photo's saturated colours reach wide-gamut screens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+import pyvips
+
+from tests.servers import AppServer, Origin
+from tests.test_http_encoding import icc_description, icc_of
+
+# sRGB's pure red, written in Display P3 numbers (libvips' built-in "p3" profile).
+P3_RED = (234, 51, 35)
+
+
+def p3_source(fmt: str) -> tuple[bytes, bytes]:
+    """A 64x48 saturated-red picture in Display P3 numbers with the P3 profile embedded, and
+    that profile."""
+    red = pyvips.Image.black(64, 48, bands=3).new_from_image([255, 0, 0]).cast("uchar").copy(interpretation="srgb")
+    p3 = red.icc_transform("p3", input_profile="srgb", intent="relative")
+    profile = bytes(p3.get("icc-profile-data"))
+    data = p3.jpegsave_buffer(Q=95) if fmt == "jpg" else p3.pngsave_buffer()
+    return bytes(data), profile
+
+
+def centre(data: bytes) -> list[float]:
+    img = pyvips.Image.new_from_buffer(data, "")
+    return [float(v) for v in img.getpoint(img.width // 2, img.height // 2)[:3]]
+
+
+def close(pixel: list[float], expected: tuple[int, int, int], tolerance: float = 6) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "png"])
+def test_the_profile_is_applied_by_default_and_kept_with_scp_0(client: httpx.Client, server: AppServer,
+                                                               origin: Origin, fmt: str) -> None:
+    data, profile = p3_source(fmt)
+    url = origin.add(f"/profiles/p3.{fmt}", data)
+    assert close(centre(data), P3_RED)  # the source really holds P3 numbers
+    converted = client.get(f"{server.base}/unsafe/rs:fit:32:32/plain/{url}")
+    assert converted.status_code == 200
+    assert icc_of(converted.content) is None and close(centre(converted.content), (255, 0, 0))
+    for out in ("jpg", "png", "webp"):
+        kept = client.get(f"{server.base}/unsafe/rs:fit:32:32/scp:0/plain/{url}@{out}")
+        assert kept.status_code == 200, kept.text
+        assert icc_of(kept.content) == profile, out
+        assert "P3" in icc_description(profile)
+        assert close(centre(kept.content), P3_RED), (out, centre(kept.content))
+
+
+def test_gif_results_and_non_rgb_sources_are_converted(client: httpx.Client, server: AppServer,
+                                                       origin: Origin) -> None:
+    data, _ = p3_source("jpg")
+    url = origin.add("/profiles/p3-for-gif.jpg", data)
+    gif = client.get(f"{server.base}/unsafe/rs:fit:32:32/scp:0/plain/{url}@gif")  # GIF holds no profile
+    assert gif.status_code == 200 and close(centre(gif.content), (255, 0, 0), tolerance=12)
+    cmyk = pyvips.Image.black(40, 30, bands=3).new_from_image([255, 0, 0]).cast("uchar")
+    cmyk_url = origin.add("/profiles/cmyk.jpg", bytes(cmyk.copy(interpretation="srgb")
+                                                      .icc_transform("cmyk", input_profile="srgb").jpegsave_buffer()))
+    result = client.get(f"{server.base}/unsafe/rs:fit:20:20/scp:0/plain/{cmyk_url}@png")
+    assert result.status_code == 200 and icc_of(result.content) is None
+    assert pyvips.Image.new_from_buffer(result.content, "").bands == 3
+
+
+def test_a_kept_profile_is_the_input_of_color_profile(client: httpx.Client, server: AppServer,
+                                                      origin: Origin) -> None:
+    data, _ = p3_source("png")
+    url = origin.add("/profiles/p3-to-srgb.png", data)
+    result = client.get(f"{server.base}/unsafe/rs:fit:32:32/scp:0/cp:srgb/plain/{url}@png")
+    assert result.status_code == 200
+    profile = icc_of(result.content)
+    assert profile is not None and "sRGB" in icc_description(profile)
+    assert close(centre(result.content), (255, 0, 0))  # converted from P3, not read as sRGB
+
+
+def test_the_setting_turns_it_on_for_every_url(client: httpx.Client, start_server: Callable[..., AppServer],
+                                               origin: Origin) -> None:
+    server = start_server(IMGPROXY_STRIP_COLOR_PROFILE="false")
+    data, profile = p3_source("jpg")
+    url = origin.add("/profiles/p3-setting.jpg", data)
+    kept = client.get(f"{server.base}/unsafe/rs:fit:32:32/plain/{url}")
+    assert icc_of(kept.content) == profile and close(centre(kept.content), P3_RED)
+    stripped = client.get(f"{server.base}/unsafe/rs:fit:32:32/scp:1/plain/{url}")
+    assert icc_of(stripped.content) is None and close(centre(stripped.content), (255, 0, 0))
