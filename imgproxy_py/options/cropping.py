@@ -53,6 +53,6 @@ OPTIONS = (
     Option("trim", ("t",), F,
            Args(Arg("threshold", FLOAT, keep_if_empty=True), Arg("color", HEX_COLOR, keep_if_empty=True),
                 Arg("equal_hor", BOOL, keep_if_empty=True), Arg("equal_ver", BOOL, keep_if_empty=True)),
-           _trim, "Remove a border of one colour (default: the top-left pixel's), optionally the same on "
-           "opposite sides.", "t:10:ffffff"),
+           _trim, "Remove a border of one colour (default: the top-left pixel's; transparency counts as "
+           "`ff00ff`, as in imgproxy), optionally the same on opposite sides.", "t:10:ffffff"),
 )

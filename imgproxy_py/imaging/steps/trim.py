@@ -13,7 +13,9 @@ def trim(c: Context) -> None:
         return
     c.img = to_srgb(c.img)  # the colour to trim is given, and compared, in sRGB
     img = c.img = materialize(c.img, c.deadline)  # read twice: to find the edges, then to crop
-    probe = img.flatten(background=[255, 255, 255]) if has_alpha(img) else img
+    # Transparent areas are compared as magenta, as imgproxy flattens them: ``trim:1:ff00ff``
+    # trims a transparent border, and white content next to one is never mistaken for it.
+    probe = img.flatten(background=[255, 0, 255]) if has_alpha(img) else img
     background = t.color.rgb if t.color is not None else probe(0, 0)[:3]
     # libvips takes no negative threshold (it would use its default, 10, as for 0 here).
     threshold = t.threshold if t.threshold and t.threshold > 0 else 10.0
