@@ -27,7 +27,13 @@ from imgproxy_py.server.etag import (
     parse_if_none_match,
 )
 from imgproxy_py.server.internal_cache import serve_cached
-from imgproxy_py.server.responses import CONTENT_SECURITY_POLICY, byte_range, cache_headers, content_disposition
+from imgproxy_py.server.responses import (
+    CONTENT_SECURITY_POLICY,
+    CachePolicy,
+    byte_range,
+    cache_headers,
+    content_disposition,
+)
 from imgproxy_py.server.watermarks import processor_for
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import source_identity
@@ -226,13 +232,9 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
              opts_tag: str, origin_etag: str | None) -> dict[str, str]:
     config = services.config
     delivery = config.delivery
-    headers = cache_headers(config.server.ttl, out.expires)
-    if config.server.cache_control_passthrough and source.cache_control and fallback_status is None:
-        headers["Cache-Control"] = source.cache_control
-        if source.expires:
-            headers["Expires"] = source.expires
-    if fallback_status is not None and delivery.fallback_image_ttl:
-        headers.update(cache_headers(delivery.fallback_image_ttl, out.expires))
+    policy = CachePolicy(config.server.ttl, config.server.cache_control_passthrough, delivery.fallback_image_ttl)
+    headers = policy.headers(out.expires, fallback=fallback_status is not None, status=fallback_status or 200,
+                             origin_cache_control=source.cache_control, origin_expires=source.expires)
     if fallback_status is None:  # IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH
         headers.update(config.fetch.origin_headers.passed_back(source.headers))
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-from email.utils import formatdate
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
 from imgproxy_py.formats import ImageFormat
@@ -21,10 +22,56 @@ def cache_headers(ttl: int, expires: int | None, now: float | None = None) -> di
     max_age = ttl
     if expires is not None:
         max_age = max(0, min(ttl, int(expires - now)))
-    return {
-        "Cache-Control": f"max-age={max_age}, public",
-        "Expires": formatdate(now + max_age, usegmt=True),
-    }
+    return _max_age(max_age, now)
+
+
+def _max_age(max_age: int, now: float) -> dict[str, str]:
+    if max_age <= 0:
+        return {"Cache-Control": "no-cache"}
+    return {"Cache-Control": f"max-age={max_age}, public", "Expires": formatdate(now + max_age, usegmt=True)}
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """What decides a processed image's ``Cache-Control``, in imgproxy's order (its response
+    writer): a fallback image's own TTL, then the URL's ``expires`` if sooner, then, for an
+    answer with an error status, nothing a cache may keep, then the origin's headers with
+    ``IMGPROXY_CACHE_CONTROL_PASSTHROUGH`` (its ``Cache-Control``, else its ``Expires`` as a
+    max-age), then ``IMGPROXY_TTL``; a TTL of 0 is ``no-cache``.  ``Expires`` goes with every
+    max-age (imgproxy sends none; caches read max-age first)."""
+
+    ttl: int
+    passthrough: bool = False
+    fallback_ttl: int = 0
+
+    def headers(self, expires: int | None, *, fallback: bool = False, status: int = 200,
+                origin_cache_control: str | None = None, origin_expires: str | None = None,
+                now: float | None = None) -> dict[str, str]:
+        now = time.time() if now is None else now
+        max_age = self.fallback_ttl if fallback and self.fallback_ttl > 0 else -1
+        if expires is not None and (max_age < 0 or expires < now + max_age):
+            max_age = min(self.ttl, max(0, int(expires - now)))
+        if max_age >= 0:
+            return _max_age(max_age, now)
+        if status >= 400:
+            return {"Cache-Control": "no-cache"}
+        if self.passthrough and not fallback:
+            if origin_cache_control:
+                passed = {"Cache-Control": origin_cache_control}
+                return {**passed, "Expires": origin_expires} if origin_expires else passed
+            until = _seconds_until(origin_expires, now)
+            if until:  # an origin Expires in the past falls through to the TTL, as in imgproxy
+                return _max_age(until, now)
+        return _max_age(self.ttl, now)
+
+
+def _seconds_until(http_date: str | None, now: float) -> int | None:
+    if not http_date:
+        return None
+    try:
+        return max(0, int(parsedate_to_datetime(http_date).timestamp() - now))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
