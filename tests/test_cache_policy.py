@@ -5,12 +5,17 @@ and the URL's ``expires``, in imgproxy's order."""
 
 from __future__ import annotations
 
+import time
 from email.utils import formatdate
 
+import httpx
 import pytest
 
 from imgproxy_py.server.responses import CachePolicy
+from tests.conftest import asset
+from tests.servers import Origin
 
+HOPPER_JPEG = asset("hopper.jpg").read_bytes()
 NOW = 1_900_000_000.0
 LATER = int(NOW) + 86_400 * 365  # imgproxy's test uses a date years ahead
 
@@ -64,3 +69,20 @@ def test_expires_goes_with_every_max_age() -> None:
     passed = CachePolicy(3600, passthrough=True).headers(None, origin_cache_control="max-age=5",
                                                          origin_expires="Thu, 01 Jan 2032 00:00:00 GMT", now=NOW)
     assert passed == {"Cache-Control": "max-age=5", "Expires": "Thu, 01 Jan 2032 00:00:00 GMT"}
+
+
+def test_cache_control_passthrough(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    passing = start_server(IMGPROXY_CACHE_CONTROL_PASSTHROUGH="true", IMGPROXY_TTL="3600")
+    controlled = origin.add("/delivery/controlled.jpg", HOPPER_JPEG, headers={"Cache-Control": "max-age=1234, public"})
+    assert client.get(f"{passing.base}/unsafe/w:20/plain/{controlled}").headers["cache-control"] == (
+        "max-age=1234, public")
+    # An origin with only Expires: its remaining time as the max-age, as imgproxy does.
+    later = formatdate(time.time() + 1239, usegmt=True)
+    dated = origin.add("/delivery/dated.jpg", HOPPER_JPEG, headers={"Expires": later})
+    max_age = int(client.get(f"{passing.base}/unsafe/w:20/plain/{dated}").headers["cache-control"]
+                  .removeprefix("max-age=").split(",")[0])
+    assert 1230 <= max_age <= 1239
+    # The URL's expires comes first.
+    soon = int(time.time()) + 100
+    capped = client.get(f"{passing.base}/unsafe/w:20/exp:{soon}/plain/{controlled}").headers["cache-control"]
+    assert capped.startswith("max-age=") and int(capped.removeprefix("max-age=").split(",")[0]) <= 100

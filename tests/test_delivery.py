@@ -6,7 +6,6 @@ import base64
 import concurrent.futures
 import socket
 import time
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 
 import httpx
@@ -171,22 +170,6 @@ def test_fallback_image(client: httpx.Client, start_server, origin: Origin) -> N
     assert response.status_code == 404 and decode(response.content).width == 20
     assert response.headers["cache-control"] == "no-cache"  # an error status, and no fallback TTL
 
-
-def test_cache_control_passthrough(client: httpx.Client, start_server, origin: Origin) -> None:  # type: ignore[no-untyped-def]
-    passing = start_server(IMGPROXY_CACHE_CONTROL_PASSTHROUGH="true", IMGPROXY_TTL="3600")
-    controlled = origin.add("/delivery/controlled.jpg", HOPPER, headers={"Cache-Control": "max-age=1234, public"})
-    assert client.get(f"{passing.base}/unsafe/w:20/plain/{controlled}").headers["cache-control"] == (
-        "max-age=1234, public")
-    # An origin with only Expires: its remaining time as the max-age, as imgproxy does.
-    later = formatdate(time.time() + 1239, usegmt=True)
-    dated = origin.add("/delivery/dated.jpg", HOPPER, headers={"Expires": later})
-    max_age = int(client.get(f"{passing.base}/unsafe/w:20/plain/{dated}").headers["cache-control"]
-                  .removeprefix("max-age=").split(",")[0])
-    assert 1230 <= max_age <= 1239
-    # The URL's expires comes first.
-    soon = int(time.time()) + 100
-    capped = client.get(f"{passing.base}/unsafe/w:20/exp:{soon}/plain/{controlled}").headers["cache-control"]
-    assert capped.startswith("max-age=") and int(capped.removeprefix("max-age=").split(",")[0]) <= 100
 
 
 def test_fallback_image_url_is_fetched_once_at_start(client: httpx.Client, start_server,  # type: ignore[no-untyped-def]
