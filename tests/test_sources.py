@@ -53,6 +53,7 @@ from tests.servers import AppServer, Origin
         ("2a00:1450:4001::200:5efe:a01:203", AddressPolicy(allow_private=False), False),  # ISATAP of 10.1.2.3
         ("fd00::5efe:5db8:d822", AddressPolicy(allow_private=False), False),  # ISATAP under a ULA prefix
         ("fe80::5efe:5db8:d822", AddressPolicy(), False),  # ISATAP under the link-local prefix
+        ("ff02::5efe:5db8:d822", AddressPolicy(), False),  # multicast, whatever it carries
         ("::ffff:10.1.2.3", AddressPolicy(allow_private=False), False),
         ("::ffff:93.184.216.34", AddressPolicy(allow_private=False), True),
     ],

@@ -68,7 +68,8 @@ class AddressPolicy:
         # ::/8) are reserved blocks by definition, and an IPv6-only host reaches every IPv4
         # origin through 64:ff9b::/96.
         routed = embedded or ip
-        if routed.is_unspecified or routed.is_multicast or (routed.is_reserved and not routed.is_loopback):
+        if routed.is_unspecified or routed.is_multicast or ip.is_multicast or (
+                routed.is_reserved and not routed.is_loopback):
             raise SourceNotAllowedError(f"source address is not routable: {ip}")
         judged = (ip, embedded) if embedded is not None else (ip,)
         if not self.allow_loopback and any(a.is_loopback for a in judged):
