@@ -4,6 +4,8 @@ the options' needs against what this installation has, and what the client's hea
 from __future__ import annotations
 
 import hmac
+import re
+from collections.abc import Mapping
 
 from starlette.requests import Request
 
@@ -74,23 +76,32 @@ def require_features(options: RequestOptions, services: Services) -> None:
 
 def client_features(request: Request, services: Services) -> ClientFeatures:
     accept = request.headers.get("accept", "")
-    dpr = width = 0.0
+    dpr, width = 0.0, 0
     if services.config.server.enable_client_hints:
-        dpr = _header_float(request, "sec-ch-dpr", "dpr")
-        width = _header_float(request, "sec-ch-width", "width")
+        dpr, width = client_hints(request.headers)
     return ClientFeatures(accepts_webp=ImageFormat.WEBP.mime in accept, accepts_avif=ImageFormat.AVIF.mime in accept,
-                          accepts_jxl=ImageFormat.JXL.mime in accept,
-                          dpr=dpr, width=int(width))
+                          accepts_jxl=ImageFormat.JXL.mime in accept, dpr=dpr, width=width)
 
 
-def _header_float(request: Request, *names: str) -> float:
-    for name in names:
-        value = request.headers.get(name)
-        if value:
-            try:
-                number = float(value)
-            except ValueError:
-                continue
-            if 0 < number < 100_000:
-                return number
-    return 0.0
+# imgproxy's bounds for the client hints: a DPR above 8 is ignored, a width is a whole number.
+MAX_CLIENT_HINT_DPR = 8.0
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")  # an int64, as Go's Atoi reads it
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # no "1_5", " 2", "nan"
+
+
+def client_hints(headers: Mapping[str, str]) -> tuple[float, int]:
+    """(DPR, width) from ``Sec-CH-DPR``/``DPR`` and ``Sec-CH-Width``/``Width``, the first usable
+    of each pair as imgproxy reads them; 0 where none is."""
+    dpr = 0.0
+    for name in ("sec-ch-dpr", "dpr"):
+        raw = headers.get(name) or ""
+        if _DECIMAL.fullmatch(raw) and 0 < float(raw) <= MAX_CLIENT_HINT_DPR:
+            dpr = float(raw)
+            break
+    width = 0
+    for name in ("sec-ch-width", "width"):
+        raw = headers.get(name) or ""
+        if _WHOLE_NUMBER.fullmatch(raw) and int(raw) > 0:
+            width = int(raw)
+            break
+    return dpr, width
