@@ -123,3 +123,17 @@ def test_encrypted_source_uses_decryptor() -> None:
     assert parsed.source.extension == "png"
     with pytest.raises(InvalidURLError):
         parse_path("/s/rs:fit:10/enc/CIPHER", URLGrammar())
+
+
+def test_imgproxy_signature_cases() -> None:
+    # imgproxy's security/signature_test.go (v4): its VerifySignature signs "/" + the path given.
+    pairs = [(b"test-key", b"test-salt")]
+    assert verify_signature("oWaL7QoW5TsgbuiS9-5-DI8S3Ibbo1gdB2SteJh3a20", "/asd", pairs)
+    assert verify_signature("oWaL7QoW5Ts", "/asd", pairs, size=8)  # truncated
+    assert not verify_signature("oWaL7QoW5Ts", "/asd", pairs)  # truncated, but the full size expected
+    both = [*pairs, (b"test-key2", b"test-salt2")]
+    assert verify_signature("jYz1UZ7j1BCdSzH3pZhaYf0iuz0vusoOTdqJsUT6WXI", "/asd", both)
+    assert verify_signature("oWaL7QoW5TsgbuiS9-5-DI8S3Ibbo1gdB2SteJh3a20", "/asd", both)
+    assert not verify_signature("dtLwhdnPPis", "/asd", both)
+    assert verify_signature("truested", "/asd", pairs, trusted=["truested"])
+    assert not verify_signature("untrusted", "/asd", pairs, trusted=["truested"])
