@@ -183,6 +183,8 @@ class Metrics:
         """An error of imgproxy's category ``kind``; ``exc`` is the error itself, when there is one."""
         for tracing in self.tracing:
             tracing.error(kind, exc)
+        if self.telemetry is not None:
+            self.telemetry.count_error(kind)
         if self._prom is not None:
             self._prom.errors.labels(type=kind).inc()
         if self._statsd is not None:

@@ -91,6 +91,10 @@ class Telemetry:
         current = trace.get_current_span()
         current.set_attribute("error.type", kind)
         current.set_status(Status(StatusCode.ERROR, str(exc) if exc is not None else kind))
+
+    def count_error(self, kind: str) -> None:
+        """imgproxy's ``errors_total{type}``: once per error, from the metrics hub (``error``
+        also runs for the span of a request whose unexpected error the hub then sees again)."""
         if self._instruments is not None:
             self._instruments.errors.add(1, {"type": kind})
 
