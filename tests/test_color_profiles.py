@@ -1,7 +1,8 @@
-"""``strip_color_profile`` through the server: by default a source's embedded profile is applied
-(the result is sRGB and carries none); with ``scp:0`` or ``IMGPROXY_STRIP_COLOR_PROFILE=false`` an
-RGB source keeps its own colour space and profile, as imgproxy keeps them, so a Display P3
-photo's saturated colours reach wide-gamut screens."""
+"""Colour spaces through the server.  ``strip_color_profile``: by default a source's embedded
+profile is applied (the result is sRGB and carries none); with ``scp:0`` or
+``IMGPROXY_STRIP_COLOR_PROFILE=false`` an RGB source keeps its own colour space and profile, as
+imgproxy keeps them, so a Display P3 photo's saturated colours reach wide-gamut screens.  A grey
+source stays grey in PNG, JPEG and TIFF results, as imgproxy 4 keeps it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 import pyvips
 
-from tests.servers import AppServer, Origin
+from tests.servers import ASSETS, AppServer, Origin
 from tests.test_http_encoding import icc_description, icc_of
 
 # sRGB's pure red, written in Display P3 numbers (libvips' built-in "p3" profile).
@@ -88,3 +89,18 @@ def test_the_setting_turns_it_on_for_every_url(client: httpx.Client, start_serve
     assert icc_of(kept.content) == profile and close(centre(kept.content), P3_RED)
     stripped = client.get(f"{server.base}/unsafe/rs:fit:32:32/scp:1/plain/{url}")
     assert icc_of(stripped.content) is None and close(centre(stripped.content), (255, 0, 0))
+
+
+@pytest.mark.parametrize(("fmt", "out"), [("png", "png"), ("jpg", "jpg"), ("png", "jpg"), ("png", "tiff")])
+def test_a_grey_source_stays_grey(client: httpx.Client, server: AppServer, origin: Origin, fmt: str,
+                                  out: str) -> None:
+    grey = pyvips.Image.new_from_file(str(ASSETS / "core" / "hopper.jpg")).colourspace("b-w")
+    url = origin.add(f"/profiles/grey.{fmt}", bytes(grey.write_to_buffer(f".{fmt}")))
+    kept = client.get(f"{server.base}/unsafe/rs:fit:64:64/plain/{url}@{out}")
+    img = pyvips.Image.new_from_buffer(kept.content, "")
+    assert kept.status_code == 200 and (img.bands, img.interpretation) == (1, "b-w")
+    rgb = client.get(f"{server.base}/unsafe/rs:fit:64:64/plain/{url}@webp")  # WebP has no grey
+    assert pyvips.Image.new_from_buffer(rgb.content, "").bands == 3
+    if out == "png":  # one channel instead of three: a smaller file
+        as_rgb = bytes(img.colourspace("srgb").pngsave_buffer(compression=6, filter="all"))
+        assert len(kept.content) < 0.9 * len(as_rgb)

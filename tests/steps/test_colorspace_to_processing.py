@@ -29,7 +29,7 @@ GREY = solid(8, 8).extract_band(0).copy(interpretation="b-w")
     ],
 )
 def test_srgb_uchar(make: Callable[[], pyvips.Image], bands: int) -> None:
-    c = context(make())
+    c = context(make(), out_format=ImageFormat.WEBP)  # no grey WebP: every source becomes sRGB
     colorspace_to_processing(c)
     assert (c.img.interpretation, c.img.format, c.img.bands) == ("srgb", "uchar", bands)
 
@@ -112,3 +112,41 @@ def test_otherwise_the_profile_is_applied(make: Callable[[], pyvips.Image], out_
     img = _kept(make(), out_format, strip)
     assert (img.interpretation, img.bands) == ("srgb", 3) and not img.get_typeof("icc-profile-data")
     assert img(4, 4)[0] > 200 and max(img(4, 4)[1:]) < 60  # sRGB red again (CMYK's red is duller)
+
+
+@pytest.mark.parametrize("out_format", [ImageFormat.PNG, ImageFormat.JPEG, ImageFormat.TIFF])
+@pytest.mark.parametrize("make", [lambda: GREY, lambda: GREY.colourspace("grey16")])
+def test_grey_stays_grey_where_the_result_can_hold_it(make: Callable[[], pyvips.Image],
+                                                       out_format: ImageFormat) -> None:
+    c = context(make(), "rs:fit:4:4/rot:90/br:10", out_format=out_format)  # geometry and brightness
+    colorspace_to_processing(c)
+    assert (c.img.interpretation, c.img.format, c.img.bands) == ("b-w", "uchar", 1)
+    assert c.img(4, 4)[0] == pytest.approx(GREY(4, 4)[0], abs=1)
+
+
+@pytest.mark.parametrize(
+    ("make", "url_options", "out_format"),
+    [
+        (lambda: GREY, "", ImageFormat.WEBP),  # no grey WebP
+        (lambda: GREY, "", ImageFormat.AVIF),
+        (lambda: GREY.bandjoin(255).copy(interpretation="b-w"), "", ImageFormat.PNG),  # alpha
+        (lambda: GREY, "bl:2", ImageFormat.PNG),  # a filter written for RGB
+        (lambda: GREY, "wm:0.5", ImageFormat.PNG),  # a coloured watermark
+        (lambda: GREY, "g:sm", ImageFormat.PNG),  # smart crop and detection read colour
+        (lambda: GREY, "c:4:4:obj:face", ImageFormat.PNG),
+        (lambda: GREY.icc_transform("srgb", input_profile="srgb").colourspace("b-w"), "", ImageFormat.PNG),
+    ],
+)
+def test_otherwise_grey_becomes_srgb(make: Callable[[], pyvips.Image], url_options: str,
+                                     out_format: ImageFormat) -> None:
+    c = context(make(), url_options, out_format=out_format)
+    colorspace_to_processing(c)
+    assert (c.img.interpretation, c.img.format) == ("srgb", "uchar") and c.img.bands in (3, 4)
+
+
+def test_best_format_and_color_profile_make_grey_srgb() -> None:
+    for out in ({"best_format": True}, {"color_profile": "srgb"}):
+        c = context(GREY, out_format=ImageFormat.PNG)
+        c.out = replace(c.out, **out)
+        colorspace_to_processing(c)
+        assert c.img.bands == 3, out

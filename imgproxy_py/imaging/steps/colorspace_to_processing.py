@@ -1,5 +1,8 @@
 """``colorspace_to_processing``: every later step works on 8-bit sRGB (with alpha when there is one).
 
+A grey source without alpha stays one 8-bit grey channel where the result format and the steps
+in use allow it (``keeps_grey``), as imgproxy 4 keeps it.
+
 With ``strip_color_profile`` off (``scp:0``, ``IMGPROXY_STRIP_COLOR_PROFILE=false``) and a result
 format that carries a profile, an RGB source keeps its own colour space, as imgproxy keeps it:
 its pixels are processed as they are (8-bit) and its embedded profile (Display P3, Adobe RGB...)
@@ -22,7 +25,7 @@ from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.result_metadata import PROFILE_FORMATS
 from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD, apply_embedded_profile, has_alpha, to_srgb
-from imgproxy_py.options.model import PipelineOptions
+from imgproxy_py.options.model import GravityType, PipelineOptions
 
 # Result formats that hold more than 8 bits a sample (HEIC and AVIF at 10 or 12).
 HIGH_BIT_FORMATS = frozenset({ImageFormat.PNG, ImageFormat.AVIF, ImageFormat.JXL, ImageFormat.TIFF,
@@ -63,6 +66,33 @@ def keeps_high_bit(c: Context) -> bool:
                for f in dataclasses.fields(PipelineOptions) if f.name not in HIGH_BIT_SAFE_OPTIONS)
 
 
+# Results whose libvips saver writes one grey channel (AVIF, HEIC, WebP and GIF have none, or
+# go through wheels that take RGB).
+GREY_FORMATS = frozenset({ImageFormat.PNG, ImageFormat.JPEG, ImageFormat.TIFF})
+# Gravities that need no colour: detection and smart crop read RGB.
+_GREY_GRAVITIES = frozenset({GravityType.NORTH, GravityType.SOUTH, GravityType.EAST, GravityType.WEST,
+                             GravityType.NORTH_EAST, GravityType.NORTH_WEST, GravityType.SOUTH_EAST,
+                             GravityType.SOUTH_WEST, GravityType.CENTER, GravityType.FOCUS_POINT})
+
+
+def keeps_grey(c: Context) -> bool:
+    """Whether a grey source stays one grey channel (8 bits), as imgproxy 4 keeps it: its PNG
+    is a quarter smaller than the same pixels as RGB.  Only for results written by libvips'
+    grey-capable savers, without a profile to apply or choose, and with steps that need no
+    colour (autoquality, max_bytes and PNG palettes take one band as well); anything else gets
+    8-bit sRGB as before."""
+    img, out = c.img, c.out
+    if img.bands != 1 or img.interpretation not in ("b-w", "grey16") or img.get_typeof(ICC_PROFILE_FIELD):
+        return False
+    if c.out_format not in GREY_FORMATS or out.best_format or out.color_profile:
+        return False
+    crop_gravity = c.po.crop.gravity or c.po.gravity
+    if c.po.gravity.type not in _GREY_GRAVITIES or crop_gravity.type not in _GREY_GRAVITIES:
+        return False
+    return all(getattr(c.po, f.name) == getattr(_DEFAULTS, f.name)
+               for f in dataclasses.fields(PipelineOptions) if f.name not in HIGH_BIT_SAFE_OPTIONS)
+
+
 def keeps_colour_profile(c: Context) -> bool:
     """Whether the source's own RGB colour space and profile go through to the result."""
     img = c.img
@@ -86,5 +116,8 @@ def in_own_rgb(img: pyvips.Image) -> pyvips.Image:
 def colorspace_to_processing(c: Context) -> None:
     if keeps_high_bit(c):
         c.img = to_high_bit(c.img)
+        return
+    if keeps_grey(c):
+        c.img = c.img if c.img.format == "uchar" else c.img.colourspace("b-w").cast("uchar")
         return
     c.img = in_own_rgb(c.img) if keeps_colour_profile(c) else to_srgb(c.img)
