@@ -135,6 +135,7 @@ def test_grey_stays_grey_where_the_result_can_hold_it(make: Callable[[], pyvips.
         (lambda: GREY, "g:sm", ImageFormat.PNG),  # smart crop and detection read colour
         (lambda: GREY, "c:4:4:obj:face", ImageFormat.PNG),
         (lambda: GREY.icc_transform("srgb", input_profile="srgb").colourspace("b-w"), "", ImageFormat.PNG),
+        (lambda: GREY.cast("float").copy(interpretation="b-w"), "", ImageFormat.PNG),  # float grey
     ],
 )
 def test_otherwise_grey_becomes_srgb(make: Callable[[], pyvips.Image], url_options: str,

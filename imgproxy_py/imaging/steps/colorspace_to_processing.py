@@ -82,7 +82,9 @@ def keeps_grey(c: Context) -> bool:
     colour (autoquality, max_bytes and PNG palettes take one band as well); anything else gets
     8-bit sRGB as before."""
     img, out = c.img, c.out
-    if img.bands != 1 or img.interpretation not in ("b-w", "grey16") or img.get_typeof(ICC_PROFILE_FIELD):
+    if img.bands != 1 or (img.interpretation, img.format) not in (("b-w", "uchar"), ("grey16", "ushort")):
+        return False  # float or mislabelled grey takes to_srgb's conversions
+    if img.get_typeof(ICC_PROFILE_FIELD):
         return False
     if c.out_format not in GREY_FORMATS or out.best_format or out.color_profile:
         return False
@@ -118,6 +120,6 @@ def colorspace_to_processing(c: Context) -> None:
         c.img = to_high_bit(c.img)
         return
     if keeps_grey(c):
-        c.img = c.img if c.img.format == "uchar" else c.img.colourspace("b-w").cast("uchar")
+        c.img = c.img if c.img.format == "uchar" else c.img.colourspace("b-w")  # grey16: scaled to 8 bits
         return
     c.img = in_own_rgb(c.img) if keeps_colour_profile(c) else to_srgb(c.img)
