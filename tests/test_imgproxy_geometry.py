@@ -2,7 +2,9 @@
 (tests/imgproxy_geometry_cases.py) on its ``geometry.png`` (every fit, fill and fill-down case, with
 enlarge, extend, extend_aspect_ratio, rotate, padding and max_result_dimension), and its
 ``trim_test.go`` on its ``trim1.png`` (grey, 350x250), ``trim2.png`` (RGB) and ``trim3.png``
-(RGBA): threshold, colour, equal_hor and equal_ver (imgproxy v4 commit eef3b312, Apache-2.0)."""
+(RGBA): threshold, colour, equal_hor and equal_ver, and the DPR and offset cases of its
+``extend_test.go``, ``padding_test.go`` and ``crop_test.go`` (imgproxy v4 commit eef3b312,
+Apache-2.0)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,25 @@ TRIM_CASES = (
 )
 
 
+# On geometry.png (200x100): extend, extend_aspect_ratio, padding and fill gravity under a DPR
+# (a DPR the image can't grow to leaves the extended canvas at its CSS size).
+DPR_CASES = (
+    ("w:500/h:500/ex:1:ce", (500, 500)),
+    ("w:500/h:500/ex:1:no::5", (500, 500)),
+    ("w:500/h:500/ex:1:no::5/dpr:0.5", (250, 250)),
+    ("w:500/h:500/ex:1:no::5/dpr:2", (500, 500)),
+    ("w:500/h:500/ex:1:ea:5/dpr:2", (500, 500)),
+    ("w:300/h:600/exar:1:ce", (200, 400)),
+    ("w:300/h:600/exar:1:no::5/dpr:0.5", (150, 300)),
+    ("w:300/h:600/exar:1:no::5/dpr:2", (200, 400)),
+    ("dpr:0.5/pd:20:30:40:10/bg:f00/el:1", (120, 80)),
+    ("dpr:1/pd:20:30:40:10/bg:f00/el:1", (240, 160)),
+    ("dpr:2/pd:20:30:40:10/bg:f00/el:1", (480, 320)),
+    ("rs:fill:100:26/g:no/dpr:2", (200, 52)),
+    ("rs:fill:100:26/g:no::5/dpr:0.5", (50, 13)),
+)
+
+
 def result_size(server: AppServer, client: httpx.Client, options: str, source: str) -> tuple[int, int]:
     response = client.get(f"{server.base}/unsafe/{options}/plain/local:///imgproxy/{source}.png")
     assert response.status_code == 200, response.text
@@ -57,3 +78,8 @@ def test_imgproxy_result_size(server: AppServer, client: httpx.Client, case: str
 def test_imgproxy_trim_size(server: AppServer, client: httpx.Client, source: str, args: str,
                             size: tuple[int, int]) -> None:
     assert result_size(server, client, f"trim:{args}", source) == size
+
+
+@pytest.mark.parametrize(("options", "size"), DPR_CASES, ids=[c[0] for c in DPR_CASES])
+def test_imgproxy_dpr_size(server: AppServer, client: httpx.Client, options: str, size: tuple[int, int]) -> None:
+    assert result_size(server, client, options, "geometry") == size
