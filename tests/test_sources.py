@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 import httpx
 import pytest
 
 from imgproxy_py.errors import SourceNotAllowedError
-from imgproxy_py.security.addresses import AddressPolicy
+from imgproxy_py.security.addresses import AddressPolicy, embedded_ipv4
 from imgproxy_py.sources.local import local_path
 from tests.conftest import asset
 from tests.servers import AppServer, Origin
@@ -156,3 +157,21 @@ def test_local_escape_over_http(client: httpx.Client, server: AppServer) -> None
 )
 def test_source_urls_nothing_can_fetch_are_404(client: httpx.Client, server: AppServer, source: str) -> None:
     assert client.get(f"{server.base}/unsafe/w:10/plain/{source}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("address", "carried"),
+    [
+        # imgproxy's privatenet_test.go (v4.0.12), TestUnwrap; its NAT64 local-use cases are left out:
+        # they spell the /48 as 64ff:9b01:: (see embedded_ipv4).
+        ("::10.0.0.1", "10.0.0.1"), ("::8.8.8.8", "8.8.8.8"), ("::127.0.0.1", "127.0.0.1"),
+        ("2002:0a00:0001::", "10.0.0.1"), ("2002:0808:0808::", "8.8.8.8"), ("2002:6440:0001::", "100.64.0.1"),
+        ("64:ff9b::10.0.0.1", "10.0.0.1"), ("64:ff9b::8.8.8.8", "8.8.8.8"), ("64:ff9b::100.64.0.1", "100.64.0.1"),
+        ("2001::f5ff:fffe", "10.0.0.1"), ("2001::f7f7:f7f7", "8.8.8.8"),  # Teredo: the last 32 bits inverted
+        ("2001:db8::5efe:a00:1", "10.0.0.1"), ("2001:db8::200:5efe:c0a8:101", "192.168.1.1"),  # ISATAP
+        ("2001:4860:4860::8888", None), ("fc00::1", None),
+    ],
+)
+def test_imgproxy_unwrap_cases(address: str, carried: str | None) -> None:
+    found = embedded_ipv4(ipaddress.IPv6Address(address))
+    assert (str(found) if found is not None else None) == carried
