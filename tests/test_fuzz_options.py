@@ -27,7 +27,7 @@ from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.server.checks import parse_and_verify
 from imgproxy_py.server.composition import Services, build_services
 from imgproxy_py.server.etag import options_tag
-from imgproxy_py.server.responses import cache_headers, content_disposition
+from imgproxy_py.server.responses import CachePolicy, content_disposition
 from tests.fuzz_urls import ENCRYPTION_KEY, PRESETS, address_space_limit, image_path
 from tests.servers import ASSETS
 
@@ -85,7 +85,7 @@ def handle(services: Services, path: str, name: str, features: ClientFeatures) -
     options = services.options.parse(parsed.options, parsed.source.extension, features)
     out = options.output
     tag = options_tag(services.options.canonical(options), services.config.delivery.etag_buster)
-    headers = {"ETag": tag, **cache_headers(services.config.server.ttl, out.expires)}
+    headers = {"ETag": tag, **CachePolicy(services.config.server.ttl).headers(out.expires)}
     if out.raw:
         return
     result = process_image(services.processor, image_data(name), options, Deadline.after(DEADLINE_S), name)

@@ -31,7 +31,6 @@ from imgproxy_py.server.responses import (
     CONTENT_SECURITY_POLICY,
     CachePolicy,
     byte_range,
-    cache_headers,
     content_disposition,
 )
 from imgproxy_py.server.watermarks import processor_for
@@ -181,8 +180,7 @@ async def _revalidate(services: Services, url: str, out: OutputOptions, entry: C
         return None  # rendering anew meets the same error and answers it properly
     if not source.not_modified:
         return None
-    headers = cache_headers(services.config.server.ttl, out.expires)
-    return entry.refreshed(headers["Cache-Control"])
+    return entry.refreshed(CachePolicy(services.config.server.ttl).headers(out.expires)["Cache-Control"])
 
 
 def raw_response(request: Request, source: SourceImage, url: str, out: OutputOptions,

@@ -17,14 +17,6 @@ from imgproxy_py.options.model import OutputOptions
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 
-def cache_headers(ttl: int, expires: int | None, now: float | None = None) -> dict[str, str]:
-    now = time.time() if now is None else now
-    max_age = ttl
-    if expires is not None:
-        max_age = max(0, min(ttl, int(expires - now)))
-    return _max_age(max_age, now)
-
-
 def _max_age(max_age: int, now: float) -> dict[str, str]:
     if max_age <= 0:
         return {"Cache-Control": "no-cache"}
