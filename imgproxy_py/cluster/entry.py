@@ -53,7 +53,8 @@ class CacheEntry:
         ``expires`` (a Unix time) when it has one."""
         now = time.time() if now is None else now
         headers = dict(self.headers)
-        remaining = max(0, int(min(self.expires_at, expires if expires is not None else self.expires_at) - now))
+        end = self.expires_at if expires is None else min(self.expires_at, expires)
+        remaining = max(0, int(end - now))
         if "Cache-Control" in headers and _MAX_AGE.search(headers["Cache-Control"]):
             headers["Cache-Control"] = _MAX_AGE.sub(lambda m: m.group(0).replace(m.group(1), str(remaining)),
                                                     headers["Cache-Control"], count=1)

@@ -59,11 +59,16 @@ HIGH_BIT_SAFE_OPTIONS = frozenset({
 _DEFAULTS = PipelineOptions()
 
 
+def only_safe_options(po: PipelineOptions) -> bool:
+    """Whether every pipeline option in use is one of ``HIGH_BIT_SAFE_OPTIONS``."""
+    return all(getattr(po, f.name) == getattr(_DEFAULTS, f.name)
+               for f in dataclasses.fields(PipelineOptions) if f.name not in HIGH_BIT_SAFE_OPTIONS)
+
+
 def keeps_high_bit(c: Context) -> bool:
     if not (c.out.preserve_hdr and c.out_format in HIGH_BIT_FORMATS and is_high_bit(c.img)) or has_alpha(c.img):
         return False
-    return all(getattr(c.po, f.name) == getattr(_DEFAULTS, f.name)
-               for f in dataclasses.fields(PipelineOptions) if f.name not in HIGH_BIT_SAFE_OPTIONS)
+    return only_safe_options(c.po)
 
 
 # Results whose libvips saver writes one grey channel (AVIF, HEIC, WebP and GIF have none, or
@@ -91,8 +96,7 @@ def keeps_grey(c: Context) -> bool:
     crop_gravity = c.po.crop.gravity or c.po.gravity
     if c.po.gravity.type not in _GREY_GRAVITIES or crop_gravity.type not in _GREY_GRAVITIES:
         return False
-    return all(getattr(c.po, f.name) == getattr(_DEFAULTS, f.name)
-               for f in dataclasses.fields(PipelineOptions) if f.name not in HIGH_BIT_SAFE_OPTIONS)
+    return only_safe_options(c.po)
 
 
 def keeps_colour_profile(c: Context) -> bool:
