@@ -69,10 +69,12 @@ def ensure_alpha(img: pyvips.Image) -> pyvips.Image:
 
 def resize(img: pyvips.Image, wscale: float, hscale: float, kernel: str = "lanczos3") -> pyvips.Image:
     """libvips resize with this kernel (imgproxy's default lanczos3), premultiplied so that
-    transparent pixels don't bleed."""
+    transparent pixels don't bleed.  As imgproxy does it: the premultiplied pixels go back to
+    the image's format before the resize, so its results are matched to the bit."""
     if has_alpha(img):
-        out = img.premultiply().resize(wscale, vscale=hscale, kernel=kernel).unpremultiply()
-        return out.cast("uchar")
+        fmt = img.format
+        out = img.premultiply().cast(fmt).resize(wscale, vscale=hscale, kernel=kernel).unpremultiply()
+        return out.cast(fmt)
     return img.resize(wscale, vscale=hscale, kernel=kernel)
 
 

@@ -67,3 +67,16 @@ def test_resizing_algorithms(url_options: str, distinct: int) -> None:
     default = context(source, url_options)
     scale(default)
     assert np.array_equal(array(default.img), results["lanczos3"])
+
+
+def test_opaque_alpha_resizes_as_without_it() -> None:
+    """As imgproxy's resize: premultiplied, back to 8 bits, resized, unpremultiplied.  An
+    opaque alpha channel then changes nothing in the colours, to the last bit."""
+    source = photo()
+    with_alpha = source.bandjoin(255)
+    results = []
+    for image in (source, with_alpha):
+        c = context(image, "rs:fit:47:47")
+        scale(c)
+        results.append(array(c.img)[:, :, :3])
+    assert np.array_equal(results[0], results[1])

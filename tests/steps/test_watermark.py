@@ -56,6 +56,12 @@ def test_opacity() -> None:
     assert server_half == pytest.approx(half, abs=1)
 
 
+def test_opacity_is_not_rounded_before_blending() -> None:
+    """As imgproxy: the watermark's alpha times the opacity stays fractional (255 * 0.3 = 76.5,
+    not 76), so 30% blue over grey 128 is 128 * 0.7 + 255 * 0.3 = 166.1 in blue."""
+    assert pixel(marked("wm:0.3:nowe"), 5, 5) == [89, 89, 166]
+
+
 def test_alpha_is_kept() -> None:
     img = marked("wm:1:nowe", image=solid(100, 100, (128, 128, 128, 255)))
     assert img.bands == 4 and pixel(img, 5, 5) == [*BLUE, 255]

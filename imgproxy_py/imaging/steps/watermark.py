@@ -106,7 +106,7 @@ def watermark(c: Context) -> None:
         return
     if opacity < 1:
         alpha = wm.extract_band(3) * opacity
-        wm = wm.extract_band(0, n=3).bandjoin(alpha.cast("uchar"))
+        wm = wm.extract_band(0, n=3).bandjoin(alpha)
     had_alpha = has_alpha(img)
     base = ensure_alpha(img)
     out = base.composite2(wm, "over", x=left, y=top).cast("uchar")
