@@ -130,7 +130,8 @@ FORMATS: dict[ImageFormat, FormatSpec] = {spec.format: spec for spec in (
     # HEVC: the libvips wheel's libheif has only the AV1 codec, so pillow-heif's libheif does it.
     FormatSpec(ImageFormat.HEIC, "image/heif", ("heic", "heif"), Codec.WHEEL, "heicload", "heicsave",
                quality=True, multi_page=True, max_dimension=16384),
-    FormatSpec(ImageFormat.BMP, "image/bmp", ("bmp",), Codec.BUILTIN, "bmpload", "bmpsave", alpha=False),
+    # Written with alpha (32-bit) when the image has it, as imgproxy 4 writes it (3 flattened it).
+    FormatSpec(ImageFormat.BMP, "image/bmp", ("bmp",), Codec.BUILTIN, "bmpload", "bmpsave"),
     FormatSpec(ImageFormat.TIFF, "image/tiff", ("tiff", "tif"), Codec.LIBVIPS, "tiffload", "tiffsave",
                quality=True, multi_page=True),
     # The libvips wheel has no libjxl: imagecodecs' libjxl reads and writes it.

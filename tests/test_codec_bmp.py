@@ -100,8 +100,10 @@ def test_pillow_written_bmps(mode: str, chelsea: U8) -> None:
     assert np.array_equal(got, want)
 
 
-def test_rle_delta_and_early_end_leave_transparent_pixels() -> None:
-    pal = np.array([(0, 0, 0), (255, 0, 0), (0, 0, 255)], dtype=np.uint8)
+def test_rle_delta_and_early_end_leave_black_pixels() -> None:
+    """Pixels the stream skips are black, as imgproxy's loader leaves them, whatever palette
+    entry 0 is (green here); the image stays opaque RGB."""
+    pal = np.array([(0, 255, 0), (255, 0, 0), (0, 0, 255)], dtype=np.uint8)
     # 6x3, bottom row first: row 0 = 2 red then delta(+2, +1), row 1 continues at x=4:
     # 2 blue, EOL; row 2: absolute 3 pixels [1, 2, 1] then end of bitmap.
     stream = bytes([2, 1, 0, 2, 2, 1, 2, 2, 0, 0, 0, 3, 1, 2, 1, 0, 0, 1])
@@ -114,13 +116,12 @@ def test_rle_delta_and_early_end_leave_transparent_pixels() -> None:
         rle_stream=stream,
     )
     got = pixels_of(load_bmp(data, max_pixels=MAX))
-    assert got.shape == (3, 6, 4)
-    alpha = got[:, :, 3]
+    assert got.shape == (3, 6, 3)
+    red, blue, black = [255, 0, 0], [0, 0, 255], [0, 0, 0]
     # Top row of the output is the last row in the stream.
-    assert alpha.tolist() == [[255, 255, 255, 0, 0, 0], [0, 0, 0, 0, 255, 255], [255, 255, 0, 0, 0, 0]]
-    assert got[0, :3, :3].tolist() == [[255, 0, 0], [0, 0, 255], [255, 0, 0]]
-    assert got[1, 4:, :3].tolist() == [[0, 0, 255], [0, 0, 255]]
-    assert got[2, :2, :3].tolist() == [[255, 0, 0], [255, 0, 0]]
+    assert got.tolist() == [[red, blue, red, black, black, black],
+                            [black, black, black, black, blue, blue],
+                            [red, red, black, black, black, black]]
 
 
 def test_rle4_odd_runs_alternate_nibbles() -> None:
@@ -206,12 +207,10 @@ def test_rle_random_streams_match_reference(rle4: bool) -> None:
         )
         idx, seen = _reference_rle(bytes(stream), width, height, rle4)
         got = pixels_of(load_bmp(data, max_pixels=MAX))
-        if seen.all():
-            assert got.shape[2] == 3
-        else:
-            assert np.array_equal(got[:, :, 3], seen)
+        assert got.shape[2] == 3
         written = seen == 255
-        assert np.array_equal(got[:, :, :3][written], palette[idx][written])
+        assert np.array_equal(got[written], palette[idx][written])
+        assert not got[~written].any()  # skipped pixels are black
 
 
 def test_out_of_range_palette_index_is_black() -> None:

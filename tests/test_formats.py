@@ -45,7 +45,7 @@ def test_unknown_names() -> None:
 @pytest.mark.parametrize(
     ("capability", "formats"),
     [
-        ("supports_alpha", set(ImageFormat) - {F.JPEG, F.BMP, F.PDF}),
+        ("supports_alpha", set(ImageFormat) - {F.JPEG, F.PDF}),
         ("supports_animation", {F.GIF, F.WEBP}),
         ("supports_quality", {F.JPEG, F.WEBP, F.AVIF, F.HEIC, F.JXL, F.TIFF}),
         ("is_vector", {F.SVG}),

@@ -233,3 +233,14 @@ def test_watermark_url_that_fails_stops_the_start(origin: Origin) -> None:
     env = {**BASE_ENV, "IMGPROXY_WATERMARK_URL": origin.url("/formats/no-such-watermark.png")}
     with pytest.raises(ConfigError, match="IMGPROXY_WATERMARK_URL"):
         build_services(load_config(env))
+
+
+def test_bmp_result_keeps_transparency(client: httpx.Client, server: AppServer) -> None:
+    """imgproxy 4 writes BMP with alpha (32-bit); the transparent padding stays transparent and
+    the picture opaque."""
+    response = client.get(local(server, "rs:fit:64:64/pd:10", "hopper.png", "bmp"))
+    assert response.status_code == 200, response.text
+    img = bmp.load_bmp(response.content, max_pixels=1 << 20)
+    assert (img.width, img.height, img.bands) == (84, 84, 4)
+    assert img.extract_band(3).getpoint(0, 0) == [0.0]
+    assert img.extract_band(3).getpoint(42, 42) == [255.0]

@@ -18,7 +18,7 @@ CLEAR = solid(4, 4, (10, 20, 30, 0))
     ("url_options", "fmt", "result"),
     [
         ("", F.JPEG, [255, 255, 255]),  # no alpha in JPEG: the default background
-        ("", F.BMP, [255, 255, 255]),
+        ("", F.BMP, [10, 20, 30, 0]),  # a 32-bit BMP keeps it, as in imgproxy 4
         ("bg:255:0:0", F.PNG, [255, 0, 0]),  # asked for
         ("bg:00ff00", F.WEBP, [0, 255, 0]),
         ("", F.PNG, [10, 20, 30, 0]),  # kept

@@ -24,7 +24,8 @@ Choices where the formats leave room (they follow what browsers do):
   some pixel is actually transparent.
 * Palette indices beyond the palette give black; palette entries' fourth byte is ignored.
 * RLE pixels that the stream never sets (skipped by a delta, an early end of line or end
-  of bitmap) are transparent.
+  of bitmap) are black, as imgproxy's loader leaves them (browsers show them transparent; a
+  switching site gets the image imgproxy gave it).
 * ICO DIB entries: the 1-bit AND mask gives alpha, except for 32-bit entries whose alpha
   bytes are not all zero (then those win, as Windows does).  A missing AND mask means
   opaque.
@@ -244,8 +245,9 @@ def decode_pixels(data: bytes, dib: Dib) -> tuple[U8Array, U8Array | None, int]:
         assert dib.palette is not None
         idx, set_mask = _decode_rle(data, dib)
         rgb = dib.palette[idx]
-        alpha = None if set_mask is None else set_mask * np.uint8(255)
-        return rgb, alpha, len(data)
+        if set_mask is not None:
+            rgb[set_mask == 0] = 0
+        return rgb, None, len(data)
 
     rows = rows_of(data, dib.pixel_offset, dib.width, dib.height, dib.bpp, dib.top_down)
     end = dib.pixel_offset + rows.size
