@@ -5,7 +5,9 @@ on the demo photos, ``benchmarks/jxl_candidates.py``) because it takes and gives
 of 16-bit samples, which ``preserve_hdr`` needs, without a Pillow image in between.
 
 libjxl has no cheap header call here, so the SizeHeader is parsed from the codestream and the
-resolution checked before a pixel is decoded.
+resolution checked before a pixel is decoded.  imagecodecs hands samples over at the file's own
+bit depth (a 10-bit image as 0..1023 in uint16, a 1-bit one as 0..1), so the ImageMetadata's
+``bit_depth`` is read as well and the samples are scaled to their type's full range.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyvips
 
 from imgproxy_py.imaging.codecs import wheels
@@ -42,6 +45,11 @@ class _Bits:
         bits = (9, 13, 18, 30)[self.read(2)]
         return 1 + self.read(bits)
 
+    def u32(self, *choices: tuple[int, int]) -> int:
+        """The specification's U32: a 2-bit selector picks (bits, offset); bits 0 is a constant."""
+        bits, offset = choices[self.read(2)]
+        return offset + self.read(bits)
+
 
 def _codestream(data: bytes) -> bytes:
     """The start of the codestream: the file itself, or the first jxlc/jxlp box of the container."""
@@ -64,12 +72,7 @@ def _codestream(data: bytes) -> bytes:
     raise ImageDecodeError("JPEG XL: no codestream")
 
 
-def header_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the SizeHeader (before any orientation)."""
-    stream = _codestream(data)
-    if not stream.startswith(_SIGNATURE):
-        raise ImageDecodeError("JPEG XL: bad signature")
-    bits = _Bits(stream[2:66])
+def _size_header(bits: _Bits) -> tuple[int, int]:
     if bits.read(1):  # small: multiples of 8 up to 256
         height = (bits.read(5) + 1) * 8
         ratio = bits.read(3)
@@ -84,9 +87,61 @@ def header_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+def _skip_preview_header(bits: _Bits) -> None:
+    div8 = bits.read(1)
+    side = ((0, 16), (0, 32), (5, 1), (9, 33)) if div8 else ((6, 1), (8, 65), (10, 321), (12, 1345))
+    bits.u32(*side)
+    if bits.read(3) == 0:
+        bits.u32(*side)
+
+
+def _skip_animation_header(bits: _Bits) -> None:
+    bits.u32((0, 100), (0, 1000), (10, 1), (30, 1))
+    bits.u32((0, 1), (0, 1001), (8, 1), (10, 1))
+    bits.u32((0, 0), (3, 0), (16, 0), (32, 0))
+    bits.read(1)
+
+
+def _header(data: bytes) -> tuple[int, int, int]:
+    """Width and height (before any orientation) and the integer bits per sample (0: float)."""
+    stream = _codestream(data)
+    if not stream.startswith(_SIGNATURE):
+        raise ImageDecodeError("JPEG XL: bad signature")
+    bits = _Bits(stream[2:130])
+    width, height = _size_header(bits)
+    if bits.read(1):  # all_default: 8-bit
+        return width, height, 8
+    if bits.read(1):  # extra_fields
+        bits.read(3)  # orientation
+        if bits.read(1):
+            _size_header(bits)  # intrinsic size
+        if bits.read(1):
+            _skip_preview_header(bits)
+        if bits.read(1):
+            _skip_animation_header(bits)
+    if bits.read(1):  # float samples
+        return width, height, 0
+    return width, height, bits.u32((0, 8), (0, 10), (0, 12), (6, 1))
+
+
+def header_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the SizeHeader (before any orientation)."""
+    width, height, _ = _header(data)
+    return width, height
+
+
+def _full_range(pixels: npt.NDArray[Any], depth: int) -> npt.NDArray[Any]:
+    """Samples of ``depth`` bits stretched over their integer type (10 bits: 1023 -> 65535)."""
+    top = np.iinfo(pixels.dtype).max
+    if not 0 < depth < top.bit_length():
+        return pixels
+    scaled = (pixels.astype(np.uint32) * top + ((1 << depth) - 1) // 2) // ((1 << depth) - 1)
+    return np.minimum(scaled, top).astype(pixels.dtype)
+
+
 def load_jxl(data: bytes, *, max_pixels: int, **_: Any) -> pyvips.Image:
     imagecodecs = wheels.require("jxl")
-    width, height = header_size(data)
+    width, height, depth = _header(data)
     if max_pixels and width * height > max_pixels:
         raise ImageDecodeError(f"source resolution {width}x{height} exceeds the limit")
     try:
@@ -97,6 +152,8 @@ def load_jxl(data: bytes, *, max_pixels: int, **_: Any) -> pyvips.Image:
         pixels = (np.clip(pixels, 0.0, 1.0) * 65535 + 0.5).astype(np.uint16)
     elif pixels.dtype != np.uint8 and pixels.dtype != np.uint16:
         pixels = pixels.astype(np.uint16)
+    else:
+        pixels = _full_range(pixels, depth)
     return wheels.attach_metadata(wheels.to_vips(pixels))
 
 
