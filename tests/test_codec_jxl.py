@@ -30,7 +30,7 @@ def samples(data: bytes) -> np.ndarray:
 def test_samples_fill_their_range(bits: int, dtype: type, top: int) -> None:
     source = ramp((1 << bits) - 1, dtype)
     data = bytes(imagecodecs.jpegxl_encode(source, lossless=True, bitspersample=bits))
-    assert jxl._header(data) == (40, 24, bits)
+    assert jxl.read_header(data) == (40, 24, bits)
     got = samples(data)
     assert got.max() == top and got.min() == 0
     # Evenly stretched: each level lands on round(level * top / (2**bits - 1)).
@@ -46,11 +46,11 @@ def test_one_bit_grey_is_black_and_white() -> None:
 
 def test_default_metadata_is_eight_bits() -> None:
     data = bytes(imagecodecs.jpegxl_encode(ramp(255, np.uint8), level=90))
-    assert jxl._header(data)[2] == 8
+    assert jxl.read_header(data)[2] == 8
     assert samples(data).max() > 200
 
 
 def test_truncated_header_is_a_decode_error() -> None:
     data = bytes(imagecodecs.jpegxl_encode(ramp(1023, np.uint16), lossless=True, bitspersample=10))
     with pytest.raises(ImageDecodeError):
-        jxl._header(data[:4])
+        jxl.read_header(data[:4])

@@ -102,7 +102,7 @@ def _skip_animation_header(bits: _Bits) -> None:
     bits.read(1)
 
 
-def _header(data: bytes) -> tuple[int, int, int]:
+def read_header(data: bytes) -> tuple[int, int, int]:
     """Width and height (before any orientation) and the integer bits per sample (0: float)."""
     stream = _codestream(data)
     if not stream.startswith(_SIGNATURE):
@@ -124,12 +124,6 @@ def _header(data: bytes) -> tuple[int, int, int]:
     return width, height, bits.u32((0, 8), (0, 10), (0, 12), (6, 1))
 
 
-def header_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the SizeHeader (before any orientation)."""
-    width, height, _ = _header(data)
-    return width, height
-
-
 def _full_range(pixels: npt.NDArray[Any], depth: int) -> npt.NDArray[Any]:
     """Samples of ``depth`` bits stretched over their integer type (10 bits: 1023 -> 65535)."""
     top = np.iinfo(pixels.dtype).max
@@ -141,7 +135,7 @@ def _full_range(pixels: npt.NDArray[Any], depth: int) -> npt.NDArray[Any]:
 
 def load_jxl(data: bytes, *, max_pixels: int, **_: Any) -> pyvips.Image:
     imagecodecs = wheels.require("jxl")
-    width, height, depth = _header(data)
+    width, height, depth = read_header(data)
     if max_pixels and width * height > max_pixels:
         raise ImageDecodeError(f"source resolution {width}x{height} exceeds the limit")
     try:
