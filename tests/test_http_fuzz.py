@@ -73,3 +73,12 @@ def test_any_url_over_http_gets_a_documented_status(fuzz_server: AppServer, clie
     img = decode(response.content)
     assert (img.width, img.height) == (40, 40)
     assert fuzz_server.services.workers.active == 0
+
+
+def test_a_huge_padded_palette_png_is_refused_or_timed_out(fuzz_server: AppServer, client: httpx.Client) -> None:
+    """Found by this fuzz: padding a palette PNG to 220 megapixels made the palette's colour count
+    allocate 6.6 GB (a 500).  Now it counts in strips under the deadline."""
+    source = "bG9jYWw6Ly8vY29yZS9wX3RybnNfc2luZ2xlLnBuZw"  # local:///core/p_trns_single.png
+    response = client.get(f"{fuzz_server.base}/insecure/pd:298411:153/{source}")
+    assert response.status_code in (422, 503), response.status_code
+    assert client.get(f"{fuzz_server.base}/unsafe/rs:fit:50:40/plain/local:///core/hopper.jpg").status_code == 200

@@ -143,3 +143,29 @@ def test_bits_for_colours() -> None:
 
 def test_count_colours_stops_above_the_limit() -> None:
     assert count_colours(photo(), limit=256) == 257
+
+
+def test_count_colours_reads_a_huge_image_in_strips() -> None:
+    """A palette source padded to hundreds of megapixels once made this allocate 8 bytes a
+    sample for the whole image at once (a MemoryError, a 500); strips keep it to a few MB."""
+    import tracemalloc
+
+    image = pyvips.Image.black(8000, 4000, bands=4).draw_rect([255, 0, 0, 255], 100, 100, 50, 50, fill=True)
+    tracemalloc.start()
+    try:
+        assert count_colours(image, limit=256) == 2
+        assert tracemalloc.get_traced_memory()[1] < 32 << 20  # the whole image as uint64: 1 GB
+    finally:
+        tracemalloc.stop()
+
+
+def test_count_colours_checks_the_deadline_between_strips() -> None:
+    calls: list[int] = []
+
+    def check() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise TimeoutError
+
+    with pytest.raises(TimeoutError):
+        count_colours(pyvips.Image.black(4000, 4000, bands=3), limit=256, check_deadline=check)

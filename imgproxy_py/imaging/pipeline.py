@@ -15,7 +15,7 @@ from typing import Any
 import pyvips
 
 from imgproxy_py.deadline import Deadline
-from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError
+from imgproxy_py.errors import ResolutionTooBigError, ResultTooBigError, UnprocessableImageError
 from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat
 from imgproxy_py.formats_config import BestFormatConfig
 from imgproxy_py.imaging import best_format
@@ -85,6 +85,8 @@ def process_image(p: Processor, data: bytes, options: RequestOptions, deadline: 
         if isinstance(exc, UnprocessableImageError):
             raise
         raise UnprocessableImageError(f"libvips: {exc}") from exc
+    except MemoryError as exc:  # numpy arrays of an image too big to hold: refused, not a 500
+        raise ResultTooBigError(f"out of memory: {exc}") from exc
 
 
 def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadline,

@@ -8,6 +8,8 @@ own quantiser (libimagequant or quantizr, whichever libvips was built with) thro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pyvips
@@ -22,8 +24,8 @@ PNG_FILTER_ALL = 0xF8
 # libvips' default quantiser effort; lower efforts do not reproduce <= 256 colours exactly.
 QUANTIZE_EFFORT = 7
 
-# Counting stops early once a sample of this many pixels already shows more colours than fit.
-_COLOUR_SAMPLE = 65_536
+# Pixels counted at a time (their packed values take 8 bytes each).
+_STRIP_PIXELS = 1 << 18
 
 
 def palette_bits_of(image: pyvips.Image) -> int | None:
@@ -60,6 +62,7 @@ def _int_field(image: pyvips.Image, name: str) -> int:
 
 def png_save_options(
     image: pyvips.Image, spec: PngSpec, *, source_palette_bits: int | None,
+    check_deadline: Callable[[], None] = lambda: None,
 ) -> dict[str, object]:
     """Keyword arguments for ``pngsave``/``pngsave_buffer`` for ``image``.
 
@@ -78,7 +81,7 @@ def png_save_options(
         )
         return options
     if source_palette_bits is not None and image.format == "uchar":
-        colours = count_colours(image, limit=256)
+        colours = count_colours(image, limit=256, check_deadline=check_deadline)
         options.update(
             palette=True, bitdepth=bits_for_colours(min(colours, 256)), Q=100, effort=QUANTIZE_EFFORT,
             # Exact colours must not be dithered; only a resized image with more than 256
@@ -98,19 +101,25 @@ def bits_for_colours(colours: int) -> int:
     return 8
 
 
-def count_colours(image: pyvips.Image, *, limit: int) -> int:
+def count_colours(image: pyvips.Image, *, limit: int, check_deadline: Callable[[], None] = lambda: None) -> int:
     """Distinct pixel values (alpha included), or ``limit + 1`` when there are more than ``limit``.
 
     All fully transparent pixels count as one colour: whatever colour they carry is invisible,
-    and the quantiser merges them too.
+    and the quantiser merges them too.  The image is read in strips, so the memory this takes
+    stays a few MB whatever the image's size, and a photo stops at its first strip;
+    ``check_deadline`` runs between strips, as counting a huge padded image takes seconds.
     """
     if image.bands > 8:
         return limit + 1
-    packed = _packed_pixels(image)
-    sample = packed[:: max(1, packed.size // _COLOUR_SAMPLE)]
-    if np.unique(sample).size > limit:
-        return limit + 1
-    return min(int(np.unique(packed).size), limit + 1)
+    rows = max(1, _STRIP_PIXELS // image.width)
+    seen = np.empty(0, dtype=np.uint64)
+    for top in range(0, image.height, rows):
+        check_deadline()
+        strip = image.crop(0, top, image.width, min(rows, image.height - top))
+        seen = np.union1d(seen, _packed_pixels(strip))
+        if seen.size > limit:
+            return limit + 1
+    return int(seen.size)
 
 
 def _packed_pixels(image: pyvips.Image) -> npt.NDArray[np.uint64]:

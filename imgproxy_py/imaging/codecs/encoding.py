@@ -31,7 +31,8 @@ class QualityControlledEncoder:
             spec = self.config.png
             if out.png_options is not None:  # parsed with the URL; laid over the settings here
                 spec = spec.with_args(out.png_options)
-            extra = png_save_options(img, spec, source_palette_bits=source_palette_bits)
+            extra = png_save_options(img, spec, source_palette_bits=source_palette_bits,
+                                     check_deadline=deadline.check)
         autoquality = self.config.autoquality_defaults(fmt.value)
         if out.autoquality is not None:  # parsed with the URL; the format's defaults are known now
             autoquality = autoquality.with_args(out.autoquality)
