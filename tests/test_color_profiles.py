@@ -2,7 +2,7 @@
 profile is applied (the result is sRGB and carries none); with ``scp:0`` or
 ``IMGPROXY_STRIP_COLOR_PROFILE=false`` an RGB source keeps its own colour space and profile, as
 imgproxy keeps them, so a Display P3 photo's saturated colours reach wide-gamut screens.  A grey
-source stays grey in PNG, JPEG and TIFF results, as imgproxy 4 keeps it."""
+source stays grey in PNG, JPEG, TIFF, JPEG XL and ICO results, as imgproxy 4 keeps it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 import pyvips
 
+from imgproxy_py.imaging.codecs import load as loader
 from tests.servers import ASSETS, AppServer, Origin
 from tests.test_http_encoding import icc_description, icc_of
 
@@ -91,13 +92,14 @@ def test_the_setting_turns_it_on_for_every_url(client: httpx.Client, start_serve
     assert icc_of(stripped.content) is None and close(centre(stripped.content), (255, 0, 0))
 
 
-@pytest.mark.parametrize(("fmt", "out"), [("png", "png"), ("jpg", "jpg"), ("png", "jpg"), ("png", "tiff")])
+@pytest.mark.parametrize(("fmt", "out"), [("png", "png"), ("jpg", "jpg"), ("png", "jpg"), ("png", "tiff"),
+                                          ("jpg", "jxl"), ("png", "ico")])
 def test_a_grey_source_stays_grey(client: httpx.Client, server: AppServer, origin: Origin, fmt: str,
                                   out: str) -> None:
     grey = pyvips.Image.new_from_file(str(ASSETS / "core" / "hopper.jpg")).colourspace("b-w")
     url = origin.add(f"/profiles/grey.{fmt}", bytes(grey.write_to_buffer(f".{fmt}")))
     kept = client.get(f"{server.base}/unsafe/rs:fit:64:64/plain/{url}@{out}")
-    img = pyvips.Image.new_from_buffer(kept.content, "")
+    img = loader.load(kept.content, loader.detect_format(kept.content))  # JPEG XL and ICO: our own loaders
     assert kept.status_code == 200 and (img.bands, img.interpretation) == (1, "b-w")
     rgb = client.get(f"{server.base}/unsafe/rs:fit:64:64/plain/{url}@webp")  # WebP has no grey
     assert pyvips.Image.new_from_buffer(rgb.content, "").bands == 3

@@ -114,7 +114,8 @@ def test_otherwise_the_profile_is_applied(make: Callable[[], pyvips.Image], out_
     assert img(4, 4)[0] > 200 and max(img(4, 4)[1:]) < 60  # sRGB red again (CMYK's red is duller)
 
 
-@pytest.mark.parametrize("out_format", [ImageFormat.PNG, ImageFormat.JPEG, ImageFormat.TIFF])
+@pytest.mark.parametrize("out_format", [ImageFormat.PNG, ImageFormat.JPEG, ImageFormat.TIFF, ImageFormat.JXL,
+                                        ImageFormat.ICO])
 @pytest.mark.parametrize("make", [lambda: GREY, lambda: GREY.colourspace("grey16")])
 def test_grey_stays_grey_where_the_result_can_hold_it(make: Callable[[], pyvips.Image],
                                                        out_format: ImageFormat) -> None:

@@ -119,17 +119,12 @@ def _load_png_entry(blob: bytes, *, max_pixels: int) -> pyvips.Image:
     width, height = int.from_bytes(blob[16:20], "big"), int.from_bytes(blob[20:24], "big")
     check_size(width, height, max_pixels)
     try:
-        image = pyvips.Image.pngload_buffer(blob, fail_on="error")
-        if image.bands < 3 or image.format != "uchar":
-            # Grey, grey + alpha and 16-bit PNGs: 8-bit sRGB like every other result.
-            image = image.colourspace("srgb")
-        if image.format != "uchar":
-            image = image.cast("uchar")
-        # Decode now: a broken PNG must fail here, not somewhere later in the pipeline.
-        image = image.copy_memory()
+        # As a PNG source is: grey stays grey and 16 bits stay 16 (imgproxy's icoload hands the
+        # entry to pngload as it is).  Decode now: a broken PNG must fail here, not later.
+        image = pyvips.Image.pngload_buffer(blob, fail_on="error").copy_memory()
     except pyvips.Error as exc:
         raise ImageDecodeError("invalid PNG icon") from exc
-    return image.copy(interpretation="srgb")
+    return image
 
 
 def _load_dib_entry(blob: bytes, *, max_pixels: int) -> pyvips.Image:
@@ -168,7 +163,6 @@ def save_ico(image: pyvips.Image) -> bytes:
         else:
             image = image.cast("uchar")
     png: bytes = image.pngsave_buffer()
-    has_alpha = image.bands in (2, 4)
     header = struct.pack("<HHH", 0, 1, 1)
     entry = struct.pack(
         "<BBBBHHII",
@@ -177,7 +171,7 @@ def save_ico(image: pyvips.Image) -> bytes:
         0,  # no palette
         0,
         1,
-        32 if has_alpha else 24,
+        8 * image.bands,  # bits a pixel: 8 grey, 16 grey and alpha, 24 RGB, 32 RGBA
         len(png),
         len(header) + 16,
     )

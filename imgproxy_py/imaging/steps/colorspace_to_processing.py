@@ -71,9 +71,10 @@ def keeps_high_bit(c: Context) -> bool:
     return only_safe_options(c.po)
 
 
-# Results whose libvips saver writes one grey channel (AVIF, HEIC, WebP and GIF have none, or
-# go through wheels that take RGB).
-GREY_FORMATS = frozenset({ImageFormat.PNG, ImageFormat.JPEG, ImageFormat.TIFF})
+# Results whose saver writes one grey channel: libvips' own, the JPEG XL wheel and ICO's PNG
+# entry, as imgproxy 4 writes them.  AVIF, HEIC, WebP and GIF have none, or go through wheels
+# that take RGB.
+GREY_FORMATS = frozenset({ImageFormat.PNG, ImageFormat.JPEG, ImageFormat.TIFF, ImageFormat.JXL, ImageFormat.ICO})
 # Gravities that need no colour: detection and smart crop read RGB.
 _GREY_GRAVITIES = frozenset({GravityType.NORTH, GravityType.SOUTH, GravityType.EAST, GravityType.WEST,
                              GravityType.NORTH_EAST, GravityType.NORTH_WEST, GravityType.SOUTH_EAST,
