@@ -251,7 +251,7 @@ def test_inference_streams_bound_a_models_concurrent_runs() -> None:
     face = DetectorSet(config)._face
     assert face is not None
     session = face.session
-    assert isinstance(session, sessions.StreamLimitedSession)
+    assert isinstance(session, sessions.StreamLimitedSession) and session.streams is not None
     canvas = np.zeros((32, 32, 3), np.uint8)
     assert session.streams.acquire(timeout=5)  # the one stream, taken
     finished = threading.Event()
@@ -261,5 +261,36 @@ def test_inference_streams_bound_a_models_concurrent_runs() -> None:
         assert not finished.wait(0.5)  # its inference waits for the stream
     finally:
         session.streams.release()
+    assert finished.wait(30)
+    worker.join()
+
+
+def test_max_ml_concurrency_is_one_limit_over_every_model() -> None:
+    """IMGPROXY_MAX_ML_CONCURRENCY (imgproxy Pro 4.1): at most that many inferences at once over
+    all of a process's models; while another model's inference holds the one slot, the face
+    detector waits."""
+    import threading
+
+    from imgproxy_py.detection.expressions import ExpressionModel
+
+    config, errors = DetectionConfig.from_env({"IMGPROXY_MAX_ML_CONCURRENCY": "1"})
+    assert errors == [] and config.max_ml_concurrency == 1
+    assert DetectionConfig.from_env({})[0].max_ml_concurrency == 0  # no limit but the workers'
+    assert DetectionConfig.from_env({"IMGPROXY_MAX_ML_CONCURRENCY": "-1"})[1]
+    assert sessions.MlSlots(0).semaphore is None
+
+    slots = sessions.MlSlots(config.max_ml_concurrency)
+    face = DetectorSet(config, slots=slots)._face
+    expressions = ExpressionModel.load(slots=slots)
+    assert face is not None and slots.semaphore is not None
+    assert face.session.shared is slots.semaphore and expressions._session.shared is slots.semaphore
+    assert slots.semaphore.acquire(timeout=5)  # the one slot, taken as by another model's inference
+    finished = threading.Event()
+    worker = threading.Thread(target=lambda: (face.run(np.zeros((32, 32, 3), np.uint8)), finished.set()))
+    worker.start()
+    try:
+        assert not finished.wait(0.5)  # the face detector waits for it
+    finally:
+        slots.semaphore.release()
     assert finished.wait(30)
     worker.join()

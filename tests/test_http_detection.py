@@ -249,3 +249,12 @@ def test_smart_crop_face_detection(client: httpx.Client, start_server: Callable[
     coffee = origin.add("/detection/smart-coffee.jpg", bytes(scene.crop(0, 0, 700, 400).jpegsave_buffer(Q=91)))
     assert (client.get(f"{faces_first.base}/unsafe/rs:fill:150:400/g:sm/plain/{coffee}").content
             == client.get(f"{plain.base}/unsafe/rs:fill:150:400/g:sm/plain/{coffee}").content)
+
+
+def test_max_ml_concurrency_serves_the_same_faces(client: httpx.Client, start_server: Callable[..., AppServer],
+                                                  server: AppServer, scene_url: str) -> None:
+    """IMGPROXY_MAX_ML_CONCURRENCY=1: inferences take turns; the crops are the same."""
+    limited = start_server(IMGPROXY_MAX_ML_CONCURRENCY="1")
+    path = f"/unsafe/rs:fill:150:400/g:obj:face/plain/{scene_url}"
+    one = client.get(limited.base + path)
+    assert one.status_code == 200 and one.content == client.get(server.base + path).content

@@ -19,7 +19,7 @@ import pyvips
 
 from imgproxy_py.detection.config import cpu_pinning, execution_mode, inference_streams
 from imgproxy_py.detection.preprocess import resize_exact, to_array, to_srgb_uchar
-from imgproxy_py.detection.sessions import onnxruntime_available, open_session
+from imgproxy_py.detection.sessions import MlSlots, onnxruntime_available, open_session
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import UnprocessableImageError
 
@@ -103,8 +103,9 @@ class Classification:
 class Classifier:
     """The classification model, opened on first use (a server that never classifies pays nothing)."""
 
-    def __init__(self, config: ClassificationConfig) -> None:
+    def __init__(self, config: ClassificationConfig, slots: MlSlots | None = None) -> None:
         self.config = config
+        self._slots = slots
         self._session: Any = None
         self._lock = threading.Lock()
 
@@ -115,7 +116,7 @@ class Classifier:
                 try:
                     self._session = open_session(self.config.model, threads=self.config.threads, providers=None,
                                                  accurate=self.config.accurate, streams=self.config.streams,
-                                                 pinned=self.config.pinned)
+                                                 pinned=self.config.pinned, slots=self._slots)
                 except RuntimeError as exc:
                     raise UnprocessableImageError(f"classification model: {exc}") from exc
             return self._session

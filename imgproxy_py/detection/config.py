@@ -82,6 +82,7 @@ class DetectionConfig:
     pinned: bool = False  # IMGPROXY_OBJECT_DETECTION_CPU_PINNING, else IMGPROXY_ML_CPU_PINNING
     accurate: bool = False  # imgproxy's "accuracy" ML execution mode
     streams: int = 0  # inferences at once per model (0: as many as the workers run)
+    max_ml_concurrency: int = 0  # inferences at once over all models (0: as many as the workers run)
     providers: tuple[str, ...] | None = None
     # Why an optional part is off although nobody asked for it to be (logged at start-up).
     notes: tuple[str, ...] = ()
@@ -140,6 +141,7 @@ class DetectionConfig:
             pinned=cpu_pinning(reader, "IMGPROXY_OBJECT_DETECTION_CPU_PINNING"),
             accurate=execution_mode(reader, "IMGPROXY_OBJECT_DETECTION_EXECUTION_MODE") == "accuracy",
             streams=inference_streams(reader, "IMGPROXY_OBJECT_DETECTION_INFERENCE_NUM_STREAMS"),
+            max_ml_concurrency=reader.integer("IMGPROXY_MAX_ML_CONCURRENCY", 0, minimum=0, maximum=1024),
             providers=providers,
             notes=tuple(notes),
             unavailable="" if runtime_ok else MISSING_RUNTIME,

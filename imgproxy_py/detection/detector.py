@@ -17,7 +17,7 @@ from imgproxy_py.detection.centerface import CenterFace
 from imgproxy_py.detection.config import DetectionConfig
 from imgproxy_py.detection.geometry import FloatArray, Letterbox, UInt8Array
 from imgproxy_py.detection.preprocess import resize_exact, shrink_to_fit, to_array, to_srgb_uchar
-from imgproxy_py.detection.sessions import input_spec, model_metadata, open_session
+from imgproxy_py.detection.sessions import MlSlots, input_spec, model_metadata, open_session
 from imgproxy_py.detection.types import Detection
 from imgproxy_py.detection.yolo import PAD_FILL as OBJECT_PAD_FILL
 from imgproxy_py.detection.yolo import YoloDetector
@@ -59,9 +59,10 @@ class DetectorSet:
     ``DetectionConfig.from_env``, nothing is raised), so start-up can report them together.
     """
 
-    def __init__(self, config: DetectionConfig, extra: Sequence[Detector] = ()) -> None:
+    def __init__(self, config: DetectionConfig, extra: Sequence[Detector] = (), slots: MlSlots | None = None) -> None:
         self.config = config
         self._extra = tuple(extra)
+        self._slots = slots
         self._errors: list[str] = []
         self._face: CenterFace | None = None
         self._objects: YoloDetector | None = None
@@ -148,7 +149,8 @@ class DetectorSet:
         assert config.face_model is not None
         try:
             session = open_session(config.face_model, threads=config.threads, providers=config.providers,
-                                   accurate=config.accurate, streams=config.streams, pinned=config.pinned)
+                                   accurate=config.accurate, streams=config.streams, pinned=config.pinned,
+                                   slots=self._slots)
             spec = input_spec(session)
             if spec.height is not None or spec.width is not None:
                 raise RuntimeError(
@@ -174,7 +176,8 @@ class DetectorSet:
         name = "IMGPROXY_OBJECT_DETECTION_NET"
         try:
             session = open_session(config.object_model, threads=config.threads, providers=config.providers,
-                                   accurate=config.accurate, streams=config.streams, pinned=config.pinned)
+                                   accurate=config.accurate, streams=config.streams, pinned=config.pinned,
+                                   slots=self._slots)
             spec = input_spec(session)
             names = config.object_classes or _names_from_metadata(model_metadata(session))
             if not names:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyvips
 
 from imgproxy_py.detection.config import DetectionConfig
-from imgproxy_py.detection.sessions import open_session
+from imgproxy_py.detection.sessions import MlSlots, open_session
 from imgproxy_py.media.faces import DetectionLike, ExpressionClassifier
 from imgproxy_py.media.video_config import VideoConfig
 from imgproxy_py.resources import models_dir
@@ -90,10 +90,10 @@ class ExpressionModel:
 
     @classmethod
     def load(cls, path: Path | None = None, *, threads: int = 1, providers: Sequence[str] | None = None,
-             accurate: bool = False, streams: int = 0) -> ExpressionModel:
+             accurate: bool = False, streams: int = 0, slots: MlSlots | None = None) -> ExpressionModel:
         """Raises ``RuntimeError`` with a readable reason when the model cannot be used."""
         session = open_session(path or default_model_path(), threads=threads, providers=providers, accurate=accurate,
-                               streams=streams)
+                               streams=streams, slots=slots)
         model = cls(session)
         probe = model.probabilities(np.zeros((1, SIDE, SIDE), dtype=np.float32))
         if probe.shape != (1, len(LABELS)):
@@ -114,8 +114,8 @@ class ExpressionModel:
         return [Expression(tuple(float(p) for p in row)) for row in probabilities]
 
 
-def expressions_for_best_frames(video: VideoConfig, detection: DetectionConfig,
-                                faces_detected: bool) -> ExpressionClassifier | None:
+def expressions_for_best_frames(video: VideoConfig, detection: DetectionConfig, faces_detected: bool,
+                                slots: MlSlots | None = None) -> ExpressionClassifier | None:
     """The bundled model's ``classify`` when the best-frame score can use it, else None.
 
     Without it the score only lacks its expression term, so a model that cannot load is logged,
@@ -125,7 +125,7 @@ def expressions_for_best_frames(video: VideoConfig, detection: DetectionConfig,
         return None
     try:
         model = ExpressionModel.load(threads=detection.threads, providers=detection.providers,
-                                     accurate=detection.accurate, streams=detection.streams)
+                                     accurate=detection.accurate, streams=detection.streams, slots=slots)
     except RuntimeError as exc:
         logger.warning("best frames are ranked without expressions: %s", exc)
         return None

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,17 +100,31 @@ class InputSpec:
 EXECUTION_MODES = ("performance", "accuracy")
 
 
+class MlSlots:
+    """Inferences at once over every model of the process (imgproxy Pro's
+    ``IMGPROXY_MAX_ML_CONCURRENCY``; 0: no limit of its own).  Detection, classification and the
+    expression model share it, so a host with many workers bounds the CPU (or accelerator) and
+    the memory that inference takes as a whole, where ``IMGPROXY_ML_NUM_STREAMS`` bounds each model."""
+
+    def __init__(self, limit: int = 0) -> None:
+        self.limit = limit
+        self.semaphore = threading.BoundedSemaphore(limit) if limit > 0 else None
+
+
 class StreamLimitedSession:
     """A session that runs at most ``streams`` inferences at once (imgproxy's
-    ``IMGPROXY_ML_NUM_STREAMS``); the others wait their turn.  Each inference in flight holds its
-    own working buffers, so the limit bounds a model's memory on a host with many workers."""
+    ``IMGPROXY_ML_NUM_STREAMS``; 0: no limit of its own), and each of them in one of the
+    process's shared ``slots``; the others wait their turn.  Each inference in flight holds its
+    own working buffers, so the limits bound the models' memory on a host with many workers."""
 
-    def __init__(self, session: Any, streams: int) -> None:
+    def __init__(self, session: Any, streams: int, slots: MlSlots | None = None) -> None:
         self.session = session
-        self.streams = threading.BoundedSemaphore(streams)
+        self.streams = threading.BoundedSemaphore(streams) if streams > 0 else None
+        self.shared = slots.semaphore if slots is not None else None
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
-        with self.streams:
+        # Always the model's own stream first, then the shared slot: one order, no deadlock.
+        with self.streams or nullcontext(), self.shared or nullcontext():
             return self.session.run(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # inputs, metadata, providers: the session's own
@@ -124,14 +139,15 @@ def thread_affinities(threads: int, cpus: Sequence[int]) -> str:
 
 
 def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, accurate: bool = False,
-                 streams: int = 0, pinned: bool = False) -> Any:
+                 streams: int = 0, pinned: bool = False, slots: MlSlots | None = None) -> Any:
     """Create an inference session; raises ``RuntimeError`` with a readable reason on failure.
 
     ``accurate`` (imgproxy's ``accuracy`` execution mode): only the graph rewrites that keep the
     arithmetic as it is (constant folding, redundant nodes); the default also fuses layers, which
     is faster and may move scores in their last digits.  ``streams``: inferences at once (0: as
     many as the workers run).  ``pinned`` (imgproxy's ``IMGPROXY_ML_CPU_PINNING``): the session's
-    own threads each stay on one CPU; with one thread there are none to pin."""
+    own threads each stay on one CPU; with one thread there are none to pin.  ``slots``: the
+    process's shared inference slots (``IMGPROXY_MAX_ML_CONCURRENCY``)."""
     if ort is None:
         raise RuntimeError("onnxruntime is not installed")
     options = ort.SessionOptions()
@@ -153,7 +169,9 @@ def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, 
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise RuntimeError(f"cannot load {str(model)!r}: {_first_line(exc)}") from exc
     logger.info("detection model %s runs on %s", model.name, ", ".join(session.get_providers()))
-    return StreamLimitedSession(session, streams) if streams > 0 else session
+    if streams > 0 or (slots is not None and slots.semaphore is not None):
+        return StreamLimitedSession(session, streams, slots)
+    return session
 
 
 def input_spec(session: Any) -> InputSpec:

@@ -28,6 +28,7 @@ from imgproxy_py.datadog_apm import DatadogTracing
 from imgproxy_py.detection import DetectorSet
 from imgproxy_py.detection.classify import Classifier
 from imgproxy_py.detection.expressions import expressions_for_best_frames
+from imgproxy_py.detection.sessions import MlSlots
 from imgproxy_py.errors import ConfigError
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
@@ -149,7 +150,8 @@ def build_services(config: Config) -> Services:
     plugins = load_plugins(config.plugins, problems)
     options = OptionsParser(config, registry=_registry(plugins, problems), errors=problems)
     detection_config = config.detection
-    detectors = DetectorSet(detection_config, extra=plugins.detectors(config))
+    ml_slots = MlSlots(detection_config.max_ml_concurrency)  # shared by every model below
+    detectors = DetectorSet(detection_config, extra=plugins.detectors(config), slots=ml_slots)
     problems += detectors.errors
     video_config, raw_config = config.video, config.raw
     raw_decoder = RawDecoder(raw_config) if raw_config.enabled and raw_available() else None
@@ -159,7 +161,8 @@ def build_services(config: Config) -> Services:
     special_sources = SpecialSources(
         video_config, raw_decoder, detectors.detect if detectors.enabled else None,
         raw_unavailable=raw_missing, detection_unavailable=detection_config.unavailable,
-        expressions=expressions_for_best_frames(video_config, detection_config, "face" in detectors.class_names))
+        expressions=expressions_for_best_frames(video_config, detection_config, "face" in detectors.class_names,
+                                                ml_slots))
     media = load_media_routes(config.media, config.fetch.local_filesystem_root,
                               config.security.signing_enabled, problems)
     objects = ObjectDetection(detectors) if detectors.enabled else None
@@ -185,7 +188,7 @@ def build_services(config: Config) -> Services:
     services.media = media
     services.internal_cache = internal_cache
     services.special_sources = special_sources
-    services.classifier = Classifier(config.classification) if config.classification.enabled else None
+    services.classifier = Classifier(config.classification, ml_slots) if config.classification.enabled else None
     services.watermarks = URLImages(config.watermarks, fetcher, config.url)
     services.fallback_images = URLImages(config.fallback_images, fetcher, config.url)
     # Each of these imports its service's SDK, from an optional extra.
