@@ -106,3 +106,16 @@ def test_a_grey_source_stays_grey(client: httpx.Client, server: AppServer, origi
     if out == "png":  # one channel instead of three: a smaller file
         as_rgb = bytes(img.colourspace("srgb").pngsave_buffer(compression=6, filter="all"))
         assert len(kept.content) < 0.9 * len(as_rgb)
+
+
+def test_a_grey_source_stays_grey_with_margins(client: httpx.Client, server: AppServer, origin: Origin) -> None:
+    """Padding and extending keep a grey source grey (with alpha, or flattened onto a grey
+    background); a colour background makes it RGB, as imgproxy 4 does."""
+    grey = pyvips.Image.new_from_file(str(ASSETS / "core" / "hopper.jpg")).colourspace("b-w")
+    url = origin.add("/profiles/grey-margins.png", bytes(grey.pngsave_buffer()))
+    for options, expected in (("pd:10", ("b-w", [0, 0])), ("ex:1/rs:fit:200:100", ("b-w", [0, 0])),
+                              ("pd:10/bg:127:127:127", ("b-w", [127])),
+                              ("pd:10/bg:255:0:0", ("srgb", [255, 0, 0]))):
+        response = client.get(f"{server.base}/unsafe/rs:fit:64:64/{options}/plain/{url}@png")
+        img = pyvips.Image.new_from_buffer(response.content, "")
+        assert (img.interpretation, img(0, 0)) == expected, options

@@ -113,10 +113,16 @@ def test_preserve_hdr_keeps_16_bits_where_the_format_holds_them(client: httpx.Cl
     assert jpeg.status_code == 200 and decode(jpeg.content).format == "uchar"
     eight = decode(client.get(local(server, "ph:1/rs:fit:64:64", "hopper.png@png")).content)
     assert eight.format == "uchar"  # an 8-bit source stays 8-bit
-    # Geometry keeps 16 bits; steps written for 8 bits (padding, filters) take the 8-bit fallback.
+    # Geometry, margins and the background keep 16 bits; steps written for 8 bits (filters,
+    # watermarks) take the 8-bit fallback.
     turned = decode(client.get(local(server, "ph:1/rot:90/c:20:30/rs:fit:15:0", "16bit.deflate.tif@png")).content)
     assert (turned.format, turned.width, turned.height) == ("ushort", 15, 23)  # crop is in the turned frame
-    for steps in ("pd:10", "bl:2", "sh:1", "bg:255:0:0"):
+    padded = decode(client.get(local(server, "ph:1/rs:fit:64:64/pd:10", "16bit.deflate.tif@png")).content)
+    assert (padded.format, padded.bands) == ("ushort", kept.bands + 1)  # transparent margins
+    assert padded(0, 0)[-1] == 0 and padded(padded.width // 2, padded.height // 2)[-1] == 65535
+    on_red = decode(client.get(local(server, "ph:1/rs:fit:64:64/pd:10/bg:255:0:0", "16bit.deflate.tif@png")).content)
+    assert (on_red.format, on_red.interpretation, on_red(0, 0)) == ("ushort", "rgb16", [65535, 0, 0])
+    for steps in ("bl:2", "sh:1", "bg:255:0:0/bga:0.5"):
         response = client.get(local(server, f"ph:1/{steps}", "16bit.deflate.tif@png"))
         assert response.status_code == 200 and decode(response.content).format == "uchar"
 

@@ -12,7 +12,8 @@ from imgproxy_py.options.model import Gravity
 
 def embed(c: Context, width: int, height: int, left: int, top: int) -> None:
     """Place the image on a ``width``x``height`` transparent canvas at ``left``, ``top``."""
-    c.img = ensure_alpha(c.img).embed(left, top, width, height, extend="background", background=[0, 0, 0, 0])
+    img = ensure_alpha(c.img)  # grey and alpha (2 bands) or colour and alpha (4)
+    c.img = img.embed(left, top, width, height, extend="background", background=[0] * img.bands)
     c.full_view = False
     shift_detections(c, left, top)
 

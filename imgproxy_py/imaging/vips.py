@@ -64,7 +64,8 @@ def has_alpha(img: pyvips.Image) -> bool:
 
 
 def ensure_alpha(img: pyvips.Image) -> pyvips.Image:
-    return img if has_alpha(img) else img.bandjoin(255)
+    """The image with an opaque alpha band: 255, or 65535 for RGB16 and grey16."""
+    return img if has_alpha(img) else img.addalpha()
 
 
 def resize(img: pyvips.Image, wscale: float, hscale: float, kernel: str = "lanczos3") -> pyvips.Image:

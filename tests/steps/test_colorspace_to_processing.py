@@ -67,16 +67,19 @@ def test_preserve_hdr_keeps_the_colours() -> None:
 
 
 @pytest.mark.parametrize(("url_options", "out_format"), [
-    ("", ImageFormat.JPEG), ("", ImageFormat.WEBP), ("pd:4", ImageFormat.PNG), ("bl:1", ImageFormat.PNG),
-    ("bg:ff0000", ImageFormat.PNG)])
+    ("", ImageFormat.JPEG), ("", ImageFormat.WEBP), ("bl:1", ImageFormat.PNG), ("wm:0.5", ImageFormat.PNG),
+    ("bg:ff0000/bga:0.5", ImageFormat.PNG)])
 def test_preserve_hdr_falls_back_to_8_bits(url_options: str, out_format: ImageFormat) -> None:
     img = _hdr(solid(8, 8).colourspace("rgb16"), url_options, out_format)
     assert (img.interpretation, img.format) == ("srgb", "uchar")
 
 
-def test_preserve_hdr_falls_back_with_alpha() -> None:
-    img = _hdr(solid(8, 8, (10, 20, 30, 128)).colourspace("rgb16"))
-    assert img.format == "uchar"
+@pytest.mark.parametrize("url_options", ["pd:4", "bg:ff0000", "ex:1", "exar:1"])
+def test_preserve_hdr_keeps_margins_background_and_alpha(url_options: str) -> None:
+    """As imgproxy 4: padding, extending and the background work on 16 bits, alpha included."""
+    assert _hdr(solid(8, 8).colourspace("rgb16"), url_options).format == "ushort"
+    img = _hdr(solid(8, 8, (10, 20, 30, 128)).colourspace("rgb16"), url_options)
+    assert (img.interpretation, img.format, img.bands) == ("rgb16", "ushort", 4)
 
 
 def _kept(img: pyvips.Image, out_format: ImageFormat = ImageFormat.PNG, strip: bool = False) -> pyvips.Image:

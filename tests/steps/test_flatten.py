@@ -64,3 +64,21 @@ def test_background_alpha_under_half_transparent_pixels() -> None:
     r, g, b, a = pixel(c.img, 0, 0)
     # a = 0.5 + 0.5 * 0.5; the colour is blue (weight 0.5) and red (weight 0.25), normalised.
     assert abs(a - 191) <= 1 and abs(r - 85) <= 1 and g == 0 and abs(b - 170) <= 1
+
+
+def test_sixteen_bits_and_grey() -> None:
+    """As imgproxy 4: a 16-bit image keeps its depth (the colour scaled to it), a grey one stays
+    grey on a grey background and becomes RGB on a colour one."""
+    rgb16 = CLEAR.colourspace("rgb16")
+    c = context(rgb16, "bg:255:0:0", out_format=F.PNG)
+    flatten(c)
+    assert (c.img.format, pixel(c.img, 0, 0)) == ("ushort", [65535, 0, 0])
+    grey = CLEAR.colourspace("b-w")
+    for url_options, expected in (("bg:127:127:127", ("b-w", [127])), ("bg:255:0:0", ("srgb", [255, 0, 0]))):
+        c = context(grey, url_options, out_format=F.PNG)
+        flatten(c)
+        assert (c.img.interpretation, pixel(c.img, 0, 0)) == expected, url_options
+    grey16 = CLEAR.colourspace("grey16")
+    c = context(grey16, "bg:127:127:127", out_format=F.PNG)
+    flatten(c)
+    assert (c.img.interpretation, c.img.format, pixel(c.img, 0, 0)) == ("grey16", "ushort", [127 * 257])

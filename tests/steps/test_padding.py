@@ -31,3 +31,10 @@ def test_no_padding() -> None:
     c = context(image, "pd:0")
     padding(c)
     assert c.img is image
+
+
+def test_sixteen_bit_margins_are_transparent_on_its_scale() -> None:
+    """The image's own alpha is opaque at 65535 in a 16-bit image (preserve_hdr), not 255."""
+    c = context(coordinates(100, 50).colourspace("rgb16"), "pd:10")
+    padding(c)
+    assert pixel(c.img, 10, 10)[3] == 65535 and pixel(c.img, 0, 0)[3] == 0

@@ -11,8 +11,9 @@ converted to sRGB either way.
 
 With ``preserve_hdr`` (``IMGPROXY_PRESERVE_HDR``) a high-bit source whose result format can
 hold 16 bits stays high-bit instead: RGB16 (scRGB becomes RGB16) or, for a grey source, grey16,
-as imgproxy documents.  Other results, and requests using steps written for 8 bits
-(``HIGH_BIT_SAFE_OPTIONS``), take the 8-bit fallback.
+alpha kept, as imgproxy documents.  Other results, and requests using steps written for 8 bits
+(``HIGH_BIT_SAFE_OPTIONS``), take the 8-bit fallback.  ``flatten`` turns a grey image RGB when
+its background is a colour, as imgproxy does.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pyvips
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.result_metadata import PROFILE_FORMATS
-from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD, apply_embedded_profile, has_alpha, to_srgb
+from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD, apply_embedded_profile, to_srgb
 from imgproxy_py.options.model import GravityType, PipelineOptions
 
 # Result formats that hold more than 8 bits a sample (HEIC and AVIF at 10 or 12).
@@ -48,14 +49,14 @@ def to_high_bit(img: pyvips.Image) -> pyvips.Image:
     return img
 
 
-# Pipeline options whose steps work on 16-bit pixels (geometry, orientation, brightness).  Any
-# other option in use (padding, background, filters, watermark, detection effects, plugins...)
-# has steps written for 8 bits: such a request takes the 8-bit fallback, as does a source with
-# alpha, rather than a wrong result.
+# Pipeline options whose steps work on 16-bit and grey pixels (geometry, orientation, margins and
+# the background they are flattened onto, brightness).  Any other option in use (filters,
+# watermark, detection effects, plugins...) has steps written for 8-bit sRGB: such a request
+# takes the 8-bit sRGB fallback rather than a wrong result.
 HIGH_BIT_SAFE_OPTIONS = frozenset({
     "resizing_type", "width", "height", "min_width", "min_height", "zoom_x", "zoom_y", "dpr", "enlarge",
     "gravity", "crop", "auto_rotate", "rotate", "flip_horizontal", "flip_vertical", "brightness",
-    "objects_position"})
+    "objects_position", "extend", "extend_aspect_ratio", "padding", "background"})
 _DEFAULTS = PipelineOptions()
 
 
@@ -66,7 +67,7 @@ def only_safe_options(po: PipelineOptions) -> bool:
 
 
 def keeps_high_bit(c: Context) -> bool:
-    if not (c.out.preserve_hdr and c.out_format in HIGH_BIT_FORMATS and is_high_bit(c.img)) or has_alpha(c.img):
+    if not (c.out.preserve_hdr and c.out_format in HIGH_BIT_FORMATS and is_high_bit(c.img)):
         return False
     return only_safe_options(c.po)
 
