@@ -42,6 +42,16 @@ def test_linear_light_gives_the_same_size() -> None:
     assert (c.img.width, c.img.height, c.img.bands) == (300, 200, 3)
 
 
+def test_linear_light_keeps_the_images_own_space() -> None:
+    """Back from linear light to the space the image came in, as imgproxy does: RGB16 keeps
+    its 16 bits (preserve_hdr), grey stays one band."""
+    linear = ProcessingSettings(use_linear_colorspace=True)
+    for space, expected in (("rgb16", ("rgb16", "ushort", 3)), ("b-w", ("b-w", "uchar", 1))):
+        c = context(coordinates(600, 400).colourspace(space), "rs:fit:300:300", settings=linear)
+        scale(c)
+        assert (c.img.interpretation, c.img.format, c.img.bands) == expected, space
+
+
 def test_detections_scale_along() -> None:
     c = context(coordinates(600, 400), "rs:fit:300:300", deps=with_detector(FakeDetection(())))
     c.detections = (face(100, 100, 50, 50),)

@@ -17,7 +17,8 @@ def scale(c: Context) -> None:
     img = c.img
     kernel = c.po.resizing_algorithm.value
     if c.settings.use_linear_colorspace:
-        img = resize(img.colourspace("scrgb"), wscale, hscale, kernel).colourspace("srgb")
+        # Back to the image's own space afterwards, as imgproxy does: grey stays grey, RGB16 16-bit.
+        img = resize(img.colourspace("scrgb"), wscale, hscale, kernel).colourspace(img.interpretation)
     else:
         img = resize(img, wscale, hscale, kernel)
     c.img = img
