@@ -13,7 +13,7 @@ import pyvips
 from imgproxy_py.errors import ResolutionTooBigError
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.codecs import load as loader
-from imgproxy_py.imaging.vips import ensure_alpha, resize, to_srgb
+from imgproxy_py.imaging.vips import ensure_alpha, resize, to_overlay_space, to_srgb
 from imgproxy_py.options.model import GravityType
 
 if TYPE_CHECKING:
@@ -34,7 +34,10 @@ class WatermarkSource:
         # A vector watermark too: it is rasterized at the size it declares.
         if max_pixels and img.width * img.height > max_pixels:
             raise ResolutionTooBigError(f"watermark resolution {img.width}x{img.height} exceeds the limit")
-        self.image: pyvips.Image = ensure_alpha(to_srgb(img)).copy_memory()
+        # Grey and 16 bits kept: imgproxy composites in the image's space, so a grey watermark
+        # keeps a grey image grey, and a 16-bit one is not rounded to 8 bits first.
+        self.image: pyvips.Image = ensure_alpha(to_overlay_space(img)).copy_memory()
+        self.grey = self.image.interpretation in ("b-w", "grey16")
         self._format = fmt
         self._vector = data if fmt.is_vector else None
 

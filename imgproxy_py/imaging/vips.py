@@ -107,6 +107,33 @@ def to_srgb(img: pyvips.Image) -> pyvips.Image:
     return img
 
 
+def is_high_bit(img: pyvips.Image) -> bool:
+    """More than 8 bits a sample (16-bit, float), or labelled so."""
+    return img.format not in ("uchar", "char") or img.interpretation in ("rgb16", "grey16", "scrgb")
+
+
+def to_high_bit(img: pyvips.Image) -> pyvips.Image:
+    """RGB16 or grey16 (alpha kept), the embedded profile applied at 16 bits."""
+    img = apply_embedded_profile(img, depth=16)
+    grey = img.bands in (1, 2) and img.interpretation in ("b-w", "grey16")
+    target = "grey16" if grey else "rgb16"
+    if img.interpretation != target or img.format != "ushort":
+        img = img.colourspace(target)
+        if img.format != "ushort":
+            img = img.cast("ushort")
+    return img
+
+
+def to_overlay_space(img: pyvips.Image) -> pyvips.Image:
+    """A decoded overlay (a watermark) in a space it composites from without loss, as imgproxy
+    keeps it: 16-bit as RGB16 or grey16, 8-bit grey without a profile as it is, else 8-bit sRGB."""
+    if is_high_bit(img):
+        return to_high_bit(img)
+    if img.interpretation == "b-w" and img.bands in (1, 2) and not img.get_typeof(ICC_PROFILE_FIELD):
+        return img
+    return to_srgb(img)
+
+
 def guard(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
     """A view of ``img`` whose computation libvips stops once the request's time is up.
 

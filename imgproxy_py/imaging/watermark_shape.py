@@ -1,7 +1,8 @@
 """What imgproxy Pro does to a watermark before it is placed: its size (``wms``), its rotation
 (``wmr``), its shadow (``wmsh``) and chessboard tiling (position ``ch``).
 
-Every function takes and returns 8-bit sRGB with alpha."""
+Every function takes a watermark with alpha (sRGB, grey, 8 or 16 bits) and returns one of the
+same space and format."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import pyvips
 
 from imgproxy_py.imaging.vips import resize
 
-TRANSPARENT = [0, 0, 0, 0]
 MAX_SHADOW_SIGMA = 1000.0
+
+
+def transparent(wm: pyvips.Image) -> list[float]:
+    """A transparent pixel of ``wm``: zero in each band."""
+    return [0.0] * wm.bands
 
 
 def size_factor(wm_width: int, wm_height: int, box_width: int, box_height: int) -> float:
@@ -35,8 +40,8 @@ def rotate(wm: pyvips.Image, angle: int) -> pyvips.Image:
     if angle % 90 == 0:
         return wm.rot(f"d{angle}")
     # Premultiplied, so that the edge pixels interpolate towards transparent, not black.
-    out = wm.premultiply().rotate(angle, background=TRANSPARENT).unpremultiply()
-    return out.cast("uchar")
+    out = wm.premultiply().rotate(angle, background=transparent(wm)).unpremultiply()
+    return out.cast(wm.format)
 
 
 def shadow_margin(sigma: float) -> int:
@@ -49,11 +54,12 @@ def add_shadow(wm: pyvips.Image, sigma: float) -> pyvips.Image:
     by the blur's reach so that the shadow is not clipped."""
     margin = shadow_margin(sigma)
     canvas = wm.embed(margin, margin, wm.width + 2 * margin, wm.height + 2 * margin,
-                      extend="background", background=TRANSPARENT)
-    blurred = canvas.extract_band(3).gaussblur(sigma, precision="approximate").cast("uchar")
-    black = canvas.new_from_image([0, 0, 0]).copy(interpretation="srgb")
+                      extend="background", background=transparent(wm))
+    colours = wm.bands - 1
+    blurred = canvas.extract_band(colours).gaussblur(sigma, precision="approximate").cast(wm.format)
+    black = canvas.new_from_image([0] * colours).copy(interpretation=wm.interpretation).cast(wm.format)
     shadow = black.bandjoin(blurred)
-    return shadow.composite2(canvas, "over").cast("uchar")
+    return shadow.composite2(canvas, "over", compositing_space=wm.interpretation).cast(wm.format)
 
 
 def fit(wm: pyvips.Image, factor: float) -> pyvips.Image:
@@ -80,7 +86,7 @@ def replicate(tile: pyvips.Image, width: int, height: int, chessboard: bool = Fa
 
 def _board(tile: pyvips.Image) -> pyvips.Image:
     """Two tiles on a 2x2 board, top-left and bottom-right."""
-    empty = tile.new_from_image(TRANSPARENT).copy(interpretation="srgb")
+    empty = tile.new_from_image(transparent(tile)).copy(interpretation=tile.interpretation)
     top = tile.join(empty, "horizontal")
     bottom = empty.join(tile, "horizontal")
     return top.join(bottom, "vertical")

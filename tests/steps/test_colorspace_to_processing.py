@@ -67,16 +67,16 @@ def test_preserve_hdr_keeps_the_colours() -> None:
 
 
 @pytest.mark.parametrize(("url_options", "out_format"), [
-    ("", ImageFormat.JPEG), ("", ImageFormat.WEBP), ("bl:1", ImageFormat.PNG), ("wm:0.5", ImageFormat.PNG),
-    ("bg:ff0000/bga:0.5", ImageFormat.PNG)])
+    ("", ImageFormat.JPEG), ("", ImageFormat.WEBP), ("bl:1", ImageFormat.PNG), ("bg:ff0000/bga:0.5", ImageFormat.PNG)])
 def test_preserve_hdr_falls_back_to_8_bits(url_options: str, out_format: ImageFormat) -> None:
     img = _hdr(solid(8, 8).colourspace("rgb16"), url_options, out_format)
     assert (img.interpretation, img.format) == ("srgb", "uchar")
 
 
-@pytest.mark.parametrize("url_options", ["pd:4", "bg:ff0000", "ex:1", "exar:1"])
+@pytest.mark.parametrize("url_options", ["pd:4", "bg:ff0000", "ex:1", "exar:1", "wm:0.5"])
 def test_preserve_hdr_keeps_margins_background_and_alpha(url_options: str) -> None:
-    """As imgproxy 4: padding, extending and the background work on 16 bits, alpha included."""
+    """As imgproxy 4: padding, extending, the background and watermarks work on 16 bits, alpha
+    included."""
     assert _hdr(solid(8, 8).colourspace("rgb16"), url_options).format == "ushort"
     img = _hdr(solid(8, 8, (10, 20, 30, 128)).colourspace("rgb16"), url_options)
     assert (img.interpretation, img.format, img.bands) == ("rgb16", "ushort", 4)
@@ -135,7 +135,6 @@ def test_grey_stays_grey_where_the_result_can_hold_it(make: Callable[[], pyvips.
         (lambda: GREY, "", ImageFormat.AVIF),
         (lambda: GREY.bandjoin(255).copy(interpretation="b-w"), "", ImageFormat.PNG),  # alpha
         (lambda: GREY, "bl:2", ImageFormat.PNG),  # a filter written for RGB
-        (lambda: GREY, "wm:0.5", ImageFormat.PNG),  # a coloured watermark
         (lambda: GREY, "g:sm", ImageFormat.PNG),  # smart crop and detection read colour
         (lambda: GREY, "c:4:4:obj:face", ImageFormat.PNG),
         (lambda: GREY.icc_transform("srgb", input_profile="srgb").colourspace("b-w"), "", ImageFormat.PNG),

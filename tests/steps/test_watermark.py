@@ -322,3 +322,26 @@ def test_a_vector_watermark_is_rendered_at_its_size_not_enlarged() -> None:
     assert footprint(img)[2:] == (200, 200)
     red = array(img)[..., 0].astype(int)  # 128 outside, 255 on the disc
     assert np.count_nonzero((red > 135) & (red < 248)) < 1500
+
+
+def test_grey_and_sixteen_bit_images_keep_their_space() -> None:
+    """Composited in the image's own space and format, as imgproxy 4 does: a grey watermark keeps
+    a grey image grey, a colour one makes it RGB, and 16 bits stay 16, the watermark's included
+    (1000/65535 would be 1028 after a trip through 8 bits)."""
+    grey_mark = WatermarkSource(bytes(solid(10, 10, (64, 64, 64)).colourspace("b-w").pngsave_buffer()))
+    deep_mark = WatermarkSource(bytes((pyvips.Image.black(10, 10) + 1000).cast("ushort")
+                                      .copy(interpretation="grey16").pngsave_buffer()))
+    grey = solid(100, 100).colourspace("b-w")
+    for source, image, expected in (
+        (grey_mark, grey, ("b-w", "uchar", 1, [64])),
+        (mark(), grey, ("srgb", "uchar", 3, BLUE)),
+        (mark(), solid(100, 100).colourspace("rgb16"), ("rgb16", "ushort", 3, [0, 0, 65535])),
+        (deep_mark, grey.colourspace("grey16"), ("grey16", "ushort", 1, [1000])),
+    ):
+        c = context(image, "wm:1:ce", deps=PipelineDeps(watermark=source))
+        watermark(c)
+        assert (c.img.interpretation, c.img.format, c.img.bands, pixel(c.img, 50, 50)) == expected
+    # Rotation, shadow and the chessboard keep a 16-bit grey watermark's space too.
+    c = context(grey.colourspace("grey16"), "wm:1:ch/wmr:30/wmsh:2", deps=PipelineDeps(watermark=deep_mark))
+    watermark(c)
+    assert (c.img.interpretation, c.img.format, c.img.bands) == ("grey16", "ushort", 1)

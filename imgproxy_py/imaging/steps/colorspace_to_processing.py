@@ -25,7 +25,7 @@ import pyvips
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.result_metadata import PROFILE_FORMATS
-from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD, apply_embedded_profile, to_srgb
+from imgproxy_py.imaging.vips import ICC_PROFILE_FIELD, is_high_bit, to_high_bit, to_srgb
 from imgproxy_py.options.model import GravityType, PipelineOptions
 
 # Result formats that hold more than 8 bits a sample (HEIC and AVIF at 10 or 12).
@@ -33,30 +33,15 @@ HIGH_BIT_FORMATS = frozenset({ImageFormat.PNG, ImageFormat.AVIF, ImageFormat.JXL
                               ImageFormat.HEIC})
 
 
-def is_high_bit(img: pyvips.Image) -> bool:
-    return img.format not in ("uchar", "char") or img.interpretation in ("rgb16", "grey16", "scrgb")
-
-
-def to_high_bit(img: pyvips.Image) -> pyvips.Image:
-    """RGB16 or grey16 (alpha kept), the embedded profile applied at 16 bits."""
-    img = apply_embedded_profile(img, depth=16)
-    grey = img.bands in (1, 2) and img.interpretation in ("b-w", "grey16")
-    target = "grey16" if grey else "rgb16"
-    if img.interpretation != target or img.format != "ushort":
-        img = img.colourspace(target)
-        if img.format != "ushort":
-            img = img.cast("ushort")
-    return img
-
-
 # Pipeline options whose steps work on 16-bit and grey pixels (geometry, orientation, margins and
-# the background they are flattened onto, brightness).  Any other option in use (filters,
-# watermark, detection effects, plugins...) has steps written for 8-bit sRGB: such a request
-# takes the 8-bit sRGB fallback rather than a wrong result.
+# the background they are flattened onto, brightness, watermarks).  Any other option in use
+# (filters, detection effects, plugins...) has steps written for 8-bit sRGB: such a request takes
+# the 8-bit sRGB fallback rather than a wrong result.
 HIGH_BIT_SAFE_OPTIONS = frozenset({
     "resizing_type", "width", "height", "min_width", "min_height", "zoom_x", "zoom_y", "dpr", "enlarge",
     "gravity", "crop", "auto_rotate", "rotate", "flip_horizontal", "flip_vertical", "brightness",
-    "objects_position", "extend", "extend_aspect_ratio", "padding", "background"})
+    "objects_position", "extend", "extend_aspect_ratio", "padding", "background", "watermark",
+    "watermark_style"})
 _DEFAULTS = PipelineOptions()
 
 

@@ -68,7 +68,7 @@ def _tiled(wm: pyvips.Image, c: Context, width: int, height: int) -> pyvips.Imag
     pad_y = max(1 - wm.height, min(pad_y, height))
     if pad_x or pad_y:
         wm = wm.embed(pad_x // 2, pad_y // 2, wm.width + pad_x, wm.height + pad_y,
-                      extend="background", background=shape.TRANSPARENT)
+                      extend="background", background=shape.transparent(wm))
     return shape.replicate(wm, width, height, chessboard=opts.position is GravityType.CHESSBOARD)
 
 
@@ -105,9 +105,15 @@ def watermark(c: Context) -> None:
     if left >= img.width or top >= img.height or -left >= wm.width or -top >= wm.height:
         return
     if opacity < 1:
-        alpha = wm.extract_band(3) * opacity
-        wm = wm.extract_band(0, n=3).bandjoin(alpha)
+        colours = wm.bands - 1
+        wm = wm.extract_band(0, n=colours).bandjoin(wm.extract_band(colours) * opacity)
+    grey_watermark = isinstance(source, WatermarkSource) and source.grey
+    if img.interpretation in ("b-w", "grey16") and not grey_watermark:
+        # A grey image (kept grey, or 16-bit with preserve_hdr) under a colour watermark: RGB.
+        img = img.colourspace("rgb16" if img.format == "ushort" else "srgb")
     had_alpha = has_alpha(img)
     base = ensure_alpha(img)
-    out = base.composite2(wm, "over", x=left, y=top).cast("uchar")
-    c.img = out if had_alpha else out.extract_band(0, n=3)
+    # In the image's own space (sRGB, grey, 16-bit), back to its own format, as imgproxy does.
+    space = img.interpretation if img.interpretation in ("b-w", "grey16", "rgb16") else "srgb"
+    out = base.composite2(wm, "over", x=left, y=top, compositing_space=space).cast(img.format)
+    c.img = out if had_alpha else out.extract_band(0, n=out.bands - 1)
