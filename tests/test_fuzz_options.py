@@ -42,8 +42,9 @@ HANG_S = 30.0
 # ceiling is tested on its own.  The address-space limit is a backstop for the machine.
 RESULT_PIXELS = 1 << 20
 ADDRESS_SPACE_HEADROOM = 6 << 30
+# 16bit.deflate.tif: a 16-bit grey source, which preserve_hdr (on below) keeps at 16 bits.
 IMAGES = ("hopper.jpg", "p_trns_single.png", "hopper_orientation_6.jpg", "hopper.gif",
-          "decompression_bomb_extents.gif", "hopper.webp")
+          "decompression_bomb_extents.gif", "hopper.webp", "16bit.deflate.tif")
 _BAD_HEADER_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -62,6 +63,7 @@ def services() -> Services:
         "IMGPROXY_PRESETS": PRESETS,
         "IMGPROXY_MAX_ANIMATION_FRAMES": "4",
         "IMGPROXY_DETECTION_THREADS": "1",
+        "IMGPROXY_PRESERVE_HDR": "true",  # the 16-bit and grey paths of the steps get fuzzed too
     }
     built = build_services(load_config(env))
     built.processor = dataclasses.replace(
