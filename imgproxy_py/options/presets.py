@@ -66,6 +66,9 @@ def _file_lines(path: str, setting: str, errors: list[str]) -> list[tuple[str, s
     return [(f"{path}:{n}", line) for n, line in enumerate(text.splitlines(), start=1)]
 
 
+BUNDLED_PRESETS_SEPARATOR = ":"
+
+
 def load_presets(env_value: str, env_separator: str, path: str, separator: str,
                  errors: list[str], bundled: Path | None = None,
                  setting: str = "IMGPROXY_PRESETS") -> dict[str, PresetPipelines]:
@@ -74,7 +77,9 @@ def load_presets(env_value: str, env_separator: str, path: str, separator: str,
     defines replaces the bundled preset of that name."""
     presets: dict[str, PresetPipelines] = {}
     if bundled is not None:
-        presets = parse_preset_lines(_file_lines(str(bundled), "bundled presets", errors), separator, errors)
+        # Ours, written with imgproxy's default ":" whatever IMGPROXY_ARGUMENTS_SEPARATOR says.
+        presets = parse_preset_lines(_file_lines(str(bundled), "bundled presets", errors),
+                                     BUNDLED_PRESETS_SEPARATOR, errors)
     lines: list[tuple[str, str]] = []
     if env_value:
         lines += [(f"{setting}[{i}]", item)
