@@ -16,7 +16,7 @@ from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.security.encryption import decrypt_source_url
 from imgproxy_py.security.signature import verify_signature
 from imgproxy_py.server.composition import Services
-from imgproxy_py.url.tokenizer import ParsedPath, URLGrammar, parse_path
+from imgproxy_py.url.tokenizer import ParsedPath, URLGrammar, parse_path, split_signature
 
 
 def raw_path(request: Request) -> str:
@@ -36,19 +36,22 @@ def check_secret(request: Request, secret: str) -> None:
 
 
 def parse_and_verify(services: Services, path: str, grammar: URLGrammar | None = None) -> ParsedPath:
-    """``grammar``: the URL grammar when it is not the image endpoint's (``/info``'s presets-only mode)."""
+    """``grammar``: the URL grammar when it is not the image endpoint's (``/info``'s presets-only mode).
+
+    The signature is checked before anything else is parsed, as imgproxy checks it: a path with
+    a bad signature is a 403 whatever else is wrong with it, and nobody learns more without a key."""
     config = services.config
-    key = config.security.source_url_encryption_key
-    parsed = parse_path(path, grammar or config.url, (lambda c: decrypt_source_url(c, key)) if key else None)
     sec = config.security
+    signature, rest = split_signature(path)
     if sec.signing_enabled:
-        if not verify_signature(parsed.signature, parsed.signed_path, sec.key_salt_pairs,
-                                sec.signature_size, sec.trusted_signatures):
-            raise SignatureError(f"invalid signature for {parsed.signed_path}")
-    elif config.url.arguments_separator in parsed.signature:
+        if not verify_signature(signature, "/" + rest, sec.key_salt_pairs, sec.signature_size,
+                                sec.trusted_signatures):
+            raise SignatureError(f"invalid signature for /{rest}")
+    elif config.url.arguments_separator in signature:
         raise SignatureError("signature segment is missing",
                              public_message="Invalid signature: the signature segment is missing")
-    return parsed
+    key = sec.source_url_encryption_key
+    return parse_path(path, grammar or config.url, (lambda c: decrypt_source_url(c, key)) if key else None)
 
 
 def needs_detection(options: RequestOptions) -> bool:
