@@ -155,6 +155,21 @@ def test_svg_is_sanitized_and_passed_through(client: httpx.Client, server: AppSe
     assert img(40, 20)[0] > 200
 
 
+def test_svg_animations_cannot_make_a_link_a_script(client: httpx.Client, server: AppServer, origin: Origin) -> None:
+    """SMIL that sets a link's href later, a tab inside "javascript:" (browsers ignore it) and a
+    script URL in a values list are removed; other animations stay."""
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
+           b'<a><set attributeName="href" to="#ok"/><rect width="10" height="10"/></a>'
+           b'<a><animate attributeName="xlink:href" values="#a;javascript:alert(1)"/><rect width="5" height="5"/></a>'
+           b'<rect width="40" height="20" fill="red" data-u="java&#9;script:alert(2)" data-v="#a; vbscript:x">'
+           b'<animate attributeName="fill" values="red;blue" dur="1s"/></rect></svg>')
+    response = client.get(f"{server.base}/unsafe/plain/{origin.add('/formats/smil.svg', svg)}")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
+    body = response.content.lower()
+    assert b"<set" not in body and b"script" not in body and b"data-u" not in body and b"data-v" not in body
+    assert b'attributename="fill"' in body and body.count(b"<rect") == 3
+
+
 def test_response_headers(client: httpx.Client, server: AppServer) -> None:
     response = client.get(local(server, "rs:fit:32:32/fn:kitten", "hopper.jpg", "webp"))
     assert response.headers["cache-control"] == "max-age=31536000, public"

@@ -11,7 +11,14 @@ _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK = "{http://www.w3.org/1999/xlink}href"
 _DANGEROUS_TAGS = {"script", "foreignobject", "iframe", "embed", "object", "handler", "listener", "form"}
 _SAFE_HREF = re.compile(r"^\s*(#|data:image/(png|jpeg|gif|webp|avif);)", re.IGNORECASE)
-_JS_URL = re.compile(r"^\s*(javascript|vbscript|data:text)", re.IGNORECASE)
+_JS_URL = re.compile(r"^(javascript|vbscript|data:text)", re.IGNORECASE)
+# Browsers ignore tabs and newlines inside a URL ("java&#9;script:" runs), so a value is checked
+# without any whitespace or control character.
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f]")
+# SMIL elements that set another attribute's value over time: one that sets a link's target
+# could make it a script URL after the sanitizer has looked.
+_ANIMATIONS = {"set", "animate", "animatemotion", "animatetransform", "animatecolor"}
+_LINK_ATTRIBUTES = {"href", "xlink:href"}
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
@@ -36,9 +43,21 @@ def sanitize_svg(data: bytes) -> bytes:
     return cleaned
 
 
+def _has_script_url(value: str) -> bool:
+    """Whether the value, or any item of a ``;`` list (SMIL's ``values``), is a script URL."""
+    return any(_JS_URL.match(item) for item in _URL_NOISE.sub("", value).split(";"))
+
+
+def _dangerous(element: ET.Element) -> bool:
+    local = _local(element.tag)
+    if local in _DANGEROUS_TAGS:
+        return True
+    return local in _ANIMATIONS and element.get("attributeName", "").strip().lower() in _LINK_ATTRIBUTES
+
+
 def _clean(element: ET.Element) -> None:
     for child in list(element):
-        if _local(child.tag) in _DANGEROUS_TAGS:
+        if _dangerous(child):
             element.remove(child)
         else:
             _clean(child)
@@ -47,5 +66,5 @@ def _clean(element: ET.Element) -> None:
         local = _local(name)
         is_handler = local.startswith("on")
         is_external_ref = (name == _XLINK or local == "href") and not _SAFE_HREF.match(value)
-        if is_handler or is_external_ref or _JS_URL.match(value):
+        if is_handler or is_external_ref or _has_script_url(value):
             del element.attrib[name]
