@@ -170,7 +170,7 @@ def sniff_format(data: bytes, svg_check_bytes: int = SVG_CHECK_BYTES) -> ImageFo
         brand = head[8:12]
         if brand in (b"avif", b"avis"):
             return ImageFormat.AVIF
-        if brand in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"):
+        if brand in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"):
             # mif1 is the generic HEIF brand; AVIF files list avif among compatible brands.
             box_size = int.from_bytes(head[:4], "big")
             compatible = data[16:max(16, min(box_size, 256))]
