@@ -197,9 +197,9 @@ class ProcessingConfig:
 class DeliveryConfig:
     """Caching, conditional requests and fallback images."""
 
-    use_etag: bool = False
+    use_etag: bool = True
     etag_buster: str = ""
-    use_last_modified: bool = False
+    use_last_modified: bool = True
     last_modified_buster: float | None = None  # Unix time: no Last-Modified before it
     source_cache_bytes: int = 0
     result_cache_bytes: int = 0
@@ -215,9 +215,10 @@ class DeliveryConfig:
     @staticmethod
     def from_env(r: EnvReader) -> DeliveryConfig:
         return DeliveryConfig(
-            use_etag=r.boolean("IMGPROXY_USE_ETAG", False),
+            # imgproxy 4 turns both on by default (its code and changelog; version 3 had them off).
+            use_etag=r.boolean("IMGPROXY_USE_ETAG", True),
             etag_buster=r.string("IMGPROXY_ETAG_BUSTER"),
-            use_last_modified=r.boolean("IMGPROXY_USE_LAST_MODIFIED", False),
+            use_last_modified=r.boolean("IMGPROXY_USE_LAST_MODIFIED", True),
             last_modified_buster=r.parsed("IMGPROXY_LAST_MODIFIED_BUSTER", None, _rfc3339),
             source_cache_bytes=r.integer("IMGPROXY_SOURCE_CACHE_SIZE_MB", 0, minimum=0) * 1024 * 1024,
             result_cache_bytes=r.integer("IMGPROXY_RESULT_CACHE_SIZE_MB", 0, minimum=0) * 1024 * 1024,
