@@ -46,6 +46,12 @@ def test_response_headers_passthrough(client: httpx.Client, origin: Origin,
     response = client.get(f"{server.base}/unsafe/w:10/plain/{url}")
     assert response.headers["x-origin-id"] == "42" and response.headers["surrogate-key"] == "cats"
     assert "x-secret" not in response.headers
+    # A name spelled in another case replaces ours: one Cache-Control (the origin's), one ETag (ours).
+    lower = start_server(IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH="cache-control,etag")
+    url = origin.add("/hdr/c.jpg", JPEG, headers={"Cache-Control": "max-age=60", "ETag": '"origin"'})
+    response = client.get(f"{lower.base}/unsafe/w:10/plain/{url}")
+    assert response.headers.get_list("cache-control") == ["max-age=60"]
+    assert len(response.headers.get_list("etag")) == 1 and response.headers["etag"] != '"origin"'
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,9 @@ OPTIONS = (
            "cache keys or the ETag; 0: never.",
            "exp:4102444800", Scope.OUTPUT),
     Option("filename", ("fn",), F, Args(Arg("filename", STRING), Arg("encoded", BOOL)), _filename,
-           "File name for `Content-Disposition`; with `encoded` 1 it is URL-safe base64.", "fn:kitten",
+           "File name for `Content-Disposition` (default: the source URL's last path segment without "
+           "its extension, `image` when there is none; a quote is written `%22`, a non-ASCII name is "
+           "also given as `filename*`); with `encoded` 1 it is URL-safe base64.", "fn:kitten",
            Scope.OUTPUT),
     output_option("return_attachment", ("att",), F, Arg("return_attachment", BOOL), "return_attachment",
                   "`Content-Disposition: attachment` instead of inline (default `IMGPROXY_RETURN_ATTACHMENT`, "

@@ -49,7 +49,7 @@ def vary_header(services: Services) -> str:
             or formats.auto_jxl or formats.enforce_jxl):
         vary.append("Accept")
     if services.config.server.enable_client_hints:
-        vary += ["Sec-CH-DPR", "DPR", "Sec-CH-Width", "Width"]
+        vary += ["Sec-Ch-Dpr", "Dpr", "Sec-Ch-Width", "Width"]  # imgproxy's spelling, byte for byte
     return ", ".join(vary)
 
 
@@ -247,7 +247,17 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
     if delivery.use_etag and fallback_status is None:
         identity = "R" + (source.etag or origin_etag or "") if source.not_modified else source_identity(source)
         headers["ETag"] = make_etag(opts_tag, identity)
-    return headers
+    return last_of_each(headers)
+
+
+def last_of_each(headers: dict[str, str]) -> dict[str, str]:
+    """One value per header name whatever its case (``IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH`` may
+    spell ``cache-control``): the last one set wins, so the origin's passed-back header overrides
+    the cache policy's, and what is set after it (ETag, Last-Modified) overrides the origin's."""
+    merged: dict[str, tuple[str, str]] = {}
+    for name, value in headers.items():
+        merged[name.lower()] = (name, value)
+    return dict(merged.values())
 
 
 async def process(services: Services, source: SourceImage, options: RequestOptions, canonical: str,

@@ -76,16 +76,16 @@ def content_disposition(source_url: str, out: OutputOptions, fmt: ImageFormat) -
             path = urlsplit(source_url).path
         except ValueError:  # an unclosed "[" in the host: the name is all that matters here
             path = source_url.split("?", 1)[0]
-        base = path.rstrip("/").rsplit("/", 1)[-1] or "image"
-        name = base.rsplit(".", 1)[0] if "." in base else base
+        base = path.rsplit("/", 1)[-1]  # nothing after the last "/": imgproxy's "image"
+        name = (base.rsplit(".", 1)[0] if "." in base else base) or "image"
     filename = f"{name}.{fmt.extension}"
     kind = "attachment" if out.return_attachment else "inline"
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
     # The name comes from the URL (percent-decoded or base64): a control character would make
-    # the header invalid, and CR/LF would end it.
-    ascii_name = _CONTROL.sub("_", ascii_name)
+    # the header invalid, and CR/LF would end it; a quote is written %22, as imgproxy writes it.
+    safe = _CONTROL.sub("_", filename).replace('"', "%22")
+    ascii_name = "".join(ch if ord(ch) < 128 else "_" for ch in safe)
     header = f'{kind}; filename="{ascii_name}"'
-    if ascii_name != filename:
+    if ascii_name != safe:  # non-ASCII: the exact name as well, in RFC 5987's form
         header += f"; filename*=UTF-8''{quote(filename)}"
     return header
 

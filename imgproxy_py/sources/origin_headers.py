@@ -73,9 +73,12 @@ class OriginHeadersConfig:
             return {}
         headers = {}
         for name in self.request_passthrough:
-            value = request.get(name)
-            if value is not None:
-                headers[name] = value
+            # A header the client sent twice goes on with both values, as imgproxy forwards it
+            # (the server's request headers can list them; a plain mapping holds one).
+            getlist = getattr(request, "getlist", None)
+            values: list[str] = list(getlist(name)) if callable(getlist) else [v for v in [request.get(name)] if v]
+            if values:
+                headers[name] = ", ".join(values)
         cookie = request.get("cookie")
         if self.cookie_passthrough and cookie and self._cookies_apply(request, source_url):
             headers["Cookie"] = cookie
