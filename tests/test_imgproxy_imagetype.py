@@ -121,9 +121,9 @@ def test_detect(go_file: str, path: str, expected: ImageFormat) -> None:  # Test
 @pytest.mark.xfail(strict=True, reason=(
     "TestDetect/RAW: a TIFF-based camera RAW (imgproxy: RAW_CANON_1DM2.CR2; here astronaut_bayer.dng, "
     "II*\\0 magic) -> imgproxy: Unknown and an error (IsTIFF skips TIFF magic under a RAW extension or "
-    "MIME type); ours: detect_format answers tiff (it has no extension hint; media.raw_sniff recognises "
-    "the file, but only the RAW decoder path asks it, so with IMGPROXY_RAW_ENABLED=false libvips' "
-    "tiffload gets it)"))
+    "MIME type); ours: detect_format answers tiff (it has no extension hint); the pipeline asks "
+    "media.raw_sniff first and, with camera RAW off, refuses the file (422; "
+    "tests/test_media_raw_sniffing.py)"))
 def test_detect_raw_is_unknown() -> None:  # TestDetect/RAW
     with pytest.raises(UnsupportedFormatError):
         detect_format(asset("media/astronaut_bayer.dng"))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 
+import httpx
 import numpy as np
 import pytest
 
@@ -19,6 +21,7 @@ from imgproxy_py.media.raw import (
     sniff_raw,
 )
 from tests.raw_support import ASSETS, DNG, pixels_of, tiff_file
+from tests.servers import AppServer
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +195,14 @@ def test_disabled_decoder_refuses_everything(dng: bytes) -> None:
 def test_pdf_is_accepted_only_when_enabled() -> None:
     assert RawDecoder(RawConfig()).sniff(HOSTILE["pdf"]) is None
     assert RawDecoder(RawConfig(enable_pdf=True)).sniff(HOSTILE["pdf"]) == "PDF"
+
+
+def test_raw_off_refuses_a_raw_file_instead_of_its_sensor_data(client: httpx.Client,
+                                                                start_server: Callable[..., AppServer]) -> None:
+    """With camera RAW off, a DNG (TIFF magic) is refused (422), as imgproxy refuses it; libvips
+    would read it as a TIFF and give its dark, undemosaiced sensor data.  A real TIFF still works."""
+    server = start_server(IMGPROXY_ENABLE_RAW_FORMATS="false")
+    raw = client.get(f"{server.base}/unsafe/rs:fit:64:64/plain/local:///media/astronaut_bayer.dng@png")
+    assert raw.status_code == 422
+    tiff = client.get(f"{server.base}/unsafe/rs:fit:64:64/plain/local:///core/hopper.tif@png")
+    assert tiff.status_code == 200

@@ -14,7 +14,7 @@ from typing import Any
 import pyvips
 
 from imgproxy_py.deadline import Deadline
-from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError
+from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.media import video_tiles
 from imgproxy_py.media.bestframe import best_frames, representative_face
 from imgproxy_py.media.raw import RawDecoder, sniff_raw
@@ -44,8 +44,12 @@ class SpecialSources:
             picture = self._video(data, out, limit)
         elif self.raw is not None and self.raw.accepts(data):
             picture = self.raw.decode(data, deadline=limit)
-        elif self.raw_unavailable and sniff_raw(data) is not None:
-            raise FeatureUnavailableError(self.raw_unavailable)
+        elif self.raw is None and sniff_raw(data) is not None:
+            if self.raw_unavailable:
+                raise FeatureUnavailableError(self.raw_unavailable)
+            # Camera RAW turned off: a TIFF-based RAW would reach libvips as a TIFF and come out
+            # as its dark, undemosaiced sensor data; refused as imgproxy refuses it.
+            raise UnsupportedFormatError("camera RAW is off (IMGPROXY_ENABLE_RAW_FORMATS, IMGPROXY_RAW_ENABLED)")
         if out.representative_face:
             picture = self._face(data, picture, out, limit)
         return picture
