@@ -52,6 +52,12 @@ def test_response_headers_passthrough(client: httpx.Client, origin: Origin,
     response = client.get(f"{lower.base}/unsafe/w:10/plain/{url}")
     assert response.headers.get_list("cache-control") == ["max-age=60"]
     assert len(response.headers.get_list("etag")) == 1 and response.headers["etag"] != '"origin"'
+    # Headers about the origin's body are never passed back: ours is another body.
+    body = start_server(IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH="Content-Length,Content-Type,Content-Encoding")
+    url = origin.add("/hdr/d.jpg", JPEG, headers={"Content-Type": "image/jpeg", "Content-Encoding": "identity"})
+    response = client.get(f"{body.base}/unsafe/w:10/plain/{url}@webp")
+    assert response.headers["content-type"] == "image/webp" and "content-encoding" not in response.headers
+    assert response.headers["content-length"] == str(len(response.content)) != str(len(JPEG))
 
 
 @pytest.mark.parametrize(

@@ -140,9 +140,12 @@ async def read_response(url: str, response: httpx.Response, limit: SizeLimit) ->
     declared = headers.get("content-length", "")
     limit.check_declared(int(declared) if declared.isdigit() else None)
     data = await read_body(url, response, limit)
+    # The body held is decoded (httpx undoes gzip and the like): the origin's encoding and length
+    # describe other bytes, so they are not the source's, as imgproxy's fetcher drops them.
+    kept = {name: value for name, value in headers.items()
+            if name.lower() not in ("content-encoding", "content-length")}
     return SourceImage(data=data, url=url, etag=headers.get("etag"), last_modified=headers.get("last-modified"),
-                       cache_control=headers.get("cache-control"), expires=headers.get("expires"),
-                       headers=dict(headers))
+                       cache_control=headers.get("cache-control"), expires=headers.get("expires"), headers=kept)
 
 
 async def read_body(url: str, response: httpx.Response, limit: SizeLimit) -> bytes:

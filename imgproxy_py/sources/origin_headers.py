@@ -20,6 +20,11 @@ from urllib.parse import urlsplit
 
 from imgproxy_py.envreader import EnvReader
 
+# Headers about a message's body or its connection (RFC 9110 §8, §7.6.1): never copied from the
+# origin's response to ours, even when IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH names them.
+BODY_AND_CONNECTION_HEADERS = frozenset({
+    "content-length", "content-encoding", "content-type", "content-range", "transfer-encoding", "connection",
+    "keep-alive", "te", "trailer", "upgrade"})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
@@ -85,9 +90,12 @@ class OriginHeadersConfig:
         return headers
 
     def passed_back(self, origin: Mapping[str, str]) -> dict[str, str]:
-        """The origin's response headers that go back to the client."""
+        """The origin's response headers that go back to the client, but never those that describe
+        the origin's body or connection: our body is another one (processed, or decompressed),
+        so its length, encoding and type are ours, as imgproxy's are."""
         lowered = {name.lower(): value for name, value in origin.items()}
-        return {name: lowered[name.lower()] for name in self.response_passthrough if name.lower() in lowered}
+        return {name: lowered[name.lower()] for name in self.response_passthrough
+                if name.lower() in lowered and name.lower() not in BODY_AND_CONNECTION_HEADERS}
 
     def _cookies_apply(self, request: Mapping[str, str], source_url: str) -> bool:
         if self.cookie_passthrough_all:
