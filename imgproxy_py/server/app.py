@@ -171,7 +171,8 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
     http = config.http
 
     async def health(request: Request) -> Response:
-        return PlainTextResponse(http.health_check_message)
+        # Never cached (a CDN in front must not answer for a node that went down), as imgproxy's.
+        return PlainTextResponse(http.health_check_message, headers={"Cache-Control": "no-cache"})
 
     async def root(request: Request) -> Response:
         if request.method == "OPTIONS":
