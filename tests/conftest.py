@@ -41,6 +41,20 @@ def start_server() -> Iterator[Callable[..., AppServer]]:
         server.close()
 
 
+@pytest.fixture(scope="module")
+def server_for(start_server: Callable[..., AppServer]) -> Callable[..., AppServer]:
+    """One server per set of settings, started when a test first needs it."""
+    started: dict[frozenset[tuple[str, str]], AppServer] = {}
+
+    def get(**env: str) -> AppServer:
+        key = frozenset(env.items())
+        if key not in started:
+            started[key] = start_server(**env)
+        return started[key]
+
+    return get
+
+
 @pytest.fixture(scope="session")
 def server(start_server: Callable[..., AppServer]) -> AppServer:
     return start_server()

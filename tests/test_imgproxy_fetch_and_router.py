@@ -52,19 +52,6 @@ TEST1_PNG = "plain/local:///imgproxy/test1.png"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
-@pytest.fixture(scope="module")
-def server_for(start_server: Callable[..., AppServer]) -> Callable[..., AppServer]:
-    started: dict[frozenset[tuple[str, str]], AppServer] = {}
-
-    def get(**env: str) -> AppServer:
-        key = frozenset(env.items())
-        if key not in started:
-            started[key] = start_server(**env)
-        return started[key]
-
-    return get
-
-
 # --- fetcher/request_test.go -------------------------------------------------------------------
 
 def gzip_route(origin: Origin, body: bytes) -> str:

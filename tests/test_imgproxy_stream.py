@@ -34,20 +34,6 @@ DEFAULT_TTL = 4242
 ONE_MINUTE = 60
 
 
-@pytest.fixture(scope="module")
-def server_for(start_server: Callable[..., AppServer]) -> Callable[..., AppServer]:
-    """One server per set of settings, started when a test first needs it."""
-    started: dict[frozenset[tuple[str, str]], AppServer] = {}
-
-    def get(**env: str) -> AppServer:
-        key = frozenset(env.items())
-        if key not in started:
-            started[key] = start_server(**env)
-        return started[key]
-
-    return get
-
-
 def route(origin: Origin, headers: dict[str, str] | None = None, body: bytes = PNG, status: int = 200,
           name: str = "") -> str:
     """A new origin path answering ``body`` with ``headers`` (the origin adds Content-Length)."""
