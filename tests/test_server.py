@@ -9,7 +9,9 @@ import threading
 import time
 
 import httpx
+import pytest
 
+from imgproxy_py.server.app import client_address
 from tests.conftest import asset, decode
 from tests.servers import ASSETS, AppServer, Origin
 
@@ -68,3 +70,18 @@ def test_serve_reports_every_config_error_and_exits() -> None:
     assert run.returncode == 1
     assert "IMGPROXY_QUALITY" in run.stderr and "IMGPROXY_WORKERS" in run.stderr
     assert "preset 'bad'" in run.stderr  # reported together with the variables
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({}, "10.0.0.9"),
+    ({b"x-real-ip": b" 17.18.19.20 "}, "17.18.19.20"),
+    ({b"x-real-ip": b"17.18.19.20", b"x-forwarded-for": b"5.6.7.8, 9.10.11.12"}, "5.6.7.8"),
+    ({b"x-forwarded-for": b"5.6.7.8", b"cf-connecting-ip": b"1.2.3.4"}, "1.2.3.4"),
+    ({b"x-forwarded-for": b""}, "10.0.0.9"),
+])
+def test_logged_client_follows_imgproxys_header_order(headers: dict[bytes, bytes], expected: str) -> None:
+    assert client_address(headers, ("10.0.0.9", 50000)) == expected
+
+
+def test_logged_client_without_peer_or_headers_is_empty() -> None:
+    assert client_address({}, None) == ""
