@@ -206,3 +206,7 @@ def test_raw_off_refuses_a_raw_file_instead_of_its_sensor_data(client: httpx.Cli
     assert raw.status_code == 422
     tiff = client.get(f"{server.base}/unsafe/rs:fit:64:64/plain/local:///core/hopper.tif@png")
     assert tiff.status_code == 200
+    # /info answers as the image URL does: it doesn't describe the RAW as a TIFF.
+    assert client.get(f"{server.base}/info/unsafe/plain/local:///media/astronaut_bayer.dng").status_code == 422
+    described = client.get(f"{server.base}/info/unsafe/plain/local:///core/hopper.tif")
+    assert described.status_code == 200 and described.json()["format"] == "tiff"

@@ -44,15 +44,20 @@ class SpecialSources:
             picture = self._video(data, out, limit)
         elif self.raw is not None and self.raw.accepts(data):
             picture = self.raw.decode(data, deadline=limit)
-        elif self.raw is None and sniff_raw(data) is not None:
-            if self.raw_unavailable:
-                raise FeatureUnavailableError(self.raw_unavailable)
-            # Camera RAW turned off: a TIFF-based RAW would reach libvips as a TIFF and come out
-            # as its dark, undemosaiced sensor data; refused as imgproxy refuses it.
-            raise UnsupportedFormatError("camera RAW is off (IMGPROXY_ENABLE_RAW_FORMATS, IMGPROXY_RAW_ENABLED)")
+        else:
+            self.refuse_raw_when_off(data)
         if out.representative_face:
             picture = self._face(data, picture, out, limit)
         return picture
+
+    def refuse_raw_when_off(self, data: bytes) -> None:
+        """Camera RAW turned off (422) or not installed (501): a TIFF-based RAW would reach
+        libvips as a TIFF and come out as its dark, undemosaiced sensor data, so it is refused
+        as imgproxy refuses it (a RAW is never taken for a TIFF)."""
+        if self.raw is None and sniff_raw(data) is not None:
+            if self.raw_unavailable:
+                raise FeatureUnavailableError(self.raw_unavailable)
+            raise UnsupportedFormatError("camera RAW is off (IMGPROXY_ENABLE_RAW_FORMATS, IMGPROXY_RAW_ENABLED)")
 
     def _video(self, data: bytes, out: OutputOptions, limit: float) -> pyvips.Image:
         if out.video_best:

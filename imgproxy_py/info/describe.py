@@ -51,6 +51,9 @@ class InfoTools:
     # The shared pixels' bound: larger when the detector's input is (it must not see less detail).
     pixels_side: int = PIXELS_SIDE
     unlimited_formats: frozenset[ImageFormat] = frozenset()  # IMGPROXY_PNG|SVG|TIFF_UNLIMITED
+    # Refuses a source that processing refuses before libvips sees it (camera RAW turned off),
+    # so that /info never describes what the image URL would not serve.
+    refuse_source: Callable[[bytes], None] | None = None
 
 
 def describe(data: bytes, content_type: str, options: InfoRequestOptions, tools: InfoTools,
@@ -95,6 +98,8 @@ def describe(data: bytes, content_type: str, options: InfoRequestOptions, tools:
 
 
 def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[Picture, str, str, int]:
+    if tools.refuse_source is not None:
+        tools.refuse_source(data)
     fmt = loader.detect_format(data, tools.svg_check_bytes)
     if fmt.is_vector:
         data = loader.prepare_svg(data, tools.sanitize_svg)

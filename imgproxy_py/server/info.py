@@ -50,6 +50,7 @@ def _tools(services: Services, options: InfoRequestOptions, deadline: Deadline) 
         pixels = int(max_resolution * 1_000_000)
         limits = Limits(pixels, limits.max_frames, limits.max_frame_resolution and pixels)
     detection = services.config.detection
+    special = processor.deps.special_sources
     return InfoTools(
         limits=limits, sanitize_svg=processor.sanitize_svg, svg_check_bytes=processor.svg_check_bytes,
         auto_rotate=services.config.processing.auto_rotate,
@@ -60,6 +61,7 @@ def _tools(services: Services, options: InfoRequestOptions, deadline: Deadline) 
         pixels_side=max(PIXELS_SIDE, detection.face_net_size, detection.object_net_size)
         if processor.deps.objects is not None else PIXELS_SIDE,
         unlimited_formats=processor.settings.unlimited_formats,
+        refuse_source=special.refuse_raw_when_off if special is not None else None,
     )
 
 
