@@ -5,6 +5,7 @@ Both listen on 127.0.0.1 on a random port and run in background threads.
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
@@ -19,6 +20,7 @@ import uvicorn
 
 from imgproxy_py.config import load_config
 from imgproxy_py.server.app import create_app
+from imgproxy_py.server.composition import Services, build_services
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -125,3 +127,13 @@ def expires_in(response: httpx.Response) -> float:
     """Seconds from the response's Date to its Expires."""
     expires = parsedate_to_datetime(response.headers["expires"])
     return (expires - parsedate_to_datetime(response.headers["date"])).total_seconds()
+
+
+@functools.cache
+def _services(env: frozenset[tuple[str, str]]) -> Services:
+    return build_services(load_config(dict(env)))
+
+
+def services_for(env: Mapping[str, str]) -> Services:
+    """The server's parts for these settings, without a server: built once per set of settings."""
+    return _services(frozenset(env.items()))

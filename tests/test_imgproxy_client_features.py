@@ -10,16 +10,14 @@ parser sets from it and those settings (``OutputOptions``)."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import pytest
 from starlette.requests import Request
 
-from imgproxy_py.config import load_config
 from imgproxy_py.server.checks import client_features
-from imgproxy_py.server.composition import Services, build_services
 from imgproxy_py.server.processing import vary_header
+from tests.servers import services_for
 
 ACCEPT_ALL_BUT = "image/apng,image/*,*/*;q=0.8"
 HINTS = {"IMGPROXY_ENABLE_CLIENT_HINTS": "true"}
@@ -39,15 +37,6 @@ class Features:
     client_hints_dpr: float = 0.0
 
 
-@functools.cache
-def _services(env: frozenset[tuple[str, str]]) -> Services:
-    return build_services(load_config(dict(env)))
-
-
-def services(env: dict[str, str]) -> Services:
-    return _services(frozenset(env.items()))
-
-
 def request(headers: dict[str, str]) -> Request:
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
     return Request({"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": raw})
@@ -55,7 +44,7 @@ def request(headers: dict[str, str]) -> Request:
 
 def detect(env: dict[str, str], headers: dict[str, str]) -> Features:
     """imgproxy's ``NewDetector(&config).Features(header)``."""
-    built = services(env)
+    built = services_for(env)
     found = client_features(request(headers), built)
     out = built.options.parse([], "", found).output
     return Features(out.prefer_webp, out.enforce_webp, out.prefer_avif, out.enforce_avif, out.prefer_jxl,
@@ -140,7 +129,7 @@ VARY_CASES = [
 def test_set_vary_names(env: dict[str, str], expected: str) -> None:
     """The header names Vary lists, in imgproxy's order; names compared as HTTP compares them
     (case-insensitively, RFC 9110 §5.1)."""
-    assert vary_header(services(env)).lower() == expected.lower()
+    assert vary_header(services_for(env)).lower() == expected.lower()
 
 
 @pytest.mark.parametrize(("env", "expected"), [
@@ -148,4 +137,4 @@ def test_set_vary_names(env: dict[str, str], expected: str) -> None:
     for name, env, expected in VARY_CASES])
 def test_set_vary_exact(env: dict[str, str], expected: str) -> None:
     """imgproxy's exact value of Vary (``header.Get(Vary)``)."""
-    assert vary_header(services(env)) == expected
+    assert vary_header(services_for(env)) == expected

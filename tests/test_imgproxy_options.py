@@ -11,19 +11,17 @@ An error is asserted by our class and imgproxy's status, not by imgproxy's log w
 from __future__ import annotations
 
 import base64
-import functools
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from imgproxy_py.config import load_config
 from imgproxy_py.errors import ConfigError, InvalidURLError
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.options.model import Color, GravityType, RequestOptions, ResizingType
 from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.server.checks import parse_and_verify
-from imgproxy_py.server.composition import Services, build_services
+from tests.servers import services_for
 
 PLAIN = "http://images.dev/lorem/ipsum.jpg"
 ORIGIN = "http://images.dev/lorem/ipsum.jpg?param=value"
@@ -45,19 +43,10 @@ def path_escape(url: str) -> str:
     return quote(url, safe="$&+:=@")
 
 
-@functools.cache
-def _services(env: frozenset[tuple[str, str]]) -> Services:
-    return build_services(load_config(dict(env)))
-
-
-def services(env: dict[str, str]) -> Services:
-    return _services(frozenset(env.items()))
-
-
 def parse(path: str, env: dict[str, str] | None = None,
           features: ClientFeatures | None = None) -> tuple[str, RequestOptions]:
     """imgproxy's ``ParsePath``: (the source URL, the options) of an unsigned path."""
-    built = services(env or {})
+    built = services_for(env or {})
     parsed = parse_and_verify(built, "/unsafe" + path)
     return parsed.source.url, built.options.parse(parsed.options, parsed.source.extension, features)
 
@@ -251,7 +240,7 @@ def test_client_hints_redefined_by_url() -> None:
 
 def test_parse_preset() -> None:
     # TestParsePreset
-    presets = services({"IMGPROXY_PRESETS": "test=resize:fit:100:200/sharpen:2", **NO_BUNDLED}).options.presets
+    presets = services_for({"IMGPROXY_PRESETS": "test=resize:fit:100:200/sharpen:2", **NO_BUNDLED}).options.presets
     assert presets["test"] == ((("resize", ("fit", "100", "200")), ("sharpen", ("2",))),)
 
 
@@ -264,7 +253,7 @@ def test_parse_preset() -> None:
 ])
 def test_invalid_preset_stops_start_up(preset: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        services({"IMGPROXY_PRESETS": preset, **NO_BUNDLED})
+        services_for({"IMGPROXY_PRESETS": preset, **NO_BUNDLED})
     assert caught.value.problems and all("preset" in problem for problem in caught.value.problems)
 
 
@@ -274,4 +263,4 @@ def test_invalid_preset_stops_start_up(preset: str) -> None:
     pytest.param("test=resize:fit:100:200/sharpen:2", {"test"}, id="TestValidatePresets"),
 ])
 def test_preset_set(preset: str, names: set[str]) -> None:
-    assert set(services({"IMGPROXY_PRESETS": preset, **NO_BUNDLED}).options.presets) == names
+    assert set(services_for({"IMGPROXY_PRESETS": preset, **NO_BUNDLED}).options.presets) == names

@@ -9,20 +9,18 @@ signature)."""
 from __future__ import annotations
 
 import asyncio
-import functools
 from urllib.parse import unquote
 
 import pytest
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imgproxy_py.config import load_config
 from imgproxy_py.errors import InvalidURLError, SignatureError
 from imgproxy_py.security.signature import verify_signature
 from imgproxy_py.server.app import PathPrefixMiddleware
 from imgproxy_py.server.checks import parse_and_verify, raw_path
-from imgproxy_py.server.composition import Services, build_services
 from imgproxy_py.url.tokenizer import redenormalize, split_signature
+from tests.servers import services_for
 
 
 def request_path(target: str, prefix: str = "") -> str:
@@ -117,15 +115,6 @@ TRUSTED = {**ONE_PAIR, "IMGPROXY_TRUSTED_SIGNATURES": "truested"}
 FULL = "oWaL7QoW5TsgbuiS9-5-DI8S3Ibbo1gdB2SteJh3a20"
 
 
-@functools.cache
-def _services(env: frozenset[tuple[str, str]]) -> Services:
-    return build_services(load_config(dict(env)))
-
-
-def services(env: dict[str, str]) -> Services:
-    return _services(frozenset(env.items()))
-
-
 INVALID = [
     pytest.param(ONE_PAIR, "oWaL7QoW5Ts", id="TestVerifySignatureInvalid"),
     pytest.param(TWO_PAIRS, "dtLwhdnPPis", id="TestVerifySignatureMultiplePairs-none"),
@@ -143,7 +132,7 @@ INVALID = [
     *[pytest.param(*p.values, False, id=p.id) for p in INVALID],
 ])
 def test_verify_signature(env: dict[str, str], signature: str, valid: bool) -> None:
-    built = services(env)
+    built = services_for(env)
     security = built.config.security
     assert verify_signature(signature, "/asd", security.key_salt_pairs, security.signature_size,
                             security.trusted_signatures) is valid
@@ -158,5 +147,5 @@ def test_bad_signature_refused_before_the_path_is_parsed(env: dict[str, str], si
     # The same cases as a request of the path imgproxy's test signs ("asd"): the signature is
     # checked first (403), before "asd" would be refused as no source URL (404).
     with pytest.raises(SignatureError) as caught:
-        parse_and_verify(services(env), f"/{signature}/asd")
+        parse_and_verify(services_for(env), f"/{signature}/asd")
     assert caught.value.status == 403
