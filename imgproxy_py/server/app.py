@@ -139,6 +139,35 @@ async def error_response(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(message, status_code=status, headers=ERROR_HEADERS)
 
 
+class UnexpectedErrorMiddleware:
+    """An unexpected exception (a bug) becomes its 500 here, innermost.  Starlette's own last
+    resort answers it too but then re-raises to uvicorn, which drops the keep-alive connection
+    and the client's next request on it; imgproxy answers a panic with a 500 and the connection
+    lives on.  An error after the response started is left to the server (the body is cut)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise
+            response = await error_response(Request(scope, receive), exc)
+            await response(scope, receive, send)
+
+
 def response_not_delivered(services: Services, scope: Scope, reason: str) -> None:
     """A response the client did not take whole (the HTTP protocol saw it): logged, and with
     ``IMGPROXY_REPORT_IO_ERRORS`` counted and reported as imgproxy's ``IO`` errors are."""
@@ -228,7 +257,8 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
         middleware=[*telemetry_middleware(services),
                     Middleware(RequestLogMiddleware, services=services, server_name=http.server_name),
                     *([Middleware(PathPrefixMiddleware, prefix=config.server.path_prefix)]
-                      if config.server.path_prefix else [])],
+                      if config.server.path_prefix else []),
+                    Middleware(UnexpectedErrorMiddleware)],
         exception_handlers={Exception: error_response, ImgproxyError: error_response},
         lifespan=lambda app: lifespan(services),
     )
