@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from imgproxy_py.server.app import client_address
+from imgproxy_py.server.app import client_address, request_id_of
 from tests.conftest import asset, decode
 from tests.servers import ASSETS, AppServer, Origin
 
@@ -85,3 +86,28 @@ def test_logged_client_follows_imgproxys_header_order(headers: dict[bytes, bytes
 
 def test_logged_client_without_peer_or_headers_is_empty() -> None:
     assert client_address({}, None) == ""
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({b"x-request-id": b"abc_DEF-123"}, "abc_DEF-123"),
+    ({b"x-request-id": b"abc_DEF-123", b"x-amzn-request-context": b'{"requestId": "lambda-1"}'}, "abc_DEF-123"),
+    ({b"x-request-id": b"bad id\r\nx: y", b"x-amzn-request-context": b'{"requestId": "lambda-1"}'}, "lambda-1"),
+    ({b"x-amzn-request-context": b'{"requestId": "lambda-1"}'}, "lambda-1"),
+])
+def test_request_id_is_the_clients_or_lambdas_when_valid(headers: dict[bytes, bytes], expected: str) -> None:
+    assert request_id_of(headers) == expected
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {b"x-request-id": b"with spaces"},
+    {b"x-request-id": b"x" * 257},
+    {b"x-amzn-request-context": b"not json"},
+    {b"x-amzn-request-context": b'["requestId"]'},
+    {b"x-amzn-request-context": b'{"requestId": 42}'},
+    {b"x-amzn-request-context": b'{"requestId": "bad id"}'},
+])
+def test_request_id_is_made_when_none_is_valid(headers: dict[bytes, bytes]) -> None:
+    made = request_id_of(headers)
+    assert re.fullmatch(r"[0-9a-f]{20}", made)
+    assert made != request_id_of(headers)

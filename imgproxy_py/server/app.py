@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 import uuid
 
@@ -59,6 +61,27 @@ class PathPrefixMiddleware:
         await self.app(scope, receive, send)
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def request_id_of(headers: dict[bytes, bytes]) -> str:
+    """imgproxy's rule: the client's ``X-Request-ID`` when made of ``[A-Za-z0-9_-]``, else the
+    ``requestId`` of AWS Lambda's ``X-Amzn-Request-Context``, else a new one.  Nothing else is
+    echoed back or logged, so a header can't forge log lines or break the response's headers."""
+    given = headers.get(b"x-request-id", b"").decode("latin-1")
+    if _REQUEST_ID.fullmatch(given):
+        return given
+    context = headers.get(b"x-amzn-request-context")
+    if context:
+        try:
+            lambda_id = json.loads(context).get("requestId")
+        except (ValueError, AttributeError):  # not JSON, or not an object
+            lambda_id = None
+        if isinstance(lambda_id, str) and _REQUEST_ID.fullmatch(lambda_id):
+            return lambda_id
+    return uuid.uuid4().hex[:20]
+
+
 def client_address(headers: dict[bytes, bytes], peer: tuple[str, int] | None) -> str:
     """The client the request log names, as imgproxy's router picks it: ``CF-Connecting-IP``,
     else the first ``X-Forwarded-For`` entry, else ``X-Real-IP``, else the peer.  Only logged:
@@ -83,8 +106,7 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if given and len(given) <= 64 and given.isprintable() else uuid.uuid4().hex[:20]
+        request_id = request_id_of(headers)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
