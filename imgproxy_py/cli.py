@@ -27,7 +27,8 @@ and default; the key ones:
   IMGPROXY_LOCAL_FILESYSTEM_ROOT  folder served as local:/// sources
   IMGPROXY_WORKERS                images processed at once (default: 2 x CPU cores)
   IMGPROXY_PRESETS_PATH           a file of name=options presets
-  IMGPROXY_LOG_FORMAT             pretty (default) or json
+  IMGPROXY_LOG_FORMAT             pretty, structured, json or gcp (default: pretty on a terminal,
+                                  else structured)
 
 The README's "Settings reference" section lists every setting.
 """

@@ -35,7 +35,7 @@ from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.server.error_reporting import ErrorReportingConfig
 from imgproxy_py.server.http_config import HttpConfig
 from imgproxy_py.server.listen import ListenAddress, parse_listen_address
-from imgproxy_py.server.syslog_config import SyslogConfig
+from imgproxy_py.server.syslog_config import LOG_FORMATS, LOG_LEVELS, SyslogConfig
 from imgproxy_py.settings_check import deprecated_settings
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.stores import StoresConfig
@@ -63,8 +63,8 @@ class ServerConfig:
     set_canonical_header: bool = False
     cache_control_passthrough: bool = False
     graceful_stop_timeout: float = 20.0
-    log_format: str = "pretty"
-    log_level: str = "info"
+    log_format: str = ""  # "": imgproxy's default, pretty on a terminal, else structured
+    log_level: str = "info"  # Python's name: debug, info, warning, error
     landing_page: bool = True
     free_memory_interval: float = 10.0  # seconds between giving freed memory back to the system
     log_mem_stats: bool = False  # and logging the memory figures then (debug level)
@@ -91,8 +91,8 @@ class ServerConfig:
             set_canonical_header=r.boolean("IMGPROXY_SET_CANONICAL_HEADER", False),
             cache_control_passthrough=r.boolean("IMGPROXY_CACHE_CONTROL_PASSTHROUGH", False),
             graceful_stop_timeout=r.number("IMGPROXY_GRACEFUL_STOP_TIMEOUT", 20.0, minimum=0),
-            log_format=r.string("IMGPROXY_LOG_FORMAT", "pretty"),
-            log_level=r.string("IMGPROXY_LOG_LEVEL", "info").lower(),
+            log_format=r.choice("IMGPROXY_LOG_FORMAT", "", LOG_FORMATS) if r.has("IMGPROXY_LOG_FORMAT") else "",
+            log_level=LOG_LEVELS[r.choice("IMGPROXY_LOG_LEVEL", "info", LOG_LEVELS)],
             landing_page=r.boolean("IMGPROXY_LANDING_PAGE", True),
             free_memory_interval=r.number("IMGPROXY_FREE_MEMORY_INTERVAL", 10.0, minimum=0.01),
             log_mem_stats=r.boolean("IMGPROXY_LOG_MEM_STATS", False),

@@ -6,7 +6,7 @@ recorded (not raised) so that start-up can report every problem at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -102,6 +102,15 @@ class EnvReader:
             self.errors.append(f"{name}: {number} is greater than {maximum}")
             return default
         return number
+
+    def choice(self, name: str, default: str, choices: Iterable[str]) -> str:
+        """One of ``choices``, matched case-insensitively as imgproxy's enum settings are."""
+        value = self.string(name, default).lower()
+        allowed = tuple(choices)
+        if value not in allowed:
+            self.errors.append(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+            return default
+        return value
 
     def string_list(self, name: str, default: tuple[str, ...] = (), sep: str = ",") -> tuple[str, ...]:
         value = self.raw(name)

@@ -79,6 +79,28 @@ def test_json_log_is_one_iso_line_each_and_names_the_address(tmp_path: Path) -> 
     assert any("IMGPROXY_QUALTY" in r["msg"] and "IMGPROXY_QUALITY" in r["msg"] for r in records)
 
 
+def test_log_off_a_terminal_is_imgproxys_structured_by_default() -> None:
+    """No IMGPROXY_LOG_FORMAT and a pipe for the log: logfmt lines, as imgproxy writes them."""
+    port = free_port()
+    process = subprocess.Popen([*CLI, "serve"], env=clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}"),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=30)
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines and all(re.match(r'time="[^"]+" level="(DEBUG|INFO|WARNING|ERROR|CRITICAL)" msg="', line)
+                         for line in lines), lines
+    assert any(f'listening on http://127.0.0.1:{port}"' in line for line in lines)
+
+
 def test_unread_settings_are_named_with_the_closest_name() -> None:
     config, problems = read_config({"IMGPROXY_QUALTY": "70", "IMGPROXY_QUALITY": "70",
                                     "IMGPROXY_BRAND_NEW_THING": "1", "HOME": "/"})

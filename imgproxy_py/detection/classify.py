@@ -62,8 +62,8 @@ class ClassificationConfig:
             classes=_class_names(r),
             net_size=r.integer("IMGPROXY_CLASSIFICATION_NET_SIZE", 224, minimum=1, maximum=4096),
             threshold=r.number("IMGPROXY_CLASSIFICATION_THRESHOLD", 0.5, minimum=0, maximum=1),
-            normalization=_choice(r, "IMGPROXY_CLASSIFICATION_NORMALIZATION", "none", NORMALIZATIONS),
-            layout=_choice(r, "IMGPROXY_CLASSIFICATION_LAYOUT", "nhwc", LAYOUTS),
+            normalization=r.choice("IMGPROXY_CLASSIFICATION_NORMALIZATION", "none", NORMALIZATIONS),
+            layout=r.choice("IMGPROXY_CLASSIFICATION_LAYOUT", "nhwc", LAYOUTS),
             threads=r.integer("IMGPROXY_CLASSIFICATION_INFERENCE_NUM_THREADS",
                               r.integer("IMGPROXY_ML_INFERENCE_NUM_THREADS", 1, minimum=1), minimum=1),
             accurate=execution_mode(r, "IMGPROXY_CLASSIFICATION_EXECUTION_MODE") == "accuracy",
@@ -71,13 +71,6 @@ class ClassificationConfig:
             streams=inference_streams(r, "IMGPROXY_CLASSIFICATION_INFERENCE_NUM_STREAMS"),
         )
 
-
-def _choice(r: EnvReader, name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = r.string(name, default).lower()
-    if value not in choices:
-        r.errors.append(f"{name}: {value!r} is not one of {', '.join(choices)}")
-        return default
-    return value
 
 
 def _class_names(r: EnvReader) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
-"""imgproxy's syslog settings (``IMGPROXY_SYSLOG_*``): the log also goes to a syslog server,
-local or over the network, through the standard library's ``SysLogHandler``."""
+"""imgproxy's log settings: the log's format and level (``IMGPROXY_LOG_*``), and syslog
+(``IMGPROXY_SYSLOG_*``: the log also goes to a syslog server, local or over the network,
+through the standard library's ``SysLogHandler``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from dataclasses import dataclass
 
 from imgproxy_py.envreader import EnvReader
 
-LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
+# imgproxy's log formats, and its levels (``warn``) with ``warning`` as Python spells it.
+LOG_FORMATS = ("pretty", "structured", "json", "gcp")
+LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "warning", "error": "error"}
+LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "warning": logging.WARNING,
+          "info": logging.INFO, "debug": logging.DEBUG}
 # imgproxy's networks that a SysLogHandler can speak: the socket type for each.
 NETWORKS = {"udp": socket.SOCK_DGRAM, "udp4": socket.SOCK_DGRAM, "udp6": socket.SOCK_DGRAM,
             "tcp": socket.SOCK_STREAM, "tcp4": socket.SOCK_STREAM, "tcp6": socket.SOCK_STREAM,
@@ -29,10 +34,7 @@ class SyslogConfig:
 
     @staticmethod
     def from_env(r: EnvReader) -> SyslogConfig:
-        level = r.string("IMGPROXY_SYSLOG_LEVEL", "info").lower()
-        if level not in LEVELS:
-            r.errors.append(f"IMGPROXY_SYSLOG_LEVEL: {level!r} is not one of {', '.join(LEVELS)}")
-            level = "info"
+        level = r.choice("IMGPROXY_SYSLOG_LEVEL", "info", LEVELS)
         network = r.string("IMGPROXY_SYSLOG_NETWORK").lower()
         if network and network not in NETWORKS:
             r.errors.append(f"IMGPROXY_SYSLOG_NETWORK: {network!r} is not one of {', '.join(NETWORKS)}")

@@ -49,11 +49,11 @@ class EncoderSettings:
             jpeg_overshoot_deringing=r.boolean("IMGPROXY_JPEG_OVERSHOOT_DERINGING", False),
             jpeg_optimize_scans=r.boolean("IMGPROXY_JPEG_OPTIMIZE_SCANS", False),
             jpeg_quant_table=r.integer("IMGPROXY_JPEG_QUANT_TABLE", 0, minimum=0, maximum=8),
-            webp_compression=_choice(r, "IMGPROXY_WEBP_COMPRESSION", "lossy", WEBP_COMPRESSIONS),
+            webp_compression=r.choice("IMGPROXY_WEBP_COMPRESSION", "lossy", WEBP_COMPRESSIONS),
             webp_smart_subsample=r.boolean("IMGPROXY_WEBP_SMART_SUBSAMPLE", False),
             webp_effort=r.integer("IMGPROXY_WEBP_EFFORT", 4, minimum=1, maximum=6),
-            webp_preset=_choice(r, "IMGPROXY_WEBP_PRESET", "default", WEBP_PRESETS),
-            avif_subsample=_choice(r, "IMGPROXY_AVIF_SUBSAMPLE", "auto", AVIF_SUBSAMPLES),
+            webp_preset=r.choice("IMGPROXY_WEBP_PRESET", "default", WEBP_PRESETS),
+            avif_subsample=r.choice("IMGPROXY_AVIF_SUBSAMPLE", "auto", AVIF_SUBSAMPLES),
             color_profiles_dir=r.string("IMGPROXY_COLOR_PROFILES_DIR", DEFAULT_COLOR_PROFILES_DIR),
             strip_metadata_dpi=r.number("IMGPROXY_STRIP_METADATA_DPI", 72.0, minimum=0),
         )
@@ -97,10 +97,3 @@ class EncoderSettings:
             return {"compression": "deflate", "predictor": "horizontal"}
         return {}
 
-
-def _choice(r: EnvReader, name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = r.string(name, default).strip().lower()
-    if value not in choices:
-        r.errors.append(f"{name}: {value!r} is not one of {', '.join(choices)}")
-        return default
-    return value
