@@ -55,24 +55,29 @@ def test_busy_port_is_one_line_and_a_failure() -> None:
     assert "listening on" not in result.stderr + result.stdout
 
 
-def test_json_log_is_one_iso_line_each_and_names_the_address(tmp_path: Path) -> None:
-    port = free_port()
-    env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", IMGPROXY_LOG_FORMAT="json", IMGPROXY_QUALTY="70",
-                    IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path))
+def served_log_lines(port: int, probe: str, **settings: str) -> list[str]:
+    """The non-blank lines ``imgproxy-py serve`` logs (to a pipe) until ``probe`` was answered."""
+    env = clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}", **settings)
     process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                # A request that fails inside (missing source) must still log on one line.
-                httpx.get(f"http://127.0.0.1:{port}/unsafe/plain/local:///missing.jpg", timeout=5)
+                httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=5)
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
     finally:
         process.terminate()
         out, _ = process.communicate(timeout=30)
-    lines = [line for line in out.splitlines() if line.strip()]
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def test_json_log_is_one_iso_line_each_and_names_the_address(tmp_path: Path) -> None:
+    port = free_port()
+    # A request that fails inside (missing source) must still log on one line.
+    lines = served_log_lines(port, "/unsafe/plain/local:///missing.jpg", IMGPROXY_LOG_FORMAT="json",
+                             IMGPROXY_QUALTY="70", IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path))
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]) for r in records)
     assert any(r["msg"].endswith(f"listening on http://127.0.0.1:{port}") for r in records)
@@ -82,20 +87,7 @@ def test_json_log_is_one_iso_line_each_and_names_the_address(tmp_path: Path) -> 
 def test_log_off_a_terminal_is_imgproxys_structured_by_default() -> None:
     """No IMGPROXY_LOG_FORMAT and a pipe for the log: logfmt lines, as imgproxy writes them."""
     port = free_port()
-    process = subprocess.Popen([*CLI, "serve"], env=clean_env(IMGPROXY_BIND=f"127.0.0.1:{port}"),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
-                break
-            except httpx.TransportError:
-                time.sleep(0.3)
-    finally:
-        process.terminate()
-        out, _ = process.communicate(timeout=30)
-    lines = [line for line in out.splitlines() if line.strip()]
+    lines = served_log_lines(port, "/health")
     assert lines and all(re.match(r'time="[^"]+" level="(DEBUG|INFO|WARNING|ERROR|CRITICAL)" msg="', line)
                          for line in lines), lines
     assert any(f'listening on http://127.0.0.1:{port}"' in line for line in lines)
