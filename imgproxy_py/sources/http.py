@@ -8,6 +8,7 @@ inside of the network.  Cloud-store backends that speak HTTP reuse this client.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable
@@ -137,6 +138,10 @@ async def read_response(url: str, response: httpx.Response, limit: SizeLimit) ->
     if response.status_code == 304:
         return not_modified(url, headers.get("etag"), headers.get("last-modified"), headers.get("cache-control"),
                             dict(headers))
+    if response.status_code == 206:
+        check_whole_content(url, headers.get("content-range", ""), headers.get("content-length", ""))
+    elif response.status_code != 200:  # 201, 204...: no image to take, as imgproxy's fetcher sees them
+        raise origin_status_error(url, response.status_code)
     declared = headers.get("content-length", "")
     limit.check_declared(int(declared) if declared.isdigit() else None)
     data = await read_body(url, response, limit)
@@ -146,6 +151,22 @@ async def read_response(url: str, response: httpx.Response, limit: SizeLimit) ->
             if name.lower() not in ("content-encoding", "content-length")}
     return SourceImage(data=data, url=url, etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                        cache_control=headers.get("cache-control"), expires=headers.get("expires"), headers=kept)
+
+
+_CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)")
+
+
+def check_whole_content(url: str, content_range: str, content_length: str) -> None:
+    """A 206 is taken only when it holds the whole file, as imgproxy takes it: its range runs
+    from byte 0 to the file's last (the body's, when the file's size is not given).  Part of a
+    file would decode as a wrong image; refused as imgproxy refuses it (404, unreachable)."""
+    match = _CONTENT_RANGE.fullmatch(content_range.strip())
+    if match is None:
+        raise SourceUnreachableError(f"{url}: partial response with an invalid Content-Range: {content_range!r}")
+    start, end, size = match.groups()
+    total = content_length.strip() if size == "*" else size
+    if start != "0" or not total.isdigit() or int(total) <= 0 or int(end) != int(total) - 1:
+        raise SourceUnreachableError(f"{url}: partial response with incomplete content ({content_range})")
 
 
 async def read_body(url: str, response: httpx.Response, limit: SizeLimit) -> bytes:
