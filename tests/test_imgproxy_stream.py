@@ -4,7 +4,7 @@ the health handler (``handlers/health/handler_test.go``) and the hostile BMP
 against our server and a loopback origin.
 
 - ``stream.Handler.Execute(req, imageURL, reqID, options, rw)`` is our image endpoint with
-  ``raw:1`` (``imgproxy_py.server.processing.raw_response``): the options the Go test sets
+  ``raw:1`` (``imgproxy_py.server.raw_stream``): the options the Go test sets
   (``keys.Filename``, ``keys.ReturnAttachment``, ``keys.Expires``) are the URL's ``fn``,
   ``att`` and ``exp``; the response writer's settings (``CacheControlPassthrough``,
   ``DefaultTTL``, ``SetCanonicalHeader``) and the cookie setting (``CookiePassthrough``) are
@@ -72,17 +72,11 @@ def test_handler_basic_request(server_for: Callable[..., AppServer], client: htt
     assert response.content == PNG
 
 
-PASSED_THROUGH = ("origin sends {name}: {value!r} (no IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH): imgproxy's stream "
-                  "handler passes {name} back (its default PassthroughResponseHeaders); ours answers {ours}")
-
-
 @pytest.mark.parametrize(("name", "value"), [
     pytest.param("Content-Type", "image/png", id="TestHandlerResponseHeadersPassthrough/Content-Type"),
     pytest.param("Content-Length", str(len(PNG)), id="TestHandlerResponseHeadersPassthrough/Content-Length"),
     pytest.param("Accept-Ranges", "bytes", id="TestHandlerResponseHeadersPassthrough/Accept-Ranges"),
-    pytest.param("ETag", "etag", id="TestHandlerResponseHeadersPassthrough/ETag", marks=pytest.mark.xfail(
-        strict=True, reason=PASSED_THROUGH.format(
-        name="ETag", value="etag", ours="its own ETag '\"<options hash>.R<base64url(origin ETag)>\"'"))),
+    pytest.param("ETag", "etag", id="TestHandlerResponseHeadersPassthrough/ETag"),
     pytest.param("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT",
                  id="TestHandlerResponseHeadersPassthrough/Last-Modified"),
 ])
@@ -97,20 +91,10 @@ def test_handler_response_headers_passthrough(server_for: Callable[..., AppServe
 
 ETAG = '"test-etag-123"'
 CLIENT_HEADERS = {"If-None-Match": ETAG, "Accept-Encoding": "gzip", "Range": "bytes=*"}
-FORWARDED = ("client sends {name}: {value!r} with raw:1 (no IMGPROXY_REQUEST_HEADERS_PASSTHROUGH): imgproxy's "
-             "stream handler forwards it to the origin (its default PassthroughRequestHeaders); ours sends "
-             "{ours}")
-
-
 @pytest.mark.parametrize(("name", "value"), [
-    pytest.param("If-None-Match", ETAG, id="TestHandlerRequestHeadersPassthrough/If-None-Match",
-                 marks=pytest.mark.xfail(strict=True, reason=FORWARDED.format(
-                     name="If-None-Match", value=ETAG, ours="none"))),
-    pytest.param("Accept-Encoding", "gzip", id="TestHandlerRequestHeadersPassthrough/Accept-Encoding",
-                 marks=pytest.mark.xfail(strict=True, reason=FORWARDED.format(
-                     name="Accept-Encoding", value="gzip", ours="httpx's own 'gzip, deflate'"))),
-    pytest.param("Range", "bytes=*", id="TestHandlerRequestHeadersPassthrough/Range", marks=pytest.mark.xfail(
-        strict=True, reason=FORWARDED.format(name="Range", value="bytes=*", ours="none"))),
+    pytest.param("If-None-Match", ETAG, id="TestHandlerRequestHeadersPassthrough/If-None-Match"),
+    pytest.param("Accept-Encoding", "gzip", id="TestHandlerRequestHeadersPassthrough/Accept-Encoding"),
+    pytest.param("Range", "bytes=*", id="TestHandlerRequestHeadersPassthrough/Range"),
 ])
 def test_handler_request_headers_passthrough(server_for: Callable[..., AppServer], client: httpx.Client,
                                              origin: Origin, name: str, value: str) -> None:
@@ -121,10 +105,7 @@ def test_handler_request_headers_passthrough(server_for: Callable[..., AppServer
 
 @pytest.mark.parametrize("part", [
     pytest.param("status", id="TestHandlerRequestHeadersPassthrough/status"),
-    pytest.param("etag", id="TestHandlerRequestHeadersPassthrough/ETag", marks=pytest.mark.xfail(strict=True, reason=(
-        "client sends If-None-Match '\"test-etag-123\"', Accept-Encoding gzip, Range 'bytes=*' with raw:1, "
-        "origin answers 200 with ETag '\"test-etag-123\"': imgproxy answers that ETag (the origin's, passed "
-        "back); ours answers its own '\"<options hash>.R<base64url(origin ETag)>\"'"))),
+    pytest.param("etag", id="TestHandlerRequestHeadersPassthrough/ETag"),
 ])
 def test_handler_request_headers_passthrough_response(server_for: Callable[..., AppServer], client: httpx.Client,
                                                       origin: Origin, part: str) -> None:
@@ -186,17 +167,8 @@ def test_handler_cache_control(server_for: Callable[..., AppServer], client: htt
         assert abs(max_age(response) - seconds) <= delta
 
 
-NO_EXPIRES = ("{name}: raw:1, IMGPROXY_CACHE_CONTROL_PASSTHROUGH=true, origin {origin}{url}: imgproxy answers the "
-              "max-age with no Expires header; ours adds an Expires header ({ours})")
-
-
 @pytest.mark.parametrize(("passthrough", "origin_headers", "expires_in"), [
-    pytest.param(passthrough, headers, expires_in, id=f"TestHandlerCacheControl/{name}/no Expires",
-                 marks=pytest.mark.xfail(strict=True, reason=NO_EXPIRES.format(
-                     name=name, origin=", ".join(sorted(headers())),
-                     url=f", URL exp:now+{expires_in}" if expires_in else "",
-                     ours="the origin's Expires passed back" if name == "BothHeadersPassthroughEnabled"
-                     else "now + max-age")))
+    pytest.param(passthrough, headers, expires_in, id=f"TestHandlerCacheControl/{name}/no Expires")
     for name, passthrough, headers, expires_in, _, no_expires in CACHE_CASES if no_expires])
 def test_handler_cache_control_no_expires(server_for: Callable[..., AppServer], client: httpx.Client,
                                           origin: Origin, passthrough: bool,
@@ -233,10 +205,7 @@ def test_handler_cookie_passthrough(server_for: Callable[..., AppServer], client
 
 
 @pytest.mark.parametrize("canonical", [
-    pytest.param(True, id="TestHandlerCanonicalHeader/true", marks=pytest.mark.xfail(strict=True, reason=(
-        "raw:1 with IMGPROXY_SET_CANONICAL_HEADER=true, an http source: imgproxy answers Link '<source URL>; "
-        "rel=\"canonical\"' (SetCanonical in its stream handler); ours answers no Link (raw_response returns "
-        "before the Link header is set)"))),
+    pytest.param(True, id="TestHandlerCanonicalHeader/true"),
     pytest.param(False, id="TestHandlerCanonicalHeader/false"),
 ])
 def test_handler_canonical_header(server_for: Callable[..., AppServer], client: httpx.Client, origin: Origin,

@@ -27,6 +27,7 @@ from imgproxy_py.server.etag import (
     parse_if_none_match,
 )
 from imgproxy_py.server.internal_cache import serve_cached
+from imgproxy_py.server.raw_stream import media_type_of, stream_raw, streams
 from imgproxy_py.server.responses import (
     CONTENT_SECURITY_POLICY,
     CachePolicy,
@@ -92,6 +93,8 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     require_features(options, services)
     out = options.output
     check_allowed(out, config)
+    if out.raw and streams(services, parsed.source.url, out):
+        return await stream_raw(request, services, parsed.source.url, out)
     canonical = services.options.canonical(options)
     cache = services.internal_cache
     if cache is not None and not out.raw:
@@ -187,7 +190,7 @@ def raw_response(request: Request, source: SourceImage, url: str, out: OutputOpt
                  headers: dict[str, str]) -> Response:
     """The source unchanged, with single-range support (video players seek with Range)."""
     fmt = sniff_format(source.data)
-    media_type = fmt.mime if fmt else _sniff_media_type(source)
+    media_type = fmt.mime if fmt else media_type_of(source.data[:256], source.headers.get("content-type"))
     if fmt is not None:
         headers["Content-Disposition"] = content_disposition(url, out, fmt)
     headers["Accept-Ranges"] = "bytes"
@@ -201,19 +204,6 @@ def raw_response(request: Request, source: SourceImage, url: str, out: OutputOpt
     start, end = span
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return Response(source.data[start:end + 1], status_code=206, media_type=media_type, headers=headers)
-
-
-def _sniff_media_type(source: SourceImage) -> str:
-    from imgproxy_py.media.video_sniff import is_video
-
-    if is_video(source.data):
-        head = source.data[:64]
-        if head[:4] == b"\x1a\x45\xdf\xa3":
-            return "video/webm"
-        if head[:4] == b"RIFF":
-            return "video/x-msvideo"
-        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
-    return source.headers.get("content-type", "application/octet-stream")
 
 
 async def _fetch(services: Services, url: str, out: OutputOptions, if_none_match: str | None,

@@ -14,15 +14,12 @@ import httpx
 
 from imgproxy_py.errors import (
     FeatureUnavailableError,
-    ImgproxyError,
     SourceNotAllowedError,
     SourceNotFoundError,
-    SourceTimeoutError,
-    SourceUnreachableError,
 )
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.sources.http import origin_status_error, read_response
+from imgproxy_py.sources.http import download_errors, origin_status_error, read_response
 
 
 @dataclass(frozen=True)
@@ -72,19 +69,13 @@ async def download(client: httpx.AsyncClient, source_url: str, request_url: str,
                    limit: SizeLimit) -> SourceImage:
     """GET a store's object: 304 → not modified, 404 → not found, another 4xx passed on, 5xx → 502;
     the body streamed under the size limit."""
-    try:
+    with download_errors(source_url):
         async with client.stream("GET", request_url, headers=headers) as response:
             status = response.status_code
             if status != 304 and not 200 <= status < 300:
                 await response.aread()
                 raise origin_status_error(source_url, status, dict(response.headers))
             return await read_response(source_url, response, limit)
-    except ImgproxyError:
-        raise
-    except httpx.TimeoutException as exc:
-        raise SourceTimeoutError(f"{source_url}: {exc!r}") from exc
-    except httpx.HTTPError as exc:
-        raise SourceUnreachableError(f"{source_url}: {exc!r}") from exc
 
 
 class MissingExtraBackend:

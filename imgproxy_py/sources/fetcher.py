@@ -50,11 +50,8 @@ class SourceFetcher:
         if patterns and not any(p.match(url) for p in patterns):
             raise SourceNotAllowedError(f"source URL is not allowed: {url}")
 
-    async def fetch(self, url: str, *, max_size: int | None = None,
-                    request_headers: dict[str, str] | None = None,
-                    forwarded: dict[str, str] | None = None) -> SourceImage:
-        """``request_headers``: the validators of a conditional request; ``forwarded``: the
-        client's headers and cookies for an http(s) origin (origin_headers)."""
+    def backend_for(self, url: str) -> SourceBackend:
+        """The backend of an allowed ``url``'s scheme; refused (404) otherwise."""
         self.check_allowed(url)
         scheme = split_url(url).scheme.lower()
         backend = self._backends.get(scheme)
@@ -63,6 +60,14 @@ class SourceFetcher:
                 reason = f"{scheme} sources are disabled (set {ENABLING_SETTING[scheme]} to enable)"
                 raise SourceNotAllowedError(reason, public_message=f"Invalid source: {reason}")
             raise SourceNotAllowedError(f"unsupported source scheme: {scheme or url}")
+        return backend
+
+    async def fetch(self, url: str, *, max_size: int | None = None,
+                    request_headers: dict[str, str] | None = None,
+                    forwarded: dict[str, str] | None = None) -> SourceImage:
+        """``request_headers``: the validators of a conditional request; ``forwarded``: the
+        client's headers and cookies for an http(s) origin (origin_headers)."""
+        backend = self.backend_for(url)
         limit = SizeLimit(url, self.config.max_src_file_size if max_size is None else max_size)
         conditional = Conditional.from_headers(request_headers) if request_headers else NO_CONDITION
         if forwarded and backend is self.http:

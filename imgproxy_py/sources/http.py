@@ -8,10 +8,11 @@ inside of the network.  Cloud-store backends that speak HTTP reuse this client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpcore
@@ -101,27 +102,25 @@ class HttpBackend:
     async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional,
                     forwarded: dict[str, str] | None = None) -> SourceImage:
         """``forwarded``: the client's headers and cookies that go to this origin."""
-        _check_http_url(url)
-        headers = {**conditional.headers(), **self.extra_headers, **(forwarded or {})}
-        if self.trace_headers is not None:
-            self.trace_headers(headers)
-        try:
+        headers = self._headers(url, {**conditional.headers(), **(forwarded or {})})
+        with download_errors(url):
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)
                 return await read_response(url, response, limit)
-        except ImgproxyError:
-            raise
-        except httpx.TimeoutException as exc:
-            raise SourceTimeoutError(f"{url}: {exc!r}") from exc
-        except httpx.TooManyRedirects as exc:
-            raise SourceUnreachableError(f"{url}: too many redirects") from exc
-        except httpx.HTTPError as exc:
-            cause = exc.__cause__ or exc.__context__
-            while cause is not None:
-                if isinstance(cause, SourceNotAllowedError):
-                    raise cause from None
-                cause = cause.__cause__ or cause.__context__
-            raise SourceUnreachableError(f"{url}: {exc!r}") from exc
+
+    async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        """The origin's answer to a GET with ``headers`` (the client's own among them), whatever
+        its status, its body not read yet: the caller streams it (``raw``) and closes it."""
+        request = self.client.build_request("GET", url, headers=self._headers(url, headers))
+        with download_errors(url):
+            return await self.client.send(request, stream=True)
+
+    def _headers(self, url: str, given: dict[str, str]) -> dict[str, str]:
+        _check_http_url(url)
+        headers = {**self.extra_headers, **given}
+        if self.trace_headers is not None:
+            self.trace_headers(headers)
+        return headers
 
     @staticmethod
     def _check_status(url: str, response: httpx.Response) -> None:
@@ -176,6 +175,27 @@ async def read_body(url: str, response: httpx.Response, limit: SizeLimit) -> byt
         return b"".join([limit.add(chunk) async for chunk in response.aiter_bytes()])
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise SourceIncompleteError(f"{url}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def download_errors(url: str) -> Iterator[None]:
+    """httpx's failures as imgproxy answers them: a timeout 504, a refused address 404 (invalid
+    source), anything else 404 "Source is unreachable"."""
+    try:
+        yield
+    except ImgproxyError:
+        raise
+    except httpx.TimeoutException as exc:
+        raise SourceTimeoutError(f"{url}: {exc!r}") from exc
+    except httpx.TooManyRedirects as exc:
+        raise SourceUnreachableError(f"{url}: too many redirects") from exc
+    except httpx.HTTPError as exc:
+        cause = exc.__cause__ or exc.__context__
+        while cause is not None:
+            if isinstance(cause, SourceNotAllowedError):
+                raise cause from None
+            cause = cause.__cause__ or cause.__context__
+        raise SourceUnreachableError(f"{url}: {exc!r}") from exc
 
 
 def origin_status_error(url: str, status: int, headers: dict[str, str] | None = None) -> ImgproxyError:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from imgproxy_py.errors import SourceNotAllowedError, SourceNotFoundError
@@ -24,27 +28,38 @@ class LocalBackend:
         return None
 
     def _read(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
-        root = self.root
-        if not root:
-            raise SourceNotAllowedError("local sources are disabled (IMGPROXY_LOCAL_FILESYSTEM_ROOT is not set)")
-        path = local_path(root, url)
-        try:
-            stat = path.stat()
-            size = stat.st_size
-            # A validator as web servers make one for files: a revalidation costs a stat, not a
-            # read and a hash of the whole file.
-            etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
-            if conditional.matches(etag):
-                return not_modified(url, etag)
-            limit.check_declared(size)
+        path, stat, etag = self.locate(url)
+        if conditional.matches(etag):
+            return not_modified(url, etag)
+        limit.check_declared(stat.st_size)
+        with _file_errors(url):
             data = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise SourceNotFoundError(f"local file not found: {url}") from None
-        except PermissionError:
-            raise SourceNotFoundError(f"local file not readable: {url}") from None
-        except OSError as exc:  # a name too long, a symlink loop: no such file either
-            raise SourceNotFoundError(f"local file can't be read: {url}: {exc.strerror}") from None
         return SourceImage(data=data, url=url, etag=etag)
+
+    def locate(self, url: str) -> tuple[Path, os.stat_result, str]:
+        """The file of ``url``, its ``stat`` and its ETag: a validator as web servers make one for
+        files, so that a revalidation costs a stat, not a read and a hash of the whole file."""
+        if not self.root:
+            raise SourceNotAllowedError("local sources are disabled (IMGPROXY_LOCAL_FILESYSTEM_ROOT is not set)")
+        path = local_path(self.root, url)
+        with _file_errors(url):
+            stat = path.stat()
+            if not S_ISREG(stat.st_mode):
+                raise IsADirectoryError(url)
+        return path, stat, f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+
+
+@contextlib.contextmanager
+def _file_errors(url: str) -> Iterator[None]:
+    """A file that isn't there, isn't readable or isn't a file: not found (404), as imgproxy's."""
+    try:
+        yield
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise SourceNotFoundError(f"local file not found: {url}") from None
+    except PermissionError:
+        raise SourceNotFoundError(f"local file not readable: {url}") from None
+    except OSError as exc:  # a name too long, a symlink loop: no such file either
+        raise SourceNotFoundError(f"local file can't be read: {url}: {exc.strerror}") from None
 
 
 _SLASHES = re.compile(r"/+")

@@ -1,0 +1,148 @@
+"""``raw``: the source streamed as it is, as imgproxy's stream handler does.
+
+- The client's ``If-None-Match``, ``If-Modified-Since``, ``Accept-Encoding`` and ``Range`` go to
+  the origin, and its answer comes back as it is: its status (200, 206, 304, or its error) and
+  body, with its ``Content-Type``, ``Content-Encoding``, ``Content-Range``, ``Accept-Ranges``,
+  ``Last-Modified``, ``ETag`` and ``Content-Length``.  A video player seeks with ``Range`` and
+  gets only the bytes it asked for.
+- Nothing is held in memory or checked (type, resolution, file size), and no worker slot is
+  taken: imgproxy documents ``raw`` so.  The download timeout bounds the wait for the origin's
+  answer and each read of its body; ``IMGPROXY_TIMEOUT`` does not cut a long stream.
+
+``http(s)://`` and ``local:///`` sources stream (a local file answers its ranges and validators
+itself); a cloud store's object, and a ``raw`` request that checks a ``hashsum``, are read whole
+first (``server.processing.raw_response``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from email.utils import formatdate, parsedate_to_datetime
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from imgproxy_py.formats import sniff_format
+from imgproxy_py.options.model import OutputOptions
+from imgproxy_py.server.composition import Services
+from imgproxy_py.server.delivery import cache_tag_headers
+from imgproxy_py.server.responses import CONTENT_SECURITY_POLICY, CachePolicy, content_disposition
+from imgproxy_py.sources.http import HttpBackend, download_errors
+from imgproxy_py.sources.local import LocalBackend
+
+FORWARDED_REQUEST_HEADERS = ("If-None-Match", "If-Modified-Since", "Accept-Encoding", "Range")
+PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Encoding", "Content-Range", "Accept-Ranges",
+                           "Last-Modified", "ETag", "Content-Length")
+_SNIFF_BYTES = 256  # what the image and video sniffers read
+
+
+def streams(services: Services, url: str, out: OutputOptions) -> bool:
+    """Whether this ``raw`` request streams: an http(s) or local source, and no ``hashsum`` to
+    check (that needs the whole file first)."""
+    if out.hashsum is not None:
+        return False
+    backend = services.sources.fetcher.backend_for(url)
+    return isinstance(backend, (HttpBackend, LocalBackend))
+
+
+async def stream_raw(request: Request, services: Services, url: str, out: OutputOptions) -> Response:
+    backend = services.sources.fetcher.backend_for(url)
+    if isinstance(backend, LocalBackend):
+        return await _stream_file(request, services, backend, url, out)
+    assert isinstance(backend, HttpBackend)
+    config = services.config
+    headers = config.fetch.origin_headers.forwarded(request.headers, url)
+    headers.update({name: value for name in FORWARDED_REQUEST_HEADERS if (value := request.headers.get(name))})
+    # Without the client's own, the origin must not compress: the bytes go on as they come.
+    headers.setdefault("Accept-Encoding", "identity")
+    async with asyncio.timeout(config.fetch.download_timeout):
+        upstream = await backend.open(url, headers)
+    try:
+        body = upstream.aiter_raw()
+        with download_errors(url):  # the first bytes name the type when the origin doesn't
+            first = await anext(body, b"") if 200 <= upstream.status_code < 300 else b""
+    except BaseException:
+        await upstream.aclose()
+        raise
+    answer = _headers(services, url, out, upstream.headers, upstream.status_code, first)
+    if request.method == "HEAD":  # the headers only: the rest of the body is never read
+        await upstream.aclose()
+        return Response(status_code=upstream.status_code, headers=answer)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        async for chunk in body:
+            yield chunk
+
+    return StreamingResponse(chunks(), status_code=upstream.status_code, headers=answer,
+                             background=BackgroundTask(upstream.aclose))
+
+
+async def _stream_file(request: Request, services: Services, backend: LocalBackend, url: str,
+                       out: OutputOptions) -> Response:
+    path, stat, etag = await asyncio.to_thread(backend.locate, url)
+    with path.open("rb") as file:
+        head = await asyncio.to_thread(file.read, _SNIFF_BYTES)
+    origin = {"ETag": etag, "Last-Modified": formatdate(stat.st_mtime, usegmt=True), "Accept-Ranges": "bytes"}
+    if _not_modified(request, etag, stat.st_mtime):
+        return Response(status_code=304, headers=_headers(services, url, out, origin, 304, b""))
+    # FileResponse answers Range (one or more) and If-Range from the file itself.
+    answer = _headers(services, url, out, origin, 200, head)
+    return FileResponse(path, headers=answer, media_type=answer.pop("Content-Type"), stat_result=stat)
+
+
+def _not_modified(request: Request, etag: str, mtime: float) -> bool:
+    """The client's validators against the file's, as a web server (and imgproxy's fs reader)
+    answers them: ``If-None-Match`` first, else ``If-Modified-Since``."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match:
+        return any(tag.strip() in (etag, f"W/{etag}", "*") for tag in if_none_match.split(","))
+    if_modified_since = request.headers.get("if-modified-since")
+    if not if_modified_since:
+        return False
+    try:
+        return int(mtime) <= parsedate_to_datetime(if_modified_since).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
+
+
+def _headers(services: Services, url: str, out: OutputOptions, origin: httpx.Headers | dict[str, str], status: int,
+             head: bytes) -> dict[str, str]:
+    """The answer's headers: the cache policy (no ``Expires``, as imgproxy's stream handler),
+    the origin's content headers, and for a 2xx its name and canonical link."""
+    config = services.config
+    lowered = {name.lower(): value for name, value in origin.items()}
+    policy = CachePolicy(config.server.ttl, config.server.cache_control_passthrough)
+    headers = policy.headers(out.expires, status=status, origin_cache_control=lowered.get("cache-control"),
+                             origin_expires=lowered.get("expires"))
+    headers.pop("Expires", None)
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers.update(config.fetch.origin_headers.passed_back(origin))
+    headers.update({name: lowered[name.lower()] for name in PASSED_RESPONSE_HEADERS if name.lower() in lowered})
+    if 200 <= status < 300:
+        headers.update(cache_tag_headers(out, config))
+        fmt = sniff_format(head) if head else None
+        headers.setdefault("Content-Type", fmt.mime if fmt else media_type_of(head))
+        if fmt is not None:
+            headers["Content-Disposition"] = content_disposition(url, out, fmt)
+        if config.server.set_canonical_header and url.startswith(("http://", "https://")):
+            headers["Link"] = f'<{url}>; rel="canonical"'
+    return headers
+
+
+def media_type_of(head: bytes, declared: str | None = None) -> str:
+    """A source that is no image: a video's type from its container, else what its origin
+    declared, else unknown bytes."""
+    from imgproxy_py.media.video_sniff import is_video
+
+    if head and is_video(head):
+        if head[:4] == b"\x1a\x45\xdf\xa3":
+            return "video/webm"
+        if head[:4] == b"RIFF":
+            return "video/x-msvideo"
+        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
+    return declared or "application/octet-stream"
