@@ -37,6 +37,7 @@ FORWARDED_REQUEST_HEADERS = ("If-None-Match", "If-Modified-Since", "Accept-Encod
 PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Encoding", "Content-Range", "Accept-Ranges",
                            "Last-Modified", "ETag", "Content-Length")
 _SNIFF_BYTES = 256  # what the image and video sniffers read
+_FILE_CHUNK = 1 << 20
 
 
 def streams(services: Services, url: str, out: OutputOptions) -> bool:
@@ -92,7 +93,9 @@ async def _stream_file(request: Request, services: Services, backend: LocalBacke
         return Response(status_code=304, headers=_headers(services, url, out, origin, 304, b""))
     # FileResponse answers Range (one or more) and If-Range from the file itself.
     answer = _headers(services, url, out, origin, 200, head)
-    return FileResponse(path, headers=answer, media_type=answer.pop("Content-Type"), stat_result=stat)
+    response = FileResponse(path, headers=answer, media_type=answer.pop("Content-Type"), stat_result=stat)
+    response.chunk_size = _FILE_CHUNK  # each chunk is a hop to a thread: 64 KiB ones streamed at a fifth of the rate
+    return response
 
 
 def _not_modified(request: Request, etag: str, mtime: float) -> bool:
