@@ -72,7 +72,6 @@ class ClassificationConfig:
         )
 
 
-
 def _class_names(r: EnvReader) -> tuple[str, ...]:
     name = "IMGPROXY_CLASSIFICATION_CLASSES"
     if not r.has(name):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
 
 import httpx
 from starlette.background import BackgroundTask
@@ -86,8 +87,7 @@ async def stream_raw(request: Request, services: Services, url: str, out: Output
 async def _stream_file(request: Request, services: Services, backend: LocalBackend, url: str,
                        out: OutputOptions) -> Response:
     path, stat, etag = await asyncio.to_thread(backend.locate, url)
-    with path.open("rb") as file:
-        head = await asyncio.to_thread(file.read, _SNIFF_BYTES)
+    head = await asyncio.to_thread(_file_head, path)
     origin = {"ETag": etag, "Last-Modified": formatdate(stat.st_mtime, usegmt=True), "Accept-Ranges": "bytes"}
     if _not_modified(request, etag, stat.st_mtime):
         return Response(status_code=304, headers=_headers(services, url, out, origin, 304, b""))
@@ -96,6 +96,11 @@ async def _stream_file(request: Request, services: Services, backend: LocalBacke
     response = FileResponse(path, headers=answer, media_type=answer.pop("Content-Type"), stat_result=stat)
     response.chunk_size = _FILE_CHUNK  # each chunk is a hop to a thread: 64 KiB ones streamed at a fifth of the rate
     return response
+
+
+def _file_head(path: Path) -> bytes:
+    with path.open("rb") as file:
+        return file.read(_SNIFF_BYTES)
 
 
 def _not_modified(request: Request, etag: str, mtime: float) -> bool:

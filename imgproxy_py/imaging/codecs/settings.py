@@ -96,4 +96,3 @@ class EncoderSettings:
         if fmt is ImageFormat.TIFF:
             return {"compression": "deflate", "predictor": "horizontal"}
         return {}
-
