@@ -159,6 +159,25 @@ def assert_revalidation_downloads_nothing(client: httpx.Client, url: str, relay:
     assert 0 < relay.bytes_from_target - before < most_bytes
 
 
+def assert_raw_streams_from_the_store(client: httpx.Client, base: str, scheme: str, whole: bytes, *,
+                                      etag: bool = True) -> None:
+    """``raw:1`` hands the client's Range and validators to the store and streams its answer:
+    only the asked bytes of ``<scheme>://photos/cats/hopper.jpg`` (``whole``) come back, typed
+    by its bytes when the store has no type for it, a revalidation with the store's ETag is its
+    304 (``etag``: the store sends one), and a missing object is our 404, not the store's error
+    body."""
+    url = f"{base}/unsafe/raw:1/plain/{scheme}://photos/cats/hopper.jpg"
+    part = client.get(url, headers={"Range": "bytes=10-109"})
+    assert part.status_code == 206, part.text
+    assert part.content == whole[10:110] and part.headers["content-range"] == f"bytes 10-109/{len(whole)}"
+    full = client.get(url)
+    assert full.status_code == 200 and full.content == whole and full.headers["content-type"] == "image/jpeg"
+    if etag:
+        assert client.get(url, headers={"If-None-Match": full.headers["etag"]}).status_code == 304
+    missing = client.get(f"{base}/unsafe/raw:1/plain/{scheme}://photos/missing.jpg")
+    assert missing.status_code == 404 and missing.text == "Source image not found"
+
+
 @contextmanager
 def stalled_server() -> Iterator[int]:
     """A port whose connections are accepted by the kernel and never answered."""

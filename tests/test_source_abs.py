@@ -9,7 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cloud_services import CountingRelay, assert_revalidation_downloads_nothing, azurite, stalled_server
+from tests.cloud_services import (
+    CountingRelay,
+    assert_raw_streams_from_the_store,
+    assert_revalidation_downloads_nothing,
+    azurite,
+    stalled_server,
+)
 from tests.conftest import asset, decode
 from tests.servers import AppServer
 
@@ -93,3 +99,7 @@ def test_name_is_required() -> None:
 
     _, problems = read_config({"IMGPROXY_USE_ABS": "true"})
     assert any("IMGPROXY_ABS_NAME" in p for p in problems)
+
+
+def test_raw_streams_ranges_and_validators(client: httpx.Client, abs_server: AppServer) -> None:
+    assert_raw_streams_from_the_store(client, abs_server.base, "abs", asset("hopper.jpg").read_bytes())

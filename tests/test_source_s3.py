@@ -12,6 +12,7 @@ import pytest
 
 from tests.cloud_services import (
     CountingRelay,
+    assert_raw_streams_from_the_store,
     assert_revalidation_downloads_nothing,
     environment,
     moto_server,
@@ -240,3 +241,7 @@ def test_access_points_setting() -> None:
     config, problems = read_config({"IMGPROXY_S3_ACCESS_POINTS": f"imgs={arn};broken"})
     assert config.stores.s3.access_points == (("imgs", arn),)
     assert any("IMGPROXY_S3_ACCESS_POINTS" in p and "broken" in p for p in problems)
+
+
+def test_raw_streams_ranges_and_validators(client: httpx.Client, s3_server: AppServer) -> None:
+    assert_raw_streams_from_the_store(client, s3_server.base, "s3", asset("hopper.jpg").read_bytes())

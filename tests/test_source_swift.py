@@ -9,7 +9,12 @@ import httpx
 import pytest
 
 from imgproxy_py.config import read_config
-from tests.cloud_services import CountingRelay, assert_revalidation_downloads_nothing, stalled_server
+from tests.cloud_services import (
+    CountingRelay,
+    assert_raw_streams_from_the_store,
+    assert_revalidation_downloads_nothing,
+    stalled_server,
+)
 from tests.conftest import asset, decode
 from tests.servers import AppServer
 from tests.swift_service import ACCOUNT, KEY, USER, SwiftCluster, swift_cluster
@@ -135,3 +140,7 @@ def test_internal_cache_renews_its_token(client: httpx.Client, swift: SwiftClust
     assert len(swift.get("renewing-cache").text.split()) == 2
     assert client.get(f"{server.base}/unsafe/w:14/plain/swift://photos/cats/hopper.jpg").status_code == 200
     assert server.services.internal_cache.renders == 2
+
+
+def test_raw_streams_ranges_and_validators(client: httpx.Client, swift_server: AppServer) -> None:
+    assert_raw_streams_from_the_store(client, swift_server.base, "swift", asset("hopper.jpg").read_bytes())

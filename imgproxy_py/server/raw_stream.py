@@ -9,9 +9,11 @@
   taken: imgproxy documents ``raw`` so.  The download timeout bounds the wait for the origin's
   answer and each read of its body; ``IMGPROXY_TIMEOUT`` does not cut a long stream.
 
-``http(s)://`` and ``local:///`` sources stream (a local file answers its ranges and validators
-itself); a cloud store's object, and a ``raw`` request that checks a ``hashsum``, are read whole
-first (``server.processing.raw_response``).
+``http(s)://`` origins and the cloud stores (S3, GCS, Azure Blob, Swift) stream their answers;
+a ``local:///`` file answers its ranges and validators itself.  A store's error status is answered
+as any request's is (not its body).  S3 objects with client-side decryption on (they may need
+decrypting), and a ``raw`` request that checks a ``hashsum``, are read whole first
+(``server.processing.raw_response``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
+from imgproxy_py.errors import SourceTimeoutError
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.options.model import OutputOptions
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers
 from imgproxy_py.server.responses import CONTENT_SECURITY_POLICY, CachePolicy, content_disposition
-from imgproxy_py.sources.http import HttpBackend, download_errors
+from imgproxy_py.sources.base import StreamingBackend
+from imgproxy_py.sources.http import HttpBackend, download_errors, origin_status_error
 from imgproxy_py.sources.local import LocalBackend
 
 FORWARDED_REQUEST_HEADERS = ("If-None-Match", "If-Modified-Since", "Accept-Encoding", "Range")
@@ -39,29 +43,40 @@ PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Encoding", "Content-Range", 
                            "Last-Modified", "ETag", "Content-Length")
 _SNIFF_BYTES = 256  # what the image and video sniffers read
 _FILE_CHUNK = 1 << 20
+# What an origin or store names bytes it has no type for: the first bytes tell better.
+_UNTYPED = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
 def streams(services: Services, url: str, out: OutputOptions) -> bool:
-    """Whether this ``raw`` request streams: an http(s) or local source, and no ``hashsum`` to
-    check (that needs the whole file first)."""
+    """Whether this ``raw`` request streams: a backend that can hand its answer over unread (or
+    a local file), and no ``hashsum`` to check (that needs the whole file first)."""
     if out.hashsum is not None:
         return False
     backend = services.sources.fetcher.backend_for(url)
-    return isinstance(backend, (HttpBackend, LocalBackend))
+    return isinstance(backend, LocalBackend) or (isinstance(backend, StreamingBackend) and backend.streams_raw)
 
 
 async def stream_raw(request: Request, services: Services, url: str, out: OutputOptions) -> Response:
     backend = services.sources.fetcher.backend_for(url)
     if isinstance(backend, LocalBackend):
         return await _stream_file(request, services, backend, url, out)
-    assert isinstance(backend, HttpBackend)
+    assert isinstance(backend, StreamingBackend)
     config = services.config
     headers = config.fetch.origin_headers.forwarded(request.headers, url)
     headers.update({name: value for name in FORWARDED_REQUEST_HEADERS if (value := request.headers.get(name))})
     # Without the client's own, the origin must not compress: the bytes go on as they come.
     headers.setdefault("Accept-Encoding", "identity")
-    async with asyncio.timeout(config.fetch.download_timeout):
-        upstream = await backend.open(url, headers)
+    try:
+        async with asyncio.timeout(config.fetch.download_timeout):
+            upstream = await backend.open(url, headers)
+    except TimeoutError:
+        raise SourceTimeoutError(f"opening {url} timed out") from None
+    status = upstream.status_code
+    if not isinstance(backend, HttpBackend) and status >= 300 and status != 304:
+        # A store's error is answered as for any request: its body (XML naming buckets and
+        # request ids) is not the client's business.
+        await upstream.aclose()
+        raise origin_status_error(url, status, dict(upstream.headers))
     try:
         body = upstream.aiter_raw()
         with download_errors(url):  # the first bytes name the type when the origin doesn't
@@ -134,7 +149,9 @@ def _headers(services: Services, url: str, out: OutputOptions, origin: httpx.Hea
     if 200 <= status < 300:
         headers.update(cache_tag_headers(out, config))
         fmt = sniff_format(head) if head else None
-        headers.setdefault("Content-Type", fmt.mime if fmt else media_type_of(head))
+        declared = headers.get("Content-Type", "")
+        if declared.split(";", 1)[0].strip().lower() in _UNTYPED:  # a store's default for untyped uploads
+            headers["Content-Type"] = fmt.mime if fmt else media_type_of(head, declared or None)
         if fmt is not None:
             headers["Content-Disposition"] = content_disposition(url, out, fmt)
         if config.server.set_canonical_header and url.startswith(("http://", "https://")):

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+import httpx
+
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
-from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
+from imgproxy_py.sources.buckets import BucketRules, download, open_object, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
 
 SAS_LIFETIME = timedelta(minutes=15)
@@ -46,6 +48,7 @@ class ABSConfig:
 
 class ABSBackend:
     schemes: tuple[str, ...] = ("abs",)
+    streams_raw = True
 
     def __init__(self, config: ABSConfig, fetch: FetchConfig) -> None:
         import azure.storage.blob  # the cloud extra; ImportError tells the caller it is missing
@@ -61,12 +64,20 @@ class ABSBackend:
         await self.client.aclose()
 
     async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
+        return await download(self.client, url, self.request_url(url), conditional.headers(), limit)
+
+    async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        return await open_object(self.client, url, self.request_url(url), headers)
+
+    def request_url(self, url: str) -> str:
+        """The blob's URL, with a read-only SAS when the account key is known (so that the
+        request's own headers, a Range among them, need no signing)."""
         ref = split_object_url(url, "abs", self.separator)
         self.config.containers.check("Azure Blob Storage", ref.bucket)
         request_url = f"{self.endpoint}/{quote(ref.bucket, safe='')}/{quote(ref.key, safe='/~')}"
         if self.config.key:
             request_url += "?" + self.sas(ref.bucket, ref.key)
-        return await download(self.client, url, request_url, conditional.headers(), limit)
+        return request_url
 
     def sas(self, container: str, blob: str) -> str:
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas

@@ -10,9 +10,12 @@ body), and the errors a missing object or an oversized one ends with.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from imgproxy_py.errors import SourceTooBigError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -94,3 +97,18 @@ class SourceBackend(Protocol):
     async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class StreamingBackend(Protocol):
+    """A backend that can also hand its answer over unread, for ``raw`` to stream.
+
+    ``open`` sends a GET with ``headers`` (the client's ``Range`` and validators among them) and
+    returns the origin's or store's response, whatever its status, its body not read: the caller
+    streams and closes it.  It raises the source errors ``fetch`` raises for what happens before
+    an answer (refused address, unreachable, timeout)."""
+
+    @property
+    def streams_raw(self) -> bool: ...
+
+    async def open(self, url: str, headers: dict[str, str]) -> httpx.Response: ...

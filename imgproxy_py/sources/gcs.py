@@ -26,7 +26,7 @@ import httpx
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import SourceTimeoutError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
-from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
+from imgproxy_py.sources.buckets import BucketRules, download, open_object, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.http import origin_status_error
 
@@ -91,6 +91,7 @@ def _last_modified(metadata: dict[str, Any]) -> str | None:
 
 class GCSBackend:
     schemes: tuple[str, ...] = ("gs",)
+    streams_raw = True
 
     def __init__(self, config: GCSConfig, fetch: FetchConfig) -> None:
         import google.auth  # the cloud extra; ImportError tells the caller it is missing
@@ -107,12 +108,24 @@ class GCSBackend:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
+    async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        """The object's media answer (a generation in the URL pinned), for ``raw`` to stream:
+        the JSON API answers Range and the validators on it."""
+        object_url, generation = self._object(url)
+        auth = await asyncio.to_thread(self.auth_headers)
+        media_url = f"{object_url}?alt=media" + (f"&generation={generation}" if generation else "")
+        return await open_object(self.client, url, media_url, {**headers, **auth})
+
+    def _object(self, url: str) -> tuple[str, str]:
+        """The object's JSON API URL and the generation the URL asks for ("" for the live one)."""
         ref = split_object_url(url, "gs", self.separator)
         self.config.buckets.check("GCS", ref.bucket)
-        headers = await asyncio.to_thread(self.auth_headers)
         object_url = f"{self.base}/b/{quote(ref.bucket, safe='')}/o/{quote(ref.key, safe='')}"
-        generation = ref.query if ref.query.isdigit() and int(ref.query) > 0 else ""
+        return object_url, ref.query if ref.query.isdigit() and int(ref.query) > 0 else ""
+
+    async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
+        object_url, generation = self._object(url)
+        headers = await asyncio.to_thread(self.auth_headers)
         metadata = await self._metadata(url, object_url, generation, headers)
         etag = imgproxy_etag(metadata)
         last_modified = _last_modified(metadata)

@@ -81,6 +81,7 @@ def _transport(policy: AddressPolicy, verify: bool, keepalive: float) -> httpx.A
 
 class HttpBackend:
     schemes: tuple[str, ...] = ("http", "https")
+    streams_raw = True
 
     def __init__(self, fetch: FetchConfig, security: SecurityConfig) -> None:
         self.policy = AddressPolicy(security.allow_loopback, security.allow_link_local,

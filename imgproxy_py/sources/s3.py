@@ -16,14 +16,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import OriginStatusError, SourceNotFoundError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
-from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
+from imgproxy_py.sources.buckets import BucketRules, download, open_object, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.s3_decryption import INSTRUCTION_SUFFIX, MAX_INSTRUCTION_BYTES, S3Decryptor
 
@@ -102,20 +105,52 @@ class S3Backend:
         await self.client.aclose()
 
     async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
+        key, version, bucket, region, credentials = await self._target(url)
+        try:
+            return await self._get(url, bucket, key, version, region, credentials, limit, conditional)
+        except OriginStatusError as exc:
+            moved = self._moved(bucket, region, exc.origin_status, exc.response_headers)
+            if not moved:
+                raise
+        return await self._get(url, bucket, key, version, moved, credentials, limit, conditional)
+
+    @property
+    def streams_raw(self) -> bool:
+        return self.decryptor is None  # a client-side encrypted object is decrypted whole
+
+    async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        key, version, bucket, region, credentials = await self._target(url)
+        response = await self._open(url, bucket, key, version, region, credentials, headers)
+        moved = self._moved(bucket, region, response.status_code, response.headers)
+        if not moved:
+            return response
+        await response.aclose()
+        return await self._open(url, bucket, key, version, moved, credentials, headers)
+
+    async def _open(self, url: str, bucket: str, key: str, version: str, region: str, credentials: Any,
+                    headers: dict[str, str]) -> httpx.Response:
+        request_url = self.object_url(bucket, key, version, region)
+        return await open_object(self.client, url, request_url, self.sign(request_url, region, credentials, headers))
+
+    async def _target(self, url: str) -> tuple[str, str, str, str, Any]:
+        """The object's key and version, its bucket (an access point's ARN for an alias), the
+        region to sign for and this moment's credentials."""
         ref = split_object_url(url, "s3", self.separator)
         self.config.buckets.check("S3", ref.bucket)
         bucket = dict(self.config.access_points).get(ref.bucket, ref.bucket)
         credentials = await asyncio.to_thread(self.frozen_credentials)  # may ask STS or instance metadata
         point = access_point(bucket)
         region = point[0] if point else self.bucket_regions.get(bucket, self.region)
-        try:
-            return await self._get(url, bucket, ref.key, ref.query, region, credentials, limit, conditional)
-        except OriginStatusError as exc:
-            moved = exc.response_headers.get("x-amz-bucket-region", "")
-            if exc.origin_status != 301 or not moved or moved == region or not self.config.multi_region:
-                raise
-        self.bucket_regions[bucket] = moved  # the bucket lives elsewhere: sign for its region
-        return await self._get(url, bucket, ref.key, ref.query, moved, credentials, limit, conditional)
+        return ref.key, ref.query, bucket, region, credentials
+
+    def _moved(self, bucket: str, region: str, status: int, headers: Mapping[str, str]) -> str:
+        """The bucket's region when S3 answered that it lives in another one (a 301 naming it,
+        with IMGPROXY_S3_MULTI_REGION): remembered, so later requests sign for it at once."""
+        moved = headers.get("x-amz-bucket-region", "")
+        if status != 301 or not moved or moved == region or not self.config.multi_region:
+            return ""
+        self.bucket_regions[bucket] = moved
+        return moved
 
     async def _get(self, url: str, bucket: str, key: str, version: str, region: str, credentials: Any,
                    limit: SizeLimit, conditional: Conditional) -> SourceImage:

@@ -22,7 +22,7 @@ import httpx
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import OriginStatusError, SourceBadGatewayError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
-from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
+from imgproxy_py.sources.buckets import BucketRules, download, open_object, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
 
 T = TypeVar("T")
@@ -132,6 +132,7 @@ class SwiftSession:
         else:
             if not (isinstance(result, httpx.Response) and result.status_code == 401):
                 return result
+            await result.aclose()  # a streamed answer holds its connection until closed
         url, token = await self.credentials(stale_token=token)
         return await attempt(url, token)
 
@@ -153,6 +154,7 @@ class SwiftSession:
 
 class SwiftBackend:
     schemes: tuple[str, ...] = ("swift",)
+    streams_raw = True
 
     def __init__(self, config: SwiftConfig, fetch: FetchConfig) -> None:
         self.config = config
@@ -167,6 +169,13 @@ class SwiftBackend:
         self.config.containers.check("Swift", ref.bucket)
         return await self.session.authenticated(
             lambda storage_url, token: self._download(url, storage_url, token, ref.bucket, ref.key, limit, conditional))
+
+    async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        ref = split_object_url(url, "swift", self.separator)
+        self.config.containers.check("Swift", ref.bucket)
+        return await self.session.authenticated(lambda storage_url, token: open_object(
+            self.session.client, url, SwiftSession.object_url(storage_url, ref.bucket, ref.key),
+            {**headers, "X-Auth-Token": token}))
 
     async def _download(self, url: str, storage_url: str, token: str, container: str, name: str, limit: SizeLimit,
                         conditional: Conditional) -> SourceImage:
