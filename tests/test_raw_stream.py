@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 
+from tests.cloud_services import stalled_server
 from tests.servers import ASSETS, AppServer, Origin, OriginResponse
 
 PNG = (ASSETS / "imgproxy" / "test1.png").read_bytes()
@@ -134,6 +135,14 @@ def test_origin_errors_come_back_as_they_are(server: AppServer, client: httpx.Cl
 def test_unreachable_origin_is_imgproxys_404(server: AppServer, client: httpx.Client) -> None:
     response = client.get(raw(server, "http://127.0.0.1:1/x.mp4"))
     assert response.status_code == 404 and response.text == "Source is unreachable"
+
+
+def test_stalled_origin_is_504(start_server: Callable[..., AppServer], client: httpx.Client) -> None:
+    server = start_server(IMGPROXY_DOWNLOAD_TIMEOUT="1")
+    with stalled_server() as port:
+        started = time.monotonic()
+        response = client.get(raw(server, f"http://127.0.0.1:{port}/x.mp4"))
+    assert response.status_code == 504 and time.monotonic() - started < 10
 
 
 # --- local files ---------------------------------------------------------------------------
