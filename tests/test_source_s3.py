@@ -123,7 +123,8 @@ def test_size_limit(client: httpx.Client, s3: tuple[str, Any], start_server: Cal
 def test_wrong_credentials_are_403(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:
     # A server that checks every request's keys (moto's IAM mode from its first request):
     # S3 answers 403 InvalidAccessKeyId, and imgproxy passes an origin's 4xx on.
-    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:
+    # Keys of its own: the test must not lean on those another test's fixture left set.
+    with environment(**CREDENTIALS), moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:
         server = start_server(IMGPROXY_USE_S3="true", IMGPROXY_S3_ENDPOINT=endpoint)
         assert client.get(f"{server.base}/unsafe/w:10/plain/s3://photos/cats/hopper.jpg").status_code == 403
 
