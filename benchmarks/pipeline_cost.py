@@ -101,7 +101,7 @@ def main() -> int:
     parser.add_argument("--imgproxy-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    command = "python benchmarks/pipeline_cost.py " + shlex.join(sys.argv[1:])
+    command = ("python benchmarks/pipeline_cost.py " + shlex.join(sys.argv[1:])).strip()
     wanted = [w for w in WORKLOADS if w.key in args.only.split(",") and w.raw is not None]
     folder = ensure_sources(args.sources, png=any(w.source == "png" for w in wanted))
     env = {"IMGPROXY_LOCAL_FILESYSTEM_ROOT": str(folder), "IMGPROXY_LOG_LEVEL": "error",

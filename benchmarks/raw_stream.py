@@ -54,7 +54,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, default=300)
     args = parser.parse_args()
-    command = "python benchmarks/raw_stream.py " + shlex.join(sys.argv[1:])
+    command = ("python benchmarks/raw_stream.py " + shlex.join(sys.argv[1:])).strip()
     folder = WORK_DIR / "raw"
     ensure_file(folder, args.megabytes)
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(folder))
