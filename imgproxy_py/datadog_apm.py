@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Container
 from typing import Any
 
 from starlette.types import ASGIApp, Scope
@@ -73,7 +74,7 @@ class DatadogTracing:
 class DatadogMiddleware(RequestSpanMiddleware):
     """The ``request`` span, current while the request runs."""
 
-    def __init__(self, app: ASGIApp, tracing: DatadogTracing, silent_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, tracing: DatadogTracing, silent_paths: Container[str] = frozenset()) -> None:
         super().__init__(app, tracing, silent_paths)
         self.tracing: DatadogTracing = tracing
 

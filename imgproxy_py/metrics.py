@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,7 +49,7 @@ class RequestSpanMiddleware:
     runs), ``finish`` closes it with the answer's status (500 when none was sent).  Requests for
     ``silent_paths`` (the health checks) get none, as imgproxy monitors only what it serves."""
 
-    def __init__(self, app: ASGIApp, tracing: RequestTracing, silent_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, tracing: RequestTracing, silent_paths: Container[str] = frozenset()) -> None:
         self.app = app
         self.tracing = tracing
         self.silent_paths = silent_paths

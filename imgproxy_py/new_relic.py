@@ -13,6 +13,7 @@ source downloads.  The agent is imported only when this is on.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from starlette.types import ASGIApp, Scope
@@ -98,7 +99,7 @@ class NewRelicTracing:
 class NewRelicMiddleware(RequestSpanMiddleware):
     """The ``request`` web transaction, current while the request runs."""
 
-    def __init__(self, app: ASGIApp, tracing: NewRelicTracing, silent_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, tracing: NewRelicTracing, silent_paths: Container[str] = frozenset()) -> None:
         super().__init__(app, tracing, silent_paths)
         self.tracing: NewRelicTracing = tracing
 

@@ -19,7 +19,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,7 +301,7 @@ def _header_getter() -> Any:
 class TelemetryMiddleware(RequestSpanMiddleware):
     """One span per request, a child of the caller's ``traceparent``, current while it runs."""
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry, silent_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, telemetry: Telemetry, silent_paths: Container[str] = frozenset()) -> None:
         super().__init__(app, telemetry, silent_paths)
         self.telemetry = telemetry
 

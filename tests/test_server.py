@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import time
 import httpx
 import pytest
 
-from imgproxy_py.server.app import client_address, request_id_of
+from imgproxy_py.config import load_config
+from imgproxy_py.server.app import SilentPaths, client_address, request_id_of
 from tests.conftest import asset, decode
 from tests.servers import ASSETS, AppServer, Origin
 
@@ -111,3 +113,33 @@ def test_request_id_is_made_when_none_is_valid(headers: dict[bytes, bytes]) -> N
     made = request_id_of(headers)
     assert re.fullmatch(r"[0-9a-f]{20}", made)
     assert made != request_id_of(headers)
+
+
+@pytest.mark.parametrize("path", ["/favicon.ico", "/.well-known/appspecific/com.chrome.devtools.json",
+                                  "/api/favicon.ico", "/api/.well-known/security.txt"])
+def test_browser_probes_are_imgproxys_quiet_404(start_server, client: httpx.Client,  # type: ignore[no-untyped-def]
+                                                caplog: pytest.LogCaptureFixture, path: str) -> None:
+    """What browsers and their tools ask for is a 404 of one space, before the secret is checked,
+    and not logged, as imgproxy's router answers it; an image request still is logged."""
+    caplog.set_level(logging.INFO, logger="imgproxy_py.server")
+    server = start_server(IMGPROXY_SECRET="s3cret", IMGPROXY_PATH_PREFIX="/api")
+    response = client.get(server.base + path)
+    assert (response.status_code, response.text) == (404, " ")
+    assert client.get(server.base + "/api/health").status_code == 200
+    image = client.get(server.base + "/api/unsafe/w:10/plain/local:///core/hopper.jpg")
+    assert image.status_code == 403  # no secret given
+    deadline = time.monotonic() + 5
+    logged: list[str] = []
+    while "/api/unsafe/w:10/plain/local:///core/hopper.jpg" not in logged and time.monotonic() < deadline:
+        logged = [str(getattr(r, "path", "")) for r in caplog.records if r.getMessage() == "request"]
+        time.sleep(0.01)
+    assert "/api/unsafe/w:10/plain/local:///core/hopper.jpg" in logged
+    assert path not in logged and "/api/health" not in logged
+
+
+def test_silent_paths_are_imgproxys() -> None:
+    silent = SilentPaths(load_config({"IMGPROXY_HEALTH_CHECK_PATH": "/healthz", "IMGPROXY_PATH_PREFIX": "/p"}))
+    for path in ("/health", "/healthz", "/p/health", "/p/healthz", "/favicon.ico", "/.well-known/x", "/p/.well-known/"):
+        assert path in silent, path
+    for path in ("/unsafe/plain/local:///a.jpg", "/p/info/x", "/.well-knownx", "/healthzz", None):
+        assert path not in silent, path

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Container
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,7 +22,7 @@ from imgproxy_py.errors import ImgproxyError, ResponseWriteError
 from imgproxy_py.new_relic import NewRelicMiddleware
 from imgproxy_py.server.composition import Services, build_services, lifespan
 from imgproxy_py.server.error_reporting import development_error_body
-from imgproxy_py.server.http_config import HEALTH_PATH
+from imgproxy_py.server.http_config import FAVICON_PATH, HEALTH_PATH, WELL_KNOWN_PREFIX
 from imgproxy_py.server.info import handle_info
 from imgproxy_py.server.landing import landing_page
 from imgproxy_py.server.media import handle_best_frames, handle_media, handle_thumbnail
@@ -96,10 +97,12 @@ def client_address(headers: dict[bytes, bytes], peer: tuple[str, int] | None) ->
 class RequestLogMiddleware:
     """Assigns X-Request-ID, writes one log line per request and reports its metrics."""
 
-    def __init__(self, app: ASGIApp, services: Services, server_name: str) -> None:
+    def __init__(self, app: ASGIApp, services: Services, server_name: str,
+                 silent_paths: Container[str] = frozenset()) -> None:
         self.app = app
         self.services = services
         self.server_header = (b"server", server_name.encode("latin-1", "replace"))
+        self.silent_paths = silent_paths  # answered and counted, not logged (health checks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,11 +135,12 @@ class RequestLogMiddleware:
                 metrics.requests_in_progress -= 1
                 metrics.span("streaming_image", time.perf_counter() - streaming_started)
                 metrics.request_finished(status, elapsed)
-            raw = scope.get("raw_path") or scope.get("path", "").encode()
-            log.info("request", extra={"request_id": request_id, "method": scope.get("method"),
-                                       "path": raw.decode("latin-1")[:2048], "status": status,
-                                       "duration_ms": round(elapsed * 1000, 1),
-                                       "client": client_address(headers, scope.get("client"))})
+            if scope.get("path") not in self.silent_paths:
+                raw = scope.get("raw_path") or scope.get("path", "").encode()
+                log.info("request", extra={"request_id": request_id, "method": scope.get("method"),
+                                           "path": raw.decode("latin-1")[:2048], "status": status,
+                                           "duration_ms": round(elapsed * 1000, 1),
+                                           "client": client_address(headers, scope.get("client"))})
 
 
 async def error_response(request: Request, exc: Exception) -> Response:
@@ -205,15 +209,33 @@ def response_not_delivered(services: Services, scope: Scope, reason: str) -> Non
         services.error_reporter.report(exc, str(scope.get("method", "GET")), path, request_id)
 
 
+class SilentPaths:
+    """imgproxy's silent routes, never logged or traced: the health checks, ``/favicon.ico`` and
+    ``/.well-known/*`` (browsers and their developer tools ask for them), under the path prefix
+    or not."""
+
+    def __init__(self, config: Config) -> None:
+        prefixes = {"", config.server.path_prefix}
+        paths = {HEALTH_PATH, config.http.health_check_path, FAVICON_PATH} - {""}
+        self.exact = frozenset(prefix + path for prefix in prefixes for path in paths)
+        self.trees = tuple(prefix + WELL_KNOWN_PREFIX for prefix in prefixes)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and (path in self.exact or path.startswith(self.trees))
+
+
+async def not_found(request: Request) -> Response:
+    # imgproxy's answer: one space, for the platforms (AWS Lambda) that refuse an empty body.
+    return PlainTextResponse(" ", status_code=404)
+
+
 def telemetry_middleware(services: Services) -> list[Middleware]:
     """The OpenTelemetry and DataDog APM request spans and New Relic's transaction, outermost:
     every other part of a request runs inside them."""
     metrics = services.metrics
     if metrics is None:
         return []
-    config = services.config
-    health = {HEALTH_PATH, config.http.health_check_path, "/favicon.ico"} - {""}
-    silent = frozenset(health | {config.server.path_prefix + path for path in health})
+    silent = SilentPaths(services.config)
     middleware = ([Middleware(TelemetryMiddleware, telemetry=metrics.telemetry, silent_paths=silent)]
                   if metrics.telemetry else [])
     if metrics.datadog_apm is not None:
@@ -269,6 +291,8 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route(HEALTH_PATH, health, methods=["GET", "HEAD"]),
             *([Route(http.health_check_path, health, methods=["GET", "HEAD"])] if http.health_check_path else []),
             Route("/", root, methods=["GET", "HEAD", "OPTIONS"]),
+            Route(FAVICON_PATH, not_found, methods=["GET", "HEAD"]),
+            Route(WELL_KNOWN_PREFIX + "{path:path}", not_found, methods=["GET", "HEAD"]),
             Route("/info/{path:path}", info, methods=["GET", "HEAD"]),
             *upload_routes(services),
             *face_routes(services),
@@ -277,7 +301,8 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
         ],
         middleware=[*telemetry_middleware(services),
-                    Middleware(RequestLogMiddleware, services=services, server_name=http.server_name),
+                    Middleware(RequestLogMiddleware, services=services, server_name=http.server_name,
+                               silent_paths=SilentPaths(config)),
                     *([Middleware(PathPrefixMiddleware, prefix=config.server.path_prefix)]
                       if config.server.path_prefix else []),
                     Middleware(UnexpectedErrorMiddleware)],

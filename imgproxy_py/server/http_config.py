@@ -14,6 +14,8 @@ from imgproxy_py.envreader import EnvReader
 from imgproxy_py.sources.origin_headers import custom_headers
 
 HEALTH_PATH = "/health"
+FAVICON_PATH = "/favicon.ico"  # answered 404 and not logged, as imgproxy does
+WELL_KNOWN_PREFIX = "/.well-known/"  # likewise
 
 
 @dataclass(frozen=True)
