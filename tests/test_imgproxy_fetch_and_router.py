@@ -238,9 +238,10 @@ def test_replace_ip(server_for: Callable[..., AppServer], client: httpx.Client, 
     deadline = time.monotonic() + 5
     records: list[logging.LogRecord] = []
     while not records and time.monotonic() < deadline:  # the line is written after the response
-        records = [r for r in caplog.records if r.getMessage() == "request" and getattr(r, "request_id", "") == marker]
+        records = [r for r in caplog.records
+                   if r.getMessage().startswith("Completed in ") and getattr(r, "request_id", "") == marker]
         time.sleep(0.01)
-    assert records and records[0].__dict__.get("client") == expected
+    assert records and records[0].__dict__.get("client_ip") == expected
 
 
 # --- server/server_test.go ------------------------------------------------------------------------

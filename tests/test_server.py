@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from imgproxy_py.config import load_config
-from imgproxy_py.server.app import SilentPaths, client_address, request_id_of
+from imgproxy_py.server.app import SilentPaths, client_address, go_duration, request_id_of
 from tests.conftest import asset, decode
 from tests.servers import ASSETS, AppServer, Origin
 
@@ -131,7 +131,8 @@ def test_browser_probes_are_imgproxys_quiet_404(start_server, client: httpx.Clie
     deadline = time.monotonic() + 5
     logged: list[str] = []
     while "/api/unsafe/w:10/plain/local:///core/hopper.jpg" not in logged and time.monotonic() < deadline:
-        logged = [str(getattr(r, "path", "")) for r in caplog.records if r.getMessage() == "request"]
+        logged = [r.getMessage().split(" ", 1)[1] for r in caplog.records if r.getMessage().startswith("Started ")]
+        logged += [str(getattr(r, "path", "")) for r in caplog.records if r.getMessage().startswith("Completed in ")]
         time.sleep(0.01)
     assert "/api/unsafe/w:10/plain/local:///core/hopper.jpg" in logged
     assert path not in logged and "/api/health" not in logged
@@ -143,3 +144,31 @@ def test_silent_paths_are_imgproxys() -> None:
         assert path in silent, path
     for path in ("/unsafe/plain/local:///a.jpg", "/p/info/x", "/.well-knownx", "/healthzz", None):
         assert path not in silent, path
+
+
+def test_request_is_logged_as_imgproxy_logs_it(start_server, client: httpx.Client,  # type: ignore[no-untyped-def]
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """"Started /path", then "Completed in <Go duration> /path" at a level by status (4xx a
+    warning), with imgproxy's fields."""
+    caplog.set_level(logging.INFO, logger="imgproxy_py.server")
+    server = start_server()
+    path = "/unsafe/w:10/plain/local:///core/missing.jpg"
+    assert client.get(server.base + path, headers={"X-Request-ID": "log-test-1"}).status_code == 404
+    deadline = time.monotonic() + 5
+    mine: list[logging.LogRecord] = []
+    while len(mine) < 2 and time.monotonic() < deadline:
+        mine = [r for r in caplog.records if getattr(r, "request_id", "") == "log-test-1" and
+                r.getMessage().startswith(("Started ", "Completed in "))]
+        time.sleep(0.01)
+    started, completed = mine
+    assert started.getMessage() == f"Started {path}" and started.levelno == logging.INFO
+    assert re.fullmatch(rf"Completed in [0-9.]+(ms|µs|s) {re.escape(path)}", completed.getMessage())
+    assert completed.levelno == logging.WARNING
+    assert (completed.__dict__["method"], completed.__dict__["status"]) == ("GET", 404)
+    assert completed.__dict__["client_ip"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(("seconds", "written"), [(0.0000005, "500ns"), (0.00085, "850µs"), (0.0123, "12.3ms"),
+                                                  (1.5, "1.5s"), (0.25, "250ms")])
+def test_durations_are_written_as_go_writes_them(seconds: float, written: str) -> None:
+    assert go_duration(seconds) == written

@@ -94,8 +94,18 @@ def client_address(headers: dict[bytes, bytes], peer: tuple[str, int] | None) ->
     return peer[0] if peer else ""
 
 
+def go_duration(seconds: float) -> str:
+    """A duration as imgproxy's log writes it (Go's ``time.Duration``): ``850µs``, ``12.3ms``, ``1.5s``."""
+    nanoseconds = round(seconds * 1e9)
+    for unit, size in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if nanoseconds >= size:
+            return f"{nanoseconds / size:.6g}{unit}"
+    return f"{nanoseconds}ns"
+
+
 class RequestLogMiddleware:
-    """Assigns X-Request-ID, writes one log line per request and reports its metrics."""
+    """Assigns X-Request-ID, logs each request as imgproxy does ("Started /path", then
+    "Completed in 12.3ms /path" with its status) and reports its metrics."""
 
     def __init__(self, app: ASGIApp, services: Services, server_name: str,
                  silent_paths: Container[str] = frozenset()) -> None:
@@ -111,6 +121,12 @@ class RequestLogMiddleware:
         headers = dict(scope.get("headers") or [])
         request_id = request_id_of(headers)
         scope.setdefault("state", {})["request_id"] = request_id
+        logged = scope.get("path") not in self.silent_paths
+        path = (scope.get("raw_path") or scope.get("path", "").encode()).decode("latin-1")[:2048]
+        fields = {"request_id": request_id, "method": scope.get("method"),
+                  "client_ip": client_address(headers, scope.get("client"))}
+        if logged:
+            log.info("Started %s", path, extra=fields)
         started = time.perf_counter()
         status = 500
         streaming_started = started
@@ -135,12 +151,10 @@ class RequestLogMiddleware:
                 metrics.requests_in_progress -= 1
                 metrics.span("streaming_image", time.perf_counter() - streaming_started)
                 metrics.request_finished(status, elapsed)
-            if scope.get("path") not in self.silent_paths:
-                raw = scope.get("raw_path") or scope.get("path", "").encode()
-                log.info("request", extra={"request_id": request_id, "method": scope.get("method"),
-                                           "path": raw.decode("latin-1")[:2048], "status": status,
-                                           "duration_ms": round(elapsed * 1000, 1),
-                                           "client": client_address(headers, scope.get("client"))})
+            if logged:  # imgproxy's line and level: a 4xx is a warning, a 5xx an error
+                level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+                log.log(level, "Completed in %s %s", go_duration(elapsed), path,
+                        extra={**fields, "status": status, "path": path, "duration_ms": round(elapsed * 1000, 1)})
 
 
 async def error_response(request: Request, exc: Exception) -> Response:
