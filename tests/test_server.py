@@ -166,6 +166,7 @@ def test_request_is_logged_as_imgproxy_logs_it(start_server, client: httpx.Clien
     assert completed.levelno == logging.WARNING
     assert (completed.__dict__["method"], completed.__dict__["status"]) == ("GET", 404)
     assert completed.__dict__["client_ip"] == "127.0.0.1"
+    assert completed.__dict__["error"].startswith("SourceNotFoundError: local file not found")
 
 
 @pytest.mark.parametrize(("seconds", "written"), [(0.0000005, "500ns"), (0.00085, "850µs"), (0.0123, "12.3ms"),

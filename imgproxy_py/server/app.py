@@ -153,8 +153,10 @@ class RequestLogMiddleware:
                 metrics.request_finished(status, elapsed)
             if logged:  # imgproxy's line and level: a 4xx is a warning, a 5xx an error
                 level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+                error = scope.get("state", {}).get("error")
                 log.log(level, "Completed in %s %s", go_duration(elapsed), path,
-                        extra={**fields, "status": status, "path": path, "duration_ms": round(elapsed * 1000, 1)})
+                        extra={**fields, "status": status, "path": path, "duration_ms": round(elapsed * 1000, 1),
+                               **({"error": error} if error else {})})
 
 
 async def error_response(request: Request, exc: Exception) -> Response:
@@ -167,8 +169,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
     if services is not None and services.error_reporter is not None:
         services.error_reporter.report(exc, request.method, request.url.path, request_id)
     if isinstance(exc, ImgproxyError):
-        level = logging.WARNING if exc.status < 500 else logging.ERROR
-        log.log(level, "%s: %s", type(exc).__name__, exc, extra={"request_id": request_id})
+        # Logged in the request's "Completed" line, as imgproxy logs it (its ``error`` field).
+        request.scope.setdefault("state", {})["error"] = f"{type(exc).__name__}: {exc}"
         status, message = exc.status, exc.public_message
     else:
         log.exception("unexpected error", exc_info=exc)
