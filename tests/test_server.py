@@ -149,7 +149,7 @@ def test_silent_paths_are_imgproxys() -> None:
 def test_request_is_logged_as_imgproxy_logs_it(start_server, client: httpx.Client,  # type: ignore[no-untyped-def]
                                                caplog: pytest.LogCaptureFixture) -> None:
     """"Started /path", then "Completed in <Go duration> /path" at a level by status (4xx a
-    warning), with imgproxy's fields."""
+    warning), with imgproxy's fields (the source URL and the options for an image request)."""
     caplog.set_level(logging.INFO, logger="imgproxy_py.server")
     server = start_server()
     path = "/unsafe/w:10/plain/local:///core/missing.jpg"
@@ -167,6 +167,8 @@ def test_request_is_logged_as_imgproxy_logs_it(start_server, client: httpx.Clien
     assert (completed.__dict__["method"], completed.__dict__["status"]) == ("GET", 404)
     assert completed.__dict__["client_ip"] == "127.0.0.1"
     assert completed.__dict__["error"].startswith("SourceNotFoundError: local file not found")
+    assert completed.__dict__["image_url"] == "local:///core/missing.jpg"
+    assert completed.__dict__["processing_options"].endswith("width:10")  # the canonical form
 
 
 @pytest.mark.parametrize(("seconds", "written"), [(0.0000005, "500ns"), (0.00085, "850µs"), (0.0123, "12.3ms"),

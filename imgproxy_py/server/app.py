@@ -153,10 +153,11 @@ class RequestLogMiddleware:
                 metrics.request_finished(status, elapsed)
             if logged:  # imgproxy's line and level: a 4xx is a warning, a 5xx an error
                 level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
-                error = scope.get("state", {}).get("error")
+                state = scope.get("state", {})
+                error = state.get("error")
                 log.log(level, "Completed in %s %s", go_duration(elapsed), path,
-                        extra={**fields, "status": status, "path": path, "duration_ms": round(elapsed * 1000, 1),
-                               **({"error": error} if error else {})})
+                        extra={**fields, "status": status, **({"error": error} if error else {}),
+                               **state.get("log_fields", {}), "path": path, "duration_ms": round(elapsed * 1000, 1)})
 
 
 async def error_response(request: Request, exc: Exception) -> Response:

@@ -92,10 +92,12 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     options = services.options.parse(parsed.options, parsed.source.extension, client_features(request, services))
     require_features(options, services)
     out = options.output
+    canonical = services.options.canonical(options)
+    # In the request's "Completed" log line, as imgproxy logs them.
+    request.state.log_fields = {"image_url": parsed.source.url[:2048], "processing_options": canonical[:2048]}
     check_allowed(out, config)
     if out.raw and streams(services, parsed.source.url, out):
         return await stream_raw(request, services, parsed.source.url, out)
-    canonical = services.options.canonical(options)
     cache = services.internal_cache
     if cache is not None and not out.raw:
         key = cache.key(parsed.source.url, canonical, request.headers, request.cookies)
