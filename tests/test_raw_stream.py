@@ -94,7 +94,7 @@ def test_no_size_limit_and_no_worker_slot(start_server: Callable[..., AppServer]
     assert time.monotonic() - started < 2.5  # side by side, not one after another
 
 
-def test_encoding_is_the_clients_choice(server: AppServer, client: httpx.Client, origin: Origin) -> None:
+def test_encoding_is_the_clients_choice(server: AppServer, origin: Origin) -> None:
     def answer(handler: BaseHTTPRequestHandler) -> OriginResponse:
         if "gzip" in handler.headers.get("Accept-Encoding", ""):
             return OriginResponse(200, gzip.compress(PNG), {"Content-Encoding": "gzip", "Content-Type": "image/png"})
