@@ -27,7 +27,7 @@ from imgproxy_py.server.etag import (
     parse_if_none_match,
 )
 from imgproxy_py.server.internal_cache import serve_cached
-from imgproxy_py.server.raw_stream import media_type_of, stream_raw, streams
+from imgproxy_py.server.raw_stream import media_type_of, stream_raw, streaming_backend
 from imgproxy_py.server.responses import (
     CONTENT_SECURITY_POLICY,
     CachePolicy,
@@ -96,8 +96,8 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
     # In the request's "Completed" log line, as imgproxy logs them.
     request.state.log_fields = {"image_url": parsed.source.url[:2048], "processing_options": canonical[:2048]}
     check_allowed(out, config)
-    if out.raw and streams(services, parsed.source.url, out):
-        return await stream_raw(request, services, parsed.source.url, out)
+    if out.raw and (backend := streaming_backend(services, parsed.source.url, out)) is not None:
+        return await stream_raw(request, services, backend, parsed.source.url, out)
     cache = services.internal_cache
     if cache is not None and not out.raw:
         key = cache.key(parsed.source.url, canonical, request.headers, request.cookies)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,7 @@ from imgproxy_py.formats import sniff_format
 from imgproxy_py.options.model import OutputOptions
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers
+from imgproxy_py.server.etag import not_modified_since
 from imgproxy_py.server.responses import CONTENT_SECURITY_POLICY, CachePolicy, content_disposition
 from imgproxy_py.sources.base import StreamingBackend
 from imgproxy_py.sources.http import HttpBackend, download_errors, origin_status_error
@@ -47,20 +48,23 @@ _FILE_CHUNK = 1 << 20
 _UNTYPED = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
-def streams(services: Services, url: str, out: OutputOptions) -> bool:
-    """Whether this ``raw`` request streams: a backend that can hand its answer over unread (or
-    a local file), and no ``hashsum`` to check (that needs the whole file first)."""
+def streaming_backend(services: Services, url: str,
+                      out: OutputOptions) -> StreamingBackend | LocalBackend | None:
+    """The backend this ``raw`` request streams from: one that can hand its answer over unread
+    (or the local files); None when there is a ``hashsum`` to check (that needs the whole file
+    first) or the backend can only read whole."""
     if out.hashsum is not None:
-        return False
+        return None
     backend = services.sources.fetcher.backend_for(url)
-    return isinstance(backend, LocalBackend) or (isinstance(backend, StreamingBackend) and backend.streams_raw)
+    if isinstance(backend, LocalBackend) or (isinstance(backend, StreamingBackend) and backend.streams_raw):
+        return backend
+    return None
 
 
-async def stream_raw(request: Request, services: Services, url: str, out: OutputOptions) -> Response:
-    backend = services.sources.fetcher.backend_for(url)
+async def stream_raw(request: Request, services: Services, backend: StreamingBackend | LocalBackend, url: str,
+                     out: OutputOptions) -> Response:
     if isinstance(backend, LocalBackend):
         return await _stream_file(request, services, backend, url, out)
-    assert isinstance(backend, StreamingBackend)
     config = services.config
     headers = config.fetch.origin_headers.forwarded(request.headers, url)
     headers.update({name: value for name in FORWARDED_REQUEST_HEADERS if (value := request.headers.get(name))})
@@ -103,8 +107,9 @@ async def _stream_file(request: Request, services: Services, backend: LocalBacke
                        out: OutputOptions) -> Response:
     path, stat, etag = await asyncio.to_thread(backend.locate, url)
     head = await asyncio.to_thread(_file_head, path)
-    origin = {"ETag": etag, "Last-Modified": formatdate(stat.st_mtime, usegmt=True), "Accept-Ranges": "bytes"}
-    if _not_modified(request, etag, stat.st_mtime):
+    last_modified = formatdate(stat.st_mtime, usegmt=True)
+    origin = {"ETag": etag, "Last-Modified": last_modified, "Accept-Ranges": "bytes"}
+    if _not_modified(request, etag, last_modified):
         return Response(status_code=304, headers=_headers(services, url, out, origin, 304, b""))
     # FileResponse answers Range (one or more) and If-Range from the file itself.
     answer = _headers(services, url, out, origin, 200, head)
@@ -118,19 +123,14 @@ def _file_head(path: Path) -> bytes:
         return file.read(_SNIFF_BYTES)
 
 
-def _not_modified(request: Request, etag: str, mtime: float) -> bool:
+def _not_modified(request: Request, etag: str, last_modified: str) -> bool:
     """The client's validators against the file's, as a web server (and imgproxy's fs reader)
     answers them: ``If-None-Match`` first, else ``If-Modified-Since``."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match:
         return any(tag.strip() in (etag, f"W/{etag}", "*") for tag in if_none_match.split(","))
     if_modified_since = request.headers.get("if-modified-since")
-    if not if_modified_since:
-        return False
-    try:
-        return int(mtime) <= parsedate_to_datetime(if_modified_since).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False
+    return if_modified_since is not None and not_modified_since(last_modified, if_modified_since)
 
 
 def _headers(services: Services, url: str, out: OutputOptions, origin: httpx.Headers | dict[str, str], status: int,
