@@ -80,6 +80,11 @@ def tree_peak_rss_mb(pid: int) -> float:
     return sum(_status_kb(p, "VmHWM") for p in process_tree(pid)) / 1024
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Sum of VmRSS (resident set now) over the process tree, in MiB."""
+    return sum(_status_kb(p, "VmRSS") for p in process_tree(pid)) / 1024
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of the process tree (live processes only)."""
     tick = os.sysconf("SC_CLK_TCK")

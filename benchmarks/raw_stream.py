@@ -27,7 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import RESULTS_DIR, WORK_DIR, machine_info, rel
-from bench_servers import start_imgproxy, tree_peak_rss_mb
+from bench_servers import start_imgproxy, tree_rss_mb
 
 CASES = (("local, whole", "local:///big.bin", None), ("local, one range", "local:///big.bin", "bytes=0-999"),
          ("http origin, whole", "{origin}/big.bin", None))
@@ -41,13 +41,6 @@ def ensure_file(folder: Path, megabytes: int) -> Path:
             for _ in range(megabytes):
                 out.write(os.urandom(1 << 20))
     return path
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> int:
@@ -67,7 +60,7 @@ def main() -> int:
             for title, source, byte_range in CASES:
                 url = source.format(origin=f"http://127.0.0.1:{origin.server_address[1]}")
                 headers = {"Range": byte_range} if byte_range else {}
-                idle = rss_mb(server.proc.pid)
+                idle = tree_rss_mb(server.proc.pid)
                 server.reset_peak()
                 started = time.perf_counter()
                 size = 0
@@ -76,7 +69,7 @@ def main() -> int:
                         size += len(chunk)
                 seconds = time.perf_counter() - started
                 results.append({"case": title, "status": response.status_code, "bytes": size, "seconds": seconds,
-                                "peak_growth_mb": tree_peak_rss_mb(server.proc.pid) - idle})
+                                "peak_growth_mb": server.peak_rss_mb() - idle})
     finally:
         server.stop()
         origin.shutdown()

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 import pyvips
 
+from tests.conftest import benchmark_module
 from tests.servers import ASSETS, services_for
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def pipeline_cost() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import pipeline_cost as module
-
+    with benchmark_module("pipeline_cost") as module:
         yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def test_summary_takes_medians_and_both_ratios(pipeline_cost: ModuleType) -> None:

@@ -246,13 +246,12 @@ async def not_found(request: Request) -> Response:
     return PlainTextResponse(" ", status_code=404)
 
 
-def telemetry_middleware(services: Services) -> list[Middleware]:
+def telemetry_middleware(services: Services, silent: SilentPaths) -> list[Middleware]:
     """The OpenTelemetry and DataDog APM request spans and New Relic's transaction, outermost:
     every other part of a request runs inside them."""
     metrics = services.metrics
     if metrics is None:
         return []
-    silent = SilentPaths(services.config)
     middleware = ([Middleware(TelemetryMiddleware, telemetry=metrics.telemetry, silent_paths=silent)]
                   if metrics.telemetry else [])
     if metrics.datadog_apm is not None:
@@ -270,6 +269,7 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
                 "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
 
     http = config.http
+    silent = SilentPaths(config)
 
     async def health(request: Request) -> Response:
         # Never cached (a CDN in front must not answer for a node that went down), as imgproxy's.
@@ -317,9 +317,9 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
             Route("/thumbnail/{key}", thumbnail, methods=["GET", "HEAD"]),
             Route("/{path:path}", image, methods=["GET", "HEAD", "OPTIONS"]),
         ],
-        middleware=[*telemetry_middleware(services),
+        middleware=[*telemetry_middleware(services, silent),
                     Middleware(RequestLogMiddleware, services=services, server_name=http.server_name,
-                               silent_paths=SilentPaths(config)),
+                               silent_paths=silent),
                     *([Middleware(PathPrefixMiddleware, prefix=config.server.path_prefix)]
                       if config.server.path_prefix else []),
                     Middleware(UnexpectedErrorMiddleware)],
