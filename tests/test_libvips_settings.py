@@ -3,6 +3,7 @@ operation: IMGPROXY_WORKERS requests at once are the parallelism) and its debugg
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 import pyvips
 
 from imgproxy_py.server.composition import configure_libvips
+from imgproxy_py.vips_logging import ALL_LEVELS, forward_vips_messages
 from tests.cluster_nodes import Node
 
 
@@ -22,6 +24,42 @@ def test_one_libvips_thread_per_operation_and_no_operation_cache() -> None:
         assert pyvips.cache_get_max() == 0
     finally:
         pyvips.concurrency_set(before)
+
+
+def _libvips_records() -> list[logging.LogRecord]:
+    """What libvips' log domain hands to Python while it reads a truncated PNG (a warning for
+    each missing row) and makes a thumbnail of it (info lines for each threadpool)."""
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    png = bytes(pyvips.Image.black(64, 64).pngsave_buffer())
+    logger, handler = logging.getLogger("pyvips"), Collect()
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        pyvips.Image.thumbnail_buffer(png[:-40], 16).avg()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return [r for r in records if r.getMessage().startswith("VIPS: ")]
+
+
+def test_only_libvips_warnings_and_errors_reach_python() -> None:
+    """As imgproxy's GLib log handler: libvips' info lines (several per request) would each take
+    the GIL from a thread that had released it."""
+    try:
+        assert forward_vips_messages(ALL_LEVELS)  # pyvips' own registration
+        everything = {r.levelno for r in _libvips_records()}
+        configure_libvips()
+        forwarded = {r.levelno for r in _libvips_records()}
+    finally:
+        configure_libvips()
+    assert {logging.INFO, logging.WARNING} <= everything
+    assert forwarded == {logging.WARNING}
 
 
 @pytest.mark.parametrize("debugging", [False, True])

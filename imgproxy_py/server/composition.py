@@ -56,6 +56,7 @@ from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
 from imgproxy_py.sources.url_images import URLImages
 from imgproxy_py.telemetry import Telemetry
+from imgproxy_py.vips_logging import forward_vips_messages
 from imgproxy_py.vips_memory import vips_memory
 
 log = logging.getLogger("imgproxy_py")
@@ -82,6 +83,7 @@ def configure_libvips(settings: LibvipsConfig | None = None) -> None:
     settings = settings or LibvipsConfig()
     pyvips.leak_set(settings.leak_check)  # reported by pyvips.shutdown() at the end of the lifespan
     pyvips.cache_set_trace(settings.cache_trace)
+    forward_vips_messages()  # warnings and errors only, as imgproxy: see vips_logging
 
 
 @dataclass
