@@ -32,7 +32,7 @@ from imgproxy_py.imaging.output_format import choose_format, fallback_for_small,
 from imgproxy_py.imaging.request_limits import request_limits
 from imgproxy_py.imaging.result_metadata import apply_result_metadata
 from imgproxy_py.imaging.steps import MAIN_STEPS, Step
-from imgproxy_py.imaging.vips import guard, has_alpha, page_count, page_height
+from imgproxy_py.imaging.vips import guarded, has_alpha, page_count, page_height
 from imgproxy_py.optimize import palette_bits_of
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 
@@ -220,7 +220,14 @@ def encode(p: Processor, img: pyvips.Image, out: OutputOptions, out_format: Imag
     out_format = fallback_for_small(out_format, img, page_height(img))
     img = apply_result_metadata(img, out, out_format, p.encoder_settings)
     quality = out.quality_for(out_format, p.quality, dict(p.format_quality))
-    img = guard(img, deadline)
+    with guarded(img, deadline) as img:
+        encoded, out_format, quality = _encoded(p, img, out, out_format, quality, deadline, palette_bits)
+    deadline.check()
+    return ProcessResult(encoded, out_format, img.width, page_height(img), src_w, src_h, quality)
+
+
+def _encoded(p: Processor, img: pyvips.Image, out: OutputOptions, out_format: ImageFormat, quality: int,
+             deadline: Deadline, palette_bits: int | None) -> tuple[bytes, ImageFormat, int]:
     formats = best_format.candidates(out, p.preferred_formats, animated=page_count(img) > 1,
                                      alpha=has_alpha(img)) if out.best_format and out.format is None else ()
     if formats:
@@ -238,5 +245,4 @@ def encode(p: Processor, img: pyvips.Image, out: OutputOptions, out_format: Imag
         encoded, quality = p.encoder(img, out_format, quality, out, deadline, palette_bits)
     else:
         encoded = save(img, out_format, quality, p.encoder_settings.for_request(out))
-    deadline.check()
-    return ProcessResult(encoded, out_format, img.width, page_height(img), src_w, src_h, quality)
+    return encoded, out_format, quality

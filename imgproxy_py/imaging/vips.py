@@ -7,11 +7,13 @@ hold the kill guard that stops libvips when a request's time is up.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyvips
 
 from imgproxy_py.deadline import Deadline
+from imgproxy_py.imaging.kill_switch import KILL_SWITCH
 
 ICC_PROFILE_FIELD = "icc-profile-data"
 ORIENTATION_FIELD = "orientation"
@@ -134,23 +136,19 @@ def to_overlay_space(img: pyvips.Image) -> pyvips.Image:
     return to_srgb(img)
 
 
-def guard(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
-    """A view of ``img`` whose computation libvips stops once the request's time is up.
+@contextmanager
+def guarded(img: pyvips.Image, deadline: Deadline) -> Iterator[pyvips.Image]:
+    """A view of ``img`` whose computations libvips stops once the request's time is up, while
+    the block runs.
 
     libvips then raises; ``imaging.pipeline.process_image`` turns that into the deadline's 503.
     """
-    img = img.copy()
-    img.set_progress(True)
-
-    def on_eval(image: pyvips.Image, progress: Any) -> None:
-        if deadline.remaining <= 0:
-            image.set_kill(True)
-
-    img.signal_connect("eval", on_eval)
-    return img
+    with KILL_SWITCH.armed(img.copy(), deadline.expires_at) as view:
+        yield view
 
 
 def materialize(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
     """``img.copy_memory()`` within the deadline: steps between the deadline checks compute
     whole images (a large blur runs for minutes)."""
-    return guard(img, deadline).copy_memory()
+    with guarded(img, deadline) as view:
+        return view.copy_memory()
