@@ -26,7 +26,7 @@ from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import CACHE_TAG_HEADERS
 from imgproxy_py.sources.base import SourceImage
-from imgproxy_py.sources.store import source_identity
+from imgproxy_py.sources.store import identify
 
 _OBJECT_GRAVITIES = (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED)
 
@@ -99,5 +99,5 @@ async def handle_info(request: Request, services: Services) -> Response:
         check_hashsum(source.data, *options.get(opt.HASHSUM))
     content_type = source.headers.get("content-type", "") if source.headers else ""
     info = await services.workers.run(deadline, describe, source.data, content_type, options,
-                                      _tools(services, options, deadline), source_identity(source))
+                                      _tools(services, options, deadline), await identify(source))
     return JSONResponse(info, headers=_headers(services, options))

@@ -36,7 +36,7 @@ from imgproxy_py.server.responses import (
 )
 from imgproxy_py.server.watermarks import processor_for
 from imgproxy_py.sources.base import SourceImage
-from imgproxy_py.sources.store import source_identity
+from imgproxy_py.sources.store import identify
 from imgproxy_py.url.tokenizer import ParsedPath
 
 log = logging.getLogger("imgproxy_py.server")
@@ -140,16 +140,17 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
     forwarded = config.fetch.origin_headers.forwarded(request.headers, parsed.source.url)
     if origin_etag or ims:
         early = await _fetch(services, parsed.source.url, out, origin_etag, ims, forwarded)
-        if early[0].not_modified:
-            return not_modified(_headers(services, out, early[0], early[1], opts_tag, origin_etag))
+        if early[0].not_modified:  # the source is the one the client's ETag names
+            identity = "R" + (early[0].etag or origin_etag or "")
+            return not_modified(_headers(services, out, early[0], early[1], opts_tag, identity))
     async with services.workers.slot(deadline):
         source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims,
                                                         forwarded)
-        headers = _headers(services, out, source, fallback_status, opts_tag, origin_etag)
         if fallback_status is None:
             check_hashsum(out, source)
             request.state.source_validators = (source.etag or "", source.last_modified or "")
-        identity = source_identity(source)
+        identity = await identify(source)
+        headers = _headers(services, out, source, fallback_status, opts_tag, identity)
         if fallback_status is None and any(t.source_identity == identity for t in matching):
             return not_modified(headers)  # same options, same source bytes: nothing to redo
         if ims and source.last_modified and fallback_status is None and not_modified_since(
@@ -219,7 +220,8 @@ async def _fetch(services: Services, url: str, out: OutputOptions, if_none_match
 
 
 def _headers(services: Services, out: OutputOptions, source: SourceImage, fallback_status: int | None,
-             opts_tag: str, origin_etag: str | None) -> dict[str, str]:
+             opts_tag: str, identity: str) -> dict[str, str]:
+    """The answer's headers; ``identity``: the source's (``sources.store.identify``), for the ETag."""
     config = services.config
     delivery = config.delivery
     policy = CachePolicy(config.server.ttl, config.server.cache_control_passthrough, delivery.fallback_image_ttl)
@@ -237,7 +239,6 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
         if last_modified:
             headers["Last-Modified"] = last_modified
     if delivery.use_etag and fallback_status is None:
-        identity = "R" + (source.etag or origin_etag or "") if source.not_modified else source_identity(source)
         headers["ETag"] = make_etag(opts_tag, identity)
     return last_of_each(headers)
 
