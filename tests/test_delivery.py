@@ -72,11 +72,8 @@ def test_changed_origin_etag_gives_a_new_image(client: httpx.Client, etag_server
 @pytest.mark.parametrize("size", ["small", "large"])
 def test_data_hash_etag_when_origin_has_none(client: httpx.Client, etag_server: AppServer,
                                              origin: Origin, big_jpeg: bytes, size: str) -> None:
-    # A large source is hashed in a thread (sources.store.identify): the same tag either way.
-    body = HOPPER if size == "small" else big_jpeg
-    path = f"/delivery/noetag-{size}.jpg"
-    source = origin.add(path, body)
-    url = f"{etag_server.base}/unsafe/rs:fit:40:40/plain/{source}"
+    body, path = HOPPER if size == "small" else big_jpeg, f"/delivery/noetag-{size}.jpg"  # large: hashed in a thread
+    url = f"{etag_server.base}/unsafe/rs:fit:40:40/plain/{origin.add(path, body)}"
     tag = client.get(url).headers["etag"]
     processed = etag_server.services.images_processed
     before = origin.count(path)
