@@ -16,8 +16,9 @@ import httpx
 
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
-from imgproxy_py.sources.buckets import BucketRules, download, open_object, split_object_url, store_client
+from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.http import open_answer
 
 SAS_LIFETIME = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=5)  # a SAS valid from a little before now: the store's clock may lag
@@ -67,7 +68,7 @@ class ABSBackend:
         return await download(self.client, url, self.request_url(url), conditional.headers(), limit)
 
     async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        return await open_object(self.client, url, self.request_url(url), headers)
+        return await open_answer(self.client, url, self.request_url(url), headers)
 
     def request_url(self, url: str) -> str:
         """The blob's URL, with a read-only SAS when the account key is known (so that the

@@ -78,14 +78,6 @@ async def download(client: httpx.AsyncClient, source_url: str, request_url: str,
             return await read_response(source_url, response, limit)
 
 
-async def open_object(client: httpx.AsyncClient, source_url: str, request_url: str,
-                      headers: dict[str, str]) -> httpx.Response:
-    """A store's answer to a GET of its object, whatever the status, the body not read (``raw``
-    streams it); failures before an answer as ``download`` raises them."""
-    with download_errors(source_url):
-        return await client.send(client.build_request("GET", request_url, headers=headers), stream=True)
-
-
 class MissingExtraBackend:
     """Stands in for a store whose client library is not installed: 501 naming the extra."""
 

@@ -26,9 +26,9 @@ import httpx
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import SourceTimeoutError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
-from imgproxy_py.sources.buckets import BucketRules, download, open_object, split_object_url, store_client
+from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.sources.http import origin_status_error
+from imgproxy_py.sources.http import open_answer, origin_status_error
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
 READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
@@ -114,7 +114,7 @@ class GCSBackend:
         object_url, generation = self._object(url)
         auth = await asyncio.to_thread(self.auth_headers)
         media_url = f"{object_url}?alt=media" + (f"&generation={generation}" if generation else "")
-        return await open_object(self.client, url, media_url, {**headers, **auth})
+        return await open_answer(self.client, url, media_url, {**headers, **auth})
 
     def _object(self, url: str) -> tuple[str, str]:
         """The object's JSON API URL and the generation the URL asks for ("" for the live one)."""

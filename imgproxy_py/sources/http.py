@@ -112,9 +112,7 @@ class HttpBackend:
     async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
         """The origin's answer to a GET with ``headers`` (the client's own among them), whatever
         its status, its body not read yet: the caller streams it (``raw``) and closes it."""
-        request = self.client.build_request("GET", url, headers=self._headers(url, headers))
-        with download_errors(url):
-            return await self.client.send(request, stream=True)
+        return await open_answer(self.client, url, url, self._headers(url, headers))
 
     def _headers(self, url: str, given: dict[str, str]) -> dict[str, str]:
         _check_http_url(url)
@@ -197,6 +195,15 @@ def download_errors(url: str) -> Iterator[None]:
                 raise cause from None
             cause = cause.__cause__ or cause.__context__
         raise SourceUnreachableError(f"{url}: {exc!r}") from exc
+
+
+async def open_answer(client: httpx.AsyncClient, source_url: str, request_url: str,
+                      headers: dict[str, str]) -> httpx.Response:
+    """The answer to a GET of ``request_url`` (an origin's, or a store's for its object), whatever
+    its status, its body not read yet: ``raw`` streams it and closes it.  Failures before an
+    answer as ``download_errors`` raises them, under ``source_url``."""
+    with download_errors(source_url):
+        return await client.send(client.build_request("GET", request_url, headers=headers), stream=True)
 
 
 def origin_status_error(url: str, status: int, headers: dict[str, str] | None = None) -> ImgproxyError:

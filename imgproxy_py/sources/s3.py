@@ -26,8 +26,9 @@ import httpx
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import OriginStatusError, SourceNotFoundError, SourceUnreachableError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
-from imgproxy_py.sources.buckets import BucketRules, download, open_object, split_object_url, store_client
+from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.http import open_answer
 from imgproxy_py.sources.s3_decryption import INSTRUCTION_SUFFIX, MAX_INSTRUCTION_BYTES, S3Decryptor
 
 DEFAULT_REGION = "us-west-1"  # imgproxy's for every AWS service, when neither its setting nor the AWS config says
@@ -130,7 +131,7 @@ class S3Backend:
     async def _open(self, url: str, bucket: str, key: str, version: str, region: str, credentials: Any,
                     headers: dict[str, str]) -> httpx.Response:
         request_url = self.object_url(bucket, key, version, region)
-        return await open_object(self.client, url, request_url, self.sign(request_url, region, credentials, headers))
+        return await open_answer(self.client, url, request_url, self.sign(request_url, region, credentials, headers))
 
     async def _target(self, url: str) -> tuple[str, str, str, str, Any]:
         """The object's key and version, its bucket (an access point's ARN for an alias), the

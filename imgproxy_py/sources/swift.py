@@ -22,8 +22,9 @@ import httpx
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import OriginStatusError, SourceBadGatewayError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
-from imgproxy_py.sources.buckets import BucketRules, download, open_object, split_object_url, store_client
+from imgproxy_py.sources.buckets import BucketRules, download, split_object_url, store_client
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.http import open_answer
 
 T = TypeVar("T")
 
@@ -173,7 +174,7 @@ class SwiftBackend:
     async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
         ref = split_object_url(url, "swift", self.separator)
         self.config.containers.check("Swift", ref.bucket)
-        return await self.session.authenticated(lambda storage_url, token: open_object(
+        return await self.session.authenticated(lambda storage_url, token: open_answer(
             self.session.client, url, SwiftSession.object_url(storage_url, ref.bucket, ref.key),
             {**headers, "X-Auth-Token": token}))
 
