@@ -26,36 +26,24 @@ def test_one_libvips_thread_per_operation_and_no_operation_cache() -> None:
         pyvips.concurrency_set(before)
 
 
-def _libvips_records() -> list[logging.LogRecord]:
-    """What libvips' log domain hands to Python while it reads a truncated PNG (a warning for
-    each missing row) and makes a thumbnail of it (info lines for each threadpool)."""
-    records: list[logging.LogRecord] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
+def _libvips_levels(caplog: pytest.LogCaptureFixture) -> set[int]:
+    """The levels of what libvips' log domain hands to Python while it reads a truncated PNG (a
+    warning for each missing row) and makes a thumbnail of it (info lines for each threadpool)."""
     png = bytes(pyvips.Image.black(64, 64).pngsave_buffer())
-    logger, handler = logging.getLogger("pyvips"), Collect()
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    try:
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="pyvips"):
         pyvips.Image.thumbnail_buffer(png[:-40], 16).avg()
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return [r for r in records if r.getMessage().startswith("VIPS: ")]
+    return {r.levelno for r in caplog.records if r.name == "pyvips" and r.getMessage().startswith("VIPS: ")}
 
 
-def test_only_libvips_warnings_and_errors_reach_python() -> None:
+def test_only_libvips_warnings_and_errors_reach_python(caplog: pytest.LogCaptureFixture) -> None:
     """As imgproxy's GLib log handler: libvips' info lines (several per request) would each take
     the GIL from a thread that had released it."""
     try:
         assert forward_vips_messages(ALL_LEVELS)  # pyvips' own registration
-        everything = {r.levelno for r in _libvips_records()}
+        everything = _libvips_levels(caplog)
         configure_libvips()
-        forwarded = {r.levelno for r in _libvips_records()}
+        forwarded = _libvips_levels(caplog)
     finally:
         configure_libvips()
     assert {logging.INFO, logging.WARNING} <= everything
