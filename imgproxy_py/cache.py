@@ -2,7 +2,8 @@
 
 ``BytesCache`` bounds its entries by their total size in bytes (cachetools LRU with a
 ``getsizeof``); ``SingleFlight`` makes concurrent requests for one key share one
-computation: the first caller runs it, the others await its result.
+computation: the first caller runs it, the others await its result (and one of them runs it
+anew when the first caller's client left and its computation was stopped).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from cachetools import LRUCache
+
+from imgproxy_py.errors import RequestCancelledError
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -68,13 +71,21 @@ class SingleFlight(Generic[K, V]):
         self._inflight: dict[K, asyncio.Future[V]] = {}
 
     async def run(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
-        existing = self._inflight.get(key)
-        if existing is not None:
-            return await asyncio.shield(existing)
+        while (existing := self._inflight.get(key)) is not None:
+            try:
+                return await asyncio.shield(existing)
+            except (asyncio.CancelledError, RequestCancelledError):
+                task = asyncio.current_task()
+                if not _abandoned(existing) or (task is not None and task.cancelling()):
+                    raise  # this caller's own cancellation
+                # The computing caller's client left and its work stopped: this one takes over.
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             value = await compute()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             # Waiters get the error; mark it retrieved so a lone failure isn't logged twice.
@@ -85,3 +96,11 @@ class SingleFlight(Generic[K, V]):
             return value
         finally:
             del self._inflight[key]
+
+
+def _abandoned(flight: asyncio.Future[V]) -> bool:
+    """The flight ended because its own caller was cancelled, not with a result or an error of
+    the computation the other callers would meet too."""
+    if not flight.done():
+        return False
+    return flight.cancelled() or isinstance(flight.exception(), RequestCancelledError)

@@ -171,6 +171,16 @@ class DeadlineExceededError(ImgproxyError):
     default_public_message = "Timeout"
 
 
+class RequestCancelledError(ImgproxyError):
+    """The client closed the connection before its answer was ready: the work stops there, as
+    imgproxy's stops when Go cancels the request's context.  Logged with imgproxy's 499 ("client
+    closed request", nginx's code); nobody is left to read the answer; never reported."""
+
+    category = "timeout"
+    status = 499
+    default_public_message = "Cancelled"
+
+
 class ResponseWriteError(ImgproxyError):
     """The client went away (or stopped reading) before it had the whole response.  Nothing is
     answered; it is logged, and reported to error services with ``IMGPROXY_REPORT_IO_ERRORS``."""

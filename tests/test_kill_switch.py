@@ -72,3 +72,15 @@ def test_each_image_is_killed_at_its_own_deadline() -> None:
         thread.join(timeout=30)
     assert outcomes == {"patient": "done", "hurried": "killed"}
     assert switch.armed_count == 0
+
+
+def test_a_cancelled_deadline_kills_at_once() -> None:
+    """The client left (``server.disconnect`` cancels the deadline): libvips stops now, not at
+    the deadline."""
+    deadline = Deadline.after(60)
+    threading.Timer(0.1, deadline.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(pyvips.Error):
+        materialize(_slow(), deadline)
+    assert time.monotonic() - started < 1.5
+    assert KILL_SWITCH.armed_count == 0

@@ -81,7 +81,7 @@ def process_image(p: Processor, data: bytes, options: RequestOptions, deadline: 
     try:
         return _process(p, data, options, deadline, source_id)
     except (pyvips.Error, UnprocessableImageError) as exc:
-        deadline.check()  # libvips was stopped by the deadline guard: a 503, not a 422
+        deadline.check()  # libvips was stopped by the deadline guard: a 503 (499), not a 422
         if isinstance(exc, UnprocessableImageError):
             raise
         raise UnprocessableImageError(f"libvips: {exc}") from exc

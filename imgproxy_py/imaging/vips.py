@@ -138,12 +138,14 @@ def to_overlay_space(img: pyvips.Image) -> pyvips.Image:
 
 @contextmanager
 def guarded(img: pyvips.Image, deadline: Deadline) -> Iterator[pyvips.Image]:
-    """A view of ``img`` whose computations libvips stops once the request's time is up, while
-    the block runs.
+    """A view of ``img`` whose computations libvips stops once the request's time is up, or its
+    client has left, while the block runs.
 
-    libvips then raises; ``imaging.pipeline.process_image`` turns that into the deadline's 503.
+    libvips then raises; ``imaging.pipeline.process_image`` turns that into the deadline's 503
+    (499 for a client that left).
     """
-    with KILL_SWITCH.armed(img.copy(), deadline.expires_at) as view:
+    with KILL_SWITCH.armed(img.copy(), deadline.expires_at) as view, \
+            deadline.stopped_by(lambda: view.set_kill(True)):
         yield view
 
 

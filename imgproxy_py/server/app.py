@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgproxy_py.config import Config
 from imgproxy_py.datadog_apm import DatadogMiddleware
-from imgproxy_py.errors import ImgproxyError, ResponseWriteError
+from imgproxy_py.errors import ImgproxyError, RequestCancelledError, ResponseWriteError
 from imgproxy_py.new_relic import NewRelicMiddleware
 from imgproxy_py.server.composition import Services, build_services, lifespan
 from imgproxy_py.server.error_reporting import development_error_body
@@ -164,7 +164,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
     # A coroutine, so that it runs in the request's task (Starlette runs a plain function in a
     # thread), where the tracers find the request's span or transaction.
     services = getattr(request.app.state, "services", None)
-    if services is not None and services.metrics is not None:
+    # As imgproxy, a request whose client left is logged, not counted as an error.
+    if services is not None and services.metrics is not None and not isinstance(exc, RequestCancelledError):
         services.metrics.error(exc.category if isinstance(exc, ImgproxyError) else "processing", exc)
     request_id = request.scope.get("state", {}).get("request_id")
     if services is not None and services.error_reporter is not None:

@@ -25,6 +25,7 @@ from imgproxy_py.options.model import GravityType
 from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import CACHE_TAG_HEADERS
+from imgproxy_py.server.disconnect import stopped_when_client_leaves
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import identify
 
@@ -86,8 +87,13 @@ def _headers(services: Services, options: InfoRequestOptions) -> dict[str, str]:
 
 
 async def handle_info(request: Request, services: Services) -> Response:
+    deadline = Deadline.after(services.config.server.timeout)
+    async with stopped_when_client_leaves(request.receive, deadline):
+        return await _handle_info(request, services, deadline)
+
+
+async def _handle_info(request: Request, services: Services, deadline: Deadline) -> Response:
     config = services.config
-    deadline = Deadline.after(config.server.timeout)
     check_secret(request, config.server.secret)
     path = raw_path(request).removeprefix("/info")
     grammar = replace(config.url, only_presets=config.info.only_presets)

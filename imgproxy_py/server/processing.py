@@ -18,6 +18,7 @@ from imgproxy_py.options.model import OutputOptions, RequestOptions
 from imgproxy_py.server.checks import check_secret, client_features, parse_and_verify, raw_path, require_features
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers, check_allowed, check_hashsum
+from imgproxy_py.server.disconnect import stopped_when_client_leaves
 from imgproxy_py.server.etag import (
     busted_last_modified,
     if_modified_since_for_origin,
@@ -84,8 +85,14 @@ def not_modified(headers: dict[str, str]) -> Response:
 async def handle_image(request: Request, services: Services, parsed: ParsedPath | None = None) -> Response:
     """An image request; ``parsed`` is given by routes that build the URL themselves
     (media routes), which have their own authentication."""
+    deadline = Deadline.after(services.config.server.timeout)
+    async with stopped_when_client_leaves(request.receive, deadline):
+        return await _handle_image(request, services, parsed, deadline)
+
+
+async def _handle_image(request: Request, services: Services, parsed: ParsedPath | None,
+                        deadline: Deadline) -> Response:
     config = services.config
-    deadline = Deadline.after(config.server.timeout)
     if parsed is None:
         check_secret(request, config.server.secret)
         parsed = parse_and_verify(services, raw_path(request))

@@ -71,7 +71,18 @@ class WorkerPool:
         try:
             loop = asyncio.get_running_loop()
             call = functools.partial(contextvars.copy_context().run, fn, *args)
-            return await loop.run_in_executor(self._executor, call)
+            running = loop.run_in_executor(self._executor, call)
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                # The request was cancelled (its client left: ``server.disconnect``), but a thread
+                # cannot be stopped from here.  Its cancelled deadline stops libvips and the next
+                # step; the slot stays taken until then, so that no more than IMGPROXY_WORKERS
+                # images are ever in progress.
+                await asyncio.wait([running])
+                if not running.cancelled():
+                    running.exception()  # retrieved: nobody is left to be told
+                raise
         finally:
             self.running -= 1
             if self.on_span is not None:
