@@ -3,7 +3,7 @@
 The servers run on loopback and serve the same files from one local folder
 (``benchmarks/work/sources``: ``--sources`` distinct 12 MP JPEGs and their PNG twins, plus
 byte-distinct variants for face gravity, built on first use by ``bench_sources.py``), taken
-round-robin.  imgproxy_py runs with its defaults (``IMGPROXY_PROCESSES``: one per two usable CPUs)
+round-robin.  imgproxy_py runs with its defaults (``IMGPROXY_PROCESSES``: one per usable CPU)
 and ``IMGPROXY_WORKERS=--workers`` for the whole server; thumbor (the PyPI package, installed
 into ``benchmarks/.venv-thumbor`` when missing) and ipx (sharp, from npm, into
 ``benchmarks/.ipx``) run ``--processes`` processes.  thumbor uses its file loader and no storage

@@ -73,7 +73,9 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) ->
         return 1
 
     def child() -> int:
-        code = _serve_process(config, sock, [])
+        from imgproxy_py.server.listen import one_accept_per_turn
+
+        code = _serve_process(config, one_accept_per_turn(sock), [])
         return EXIT_CANNOT_START if code == 1 else code
 
     return Supervisor(config.processes, child).run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -88,13 +89,62 @@ def test_cgroup_quota_caps_the_cpus(tmp_path: Path) -> None:
     assert usable_cpus(tmp_path / "missing") == len(os.sched_getaffinity(0))
 
 
-def test_default_is_a_process_per_two_cpus_and_imgproxy_limits_are_shared_out() -> None:
+def test_default_is_a_process_per_cpu_and_imgproxy_limits_are_shared_out() -> None:
     config, problems = read_config({})
     cpus = usable_cpus()
-    assert not problems and config.processes == max(1, cpus // 2)
+    assert not problems and config.processes == cpus
     assert config.server.workers == -(-2 * cpus // config.processes)  # imgproxy's 2 x CPUs for the host
     config, _ = read_config({"IMGPROXY_PROCESSES": "3", "IMGPROXY_WORKERS": "8", "IMGPROXY_REQUESTS_QUEUE_SIZE": "10",
                              "IMGPROXY_MAX_CLIENTS": "0"})
     assert (config.server.workers, config.server.requests_queue_size, config.server.max_clients) == (3, 4, 0)
     config, _ = read_config({"IMGPROXY_PROCESSES": "4", "IMGPROXY_WORKERS": "1"})
     assert config.server.workers == 1
+
+
+def open_tcp_connections(pid: int) -> int:
+    """Connected TCP sockets the process holds (its listening socket is not connected)."""
+    inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
+              if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+    connected = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01":  # ESTABLISHED
+                connected.add(fields[9])
+    return len(inodes & connected)
+
+
+def both_accept(node: Node) -> bool:
+    """Both processes are serving (the second may still be loading its models): a few
+    connections held open at a time land on each."""
+    held = []
+    try:
+        for _ in range(6):
+            client = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+            held.append(client)
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            client.recv(64)
+            time.sleep(0.05)
+        return all(open_tcp_connections(pid) > 0 for pid in node.children())
+    finally:
+        for client in held:
+            client.close()
+
+
+def test_a_burst_of_connections_is_shared_out(two_process_node: Node) -> None:
+    """Eight keep-alive connections opened at once (a load balancer's pool, a benchmark): each
+    process takes a part, not one process all of them (``server.listen.OneAcceptPerTurn``)."""
+    node = two_process_node
+    wait_for(lambda: len(node.children()) == 2)
+    wait_for(lambda: both_accept(node))
+    # Connected in a row, before any is served: all eight wait in the kernel's queue at once.
+    clients = [socket.create_connection(("127.0.0.1", node.port), timeout=10) for _ in range(8)]
+    try:
+        for client in clients:
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert all(client.recv(64).startswith(b"HTTP/1.1 200") for client in clients)
+        taken = sorted(open_tcp_connections(pid) for pid in node.children())
+        assert sum(taken) == 8 and taken[0] >= 2, taken
+    finally:
+        for client in clients:
+            client.close()

@@ -101,13 +101,12 @@ def usable_cpus(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
 
 
 def read_processes(r: EnvReader) -> int:
-    """``IMGPROXY_PROCESSES``: server processes sharing one port; default one per two usable CPUs.
+    """``IMGPROXY_PROCESSES``: server processes sharing one port; default one per usable CPU.
 
-    Measured on two cores at concurrency 8 (``benchmarks/processes.py --layouts 1x4,2x2``): one
-    process of four workers keeps both cores busy; two of two spend 5-7% less CPU per image
-    (half the context switches: the GIL and libvips' process-wide locks are shared only within a
-    process) but leave 10-15% of the CPU idle, as each process has fewer requests to overlap, for
-    twice the memory.  So each process gets two cores' worth of work, and a big host is not held
-    to the one GIL that a single process would have (its Python work per image caps it at a few
-    hundred images a second)."""
-    return r.integer("IMGPROXY_PROCESSES", max(1, usable_cpus() // 2), minimum=1, maximum=256)
+    Measured on two cores at concurrency 8 (``benchmarks/processes.py --layouts 1x4,2x2
+    --repeats 3``, ``--workload smart`` and ``fit``): two processes of two workers made 1.13x the
+    smart crops and 1.04x the fits of one process of four, for 7-15% less CPU an image: one
+    process holds every worker's Python work (about 5 ms an image) under one GIL and keeps its
+    cores 92% busy at most, two keep them 97% busy.  Each process costs its own memory (about
+    210 MiB peak with two workers on 12 MP sources)."""
+    return r.integer("IMGPROXY_PROCESSES", usable_cpus(), minimum=1, maximum=256)

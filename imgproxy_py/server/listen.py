@@ -13,6 +13,7 @@ import os
 import socket
 import stat
 from dataclasses import dataclass
+from typing import Any
 
 NETWORKS = ("tcp", "tcp4", "tcp6", "unix")
 
@@ -116,3 +117,31 @@ def listen(address: ListenAddress, *, reuse_port: bool = False) -> socket.socket
     if address.network == "unix":
         return bind_unix_socket(address.path)
     return bind_socket(address.host, address.port, reuse_port=reuse_port, ipv6_only=address.network == "tcp6")
+
+
+class OneAcceptPerTurn(socket.socket):
+    """A listening socket shared by several server processes that takes one connection each time
+    its event loop looks, so that the processes share a burst of new connections out.
+
+    asyncio accepts until the kernel's queue is empty each time the socket is readable.  Every
+    process sharing the socket is woken by a connection, and the first one to run takes the
+    whole burst: a load balancer's or a benchmark's eight keep-alive connections opened at once
+    can all land on one process while the others idle, for as long as the connections live.
+    Here the accept after a successful one ends the turn (``BlockingIOError``, which asyncio
+    takes for an empty queue); the socket is still readable, so the next turn of whichever loop
+    is free first takes the next connection, and a busy process takes fewer."""
+
+    _took_one = False
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        if self._took_one:
+            self._took_one = False
+            raise BlockingIOError
+        conn, address = super().accept()
+        self._took_one = True
+        return conn, address
+
+
+def one_accept_per_turn(sock: socket.socket) -> OneAcceptPerTurn:
+    """``sock`` (a listening socket, given up) as a :class:`OneAcceptPerTurn`."""
+    return OneAcceptPerTurn(sock.family, sock.type, sock.proto, fileno=sock.detach())
