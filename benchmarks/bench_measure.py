@@ -155,6 +155,7 @@ def load(server: Server, target: Target, *, wrk: str | None, concurrency: int, w
     """A warm-up, the measured load at ``concurrency`` and, when ``c1_seconds``, one at concurrency 1."""
     if warmup > 0:
         _one_load(server, target, wrk=wrk, concurrency=concurrency, seconds=warmup, expect=expect)
+        settle(server)
     server.reset_peak()
     cpu0 = server.cpu_seconds()
     split0 = server.cpu_split()
@@ -167,10 +168,30 @@ def load(server: Server, target: Target, *, wrk: str | None, concurrency: int, w
     split = [b - a for a, b in zip(split0, server.cpu_split(), strict=True)]
     measured.cpu_split_pct = [round(100 * x / sum(split), 1) if sum(split) else 0.0 for x in split]
     measured.peak_rss_mb = server.peak_rss_mb()
+    settle(server)
     if c1_seconds > 0:
         single = _one_load(server, target, wrk=wrk, concurrency=1, seconds=c1_seconds, expect=expect)
         measured.c1_p50_ms, measured.c1_p99_ms = single.p50_ms, single.p99_ms
     return measured
+
+
+def settle(server: Server, *, limit: float = 10.0, step: float = 0.2, busy_cpu: float = 0.1) -> float:
+    """Wait until ``server`` has finished the requests the load generator left in flight when its
+    run ended (until it uses less than ``busy_cpu`` of a core); returns the seconds waited.
+
+    wrk closes its connections at the end of a run.  A server that keeps rendering what they
+    asked for (a peer without cancellation on disconnect) would otherwise spend the first part
+    of the next measured window, its own or the next contender's, on requests nobody counts.
+    """
+    started = time.perf_counter()
+    before = server.cpu_seconds()
+    while time.perf_counter() - started < limit:
+        time.sleep(step)
+        now = server.cpu_seconds()
+        if now - before < busy_cpu * step:
+            break
+        before = now
+    return time.perf_counter() - started
 
 
 def raw_loop(fn: Callable[[bytes], bytes], sources: list[bytes], *, threads: int, warmup: float,
