@@ -67,18 +67,18 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) ->
     # Several processes: bind once here, then each child builds its own services on the
     # shared socket (nothing heavy is loaded before the fork).
     from imgproxy_py.cluster.supervisor import EXIT_CANNOT_START, Supervisor
+    from imgproxy_py.server.listen import ConnectionTable, one_accept_per_turn
 
     sock = _bind(config)
     if sock is None:
         return 1
+    table = ConnectionTable(config.processes)  # before the fork: the children share it
 
-    def child() -> int:
-        from imgproxy_py.server.listen import one_accept_per_turn
-
-        code = _serve_process(config, one_accept_per_turn(sock), [])
+    def child(slot: int) -> int:
+        code = _serve_process(config, one_accept_per_turn(sock, table, slot), [])
         return EXIT_CANNOT_START if code == 1 else code
 
-    return Supervisor(config.processes, child).run()
+    return Supervisor(config.processes, child, child_gone=table.gone).run()
 
 
 def _invalid(problems: list[str]) -> int:

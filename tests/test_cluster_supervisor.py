@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,15 @@ def restore_signals() -> Iterator[None]:
         signal.signal(sig, handler)
 
 
-def test_a_child_that_exits_is_replaced_until_sigterm() -> None:
-    supervisor = Supervisor(2, lambda: (time.sleep(0.3), 0)[1])
+def test_a_child_that_exits_is_replaced_until_sigterm(tmp_path: Path) -> None:
+    def child(slot: int) -> int:
+        with open(tmp_path / "slots", "a") as started_in:
+            started_in.write(f"{slot}\n")
+        time.sleep(0.3)
+        return 0
+
+    gone: list[int] = []
+    supervisor = Supervisor(2, child, child_gone=gone.append)
     timer = threading.Timer(1.8, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
     started = time.monotonic()
@@ -31,10 +39,14 @@ def test_a_child_that_exits_is_replaced_until_sigterm() -> None:
     timer.join()
     assert supervisor.started >= 3  # the two first, and at least one replacement
     assert supervisor.children == {} and time.monotonic() - started < 10
+    # A replacement takes the slot of the child it replaces: never more slots than processes.
+    slots = [int(line) for line in (tmp_path / "slots").read_text().split()]
+    assert sorted(slots[:2]) == [0, 1] and set(slots) == {0, 1} and len(slots) == supervisor.started
+    assert sorted(gone) == sorted(slots)  # every exit reported with its slot
 
 
 def test_a_child_that_cannot_start_stops_the_run() -> None:
-    def child() -> int:
+    def child(slot: int) -> int:
         time.sleep(0.2)
         return EXIT_CANNOT_START
 
@@ -44,7 +56,7 @@ def test_a_child_that_cannot_start_stops_the_run() -> None:
 
 
 def test_a_child_that_raises_is_replaced_not_fatal() -> None:
-    def child() -> int:
+    def child(slot: int) -> int:
         raise RuntimeError("boom")
 
     supervisor = Supervisor(1, child)

@@ -37,14 +37,20 @@ def _die_with_parent() -> None:
 
 
 class Supervisor:
-    def __init__(self, processes: int, serve_child: Callable[[], int]) -> None:
+    """``serve_child(slot)`` runs in each child; ``slot`` (0 to processes - 1) is the child's
+    place, which its replacement takes over; ``child_gone(slot)`` runs here when it exits."""
+
+    def __init__(self, processes: int, serve_child: Callable[[int], int],
+                 child_gone: Callable[[int], None] = lambda slot: None) -> None:
         self.processes = processes
         self.serve_child = serve_child
+        self.child_gone = child_gone
         self.children: dict[int, float] = {}  # pid -> start time
+        self.slots: dict[int, int] = {}  # pid -> slot
         self.stopping = False
         self.started = 0  # processes forked, replacements included
 
-    def _spawn(self) -> None:
+    def _spawn(self, slot: int) -> None:
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -52,7 +58,7 @@ class Supervisor:
             _die_with_parent()
             code = 1
             try:
-                code = self.serve_child()
+                code = self.serve_child(slot)
             except BaseException:  # a child never returns into the supervisor's loop
                 log.exception("server process failed")
             finally:
@@ -60,6 +66,7 @@ class Supervisor:
                 sys.stderr.flush()
                 os._exit(code)
         self.children[pid] = time.monotonic()
+        self.slots[pid] = slot
         self.started += 1
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
@@ -73,14 +80,16 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        for _ in range(self.processes):
-            self._spawn()
+        for slot in range(self.processes):
+            self._spawn(slot)
         log.info("supervising %d server processes: %s", self.processes, sorted(self.children))
         result = 0
         while self.children:
             time.sleep(POLL)
             for pid, status in self._exited():
                 started = self.children.pop(pid)
+                slot = self.slots.pop(pid)
+                self.child_gone(slot)
                 code = os.waitstatus_to_exitcode(status)
                 if self.stopping:
                     continue
@@ -93,7 +102,7 @@ class Supervisor:
                 if time.monotonic() - started < RESPAWN_BACKOFF:
                     time.sleep(RESPAWN_BACKOFF)
                 if not self.stopping:
-                    self._spawn()
+                    self._spawn(slot)
         return result
 
     def _exited(self) -> list[tuple[int, int]]:
