@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from imgproxy_py.errors import DeadlineExceededError, RequestCancelledError
@@ -53,3 +54,9 @@ class Deadline:
             yield
         finally:
             self._stoppers.remove(stop)
+
+
+# The deadline of the request whose blocking work runs here, for code too deep to be handed it
+# (an inference inside a detector: ``detection.sessions``), as Go code reads its context's.  Set
+# by ``server.workers.WorkerPool.execute`` in the context its worker thread runs in.
+REQUEST_DEADLINE: ContextVar[Deadline | None] = ContextVar("request_deadline", default=None)

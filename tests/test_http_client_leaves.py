@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+import pyvips
 
 from tests.conftest import decode
 from tests.servers import AppServer, Origin
@@ -92,3 +93,25 @@ def test_a_request_waiting_on_a_leavers_rendering_renders_it_itself(start_server
     assert response.status_code == 200
     assert decode(response.content).width == 2000
     assert server.services.images_processed == processed + 2  # rendered again for the one that stayed
+
+
+def test_a_detection_stops_when_its_client_leaves(start_server: Callable[..., AppServer], origin: Origin,
+                                                  big_jpeg: bytes, client: httpx.Client) -> None:
+    """The face model's inference (``detection.sessions``) stops too, not only libvips: on a
+    2560-pixel net it takes more than a second."""
+    server = start_server(IMGPROXY_WORKERS="1", IMGPROXY_TIMEOUT="60", IMGPROXY_FACE_DETECTION_NET_SIZE="2560",
+                          IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE="0")
+    workers = server.services.workers
+    face = "/unsafe/rs:fill:300:200/g:obj:face/plain/{url}"
+    started = time.monotonic()
+    assert client.get(server.base + face.format(url=origin.add("/leaves/face-whole.jpg", big_jpeg))).status_code == 200
+    whole = time.monotonic() - started
+    inferences = server.services.processor.deps.objects.inferences  # type: ignore[union-attr]
+    other = bytes(pyvips.Image.new_from_buffer(big_jpeg, "").jpegsave_buffer(Q=84))  # not in the detection cache
+    sock = send(server, face.format(url=origin.add("/leaves/face-left.jpg", other)))
+    started = time.monotonic()
+    wait_until(lambda: server.services.processor.deps.objects.inferences > inferences, 20)  # type: ignore[union-attr]
+    time.sleep(0.1)
+    sock.close()
+    wait_until(lambda: workers.active == 0 and workers.running == 0, 20)
+    assert time.monotonic() - started < whole * 0.7, whole  # stopped, not run to the end

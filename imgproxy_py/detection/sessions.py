@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from imgproxy_py.deadline import REQUEST_DEADLINE
+from imgproxy_py.imaging.kill_switch import enforced
+
 logger = logging.getLogger("imgproxy_py.detection")
 
 try:
@@ -115,7 +118,9 @@ class StreamLimitedSession:
     """A session that runs at most ``streams`` inferences at once (imgproxy's
     ``IMGPROXY_ML_NUM_STREAMS``; 0: no limit of its own), and each of them in one of the
     process's shared ``slots``; the others wait their turn.  Each inference in flight holds its
-    own working buffers, so the limits bound the models' memory on a host with many workers."""
+    own working buffers, so the limits bound the models' memory on a host with many workers.
+    An inference stops with its request (``REQUEST_DEADLINE``): past the deadline, or once the
+    client has left."""
 
     def __init__(self, session: Any, streams: int, slots: MlSlots | None = None) -> None:
         self.session = session
@@ -125,7 +130,14 @@ class StreamLimitedSession:
     def run(self, *args: Any, **kwargs: Any) -> Any:
         # Always the model's own stream first, then the shared slot: one order, no deadlock.
         with self.streams or nullcontext(), self.shared or nullcontext():
-            return self.session.run(*args, **kwargs)
+            deadline = REQUEST_DEADLINE.get()
+            if deadline is None or ort is None or "run_options" in kwargs:
+                return self.session.run(*args, **kwargs)
+            # Past the request's deadline, or once its client has left, onnxruntime stops before
+            # its next operator (and raises: the pipeline answers the deadline's 503 or 499).
+            options = ort.RunOptions()
+            with enforced(deadline, lambda: setattr(options, "terminate", True)):
+                return self.session.run(*args, run_options=options, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # inputs, metadata, providers: the session's own
         return getattr(self.session, name)
@@ -169,9 +181,7 @@ def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, 
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise RuntimeError(f"cannot load {str(model)!r}: {_first_line(exc)}") from exc
     logger.info("detection model %s runs on %s", model.name, ", ".join(session.get_providers()))
-    if streams > 0 or (slots is not None and slots.semaphore is not None):
-        return StreamLimitedSession(session, streams, slots)
-    return session
+    return StreamLimitedSession(session, streams, slots)
 
 
 def input_spec(session: Any) -> InputSpec:

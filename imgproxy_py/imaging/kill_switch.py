@@ -1,4 +1,5 @@
-"""Stops libvips computations whose request ran out of time, from one timer thread.
+"""Stops libvips computations and ONNX inferences whose request ran out of time, from one timer
+thread; and, with ``enforced``, those whose client left (the request's deadline cancelled).
 
 libvips checks an image's kill flag each time it computes a region of it, so the flag set on an
 image stops every computation that reads it, an encoding included.  The flag used to be set from
@@ -6,6 +7,8 @@ libvips' ``eval`` signal: a Python callback for every strip computed (21 for a 5
 taking the GIL back from a worker that had released it; it cost 2 of the 20 CPU ms of a sharpen
 at that size.  Here nothing runs during the computation: a thread sleeps until the earliest
 deadline among the armed images and sets the flags of those still armed when it passes.
+onnxruntime stops an inference whose ``RunOptions.terminate`` is set the same way, between two
+of its operators (``detection.sessions``).
 """
 
 from __future__ import annotations
@@ -15,19 +18,21 @@ import heapq
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pyvips
 
+from imgproxy_py.deadline import Deadline
+
 
 class KillSwitch:
-    """Images armed with a deadline (``time.monotonic()``), killed if still armed after it."""
+    """Stops armed with a deadline (``time.monotonic()``), called if still armed after it."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._armed: dict[int, pyvips.Image] = {}
-        # (deadline, token), earliest first; entries of disarmed images wait there for their time
-        # (a heap has no cheap removal), holding no image.
+        self._armed: dict[int, Callable[[], None]] = {}
+        # (deadline, token), earliest first; entries of disarmed stops wait there for their time
+        # (a heap has no cheap removal), holding nothing.
         self._due: list[tuple[float, int]] = []
         self._tokens = itertools.count()
         self._thread: threading.Thread | None = None
@@ -36,9 +41,15 @@ class KillSwitch:
     def armed(self, img: pyvips.Image, deadline: float) -> Iterator[pyvips.Image]:
         """``img``, killed if the block is still running at ``deadline``.  Kill only an image of
         the block's own (a ``copy()``): the flag stops every computation that reads it."""
+        with self.stopping(lambda: img.set_kill(True), deadline):
+            yield img
+
+    @contextlib.contextmanager
+    def stopping(self, stop: Callable[[], None], deadline: float) -> Iterator[None]:
+        """``stop()`` is called (on the timer thread) if the block is still running at ``deadline``."""
         token = next(self._tokens)
         with self._changed:
-            self._armed[token] = img
+            self._armed[token] = stop
             heapq.heappush(self._due, (deadline, token))
             # A forked child inherits the Thread object but not the thread.
             if self._thread is None or not self._thread.is_alive():
@@ -47,7 +58,7 @@ class KillSwitch:
             elif self._due[0][1] == token:
                 self._changed.notify()
         try:
-            yield img
+            yield
         finally:
             with self._changed:
                 del self._armed[token]
@@ -63,11 +74,19 @@ class KillSwitch:
                 now = time.monotonic()
                 while self._due and self._due[0][0] <= now:
                     _, token = heapq.heappop(self._due)
-                    img = self._armed.get(token)
-                    if img is not None:
-                        img.set_kill(True)
+                    stop = self._armed.get(token)
+                    if stop is not None:
+                        stop()
                 self._changed.wait(self._due[0][0] - now if self._due else None)
 
 
 # One per process: the timer thread serves every request's images.
 KILL_SWITCH = KillSwitch()
+
+
+@contextlib.contextmanager
+def enforced(deadline: Deadline, stop: Callable[[], None]) -> Iterator[None]:
+    """Within the block, ``stop()`` is called when ``deadline`` passes (on the timer thread) or
+    when its request is cancelled (its client left: on the event loop's thread)."""
+    with KILL_SWITCH.stopping(stop, deadline.expires_at), deadline.stopped_by(stop):
+        yield

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pyvips
 
 from imgproxy_py.deadline import Deadline
-from imgproxy_py.imaging.kill_switch import KILL_SWITCH
+from imgproxy_py.imaging.kill_switch import enforced
 
 ICC_PROFILE_FIELD = "icc-profile-data"
 ORIENTATION_FIELD = "orientation"
@@ -144,8 +144,8 @@ def guarded(img: pyvips.Image, deadline: Deadline) -> Iterator[pyvips.Image]:
     libvips then raises; ``imaging.pipeline.process_image`` turns that into the deadline's 503
     (499 for a client that left).
     """
-    with KILL_SWITCH.armed(img.copy(), deadline.expires_at) as view, \
-            deadline.stopped_by(lambda: view.set_kill(True)):
+    view = img.copy()
+    with enforced(deadline, lambda: view.set_kill(True)):
         yield view
 
 

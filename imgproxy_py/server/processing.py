@@ -273,7 +273,7 @@ async def process(services: Services, source: SourceImage, options: RequestOptio
         services.images_processed += 1
         processor = await processor_for(services, options)  # with its watermark_url images
         result = await services.workers.execute(process_image, processor, source.data, options,
-                                                deadline, identity)
+                                                deadline, identity, deadline=deadline)
         services.results.put(key, result)
         return result
 

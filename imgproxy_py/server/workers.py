@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from imgproxy_py.deadline import Deadline
+from imgproxy_py.deadline import REQUEST_DEADLINE, Deadline
 from imgproxy_py.errors import DeadlineExceededError, QueueFullError
 
 T = TypeVar("T")
@@ -64,13 +64,17 @@ class WorkerPool:
             self.active -= 1
             self._slots.release()
 
-    async def execute(self, fn: Callable[..., T], *args: object) -> T:
-        """Run a blocking call in the thread pool; the caller holds a slot."""
+    async def execute(self, fn: Callable[..., T], *args: object, deadline: Deadline | None = None) -> T:
+        """Run a blocking call in the thread pool; the caller holds a slot.  ``deadline``: the
+        request's, which what the call runs deep down sees as ``REQUEST_DEADLINE``."""
         started = time.perf_counter()
         self.running += 1
         try:
             loop = asyncio.get_running_loop()
-            call = functools.partial(contextvars.copy_context().run, fn, *args)
+            context = contextvars.copy_context()
+            if deadline is not None:
+                context.run(REQUEST_DEADLINE.set, deadline)
+            call = functools.partial(context.run, fn, *args)
             running = loop.run_in_executor(self._executor, call)
             try:
                 return await asyncio.shield(running)
@@ -83,6 +87,13 @@ class WorkerPool:
                 if not running.cancelled():
                     running.exception()  # retrieved: nobody is left to be told
                 raise
+            except Exception:
+                # A job that fails once its deadline has passed, or its client has left, failed
+                # of it (a libvips computation or an inference stopped): the deadline's 503 or
+                # 499, whatever the job reported.
+                if deadline is not None:
+                    deadline.check()
+                raise
         finally:
             self.running -= 1
             if self.on_span is not None:
@@ -91,7 +102,7 @@ class WorkerPool:
     async def run(self, deadline: Deadline, fn: Callable[..., T], *args: object) -> T:
         """Take a slot and run one blocking call in it."""
         async with self.slot(deadline):
-            return await self.execute(fn, *args)
+            return await self.execute(fn, *args, deadline=deadline)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
