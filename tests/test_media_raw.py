@@ -20,6 +20,8 @@ import pyvips
 import skimage.data
 import skimage.metrics
 
+from imgproxy_py.deadline import REQUEST_DEADLINE, Deadline
+from imgproxy_py.errors import RequestCancelledError
 from imgproxy_py.media.raw import (
     RawConfig,
     RawDecodeError,
@@ -263,6 +265,43 @@ def test_timeout_kills_the_worker_and_is_503(dng: bytes, tmp_path: Path, private
         assert decoder.decode(dng, deadline=time.monotonic() + 30).width == 512
         with pytest.raises(RawTimeoutError):
             decoder.decode(dng, deadline=time.monotonic() - 1)
+    finally:
+        decoder.close()
+    assert list(private_tmp.iterdir()) == []
+
+
+@needs_magick
+@needs_converter
+def test_a_decode_whose_client_left_stops_at_once(dng: bytes, tmp_path: Path, private_tmp: Path) -> None:
+    """The request's deadline cancelled (``server.disconnect``) kills the worker's process group
+    at once, the converter with it: a 499, and the next decode gets a new worker."""
+    script, marker, pidfile = _slow_converter(tmp_path)
+    marker.touch()
+    decoder = RawDecoder(RawConfig(timeout=60, dcraw=str(script)))
+    deadline = Deadline.after(60)
+    outcome: list[BaseException | pyvips.Image] = []
+
+    def run() -> None:
+        REQUEST_DEADLINE.set(deadline)  # as the worker pool sets it for the job's thread
+        try:
+            outcome.append(decoder.decode(dng, deadline=deadline.expires_at))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        _wait_for(pidfile)  # the converter sleeps: without the stop, 30 s
+        worker_pid = decoder.worker_pid
+        started = time.monotonic()
+        deadline.cancel()
+        thread.join(20)
+        assert time.monotonic() - started < 3
+        assert isinstance(outcome[0], RequestCancelledError) and outcome[0].status == 499
+        assert _gone(int(pidfile.read_text()))
+        marker.unlink()
+        assert decoder.decode(dng, deadline=time.monotonic() + 30).width == 512
+        assert decoder.worker_pid not in (None, worker_pid)
     finally:
         decoder.close()
     assert list(private_tmp.iterdir()) == []

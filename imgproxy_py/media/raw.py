@@ -15,7 +15,9 @@ use, with
 
 Inputs are sniffed here first: anything that is not a known RAW (or PDF when enabled) is refused
 without reaching the worker.  A decode that runs past its time limit kills the worker's whole
-process group (503); a crashed worker is reported (422) and replaced on the next decode.
+process group (503), and so does a decode whose request's client has left (499: the request's
+``deadline.REQUEST_DEADLINE`` cancelled); a crashed worker is reported (422) and replaced on the
+next decode.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ from typing import Any
 
 import pyvips
 
+from imgproxy_py.deadline import REQUEST_DEADLINE
 from imgproxy_py.envreader import EnvReader
-from imgproxy_py.errors import ImgproxyError
+from imgproxy_py.errors import ImgproxyError, RequestCancelledError
 from imgproxy_py.media import parse_byte_size
-from imgproxy_py.media.raw_pipe import Expired, Worker, WorkerGone, read_message, write
+from imgproxy_py.media.raw_pipe import Expired, Worker, WorkerGone, killed_if_the_client_leaves, read_message, write
 from imgproxy_py.media.raw_policy import DELEGATE_SCRIPT, delegates_xml, policy_xml, shell_quote
 from imgproxy_py.media.raw_sniff import RAW_CODERS, is_pdf, is_raw, sniff_raw
 from imgproxy_py.media.raw_worker import FRAME, SETTINGS_ENV
@@ -266,15 +269,19 @@ class RawDecoder:
         try:
             worker = self._ensure_worker(limit)
             request = json.dumps({"format": coder}).encode()
-            write(worker, FRAME.pack(len(request), len(data)) + request, limit)
-            write(worker, data, limit)
-            return read_message(worker, limit)
+            with killed_if_the_client_leaves(worker):
+                write(worker, FRAME.pack(len(request), len(data)) + request, limit)
+                write(worker, data, limit)
+                return read_message(worker, limit)
         except Expired:
             self._holder.stop()
             raise RawTimeoutError("RAW decoding ran past its time limit; the worker was stopped") from None
         except WorkerGone as exc:
             gone = self._holder.worker
             self._holder.stop()
+            deadline = REQUEST_DEADLINE.get()
+            if deadline is not None and deadline.cancelled:
+                raise RequestCancelledError("the client closed the connection; the RAW worker was stopped") from None
             code = gone.process.returncode if gone is not None else None
             raise RawDecodeError(f"the RAW worker died ({exc}; exit status {code})") from None
 

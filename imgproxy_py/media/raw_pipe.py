@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from imgproxy_py.deadline import REQUEST_DEADLINE
 from imgproxy_py.media.raw_worker import FRAME, MAX_HEADER
 
 
@@ -78,3 +83,30 @@ def read_message(worker: Worker, limit: float) -> tuple[dict[str, Any], bytearra
     header = json.loads(read(worker, header_size, limit))
     payload = read(worker, payload_size, limit) if payload_size else bytearray()
     return header, payload
+
+
+@contextmanager
+def killed_if_the_client_leaves(worker: Worker) -> Iterator[None]:
+    """Within the block, the request's deadline cancelled (its client left) kills the worker's
+    process group, converter included: its pipe then ends and the decode with it."""
+    deadline = REQUEST_DEADLINE.get()
+    if deadline is None:
+        yield
+        return
+    guard = threading.Lock()
+    decoding = True  # False once the block ends: the worker may then decode for another request
+
+    def kill() -> None:
+        with guard:
+            if decoding:
+                try:
+                    os.killpg(worker.process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    try:
+        with deadline.stopped_by(kill):
+            yield
+    finally:
+        with guard:
+            decoding = False
