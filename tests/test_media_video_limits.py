@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from imgproxy_py.deadline import REQUEST_DEADLINE, Deadline
 from imgproxy_py.media.bestframe import BestFrameConfig, best_frames
 from imgproxy_py.media.video import (
     FrameOutOfRangeError,
@@ -115,6 +117,26 @@ def test_decode_timeout_is_503(bikes: bytes) -> None:
         extract_frame(bikes, second=1, config=CONFIG, deadline=time.monotonic() - 1)
     with pytest.raises(VideoTimeoutError):
         best_frames(bikes, config=VideoConfig(decode_timeout=0.01), face_detector=None)
+
+
+def test_video_work_stops_when_its_client_leaves(bikes: bytes) -> None:
+    """The request's deadline cancelled (``server.disconnect``) stops a frame extraction and a
+    best-frames search as the time running out does; the worker pool answers it with 499."""
+    deadline = Deadline.after(600)
+    token = REQUEST_DEADLINE.set(deadline)
+    try:
+        started = time.monotonic()
+        best_frames(bikes, config=CONFIG, face_detector=None)
+        whole = time.monotonic() - started  # about half a second
+        threading.Timer(whole * 0.2, deadline.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(VideoTimeoutError):
+            best_frames(bikes, config=CONFIG, face_detector=None)
+        assert time.monotonic() - started < whole * 0.7
+        with pytest.raises(VideoTimeoutError):  # once cancelled, nothing more is read
+            extract_frame(bikes, second=1, config=CONFIG)
+    finally:
+        REQUEST_DEADLINE.reset(token)
 
 
 def test_file_size_limit(bikes: bytes) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -23,6 +22,7 @@ import av.video
 import numpy as np
 import pyvips
 
+from imgproxy_py.deadline import REQUEST_DEADLINE
 from imgproxy_py.media.video_config import BestFrameConfig, VideoConfig
 from imgproxy_py.media.video_io import (
     DECODE_ERRORS,
@@ -35,6 +35,7 @@ from imgproxy_py.media.video_io import (
     VideoTooBigError,
     VideoTooLongError,
     refuse_nested_open,
+    time_is_up,
 )
 from imgproxy_py.media.video_sniff import is_video
 
@@ -85,6 +86,7 @@ class VideoReader:
         self._data = data
         self._config = config
         self.deadline = deadline
+        self._request = REQUEST_DEADLINE.get()  # cancelled: the client left, the decoding stops
         self._container: av.container.InputContainer | None = None
         self._used = False
         self._table: list[int] | None = None
@@ -123,7 +125,7 @@ class VideoReader:
     def _open(self) -> av.container.InputContainer:
         try:
             return av.open(
-                DeadlineIO(self._data, self.deadline),
+                DeadlineIO(self._data, self.deadline, self._request),
                 mode="r",
                 options={"format_whitelist": _FORMAT_WHITELIST, **self._config.demuxer_options()},
                 metadata_errors="ignore",
@@ -178,7 +180,7 @@ class VideoReader:
     # -- frames ----------------------------------------------------------------------------------
 
     def check_deadline(self) -> None:
-        if time.monotonic() > self.deadline:
+        if time_is_up(self.deadline, self._request):
             raise VideoTimeoutError("video decoding ran past the deadline")
 
     def frames(self, *, keyframes_only: bool = False) -> Iterator[av.VideoFrame]:

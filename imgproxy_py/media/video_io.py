@@ -1,7 +1,8 @@
 """What FFmpeg reads through, and the errors a video ends with: the low level under ``video``.
 
-The bytes are served from memory and stop at the deadline; nested opens (playlists, external
-references) are refused, so a crafted file cannot make FFmpeg read other files or URLs."""
+The bytes are served from memory and stop at the deadline, or once the request's client has
+left; nested opens (playlists, external references) are refused, so a crafted file cannot make
+FFmpeg read other files or URLs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import av
 
+from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import ImgproxyError
 
 
@@ -46,15 +48,22 @@ class Expired(Exception):
     """Raised from inside FFmpeg's read callback or the decode loop when the deadline passes."""
 
 
-class DeadlineIO(io.BytesIO):
-    """The video bytes, read by FFmpeg; refuses to serve more data once the deadline has passed."""
+def time_is_up(deadline: float, request: Deadline | None) -> bool:
+    """Whether a video's work must stop: its deadline has passed, or its request's client has
+    left (``request``: the request's deadline, ``deadline.REQUEST_DEADLINE``; cancelled then)."""
+    return time.monotonic() > deadline or (request is not None and request.cancelled)
 
-    def __init__(self, data: bytes, deadline: float) -> None:
+
+class DeadlineIO(io.BytesIO):
+    """The video bytes, read by FFmpeg; refuses to serve more data once the time is up."""
+
+    def __init__(self, data: bytes, deadline: float, request: Deadline | None) -> None:
         super().__init__(data)
         self._deadline = deadline
+        self._request = request
 
     def read(self, size: int | None = -1) -> bytes:
-        if time.monotonic() > self._deadline:
+        if time_is_up(self._deadline, self._request):
             raise Expired
         return super().read(size)
 
