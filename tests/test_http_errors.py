@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+import pyvips
 
 from imgproxy_py.security.signature import sign_path
 from tests.conftest import asset, decode
@@ -142,6 +143,22 @@ def test_processing_timeout_is_503(client: httpx.Client, start_server, origin: O
     url = origin.add("/errors/12mp-timeout.jpg", big_jpeg)
     response = client.get(f"{hurried.base}/unsafe/rs:fit:3000:3000/bl:40/plain/{url}")
     assert response.status_code == 503
+
+
+def test_a_detection_past_the_timeout_is_503(client: httpx.Client, start_server, origin: Origin,
+                                              big_jpeg: bytes) -> None:  # type: ignore[no-untyped-def]
+    """The face model's inference is stopped at IMGPROXY_TIMEOUT (its terminate flag, from the
+    kill switch's timer) and answered 503, on an image URL and on /info, not run to the end:
+    on a 2560-pixel net it takes about two seconds here."""
+    hurried = start_server(IMGPROXY_TIMEOUT="1", IMGPROXY_FACE_DETECTION_NET_SIZE="2560",
+                           IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE="0")
+    for n, path in enumerate(("/unsafe/rs:fill:300:200/g:obj:face/plain/{url}", "/info/unsafe/do:1/plain/{url}")):
+        other = bytes(pyvips.Image.new_from_buffer(big_jpeg, "").jpegsave_buffer(Q=80 - n))  # no cached detection
+        url = origin.add(f"/errors/timeout-face-{n}.jpg", other)
+        started = time.monotonic()
+        response = client.get(hurried.base + path.format(url=url))
+        assert response.status_code == 503, (path, response.status_code)
+        assert time.monotonic() - started < 1.7  # the deadline, and one operator more
 
 
 def test_queue_full_is_429(start_server, origin: Origin, big_jpeg: bytes) -> None:  # type: ignore[no-untyped-def]
