@@ -111,7 +111,7 @@ def pair() -> Iterator[Pair]:
 def test_a_process_holding_more_connections_leaves_the_next_to_the_other(pair: Pair) -> None:
     pair.connect(6)
     assert pair.take(pair.second)
-    assert pair.take(pair.first) and pair.take(pair.first)  # 2 against 1: still its turn at 1
+    assert pair.take(pair.first) and pair.take(pair.first)  # 0, then 1, against 1: not more than the other
     assert pair.table.fewest_elsewhere(1) == 2
     assert not pair.take(pair.first)  # 2 against 1: it holds back, the connection waits
     assert pair.take(pair.second)  # ... for the other
