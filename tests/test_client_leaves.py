@@ -46,6 +46,23 @@ def test_stoppers_run_on_cancel_only_within_their_block() -> None:
         assert calls == ["inside", "late"]
 
 
+def test_a_stop_never_comes_after_its_block_has_ended() -> None:
+    """A cancel() on another thread that is still calling an earlier stopper when a block ends
+    either stops that block before it ends or not at all (the RAW worker, shared between
+    requests, must not be killed once its decode for this request is over)."""
+    deadline = Deadline.after(60)
+    ended = threading.Event()
+    late: list[bool] = []
+    with deadline.stopped_by(lambda: time.sleep(0.2)):  # a slow stopper, called first
+        with deadline.stopped_by(lambda: late.append(ended.is_set())):
+            canceller = threading.Thread(target=deadline.cancel)
+            canceller.start()
+            time.sleep(0.05)  # cancel() is in the slow stopper; this block now ends
+        ended.set()
+    canceller.join()
+    assert late in ([], [False])
+
+
 class Connection:
     """An ASGI ``receive`` of a GET: the request, then nothing until the client leaves."""
 

@@ -7,10 +7,8 @@ import os
 import selectors
 import signal
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,28 +83,16 @@ def read_message(worker: Worker, limit: float) -> tuple[dict[str, Any], bytearra
     return header, payload
 
 
-@contextmanager
-def killed_if_the_client_leaves(worker: Worker) -> Iterator[None]:
+def killed_if_the_client_leaves(worker: Worker) -> AbstractContextManager[None]:
     """Within the block, the request's deadline cancelled (its client left) kills the worker's
-    process group, converter included: its pipe then ends and the decode with it."""
+    process group, converter included: its pipe then ends and the decode with it.  Never after
+    the block (``Deadline.stopped_by``): the worker may then decode for another request."""
     deadline = REQUEST_DEADLINE.get()
     if deadline is None:
-        yield
-        return
-    guard = threading.Lock()
-    decoding = True  # False once the block ends: the worker may then decode for another request
+        return nullcontext()
 
     def kill() -> None:
-        with guard:
-            if decoding:
-                try:
-                    os.killpg(worker.process.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(worker.process.pid, signal.SIGKILL)
 
-    try:
-        with deadline.stopped_by(kill):
-            yield
-    finally:
-        with guard:
-            decoding = False
+    return deadline.stopped_by(kill)
