@@ -20,8 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-import pyvips
-
 from imgproxy_py.deadline import Deadline
 
 
@@ -36,13 +34,6 @@ class KillSwitch:
         self._due: list[tuple[float, int]] = []
         self._tokens = itertools.count()
         self._thread: threading.Thread | None = None
-
-    @contextlib.contextmanager
-    def armed(self, img: pyvips.Image, deadline: float) -> Iterator[pyvips.Image]:
-        """``img``, killed if the block is still running at ``deadline``.  Kill only an image of
-        the block's own (a ``copy()``): the flag stops every computation that reads it."""
-        with self.stopping(lambda: img.set_kill(True), deadline):
-            yield img
 
     @contextlib.contextmanager
     def stopping(self, stop: Callable[[], None], deadline: float) -> Iterator[None]:
