@@ -80,9 +80,9 @@ class WorkerPool:
                 return await asyncio.shield(running)
             except asyncio.CancelledError:
                 # The request was cancelled (its client left: ``server.disconnect``), but a thread
-                # cannot be stopped from here.  Its cancelled deadline stops libvips and the next
-                # step; the slot stays taken until then, so that no more than IMGPROXY_WORKERS
-                # images are ever in progress.
+                # cannot be stopped from here.  Its cancelled deadline stops libvips, an
+                # inference, a RAW or video decode, and the next step; the slot stays taken until
+                # then, so that no more than IMGPROXY_WORKERS images are ever in progress.
                 await asyncio.wait([running])
                 if not running.cancelled():
                     running.exception()  # retrieved: nobody is left to be told
