@@ -106,7 +106,7 @@ def read_processes(r: EnvReader) -> int:
     Measured on two cores at concurrency 8 (``benchmarks/processes.py --layouts 1x4,2x2
     --repeats 3``, ``--workload smart`` and ``fit``), with the connections balanced between the
     processes (``server.listen``): two processes of two workers made 1.24x the smart crops and
-    1.19x the fits of one process of four, for 9-16% less CPU an image: one process holds every
+    1.19x the fits of one process of four, for 13-14% less CPU an image (medians): one process holds every
     worker's Python work (about 5 ms an image) under one GIL and keeps its cores 95% busy at
     most, two keep them 97-98% busy.  Each process costs its own memory (about 210 MiB peak with
     two workers on 12 MP sources)."""
