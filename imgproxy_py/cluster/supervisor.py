@@ -45,8 +45,7 @@ class Supervisor:
         self.processes = processes
         self.serve_child = serve_child
         self.child_gone = child_gone
-        self.children: dict[int, float] = {}  # pid -> start time
-        self.slots: dict[int, int] = {}  # pid -> slot
+        self.children: dict[int, tuple[float, int]] = {}  # pid -> (start time, slot)
         self.stopping = False
         self.started = 0  # processes forked, replacements included
 
@@ -65,8 +64,7 @@ class Supervisor:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-        self.children[pid] = time.monotonic()
-        self.slots[pid] = slot
+        self.children[pid] = (time.monotonic(), slot)
         self.started += 1
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
@@ -87,8 +85,7 @@ class Supervisor:
         while self.children:
             time.sleep(POLL)
             for pid, status in self._exited():
-                started = self.children.pop(pid)
-                slot = self.slots.pop(pid)
+                started, slot = self.children.pop(pid)
                 self.child_gone(slot)
                 code = os.waitstatus_to_exitcode(status)
                 if self.stopping:
