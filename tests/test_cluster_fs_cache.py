@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from base64 import urlsafe_b64encode
 from collections.abc import Callable
+from dataclasses import replace
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import httpx
 import pytest
 
 from imgproxy_py.cluster.entry import CacheEntry
+from imgproxy_py.cluster.internal import build_internal_cache
 from imgproxy_py.config import read_config
 from tests.conftest import decode
 from tests.ports import free_port
@@ -208,3 +212,110 @@ def test_hits_and_misses_are_counted(start_server: Callable[..., AppServer], ori
     assert client.get(f"{node.base}/unsafe/rs:fit:50:50/bypass_cache:1/plain/{url}").status_code == 200
     text = client.get(f"http://127.0.0.1:{port}/metrics").text
     assert "\ncache_hits_total 2.0" in text and "\ncache_misses_total 2.0" in text  # a bypass renders
+
+
+def max_age(response: httpx.Response) -> int:
+    return int(response.headers["cache-control"].split("max-age=")[1].split(",")[0])
+
+
+def test_cache_tags_are_each_requests_own(start_server: Callable[..., AppServer], origin: Origin,
+                                          client: httpx.Client, photo_jpeg: bytes, tmp_path: Path) -> None:
+    # cache_tags is not in the key (it doesn't change the image): one entry, each answer with its own tags.
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path))
+    url = origin.add("/fs-cache/tagged.jpg", photo_jpeg)
+    answers = [client.get(f"{node.base}/unsafe/rs:fit:60:60{tags}/plain/{url}@png")
+               for tags in ("/ct:a", "/ct:b", "")]
+    assert [r.status_code for r in answers] == [200] * 3 and len({r.content for r in answers}) == 1
+    assert [r.headers.get("cache-tag") for r in answers] == ["a", "b", None]
+    assert [r.headers.get("x-amz-meta-cache-tag") for r in answers] == ["a", "b", None]
+    assert origin.count("/fs-cache/tagged.jpg") == 1
+    # An entry an older version stored with its first request's tags: they are not served on.
+    [stored] = [p for p in tmp_path.rglob("*") if p.is_file()]
+    old = CacheEntry.from_bytes(stored.read_bytes())
+    stored.write_bytes(replace(old, headers={**old.headers, "Cache-Tag": "a", "X-Amz-Meta-Cache-Tag": "a"}).to_bytes())
+    again = client.get(f"{node.base}/unsafe/rs:fit:60:60/ct:c/plain/{url}@png")
+    assert again.headers["cache-tag"] == again.headers["x-amz-meta-cache-tag"] == "c"
+    assert "cache-tag" not in client.get(f"{node.base}/unsafe/rs:fit:60:60/plain/{url}@png").headers
+    assert origin.count("/fs-cache/tagged.jpg") == 1
+
+
+def test_revalidation_passes_the_origins_cache_headers_through(
+        start_server: Callable[..., AppServer], origin: Origin, client: httpx.Client, photo_jpeg: bytes,
+        tmp_path: Path) -> None:
+    # IMGPROXY_CACHE_CONTROL_PASSTHROUGH: an entry the origin's 304 refreshes lives as long as the
+    # 304's Cache-Control (or Expires) says, as a new rendering would, not IMGPROXY_TTL (a year).
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path),
+                        IMGPROXY_CACHE_CONTROL_PASSTHROUGH="true")
+
+    def route(not_modified_headers: dict[str, str]) -> Callable[[BaseHTTPRequestHandler], OriginResponse]:
+        def answer(handler: BaseHTTPRequestHandler) -> OriginResponse:
+            if handler.headers.get("If-None-Match") == '"p1"':
+                return OriginResponse(304, b"", {"ETag": '"p1"', **not_modified_headers})
+            return OriginResponse(200, photo_jpeg, {"ETag": '"p1"', "Cache-Control": "max-age=1"})
+        return answer
+
+    origin.routes["/fs-cache/passed.jpg"] = route({"Cache-Control": "max-age=1"})
+    origin.routes["/fs-cache/expires.jpg"] = route({"Expires": formatdate(time.time() + 100, usegmt=True)})
+    targets = [f"{node.base}/unsafe/rs:fit:70:70/plain/{origin.url(p)}@png"
+               for p in ("/fs-cache/passed.jpg", "/fs-cache/expires.jpg")]
+    assert all(max_age(client.get(t)) <= 1 for t in targets)
+    time.sleep(1.2)
+    control, expires = (client.get(t) for t in targets)  # stale: the origin answers 304
+    assert control.status_code == expires.status_code == 200 and node.services.internal_cache.renders == 2
+    assert [h.get("If-None-Match") for p, h in origin.requests if p == "/fs-cache/passed.jpg"] == [None, '"p1"']
+    assert max_age(control) <= 1
+    assert 90 <= max_age(expires) <= 100
+
+
+def test_a_fallback_served_with_200_is_not_kept(start_server: Callable[..., AppServer], origin: Origin,
+                                                client: httpx.Client, photo_jpeg: bytes, tmp_path: Path) -> None:
+    # IMGPROXY_FALLBACK_IMAGE_HTTP_CODE is 200 by default: the placeholder of an origin outage
+    # must not be served from the cache once the origin is back.
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path), IMGPROXY_FALLBACK_IMAGE_TTL="30",
+                        IMGPROXY_FALLBACK_IMAGE_PATH=str(Path(__file__).parent / "assets/core/exif_gps.jpg"))
+    url = origin.add("/fs-cache/outage.jpg", b"not found", status=404)
+    target = f"{node.base}/unsafe/rs:fit:50:50/plain/{url}@png"
+    during = client.get(target)
+    assert during.status_code == 200 and origin.count("/fs-cache/outage.jpg") == 1
+    assert 20 < max_age(during) <= 30  # the fallback TTL's, as without the cache
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    origin.add("/fs-cache/outage.jpg", photo_jpeg)
+    after = client.get(target)
+    assert after.status_code == 200 and origin.count("/fs-cache/outage.jpg") == 2
+    assert after.content != during.content and max_age(after) > 3000
+    assert client.get(target).content == after.content and origin.count("/fs-cache/outage.jpg") == 2
+
+
+def test_a_weak_if_none_match_is_answered_from_the_entry(start_server: Callable[..., AppServer], origin: Origin,
+                                                         client: httpx.Client, photo_jpeg: bytes,
+                                                         tmp_path: Path) -> None:
+    # CDNs weaken the ETags they pass on; If-None-Match compares weakly (RFC 9110 13.1.2).
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path), IMGPROXY_USE_ETAG="true")
+    url = origin.add("/fs-cache/weak.jpg", photo_jpeg)
+    target = f"{node.base}/unsafe/rs:fit:40:40/plain/{url}@png"
+    etag = client.get(target).headers["etag"]
+    for header in (f"W/{etag}", f'"other", W/{etag}'):
+        answer = client.get(target, headers={"If-None-Match": header})
+        assert answer.status_code == 304 and answer.content == b"" and answer.headers["etag"] == etag
+    assert client.get(target, headers={"If-None-Match": 'W/"other"'}).status_code == 200
+    assert origin.count("/fs-cache/weak.jpg") == 1
+
+
+@pytest.mark.parametrize(("env", "warned"), [
+    ({"IMGPROXY_CACHE_USE": "fs", "IMGPROXY_COOKIE_PASSTHROUGH": "true"}, True),
+    ({"IMGPROXY_CACHE_REDIS_URL": "redis://127.0.0.1:1/0", "IMGPROXY_COOKIE_PASSTHROUGH": "true"}, True),
+    ({"IMGPROXY_CACHE_USE": "fs", "IMGPROXY_COOKIE_PASSTHROUGH": "true", "IMGPROXY_CACHE_KEY_COOKIES": "session"},
+     False),
+    ({"IMGPROXY_CACHE_USE": "fs"}, False),
+    ({"IMGPROXY_COOKIE_PASSTHROUGH": "true"}, False),
+])
+def test_cookie_passthrough_without_key_cookies_is_warned_about(env: dict[str, str], warned: bool, tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    # The client's cookies reach the origin, but the entry serves every client.
+    config, problems = read_config({"IMGPROXY_CACHE_FS_ROOT": str(tmp_path), **env})
+    assert problems == []
+    with caplog.at_level(logging.WARNING, logger="imgproxy_py"):
+        build_internal_cache(config.cache, config.fetch, problems)
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("IMGPROXY_COOKIE_PASSTHROUGH" in m and "IMGPROXY_CACHE_KEY_COOKIES" in m for m in messages) is warned
+    assert problems == []

@@ -4,8 +4,10 @@ serves without the source."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -99,3 +101,75 @@ def test_a_missing_bucket_falls_back_or_is_reported(store: Store,
     assert httpx.get(quiet.base + target, timeout=30).status_code == 200
     loud = start_server(**{**env, "IMGPROXY_CACHE_BUCKET": "no-such-bucket", "IMGPROXY_CACHE_REPORT_ERRORS": "1"})
     assert httpx.get(loud.base + target, timeout=30).status_code == 500
+
+
+class RegionalBucket:
+    """An S3 bucket in eu-central-1 (path style, on loopback): a request signed for another
+    region gets S3's 301 naming the bucket's region; one signed for eu-central-1 reads or writes
+    the object.  ``requests``: (method, the region of each request's signature)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.requests: list[tuple[str, str]] = []
+        bucket = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                region = self.headers.get("Authorization", "").split("/")[2]  # Credential=<key>/<date>/<region>/s3/...
+                bucket.requests.append((self.command, region))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, answer, headers = 200, b"", {}
+                if region != "eu-central-1":
+                    status, answer = 301, b"<Error><Code>PermanentRedirect</Code></Error>"
+                    headers = {"X-Amz-Bucket-Region": "eu-central-1"}
+                elif self.command == "PUT":
+                    bucket.objects[self.path] = body
+                elif self.path in bucket.objects:
+                    answer = bucket.objects[self.path]
+                else:
+                    status, answer = 404, b"<Error><Code>NoSuchKey</Code></Error>"
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_PUT = _answer
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_s3_cache_bucket_in_another_region_is_asked_there(
+        start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
+    # imgproxy's cache: the region S3 names in its 301 is remembered and the request retried,
+    # whatever IMGPROXY_S3_MULTI_REGION says (that setting is the s3:// source's).
+    bucket = RegionalBucket()
+    try:
+        with environment(**AWS):
+            env = {"IMGPROXY_CACHE_USE": "s3", "IMGPROXY_CACHE_BUCKET": "far", "IMGPROXY_CACHE_S3_REGION": "us-east-1",
+                   "IMGPROXY_CACHE_S3_ENDPOINT": bucket.endpoint, "IMGPROXY_S3_MULTI_REGION": "false",
+                   "IMGPROXY_CACHE_REPORT_ERRORS": "true"}
+            node_a, node_b = start_server(**env), start_server(**env)
+            url = origin.add("/object-cache/far.jpg", photo_jpeg)
+            target = f"/unsafe/rs:fit:64:64/plain/{url}@png"
+            first = httpx.get(node_a.base + target, timeout=30)
+            second = httpx.get(node_b.base + target, timeout=30)
+            third = httpx.get(node_b.base + target, timeout=30)
+    finally:
+        bucket.close()
+    assert first.status_code == second.status_code == third.status_code == 200
+    assert first.content == second.content == third.content and len(bucket.objects) == 1
+    assert origin.count("/object-cache/far.jpg") == 1 and node_b.services.internal_cache.renders == 0
+    # Each node learns the region once: node A's miss and write, node B's two reads.
+    assert bucket.requests == [("GET", "us-east-1"), ("GET", "eu-central-1"), ("PUT", "eu-central-1"),
+                               ("GET", "us-east-1"), ("GET", "eu-central-1"), ("GET", "eu-central-1")]

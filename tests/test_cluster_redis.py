@@ -16,7 +16,7 @@ import pytest
 
 from imgproxy_py.cluster.config import CacheConfig
 from imgproxy_py.cluster.entry import CacheEntry
-from imgproxy_py.cluster.internal import InternalCache
+from imgproxy_py.cluster.internal import CacheError, InternalCache
 from imgproxy_py.cluster.redis_tier import RedisTier
 from tests.cluster_services import RedisServer
 from tests.ports import free_port
@@ -113,3 +113,57 @@ def test_a_node_that_takes_the_lock_after_another_rendered_serves_the_stored_ent
     assert served.body == b"RIFF-rendered-once"
     assert renders_on_b == 0
     assert locked_after == 0  # the lock B took to look again is handed back
+
+
+def test_bypass_cache_renders_again_when_redis_coordinates(
+        redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes,
+        landscape_jpeg: bytes) -> None:
+    # bc:1 must not be answered with the fresh entry Redis holds: the source is fetched again
+    # and the new rendering replaces the entry for the next plain request.
+    node = start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url, IMGPROXY_ALLOW_BYPASS_CACHE="true")
+    url = origin.add("/redis/bypassed.jpg", photo_jpeg)
+    path = f"/rs:fit:64:64/plain/{url}@png"
+    first = httpx.get(f"{node.base}/unsafe{path}", timeout=30)
+    assert first.status_code == 200 and origin.count("/redis/bypassed.jpg") == 1
+    origin.add("/redis/bypassed.jpg", landscape_jpeg)  # the source changed at the origin
+    bypassed = httpx.get(f"{node.base}/unsafe/bc:1{path}", timeout=30)
+    assert bypassed.status_code == 200 and origin.count("/redis/bypassed.jpg") == 2
+    assert bypassed.content != first.content and node.services.internal_cache.renders == 2
+    later = httpx.get(f"{node.base}/unsafe{path}", timeout=30)
+    assert later.content == bypassed.content and origin.count("/redis/bypassed.jpg") == 2
+
+
+class FailingStore:
+    """A store whose every read fails, as an unreachable bucket's does."""
+
+    async def get(self, key: str) -> bytes | None:
+        raise OSError("store unreachable")
+
+    async def put(self, key: str, blob: bytes) -> None:
+        raise OSError("store unreachable")
+
+    async def close(self) -> None:
+        return None
+
+
+def test_a_failed_look_after_taking_the_lock_hands_the_lock_back(redis_server: RedisServer) -> None:
+    """With IMGPROXY_CACHE_REPORT_ERRORS the look for another node's entry, made after taking
+    the cluster lock, raises: the lock must not stay held, or every other node waits on it."""
+
+    async def scenario() -> tuple[bool, int]:
+        cache = InternalCache(CacheConfig(redis_url=redis_server.url, report_errors=True), FailingStore(),
+                              RedisTier(redis_server.url, 1 << 20))
+
+        async def render() -> CacheEntry:
+            return CacheEntry(200, "image/png", b"never", stored_at=time.time(), expires_at=time.time() + 60)
+
+        key = "failing-" + uuid.uuid4().hex
+        with pytest.raises(CacheError):
+            await cache.fill(key, render, wait_limit=5)
+        assert cache.redis is not None
+        locked = await cache.redis.locked(key)
+        await cache.close()
+        return locked, cache.renders
+
+    locked, renders = asyncio.run(scenario())
+    assert locked is False and renders == 0

@@ -30,6 +30,11 @@ class CacheEntry:
     # an origin's 304 makes it fresh again without a download or processing.
     source_etag: str = ""
     source_last_modified: str = ""
+    # The fallback image stood in for a source that failed: served (with the fallback TTL's
+    # Cache-Control) but never kept, even with IMGPROXY_FALLBACK_IMAGE_HTTP_CODE=200, or an
+    # origin outage would be served from the cache for the whole TTL.  Never written: only
+    # storable entries are.
+    fallback: bool = False
 
     @property
     def revalidatable(self) -> bool:
@@ -39,7 +44,7 @@ class CacheEntry:
     def storable(self) -> bool:
         """Only full successful renderings are kept: a fallback image (the source failed) or
         a 304 says nothing lasting about this URL."""
-        return self.status == 200 and self.expires_at > self.stored_at
+        return not self.fallback and self.status == 200 and self.expires_at > self.stored_at
 
     def fresh(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) < self.expires_at
@@ -86,11 +91,15 @@ class CacheEntry:
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"cache entry header unreadable: {exc}") from exc
 
-    def refreshed(self, cache_control: str, now: float | None = None) -> CacheEntry:
-        """Fresh again for ``cache_control``'s max-age from now (the source is unchanged)."""
+    def refreshed(self, cache_headers: dict[str, str], now: float | None = None) -> CacheEntry:
+        """Fresh again (the source is unchanged) for the max-age of ``cache_headers``: the
+        ``Cache-Control`` and ``Expires`` a rendering now would send.  The old pair goes first,
+        so an ``Expires`` the new headers lack is not left over from the first rendering."""
         now = time.time() if now is None else now
-        headers = {**self.headers, "Cache-Control": cache_control}
-        return replace(self, headers=headers, stored_at=now, expires_at=now + _max_age(cache_control))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("cache-control", "expires")}
+        headers.update(cache_headers)
+        control = cache_headers.get("Cache-Control", "")
+        return replace(self, headers=headers, stored_at=now, expires_at=now + _max_age(control))
 
 
 def _max_age(control: str) -> int:
@@ -103,12 +112,13 @@ def _max_age(control: str) -> int:
 
 def entry_from_response(status: int, media_type: str, body: bytes, headers: dict[str, str],
                         now: float | None = None, source_etag: str = "",
-                        source_last_modified: str = "") -> CacheEntry:
+                        source_last_modified: str = "", fallback: bool = False) -> CacheEntry:
     """The entry of a response we made: it stays fresh as long as its ``Cache-Control`` lets a
     shared cache keep it (``s-maxage``/``max-age``: ``IMGPROXY_TTL``, ``exp``, a passed-through
-    origin header); ``no-store``/``private``/``no-cache`` are not kept."""
+    origin header); ``no-store``/``private``/``no-cache`` are not kept, nor a ``fallback``
+    image's."""
     now = time.time() if now is None else now
     kept = {k: v for k, v in headers.items() if k.lower() not in _PER_RESPONSE}
     return CacheEntry(status=status, media_type=media_type, body=body, headers=kept, stored_at=now,
                       expires_at=now + _max_age(headers.get("Cache-Control", "")), source_etag=source_etag,
-                      source_last_modified=source_last_modified)
+                      source_last_modified=source_last_modified, fallback=fallback)

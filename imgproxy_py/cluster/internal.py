@@ -88,47 +88,64 @@ class InternalCache:
             except Exception as exc:
                 self._store_failed("write", key, exc)
 
-    async def fill(self, key: str, render: Render, wait_limit: float) -> CacheEntry:
+    async def fill(self, key: str, render: Render, wait_limit: float, bypass: bool = False) -> CacheEntry:
         """Render ``key`` once per process, and once per cluster when Redis coordinates: the
-        other nodes wait (at most ``wait_limit`` seconds) and take the stored entry."""
-        return await self._flights.run(key, lambda: self._fill_cluster(key, render, wait_limit))
+        other nodes wait (at most ``wait_limit`` seconds) and take the stored entry.
 
-    async def _fill_cluster(self, key: str, render: Render, wait_limit: float) -> CacheEntry:
+        ``bypass`` (``bypass_cache``): this request renders and its entry replaces the stored
+        one; it never answers with the stored entry, so it neither joins another request's
+        rendering nor waits for another node's."""
+        if bypass:
+            return await self._fill_cluster(key, render, wait_limit, bypass=True)
+        return await self._flights.run(key, lambda: self._fill_cluster(key, render, wait_limit, bypass=False))
+
+    async def _fill_cluster(self, key: str, render: Render, wait_limit: float, bypass: bool) -> CacheEntry:
         redis = self.redis
-        mine = redis is None or await redis.acquire(key, self.lock_ttl)
-        if not mine and redis is not None:
-            give_up = time.monotonic() + wait_limit
-            pause = POLL
-            while time.monotonic() < give_up:
-                await asyncio.sleep(pause)
-                pause = min(pause * 1.5, MAX_POLL)  # long renders: fewer looks at the store
+        if redis is None:
+            return await self._render(key, render)
+        # A bypass takes the lock when it is free, so the others wait for its entry, but renders
+        # without it when another node holds it.
+        mine = await redis.acquire(key, self.lock_ttl)
+        try:
+            if not mine and not bypass:
+                give_up = time.monotonic() + wait_limit
+                pause = POLL
+                while time.monotonic() < give_up:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 1.5, MAX_POLL)  # long renders: fewer looks at the store
+                    entry = await self.lookup(key)
+                    if entry is not None and entry.fresh():
+                        return entry
+                    if not await redis.locked(key):
+                        # The renderer finished without a storable entry, or died: take over.
+                        mine = await redis.acquire(key, self.lock_ttl)
+                        if mine:
+                            break
+                # Waited long enough: render here rather than fail the request.
+            if mine and not bypass:
+                # Another node may have stored the entry and released its lock after this request
+                # looked for it: look once more, or the same image is rendered (and fetched) twice.
                 entry = await self.lookup(key)
                 if entry is not None and entry.fresh():
                     return entry
-                if not await redis.locked(key):
-                    # The renderer finished without a storable entry, or died: take over.
-                    mine = await redis.acquire(key, self.lock_ttl)
-                    if mine:
-                        break
-            # Waited long enough: render here rather than fail the request.
-        if mine and redis is not None:
-            # Another node may have stored the entry and released its lock after this request
-            # looked for it: look once more, or the same image is rendered (and fetched) twice.
-            entry = await self.lookup(key)
-            if entry is not None and entry.fresh():
-                await redis.release(key)
-                return entry
-        keeper = asyncio.create_task(self._keep_lock(key)) if mine and redis is not None else None
-        try:
-            self.renders += 1
-            entry = await render()
-            if entry.storable:
-                await self.save(key, entry)
-            return entry
+            keeper = asyncio.create_task(self._keep_lock(key)) if mine else None
+            try:
+                return await self._render(key, render)
+            finally:
+                if keeper is not None:
+                    keeper.cancel()
         finally:
-            if keeper is not None and redis is not None:
-                keeper.cancel()
+            # Whatever ends this (a store error reported by ``lookup``, a render that fails, the
+            # request cancelled), a lock left held would make every node wait on it.
+            if mine:
                 await redis.release(key)
+
+    async def _render(self, key: str, render: Render) -> CacheEntry:
+        self.renders += 1
+        entry = await render()
+        if entry.storable:
+            await self.save(key, entry)
+        return entry
 
     async def _keep_lock(self, key: str) -> None:
         assert self.redis is not None
@@ -158,6 +175,12 @@ class InternalCache:
 def build_internal_cache(config: CacheConfig, fetch: FetchConfig, problems: list[str]) -> InternalCache | None:
     if not config.enabled:
         return None
+    if fetch.origin_headers.cookie_passthrough and not config.key_cookies:
+        # The origin may answer each client's cookies with another image, but the entry the
+        # first client's made is served to everyone.
+        log.warning("IMGPROXY_COOKIE_PASSTHROUGH is on with the internal cache, and IMGPROXY_CACHE_KEY_COOKIES "
+                    "is empty: an image the origin made for one client's cookies is cached and served to every "
+                    "client. List the cookies that change the image in IMGPROXY_CACHE_KEY_COOKIES.")
     store: CacheStore | None = None
     if config.use == "fs":
         store = FsCacheStore(config.fs_root, config.bucket, config.path_prefix)

@@ -46,24 +46,34 @@ class S3CacheStore:
         self.prefix = config.path_prefix
 
     async def _request(self, method: str, key: str, body: bytes = b"") -> bytes | None:
-        from botocore.auth import S3SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
         backend = self.backend
         credentials = await asyncio.to_thread(backend.frozen_credentials)
         region = backend.bucket_regions.get(self.bucket, backend.region)
-        url = backend.object_url(self.bucket, object_name(key, self.prefix), "", region)
-        headers = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
-        if credentials is not None:
-            request = AWSRequest(method=method, url=url, headers=headers, data=body)
-            S3SigV4Auth(credentials, "s3", region).add_auth(request)
-            headers = dict(request.headers.items())
-        response = await backend.client.request(method, url, headers=headers, content=body or None)
+        url, response = await self._send(method, key, body, region, credentials)
+        moved = response.headers.get("x-amz-bucket-region", "")
+        if response.status_code == 301 and moved and moved != region:
+            # The bucket lives in another region: as imgproxy's cache, remember it for every later
+            # request and ask there again, whatever IMGPROXY_S3_MULTI_REGION (the source's) says.
+            backend.bucket_regions[self.bucket] = region = moved
+            url, response = await self._send(method, key, body, region, credentials)
         blob = _answer(response, method)
         decryptor = backend.decryptor  # IMGPROXY_CACHE_S3_USE_DECRYPTION_CLIENT
         if blob is None or method != "GET" or decryptor is None:
             return blob
         return await decryptor.plaintext(url, blob, response.headers, region, credentials)
+
+    async def _send(self, method: str, key: str, body: bytes, region: str,
+                    credentials: Any) -> tuple[str, httpx.Response]:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        url = self.backend.object_url(self.bucket, object_name(key, self.prefix), "", region)
+        headers = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+        if credentials is not None:
+            request = AWSRequest(method=method, url=url, headers=headers, data=body)
+            S3SigV4Auth(credentials, "s3", region).add_auth(request)
+            headers = dict(request.headers.items())
+        return url, await self.backend.client.request(method, url, headers=headers, content=body or None)
 
     async def get(self, key: str) -> bytes | None:
         return await self._request("GET", key)

@@ -109,9 +109,10 @@ async def _handle_image(request: Request, services: Services, parsed: ParsedPath
     if cache is not None and not out.raw:
         key = cache.key(parsed.source.url, canonical, request.headers, request.cookies)
         source_path = parsed
-        # The entry serves every expiry of this URL: rendered and kept for the full TTL, each
-        # answer capped by its own ``expires`` when served.
-        shared = replace(options, output=replace(out, expires=None))
+        # The entry serves every expiry and every cache_tags of this URL (neither is in the key):
+        # rendered and kept for the full TTL without tags, each answer capped by its own
+        # ``expires`` and given its own tag headers when served.
+        shared = replace(options, output=replace(out, expires=None, cache_tags=()))
 
         async def render() -> Response:
             return await _render(request, services, source_path, shared, canonical, deadline, conditional=False)
@@ -120,7 +121,7 @@ async def _handle_image(request: Request, services: Services, parsed: ParsedPath
             return await _revalidate(services, source_path.source.url, shared.output, entry)
 
         return await serve_cached(request, cache, key, render, revalidate, deadline, bypass=out.bypass_cache,
-                                  expires=out.expires)
+                                  expires=out.expires, tag_headers=cache_tag_headers(out, config))
     return await _render(request, services, parsed, options, canonical, deadline, conditional=True)
 
 
@@ -156,6 +157,8 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
         if fallback_status is None:
             check_hashsum(out, source)
             request.state.source_validators = (source.etag or "", source.last_modified or "")
+        else:  # whatever its status: the internal cache must not keep it (an outage's placeholder)
+            request.state.served_fallback = True
         identity = await identify(source)
         headers = _headers(services, out, source, fallback_status, opts_tag, identity)
         if fallback_status is None and any(t.source_identity == identity for t in matching):
@@ -193,7 +196,11 @@ async def _revalidate(services: Services, url: str, out: OutputOptions, entry: C
         return None  # rendering anew meets the same error and answers it properly
     if not source.not_modified:
         return None
-    return entry.refreshed(CachePolicy(services.config.server.ttl).headers(out.expires)["Cache-Control"])
+    # The Cache-Control and Expires a rendering now would send: IMGPROXY_TTL, or with
+    # IMGPROXY_CACHE_CONTROL_PASSTHROUGH the 304's own.
+    headers = _cache_policy(services).headers(out.expires, origin_cache_control=source.cache_control,
+                                              origin_expires=source.expires)
+    return entry.refreshed(headers)
 
 
 def raw_response(request: Request, source: SourceImage, url: str, out: OutputOptions,
@@ -231,9 +238,9 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
     """The answer's headers; ``identity``: the source's (``sources.store.identify``), for the ETag."""
     config = services.config
     delivery = config.delivery
-    policy = CachePolicy(config.server.ttl, config.server.cache_control_passthrough, delivery.fallback_image_ttl)
-    headers = policy.headers(out.expires, fallback=fallback_status is not None, status=fallback_status or 200,
-                             origin_cache_control=source.cache_control, origin_expires=source.expires)
+    headers = _cache_policy(services).headers(out.expires, fallback=fallback_status is not None,
+                                              status=fallback_status or 200, origin_cache_control=source.cache_control,
+                                              origin_expires=source.expires)
     if fallback_status is None:  # IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH
         headers.update(config.fetch.origin_headers.passed_back(source.headers))
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
@@ -248,6 +255,11 @@ def _headers(services: Services, out: OutputOptions, source: SourceImage, fallba
     if delivery.use_etag and fallback_status is None:
         headers["ETag"] = make_etag(opts_tag, identity)
     return last_of_each(headers)
+
+
+def _cache_policy(services: Services) -> CachePolicy:
+    server = services.config.server
+    return CachePolicy(server.ttl, server.cache_control_passthrough, services.config.delivery.fallback_image_ttl)
 
 
 def last_of_each(headers: dict[str, str]) -> dict[str, str]:

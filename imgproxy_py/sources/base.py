@@ -57,10 +57,13 @@ NO_CONDITION = Conditional()
 
 
 def not_modified(url: str, etag: str | None, last_modified: str | None = None,
-                 cache_control: str | None = None, headers: dict[str, str] | None = None) -> SourceImage:
-    """The answer to a conditional request whose validators still hold: nothing downloaded."""
+                 cache_control: str | None = None, headers: dict[str, str] | None = None,
+                 expires: str | None = None) -> SourceImage:
+    """The answer to a conditional request whose validators still hold: nothing downloaded.
+    Its ``Cache-Control``/``Expires`` are the origin's word on how long the source now stays
+    fresh (passed through when an entry is revalidated)."""
     return SourceImage(data=b"", url=url, etag=etag, last_modified=last_modified, cache_control=cache_control,
-                       headers=headers or {}, not_modified=True)
+                       expires=expires, headers=headers or {}, not_modified=True)
 
 
 class SizeLimit:

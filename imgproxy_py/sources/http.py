@@ -135,7 +135,7 @@ async def read_response(url: str, response: httpx.Response, limit: SizeLimit) ->
     headers = response.headers
     if response.status_code == 304:
         return not_modified(url, headers.get("etag"), headers.get("last-modified"), headers.get("cache-control"),
-                            dict(headers))
+                            dict(headers), headers.get("expires"))
     if response.status_code == 206:
         check_whole_content(url, headers.get("content-range", ""), headers.get("content-length", ""))
     elif response.status_code != 200:  # 201, 204...: no image to take, as imgproxy's fetcher sees them
