@@ -93,6 +93,18 @@ def test_worker_is_reused_and_leaves_no_files(decoder: RawDecoder, dng: bytes) -
     assert worker is not None and os.listdir(worker.workdir) == []
 
 
+def test_a_worker_whose_server_died_removes_its_folder(decoder: RawDecoder, dng: bytes) -> None:
+    decoder.decode(dng, deadline=time.monotonic() + 30)
+    worker = decoder._holder.worker
+    assert worker is not None and os.path.isdir(worker.root)
+    # The server process is killed: the kernel closes its end of the worker's input, and no
+    # one is left to remove the worker's folder but the worker.
+    assert worker.process.stdin is not None
+    worker.process.stdin.close()
+    assert worker.process.wait(10) == 0
+    assert not os.path.exists(worker.root)
+
+
 def test_worker_environment_holds_no_secrets(dng: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     if not raw_available():
         pytest.skip("ImageMagick's MagickWand library is missing (Debian: apt-get install libmagickwand-6.q16-6)")

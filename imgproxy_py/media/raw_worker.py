@@ -193,6 +193,10 @@ def main() -> int:
     while True:
         request = receive(proto_in, max_payload)
         if request is None:
+            # The server closed our input: it is done with us, or it was killed and will never
+            # remove our folder (configuration and work files) itself.
+            if workdir:
+                shutil.rmtree(os.path.dirname(workdir), ignore_errors=True)
             return 0
         header, payload = request
         try:
