@@ -133,6 +133,20 @@ def test_a_process_holds_back_only_so_long(pair: Pair) -> None:
     assert pair.take(pair.first)
 
 
+def test_connections_queued_behind_a_stuck_neighbour_wait_for_it_once(pair: Pair) -> None:
+    """Ten connections queued while the other process's loop is stuck cost one HOLD_BACK_LIMIT
+    in all, not one each; once the other takes a connection again, holding back resumes."""
+    pair.connect(12)
+    assert pair.take(pair.second)  # then its loop stops looking
+    started = time.monotonic()
+    taken = 0
+    while taken < 10 and time.monotonic() - started < 1:
+        taken += pair.take(pair.first)
+    assert taken == 10 and time.monotonic() - started < 3 * HOLD_BACK_LIMIT
+    assert pair.take(pair.second)  # it looks again: 10 against 2
+    assert not pair.take(pair.first)  # the next connection is left to it
+
+
 def test_a_process_counts_only_once_it_accepts_and_no_more_once_closed(pair: Pair) -> None:
     """One still loading its models, or one draining, must not make the others wait for it."""
     pair.connect(3)

@@ -188,6 +188,10 @@ class OneAcceptPerTurn(socket.socket):
     # process took a connection: the wait starts again for the next one).
     _holding_since: float | None = None
     _holding_for: int | None = None
+    # The neighbour's count when a hold-back ran out: until it changes, the neighbour is not
+    # accepting (its loop is stuck, or it is being replaced) and the connections queued behind
+    # are taken at once, not HOLD_BACK_LIMIT each.
+    _gave_up_at: int | None = None
 
     def accept(self) -> tuple[socket.socket, Any]:
         if self._took_one:
@@ -211,12 +215,17 @@ class OneAcceptPerTurn(socket.socket):
         self._table.publish(self._slot, mine)
         fewest = self._table.fewest_elsewhere(self._slot)
         if fewest is None or mine <= fewest:
-            self._holding_since = None
+            self._holding_since = self._gave_up_at = None
+            return False
+        if fewest == self._gave_up_at:
             return False
         now = time.monotonic()
         if self._holding_since is None or self._holding_for != fewest:
             self._holding_since, self._holding_for = now, fewest
-        return now - self._holding_since < HOLD_BACK_LIMIT
+        if now - self._holding_since < HOLD_BACK_LIMIT:
+            return True
+        self._holding_since, self._gave_up_at = None, fewest
+        return False
 
     def balanced_by(self, table: ConnectionTable, slot: int) -> OneAcceptPerTurn:
         # The slot stays ABSENT until the first accept: a process still loading its models must
