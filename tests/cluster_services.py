@@ -86,6 +86,7 @@ http {{
     upstream imgproxy {{
 {servers}
         keepalive 16;
+        keepalive_timeout 5s;
     }}
     server {{
         listen 127.0.0.1:{port};

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,8 @@ def test_the_compose_cluster_is_nginx_three_nodes_and_redis() -> None:
         assert f"server {name}:8080" in nginx_conf
         assert settings_problems({k: str(v) for k, v in services[name]["environment"].items()}) == []
     assert "proxy_next_upstream error" in nginx_conf
+    # nginx closes an idle upstream connection before a node does (else a POST sent on one the
+    # node is closing fails, and POSTs are not retried).
+    idle = re.search(r"keepalive_timeout (\d+)s;", nginx_conf)
+    node_idle = {int(services[name]["environment"].get("IMGPROXY_KEEP_ALIVE_TIMEOUT", 10)) for name in nodes}
+    assert idle is not None and int(idle.group(1)) < min(node_idle)
