@@ -9,12 +9,13 @@ import os
 import socket
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from imgproxy_py import __version__
 
 if TYPE_CHECKING:
     from imgproxy_py.config import Config
+    from imgproxy_py.metrics_processes import PrometheusSlot, SharedPrometheus
 
 log = logging.getLogger("imgproxy_py")
 
@@ -73,12 +74,43 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) ->
     if sock is None:
         return 1
     table = ConnectionTable(config.processes)  # before the fork: the children share it
+    prometheus = _shared_prometheus(config)
+    if prometheus is False:
+        return 1
 
     def child(slot: int) -> int:
-        code = _serve_process(config, one_accept_per_turn(sock, table, slot), [])
+        shared = one_accept_per_turn(sock, table, slot)
+        code = _serve_process(config, shared, [], prometheus.for_slot(slot) if prometheus else None)
         return EXIT_CANNOT_START if code == 1 else code
 
-    return Supervisor(config.processes, child, child_gone=table.gone).run()
+    def child_gone(slot: int) -> None:
+        table.gone(slot)
+        if prometheus:
+            prometheus.slot_gone(slot)
+
+    try:
+        return Supervisor(config.processes, child, child_gone=child_gone, stop_listening=sock.close).run()
+    finally:
+        if prometheus:
+            prometheus.close()
+
+
+def _shared_prometheus(config: Config) -> SharedPrometheus | Literal[False] | None:
+    """With IMGPROXY_PROMETHEUS_BIND, one endpoint for every process, bound here before the
+    fork (False: it can't be)."""
+    from imgproxy_py.metrics_processes import MULTIPROC_DIR_ENV, SharedPrometheus
+
+    bind = config.metrics.prometheus_bind
+    if not bind:
+        return None
+    try:
+        shared = SharedPrometheus.prepare(bind)
+        os.environ[MULTIPROC_DIR_ENV] = shared.folder  # where prometheus_client looks, in every child
+        return shared
+    except OSError as exc:
+        print(f"imgproxy-py: cannot listen on {bind} (IMGPROXY_PROMETHEUS_BIND): {exc.strerror or exc}",
+              file=sys.stderr)
+        return False
 
 
 def _invalid(problems: list[str]) -> int:
@@ -98,7 +130,8 @@ def _bind(config: Config) -> socket.socket | None:
         return None
 
 
-def _serve_process(config: Config, sock: socket.socket | None, problems: list[str]) -> int:
+def _serve_process(config: Config, sock: socket.socket | None, problems: list[str],
+                   prometheus_slot: PrometheusSlot | None = None) -> int:
     """One server process: build the services, then serve on ``sock`` (bound here if None);
     ``problems``: the settings' own, reported with the services' in one list."""
     import uvicorn
@@ -111,7 +144,7 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
     from imgproxy_py.settings_check import settings_warnings
 
     try:
-        services = build_services(config)
+        services = build_services(config, prometheus_slot)
     except ConfigError as exc:
         problems = problems + exc.problems
     if problems:

@@ -30,6 +30,7 @@ from imgproxy_py.metrics_config import MetricsConfig
 if TYPE_CHECKING:
     from imgproxy_py.cloudwatch import CloudWatch
     from imgproxy_py.datadog_apm import DatadogTracing
+    from imgproxy_py.metrics_processes import HostFigures, PrometheusSlot
     from imgproxy_py.new_relic import NewRelicTracing
     from imgproxy_py.telemetry import Telemetry
 
@@ -126,7 +127,9 @@ CACHE_MISSES_HELP = "A counter of the requests the internal cache had to have pr
 class Metrics:
     def __init__(self, config: MetricsConfig, gauges: Gauges, telemetry: Telemetry | None = None,
                  cloud_watch: CloudWatch | None = None, datadog_apm: DatadogTracing | None = None,
-                 new_relic: NewRelicTracing | None = None) -> None:
+                 new_relic: NewRelicTracing | None = None, prometheus_slot: PrometheusSlot | None = None) -> None:
+        """``prometheus_slot``: this process's place among several sharing one Prometheus
+        endpoint (``metrics_processes``); None: one process, its own endpoint."""
         self.config = config
         self.telemetry = telemetry  # OpenTelemetry spans and errors
         self.datadog_apm = datadog_apm  # DataDog APM spans and errors
@@ -137,7 +140,7 @@ class Metrics:
         self.gauges = gauges
         self.requests_in_progress = 0
         self.images_in_progress = 0
-        self._prom: _Prometheus | None = _Prometheus(config, self) if config.prometheus_bind else None
+        self._prom: _Prometheus | None = _Prometheus(config, self, prometheus_slot) if config.prometheus_bind else None
         self._statsd: Any = None
         if config.datadog_enable:
             from datadog.dogstatsd.base import DogStatsd
@@ -148,6 +151,7 @@ class Metrics:
             self._statsd = DogStatsd(host=config.datadog_host, port=config.datadog_port, constant_tags=tags,
                                      disable_telemetry=True, origin_detection_enabled=False)
         self._task: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None  # this process's gauges, for the others' scrapes
 
     # --- events -----------------------------------------------------------------------
     def request_finished(self, status: int, seconds: float) -> None:
@@ -196,12 +200,15 @@ class Metrics:
             self._prom.serve()
         if self._statsd is not None or self.cloud_watch is not None or self.new_relic is not None:
             self._task = asyncio.create_task(self._gauge_loop())
+        if self._prom is not None and self._prom.host is not None:
+            self._refresher = asyncio.create_task(self._prom.host.refresh_every_second())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._refresher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._prom is not None:
             self._prom.shutdown()
         if self._statsd is not None:
@@ -236,13 +243,22 @@ def _gauge_reader(metrics: Metrics, name: str) -> Callable[[], float]:
     return lambda: metrics.gauges().get(name, 0.0)
 
 
+def _own(name: str) -> str:
+    return name if name in IMGPROXY_GAUGES else f"{OWN_PREFIX}_{name}"
+
+
 class _Prometheus:
-    def __init__(self, config: MetricsConfig, metrics: Metrics) -> None:
+    def __init__(self, config: MetricsConfig, metrics: Metrics, slot: PrometheusSlot | None = None) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
         ns = config.prometheus_namespace
-        self.registry = CollectorRegistry()
-        reg = self.registry
+        self.registry = CollectorRegistry()  # what a scrape reads
+        self.slot = slot
+        self.host: HostFigures | None = None
+        if slot is not None:
+            # Several processes: each writes its figures to its files; a scrape merges them all.
+            slot.write_to_files()
+        reg = self.registry if slot is None else None
         self.requests = Counter("requests", REQUESTS_HELP, namespace=ns, registry=reg)
         self.status_codes = Counter("status_codes", STATUS_CODES_HELP, ["status"], namespace=ns, registry=reg)
         self.errors = Counter("errors", ERRORS_HELP, ["type"], namespace=ns, registry=reg)
@@ -252,16 +268,22 @@ class _Prometheus:
                                buckets=IMGPROXY_BUCKETS)
         self.cache_hits = Counter("cache_hits", CACHE_HITS_HELP, namespace=ns, registry=reg)
         self.cache_misses = Counter("cache_misses", CACHE_MISSES_HELP, namespace=ns, registry=reg)
-        for name, doc in GAUGE_HELP.items():
-            own = "" if name in IMGPROXY_GAUGES else f"{OWN_PREFIX}_"
-            Gauge(own + name, doc, namespace=ns, registry=reg).set_function(_gauge_reader(metrics, name))
-        ProcessCollector(namespace=ns, registry=reg)  # process_resident_memory_bytes and the rest
+        if slot is not None:
+            self.host = slot.host_figures(ns, GAUGE_HELP, _own, metrics.gauges, self.registry)
+        else:
+            for name, doc in GAUGE_HELP.items():
+                Gauge(_own(name), doc, namespace=ns, registry=reg).set_function(_gauge_reader(metrics, name))
+            ProcessCollector(namespace=ns, registry=reg)  # process_resident_memory_bytes and the rest
         self.config = config
         self._server: Any = None
 
     def serve(self) -> None:
         from prometheus_client import start_http_server
 
+        if self.slot is not None and self.host is not None:
+            self._server = self.slot.serve(self.registry, before=self.host.refresh)
+            log.info("prometheus metrics of every process on %s", self.config.prometheus_bind)
+            return
         host, _, port = self.config.prometheus_bind.rpartition(":")
         self._server, _thread = start_http_server(int(port), addr=host or "0.0.0.0", registry=self.registry)
         log.info("prometheus metrics on %s", self.config.prometheus_bind)

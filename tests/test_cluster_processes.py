@@ -39,6 +39,14 @@ def wait_for(condition: object, timeout: float = 60.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def test_two_processes_serve_and_a_killed_one_is_replaced(two_process_node: Node, origin: Origin,
                                                           photo_jpeg: bytes) -> None:
     node = two_process_node
@@ -73,6 +81,10 @@ def test_sigterm_drains_every_process(two_process_node: Node, origin: Origin, ph
     # Every download has begun (and sleeps at the origin) when SIGTERM comes.
     wait_for(lambda: all(origin.count(f"/processes/slow{n}.jpg") for n in range(4)), timeout=20)
     node.signal(signal.SIGTERM)
+    # While they finish, a new connection is refused at once (a load balancer tries another
+    # node), not queued on a socket nobody accepts on any more.
+    wait_for(lambda: refused(node.port), timeout=1)
+    assert len(results) < 4  # (the origin answers one request at a time: the last is in flight)
     for thread in threads:
         thread.join(30)
     assert results == [200] * 4  # in flight when SIGTERM came, all finished

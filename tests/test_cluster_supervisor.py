@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -65,3 +67,91 @@ def test_a_child_that_raises_is_replaced_not_fatal() -> None:
     assert supervisor.run() == 0
     timer.join()
     assert supervisor.started >= 2
+
+
+def test_a_child_whose_server_exits_as_unable_to_start_stops_the_run() -> None:
+    def child(slot: int) -> int:
+        time.sleep(0.2)
+        raise SystemExit(EXIT_CANNOT_START)  # what uvicorn does when its server cannot start
+
+    supervisor = Supervisor(2, child)
+    assert supervisor.run() == 1
+    assert supervisor.started == 2 and supervisor.children == {}
+
+
+def test_children_that_keep_dying_young_are_replaced_ever_more_slowly() -> None:
+    def child(slot: int) -> int:
+        return 1
+
+    supervisor = Supervisor(1, child)
+    timer = threading.Timer(3.6, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    assert supervisor.run() == 0
+    timer.join()
+    # Started at 0, replaced after 1 s, then after 2 s more; the next would wait 4 s.
+    assert supervisor.started == 3
+
+
+def test_sigterm_while_the_children_are_forked_stops_every_one_of_them() -> None:
+    closed: list[bool] = []
+
+    class SignalledEarly(Supervisor):
+        def _spawn(self, slot: int) -> None:
+            super()._spawn(slot)
+            if slot == 0:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    def child(slot: int) -> int:
+        time.sleep(30)
+        return 0
+
+    supervisor = SignalledEarly(3, child, stop_listening=lambda: closed.append(True))
+    started = time.monotonic()
+    assert supervisor.run() == 0
+    # No child was forked after SIGTERM, and the one forked before it was stopped.
+    assert supervisor.started == 1 and time.monotonic() - started < 5
+    assert closed == [True]
+
+
+ORPHANS = """
+import ctypes, os, signal, subprocess, sys, threading, time
+from imgproxy_py.cluster.supervisor import Supervisor
+
+ctypes.CDLL("libc.so.6").prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans come to us, as to a PID 1
+
+def child(slot):
+    subprocess.Popen(["sleep", "0.2"], start_new_session=True)  # left behind, as a killed server leaves its RAW worker
+    time.sleep(30)
+    return 0
+
+def zombies():
+    found = 0
+    for pid in os.listdir("/proc"):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+        except (OSError, ValueError):
+            continue
+        found += fields[0] == "Z" and int(fields[1]) == os.getpid()
+    return found
+
+def look_then_stop():
+    time.sleep(0.5)
+    for pid in list(supervisor.children):
+        os.kill(pid, signal.SIGKILL)  # the server process dies; its worker's sleep ends
+    time.sleep(1.0)
+    print(zombies(), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+supervisor = Supervisor(1, child, reap_all=sys.argv[1] == "all")
+threading.Thread(target=look_then_stop).start()
+supervisor.run()
+"""
+
+
+@pytest.mark.parametrize("reap_all", [True, False])
+def test_as_pid_1_orphans_are_reaped(reap_all: bool) -> None:
+    result = subprocess.run([sys.executable, "-c", ORPHANS, "all" if reap_all else "ours"], capture_output=True,
+                            text=True, timeout=30, cwd=Path(__file__).resolve().parents[1])
+    zombies = int(result.stdout.split()[0])
+    # Reaping only its own children would leave the orphan a zombie for ever.
+    assert zombies == 0 if reap_all else zombies >= 1

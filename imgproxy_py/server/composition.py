@@ -42,6 +42,7 @@ from imgproxy_py.imaging.vips_config import LibvipsConfig
 from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
 from imgproxy_py.media.routes import MediaRoutes, load_media_routes
 from imgproxy_py.metrics import Metrics
+from imgproxy_py.metrics_processes import PrometheusSlot
 from imgproxy_py.new_relic import NewRelicTracing
 from imgproxy_py.options.catalog import PROCESSING_OPTIONS
 from imgproxy_py.options.catalog import registry as processing_registry
@@ -144,8 +145,9 @@ class Services:
             self.error_reporter.close()
 
 
-def build_services(config: Config) -> Services:
-    """Build every subsystem; raise one ConfigError listing all problems."""
+def build_services(config: Config, prometheus_slot: PrometheusSlot | None = None) -> Services:
+    """Build every subsystem; raise one ConfigError listing all problems.  ``prometheus_slot``:
+    this process's place when several share one Prometheus endpoint."""
     limit_malloc_arenas()
     configure_libvips(config.vips)
     problems: list[str] = []
@@ -206,7 +208,8 @@ def build_services(config: Config) -> Services:
         raise ConfigError(problems)
     datadog_apm = _datadog_apm(config)
     if config.metrics.prometheus_bind or config.metrics.datadog_enable or telemetry or cloud_watch or new_relic:
-        services.metrics = Metrics(config.metrics, services.gauges, telemetry, cloud_watch, datadog_apm, new_relic)
+        services.metrics = Metrics(config.metrics, services.gauges, telemetry, cloud_watch, datadog_apm, new_relic,
+                                   prometheus_slot)
         workers.on_span = services.metrics.span
         if internal_cache is not None:
             internal_cache.on_lookup = services.metrics.cache_lookup
