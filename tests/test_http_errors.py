@@ -148,17 +148,25 @@ def test_processing_timeout_is_503(client: httpx.Client, start_server, origin: O
 def test_a_detection_past_the_timeout_is_503(client: httpx.Client, start_server, origin: Origin,
                                               big_jpeg: bytes) -> None:  # type: ignore[no-untyped-def]
     """The face model's inference is stopped at IMGPROXY_TIMEOUT (its terminate flag, from the
-    kill switch's timer) and answered 503, on an image URL and on /info, not run to the end:
-    on a 2560-pixel net it takes about two seconds here."""
+    kill switch's timer) and answered 503, on an image URL and on /info, not run to the end.
+    A whole detection on a 2560-pixel net takes 1.3 to 5 s on the hosts we ran it on (the first
+    at that size also lays its memory out, slowly on some hosts): one is run first, whole, on
+    the same server, to lay it out and to measure what a stop saves."""
     hurried = start_server(IMGPROXY_TIMEOUT="1", IMGPROXY_FACE_DETECTION_NET_SIZE="2560",
                            IMGPROXY_FACE_DETECTION_COARSE_NET_SIZE="0")
+    detectors = hurried.services.processor.deps.objects.detectors
+    started = time.monotonic()
+    detectors.detect(pyvips.Image.new_from_buffer(big_jpeg, ""))  # no request: no deadline
+    whole = time.monotonic() - started
     for n, path in enumerate(("/unsafe/rs:fill:300:200/g:obj:face/plain/{url}", "/info/unsafe/do:1/plain/{url}")):
         other = bytes(pyvips.Image.new_from_buffer(big_jpeg, "").jpegsave_buffer(Q=80 - n))  # no cached detection
         url = origin.add(f"/errors/timeout-face-{n}.jpg", other)
         started = time.monotonic()
-        response = client.get(hurried.base + path.format(url=url))
+        response = client.get(hurried.base + path.format(url=url), timeout=60)
         assert response.status_code == 503, (path, response.status_code)
-        assert time.monotonic() - started < 1.7  # the deadline, and one operator more
+        # The deadline and one operator more, far from the whole detection (and the download,
+        # decoding and resizing around it).
+        assert time.monotonic() - started < 1.0 + whole / 2, (path, whole)
 
 
 def test_queue_full_is_429(start_server, origin: Origin, big_jpeg: bytes) -> None:  # type: ignore[no-untyped-def]
