@@ -319,3 +319,25 @@ def test_cookie_passthrough_without_key_cookies_is_warned_about(env: dict[str, s
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("IMGPROXY_COOKIE_PASSTHROUGH" in m and "IMGPROXY_CACHE_KEY_COOKIES" in m for m in messages) is warned
     assert problems == []
+
+
+@pytest.mark.parametrize(("env", "warned"), [
+    ({"IMGPROXY_CACHE_USE": "fs", "IMGPROXY_REQUEST_HEADERS_PASSTHROUGH": "Accept-Language,X-Tenant",
+      "IMGPROXY_CACHE_KEY_HEADERS": "accept-language"}, "X-Tenant"),
+    ({"IMGPROXY_CACHE_USE": "fs", "IMGPROXY_REQUEST_HEADERS_PASSTHROUGH": "Accept-Language",
+      "IMGPROXY_CACHE_KEY_HEADERS": "Accept-Language"}, None),
+    ({"IMGPROXY_REQUEST_HEADERS_PASSTHROUGH": "X-Tenant"}, None),
+])
+def test_header_passthrough_left_out_of_the_key_is_warned_about(env: dict[str, str], warned: str | None,
+                                                                tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    config, problems = read_config({"IMGPROXY_CACHE_FS_ROOT": str(tmp_path), **env})
+    assert problems == []
+    with caplog.at_level(logging.WARNING, logger="imgproxy_py"):
+        build_internal_cache(config.cache, config.fetch, problems)
+    messages = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and "IMGPROXY_REQUEST_HEADERS_PASSTHROUGH" in r.getMessage()]
+    if warned is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and f"forwards {warned} to the origin" in messages[0]

@@ -181,6 +181,14 @@ def build_internal_cache(config: CacheConfig, fetch: FetchConfig, problems: list
         log.warning("IMGPROXY_COOKIE_PASSTHROUGH is on with the internal cache, and IMGPROXY_CACHE_KEY_COOKIES "
                     "is empty: an image the origin made for one client's cookies is cached and served to every "
                     "client. List the cookies that change the image in IMGPROXY_CACHE_KEY_COOKIES.")
+    keyed = {name.lower() for name in config.key_headers}
+    unkeyed = [name for name in fetch.origin_headers.request_passthrough if name.lower() not in keyed]
+    if unkeyed:
+        # The same with the client's headers forwarded to the origin (Accept-Language, say).
+        log.warning("IMGPROXY_REQUEST_HEADERS_PASSTHROUGH forwards %s to the origin, but IMGPROXY_CACHE_KEY_HEADERS "
+                    "leaves them out of the internal cache's key: an image the origin made for one client's "
+                    "headers is cached and served to every client. Add the headers that change the image to "
+                    "IMGPROXY_CACHE_KEY_HEADERS.", ", ".join(unkeyed))
     store: CacheStore | None = None
     if config.use == "fs":
         store = FsCacheStore(config.fs_root, config.bucket, config.path_prefix)
