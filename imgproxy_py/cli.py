@@ -79,8 +79,8 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) ->
         return 1
 
     def child(slot: int) -> int:
-        shared = one_accept_per_turn(sock, table, slot)
-        code = _serve_process(config, shared, [], prometheus.for_slot(slot) if prometheus else None)
+        listening = one_accept_per_turn(sock, table, slot)
+        code = _serve_process(config, listening, [], prometheus.for_slot(slot) if prometheus else None)
         return EXIT_CANNOT_START if code == 1 else code
 
     def child_gone(slot: int) -> None:
