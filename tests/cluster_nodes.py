@@ -20,6 +20,16 @@ CLI = [sys.executable, "-m", "imgproxy_py", "serve"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def wait_for(condition: object, timeout: float = 60.0) -> None:
+    """Until ``condition()`` is true (an AssertionError after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
 class Node:
     """One ``imgproxy-py serve`` (its supervisor, when IMGPROXY_PROCESSES > 1)."""
 

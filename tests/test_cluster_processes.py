@@ -16,7 +16,7 @@ import pytest
 
 from imgproxy_py.cluster.config import usable_cpus
 from imgproxy_py.config import read_config
-from tests.cluster_nodes import Node
+from tests.cluster_nodes import Node, wait_for
 from tests.servers import Origin
 
 
@@ -28,15 +28,6 @@ def two_process_node() -> Iterator[Node]:
         yield node
     finally:
         node.stop()
-
-
-def wait_for(condition: object, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def refused(port: int) -> bool:

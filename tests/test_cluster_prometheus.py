@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cluster_nodes import CLI, ROOT, Node
+from tests.cluster_nodes import CLI, ROOT, Node, wait_for
 from tests.ports import free_port
 
 SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?P<labels>\{[^}]*\})? (?P<value>\S+)$", re.M)
@@ -37,15 +37,6 @@ def node() -> Iterator[Node]:
 def scrape(node: Node) -> dict[str, float]:
     text = httpx.get(f"http://127.0.0.1:{node.metrics_port}/metrics", timeout=10).text  # type: ignore[attr-defined]
     return {m["name"] + (m["labels"] or ""): float(m["value"]) for m in SAMPLE.finditer(text)}
-
-
-def wait_for(condition: object, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def resident_bytes(pid: int) -> int:
