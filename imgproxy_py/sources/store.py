@@ -111,7 +111,9 @@ class SourceStore:
             headers["If-Modified-Since"] = old.last_modified
         fresh = await self.fetcher.fetch(url, max_size=max_size, request_headers=headers)
         if fresh.not_modified:
-            image = replace(old, cache_control=fresh.cache_control or old.cache_control)
+            # The origin's word on how long the unchanged source now stays fresh.
+            image = replace(old, cache_control=fresh.cache_control or old.cache_control,
+                            expires=fresh.expires or old.expires)
         else:
             image = fresh
         self._remember(url, image)
