@@ -267,6 +267,30 @@ def test_revalidation_passes_the_origins_cache_headers_through(
     assert 90 <= max_age(expires) <= 100
 
 
+def test_revalidation_passes_the_304s_listed_headers_back(
+        start_server: Callable[..., AppServer], origin: Origin, client: httpx.Client, photo_jpeg: bytes,
+        tmp_path: Path) -> None:
+    # IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH: what the origin's 304 says of a listed header
+    # replaces what its 200 said, as a new rendering would pass it on; the others stay.
+    node = start_server(IMGPROXY_CACHE_USE="fs", IMGPROXY_CACHE_FS_ROOT=str(tmp_path), IMGPROXY_TTL="1",
+                        IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH="x-origin-revision,X-Owner")
+
+    def answer(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        if handler.headers.get("If-None-Match") == '"r1"':
+            return OriginResponse(304, b"", {"ETag": '"r1"', "X-Origin-Revision": "2"})
+        return OriginResponse(200, photo_jpeg, {"ETag": '"r1"', "X-Origin-Revision": "1", "X-Owner": "team-a"})
+
+    origin.routes["/fs-cache/revision.jpg"] = answer
+    target = f"{node.base}/unsafe/rs:fit:60:60/plain/{origin.url('/fs-cache/revision.jpg')}@png"
+    first = client.get(target)
+    assert first.headers["x-origin-revision"] == "1" and first.headers["x-owner"] == "team-a"
+    time.sleep(1.2)
+    second = client.get(target)  # stale: the origin answers 304
+    assert second.status_code == 200 and node.services.internal_cache.renders == 1
+    assert second.headers["x-origin-revision"] == "2" and second.headers["x-owner"] == "team-a"
+    assert second.headers.get_list("x-origin-revision") == ["2"]
+
+
 def test_a_fallback_served_with_200_is_not_kept(start_server: Callable[..., AppServer], origin: Origin,
                                                 client: httpx.Client, photo_jpeg: bytes, tmp_path: Path) -> None:
     # IMGPROXY_FALLBACK_IMAGE_HTTP_CODE is 200 by default: the placeholder of an origin outage

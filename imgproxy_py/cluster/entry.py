@@ -93,12 +93,14 @@ class CacheEntry:
 
     def refreshed(self, cache_headers: dict[str, str], now: float | None = None) -> CacheEntry:
         """Fresh again (the source is unchanged) for the max-age of ``cache_headers``: the
-        ``Cache-Control`` and ``Expires`` a rendering now would send.  The old pair goes first,
-        so an ``Expires`` the new headers lack is not left over from the first rendering."""
+        ``Cache-Control`` and ``Expires`` a rendering now would send, and the origin's
+        passed-through headers its 304 gave.  These replace the old ones whatever their case, and
+        the old pair goes first, so an ``Expires`` the new headers lack is not left over."""
         now = time.time() if now is None else now
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("cache-control", "expires")}
+        replaced = {"cache-control", "expires", *(name.lower() for name in cache_headers)}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in replaced}
         headers.update(cache_headers)
-        control = cache_headers.get("Cache-Control", "")
+        control = next((v for k, v in cache_headers.items() if k.lower() == "cache-control"), "")
         return replace(self, headers=headers, stored_at=now, expires_at=now + _max_age(control))
 
 

@@ -200,7 +200,9 @@ async def _revalidate(services: Services, url: str, out: OutputOptions, entry: C
     # IMGPROXY_CACHE_CONTROL_PASSTHROUGH the 304's own.
     headers = _cache_policy(services).headers(out.expires, origin_cache_control=source.cache_control,
                                               origin_expires=source.expires)
-    return entry.refreshed(headers)
+    # And what the 304 says of the headers IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH lists.
+    headers.update(services.config.fetch.origin_headers.passed_back(source.headers))
+    return entry.refreshed(last_of_each(headers))
 
 
 def raw_response(request: Request, source: SourceImage, url: str, out: OutputOptions,
