@@ -110,12 +110,18 @@ class Nginx:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         root.mkdir(parents=True, exist_ok=True)
+        self.root = root
         servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstream_ports)
         conf = root / "nginx.conf"
         conf.write_text(NGINX_CONF.format(root=root, servers=servers, port=self.port))
         self.proc = subprocess.Popen([require_binary("nginx"), "-c", str(conf), "-p", str(root), "-g", "daemon off;"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port)
+
+    def error_log(self, last: int = 20) -> str:
+        """The end of nginx's error log (warnings and up): why a request it passed on failed."""
+        path = self.root / "error.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-last:]) if path.exists() else ""
 
     def stop(self) -> None:
         self.proc.terminate()

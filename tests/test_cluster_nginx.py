@@ -74,7 +74,7 @@ def test_cluster_renders_once_and_survives_a_kill_and_a_drain(
     nodes[1].proc.send_signal(signal.SIGTERM)
     for thread in threads:
         thread.join(40)
-    assert errors == []
+    assert errors == [], (errors, nginx.error_log())
     assert len(statuses) > 20 and set(statuses) == {200}
     # Drained and exited by itself (uvicorn re-raises the SIGTERM it handled once it is done).
     assert nodes[1].proc.wait(20) in (0, -signal.SIGTERM)
