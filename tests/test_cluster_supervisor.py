@@ -43,8 +43,10 @@ def test_a_child_that_exits_is_replaced_until_sigterm(tmp_path: Path) -> None:
     assert supervisor.children == {} and time.monotonic() - started < 10
     # A replacement takes the slot of the child it replaces: never more slots than processes.
     slots = [int(line) for line in (tmp_path / "slots").read_text().split()]
-    assert sorted(slots[:2]) == [0, 1] and set(slots) == {0, 1} and len(slots) == supervisor.started
-    assert sorted(gone) == sorted(slots)  # every exit reported with its slot
+    # (A child forked just before SIGTERM may die before it writes its slot down.)
+    assert sorted(slots[:2]) == [0, 1] and set(slots) == {0, 1} and len(slots) in (supervisor.started - 1,
+                                                                                     supervisor.started)
+    assert set(gone) == {0, 1} and len(gone) == supervisor.started  # every exit reported with its slot
 
 
 def test_a_child_that_cannot_start_stops_the_run() -> None:
