@@ -50,11 +50,12 @@ class S3CacheStore:
         credentials = await asyncio.to_thread(backend.frozen_credentials)
         region = backend.bucket_regions.get(self.bucket, backend.region)
         url, response = await self._send(method, key, body, region, credentials)
-        moved = response.headers.get("x-amz-bucket-region", "")
-        if response.status_code == 301 and moved and moved != region:
-            # The bucket lives in another region: as imgproxy's cache, remember it for every later
-            # request and ask there again, whatever IMGPROXY_S3_MULTI_REGION (the source's) says.
-            backend.bucket_regions[self.bucket] = region = moved
+        # The bucket lives in another region: as imgproxy's cache, remember it for every later
+        # request and ask there again (the cache's S3Config always allows it: IMGPROXY_S3_MULTI_REGION
+        # is the source's setting).
+        moved = backend.moved_region(self.bucket, region, response.status_code, response.headers)
+        if moved:
+            region = moved
             url, response = await self._send(method, key, body, region, credentials)
         blob = _answer(response, method)
         decryptor = backend.decryptor  # IMGPROXY_CACHE_S3_USE_DECRYPTION_CLIENT

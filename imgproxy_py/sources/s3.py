@@ -110,7 +110,7 @@ class S3Backend:
         try:
             return await self._get(url, bucket, key, version, region, credentials, limit, conditional)
         except OriginStatusError as exc:
-            moved = self._moved(bucket, region, exc.origin_status, exc.response_headers)
+            moved = self.moved_region(bucket, region, exc.origin_status, exc.response_headers)
             if not moved:
                 raise
         return await self._get(url, bucket, key, version, moved, credentials, limit, conditional)
@@ -122,7 +122,7 @@ class S3Backend:
     async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
         key, version, bucket, region, credentials = await self._target(url)
         response = await self._open(url, bucket, key, version, region, credentials, headers)
-        moved = self._moved(bucket, region, response.status_code, response.headers)
+        moved = self.moved_region(bucket, region, response.status_code, response.headers)
         if not moved:
             return response
         await response.aclose()
@@ -144,7 +144,7 @@ class S3Backend:
         region = point[0] if point else self.bucket_regions.get(bucket, self.region)
         return ref.key, ref.query, bucket, region, credentials
 
-    def _moved(self, bucket: str, region: str, status: int, headers: Mapping[str, str]) -> str:
+    def moved_region(self, bucket: str, region: str, status: int, headers: Mapping[str, str]) -> str:
         """The bucket's region when S3 answered that it lives in another one (a 301 naming it,
         with IMGPROXY_S3_MULTI_REGION): remembered, so later requests sign for it at once."""
         moved = headers.get("x-amz-bucket-region", "")
