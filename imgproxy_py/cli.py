@@ -104,7 +104,7 @@ def _shared_prometheus(config: Config) -> SharedPrometheus | Literal[False] | No
     if not bind:
         return None
     try:
-        shared = SharedPrometheus.prepare(bind)
+        shared = SharedPrometheus.prepare(config.metrics.prometheus_address)
         os.environ[MULTIPROC_DIR_ENV] = shared.folder  # where prometheus_client looks, in every child
         return shared
     except OSError as exc:

@@ -284,8 +284,8 @@ class _Prometheus:
             self._server = self.slot.serve(self.registry, before=self.host.refresh)
             log.info("prometheus metrics of every process on %s", self.config.prometheus_bind)
             return
-        host, _, port = self.config.prometheus_bind.rpartition(":")
-        self._server, _thread = start_http_server(int(port), addr=host or "0.0.0.0", registry=self.registry)
+        host, port = self.config.prometheus_address
+        self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
         log.info("prometheus metrics on %s", self.config.prometheus_bind)
 
     def shutdown(self) -> None:

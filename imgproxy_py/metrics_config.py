@@ -37,6 +37,13 @@ class MetricsConfig:
     new_relic_ca_bundle_path: str = ""
     new_relic_startup_timeout: float = 0.0
 
+    @property
+    def prometheus_address(self) -> tuple[str, int]:
+        """``IMGPROXY_PROMETHEUS_BIND`` as (host, port): every interface when the host is empty,
+        an IPv6 host without its brackets."""
+        host, _, port = self.prometheus_bind.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
     @staticmethod
     def from_env(r: EnvReader) -> MetricsConfig:
         bind = r.string("IMGPROXY_PROMETHEUS_BIND")

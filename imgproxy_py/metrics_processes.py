@@ -59,12 +59,10 @@ class SharedPrometheus:
     sock: socket.socket
 
     @staticmethod
-    def prepare(bind: str) -> SharedPrometheus:
-        """Raises ``OSError`` when the address can't be listened on."""
-        host, _, port = bind.rpartition(":")
-        host = host.strip("[]") or "0.0.0.0"
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.create_server((host, int(port)), family=family)
+    def prepare(address: tuple[str, int]) -> SharedPrometheus:
+        """Raises ``OSError`` when ``address`` (host, port) can't be listened on."""
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        sock = socket.create_server(address, family=family)
         sock.setblocking(False)  # every process waits on it: the ones that lose the race go on
         folder = tempfile.mkdtemp(prefix="imgproxy-prometheus-")
         return SharedPrometheus(folder, sock)
