@@ -140,7 +140,7 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
     from imgproxy_py.errors import ConfigError
     from imgproxy_py.server.app import create_app, response_not_delivered
     from imgproxy_py.server.composition import build_services
-    from imgproxy_py.server.http_timeouts import with_deadlines
+    from imgproxy_py.server.http_protocol import server_protocol
     from imgproxy_py.settings_check import settings_warnings
 
     try:
@@ -159,7 +159,7 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
     if not config.security.signing_enabled:
         log.warning("IMGPROXY_KEY is not set: unsigned URLs are accepted. Set IMGPROXY_KEY and "
                     "IMGPROXY_SALT in production.")
-    protocol = with_deadlines(AutoHTTPProtocol, config.http.read_request_timeout, config.http.write_response_timeout,
+    protocol = server_protocol(AutoHTTPProtocol, config.http.read_request_timeout, config.http.write_response_timeout,
                               on_undelivered=functools.partial(response_not_delivered, services))
     server = uvicorn.Server(uvicorn.Config(
         app, http=protocol, log_config=None, access_log=False,

@@ -1,6 +1,6 @@
 """imgproxy's settings of the HTTP front: the health check's extra path and message, the
 ``Server`` header, custom response headers, debug headers, keep-alive, the read and write
-deadlines (``http_timeouts.py``) and ``SO_REUSEPORT``.
+deadlines (``http_protocol.py``) and ``SO_REUSEPORT``.
 
 Read once at start-up with the rest of the configuration root; the app, its middleware and the
 CLI's uvicorn take their parts from here.

@@ -1,4 +1,4 @@
-"""imgproxy's connection deadlines on top of uvicorn's HTTP protocol.
+"""uvicorn's HTTP protocol with imgproxy's connection deadlines, and whole small responses.
 
 uvicorn closes a connection idle between requests (``IMGPROXY_KEEP_ALIVE_TIMEOUT``) but waits
 without end for a request that arrives slowly, and for a client that does not read its
@@ -16,6 +16,9 @@ Past either, the connection is closed, as Go's server closes it.  0 turns a dead
 The protocol also sees what the application cannot: a response the client did not take whole
 (the connection lost mid-response, or cut by the write deadline).  ``on_undelivered`` hears of
 each, as imgproxy hears of a failed write (``IMGPROXY_REPORT_IO_ERRORS``).
+
+And it sends a small response's headers and body in one piece (see ``_WatchedTransport``), so
+that a process killed mid-response leaves nothing a front proxy could not retry.
 """
 
 from __future__ import annotations
@@ -30,35 +33,87 @@ from starlette.types import Scope
 UndeliveredHook = Callable[[Scope, str], None]
 
 
-class _WatchedTransport:
-    """The transport as uvicorn's protocol sees it: every write reports itself first, and a write
-    that finds the connection failing reports itself after.  uvicorn writes nothing once it has
-    closed a connection itself, so a write that leaves the transport closing was refused by the
-    socket (the client reset it) or dropped (the reset was seen just before)."""
+# Writes at least this large leave at once (with what waits before them): holding them for the
+# end of the loop's turn would save no send.
+_HOLD_LIMIT = 64 * 1024
 
-    def __init__(self, transport: asyncio.Transport, on_write: Any, on_refused: Any) -> None:
+
+class _WatchedTransport:
+    """The transport as uvicorn's protocol sees it.
+
+    Writes made in one turn of the event loop leave in one send.  uvicorn writes a response's
+    headers and its body separately, with no pause between; sent apart, a process killed between
+    the two (SIGKILL, the OOM killer) leaves the front proxy holding a response's headers without
+    its body: nginx has passed them on and cannot retry on another node, and the client gets a
+    broken image.  Together, a small response is all or nothing, and costs one send, not two.
+
+    Every write reports itself first, and a send that finds the connection failing reports itself
+    after.  uvicorn writes nothing once it has closed a connection itself, so a send that leaves
+    the transport closing was refused by the socket (the client reset it) or dropped (the reset
+    was seen just before)."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop,
+                 on_write: Callable[[], None], on_refused: Callable[[], None]) -> None:
         self._transport = transport
+        self._loop = loop
         self._on_write = on_write
         self._on_refused = on_refused
+        self._held: list[bytes] = []
+        self._held_size = 0
+        self._send_soon: asyncio.Handle | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self._on_write()
-        self._transport.write(data)
+        if not data:
+            return
+        self._held.append(bytes(data))
+        self._held_size += len(data)
+        if self._held_size >= _HOLD_LIMIT:
+            self._send()
+        elif self._send_soon is None:
+            self._send_soon = self._loop.call_soon(self._send)
+
+    def _send(self) -> None:
+        if self._send_soon is not None:
+            self._send_soon.cancel()
+            self._send_soon = None
+        if not self._held:
+            return
+        held, self._held, self._held_size = self._held, [], 0
+        if self._transport.is_closing():  # reset by the client since these were written
+            self._on_refused()
+            return
+        if len(held) == 1:
+            self._transport.write(held[0])
+        else:
+            self._transport.writelines(held)  # one send (scattered from the pieces where Python can)
         if self._transport.is_closing():
             self._on_refused()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + self._held_size
+
+    def close(self) -> None:
+        self._send()  # what was written goes before the close, as the transport's own buffer does
+        self._transport.close()
+
+    def abort(self) -> None:
+        if self._send_soon is not None:
+            self._send_soon.cancel()
+            self._send_soon = None
+        self._held, self._held_size = [], 0
+        self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
 
-def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_timeout: float,
-                   on_undelivered: UndeliveredHook | None = None) -> type[asyncio.Protocol]:
-    """``base`` (one of uvicorn's HTTP/1.1 protocols) closing connections past imgproxy's
-    read and write deadlines, and telling ``on_undelivered`` of responses not taken whole."""
-    if not read_timeout and not write_timeout and on_undelivered is None:
-        return base
-
-    class DeadlineProtocol(base):  # type: ignore[valid-type,misc]
+def server_protocol(base: type[asyncio.Protocol], read_timeout: float, write_timeout: float,
+                    on_undelivered: UndeliveredHook | None = None) -> type[asyncio.Protocol]:
+    """``base`` (one of uvicorn's HTTP/1.1 protocols) closing connections past imgproxy's read
+    and write deadlines (0: none), telling ``on_undelivered`` of responses not taken whole, and
+    sending what one turn of the event loop writes in one piece."""
+    class ServerProtocol(base):  # type: ignore[valid-type,misc]
         _read_timer: asyncio.TimerHandle | None = None
         _write_timer: asyncio.TimerHandle | None = None
         _written_cycle: Any = None
@@ -68,9 +123,9 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
-            self._raw_transport: asyncio.Transport = cast(asyncio.Transport, transport)
             # What the request cycles write through.
-            self.transport: Any = _WatchedTransport(self._raw_transport, self._response_writing, self._write_refused)
+            self.transport: Any = _WatchedTransport(cast(asyncio.Transport, transport), self.loop,
+                                                    self._response_writing, self._write_refused)
             self._arm_read()
 
         def data_received(self, data: bytes) -> None:
@@ -122,7 +177,7 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
         def _read_expired(self) -> None:
             self._read_timer = None
             if not self._reading_done():
-                self._raw_transport.close()
+                self.transport.close()
 
         def _write_refused(self) -> None:
             self._refused = True
@@ -138,10 +193,10 @@ def with_deadlines(base: type[asyncio.Protocol], read_timeout: float, write_time
 
         def _write_expired(self, cycle: Any) -> None:
             self._write_timer = None
-            unsent = self._raw_transport.get_write_buffer_size() > 0
+            unsent = self.transport.get_write_buffer_size() > 0
             if not cycle.response_complete or (unsent and self._written_cycle is cycle):
                 self._undelivered(cycle, f"the client did not read it within {write_timeout:g} s "
                                          "(IMGPROXY_WRITE_RESPONSE_TIMEOUT)")
-                self._raw_transport.abort()  # close() would wait for the client to read
+                self.transport.abort()  # close() would wait for the client to read
 
-    return DeadlineProtocol
+    return ServerProtocol
