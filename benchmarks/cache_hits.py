@@ -1,0 +1,92 @@
+"""Internal-cache hits: how fast a node answers from ``IMGPROXY_CACHE_USE=fs``.
+
+On a CDN miss for an image some node has rendered, the answer comes from the internal cache:
+no source, no libvips, only Python (the HTTP protocol, the URL's parsing and signature, the cache
+key, one file read).  This measures that path: the server renders each of the distinct URLs once
+(fit 512 of the harness's 12 MP JPEGs, 24 by default, one URL each, so no two connections ask for
+the same file at once), then a load at a fixed concurrency gets them round-robin from the cache.
+Reported: req/s, p50/p99 latency and server CPU per request, for each concurrency.
+
+    .venv/bin/python benchmarks/cache_hits.py                      # 1 process, concurrency 8 and 32
+    .venv/bin/python benchmarks/cache_hits.py --processes 2
+    .venv/bin/python benchmarks/cache_hits.py --smoke              # seconds: proves it runs
+
+Measure on a quiet machine: other work on the cores skews every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import RESULTS_DIR, WORK_DIR, machine_info
+from bench_measure import Target, ensure_wrk, load, probe
+from bench_servers import start_imgproxy
+from bench_sources import ensure_sources
+from bench_workloads import Sources
+
+TEMPLATE = "/unsafe/rs:fit:512:512/q:80/plain/local:///{src}.jpg"
+
+
+def run(processes: int, concurrencies: list[int], sources: int, duration: float, warmup: float,
+        wrk: str | None) -> list[dict[str, object]]:
+    root = ensure_sources(sources)
+    with tempfile.TemporaryDirectory(prefix="cache-hits-") as cache:
+        server = start_imgproxy(root, 2 * processes, log_path=WORK_DIR / "cache-hits.log", env={
+            "IMGPROXY_PROCESSES": str(processes), "IMGPROXY_CACHE_USE": "fs", "IMGPROXY_CACHE_FS_ROOT": cache})
+        try:
+            target = Target(TEMPLATE, Sources(root, sources, 0), "jpeg")
+            # Every URL rendered and stored once, before anything is measured.
+            for path in target.paths():
+                answer = probe(server.base_url, path)
+                if answer.status != 200:
+                    raise RuntimeError(f"{path}: {answer.status} {answer.text} (see {WORK_DIR / 'cache-hits.log'})")
+            stored = sum(1 for path in Path(cache).rglob("*") if path.is_file())
+            rows = []
+            for concurrency in concurrencies:
+                m = load(server, target, wrk=wrk, concurrency=concurrency, warmup=warmup, seconds=duration)
+                rows.append({"processes": processes, "concurrency": concurrency, "urls": sources,
+                             "files_in_cache": stored, "rps": round(m.rps, 1), "p50_ms": round(m.p50_ms, 2),
+                             "p99_ms": round(m.p99_ms, 2), "errors": m.errors,
+                             "cpu_ms_per_req": round(m.cpu_ms_per_req, 3),
+                             "server_cpu_pct": round(m.server_cpu_pct, 1), "load_generator": m.generator,
+                             "load_generator_cpu_pct": round(m.generator_cpu_pct, 1)})
+                print(json.dumps(rows[-1]), flush=True)
+            return rows
+        finally:
+            server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--processes", type=int, default=1, help="IMGPROXY_PROCESSES (default 1)")
+    parser.add_argument("--concurrency", default="8,32", help="comma-separated client concurrencies (default 8,32)")
+    parser.add_argument("--sources", type=int, default=24, help="distinct 12 MP sources, one URL each (default 24)")
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--python-load", action="store_true", help="the Python load generator, not wrk")
+    parser.add_argument("--smoke", action="store_true", help="2 sources, 1 s per run: checks the script works")
+    parser.add_argument("--name", default="", help="results file name (default cache-hits-<date>)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.sources, args.duration, args.warmup = 2, 1.0, 0.3
+    wrk = None if args.python_load else ensure_wrk()
+    rows = run(args.processes, [int(c) for c in args.concurrency.split(",")], args.sources, args.duration,
+               args.warmup, wrk)
+    if not args.smoke:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        out = RESULTS_DIR / f"{args.name or 'cache-hits-' + time.strftime('%Y-%m-%d')}.json"
+        out.write_text(json.dumps({"machine": machine_info(), "cpus": os.cpu_count(), "rows": rows}, indent=2))
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
