@@ -160,7 +160,7 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
         log.warning("IMGPROXY_KEY is not set: unsigned URLs are accepted. Set IMGPROXY_KEY and "
                     "IMGPROXY_SALT in production.")
     protocol = server_protocol(AutoHTTPProtocol, config.http.read_request_timeout, config.http.write_response_timeout,
-                              on_undelivered=functools.partial(response_not_delivered, services))
+                               on_undelivered=functools.partial(response_not_delivered, services))
     server = uvicorn.Server(uvicorn.Config(
         app, http=protocol, log_config=None, access_log=False,
         timeout_graceful_shutdown=int(config.server.graceful_stop_timeout),
