@@ -10,7 +10,9 @@ Everything here is benchmark tooling; the project itself never imports it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
 import platform
 import subprocess
@@ -153,3 +155,24 @@ def machine_info() -> dict[str, object]:
                 info["cpu_model"] = line.split(":", 1)[1].strip()
                 break
     return info
+
+
+def add_load_arguments(parser: argparse.ArgumentParser, *, duration: float, warmup: float, smoke: str,
+                       results: str) -> None:
+    """The options every load script shares: sources, duration, warm-up, load generator,
+    ``--smoke`` and the results file's name."""
+    parser.add_argument("--sources", type=int, default=24, help="distinct 12 MP sources (default 24)")
+    parser.add_argument("--duration", type=float, default=duration)
+    parser.add_argument("--warmup", type=float, default=warmup)
+    parser.add_argument("--python-load", action="store_true", help="the Python load generator, not wrk")
+    parser.add_argument("--smoke", action="store_true", help=f"{smoke}: checks the script works")
+    parser.add_argument("--name", default="", help=f"results file name (default {results}-<date>)")
+
+
+def write_rows(name: str, rows: list[dict[str, object]]) -> Path:
+    """``results/<name>.json``: the rows with the machine and commit they were measured on."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / f"{name}.json"
+    out.write_text(json.dumps({"machine": machine_info(), "cpus": os.cpu_count(), "rows": rows}, indent=2))
+    print(f"wrote {out}")
+    return out

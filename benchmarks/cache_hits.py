@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -33,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS_DIR, WORK_DIR, machine_info
+from bench_common import WORK_DIR, add_load_arguments, write_rows
 from bench_measure import Target, ensure_wrk, load, probe
 from bench_servers import free_port, start_imgproxy
 from bench_sources import ensure_sources
@@ -100,12 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=("fs", "redis"), default="fs", help="the cache (default fs)")
     parser.add_argument("--processes", type=int, default=1, help="IMGPROXY_PROCESSES (default 1)")
     parser.add_argument("--concurrency", default="8,32", help="comma-separated client concurrencies (default 8,32)")
-    parser.add_argument("--sources", type=int, default=24, help="distinct 12 MP sources, one URL each (default 24)")
-    parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--python-load", action="store_true", help="the Python load generator, not wrk")
-    parser.add_argument("--smoke", action="store_true", help="2 sources, 1 s per run: checks the script works")
-    parser.add_argument("--name", default="", help="results file name (default cache-hits-<date>)")
+    add_load_arguments(parser, duration=15.0, warmup=2.0, smoke="2 sources, 1 s per run", results="cache-hits")
     args = parser.parse_args(argv)
     if args.smoke:
         args.sources, args.duration, args.warmup = 2, 1.0, 0.3
@@ -113,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(args.processes, [int(c) for c in args.concurrency.split(",")], args.sources, args.duration,
                args.warmup, wrk, args.store)
     if not args.smoke:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        out = RESULTS_DIR / f"{args.name or 'cache-hits-' + time.strftime('%Y-%m-%d')}.json"
-        out.write_text(json.dumps({"machine": machine_info(), "cpus": os.cpu_count(), "rows": rows}, indent=2))
-        print(f"wrote {out}")
+        write_rows(args.name or f"cache-hits-{time.strftime('%Y-%m-%d')}", rows)
     return 0
 
 

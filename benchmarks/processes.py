@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS_DIR, WORK_DIR, machine_info
+from bench_common import WORK_DIR, add_load_arguments, write_rows
 from bench_load import python_load
 from bench_measure import Target, ensure_wrk, load
 from bench_servers import start_imgproxy, tree_context_switches
@@ -80,12 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1,
                         help="IMGPROXY_WORKERS per process (default 1: one process is one core's worth)")
     parser.add_argument("--concurrency", type=int, default=8, help="total client concurrency (default 8)")
-    parser.add_argument("--sources", type=int, default=24, help="distinct 12 MP sources (default 24)")
-    parser.add_argument("--duration", type=float, default=20.0)
-    parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--python-load", action="store_true", help="the Python load generator, not wrk")
-    parser.add_argument("--smoke", action="store_true", help="2 sources, 2 s per run: checks the script works")
-    parser.add_argument("--name", default="", help="results file name (default processes-<date>)")
+    add_load_arguments(parser, duration=20.0, warmup=3.0, smoke="2 sources, 2 s per run", results="processes")
     args = parser.parse_args(argv)
     if args.smoke:
         args.sources, args.duration, args.warmup = 2, 2.0, 0.5
@@ -99,11 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         row["scaling"] = round(float(str(row["rps"])) / base, 2)
         print(json.dumps(row), flush=True)
     if not args.smoke:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        name = args.name or f"processes-{time.strftime('%Y-%m-%d')}"
-        out = RESULTS_DIR / f"{name}.json"
-        out.write_text(json.dumps({"machine": machine_info(), "cpus": os.cpu_count(), "rows": rows}, indent=2))
-        print(f"wrote {out}")
+        write_rows(args.name or f"processes-{time.strftime('%Y-%m-%d')}", rows)
     return 0
 
 
