@@ -83,10 +83,10 @@ class _WatchedTransport:
         if self._transport.is_closing():  # reset by the client since these were written
             self._on_refused()
             return
-        if len(held) == 1:
-            self._transport.write(held[0])
-        else:
-            self._transport.writelines(held)  # one send (scattered from the pieces where Python can)
+        # One write, not writelines: Python 3.12's writelines skips the transport's high-water
+        # check, which pauses uvicorn's writing for a client that reads slowly.  The join copies
+        # at most one large piece, once.
+        self._transport.write(held[0] if len(held) == 1 else b"".join(held))
         if self._transport.is_closing():
             self._on_refused()
 
