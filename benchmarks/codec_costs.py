@@ -11,8 +11,9 @@ CPU ms per call (median), one libvips thread, no operation cache, over the harne
 * WebP encode of an 800x600 result at quality 79, effort 4 (w4's encode): libvips against Pillow
   (both libwebp; the bytes are identical).
 * libvips' smart crop (``attention``) of a 300x225 image to 300x200, against a centre crop (w2),
-  and imgproxy_py's advanced smart crop (``IMGPROXY_SMART_CROP_ADVANCED``) alternated call by call
-  with libvips' (``--smart-crop`` measures only these).
+  alternated call by call with imgproxy_py's computation of the same window (``imaging/attention.py``,
+  what ``g:sm`` runs) and with its advanced smart crop (``IMGPROXY_SMART_CROP_ADVANCED``)
+  (``--smart-crop`` measures only these).
 * The same operations through sharp (ipx's library, its own libvips build) when ipx is installed
   (``benchmarks/.ipx``, which ``run.py`` installs).
 
@@ -119,6 +120,7 @@ def python_side(folder: Path, count: int) -> dict[str, float]:
 
 
 def smart_crops(folder: Path, count: int) -> dict[str, float]:
+    from imgproxy_py.imaging.attention import attention_window
     from imgproxy_py.imaging.smart_crop import SmartCropMode, smart_window
 
     jpegs = [(folder / f"src{n:03d}.jpg").read_bytes() for n in range(count)]
@@ -129,9 +131,16 @@ def smart_crops(folder: Path, count: int) -> dict[str, float]:
         left, top = smart_window(img, 300, 200, mode)
         return img.crop(left, top, 300, 200).copy_memory()
 
+    def attention(i: int) -> object:
+        img = fill[i % count]
+        return img.crop(*attention_window(img, 300, 200), 300, 200).copy_memory()
+
     runs = 6 * count
     return {
-        **dict(zip(("smartcrop_300x225_libvips", "smartcrop_300x225_advanced"), paired_cpu_ms(
+        **dict(zip(("smartcrop_300x225_libvips", "smartcrop_300x225_ours_attention"), paired_cpu_ms(
+            lambda i: fill[i % count].smartcrop(300, 200, interesting="attention").copy_memory(),
+            attention, runs), strict=True)),
+        **dict(zip(("smartcrop_300x225_libvips_again", "smartcrop_300x225_advanced"), paired_cpu_ms(
             lambda i: fill[i % count].smartcrop(300, 200, interesting="attention").copy_memory(),
             lambda i: advanced(i, SmartCropMode.MAX_SCORE_AREA), runs), strict=True)),
         "smartcrop_300x225_advanced_center_of_mass": cpu_ms(lambda i: advanced(i, SmartCropMode.CENTER_OF_MASS), runs),

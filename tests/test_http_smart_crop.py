@@ -109,3 +109,28 @@ def test_fill_with_smart_gravity_uses_it_after_the_resize(client: httpx.Client,
     top = min(errors)[1]
     scale = 400 / 512
     assert top <= face[1] * scale and (face[1] + (face[3] - face[1]) * 0.6) * scale <= top + 100, (top, face)
+
+
+def test_plain_smart_crop_cuts_libvips_window_and_moves_detections(
+        client: httpx.Client, server: AppServer, origin: Origin, portrait: pyvips.Image) -> None:
+    """Without the setting ``g:sm`` cuts the window libvips' ``smartcrop(attention)`` cuts, and a
+    detection effect after it uses the detections made before the cut, moved with the image: one
+    inference, and only the face's pixels change."""
+    # Bytes of their own, so that no other test's detection of the portrait is cached for them.
+    url = origin.add("/smart/astronaut-effects.png", bytes(portrait.pngsave_buffer(compression=1)))
+    _, found = portrait.smartcrop(400, 400, interesting="attention", attention_x=True, attention_y=True)
+    expected = (min(max(0, found["attention_x"] - 200), 112), min(max(0, found["attention_y"] - 200), 112))
+    plain = decode(client.get(f"{server.base}/unsafe/c:400:400:sm/f:png/plain/{url}").content)
+    assert (plain.width, plain.height) == (400, 400) and located(plain, portrait) == expected
+
+    objects = server.services.processor.deps.objects
+    before = objects.inferences
+    blurred = decode(client.get(f"{server.base}/unsafe/c:400:400:sm/bd:20:face/f:png/plain/{url}").content)
+    assert objects.inferences == before + 1  # on the whole image; none again on the cut
+    left, top, right, bottom = face_box(client, server, url)
+    box = (int(left) - expected[0], int(top) - expected[1], int(right) - expected[0] + 1, int(bottom) - expected[1] + 1)
+    assert min(box[:2]) >= 0 and max(box[2:]) <= 400, box  # the face is in the window
+    changed = np.abs(pixels(blurred).astype(int) - pixels(plain).astype(int)).max(axis=2) > 0
+    inside = np.zeros_like(changed)
+    inside[box[1]:box[3], box[0]:box[2]] = True
+    assert changed[inside].mean() > 0.5 and not changed[~inside].any()

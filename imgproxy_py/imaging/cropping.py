@@ -1,12 +1,13 @@
 """Cropping the current image to a size by a gravity, shared by the ``crop`` and
 ``crop_to_result`` steps: object gravity asks the detector, smart gravity libvips' attention
-measure or, with ``IMGPROXY_SMART_CROP_ADVANCED``, our feature map (``smart_crop``), after the
+measure (``attention``) or, with ``IMGPROXY_SMART_CROP_ADVANCED``, our feature map (``smart_crop``), after the
 face detector with ``IMGPROXY_SMART_CROP_FACE_DETECTION`` (imgproxy Pro's extra step); the rest is
 arithmetic (``geometry.calc_position``)."""
 
 from __future__ import annotations
 
 from imgproxy_py.detection.detector import FACE_CLASS
+from imgproxy_py.imaging.attention import attention_window
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_position
 from imgproxy_py.imaging.object_geometry import shift_detections
@@ -55,9 +56,9 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
         _crop(c, left, top, width, height)
         return
     if gravity.type is GravityType.SMART:
-        c.img = materialize(img, c.deadline).smartcrop(width, height, interesting="attention")
-        c.full_view = False
-        c.detections = None  # smartcrop doesn't say where it cut
+        c.img = materialize(img, c.deadline)
+        left, top = attention_window(c.img, width, height)
+        _crop(c, left, top, width, height)
         return
     left, top = calc_position(img.width, img.height, width, height, gravity, offset_scale, False)
     _crop(c, left, top, width, height)

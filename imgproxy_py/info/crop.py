@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from imgproxy_py.detection import Box, Detection, select_focus
 from imgproxy_py.detection.focus import GravityMode
+from imgproxy_py.imaging.attention import attention_point
 from imgproxy_py.imaging.geometry import calc_crop_size, calc_position
 from imgproxy_py.imaging.objects import OBJECT_GRAVITIES, position_window
 from imgproxy_py.imaging.smart_crop import SmartCropMode, smart_window
@@ -70,8 +71,7 @@ def _smart(picture: Picture, width: int, height: int, mode: SmartCropMode | None
         left = min(max(0.0, (small_left + small_w / 2) / scale - width / 2), picture.width - width)
         top = min(max(0.0, (small_top + small_h / 2) / scale - height / 2), picture.height - height)
         return round(left), round(top)
-    _, found = img.extract_band(0, n=3).smartcrop(small_w, small_h, interesting="attention",
-                                                    attention_x=True, attention_y=True)
-    left = min(max(0.0, found["attention_x"] / scale - width / 2), picture.width - width)
-    top = min(max(0.0, found["attention_y"] / scale - height / 2), picture.height - height)
+    attention_x, attention_y = attention_point(img.extract_band(0, n=3), small_w, small_h)
+    left = min(max(0.0, attention_x / scale - width / 2), picture.width - width)
+    top = min(max(0.0, attention_y / scale - height / 2), picture.height - height)
     return round(left), round(top)
