@@ -7,12 +7,13 @@ tone (100 minus 100 times the distance of the unit XYZ vector from smartcrop.js'
 saturation (Lab's a*), the last two only where Y > 5, blurs the sum with a Gaussian whose sigma
 follows the window's size, and centres the window on the maximum. On a 32x32 map those are some
 twenty libvips operations, and each one pays its set-up and a pass through libvips' threads
-whatever the map's size: 6-9 ms of CPU per crop, about a sixth of a whole fill-and-smart-crop
+whatever the map's size: 6-10 ms of CPU per crop, about a fifth of a whole fill-and-smart-crop
 request. Here libvips still premultiplies, shrinks and converts the colours (every format and
 interpretation goes through the same code as before) and numpy does the rest on 1024 pixels,
 step for step in the same number types and order as libvips' C loops, so the window is the one
 libvips picks (``tests/test_attention.py`` compares them on photos, alpha, grey, 16-bit and float
-images at random sizes): 2.9 against 6.2 ms (``python benchmarks/codec_costs.py --smart-crop``).
+images at random sizes): 4.1 against 9.2 CPU ms at 300x225 (``python benchmarks/codec_costs.py
+--smart-crop``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Cropping the current image to a size by a gravity, shared by the ``crop`` and
 ``crop_to_result`` steps: object gravity asks the detector, smart gravity libvips' attention
-measure (``attention``) or, with ``IMGPROXY_SMART_CROP_ADVANCED``, our feature map (``smart_crop``), after the
-face detector with ``IMGPROXY_SMART_CROP_FACE_DETECTION`` (imgproxy Pro's extra step); the rest is
-arithmetic (``geometry.calc_position``)."""
+window (``attention``) or, with ``IMGPROXY_SMART_CROP_ADVANCED``, our feature map
+(``smart_crop``), after the face detector with ``IMGPROXY_SMART_CROP_FACE_DETECTION`` (imgproxy
+Pro's extra step); the rest is arithmetic (``geometry.calc_position``)."""
 
 from __future__ import annotations
 
