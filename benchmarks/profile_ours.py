@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     for w in WORKLOADS:
         if w.key not in args.only.split(","):
             continue
-        server = start_imgproxy(root, args.workers, log_path=WORK_DIR / f"profile-{w.key}.log")
+        # One process: py-spy follows one pid (the default runs one per core under a supervisor).
+        server = start_imgproxy(root, args.workers, env={"IMGPROXY_PROCESSES": "1"},
+                                log_path=WORK_DIR / f"profile-{w.key}.log")
         out = WORK_DIR / f"profile-{w.key}.txt"
         try:
             target = Target(w.ours, sources, w.source)
