@@ -50,14 +50,11 @@ def crop_image(c: Context, width: int, height: int, gravity: Gravity, offset_sca
             _crop(c, position[0], position[1], width, height)
             return
         img = c.img  # detection may have put the image in memory: read that one
-    if gravity.type is GravityType.SMART and c.settings.smart_crop_advanced is not None:
-        c.img = materialize(img, c.deadline)
-        left, top = smart_window(c.img, width, height, c.settings.smart_crop_advanced)
-        _crop(c, left, top, width, height)
-        return
     if gravity.type is GravityType.SMART:
         c.img = materialize(img, c.deadline)
-        left, top = attention_window(c.img, width, height)
+        mode = c.settings.smart_crop_advanced
+        left, top = (smart_window(c.img, width, height, mode) if mode is not None
+                     else attention_window(c.img, width, height))
         _crop(c, left, top, width, height)
         return
     left, top = calc_position(img.width, img.height, width, height, gravity, offset_scale, False)
