@@ -85,13 +85,30 @@ def test_children_that_keep_dying_young_are_replaced_ever_more_slowly() -> None:
     def child(slot: int) -> int:
         return 1
 
-    supervisor = Supervisor(1, child)
-    timer = threading.Timer(3.6, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
+    starts: list[float] = []
+
+    class Timed(Supervisor):
+        def _spawn(self, slot: int) -> None:
+            starts.append(time.monotonic())
+            super()._spawn(slot)
+
+    def stop_after_the_third_start() -> None:
+        # Timed from the third start, not from the first: forking this large test process on a
+        # loaded machine can take long enough that a fixed timer fired before it.
+        deadline = time.monotonic() + 30
+        while len(starts) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.5)  # the fourth start would wait 4 s after the third child's death
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    supervisor = Timed(1, child)
+    watcher = threading.Thread(target=stop_after_the_third_start)
+    watcher.start()
     assert supervisor.run() == 0
-    timer.join()
+    watcher.join()
     # Started at 0, replaced after 1 s, then after 2 s more; the next would wait 4 s.
     assert supervisor.started == 3
+    assert starts[1] - starts[0] >= 1.0 and starts[2] - starts[1] >= 2.0, starts
 
 
 def test_sigterm_while_the_children_are_forked_stops_every_one_of_them() -> None:
