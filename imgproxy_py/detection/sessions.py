@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import threading
@@ -76,6 +78,38 @@ def default_providers() -> list[str]:
     # Only the first accelerator is used: onnxruntime hands every node the first provider that
     # supports it, so a second one would never run anything.
     return [*accelerators[:1], CPU]
+
+
+# Providers that run on CUDA, whose libraries onnxruntime may have to be told to load.
+_CUDA_PROVIDERS = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider"})
+_cuda_libraries_lock = threading.Lock()
+_cuda_libraries_tried = False
+
+
+def load_cuda_libraries(providers: Sequence[str]) -> None:
+    """Load CUDA and cuDNN before the first session on the GPU, once per process.
+
+    The ``gpu`` extra installs them as pip packages (``onnxruntime-gpu[cuda,cudnn]``), which are
+    not on the dynamic loader's path: without this onnxruntime fails to load its CUDA provider
+    and every inference silently runs on the CPU.  onnxruntime's ``preload_dlls`` (1.21+) finds
+    them beside itself and falls back to the loader's path (a system CUDA); it prints what it
+    could not load, which goes to the log instead."""
+    global _cuda_libraries_tried
+    if ort is None or not _CUDA_PROVIDERS.intersection(providers) or not hasattr(ort, "preload_dlls"):
+        return
+    with _cuda_libraries_lock:
+        if _cuda_libraries_tried:
+            return
+        _cuda_libraries_tried = True
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                ort.preload_dlls()
+        except Exception as exc:  # a broken install must leave detection on the CPU, not stop it
+            logger.warning("onnxruntime could not preload the CUDA libraries: %s", _first_line(exc))
+        for line in printed.getvalue().splitlines():
+            if line.strip():
+                logger.warning("onnxruntime: %s", line.strip())
 
 
 def provider_entries(providers: Sequence[str]) -> list[str | tuple[str, dict[str, str]]]:
@@ -176,6 +210,7 @@ def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, 
         options.add_session_config_entry("session.intra_op_thread_affinities", thread_affinities(threads, cpus))
     options.log_severity_level = 3
     chosen = list(providers) if providers else default_providers()
+    load_cuda_libraries(chosen)
     try:
         session = ort.InferenceSession(str(model), options, providers=provider_entries(chosen))
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
