@@ -15,7 +15,11 @@ detector on every request, as a site with many photos would.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 from bench_common import SOURCE_HEIGHT, SOURCE_WIDTH, WORK_DIR, _sample_photos, rel
@@ -59,14 +63,36 @@ def _mosaic(n: int, photos: list[object]) -> object:
     return (noisy + 0.5).cast("uchar").copy(interpretation="srgb")
 
 
+@lru_cache(maxsize=1)
+def _photos() -> list[object]:
+    import pyvips
+
+    return [pyvips.Image.new_from_array(p, interpretation="srgb") for p in _sample_photos()]
+
+
+def _build(folder: Path, name: str, png: bool) -> None:
+    """Source ``name``'s JPEG (and PNG twin when ``png``), each written whole or not at all."""
+    import pyvips
+
+    n = int(name[3:])
+    img = _mosaic(n, _photos())
+    assert isinstance(img, pyvips.Image)
+    img = img.copy_memory()  # computed once for both files
+    jpg, png_path = folder / f"{name}.jpg", folder / f"{name}.png"
+    if not jpg.exists():
+        img.jpegsave(str(jpg) + ".tmp.jpg", Q=88 + n % 4, optimize_coding=True, subsample_mode="on")
+        Path(str(jpg) + ".tmp.jpg").rename(jpg)
+    if png and not png_path.exists():
+        img.pngsave(str(png_path) + ".tmp.png", compression=6)
+        Path(str(png_path) + ".tmp.png").rename(png_path)
+
+
 def source_names(count: int) -> list[str]:
     return [f"src{n:03d}" for n in range(count)]
 
 
 def ensure_sources(count: int = 24, *, png: bool = False, folder: Path = SOURCES_DIR) -> Path:
     """``count`` distinct 12 MP JPEGs (and their PNG twins when ``png``) in ``folder``; built once."""
-    import pyvips
-
     folder.mkdir(parents=True, exist_ok=True)
     stamp = folder / f".version-{SOURCES_VERSION}"
     if not stamp.exists():
@@ -78,19 +104,15 @@ def ensure_sources(count: int = 24, *, png: bool = False, folder: Path = SOURCES
     if not missing:
         return folder
     _log(f"building {len(missing)} source files in {rel(folder)} ...")
-    photos = [pyvips.Image.new_from_array(p, interpretation="srgb") for p in _sample_photos()]
-    for name in sorted({name for name, _ in missing}):
-        n = int(name[3:])
-        img = _mosaic(n, photos)
-        assert isinstance(img, pyvips.Image)
-        img = img.copy_memory()  # computed once for both files
-        jpg, png_path = folder / f"{name}.jpg", folder / f"{name}.png"
-        if not jpg.exists():
-            img.jpegsave(str(jpg) + ".tmp.jpg", Q=88 + n % 4, optimize_coding=True, subsample_mode="on")
-            Path(str(jpg) + ".tmp.jpg").rename(jpg)
-        if png and not png_path.exists():
-            img.pngsave(str(png_path) + ".tmp.png", compression=6)
-            Path(str(png_path) + ".tmp.png").rename(png_path)
+    jobs = [(folder, name, png) for name in sorted({name for name, _ in missing})]
+    if len(jobs) == 1:
+        _build(*jobs[0])
+        return folder
+    # One process per CPU (a 12 MP mosaic is seconds of work); spawned, since a forked child of a
+    # process that has started libvips' threads can hang.
+    workers = min(len(jobs), os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_build, *zip(*jobs, strict=True)))
     return folder
 
 

@@ -6,6 +6,7 @@ photos shipped with scikit-image and scikit-learn plus the hopper test photo, al
 a 12-megapixel copy to show the cost of shrinking a large source.
 
 Run: ``.venv/bin/python benchmarks/detection_speed.py [--net-size 416] [--threads 1] [--repeat 30]``
+(``--providers cuda``: onnxruntime's CUDA provider, with the ``gpu`` extra installed)
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=1, help="IMGPROXY_DETECTION_THREADS")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--providers", default="", help="IMGPROXY_DETECTION_PROVIDERS (default: the server's choice)")
     args = parser.parse_args(argv)
 
     print("$", shlex.join([Path(sys.executable).name, *sys.argv]))
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         f"onnxruntime {ort.__version__}, libvips {pyvips.version(0)}.{pyvips.version(1)}"
     )
     env = {"IMGPROXY_FACE_DETECTION_NET_SIZE": str(args.net_size), "IMGPROXY_DETECTION_THREADS": str(args.threads)}
+    if args.providers:
+        env["IMGPROXY_DETECTION_PROVIDERS"] = args.providers
     config, errors = DetectionConfig.from_env(env)
     if errors:
         raise SystemExit("; ".join(errors))
@@ -84,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     if detectors.errors:
         raise SystemExit("; ".join(detectors.errors))
     assert config.face_model is not None
+    session = open_session(config.face_model, threads=args.threads, providers=config.providers)
+    print(f"execution providers: {', '.join(session.get_providers())}")
     network = CenterFace(
-        open_session(config.face_model, threads=args.threads, providers=config.providers),
+        session,
         net_size=args.net_size,
         threshold=config.face_confidence_threshold,
         nms_threshold=config.face_nms_threshold,
