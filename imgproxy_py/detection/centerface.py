@@ -13,12 +13,20 @@ and predicts, on a grid 4 times coarser than the input:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from imgproxy_py.detection.geometry import FloatArray, Letterbox, UInt8Array, nms, stride_letterbox
+from imgproxy_py.detection.geometry import (
+    FloatArray,
+    Letterbox,
+    UInt8Array,
+    nms,
+    stride_canvas_side,
+    stride_letterbox,
+)
+from imgproxy_py.detection.sessions import one_input_shape
 
 STRIDE = 4
 # Pad value: black, as in the upstream demo (the network was trained without letterboxing).
@@ -76,6 +84,10 @@ class CenterFace:
 
     ``net_size`` is the main scale; ``coarse_net_size`` (0 for none) a second, smaller one for
     faces too large for the main scale, which the network misses.
+
+    On CUDA both passes run in one square canvas that holds any main-pass letterbox (the
+    picture at the same scale as on the CPU, top-left, the rest padding), since a change of
+    input shape costs that provider about a second (``one_input_shape``).
     """
 
     def __init__(
@@ -87,9 +99,20 @@ class CenterFace:
         self.coarse_net_size = coarse_net_size
         self.threshold = threshold
         self.nms_threshold = nms_threshold
+        self.canvas_side = stride_canvas_side(net_size) if one_input_shape(session) else 0
+
+    def blank_canvas(self) -> UInt8Array:
+        """An empty input of the size this detector feeds (a load check and a warm-up)."""
+        side = self.canvas_side or 32
+        return np.full((side, side, 3), PAD_FILL, np.uint8)
+
+    def _fitted(self, letterbox: Letterbox) -> Letterbox:
+        if not self.canvas_side:
+            return letterbox
+        return replace(letterbox, width=self.canvas_side, height=self.canvas_side)
 
     def letterbox(self, width: int, height: int) -> Letterbox:
-        return stride_letterbox(width, height, self.net_size)
+        return self._fitted(stride_letterbox(width, height, self.net_size))
 
     def detect_all(self, width: int, height: int, canvas: Callable[[Letterbox], UInt8Array]) -> RawFaces:
         """Faces in a ``width`` x ``height`` picture, in its pixels: the main pass and, when
@@ -98,7 +121,7 @@ class CenterFace:
         main = self.letterbox(width, height)
         found = [self._in_source(self.detect(canvas(main)), main)]
         if self.coarse_net_size:
-            coarse = stride_letterbox(width, height, self.coarse_net_size)
+            coarse = self._fitted(stride_letterbox(width, height, self.coarse_net_size))
             faces = self._in_source(self.detect(canvas(coarse)), coarse)
             large = (faces.boxes[:, 3] - faces.boxes[:, 1]) * main.scale >= LARGE_FACE
             found.append(RawFaces(faces.boxes[large], faces.scores[large], faces.landmarks[large]))

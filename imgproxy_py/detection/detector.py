@@ -163,7 +163,7 @@ class DetectorSet:
                 threshold=config.face_confidence_threshold,
                 nms_threshold=config.face_nms_threshold,
             )
-            outputs = detector.run(np.zeros((32, 32, 3), np.uint8))
+            outputs = detector.run(detector.blank_canvas())
             if len(outputs) < 4 or outputs[0].shape[1] != 1:
                 raise RuntimeError("the face model's outputs are not CenterFace's heatmap, scale, offset, landmarks")
         except Exception as exc:  # onnxruntime's own error types included: report, do not crash

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyvips
 
 from imgproxy_py.detection.config import DetectionConfig
-from imgproxy_py.detection.sessions import MlSlots, open_session
+from imgproxy_py.detection.sessions import MlSlots, one_input_shape, open_session
 from imgproxy_py.media.faces import DetectionLike, ExpressionClassifier
 from imgproxy_py.media.video_config import VideoConfig
 from imgproxy_py.resources import models_dir
@@ -28,6 +28,8 @@ logger = logging.getLogger("imgproxy_py.detection")
 
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 SIDE = 64
+# Faces per inference on CUDA: a group photo in one or two runs (0.75 ms each measured on an H200).
+GPU_BATCH = 8
 # fer widens the square box by 10 pixels on each side of faces found at full size; relative to the
 # face this is about a tenth of its side, which holds at any analysis size.
 _MARGIN = 0.1
@@ -87,6 +89,9 @@ class ExpressionModel:
     def __init__(self, session: Any) -> None:
         self._session = session
         self._input = session.get_inputs()[0].name
+        # On CUDA a change of batch size costs about a second (one_input_shape): there the
+        # faces go in batches of one fixed size, the last one padded.
+        self._fixed_batch = GPU_BATCH if one_input_shape(session) else 0
 
     @classmethod
     def load(cls, path: Path | None = None, *, threads: int = 1, providers: Sequence[str] | None = None,
@@ -104,6 +109,18 @@ class ExpressionModel:
         """``(N, 7)`` probabilities for ``(N, 64, 64)`` grey crops (one batch)."""
         if len(crops) == 0:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
+        if not self._fixed_batch:
+            return self._run(crops)
+        batch = self._fixed_batch
+        parts = []
+        for start in range(0, len(crops), batch):
+            part = crops[start:start + batch]
+            padded = np.zeros((batch, *crops.shape[1:]), dtype=np.float32)
+            padded[:len(part)] = part
+            parts.append(self._run(padded)[:len(part)])
+        return np.concatenate(parts)
+
+    def _run(self, crops: FloatArray) -> FloatArray:
         out = self._session.run(None, {self._input: np.ascontiguousarray(crops[:, None, :, :], dtype=np.float32)})
         result: FloatArray = np.asarray(out[0], dtype=np.float32)
         return result

@@ -82,6 +82,12 @@ def stride_letterbox(
     return Letterbox(source_width, source_height, width, height, scale, 0, 0)
 
 
+def stride_canvas_side(size: int, stride: int = 32, max_aspect: float = 2.0) -> int:
+    """The side of the square canvas that holds every ``stride_letterbox`` of ``size``: its
+    long side is at most ``max_aspect * size``, rounded up to ``stride``."""
+    return _round_up(math.ceil(max_aspect * size), stride)
+
+
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 

@@ -112,6 +112,17 @@ def load_cuda_libraries(providers: Sequence[str]) -> None:
                 logger.warning("onnxruntime: %s", line.strip())
 
 
+def one_input_shape(session: Any) -> bool:
+    """Whether ``session`` should see a single input shape: it runs on CUDA (or TensorRT).
+
+    onnxruntime's CUDA provider plans every convolution again whenever the input's shape
+    changes, even back to a shape it has seen: measured with 1.31 on an H200, 1.0-1.3 s per
+    change against 2 ms per inference (``benchmarks/detection_speed.py --providers cuda``).  A
+    model fed there gets one canvas size and one batch size; on the CPU a change costs nothing."""
+    providers = session.get_providers()
+    return bool(providers) and providers[0] in _CUDA_PROVIDERS
+
+
 def provider_entries(providers: Sequence[str]) -> list[str | tuple[str, dict[str, str]]]:
     """Providers with the options this workload wants.
 
