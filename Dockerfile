@@ -7,8 +7,8 @@
 #   docker run --rm -p 8080:8080 -e IMGPROXY_KEY=... -e IMGPROXY_SALT=... imgproxy-py
 #
 # EXTRAS picks the optional dependency groups of pyproject.toml: "cpu" (onnxruntime) or "gpu"
-# (onnxruntime-gpu: run with `--gpus all` on a host with the NVIDIA container toolkit; CUDA and
-# cuDNN must be visible to onnxruntime), plus "raw" (camera RAW through Wand/ImageMagick).
+# (onnxruntime-gpu with CUDA and cuDNN as pip packages: run with `--gpus all` on a host with the
+# NVIDIA container toolkit, which provides the driver), plus "raw" (camera RAW through Wand/ImageMagick).
 # libvips comes with the pyvips[binary] wheel; Debian bookworm is pinned because the raw
 # extra needs ImageMagick 6's libmagickwand-6.q16-6.
 
