@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -117,6 +118,14 @@ def reset_peak_rss(pid: int) -> None:
             Path(f"/proc/{p}/clear_refs").write_text("5")
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM to a benchmark (``timeout``, a CI job's end) raises SystemExit, so that the
+    ``finally`` blocks stop its servers: each runs in its own session, and would outlive a
+    script killed outright, taking the cores from whatever is measured next."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 @dataclass
 class Server:
     name: str
@@ -124,6 +133,9 @@ class Server:
     proc: subprocess.Popen[bytes]
     log_path: Path
     others: list[subprocess.Popen[bytes]] = field(default_factory=list)  # more instances on the same port
+
+    def __post_init__(self) -> None:
+        _exit_on_sigterm()
 
     @property
     def pids(self) -> list[int]:
@@ -173,7 +185,7 @@ def start_imgproxy(root: Path, workers: int, *, env: dict[str, str] | None = Non
     server = Server("imgproxy_py", f"http://127.0.0.1:{port}", proc, log_path)
     try:
         wait_http(server.base_url + "/health", proc=proc)
-    except Exception:
+    except BaseException:  # SystemExit from SIGTERM too
         server.stop()
         raise
     return server
