@@ -106,7 +106,8 @@ class ExpressionModel:
         return model
 
     def probabilities(self, crops: FloatArray) -> FloatArray:
-        """``(N, 7)`` probabilities for ``(N, 64, 64)`` grey crops (one batch)."""
+        """``(N, 7)`` probabilities for ``(N, 64, 64)`` grey crops (one batch; on CUDA, batches of
+        ``GPU_BATCH``)."""
         if len(crops) == 0:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         if not self._fixed_batch:

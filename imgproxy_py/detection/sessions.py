@@ -117,7 +117,7 @@ def one_input_shape(session: Any) -> bool:
 
     onnxruntime's CUDA provider plans every convolution again whenever the input's shape
     changes, even back to a shape it has seen: measured with 1.31 on an H200, 1.0-1.3 s per
-    change against 2 ms per inference (``benchmarks/detection_speed.py --providers cuda``).  A
+    change against 2 ms per inference (``benchmarks/cuda_shapes.py``).  A
     model fed there gets one canvas size and one batch size; on the CPU a change costs nothing."""
     providers = session.get_providers()
     return bool(providers) and providers[0] in _CUDA_PROVIDERS
@@ -126,9 +126,9 @@ def one_input_shape(session: Any) -> bool:
 def provider_entries(providers: Sequence[str]) -> list[str | tuple[str, dict[str, str]]]:
     """Providers with the options this workload wants.
 
-    CUDA benchmarks every convolution algorithm for each new input shape by default; the face
-    model sees a new shape for each new aspect ratio, so the first request of every shape would
-    stall.  The heuristic choice is close in speed and costs nothing up front.
+    CUDA times every convolution algorithm by default; cuDNN's heuristic choice runs the face
+    model in 2 ms on an H200 too, without the search (``benchmarks/cuda_shapes.py``; either way
+    a model is fed a single shape there, ``one_input_shape``).
     """
     return [
         (name, {"cudnn_conv_algo_search": "HEURISTIC"}) if name == "CUDAExecutionProvider" else name
