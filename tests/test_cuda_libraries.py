@@ -77,3 +77,11 @@ def test_opening_a_gpu_session_preloads_first(preload_calls: list[str]) -> None:
     session = sessions.open_session(model, threads=1, providers=[CUDA, sessions.CPU])
     assert preload_calls == ["preload"]
     assert sessions.CPU in session.get_providers()
+
+
+def test_an_accelerator_named_alone_must_start(preload_calls: list[str]) -> None:
+    from imgproxy_py.detection.config import BUNDLED_FACE_MODEL, BUNDLED_MODELS_DIR
+
+    # No GPU here: onnxruntime would run this session on the CPU, which the setting excludes.
+    with pytest.raises(RuntimeError, match="CUDAExecutionProvider could not start"):
+        sessions.open_session(BUNDLED_MODELS_DIR / BUNDLED_FACE_MODEL, threads=1, providers=[CUDA])

@@ -226,6 +226,12 @@ def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, 
         session = ort.InferenceSession(str(model), options, providers=provider_entries(chosen))
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise RuntimeError(f"cannot load {str(model)!r}: {_first_line(exc)}") from exc
+    running = session.get_providers()
+    if providers and CPU not in chosen and running[:1] != chosen[:1]:
+        # onnxruntime falls back to the CPU when an accelerator cannot start (no GPU visible,
+        # CUDA's libraries missing) and only warns; a setting that names no CPU means the GPU.
+        raise RuntimeError(f"{chosen[0]} could not start (onnxruntime fell back to {', '.join(running)}); "
+                           "add cpu to IMGPROXY_DETECTION_PROVIDERS to allow that")
     logger.info("detection model %s runs on %s", model.name, ", ".join(session.get_providers()))
     return StreamLimitedSession(session, streams, slots)
 
