@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--net-size", type=int, default=None, help="IMGPROXY_FACE_DETECTION_NET_SIZE")
     parser.add_argument("--threshold", type=float, default=None, help="IMGPROXY_FACE_DETECTION_CONFIDENCE_THRESHOLD")
+    parser.add_argument("--model", type=Path, default=None, help="IMGPROXY_FACE_DETECTION_MODEL (another CenterFace)")
     parser.add_argument("--lfw", type=int, default=40, help="number of pasted LFW face cases")
     parser.add_argument("--hopper", type=int, default=15, help="number of pasted hopper portrait cases")
     parser.add_argument("--seed", type=int, default=7, help="places of the pasted faces and non-faces")
@@ -238,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         env["IMGPROXY_FACE_DETECTION_NET_SIZE"] = str(args.net_size)
     if args.threshold is not None:
         env["IMGPROXY_FACE_DETECTION_CONFIDENCE_THRESHOLD"] = str(args.threshold)
+    if args.model is not None:
+        env["IMGPROXY_FACE_DETECTION_MODEL"] = str(args.model)
     pipeline = Pipeline(env)
     config = pipeline.detectors.config
 
