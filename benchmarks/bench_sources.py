@@ -147,3 +147,9 @@ def detection_cache_entries() -> int:
 
     default = inspect.signature(ObjectDetection.__init__).parameters["cache_entries"].default
     return int(default)
+
+
+def face_variant_count() -> int:
+    """Byte-distinct variants for a face-gravity load: more than the detection cache holds, so that
+    every request runs the detector."""
+    return detection_cache_entries() + 88

@@ -37,7 +37,7 @@ from bench_common import WORK_DIR, add_load_arguments, write_rows
 from bench_load import python_load
 from bench_measure import Target, ensure_wrk, load
 from bench_servers import start_imgproxy, tree_context_switches
-from bench_sources import detection_cache_entries, ensure_byte_variants, ensure_sources
+from bench_sources import ensure_byte_variants, ensure_sources, face_variant_count
 from bench_workloads import Sources
 
 TEMPLATES = {
@@ -51,7 +51,7 @@ def run(processes: int, workers: int, concurrency: int, sources: int, duration: 
         warmup: float, wrk: str | None, workload: str = "fit",
         settings: dict[str, str] | None = None) -> dict[str, object]:
     root = ensure_sources(sources)
-    variants = detection_cache_entries() + 88 if workload == "face" else 0  # more than that cache holds
+    variants = face_variant_count() if workload == "face" else 0
     if variants:
         ensure_byte_variants(variants, sources)
     # IMGPROXY_WORKERS is the server's total, shared out between its processes.

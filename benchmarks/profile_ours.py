@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import WORK_DIR
 from bench_measure import Target, ensure_wrk, load
 from bench_servers import start_imgproxy
-from bench_sources import detection_cache_entries, ensure_byte_variants, ensure_sources
+from bench_sources import ensure_byte_variants, ensure_sources, face_variant_count
 from bench_workloads import WORKLOADS, Sources
 
 # Python frames only, without pausing the server; "--native" (pauses it: slower) adds C frames of
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     wrk = ensure_wrk()
     root = ensure_sources(args.sources)
-    variants = detection_cache_entries() + 88
+    variants = face_variant_count()
     ensure_byte_variants(variants, args.sources)
     sources = Sources(root, args.sources, variants)
     for w in WORKLOADS:

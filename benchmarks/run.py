@@ -46,7 +46,7 @@ from bench_load import median
 from bench_measure import Measured, Target, ensure_wrk, image_size, load, probe, raw_loop
 from bench_report import PEERS, Row, build_result, render_markdown
 from bench_servers import Server, start_imgproxy
-from bench_sources import detection_cache_entries, ensure_byte_variants, ensure_sources
+from bench_sources import ensure_byte_variants, ensure_sources, face_variant_count
 from bench_thumbor import ensure_thumbor_venv, start_thumbor, venv_has
 from bench_workloads import CORES, DEFAULT_WORKERS, LATENCY_WORKLOADS, WORKLOADS, Sources, Workload, first_path
 
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(1)  # as the server sets libvips up (one thread per operation)
-    variants = detection_cache_entries() + 88  # more than imgproxy_py's detection cache holds
+    variants = face_variant_count()
     root = ensure_sources(args.sources, png=any(w.source == "png" for w in selected))
     if any(w.source == "variants" for w in selected):
         ensure_byte_variants(variants, args.sources)

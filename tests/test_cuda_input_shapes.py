@@ -22,13 +22,7 @@ from imgproxy_py.detection.expressions import GPU_BATCH, ExpressionModel, defaul
 from imgproxy_py.detection.geometry import Letterbox, stride_canvas_side, stride_letterbox
 from imgproxy_py.detection.preprocess import resize_exact, to_array
 from imgproxy_py.detection.sessions import CPU, one_input_shape, open_session
-
-
-def _iou(a: Any, b: Any) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    return float(inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter))
+from imgproxy_py.detection.types import Box
 
 
 class ReportsCuda:
@@ -97,7 +91,7 @@ def test_faces_on_cuda_run_in_one_canvas_and_find_what_the_cpu_finds() -> None:
         assert len(expected.boxes) >= 1, name
         assert len(found.boxes) == len(expected.boxes), name
         for box, reference in zip(found.boxes, expected.boxes, strict=True):
-            assert _iou(box, reference) > 0.9, name
+            assert Box.from_corners(*map(float, box)).iou(Box.from_corners(*map(float, reference))) > 0.9, name
     assert set(cuda.shapes) == {(1, 3, side, side)}
     assert len(cuda.shapes) == 1 + 2 * len(_pictures())  # the warm-up, then both passes of each
 
