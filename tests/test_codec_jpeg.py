@@ -95,9 +95,8 @@ def test_libvips_decodes_the_rest(why: str, monkeypatch: pytest.MonkeyPatch) -> 
         shrink = 1
     img = loader.load(data, JPEG, shrink=shrink, access="sequential", whole=whole)
     assert not in_memory(img)
-    if why == "truncated":  # libvips refuses it when the pixels are read, as without ``whole``
-        with pytest.raises(pyvips.Error):
-            img.avg()
+    if why == "truncated":  # libvips fills what is missing when the pixels are read, as without ``whole``
+        assert np.array_equal(img.numpy(), loader.load(data, JPEG, shrink=shrink, access="sequential").numpy())
 
 
 def test_decode_whole_refuses_a_header_of_another_size() -> None:

@@ -119,9 +119,10 @@ def _load_png_entry(blob: bytes, *, max_pixels: int) -> pyvips.Image:
     width, height = int.from_bytes(blob[16:20], "big"), int.from_bytes(blob[20:24], "big")
     check_size(width, height, max_pixels)
     try:
-        # As a PNG source is: grey stays grey and 16 bits stay 16 (imgproxy's icoload hands the
-        # entry to pngload as it is).  Decode now: a broken PNG must fail here, not later.
-        image = pyvips.Image.pngload_buffer(blob, fail_on="error").copy_memory()
+        # As a PNG source is: grey stays grey, 16 bits stay 16 and damaged pixel data is tolerated
+        # (imgproxy's icoload hands the entry to pngload as it is).  Decode now: a PNG whose
+        # header or stream can't be read must fail here, not later.
+        image = pyvips.Image.pngload_buffer(blob).copy_memory()
     except pyvips.Error as exc:
         raise ImageDecodeError("invalid PNG icon") from exc
     return image

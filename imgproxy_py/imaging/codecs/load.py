@@ -111,14 +111,15 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
             return _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
                                                thumbnail=thumbnail, shrink=shrink, header_only=header_only,
                                                no_background=no_background)
+        # No ``fail_on``: libvips' default tolerance, as imgproxy loads.  A JPEG, PNG or GIF cut
+        # short (an upload that broke off) renders what it holds, the rest filled as libvips does;
+        # a file whose header or structure can't be read still fails below.
         options: dict[str, Any] = {"access": access, **_shrink_options(spec.shrink_on_load, shrink)}
         if spec.loader == "heifload" and thumbnail:
             options["thumbnail"] = True
         if spec.multi_page:
             options["page"] = page
             options["n"] = pages
-        if not spec.vector:
-            options["fail_on"] = "error"
         if fmt in unlimited:
             options["unlimited"] = True
         # From a memory source, not a *_buffer call: pyvips copies blob arguments, which for a
