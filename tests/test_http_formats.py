@@ -155,6 +155,23 @@ def test_svg_is_sanitized_and_passed_through(client: httpx.Client, server: AppSe
     assert img(40, 20)[0] > 200
 
 
+@pytest.mark.parametrize(("size", "pixels"), [("60", 60), ("60px", 60), ("45pt", 60), ("1in", 96), ("2.54cm", 96)])
+def test_svg_renders_at_96_dpi(client: httpx.Client, server: AppServer, origin: Origin, size: str,
+                               pixels: int) -> None:
+    # imgproxy 4 renders SVGs at the W3C's 96 dpi: pixel sizes as they are, an inch 96 px, a point
+    # 4/3 px (imgproxy 3 and libvips' default: 72 dpi, an inch 72 px).  /info reads the same size.
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">'
+           '<rect width="100%" height="50%" fill="red"/></svg>').encode()
+    url = origin.add(f"/formats/dpi-{size}.svg", svg)
+    img = decode(client.get(f"{server.base}/unsafe/plain/{url}@png").content)
+    assert (img.width, img.height) == (pixels, pixels)
+    assert img(pixels // 2, pixels // 4)[0] > 200 and img(pixels // 2, pixels * 3 // 4)[3] == 0
+    doubled = decode(client.get(f"{server.base}/unsafe/rs:fit:0:0/dpr:2/plain/{url}@png").content)
+    assert doubled.width == 2 * pixels  # a vector source enlarges on load
+    info = client.get(f"{server.base}/info/unsafe/plain/{url}").json()
+    assert (info["width"], info["height"]) == (pixels, pixels)
+
+
 def test_svg_animations_cannot_make_a_link_a_script(client: httpx.Client, server: AppServer, origin: Origin) -> None:
     """SMIL that sets a link's href later, a tab inside "javascript:" (browsers ignore it) and a
     script URL in a values list are removed; other animations stay."""

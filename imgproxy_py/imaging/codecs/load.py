@@ -66,6 +66,9 @@ def detect_format(data: bytes, svg_check_bytes: int = SVG_CHECK_BYTES) -> ImageF
     return fmt
 
 
+SVG_DPI = 96.0
+
+
 def _shrink_options(kind: ShrinkOnLoad, shrink: float) -> dict[str, Any]:
     """The loader's arguments that make it skip detail: JPEG's DCT factor, WebP's and SVG's scale."""
     if kind is ShrinkOnLoad.FACTOR and shrink > 1:
@@ -73,8 +76,11 @@ def _shrink_options(kind: ShrinkOnLoad, shrink: float) -> dict[str, Any]:
     if kind is ShrinkOnLoad.SCALE and shrink > 1:
         return {"scale": 1.0 / shrink}
     if kind is ShrinkOnLoad.VECTOR:
-        # Rendered at the scale asked for, enlarging too.
-        return {"scale": 1.0 / shrink if shrink > 0 else 1.0}
+        # Rendered at the scale asked for, enlarging too, at imgproxy 4's 96 dpi (the W3C's: an
+        # inch is 96 px, a point 4/3 px).  libvips multiplies every size by dpi / 72, so the scale
+        # takes that back: px-sized SVGs keep their size, physical units grow by 4/3.
+        scale = 1.0 / shrink if shrink > 0 else 1.0
+        return {"scale": scale * 72.0 / SVG_DPI, "dpi": SVG_DPI}
     return {}
 
 
