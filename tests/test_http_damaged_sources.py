@@ -95,7 +95,8 @@ def test_a_damaged_png_stream_renders(client: httpx.Client, server: AppServer) -
     # Pillow's test file with a corrupt zlib stream in its IDAT: libpng decodes up to the damage.
     response = client.get(f"{server.base}/unsafe/rs:fit:64:64/f:png/plain/local:///core/broken_data_stream.png")
     assert response.status_code == 200
-    assert (decode(response.content).width, decode(response.content).height) == (64, 64)
+    result = decode(response.content)
+    assert (result.width, result.height) == (64, 64)
 
 
 def test_info_reads_a_cut_file(client: httpx.Client, server: AppServer, damaged: Origin) -> None:

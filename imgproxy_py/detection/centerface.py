@@ -106,13 +106,12 @@ class CenterFace:
         side = self.canvas_side or 32
         return np.full((side, side, 3), PAD_FILL, np.uint8)
 
-    def _fitted(self, letterbox: Letterbox) -> Letterbox:
+    def letterbox(self, width: int, height: int, net_size: int = 0) -> Letterbox:
+        """The main pass's letterbox, or the one of ``net_size``; on CUDA in the one canvas."""
+        letterbox = stride_letterbox(width, height, net_size or self.net_size)
         if not self.canvas_side:
             return letterbox
         return replace(letterbox, width=self.canvas_side, height=self.canvas_side)
-
-    def letterbox(self, width: int, height: int) -> Letterbox:
-        return self._fitted(stride_letterbox(width, height, self.net_size))
 
     def detect_all(self, width: int, height: int, canvas: Callable[[Letterbox], UInt8Array]) -> RawFaces:
         """Faces in a ``width`` x ``height`` picture, in its pixels: the main pass and, when
@@ -121,7 +120,7 @@ class CenterFace:
         main = self.letterbox(width, height)
         found = [self._in_source(self.detect(canvas(main)), main)]
         if self.coarse_net_size:
-            coarse = self._fitted(stride_letterbox(width, height, self.coarse_net_size))
+            coarse = self.letterbox(width, height, self.coarse_net_size)
             faces = self._in_source(self.detect(canvas(coarse)), coarse)
             large = (faces.boxes[:, 3] - faces.boxes[:, 1]) * main.scale >= LARGE_FACE
             found.append(RawFaces(faces.boxes[large], faces.scores[large], faces.landmarks[large]))

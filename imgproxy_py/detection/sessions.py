@@ -232,7 +232,7 @@ def open_session(model: Path, *, threads: int, providers: Sequence[str] | None, 
         # CUDA's libraries missing) and only warns; a setting that names no CPU means the GPU.
         raise RuntimeError(f"{chosen[0]} could not start (onnxruntime fell back to {', '.join(running)}); "
                            "add cpu to IMGPROXY_DETECTION_PROVIDERS to allow that")
-    logger.info("detection model %s runs on %s", model.name, ", ".join(session.get_providers()))
+    logger.info("detection model %s runs on %s", model.name, ", ".join(running))
     return StreamLimitedSession(session, streams, slots)
 
 
