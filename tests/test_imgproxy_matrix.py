@@ -1,7 +1,7 @@
 """imgproxy's format matrix (``integration_test/matrix_test.go``, imgproxy v4 commit eef3b312,
 Apache-2.0): every file of its ``testdata/test-images`` converted to every format with no other
 option (``/plain/local:///<folder>/<file>@<format>``), each result's perceptual hash
-(``tests/imgproxy_dct_hash.py``) compared with the one imgproxy's test stores
+(``tests/imgproxy_test_hashes.py``) compared with the one imgproxy's test stores
 (``tests/assets/imgproxy/test-hashes/TestMatrix``, verbatim).
 
 ``test-images`` is a separate repository without a licence, so it is not carried here: the matrix
@@ -22,7 +22,7 @@ import pytest
 import pyvips
 
 from tests.conftest import ASSETS, asset
-from tests.imgproxy_dct_hash import dct_hash, distance, read_hash
+from tests.imgproxy_test_hashes import dct_hash, distance, read_hash
 from tests.servers import AppServer
 
 TEST_IMAGES = os.environ.get("TEST_IMAGES_PATH", "")

@@ -13,7 +13,6 @@ by design."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 
@@ -21,18 +20,10 @@ import httpx
 import pytest
 import pyvips
 
+from tests.imgproxy_test_hashes import pixel_digest
 from tests.servers import ASSETS, AppServer
 
 CASES = json.loads((ASSETS / "imgproxy" / "pixel_hashes.json").read_text())
-
-
-def pixel_digest(body: bytes) -> str:
-    """imgproxy's ``HashTypeSHA256``: the pixels as 8-bit sRGB plus alpha (255 when there is
-    none), row by row."""
-    img = pyvips.Image.new_from_buffer(body, "").colourspace("srgb")
-    if not img.hasalpha():
-        img = img.addalpha()
-    return hashlib.sha256(img.write_to_memory()).hexdigest()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ Not ported: ``BenchmarkSvgProcessing`` (a benchmark, over the svgo test suite).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -25,10 +24,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import pyvips
 
 from imgproxy_py.errors import UnprocessableImageError
 from imgproxy_py.imaging.codecs.load import prepare_svg
+from tests.imgproxy_test_hashes import pixel_digest
 from tests.servers import ASSETS, AppServer
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -193,15 +192,6 @@ def test_is_safe_image_href(value: str, safe: bool) -> None:  # TestIsSafeHref (
 def test_undefined_entity_href_never_passes() -> None:  # TestIsSafeHref/named entity colon, what ours does
     with pytest.raises(UnprocessableImageError):
         href_kept("a", "href", "javascript&colon;alert(1)")
-
-
-def pixel_digest(body: bytes) -> str:
-    """imgproxy's ``HashTypeSHA256`` (``testutil``): the SHA-256 of the rendered pixels as 8-bit
-    sRGB plus alpha."""
-    img = pyvips.Image.new_from_buffer(body, "").colourspace("srgb")
-    if not img.hasalpha():
-        img = img.addalpha()
-    return hashlib.sha256(img.write_to_memory()).hexdigest()
 
 
 def served_unchanged_in_pixels(server: AppServer, client: httpx.Client, root: Path, relative: str) -> str:
