@@ -1,10 +1,11 @@
-"""What goes to an http(s) origin and back: custom and passed-through headers, cookies,
-the User-Agent, keep-alive."""
+"""What goes to an http(s) origin and back: custom and passed-through headers, cookies (and the
+origin's own, kept for one download), the User-Agent, keep-alive."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from http.cookiejar import Cookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -12,8 +13,9 @@ import pytest
 
 from imgproxy_py import __version__
 from imgproxy_py.config import load_config, read_config
+from imgproxy_py.sources.cookies import FetchCookieJar, fetch_cookies
 from tests.conftest import asset
-from tests.servers import AppServer, Origin
+from tests.servers import AppServer, Origin, OriginResponse
 
 JPEG = asset("hopper.jpg").read_bytes()
 
@@ -93,6 +95,65 @@ def test_forwarded_host_scopes_the_cookies(client: httpx.Client, origin: Origin,
     client.get(f"{server.base}/unsafe/w:10/plain/{url}",
                headers={"Cookie": "a=1", "X-Forwarded-Host": "cdn.example.com"})
     assert "cookie" not in sent_headers(origin, "/cookie/fwd.jpg")
+
+
+def test_an_origins_cookies_never_reach_another_request(client: httpx.Client, origin: Origin,
+                                                        start_server: Callable[..., AppServer]) -> None:
+    """A cookie the origin sets while serving one visitor's image (here a session it refreshes
+    from the visitor's passed-through cookie) is not sent with anyone's next request."""
+    server = start_server(IMGPROXY_COOKIE_PASSTHROUGH="true")
+    url = origin.add("/jar/private.jpg", JPEG, headers={"Set-Cookie": "session=visitor-a-refreshed; Path=/"})
+    response = client.get(f"{server.base}/unsafe/w:10/plain/{url}", headers={"Cookie": "session=visitor-a"})
+    assert response.status_code == 200
+    assert sent_headers(origin, "/jar/private.jpg")["cookie"] == "session=visitor-a"
+    for path in ("/jar/private.jpg", "/jar/other.jpg"):  # another visitor, with no cookie
+        url = origin.add(path, JPEG)
+        assert client.get(f"{server.base}/unsafe/w:11/plain/{url}").status_code == 200
+        assert "cookie" not in sent_headers(origin, path)
+
+
+def test_a_cookie_set_by_a_redirect_is_sent_on_its_next_hop(client: httpx.Client, origin: Origin,
+                                                            start_server: Callable[..., AppServer]) -> None:
+    """An origin's "cookie challenge": a redirect that sets a cookie and wants it back, as
+    imgproxy's per-download jar passes it; the next request has to pass it again."""
+    def challenge(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        if "passed=1" in (handler.headers.get("Cookie") or ""):
+            return OriginResponse(200, JPEG)
+        return OriginResponse(302, b"", {"Location": "/jar/challenge.jpg", "Set-Cookie": "passed=1; Path=/"})
+
+    origin.routes["/jar/challenge.jpg"] = challenge
+    server = start_server()
+    for width, requests in ((10, 2), (11, 4)):
+        response = client.get(f"{server.base}/unsafe/w:{width}/plain/{origin.url('/jar/challenge.jpg')}")
+        assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+        assert origin.count("/jar/challenge.jpg") == requests
+
+
+def test_no_content_negotiation_is_asked_of_the_origin(client: httpx.Client, origin: Origin,
+                                                       start_server: Callable[..., AppServer]) -> None:
+    """As imgproxy's fetcher: no Accept-Encoding (images are compressed already) and no Accept."""
+    server = start_server()
+    url = origin.add("/hdr/plain.jpg", JPEG)
+    assert client.get(f"{server.base}/unsafe/w:10/plain/{url}").status_code == 200
+    sent = sent_headers(origin, "/hdr/plain.jpg")
+    assert "accept-encoding" not in sent and "accept" not in sent
+
+
+def test_cookies_set_outside_a_fetch_are_not_kept() -> None:
+    jar = FetchCookieJar()
+    with fetch_cookies():
+        jar.set_cookie(make_cookie("a", "1"))
+        assert [c.name for c in jar] == ["a"] and len(jar) == 1
+    assert len(jar) == 0
+    jar.set_cookie(make_cookie("b", "2"))  # a store's client: no fetch context
+    assert list(jar) == []
+    with fetch_cookies():
+        assert list(jar) == []
+
+
+def make_cookie(name: str, value: str) -> Cookie:
+    return Cookie(0, name, value, None, False, "127.0.0.1", False, False, "/", True, False, None, False, None,
+                  None, {})
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from imgproxy_py.errors import (
 )
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.cookies import FetchCookieJar
 from imgproxy_py.sources.http import download_errors, origin_status_error, read_response
 
 
@@ -62,7 +63,8 @@ def store_client(fetch: FetchConfig) -> httpx.AsyncClient:
                           keepalive_expiry=keepalive or None)
     return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(fetch.download_timeout),
                              headers={"User-Agent": fetch.user_agent}, follow_redirects=False,
-                             verify=not fetch.ignore_ssl_verification)
+                             verify=not fetch.ignore_ssl_verification,
+                             cookies=FetchCookieJar())  # a store's cookies are not kept
 
 
 async def download(client: httpx.AsyncClient, source_url: str, request_url: str, headers: dict[str, str],

@@ -2,7 +2,7 @@
 
 Every address a host resolves to is checked against the address policy (loopback, link-local,
 private) before connecting, on every hop of a redirect, so DNS cannot point a source at the
-inside of the network.  Cloud-store backends that speak HTTP reuse this client.
+inside of the network.  Cookies an origin sets last for one fetch (``sources.cookies``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from imgproxy_py.security.addresses import AddressPolicy
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
 from imgproxy_py.sources.config import FetchConfig
+from imgproxy_py.sources.cookies import FetchCookieJar, fetch_cookies
 
 
 class _CheckedBackend(httpcore.AsyncNetworkBackend):
@@ -95,7 +96,12 @@ class HttpBackend:
             max_redirects=fetch.max_redirects,
             headers={"User-Agent": fetch.user_agent},
             timeout=httpx.Timeout(fetch.download_timeout),
+            cookies=FetchCookieJar(),
         )
+        # As imgproxy's fetcher: no Accept, and no Accept-Encoding (images are compressed
+        # already; an origin that gzips anyway is still decoded), where httpx sends both.
+        for name in ("Accept", "Accept-Encoding"):
+            del self.client.headers[name]
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -104,7 +110,7 @@ class HttpBackend:
                     forwarded: dict[str, str] | None = None) -> SourceImage:
         """``forwarded``: the client's headers and cookies that go to this origin."""
         headers = self._headers(url, {**conditional.headers(), **(forwarded or {})})
-        with download_errors(url):
+        with download_errors(url), fetch_cookies():
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)
                 return await read_response(url, response, limit)
@@ -112,7 +118,8 @@ class HttpBackend:
     async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
         """The origin's answer to a GET with ``headers`` (the client's own among them), whatever
         its status, its body not read yet: the caller streams it (``raw``) and closes it."""
-        return await open_answer(self.client, url, url, self._headers(url, headers))
+        with fetch_cookies():
+            return await open_answer(self.client, url, url, self._headers(url, headers))
 
     def _headers(self, url: str, given: dict[str, str]) -> dict[str, str]:
         _check_http_url(url)
