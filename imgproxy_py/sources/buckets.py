@@ -21,6 +21,7 @@ from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.cookies import FetchCookieJar
 from imgproxy_py.sources.http import download_errors, origin_status_error, read_response
+from imgproxy_py.sources.proxies import ProxyRouter
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,12 @@ def store_client(fetch: FetchConfig) -> httpx.AsyncClient:
     keepalive = fetch.client_keep_alive_timeout
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=64 if keepalive > 0 else 0,
                           keepalive_expiry=keepalive or None)
-    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(fetch.download_timeout),
-                             headers={"User-Agent": fetch.user_agent}, follow_redirects=False,
-                             verify=not fetch.ignore_ssl_verification,
+    verify = not fetch.ignore_ssl_verification
+    # The environment's proxies as the origins' (imgproxy's cloud SDKs take them from it too).
+    transport = ProxyRouter(fetch.proxies, httpx.AsyncHTTPTransport(verify=verify, limits=limits),
+                            lambda proxy: httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy))
+    return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(fetch.download_timeout),
+                             headers={"User-Agent": fetch.user_agent}, follow_redirects=False, trust_env=False,
                              cookies=FetchCookieJar())  # a store's cookies are not kept
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from imgproxy_py import __version__
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.sources.origin_headers import OriginHeadersConfig
+from imgproxy_py.sources.proxies import ProxySettings
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class FetchConfig:
     client_keep_alive_timeout: float = 90.0  # 0: no keep-alive
     source_url_query_separator: str = "?"  # for s3://, gs://, abs://; "": no query
     origin_headers: OriginHeadersConfig = field(default_factory=OriginHeadersConfig)
+    proxies: ProxySettings = field(default_factory=ProxySettings)  # HTTP(S)_PROXY, NO_PROXY
 
     @staticmethod
     def from_env(r: EnvReader) -> FetchConfig:
@@ -39,4 +41,5 @@ class FetchConfig:
             # not stripped: a blank value turns query extraction off
             source_url_query_separator=r.env.get("IMGPROXY_SOURCE_URL_QUERY_SEPARATOR", "?"),
             origin_headers=OriginHeadersConfig.from_env(r),
+            proxies=ProxySettings.from_env(r),
         )

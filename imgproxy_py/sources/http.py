@@ -2,7 +2,8 @@
 
 Every address a host resolves to is checked against the address policy (loopback, link-local,
 private) before connecting, on every hop of a redirect, so DNS cannot point a source at the
-inside of the network.  Cookies an origin sets last for one fetch (``sources.cookies``).
+inside of the network.  Cookies an origin sets last for one fetch (``sources.cookies``); a
+proxy from ``HTTP(S)_PROXY`` is used as imgproxy uses it (``sources.proxies``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.cookies import FetchCookieJar, fetch_cookies
+from imgproxy_py.sources.proxies import ProxyRouter
 
 
 class _CheckedBackend(httpcore.AsyncNetworkBackend):
@@ -68,15 +70,24 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-def _transport(policy: AddressPolicy, verify: bool, keepalive: float) -> httpx.AsyncHTTPTransport:
+def _transport(policy: AddressPolicy, verify: bool, keepalive: float, proxy: str = "") -> httpx.AsyncHTTPTransport:
+    """A transport whose every connection is address-checked: to the origin, or through
+    ``proxy`` to the proxy (what imgproxy's dialer checks too)."""
     transport = httpx.AsyncHTTPTransport(verify=verify)
     ssl_context = ssl.create_default_context() if verify else ssl._create_unverified_context()
+    # IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT: how long an idle connection is kept; 0: none kept
+    pool: dict[str, Any] = {"ssl_context": ssl_context, "max_connections": 256,
+                            "max_keepalive_connections": 64 if keepalive > 0 else 0,
+                            "keepalive_expiry": keepalive or None, "network_backend": _CheckedBackend(policy)}
     # httpx does not take a network backend; swap its pool for one that has ours.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context, max_connections=256,
-        # IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT: how long an idle connection is kept; 0: none kept
-        max_keepalive_connections=64 if keepalive > 0 else 0, keepalive_expiry=keepalive or None,
-        network_backend=_CheckedBackend(policy))
+    if not proxy:
+        transport._pool = httpcore.AsyncConnectionPool(**pool)
+        return transport
+    via = httpx.Proxy(proxy)
+    transport._pool = httpcore.AsyncHTTPProxy(
+        proxy_url=httpcore.URL(scheme=via.url.raw_scheme, host=via.url.raw_host, port=via.url.port,
+                               target=via.url.raw_path),
+        proxy_auth=via.raw_auth, proxy_headers=via.headers.raw, **pool)
     return transport
 
 
@@ -90,8 +101,10 @@ class HttpBackend:
         self.extra_headers: dict[str, str] = dict(fetch.origin_headers.custom_request_headers)
         # Adds the request's trace headers (IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL).
         self.trace_headers: Callable[[dict[str, str]], None] | None = None
+        verify, keepalive = not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout
         self.client = httpx.AsyncClient(
-            transport=_transport(self.policy, not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout),
+            transport=ProxyRouter(fetch.proxies, _transport(self.policy, verify, keepalive),
+                                  lambda proxy: _transport(self.policy, verify, keepalive, proxy)),
             follow_redirects=True,
             max_redirects=fetch.max_redirects,
             headers={"User-Agent": fetch.user_agent},
