@@ -184,7 +184,8 @@ def health(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -
     transport = httpx.HTTPTransport(uds=address.path) if address.network == "unix" else None
     url = address.local_base_url() + "/health"  # answered at the root, whatever the path prefix
     try:
-        with httpx.Client(transport=transport, timeout=args.timeout) as client:
+        # This host's own server: never through HTTP_PROXY (httpx would send loopback to it).
+        with httpx.Client(transport=transport, timeout=args.timeout, trust_env=False) as client:
             status = client.get(url).status_code
     except httpx.HTTPError as exc:
         print(f"imgproxy-py health: {address.where}: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -14,6 +15,11 @@ import pytest
 import pyvips
 
 from tests.servers import ASSETS, AppServer, Origin
+
+# The suite's clients talk to servers on loopback; httpx would send them through an egress proxy
+# a CI machine sets (HTTP_PROXY), where the server under test keeps loopback direct on its own.
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = ",".join(filter(None, (os.environ.get(_name, ""), "127.0.0.1", "localhost", "::1")))
 
 BASE_ENV = {
     "IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true",

@@ -124,5 +124,7 @@ def test_every_route_is_under_the_path_prefix() -> None:
         assert httpx.get(f"{node.base}/imgx{sign(IMAGE, KEY, SALT)}", timeout=30).status_code == 403
         env = {"IMGPROXY_BIND": f"127.0.0.1:{node.port}", "IMGPROXY_PATH_PREFIX": "/img"}
         assert health(env).returncode == 0
+        # An egress proxy in the environment (here one that is down) is not asked about this host.
+        assert health({**env, "HTTP_PROXY": f"http://127.0.0.1:{free_port()}"}).returncode == 0
     finally:
         node.stop()
