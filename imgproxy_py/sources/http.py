@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import certifi
 import httpcore
 import httpx
 
@@ -74,7 +76,7 @@ def _transport(policy: AddressPolicy, verify: bool, keepalive: float, proxy: str
     """A transport whose every connection is address-checked: to the origin, or through
     ``proxy`` to the proxy (what imgproxy's dialer checks too)."""
     transport = httpx.AsyncHTTPTransport(verify=verify)
-    ssl_context = ssl.create_default_context() if verify else ssl._create_unverified_context()
+    ssl_context = trust_store() if verify else ssl._create_unverified_context()
     # IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT: how long an idle connection is kept; 0: none kept
     pool: dict[str, Any] = {"ssl_context": ssl_context, "max_connections": 256,
                             "max_keepalive_connections": 64 if keepalive > 0 else 0,
@@ -89,6 +91,19 @@ def _transport(policy: AddressPolicy, verify: bool, keepalive: float, proxy: str
                                target=via.url.raw_path),
         proxy_auth=via.raw_auth, proxy_headers=via.headers.raw, **pool)
     return transport
+
+
+def trust_store() -> ssl.SSLContext:
+    """The system's certificate authorities, as Go's crypto/x509 reads them for imgproxy
+    (``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` included), so an origin signed by a company's own CA
+    installed on the host verifies; where the system offers none (Python.org's macOS builds until
+    their certificates are installed), certifi's bundle, httpx's own default."""
+    context = ssl.create_default_context()
+    paths = ssl.get_default_verify_paths()
+    has_directory = bool(paths.capath) and any(os.scandir(paths.capath))
+    if not context.cert_store_stats()["x509_ca"] and not has_directory:
+        context.load_verify_locations(certifi.where())
+    return context
 
 
 class HttpBackend:
