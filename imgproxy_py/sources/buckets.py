@@ -8,6 +8,7 @@ imgproxy's status rules, and the backend that stands in for a store whose extra 
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 import httpx
@@ -20,7 +21,7 @@ from imgproxy_py.errors import (
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.cookies import FetchCookieJar
-from imgproxy_py.sources.http import download_errors, origin_status_error, read_response
+from imgproxy_py.sources.http import download_errors, origin_status_error, read_response, trust_store
 from imgproxy_py.sources.proxies import ProxyRouter
 
 
@@ -62,8 +63,9 @@ def store_client(fetch: FetchConfig) -> httpx.AsyncClient:
     keepalive = fetch.client_keep_alive_timeout
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=64 if keepalive > 0 else 0,
                           keepalive_expiry=keepalive or None)
-    verify = not fetch.ignore_ssl_verification
-    # The environment's proxies as the origins' (imgproxy's cloud SDKs take them from it too).
+    # The host's certificate authorities and the environment's proxies, as the origins' (imgproxy's
+    # cloud SDKs take both from the system too).
+    verify: ssl.SSLContext | bool = False if fetch.ignore_ssl_verification else trust_store()
     transport = ProxyRouter(fetch.proxies, httpx.AsyncHTTPTransport(verify=verify, limits=limits),
                             lambda proxy: httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy))
     return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(fetch.download_timeout),
