@@ -203,6 +203,51 @@ def keepalive_origin() -> Iterator[tuple[str, list[int]]]:
     server.server_close()
 
 
+@pytest.fixture
+def dropping_origin() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP/1.1 origin that answers the first request of each connection and keeps it open,
+    then drops it unanswered when a second request comes on it (an idle timeout that struck just
+    as the connection was reused).  It records "answered" and "dropped"."""
+    events: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        answered = False
+
+        def do_GET(self) -> None:
+            if self.answered:
+                events.append("dropped")
+                self.close_connection = True
+                return
+            self.answered = True
+            events.append("answered")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(JPEG)))
+            self.end_headers()
+            self.wfile.write(JPEG)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/d.jpg", events
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_connection_dropped_before_its_answer_is_retried(client: httpx.Client,
+                                                           start_server: Callable[..., AppServer],
+                                                           dropping_origin: tuple[str, list[str]]) -> None:
+    """As Go's transport retries an idempotent request for imgproxy: once, on a new connection."""
+    server = start_server()
+    url, events = dropping_origin
+    for width in (10, 11):
+        assert client.get(f"{server.base}/unsafe/w:{width}/plain/{url}").status_code == 200
+    assert events == ["answered", "dropped", "answered"]
+
+
 @pytest.mark.parametrize(("timeout", "expected"), [("90", 1), ("0", 3)])
 def test_client_keep_alive_timeout(client: httpx.Client, start_server: Callable[..., AppServer],
                                    keepalive_origin: tuple[str, list[int]], timeout: str, expected: int) -> None:

@@ -21,7 +21,13 @@ from imgproxy_py.errors import (
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.cookies import FetchCookieJar
-from imgproxy_py.sources.http import download_errors, origin_status_error, read_response, trust_store
+from imgproxy_py.sources.http import (
+    RetryDroppedConnection,
+    download_errors,
+    origin_status_error,
+    read_response,
+    trust_store,
+)
 from imgproxy_py.sources.proxies import ProxyRouter
 
 
@@ -66,8 +72,9 @@ def store_client(fetch: FetchConfig) -> httpx.AsyncClient:
     # The host's certificate authorities and the environment's proxies, as the origins' (imgproxy's
     # cloud SDKs take both from the system too).
     verify: ssl.SSLContext | bool = False if fetch.ignore_ssl_verification else trust_store()
-    transport = ProxyRouter(fetch.proxies, httpx.AsyncHTTPTransport(verify=verify, limits=limits),
-                            lambda proxy: httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy))
+    transport = RetryDroppedConnection(ProxyRouter(
+        fetch.proxies, httpx.AsyncHTTPTransport(verify=verify, limits=limits),
+        lambda proxy: httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)))
     return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(fetch.download_timeout),
                              headers={"User-Agent": fetch.user_agent}, follow_redirects=False, trust_env=False,
                              cookies=FetchCookieJar())  # a store's cookies are not kept

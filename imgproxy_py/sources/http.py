@@ -93,6 +93,26 @@ def _transport(policy: AddressPolicy, verify: bool, keepalive: float, proxy: str
     return transport
 
 
+class RetryDroppedConnection(httpx.AsyncBaseTransport):
+    """Sends a GET once more when the server closed its connection before answering, as Go's
+    transport does for imgproxy: a kept-alive connection the server dropped just as it was
+    reused (an origin's idle timeout shorter than ours) would otherwise fail a good image."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self.inner.handle_async_request(request)
+        except httpx.RemoteProtocolError:  # before any answer: a response's body is read later
+            if request.method not in ("GET", "HEAD"):
+                raise
+            return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def trust_store() -> ssl.SSLContext:
     """The system's certificate authorities, as Go's crypto/x509 reads them for imgproxy
     (``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` included), so an origin signed by a company's own CA
@@ -118,8 +138,9 @@ class HttpBackend:
         self.trace_headers: Callable[[dict[str, str]], None] | None = None
         verify, keepalive = not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout
         self.client = httpx.AsyncClient(
-            transport=ProxyRouter(fetch.proxies, _transport(self.policy, verify, keepalive),
-                                  lambda proxy: _transport(self.policy, verify, keepalive, proxy)),
+            transport=RetryDroppedConnection(ProxyRouter(
+                fetch.proxies, _transport(self.policy, verify, keepalive),
+                lambda proxy: _transport(self.policy, verify, keepalive, proxy))),
             follow_redirects=True,
             max_redirects=fetch.max_redirects,
             headers={"User-Agent": fetch.user_agent},
