@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("imgproxy_py")
 
+# A request's line and headers may take what imgproxy's Go server allows (MaxHeaderBytes, 1 MiB,
+# plus the 4 KiB it adds): uvicorn's h11 stops at 16 KiB received in pieces, which large cookies
+# passed through to origins (IMGPROXY_COOKIE_PASSTHROUGH) can exceed.
+MAX_REQUEST_HEAD = (1 << 20) + 4096
+
 SERVE_HELP = """\
 Runs the server. Every setting is an IMGPROXY_* environment variable with imgproxy's name
 and default; the key ones:
@@ -165,7 +170,7 @@ def _serve_process(config: Config, sock: socket.socket | None, problems: list[st
         app, http=protocol, log_config=None, access_log=False,
         timeout_graceful_shutdown=int(config.server.graceful_stop_timeout),
         limit_concurrency=config.server.max_clients or None, server_header=False,
-        timeout_keep_alive=config.http.keep_alive_timeout))
+        timeout_keep_alive=config.http.keep_alive_timeout, h11_max_incomplete_event_size=MAX_REQUEST_HEAD))
     server.run(sockets=[sock])
     return 0
 

@@ -84,6 +84,21 @@ def test_keep_alive_timeout_closes_idle_connections() -> None:
         node.stop()
 
 
+def test_a_large_request_head_is_read_as_imgproxys_server_reads_it() -> None:
+    """Up to Go's MaxHeaderBytes (1 MiB): a 300 KB cookie, which arrives in many pieces, makes a
+    request (uvicorn's h11 refused anything past 16 KiB in pieces); a 2 MB one is refused."""
+    node = Node({})
+    try:
+        node.wait_ready()
+        with httpx.Client(timeout=30) as client:
+            url = f"{node.base}/unsafe/rs:fit:20:20/plain/local:///core/hopper.jpg"
+            response = client.get(url, headers={"Cookie": "session=" + "x" * 300_000})
+            assert response.status_code == 200 and decode(response.content).width == 20
+            assert client.get(url, headers={"Cookie": "session=" + "x" * 2_000_000}).status_code == 400
+    finally:
+        node.stop()
+
+
 def test_return_attachment_by_default(client: httpx.Client, start_server: Callable[..., AppServer]) -> None:
     server = start_server(IMGPROXY_RETURN_ATTACHMENT="true")
     default = client.get(f"{server.base}/unsafe/rs:fit:32:32/plain/local:///core/hopper.jpg")
