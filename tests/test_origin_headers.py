@@ -129,6 +129,28 @@ def test_a_cookie_set_by_a_redirect_is_sent_on_its_next_hop(client: httpx.Client
         assert origin.count("/jar/challenge.jpg") == requests
 
 
+def test_passed_through_cookies_follow_a_redirect_on_the_same_host_only(
+        client: httpx.Client, origin: Origin, start_server: Callable[..., AppServer]) -> None:
+    """As Go's client for imgproxy: the first request's Cookie goes on to a redirect's target on
+    the same host (httpx drops it on every redirect), and not to another host."""
+    def members_only(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        allowed = "session=s1" in (handler.headers.get("Cookie") or "")
+        return OriginResponse(200, JPEG) if allowed else OriginResponse(403, b"members only")
+
+    origin.routes["/jar/members/photo-v2.jpg"] = members_only
+    here = origin.add("/jar/members/photo.jpg", b"", status=302, headers={"Location": "/jar/members/photo-v2.jpg"})
+    away = origin.add("/jar/members/away.jpg", b"", status=302,
+                      headers={"Location": f"http://localhost:{origin.port}/jar/members/photo-v2.jpg"})
+    server = start_server(IMGPROXY_COOKIE_PASSTHROUGH_ALL="true", IMGPROXY_COOKIE_PASSTHROUGH="true")
+    response = client.get(f"{server.base}/unsafe/w:10/plain/{here}", headers={"Cookie": "session=s1; theme=dark"})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    assert sent_headers(origin, "/jar/members/photo-v2.jpg")["cookie"] in ("session=s1; theme=dark",
+                                                                          "theme=dark; session=s1")
+    response = client.get(f"{server.base}/unsafe/w:11/plain/{away}", headers={"Cookie": "session=s1"})
+    assert response.status_code == 403
+    assert "cookie" not in sent_headers(origin, "/jar/members/photo-v2.jpg")
+
+
 def test_no_content_negotiation_is_asked_of_the_origin(client: httpx.Client, origin: Origin,
                                                        start_server: Callable[..., AppServer]) -> None:
     """As imgproxy's fetcher: no Accept-Encoding (images are compressed already) and no Accept."""

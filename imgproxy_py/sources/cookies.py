@@ -6,16 +6,20 @@ client, shared by every request the process sends, so a cookie an origin set whi
 visitor's image (a session refreshed from a passed-through ``Cookie``, say) would go with every
 later request to that origin, whoever asked.  ``FetchCookieJar`` is the client's jar, and holds
 the cookies of the fetch running in the current context (``fetch_cookies``); outside one, what is
-set is dropped.
+set is dropped.  The first request's own ``Cookie`` (passed through from the client) goes on with
+its redirects to the same host and its subdomains, as Go's client sends it on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Iterator
 from contextvars import ContextVar
 from http.cookiejar import Cookie, CookieJar
 from typing import Any
+
+import httpx
 
 _CURRENT: ContextVar[CookieJar | None] = ContextVar("fetch_cookie_jar", default=None)
 
@@ -50,10 +54,32 @@ class FetchCookieJar(CookieJar):
 
 
 @contextlib.contextmanager
-def fetch_cookies() -> Iterator[None]:
-    """A fresh jar for the fetch (with its redirects) that runs inside."""
-    token = _CURRENT.set(CookieJar())
+def fetch_cookies(url: str = "", cookie_header: str = "") -> Iterator[None]:
+    """A fresh jar for the fetch of ``url`` (with its redirects) that runs inside.
+
+    ``cookie_header``: the ``Cookie`` the first request carries (the client's, passed through,
+    or a custom header).  httpx drops it on a redirect; Go's client, for imgproxy, sends it on
+    to the same host and its subdomains and to no other.  So it goes in the jar for those."""
+    jar = CookieJar()
+    if url and cookie_header:
+        for cookie in _host_cookies(httpx.URL(url).host, cookie_header):
+            jar.set_cookie(cookie)
+    token = _CURRENT.set(jar)
     try:
         yield
     finally:
         _CURRENT.reset(token)
+
+
+def _host_cookies(host: str, header: str) -> Iterator[Cookie]:
+    try:
+        ipaddress.ip_address(host)
+        is_name = False  # an address's cookies are for it alone
+    except ValueError:
+        is_name = True
+    domain = "." + host if is_name else host
+    for item in header.split(";"):
+        name, equals, value = item.strip().partition("=")
+        if equals and name:
+            yield Cookie(0, name, value, None, False, domain, is_name, is_name, "/", False, False, None, True,
+                         None, None, {})

@@ -159,7 +159,7 @@ class HttpBackend:
                     forwarded: dict[str, str] | None = None) -> SourceImage:
         """``forwarded``: the client's headers and cookies that go to this origin."""
         headers = self._headers(url, {**conditional.headers(), **(forwarded or {})})
-        with download_errors(url), fetch_cookies():
+        with download_errors(url), fetch_cookies(url, _cookie_header(headers)):
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)
                 return await read_response(url, response, limit)
@@ -167,8 +167,9 @@ class HttpBackend:
     async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
         """The origin's answer to a GET with ``headers`` (the client's own among them), whatever
         its status, its body not read yet: the caller streams it (``raw``) and closes it."""
-        with fetch_cookies():
-            return await open_answer(self.client, url, url, self._headers(url, headers))
+        headers = self._headers(url, headers)
+        with fetch_cookies(url, _cookie_header(headers)):
+            return await open_answer(self.client, url, url, headers)
 
     def _headers(self, url: str, given: dict[str, str]) -> dict[str, str]:
         _check_http_url(url)
@@ -260,6 +261,10 @@ async def open_answer(client: httpx.AsyncClient, source_url: str, request_url: s
     answer as ``download_errors`` raises them, under ``source_url``."""
     with download_errors(source_url):
         return await client.send(client.build_request("GET", request_url, headers=headers), stream=True)
+
+
+def _cookie_header(headers: dict[str, str]) -> str:
+    return next((value for name, value in headers.items() if name.lower() == "cookie"), "")
 
 
 def origin_status_error(url: str, status: int, headers: dict[str, str] | None = None) -> ImgproxyError:
