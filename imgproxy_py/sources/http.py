@@ -1,20 +1,18 @@
 """The ``http``/``https`` backend: one shared httpx client, streamed, bounded and address-checked.
 
-Every address a host resolves to is checked against the address policy (loopback, link-local,
-private) before connecting, on every hop of a redirect, so DNS cannot point a source at the
-inside of the network.  Cookies an origin sets last for one fetch (``sources.cookies``); a
-proxy from ``HTTP(S)_PROXY`` is used as imgproxy uses it (``sources.proxies``).
+Every address a host resolves to is checked against the address policy before connecting, on
+every hop of a redirect, and the addresses are raced as Go dials them (``sources.dialer``).
+Cookies an origin sets last for one fetch (``sources.cookies``); a proxy from ``HTTP(S)_PROXY``
+is used as imgproxy uses it (``sources.proxies``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
-import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import certifi
@@ -35,44 +33,12 @@ from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.cookies import FetchCookieJar, fetch_cookies
+from imgproxy_py.sources.dialer import CheckedDialer, Resolver, system_resolver
 from imgproxy_py.sources.proxies import ProxyRouter
 
 
-class _CheckedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves the host itself, checks every address, then connects to a checked one."""
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self.policy = policy
-        self.inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a host IDNA can't encode
-            raise httpcore.ConnectError(f"can't resolve {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        for address in addresses:
-            self.policy.check(address)  # every address: DNS could answer another one next time
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-        raise httpcore.ConnectError(str(last_error or f"can't connect to {host}"))
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not sources")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-def _transport(policy: AddressPolicy, verify: bool, keepalive: float, proxy: str = "") -> httpx.AsyncHTTPTransport:
+def _transport(policy: AddressPolicy, resolver: Resolver, verify: bool, keepalive: float,
+               proxy: str = "") -> httpx.AsyncHTTPTransport:
     """A transport whose every connection is address-checked: to the origin, or through
     ``proxy`` to the proxy (what imgproxy's dialer checks too)."""
     transport = httpx.AsyncHTTPTransport(verify=verify)
@@ -80,7 +46,8 @@ def _transport(policy: AddressPolicy, verify: bool, keepalive: float, proxy: str
     # IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT: how long an idle connection is kept; 0: none kept
     pool: dict[str, Any] = {"ssl_context": ssl_context, "max_connections": 256,
                             "max_keepalive_connections": 64 if keepalive > 0 else 0,
-                            "keepalive_expiry": keepalive or None, "network_backend": _CheckedBackend(policy)}
+                            "keepalive_expiry": keepalive or None,
+                            "network_backend": CheckedDialer(policy, resolver)}
     # httpx does not take a network backend; swap its pool for one that has ours.
     if not proxy:
         transport._pool = httpcore.AsyncConnectionPool(**pool)
@@ -130,7 +97,7 @@ class HttpBackend:
     schemes: tuple[str, ...] = ("http", "https")
     streams_raw = True
 
-    def __init__(self, fetch: FetchConfig, security: SecurityConfig) -> None:
+    def __init__(self, fetch: FetchConfig, security: SecurityConfig, resolver: Resolver = system_resolver) -> None:
         self.policy = AddressPolicy(security.allow_loopback, security.allow_link_local,
                                     security.allow_private)
         self.extra_headers: dict[str, str] = dict(fetch.origin_headers.custom_request_headers)
@@ -139,8 +106,8 @@ class HttpBackend:
         verify, keepalive = not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout
         self.client = httpx.AsyncClient(
             transport=RetryDroppedConnection(ProxyRouter(
-                fetch.proxies, _transport(self.policy, verify, keepalive),
-                lambda proxy: _transport(self.policy, verify, keepalive, proxy))),
+                fetch.proxies, _transport(self.policy, resolver, verify, keepalive),
+                lambda proxy: _transport(self.policy, resolver, verify, keepalive, proxy))),
             follow_redirects=True,
             max_redirects=fetch.max_redirects,
             headers={"User-Agent": fetch.user_agent},
