@@ -1,11 +1,14 @@
 """Outbound proxies from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``, as imgproxy's fetcher takes
 them from Go's ``http.ProxyFromEnvironment``: the rules (``ProxySettings``), and the server going
-through a real forward proxy on loopback."""
+through a real HTTP forward proxy and a real SOCKS5 proxy on loopback."""
 
 from __future__ import annotations
 
 import base64
 import http.client
+import socket
+import socketserver
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,7 +77,8 @@ def test_proxy_settings_are_read_as_go_reads_them() -> None:
     assert settings(HTTP_PROXY="proxy:3128", http_proxy="http://other:1").http == "http://proxy:3128"
     assert settings(https_proxy="https://secure-proxy:8443", no_proxy="example.com").https == "https://secure-proxy:8443"
     assert settings(no_proxy="*").bypass_all and settings().http == settings().https == ""
-    _, problems = read_config({"HTTPS_PROXY": "socks5://127.0.0.1:1080", "HTTP_PROXY": "http://"})
+    assert settings(HTTPS_PROXY="socks5://127.0.0.1:1080").https == "socks5://127.0.0.1:1080"
+    _, problems = read_config({"HTTPS_PROXY": "ftp://127.0.0.1:21", "HTTP_PROXY": "http://"})
     assert any(p.startswith("HTTPS_PROXY:") for p in problems) and any(p.startswith("HTTP_PROXY:") for p in problems)
 
 
@@ -156,3 +160,71 @@ def test_the_proxys_address_is_checked_as_a_sources(client: httpx.Client, origin
     response = client.get(f"{server.base}/unsafe/w:10/plain/http://images.example.test/proxied/b.jpg")
     assert response.status_code == 404
     assert forward_proxy.requests == []
+
+
+class Socks5Proxy:
+    """A real SOCKS5 proxy on loopback (RFC 1928, with RFC 1929's user and password): it connects
+    every CONNECT to ``upstream``, whatever its host, relays both ways, and records the targets."""
+
+    def __init__(self, upstream_port: int, user: bytes, password: bytes) -> None:
+        self.targets: list[tuple[str, int]] = []
+        self.logins: list[tuple[bytes, bytes]] = []
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                client: socket.socket = self.request
+                _, count = client.recv(2)
+                if 2 not in client.recv(count):  # user/password required
+                    client.sendall(b"\x05\xff")
+                    return
+                client.sendall(b"\x05\x02")
+                _, length = client.recv(2)
+                name = client.recv(length)
+                secret = client.recv(client.recv(1)[0])
+                proxy.logins.append((name, secret))
+                client.sendall(b"\x01\x00" if (name, secret) == (user, password) else b"\x01\x01")
+                _, _connect, _, kind = client.recv(4)
+                if kind == 3:
+                    host = client.recv(client.recv(1)[0]).decode()
+                else:
+                    host = socket.inet_ntop(socket.AF_INET if kind == 1 else socket.AF_INET6,
+                                            client.recv(4 if kind == 1 else 16))
+                (port,) = struct.unpack("!H", client.recv(2))
+                proxy.targets.append((host, port))
+                upstream = socket.create_connection(("127.0.0.1", upstream_port))
+                client.sendall(b"\x05\x00\x00\x01" + bytes(6))
+                relay = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
+                relay.start()
+                pipe(client, upstream)
+                relay.join(10)
+                upstream.close()
+
+        def pipe(source: socket.socket, target: socket.socket) -> None:
+            try:
+                while data := source.recv(65536):
+                    target.sendall(data)
+                target.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"socks5://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_sources_are_fetched_through_a_socks5_proxy(client: httpx.Client, origin: Origin,
+                                                    start_server: Callable[..., AppServer]) -> None:
+    proxy = Socks5Proxy(origin.port, b"img", b"s3cret")
+    try:
+        origin.add("/proxied/socks.jpg", JPEG)
+        server = start_server(HTTP_PROXY=proxy.url.replace("socks5://", "socks5://img:s3cret@"))
+        response = client.get(f"{server.base}/unsafe/rs:fit:64:64/plain/http://images.example.test/proxied/socks.jpg")
+        assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+        assert proxy.targets == [("images.example.test", 80)]  # the proxy resolves the name
+        assert proxy.logins == [(b"img", b"s3cret")]
+        assert origin.count("/proxied/socks.jpg") == 1
+    finally:
+        proxy.server.shutdown()
+        proxy.server.server_close()

@@ -53,10 +53,13 @@ def _transport(policy: AddressPolicy, resolver: Resolver, verify: bool, keepaliv
         transport._pool = httpcore.AsyncConnectionPool(**pool)
         return transport
     via = httpx.Proxy(proxy)
-    transport._pool = httpcore.AsyncHTTPProxy(
-        proxy_url=httpcore.URL(scheme=via.url.raw_scheme, host=via.url.raw_host, port=via.url.port,
-                               target=via.url.raw_path),
-        proxy_auth=via.raw_auth, proxy_headers=via.headers.raw, **pool)
+    proxy_url = httpcore.URL(scheme=via.url.raw_scheme, host=via.url.raw_host, port=via.url.port,
+                             target=via.url.raw_path)
+    if via.url.scheme.startswith("socks5"):
+        transport._pool = httpcore.AsyncSOCKSProxy(proxy_url=proxy_url, proxy_auth=via.raw_auth, **pool)
+    else:
+        transport._pool = httpcore.AsyncHTTPProxy(proxy_url=proxy_url, proxy_auth=via.raw_auth,
+                                                  proxy_headers=via.headers.raw, **pool)
     return transport
 
 

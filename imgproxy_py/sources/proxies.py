@@ -2,11 +2,11 @@
 
 imgproxy's fetcher (and its cloud SDKs) take their proxy from Go's ``http.ProxyFromEnvironment``:
 ``HTTPS_PROXY`` for https URLs and ``HTTP_PROXY`` for http ones (each name upper-case first, then
-lower-case), a value without a scheme taken as ``http://``; ``NO_PROXY`` lists what goes direct
-(``*``; an IP or a CIDR; ``example.com``, which also covers its subdomains; ``.example.com`` or
-``*.example.com``, its subdomains only; any of them with a ``:port``); ``localhost`` and loopback
-addresses never go through a proxy.  ``ProxyRouter`` sends each request (each hop of a redirect)
-to the direct transport or to the one for its proxy.
+lower-case; an http, https or SOCKS5 proxy, a value without a scheme taken as ``http://``);
+``NO_PROXY`` lists what goes direct (``*``; an IP or a CIDR; ``example.com``, which also covers
+its subdomains; ``.example.com`` or ``*.example.com``, its subdomains only; any of them with a
+``:port``); ``localhost`` and loopback addresses never go through a proxy.  ``ProxyRouter`` sends
+each request (each hop of a redirect) to the direct transport or to the one for its proxy.
 
 Read once at start-up with the rest of the configuration, so a deployment that runs imgproxy
 behind an egress proxy runs us the same way without a new setting.
@@ -25,6 +25,8 @@ from imgproxy_py.envreader import EnvReader
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 DEFAULT_PORTS = {"http": "80", "https": "443"}
+# What Go's ProxyFromEnvironment takes; a SOCKS proxy is sent the source's host name to resolve.
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ class ProxySettings:
                 parsed = httpx.URL(url)
             except httpx.InvalidURL:
                 parsed = None
-            if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-                r.errors.append(f"{upper}: {value!r} is not an http(s) proxy URL")
+            if parsed is None or parsed.scheme not in PROXY_SCHEMES or not parsed.host:
+                r.errors.append(f"{upper}: {value!r} is not an http, https or socks5 proxy URL")
                 return ""
             return url
 
