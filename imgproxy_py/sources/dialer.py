@@ -26,6 +26,7 @@ from imgproxy_py.security.addresses import AddressPolicy
 
 FALLBACK_DELAY = 0.3  # Go's net.Dialer.FallbackDelay
 Resolver = Callable[[str, int], Awaitable[list[str]]]  # host, port -> its addresses, in the resolver's order
+Stream = httpcore.AsyncNetworkStream
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -71,9 +72,6 @@ def interleaved(addresses: list[str]) -> list[str]:
     ordered = [a for pair in zip(same, other, strict=False) for a in pair]
     rest = same[len(other):] if len(same) > len(other) else other[len(same):]
     return ordered + rest
-
-
-Stream = httpcore.AsyncNetworkStream
 
 
 async def first_connected(addresses: list[str], connect: Callable[[str], Awaitable[Stream]],
