@@ -94,7 +94,11 @@ def test_a_large_request_head_is_read_as_imgproxys_server_reads_it() -> None:
             url = f"{node.base}/unsafe/rs:fit:20:20/plain/local:///core/hopper.jpg"
             response = client.get(url, headers={"Cookie": "session=" + "x" * 300_000})
             assert response.status_code == 200 and decode(response.content).width == 20
-            assert client.get(url, headers={"Cookie": "session=" + "x" * 2_000_000}).status_code == 400
+            try:
+                refused = client.get(url, headers={"Cookie": "session=" + "x" * 2_000_000}).status_code == 400
+            except httpx.TransportError:  # the 400 lost to the reset of a connection closed mid-request
+                refused = True
+            assert refused
     finally:
         node.stop()
 
