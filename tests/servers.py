@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,17 +32,27 @@ class OriginResponse:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drop: bool = False  # close the connection without answering
 
 
 class Origin:
-    """A loopback HTTP origin: routes map a path to bytes or to a response factory."""
+    """A loopback HTTP origin: routes map a path to bytes or to a response factory (which gets
+    the handler: one per connection).  ``keep_alive``: HTTP/1.1 with persistent connections, which
+    ``connections`` counts; ``tls``: the certificate and key files of an https origin."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = False, tls: tuple[Path, Path] | None = None) -> None:
         self.routes: dict[str, OriginResponse | Callable[[BaseHTTPRequestHandler], OriginResponse]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.connections = 0
         origin = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                origin.connections += 1
+
             def do_GET(self) -> None:
                 origin.requests.append((self.path, dict(self.headers)))
                 route = origin.routes.get(self.path.split("?", 1)[0])
@@ -53,6 +64,9 @@ class Origin:
                     response = route
                 if response.delay:
                     time.sleep(response.delay)
+                if response.drop:
+                    self.close_connection = True
+                    return
                 try:
                     self.send_response(response.status)
                     for key, value in response.headers.items():
@@ -68,12 +82,18 @@ class Origin:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def add(self, path: str, body: bytes, status: int = 200, headers: Mapping[str, str] | None = None,
             delay: float = 0.0) -> str:

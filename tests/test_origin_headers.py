@@ -3,10 +3,9 @@ origin's own, kept for one download), the User-Agent, keep-alive."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from http.cookiejar import Cookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
@@ -197,74 +196,41 @@ def test_custom_headers_separator() -> None:
 
 
 @pytest.fixture
-def keepalive_origin() -> Iterator[tuple[str, list[int]]]:
+def keepalive_origin() -> Iterator[Origin]:
     """An HTTP/1.1 origin that keeps connections open and counts them."""
-    connections: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            connections.append(1)
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(JPEG)))
-            self.end_headers()
-            self.wfile.write(JPEG)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/k.jpg", connections
-    server.shutdown()
-    server.server_close()
+    server = Origin(keep_alive=True)
+    server.add("/k.jpg", JPEG)
+    yield server
+    server.close()
 
 
 @pytest.fixture
-def dropping_origin() -> Iterator[tuple[str, list[str]]]:
+def dropping_origin() -> Iterator[tuple[Origin, list[str]]]:
     """An HTTP/1.1 origin that answers the first request of each connection and keeps it open,
     then drops it unanswered when a second request comes on it (an idle timeout that struck just
     as the connection was reused).  It records "answered" and "dropped"."""
-    events: list[str] = []
+    server, events = Origin(keep_alive=True), []
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        answered = False
+    def first_only(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        if getattr(handler, "answered", False):  # one handler per connection
+            events.append("dropped")
+            return OriginResponse(drop=True)
+        handler.answered = True  # type: ignore[attr-defined]
+        events.append("answered")
+        return OriginResponse(200, JPEG)
 
-        def do_GET(self) -> None:
-            if self.answered:
-                events.append("dropped")
-                self.close_connection = True
-                return
-            self.answered = True
-            events.append("answered")
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(JPEG)))
-            self.end_headers()
-            self.wfile.write(JPEG)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/d.jpg", events
-    server.shutdown()
-    server.server_close()
+    server.routes["/d.jpg"] = first_only
+    yield server, events
+    server.close()
 
 
 def test_a_connection_dropped_before_its_answer_is_retried(client: httpx.Client,
                                                            start_server: Callable[..., AppServer],
-                                                           dropping_origin: tuple[str, list[str]]) -> None:
+                                                           dropping_origin: tuple[Origin, list[str]]) -> None:
     """As Go's transport retries an idempotent request for imgproxy: once, on a new connection."""
     server = start_server()
-    url, events = dropping_origin
+    origin, events = dropping_origin
+    url = origin.url("/d.jpg")
     for width in (10, 11):
         assert client.get(f"{server.base}/unsafe/w:{width}/plain/{url}").status_code == 200
     assert events == ["answered", "dropped", "answered"]
@@ -272,9 +238,8 @@ def test_a_connection_dropped_before_its_answer_is_retried(client: httpx.Client,
 
 @pytest.mark.parametrize(("timeout", "expected"), [("90", 1), ("0", 3)])
 def test_client_keep_alive_timeout(client: httpx.Client, start_server: Callable[..., AppServer],
-                                   keepalive_origin: tuple[str, list[int]], timeout: str, expected: int) -> None:
+                                   keepalive_origin: Origin, timeout: str, expected: int) -> None:
     server = start_server(IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT=timeout)
-    url, connections = keepalive_origin
     for width in (10, 11, 12):
-        assert client.get(f"{server.base}/unsafe/w:{width}/plain/{url}").status_code == 200
-    assert len(connections) == expected
+        assert client.get(f"{server.base}/unsafe/w:{width}/plain/{keepalive_origin.url('/k.jpg')}").status_code == 200
+    assert keepalive_origin.connections == expected

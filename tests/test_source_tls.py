@@ -4,9 +4,7 @@ Go reads them (``SSL_CERT_FILE``/``SSL_CERT_DIR`` included), else certifi's bund
 from __future__ import annotations
 
 import ssl
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import certifi
@@ -16,7 +14,7 @@ import pytest
 from imgproxy_py.sources.http import trust_store
 from tests.conftest import asset
 from tests.otlp_receiver import self_signed_certificate
-from tests.servers import AppServer
+from tests.servers import AppServer, Origin
 
 JPEG = asset("hopper.jpg").read_bytes()
 
@@ -28,26 +26,9 @@ def company_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     certificate, key = self_signed_certificate()
     (folder / "ca.pem").write_text(certificate)
     (folder / "key.pem").write_text(key)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(JPEG)))
-            self.end_headers()
-            self.wfile.write(JPEG)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "ca.pem", folder / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield folder / "ca.pem", f"https://127.0.0.1:{server.server_address[1]}/photo.jpg"
-    server.shutdown()
-    server.server_close()
+    origin = Origin(tls=(folder / "ca.pem", folder / "key.pem"))
+    yield folder / "ca.pem", origin.add("/photo.jpg", JPEG)
+    origin.close()
 
 
 def test_an_origin_signed_by_a_ca_the_host_trusts(client: httpx.Client, company_ca: tuple[Path, str],
