@@ -73,8 +73,7 @@ def store_client(fetch: FetchConfig) -> httpx.AsyncClient:
     # cloud SDKs take both from the system too).
     verify: ssl.SSLContext | bool = False if fetch.ignore_ssl_verification else trust_store()
     transport = RetryDroppedConnection(ProxyRouter(
-        fetch.proxies, httpx.AsyncHTTPTransport(verify=verify, limits=limits),
-        lambda proxy: httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)))
+        fetch.proxies, lambda proxy: httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy or None)))
     return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(fetch.download_timeout),
                              headers={"User-Agent": fetch.user_agent}, follow_redirects=False, trust_env=False,
                              cookies=FetchCookieJar())  # a store's cookies are not kept

@@ -9,6 +9,7 @@ is used as imgproxy uses it (``sources.proxies``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import ssl
@@ -37,12 +38,11 @@ from imgproxy_py.sources.dialer import CheckedDialer, Resolver, system_resolver
 from imgproxy_py.sources.proxies import ProxyRouter
 
 
-def _transport(policy: AddressPolicy, resolver: Resolver, verify: bool, keepalive: float,
-               proxy: str = "") -> httpx.AsyncHTTPTransport:
+def _transport(policy: AddressPolicy, resolver: Resolver, ssl_context: ssl.SSLContext, keepalive: float,
+               proxy: str) -> httpx.AsyncHTTPTransport:
     """A transport whose every connection is address-checked: to the origin, or through
-    ``proxy`` to the proxy (what imgproxy's dialer checks too)."""
-    transport = httpx.AsyncHTTPTransport(verify=verify)
-    ssl_context = trust_store() if verify else ssl._create_unverified_context()
+    ``proxy`` ("": none) to the proxy (what imgproxy's dialer checks too)."""
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context)
     # IMGPROXY_CLIENT_KEEP_ALIVE_TIMEOUT: how long an idle connection is kept; 0: none kept
     pool: dict[str, Any] = {"ssl_context": ssl_context, "max_connections": 256,
                             "max_keepalive_connections": 64 if keepalive > 0 else 0,
@@ -106,11 +106,11 @@ class HttpBackend:
         self.extra_headers: dict[str, str] = dict(fetch.origin_headers.custom_request_headers)
         # Adds the request's trace headers (IMGPROXY_OPEN_TELEMETRY_PROPAGATE_EXTERNAL).
         self.trace_headers: Callable[[dict[str, str]], None] | None = None
-        verify, keepalive = not fetch.ignore_ssl_verification, fetch.client_keep_alive_timeout
+        # One trust store for the direct transport and every proxy's.
+        ssl_context = ssl._create_unverified_context() if fetch.ignore_ssl_verification else trust_store()
         self.client = httpx.AsyncClient(
-            transport=RetryDroppedConnection(ProxyRouter(
-                fetch.proxies, _transport(self.policy, resolver, verify, keepalive),
-                lambda proxy: _transport(self.policy, resolver, verify, keepalive, proxy))),
+            transport=RetryDroppedConnection(ProxyRouter(fetch.proxies, functools.partial(
+                _transport, self.policy, resolver, ssl_context, fetch.client_keep_alive_timeout))),
             follow_redirects=True,
             max_redirects=fetch.max_redirects,
             headers={"User-Agent": fetch.user_agent},

@@ -125,14 +125,12 @@ def _ascii_host(host: str) -> str:
 
 
 class ProxyRouter(httpx.AsyncBaseTransport):
-    """Sends each request to ``direct`` or to the transport of its proxy (``via(proxy URL)``)."""
+    """Sends each request to the transport of its proxy, ``transport_for(proxy URL)``, built once
+    for each; ``transport_for("")`` is the direct one."""
 
-    def __init__(self, settings: ProxySettings, direct: httpx.AsyncBaseTransport,
-                 via: Callable[[str], httpx.AsyncBaseTransport]) -> None:
+    def __init__(self, settings: ProxySettings, transport_for: Callable[[str], httpx.AsyncBaseTransport]) -> None:
         self.settings = settings
-        self.transports: dict[str, httpx.AsyncBaseTransport] = {"": direct}
-        for proxy in {settings.http, settings.https} - {""}:
-            self.transports[proxy] = via(proxy)
+        self.transports = {proxy: transport_for(proxy) for proxy in dict.fromkeys(("", settings.http, settings.https))}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self.transports[self.settings.proxy_for(request.url)].handle_async_request(request)
