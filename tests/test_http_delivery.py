@@ -66,6 +66,23 @@ def test_pages_are_clamped_to_the_source_and_resized_as_one_image(server: AppSer
     assert (fitted.width, fitted.height) == (25, 100)  # 245x980 fitted into 100x100
 
 
+@pytest.mark.parametrize("source", ["hopper.jpg", "hopper.png", "hopper.gif", "hopper.tif", "hopper.avif", "hopper.heif"])
+def test_a_page_of_a_single_picture_source_is_ignored(server: AppServer, client: httpx.Client, source: str) -> None:
+    """imgproxy's JPEG, PNG, SVG and HEIF loaders take no page number: a preset's ``pg:1`` (a
+    PDF's second page) still renders every photo, here and in ``/info``."""
+    plain = get(client, server, "rs:fit:64:64/f:png", f"local:///core/{source}")
+    paged = get(client, server, "pg:1/rs:fit:64:64/f:png", f"local:///core/{source}")
+    assert plain.status_code == paged.status_code == 200
+    assert paged.content == plain.content
+    info = client.get(f"{server.base}/info/unsafe/pg:5/plain/local:///core/{source}")
+    assert info.status_code == 200 and info.json()["width"] == 128
+
+
+def test_a_page_past_the_last_of_several_is_refused(server: AppServer, client: httpx.Client) -> None:
+    assert get(client, server, "pg:41/f:png", "local:///core/iss634.gif").status_code == 200
+    assert get(client, server, "pg:42/f:png", "local:///core/iss634.gif").status_code == 422
+
+
 def test_pages_of_an_animated_result_keep_every_frame(allowing: AppServer, client: httpx.Client) -> None:
     # imgproxy ignores pages when both the source and the result are animated.
     response = get(client, allowing, "maf:5/pgs:2/f:gif", "local:///core/iss634.gif")

@@ -16,7 +16,7 @@ import pyvips
 
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import ResolutionTooBigError, ResultTooBigError, UnprocessableImageError
-from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat
+from imgproxy_py.formats import SVG_CHECK_BYTES, ImageFormat
 from imgproxy_py.formats_config import BestFormatConfig
 from imgproxy_py.imaging import best_format
 from imgproxy_py.imaging.animation import for_each_frame
@@ -109,6 +109,10 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
             data = inject_style(data, out.style)
         if svg_passthrough(out, p.always_rasterize_svg) and (not out.best_format or p.best_format.allow_skips):
             return ProcessResult(data, ImageFormat.SVG, 0, 0, 0, 0)
+    page = loader.source_page(data, src_format, out.page, unlimited=p.settings.unlimited_formats)
+    if page != out.page:  # a source with a single picture: the number is ignored
+        out = replace(out, page=page)
+        options = replace(options, output=out)
     img, pages = decode(p, data, src_format, out.page, thumbnail=out.enforce_thumbnail,
                         stacked=loader.stacked_pages(src_format, out.pages))
     palette_bits = palette_bits_of(img)
@@ -149,16 +153,13 @@ def stack_pages(p: Processor, data: bytes, fmt: ImageFormat, page: int, count: i
 
 def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int, *,
            thumbnail: bool = False, stacked: int = 1) -> tuple[pyvips.Image, int]:
-    """The source's first frame (or page ``page``), read lazily, and its page count; refused
-    (422) past the resolution limits, or when the page doesn't exist.  ``thumbnail``: a HEIF
+    """The source's first frame (or page ``page``, one ``loader.source_page`` gave), read lazily,
+    and its page count; refused (422) past the resolution limits.  ``thumbnail``: a HEIF
     source's embedded thumbnail instead, when it has one (``enforce_thumbnail``)."""
     img = loader.load(data, fmt, page=page, max_pixels=p.limits.max_resolution, access="sequential",
                       thumbnail=thumbnail, pages=stacked, no_background=p.settings.pdf_no_background,
                       unlimited=p.settings.unlimited_formats)
     pages = page_count(img)
-    # Our own codecs (BMP, ICO) take no page number: they always read the one image.
-    if page and page >= pages and fmt.spec.codec is Codec.LIBVIPS:
-        raise UnprocessableImageError(f"page {page} does not exist")
     loader.check_dimensions(img, fmt, p.limits)
     return img, pages
 

@@ -103,14 +103,12 @@ def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[
     fmt = loader.detect_format(data, tools.svg_check_bytes)
     if fmt.is_vector:
         data = loader.prepare_svg(data, tools.sanitize_svg)
-    page = options.get(opt.PAGE) if fmt.spec.multi_page else 0
     try:
+        page = loader.source_page(data, fmt, options.get(opt.PAGE), unlimited=tools.unlimited_formats)
         header = loader.load(data, fmt, page=page, max_pixels=tools.limits.max_resolution,
                              unlimited=tools.unlimited_formats)
         loader.check_dimensions(header, fmt, tools.limits)
         pages = header.get("n-pages") if "n-pages" in header.get_fields() else 1
-        if page and page >= pages:
-            raise UnprocessableImageError(f"page {page} does not exist (the source has {pages})")
 
         def reload(shrink: float) -> pyvips.Image:
             return loader.load(data, fmt, shrink=shrink, page=page, max_pixels=tools.limits.max_resolution,

@@ -120,7 +120,8 @@ OPTIONS = (
     output_option("enforce_thumbnail", ("eth",), F, Arg("enforce_thumbnail", BOOL), "enforce_thumbnail",
                   "Use the thumbnail embedded in HEIC/AVIF sources when there is one.", "eth:1"),
     output_option("page", ("pg",), F, Arg("page", NON_NEGATIVE_INT), "page",
-                  "The page (PDF, TIFF) or frame (GIF, WebP) to use, from 0.", "pg:2", "iss634.gif"),
+                  "The page (PDF, TIFF) or frame (GIF, WebP) to use, from 0; ignored on a source with one "
+                  "picture, 422 past the last of several.", "pg:2", "iss634.gif"),
     output_option("pages", ("pgs",), F, Arg("pages", POSITIVE_INT), "pages",
                   "How many pages or frames from `page` to use, stacked top to bottom and left-aligned "
                   "(an animated result keeps all the frames instead).", "pg:1/pgs:3/f:png", "iss634.gif"),

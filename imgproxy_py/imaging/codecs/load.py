@@ -18,7 +18,7 @@ from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat, ShrinkOnLoa
 from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
-from imgproxy_py.imaging.vips import page_height
+from imgproxy_py.imaging.vips import page_count, page_height
 
 # libvips takes page numbers below its coordinate limit (10,000,000 in older versions); a larger
 # one is ignored (page 0 is loaded) or does not fit a C int.  No source has that many pages.
@@ -34,6 +34,25 @@ def stacked_pages(fmt: ImageFormat, pages: int) -> int:
     """How many pages of ``fmt`` the ``pages`` option stacks into one picture: PDF pages (our
     renderer lays them out); libvips' multi-page formats are frames of an animation instead."""
     return pages if fmt is ImageFormat.PDF else 1
+
+
+def source_page(data: bytes, fmt: ImageFormat, page: int, *, unlimited: Collection[ImageFormat] = ()) -> int:
+    """The page of the source that ``page`` (the ``page`` option) names.
+
+    A source with a single picture has no page to choose: the number is ignored, as imgproxy's
+    JPEG, PNG, SVG and HEIF loaders ignore it, so a preset that picks a PDF's second page still
+    renders every photo.  Past the last of several pages, it is refused (422), as libvips
+    refuses it.  Only a page other than the first costs a look at the header."""
+    if page == 0 or not fmt.spec.multi_page:
+        return 0
+    if page > MAX_PAGE:
+        raise UnprocessableImageError(f"page {page} does not exist")
+    pages = page_count(load(data, fmt, header_only=True, unlimited=unlimited))
+    if pages == 1:
+        return 0
+    if page >= pages:
+        raise UnprocessableImageError(f"page {page} does not exist (the source has {pages})")
+    return page
 
 
 def wheel_decoder(fmt: ImageFormat) -> Callable[[bytes], pyvips.Image] | None:

@@ -163,7 +163,7 @@ CALC_HASHSUMS: InfoOption[tuple[str, ...]] = InfoOption(
     "calc_hashsums", ("chs",), Args(tail=HASHSUM_TYPES_TAIL), _names, (),
     "Hex digests of the source file: `md5`, `sha1`, `sha256`, `sha512` (`hashsums`).", "chs:md5:sha256")
 PAGE = InfoOption("page", ("pg",), Args(Arg("page", NON_NEGATIVE_INT)), _first, 0,
-                  "The page or frame to describe, from 0.", "pg:1/d:1", source="iss634.gif")
+                  "The page or frame to describe, from 0 (as `page` above).", "pg:1/d:1", source="iss634.gif")
 VIDEO_THUMBNAIL_SECOND = InfoOption("video_thumbnail_second", ("vts",), Args(Arg("second", NON_NEGATIVE_FLOAT)),
                                     _first, None, "The second of a video to describe.", "vts:3.5", source="")
 VIDEO_THUMBNAIL_KEYFRAMES = InfoOption("video_thumbnail_keyframes", ("vtk",), Args(Arg("keyframes", BOOL)),
