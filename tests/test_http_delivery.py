@@ -66,7 +66,8 @@ def test_pages_are_clamped_to_the_source_and_resized_as_one_image(server: AppSer
     assert (fitted.width, fitted.height) == (25, 100)  # 245x980 fitted into 100x100
 
 
-@pytest.mark.parametrize("source", ["hopper.jpg", "hopper.png", "hopper.gif", "hopper.tif", "hopper.avif", "hopper.heif"])
+@pytest.mark.parametrize("source", ["hopper.jpg", "hopper.png", "hopper.gif", "hopper.tif", "hopper.avif",
+                                    "hopper.heif"])
 def test_a_page_of_a_single_picture_source_is_ignored(server: AppServer, client: httpx.Client, source: str) -> None:
     """imgproxy's JPEG, PNG, SVG and HEIF loaders take no page number: a preset's ``pg:1`` (a
     PDF's second page) still renders every photo, here and in ``/info``."""

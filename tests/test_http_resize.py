@@ -118,3 +118,16 @@ def test_smart_crop_keeps_the_salient_object(client: httpx.Client, server: AppSe
     assert (result.width, result.height) == (300, 300)
     assert region_error(result, expected) < 8
     assert region_error(result, composed.crop(250, 0, 300, 300)) > 20
+
+
+@pytest.mark.parametrize("options", ["z:0.01", "rs:fit:1:1", "z:0.01/aq:dssim/f:jpg", "rs:fit:1:1/f:png"])
+@pytest.mark.parametrize("saved", [".png", ".png[palette]", ".jpg"])
+def test_a_grey_source_down_to_one_pixel(client: httpx.Client, server: AppServer, origin: Origin,
+                                         options: str, saved: str) -> None:
+    """A one-band image of one pixel is a NumPy array without axes to pyvips: sharpening,
+    autoquality and the palette count still take it (they answered 500)."""
+    grey = pyvips.Image.gaussnoise(64, 64, mean=128, sigma=40).cast("uchar").copy(interpretation="b-w")
+    url = origin.add(f"/resize/grey-{saved.strip('.[]')}", grey.write_to_buffer(saved))
+    response = fetch(client, server, options, url)
+    assert response.status_code == 200
+    assert (decode(response.content).width, decode(response.content).height) == (1, 1)

@@ -68,3 +68,13 @@ def test_tiny_and_grey_images_work() -> None:
     assert DssimMeter(tiny).measure(save(tiny, "jpeg", 10)) >= 0.0
     grey = real_photo("camera", 64).extract_band(0).copy(interpretation="b-w")
     assert DssimMeter(grey).measure(save(grey, "jpeg", 95)) < DssimMeter(grey).measure(save(grey, "jpeg", 20))
+
+
+@pytest.mark.parametrize("bands", [1, 2, 3, 4])
+@pytest.mark.parametrize(("width", "height"), [(1, 1), (1, 5), (5, 1)])
+def test_luma_plane_of_any_size(width: int, height: int, bands: int) -> None:
+    """pyvips drops axes of length 1 from a one-band image's array (none left at 1x1)."""
+    image = pyvips.Image.black(width, height, bands=bands).cast("uchar") + 255
+    plane = luma_plane(image.copy(interpretation="b-w" if bands < 3 else "srgb"))
+    assert plane.shape == (height, width)
+    assert np.allclose(plane, 1.0)

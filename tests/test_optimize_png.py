@@ -169,3 +169,9 @@ def test_count_colours_checks_the_deadline_between_strips() -> None:
 
     with pytest.raises(TimeoutError):
         count_colours(pyvips.Image.black(4000, 4000, bands=3), limit=256, check_deadline=check)
+
+
+@pytest.mark.parametrize("bands", [1, 2, 3, 4])
+def test_count_colours_of_one_pixel(bands: int) -> None:
+    """pyvips gives a 1x1 one-band image's pixels as an array without axes."""
+    assert count_colours(pyvips.Image.black(1, 1, bands=bands).cast("uchar") + 7, limit=256) == 1

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyvips
 
 from imgproxy_py.deadline import Deadline
@@ -59,6 +62,12 @@ def orientation(img: pyvips.Image) -> int:
     except (pyvips.Error, ValueError, TypeError):
         return 1
     return value if 1 <= value <= 8 else 1
+
+
+def pixel_array(img: pyvips.Image) -> npt.NDArray[Any]:
+    """The pixels as a (height, width, bands) array, whatever the size: pyvips' ``numpy()`` drops
+    the axes of length 1 from a one-band image (a 1x1 grey image comes back with no axis at all)."""
+    return np.asarray(img.numpy()).reshape(img.height, img.width, img.bands)
 
 
 def has_alpha(img: pyvips.Image) -> bool:

@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pyvips
 
+from imgproxy_py.imaging.vips import pixel_array
+
 SSIM_SIGMA = 1.5
 # scikit-image's Gaussian window is 2 * int(3.5 * sigma + 0.5) + 1 pixels wide.
 SSIM_WINDOW = 2 * int(3.5 * SSIM_SIGMA + 0.5) + 1
@@ -34,10 +36,7 @@ _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 def luma_plane(image: pyvips.Image) -> LumaPlane:
     """The plane DSSIM is measured on: luma in [0, 1], premultiplied by alpha when there is alpha."""
-    pixels = _as_srgb_or_grey_uchar(image).numpy()
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, np.newaxis]
-    pixels = pixels.astype(np.float32) / np.float32(255.0)
+    pixels: npt.NDArray[np.float32] = pixel_array(_as_srgb_or_grey_uchar(image)).astype(np.float32) / 255.0
     bands = pixels.shape[2]
     if bands >= 3:
         luma = pixels[:, :, :3] @ _LUMA_WEIGHTS

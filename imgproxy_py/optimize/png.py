@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pyvips
 
+from imgproxy_py.imaging.vips import pixel_array
 from imgproxy_py.optimize.config import PngSpec
 
 # pngsave filter flags (libpng's): palette indices do not predict well, so they go unfiltered;
@@ -123,10 +124,7 @@ def count_colours(image: pyvips.Image, *, limit: int, check_deadline: Callable[[
 
 
 def _packed_pixels(image: pyvips.Image) -> npt.NDArray[np.uint64]:
-    pixels = image.numpy()
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, np.newaxis]
-    pixels = pixels.reshape(-1, pixels.shape[2]).astype(np.uint64)
+    pixels = pixel_array(image).reshape(-1, image.bands).astype(np.uint64)
     if image.hasalpha():
         transparent = pixels[:, -1] == 0
         pixels[transparent] = 0

@@ -141,7 +141,9 @@ def test_masks_past_16_bits_take_the_float_path() -> None:
 
 @pytest.mark.parametrize(("width", "height"), [(1, 1), (3, 70), (70, 33), (64, 64)])
 def test_strips_join_at_any_height(width: int, height: int) -> None:
-    """Images shorter, taller and not a multiple of the strip height: the same as the exact mask."""
+    """Images shorter, taller and not a multiple of the strip height, in colour and grey (a 1x1
+    grey image is a NumPy array without axes to pyvips): the same as the exact mask."""
     colour = photo().resize(width / 128, vscale=height / 128).copy_memory()
     assert (colour.width, colour.height) == (width, height)
-    assert np.array_equal(array(sharpened(colour, 1.0, 24.0)), _exact(array(colour), 1, 24))
+    for image in (colour, colour.extract_band(1).copy_memory()):
+        assert np.array_equal(array(sharpened(image, 1.0, 24.0)), _exact(array(image), 1, 24))

@@ -17,7 +17,7 @@ import pyvips
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.crop_aspect_ratio import correct_crop_aspect_ratio
 from imgproxy_py.imaging.geometry import calc_crop_size
-from imgproxy_py.imaging.vips import has_alpha, materialize
+from imgproxy_py.imaging.vips import has_alpha, materialize, pixel_array
 from imgproxy_py.options.values_sharpness import UnsharpMaskingMode
 
 
@@ -59,9 +59,7 @@ def _sharpened_in_16_bits(colour: pyvips.Image, weight: int, divider: int) -> py
     """The mask as ``((divider + 9w)·p − w·box3x3 + divider/2) // divider``, 32 rows at a time:
     the 3x3 box sum in two separable passes of int16 adds, then one multiply and one division.
     ``colour`` must be in memory (the step materializes it first)."""
-    pixels = colour.numpy()
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, np.newaxis]
+    pixels = pixel_array(colour)
     height, width, bands = pixels.shape
     result = np.empty((height, width, bands), np.uint8)
     centre = np.int16(divider + 9 * weight)
