@@ -2,8 +2,9 @@
 
 Every address a host resolves to is checked against the address policy before connecting, on
 every hop of a redirect, and the addresses are raced as Go dials them (``sources.dialer``).
-Cookies an origin sets last for one fetch (``sources.cookies``); a proxy from ``HTTP(S)_PROXY``
-is used as imgproxy uses it (``sources.proxies``).
+Cookies an origin sets last for one fetch (``sources.cookies``), a redirect's hops carry what
+Go's client sends on (``sources.redirects``); a proxy from ``HTTP(S)_PROXY`` is used as imgproxy
+uses it (``sources.proxies``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.cookies import FetchCookieJar, fetch_cookies
 from imgproxy_py.sources.dialer import CheckedDialer, Resolver, system_resolver
 from imgproxy_py.sources.proxies import ProxyRouter
+from imgproxy_py.sources.redirects import follow_redirects, on_request
 
 
 def _transport(policy: AddressPolicy, resolver: Resolver, ssl_context: ssl.SSLContext, keepalive: float,
@@ -116,6 +118,7 @@ class HttpBackend:
             headers={"User-Agent": fetch.user_agent},
             timeout=httpx.Timeout(fetch.download_timeout),
             cookies=FetchCookieJar(),
+            event_hooks={"request": [on_request]},  # what each redirect's hop carries, as Go's client
         )
         # As imgproxy's fetcher: no Accept, and no Accept-Encoding (images are compressed
         # already; an origin that gzips anyway is still decoded), where httpx sends both.
@@ -129,7 +132,7 @@ class HttpBackend:
                     forwarded: dict[str, str] | None = None) -> SourceImage:
         """``forwarded``: the client's headers and cookies that go to this origin."""
         headers = self._headers(url, {**conditional.headers(), **(forwarded or {})})
-        with download_errors(url), fetch_cookies(url, _cookie_header(headers)):
+        with download_errors(url), fetch_cookies(url, _cookie_header(headers)), follow_redirects(headers):
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)
                 return await read_response(url, response, limit)
@@ -138,7 +141,7 @@ class HttpBackend:
         """The origin's answer to a GET with ``headers`` (the client's own among them), whatever
         its status, its body not read yet: the caller streams it (``raw``) and closes it."""
         headers = self._headers(url, headers)
-        with fetch_cookies(url, _cookie_header(headers)):
+        with fetch_cookies(url, _cookie_header(headers)), follow_redirects(headers):
             return await open_answer(self.client, url, url, headers)
 
     def _headers(self, url: str, given: dict[str, str]) -> dict[str, str]:
