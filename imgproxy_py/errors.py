@@ -107,11 +107,21 @@ class SourceTooBigError(ImgproxyError):
     default_public_message = "Source image file is too big"
 
 
-# A source that could not be had: what a fallback image stands in for, and what
-# IMGPROXY_REPORT_DOWNLOADING_ERRORS decides the reporting of.
+class SourceFormatError(ImgproxyError):
+    """The first bytes of a download are of no kind of file the server reads.  imgproxy finds the
+    type while downloading and stops there: a failed download (a fallback image stands in), never
+    reported, 422 "Invalid source image"."""
+
+    status = 422
+    default_public_message = "Invalid source image"
+
+
+# A source that could not be had: what IMGPROXY_REPORT_DOWNLOADING_ERRORS decides the reporting of.
 DOWNLOAD_ERRORS: tuple[type[ImgproxyError], ...] = (
     SourceNotFoundError, SourceBadGatewayError, SourceTimeoutError, SourceTooBigError, SourceUnreachableError,
     OriginStatusError, SourceIncompleteError)
+# What a fallback image stands in for: a source that could not be had, or that is no image.
+FALLBACK_ERRORS: tuple[type[ImgproxyError], ...] = (*DOWNLOAD_ERRORS, SourceFormatError)
 
 
 class ObjectNotFoundError(ImgproxyError):

@@ -7,7 +7,9 @@ pipeline, so crop, resize, gravity and detection all apply.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,7 @@ import pyvips
 
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError, UnsupportedFormatError
+from imgproxy_py.formats import SVG_CHECK_BYTES, sniff_format
 from imgproxy_py.media import video_tiles
 from imgproxy_py.media.bestframe import best_frames, representative_face
 from imgproxy_py.media.raw import RawDecoder, sniff_raw
@@ -22,6 +25,28 @@ from imgproxy_py.media.traces import face_traces
 from imgproxy_py.media.video import VideoConfig, is_video
 from imgproxy_py.media.video_frame import extract_frame
 from imgproxy_py.options.model import OutputOptions
+
+# The most any sniffer reads, but for an SVG's text: the ISO media brands of a video or HEIF.
+_SNIFFED_BYTES = 256
+
+
+def recognise_source(head: bytes, complete: bool, *, svg_check_bytes: int = SVG_CHECK_BYTES) -> bool | None:
+    """Whether a source whose first bytes are ``head`` is of a kind this server reads: an image
+    (``formats.sniff_format``), a video container or a camera RAW file; None while more bytes
+    could tell (``SizeLimit`` checks a download with it as it comes).  Each sniffer reads at most
+    the first 256 bytes, or ``svg_check_bytes`` of what could be an SVG's text."""
+    if sniff_format(head, svg_check_bytes) is not None or is_video(head) or sniff_raw(head[:16]) is not None:
+        return True
+    if complete:
+        return False
+    text = head[:_SNIFFED_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    needed = max(svg_check_bytes, _SNIFFED_BYTES) if text[:1] in (b"", b"<") else _SNIFFED_BYTES
+    return None if len(head) < needed else False
+
+
+def source_recogniser(svg_check_bytes: int) -> Callable[[bytes, bool], bool | None]:
+    """``recognise_source`` for this ``IMGPROXY_MAX_SVG_CHECK_BYTES``."""
+    return functools.partial(recognise_source, svg_check_bytes=svg_check_bytes)
 
 
 @dataclass

@@ -36,7 +36,7 @@ from imgproxy_py.imaging.context import ProcessingSettings, result_resolution_li
 from imgproxy_py.imaging.dependencies import PipelineDeps, WatermarkSource
 from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.imaging.pipeline import Processor, ProcessResult
-from imgproxy_py.imaging.sources import SpecialSources
+from imgproxy_py.imaging.sources import SpecialSources, source_recogniser
 from imgproxy_py.imaging.steps import MAIN_STEPS, Step
 from imgproxy_py.imaging.vips_config import LibvipsConfig
 from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
@@ -183,7 +183,7 @@ def build_services(config: Config, prometheus_slot: PrometheusSlot | None = None
     if problems:
         raise ConfigError(problems)
     fetcher = SourceFetcher(config.fetch, config.security, backends=plugins.source_backends(config),
-                            stores=config.stores)
+                            stores=config.stores, recognise=source_recogniser(config.processing.max_svg_check_bytes))
     workers = WorkerPool(config.server.workers, config.server.requests_queue_size)
     results: BytesCache[str, ProcessResult] = BytesCache(config.delivery.result_cache_bytes,
                                                           lambda r: len(r.data) + 256)

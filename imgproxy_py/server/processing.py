@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from imgproxy_py.cluster.entry import CacheEntry
 from imgproxy_py.deadline import Deadline
-from imgproxy_py.errors import DOWNLOAD_ERRORS, ImgproxyError
+from imgproxy_py.errors import FALLBACK_ERRORS, ImgproxyError
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.pipeline import ProcessResult, process_image
 from imgproxy_py.options.model import OutputOptions, RequestOptions
@@ -62,8 +62,8 @@ async def fetch_source(services: Services, url: str, out: OutputOptions, if_none
     try:
         return await services.sources.get(url, if_none_match=if_none_match, if_modified_since=if_modified_since,
                                           bypass=out.bypass_cache, max_size=out.security.max_src_file_size,
-                                          forwarded=forwarded), None
-    except DOWNLOAD_ERRORS as exc:
+                                          forwarded=forwarded, any_file=out.raw), None
+    except FALLBACK_ERRORS as exc:
         fallback = services.fallback_image
         if out.fallback_image_url and services.fallback_images is not None:
             try:

@@ -9,10 +9,11 @@ body), and the errors a missing object or an oversized one ends with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from imgproxy_py.errors import SourceTooBigError
+from imgproxy_py.errors import SourceFormatError, SourceTooBigError
 
 if TYPE_CHECKING:
     import httpx
@@ -66,14 +67,25 @@ def not_modified(url: str, etag: str | None, last_modified: str | None = None,
                        expires=expires, headers=headers or {}, not_modified=True)
 
 
+# Whether a download's first bytes are of a kind of file the server reads: True or False, or
+# None while more bytes could still tell (never once the body is ``complete``).
+Recognise = Callable[[bytes, bool], "bool | None"]
+
+
 class SizeLimit:
     """The download-size limit (``IMGPROXY_MAX_SRC_FILE_SIZE``; 0: none), checked on the declared
-    size before a byte is read and on the running total while streaming."""
+    size before a byte is read and on the running total while streaming.
 
-    def __init__(self, url: str, limit: int) -> None:
+    With ``recognise``, the first bytes are also checked as they come, as imgproxy finds the type
+    while downloading: a body that is no image (an HTML page, an endless stream) is refused
+    (``SourceFormatError``) after its first bytes, not read whole into memory."""
+
+    def __init__(self, url: str, limit: int, recognise: Recognise | None = None) -> None:
         self.url = url
         self.limit = limit
         self.size = 0
+        self._recognise = recognise
+        self._head = b""
 
     def check_declared(self, size: int | None) -> None:
         if self.limit and size is not None and size > self.limit:
@@ -83,7 +95,23 @@ class SizeLimit:
         self.size += len(chunk)
         if self.limit and self.size > self.limit:
             raise SourceTooBigError(f"{self.url}: body exceeds {self.limit} bytes")
+        if self._recognise is not None and chunk:
+            self._head += chunk
+            self._settle(self._recognise(self._head, False))
         return chunk
+
+    def finish(self, data: bytes) -> None:
+        """The whole body is ``data``: checked if its first bytes were not (a short body, or a
+        backend that reads whole)."""
+        if self._recognise is not None:
+            self._settle(self._recognise(data, True))
+
+    def _settle(self, verdict: bool | None) -> None:
+        if verdict is None:
+            return
+        self._recognise, self._head = None, b""
+        if not verdict:
+            raise SourceFormatError(f"{self.url}: the source is of no image type")
 
 
 class SourceBackend(Protocol):

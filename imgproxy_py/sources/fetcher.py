@@ -13,7 +13,7 @@ import logging
 
 from imgproxy_py.errors import SourceNotAllowedError, SourceTimeoutError
 from imgproxy_py.security.config import SecurityConfig
-from imgproxy_py.sources.base import NO_CONDITION, Conditional, SizeLimit, SourceBackend, SourceImage
+from imgproxy_py.sources.base import NO_CONDITION, Conditional, Recognise, SizeLimit, SourceBackend, SourceImage
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.http import HttpBackend
 from imgproxy_py.sources.local import LocalBackend, split_url
@@ -26,9 +26,12 @@ __all__ = ["SourceFetcher", "SourceImage"]
 
 class SourceFetcher:
     def __init__(self, fetch: FetchConfig, security: SecurityConfig,
-                 backends: tuple[SourceBackend, ...] = (), stores: StoresConfig | None = None) -> None:
+                 backends: tuple[SourceBackend, ...] = (), stores: StoresConfig | None = None,
+                 recognise: Recognise | None = None) -> None:
+        """``recognise``: what the first bytes of a source must be (see ``SizeLimit``)."""
         self.config = fetch
         self.security = security
+        self.recognise = recognise
         self.http = HttpBackend(fetch, security)
         self._backends: dict[str, SourceBackend] = {}
         cloud = store_backends(stores, fetch) if stores is not None else ()
@@ -64,11 +67,13 @@ class SourceFetcher:
 
     async def fetch(self, url: str, *, max_size: int | None = None,
                     request_headers: dict[str, str] | None = None,
-                    forwarded: dict[str, str] | None = None) -> SourceImage:
+                    forwarded: dict[str, str] | None = None, any_file: bool = False) -> SourceImage:
         """``request_headers``: the validators of a conditional request; ``forwarded``: the
-        client's headers and cookies for an http(s) origin (origin_headers)."""
+        client's headers and cookies for an http(s) origin (origin_headers); ``any_file``: the
+        bytes are taken whatever they are (``raw``), not only a source the server reads."""
         backend = self.backend_for(url)
-        limit = SizeLimit(url, self.config.max_src_file_size if max_size is None else max_size)
+        limit = SizeLimit(url, self.config.max_src_file_size if max_size is None else max_size,
+                          None if any_file else self.recognise)
         conditional = Conditional.from_headers(request_headers) if request_headers else NO_CONDITION
         if forwarded and backend is self.http:
             download = self.http.fetch(url, limit, conditional, forwarded)
@@ -78,6 +83,9 @@ class SourceFetcher:
             # The download runs in the request's task (wait_for would start another), where
             # New Relic's agent finds the request's transaction for the trace headers.
             async with asyncio.timeout(self.config.download_timeout):
-                return await download
+                image = await download
         except TimeoutError:
             raise SourceTimeoutError(f"downloading {url} timed out") from None
+        if not image.not_modified:
+            limit.finish(image.data)
+        return image

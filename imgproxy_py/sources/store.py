@@ -64,27 +64,28 @@ class SourceStore:
 
     async def get(self, url: str, *, if_none_match: str | None = None, if_modified_since: str | None = None,
                   bypass: bool = False, max_size: int | None = None,
-                  forwarded: dict[str, str] | None = None) -> SourceImage:
+                  forwarded: dict[str, str] | None = None, any_file: bool = False) -> SourceImage:
         """The source, or a ``not_modified`` marker when the client's validators still hold.
 
         ``bypass`` downloads it again whatever the cache holds (and keeps the new copy);
         ``max_size`` replaces ``IMGPROXY_MAX_SRC_FILE_SIZE`` for this request (0: no limit).
         With ``forwarded`` headers (cookies, passed-through request headers) the origin's answer
-        may be the client's own: it is downloaded for this request, never kept or shared."""
+        may be the client's own: it is downloaded for this request, never kept or shared.
+        ``any_file``: taken whatever its bytes are (``raw``), not only a source the server reads."""
         self.fetcher.check_allowed(url)
         if forwarded:
             validators = {k: v for k, v in (("If-None-Match", if_none_match),
                                             ("If-Modified-Since", if_modified_since)) if v}
             return await self.fetcher.fetch(url, max_size=max_size, request_headers=validators,
-                                            forwarded=forwarded)
+                                            forwarded=forwarded, any_file=any_file)
         cached = None if bypass else self.cache.get(url)
         if cached is not None and max_size and len(cached.image.data) > max_size:
             raise SourceTooBigError(f"{url}: {len(cached.image.data)} bytes > {max_size}")
         if cached is not None:
             image = cached.image
             if time.time() >= cached.fresh_until:
-                image = await self._flights.run((url, f"revalidate|{max_size}"),
-                                                lambda: self._revalidate(url, cached, max_size))
+                image = await self._flights.run((url, f"revalidate|{max_size}|{any_file}"),
+                                                lambda: self._revalidate(url, cached, max_size, any_file))
             if if_none_match and image.etag == if_none_match:
                 return replace(image, data=b"", not_modified=True)
             return image
@@ -93,23 +94,25 @@ class SourceStore:
             headers["If-None-Match"] = if_none_match
         if if_modified_since:
             headers["If-Modified-Since"] = if_modified_since
-        key = (url, f"{if_none_match or ''}|{if_modified_since or ''}|{max_size}|{bypass}")
-        return await self._flights.run(key, lambda: self._download(url, headers, max_size))
+        key = (url, f"{if_none_match or ''}|{if_modified_since or ''}|{max_size}|{bypass}|{any_file}")
+        return await self._flights.run(key, lambda: self._download(url, headers, max_size, any_file))
 
-    async def _download(self, url: str, headers: dict[str, str], max_size: int | None) -> SourceImage:
-        image = await self.fetcher.fetch(url, max_size=max_size, request_headers=headers)
+    async def _download(self, url: str, headers: dict[str, str], max_size: int | None,
+                        any_file: bool) -> SourceImage:
+        image = await self.fetcher.fetch(url, max_size=max_size, request_headers=headers, any_file=any_file)
         if not image.not_modified:
             self._remember(url, image)
         return image
 
-    async def _revalidate(self, url: str, cached: CachedSource, max_size: int | None) -> SourceImage:
+    async def _revalidate(self, url: str, cached: CachedSource, max_size: int | None,
+                          any_file: bool) -> SourceImage:
         old = cached.image
         headers = {}
         if old.etag:
             headers["If-None-Match"] = old.etag
         if old.last_modified:
             headers["If-Modified-Since"] = old.last_modified
-        fresh = await self.fetcher.fetch(url, max_size=max_size, request_headers=headers)
+        fresh = await self.fetcher.fetch(url, max_size=max_size, request_headers=headers, any_file=any_file)
         if fresh.not_modified:
             # The origin's word on how long the unchanged source now stays fresh.
             image = replace(old, cache_control=fresh.cache_control or old.cache_control,
