@@ -100,6 +100,11 @@ class SizeLimit:
             self._settle(self._recognise(self._head, False))
         return chunk
 
+    def unrecognised(self) -> SizeLimit:
+        """The same limit for bytes that are not the source's yet (an encrypted object's): only
+        ``finish`` recognises the source, on what they become."""
+        return SizeLimit(self.url, self.limit)
+
     def finish(self, data: bytes) -> None:
         """The whole body is ``data``: checked if its first bytes were not (a short body, or a
         backend that reads whole)."""

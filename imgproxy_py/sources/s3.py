@@ -157,7 +157,9 @@ class S3Backend:
                    limit: SizeLimit, conditional: Conditional) -> SourceImage:
         request_url = self.object_url(bucket, key, version, region)
         headers = self.sign(request_url, region, credentials, conditional.headers())
-        image = await download(self.client, url, request_url, headers, limit)
+        # An encrypted object's bytes are recognised once decrypted (the fetcher checks them whole).
+        image = await download(self.client, url, request_url, headers,
+                               limit if self.decryptor is None else limit.unrecognised())
         if self.decryptor is None or image.not_modified:
             return image
         instruction = functools.partial(self._instruction_file, url, bucket, key, region, credentials)
