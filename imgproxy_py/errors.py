@@ -199,6 +199,12 @@ class ResponseWriteError(ImgproxyError):
     default_public_message = "Failed to write response"
 
 
+class ResponseAborted(Exception):
+    """Ends a response mid-body (a ``raw`` stream whose source stopped): the server closes the
+    connection, as Go's server does when a handler's copy fails, so the client sees it cut, never
+    complete.  Logged where it is raised; there is nothing left to answer."""
+
+
 class NotModified(Exception):
     """Not an error: the client's copy is current; the handler answers 304."""
 

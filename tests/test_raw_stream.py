@@ -5,6 +5,7 @@ them itself; nothing is held whole, size-checked or queued behind the worker slo
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 import threading
 import time
@@ -16,6 +17,8 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 
+from imgproxy_py.errors import ResponseAborted
+from imgproxy_py.server.logs import already_logged
 from tests.cloud_services import stalled_server
 from tests.servers import ASSETS, AppServer, Origin, OriginResponse
 
@@ -172,3 +175,46 @@ def test_local_file_answers_validators(server: AppServer, client: httpx.Client) 
 @pytest.mark.parametrize("source", ["local:///media/missing.mp4", "local:///media", "local:///../etc/passwd"])
 def test_local_missing_or_outside_is_404(server: AppServer, client: httpx.Client, source: str) -> None:
     assert client.get(raw(server, source)).status_code == 404
+
+
+def written(answer: bytes) -> Callable[[BaseHTTPRequestHandler], OriginResponse]:
+    """An origin route that writes ``answer`` (status line, headers, body) as it is, then hangs up."""
+    def route(handler: BaseHTTPRequestHandler) -> OriginResponse:
+        handler.wfile.write(answer)
+        return OriginResponse(drop=True)
+    return route
+
+
+def test_a_source_cut_mid_stream_cuts_the_answer(server: AppServer, client: httpx.Client, origin: Origin,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """As Go's server: the client's connection is closed mid-body, so it never takes the start of
+    a file for the whole; the request's line says why, with no traceback of an "unexpected error"."""
+    path = add(origin, written(b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 100000\r\n\r\n"
+                               + MP4[:5000]), "cut.mp4")
+    with caplog.at_level(logging.WARNING), pytest.raises(httpx.RemoteProtocolError):
+        client.get(raw(server, origin.url(path)))
+    assert not [record for record in caplog.records if record.getMessage() == "unexpected error"]
+    assert client.get(raw(server, LOCAL)).status_code == 200  # the server goes on
+
+
+def test_uvicorns_trace_of_an_ended_response_is_dropped() -> None:
+    def record(exc: Exception) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application", (),
+                                 (type(exc), exc, None))
+    assert not already_logged(record(ResponseAborted("cut")))
+    assert already_logged(record(RuntimeError("a bug")))
+
+
+def test_a_status_past_599_is_a_bad_gateway(server: AppServer, client: httpx.Client, origin: Origin) -> None:
+    path = add(origin, written(b"HTTP/1.1 999 Odd\r\nContent-Length: 3\r\n\r\nabc"))
+    assert client.get(raw(server, origin.url(path))).status_code == 502
+
+
+def test_a_chunked_body_goes_on_without_its_content_length(server: AppServer, client: httpx.Client,
+                                                           origin: Origin) -> None:
+    """A body sent chunked with a Content-Length too: the chunks set its length (RFC 9112)."""
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (PNG[:1000], PNG[1000:])) + b"0\r\n\r\n"
+    path = add(origin, written(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n"
+                               b"Content-Length: 3\r\n\r\n" + chunks))
+    response = client.get(raw(server, origin.url(path)))
+    assert response.status_code == 200 and response.content == PNG

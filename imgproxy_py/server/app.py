@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgproxy_py.config import Config
 from imgproxy_py.datadog_apm import DatadogMiddleware
-from imgproxy_py.errors import ImgproxyError, RequestCancelledError, ResponseWriteError
+from imgproxy_py.errors import ImgproxyError, RequestCancelledError, ResponseAborted, ResponseWriteError
 from imgproxy_py.new_relic import NewRelicMiddleware
 from imgproxy_py.server.composition import Services, build_services, lifespan
 from imgproxy_py.server.error_reporting import development_error_body
@@ -163,6 +163,8 @@ class RequestLogMiddleware:
 async def error_response(request: Request, exc: Exception) -> Response:
     # A coroutine, so that it runs in the request's task (Starlette runs a plain function in a
     # thread), where the tracers find the request's span or transaction.
+    if isinstance(exc, ResponseAborted):  # a response ended mid-body on purpose, logged already
+        return Response(status_code=500)  # never sent: the response had started
     services = getattr(request.app.state, "services", None)
     # As imgproxy, a request whose client left is logged, not counted as an error.
     if services is not None and services.metrics is not None and not isinstance(exc, RequestCancelledError):

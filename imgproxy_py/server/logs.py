@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from imgproxy_py.config import Config
+from imgproxy_py.errors import ResponseAborted
 from imgproxy_py.server.syslog_config import syslog_handler
 
 _SKIP = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -118,4 +119,13 @@ def setup_logging(config: Config) -> None:
         logger.handlers[:] = []
         logger.propagate = True
         logger.setLevel(level)
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.filters[:] = [already_logged]
     logging.captureWarnings(True)
+
+
+def already_logged(record: logging.LogRecord) -> bool:
+    """Drops uvicorn's traceback of a response ended on purpose after it began (a ``raw`` stream
+    its origin cut): the request's own line has logged why, as imgproxy logs it."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, ResponseAborted)

@@ -28,7 +28,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from imgproxy_py.errors import SourceTimeoutError
+from imgproxy_py.errors import ResponseAborted, SourceIncompleteError, SourceTimeoutError
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.options.model import OutputOptions
 from imgproxy_py.server.composition import Services
@@ -76,6 +76,9 @@ async def stream_raw(request: Request, services: Services, backend: StreamingBac
     except TimeoutError:
         raise SourceTimeoutError(f"opening {url} timed out") from None
     status = upstream.status_code
+    if status >= 600:  # no HTTP status (Go passes it on; no client could read it): a bad gateway
+        await upstream.aclose()
+        raise origin_status_error(url, status)
     if not isinstance(backend, HttpBackend) and status >= 300 and status != 304:
         # A store's error is answered as for any request: its body (XML naming buckets and
         # request ids) is not the client's business.
@@ -96,8 +99,13 @@ async def stream_raw(request: Request, services: Services, backend: StreamingBac
     async def chunks() -> AsyncIterator[bytes]:
         if first:
             yield first
-        async for chunk in body:
-            yield chunk
+        try:
+            async for chunk in body:
+                yield chunk
+        except httpx.HTTPError as exc:  # the origin cut its body: so is the client's
+            cut = SourceIncompleteError(f"{url}: the source stopped mid-stream: {exc!r}")
+            request.scope.setdefault("state", {})["error"] = f"{type(cut).__name__}: {cut}"
+            raise ResponseAborted(str(cut)) from exc
 
     return StreamingResponse(chunks(), status_code=upstream.status_code, headers=answer,
                              background=BackgroundTask(upstream.aclose))
@@ -146,6 +154,9 @@ def _headers(services: Services, url: str, out: OutputOptions, origin: httpx.Hea
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     headers.update(config.fetch.origin_headers.passed_back(origin))
     headers.update({name: lowered[name.lower()] for name in PASSED_RESPONSE_HEADERS if name.lower() in lowered})
+    if "transfer-encoding" in lowered or not headers.get("Content-Length", "0").isdigit():
+        # A chunked body's Content-Length means nothing (RFC 9112, 6.3): the bytes set the length.
+        headers.pop("Content-Length", None)
     if 200 <= status < 300:
         headers.update(cache_tag_headers(out, config))
         fmt = sniff_format(head) if head else None
