@@ -27,6 +27,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
+import h11
 from starlette.types import Scope
 
 # Told of a response the client did not take whole: its request's scope and why.
@@ -134,6 +135,19 @@ def server_protocol(base: type[asyncio.Protocol], read_timeout: float, write_tim
             super().data_received(data)
             if self._reading_done():
                 self._cancel_read()
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn answers every malformed request 400; a request head past the limit (h11's
+            buffer past it) gets Go's 431 instead, as imgproxy's server answers it."""
+            conn, limit = getattr(self, "conn", None), getattr(self.config, "h11_max_incomplete_event_size", 0)
+            if not (isinstance(conn, h11.Connection) and limit and len(conn.trailing_data[0]) > limit):
+                super().send_400_response(msg)
+                return
+            headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+            for event in (h11.Response(status_code=431, headers=headers, reason=b"Request Header Fields Too Large"),
+                          h11.Data(data=b"431 Request Header Fields Too Large"), h11.EndOfMessage()):
+                self.transport.write(conn.send(event))
+            self.transport.close()
 
         def connection_lost(self, exc: Exception | None) -> None:
             for timer in (self._read_timer, self._write_timer):
