@@ -122,7 +122,7 @@ def test_thumb_hash_average_and_perceptual_hash(client: httpx.Client, server: Ap
                                                 landscape_jpeg: bytes) -> None:
     import imagehash
     from PIL import Image
-    from thumbhash import thumb_hash_to_average_rgba
+    from thash import thumb_hash_to_average_rgba
 
     body = info(client, server, "th:1/ph:1", photo_url)
     thumb = body["thumb_hash"]
@@ -133,6 +133,19 @@ def test_thumb_hash_average_and_perceptual_hash(client: httpx.Client, server: Ap
     reference = imagehash.phash(Image.fromarray(pixels(landscape_jpeg)))
     ours = imagehash.hex_to_hash(body["perceptual_hash"])
     assert len(body["perceptual_hash"]) == 16 and ours - reference <= 6
+
+
+@pytest.mark.parametrize("source", ["pil123p.png", "p_trns_single.png"])
+def test_thumb_hash_of_a_transparent_image(client: httpx.Client, server: AppServer, source: str) -> None:
+    """ThumbHash keeps the alpha: its average matches the image's (the thumbhash package crashed
+    on any transparent image, a 500)."""
+    from thash import thumb_hash_to_average_rgba
+
+    body = info(client, server, "th:1", f"local:///core/{source}")
+    average = thumb_hash_to_average_rgba(list(bytes.fromhex(body["thumb_hash"])))
+    assert average is not None
+    alpha = pyvips.Image.new_from_file(str(asset(source))).colourspace("srgb")[3].avg() / 255
+    assert alpha < 0.99 and abs(average[3] - alpha) < 0.1
 
 
 def test_crop_compass_gravities(client: httpx.Client, server: AppServer) -> None:
