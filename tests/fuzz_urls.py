@@ -28,8 +28,12 @@ T = TypeVar("T")
 OPTION_SPELLINGS: tuple[tuple[str, ...], ...] = tuple((spec.name, *spec.aliases) for spec in registry.specs())
 ENCRYPTION_KEY = "1eb5b0e971ad7f45324c1bb15c947cb207c43152fa5c6c7f35c4f36e0c18e0f1"
 PRESETS = "small=rs:fit:40:40/q:50,chain=bl:1/-/pd:2/rs:fill:30:30"
+# Every kind of picture the pipeline treats apart: palette and alpha, animation, 16-bit grey (a
+# one-band image of one pixel was a NumPy array without axes), CMYK, EXIF rotation, HEIF, vector.
 SOURCES = ("local:///core/hopper.jpg", "local:///core/p_trns_single.png", "local:///core/hopper.gif",
-           "local:///core/decompression_bomb_extents.gif")
+           "local:///core/decompression_bomb_extents.gif", "local:///core/16bit.deflate.tif",
+           "local:///core/pil_sample_cmyk.jpg", "local:///core/hopper_orientation_6.jpg", "local:///core/iss634.webp",
+           "local:///core/hopper.heif", "local:///imgproxy/test1.svg")
 BAD_SOURCES = ("local:///core/none.jpg", "local:///core/hop%0D%0Aper.jpg", "local:///../../etc/passwd",
                "http://example.com/a.jpg", "http://[::1/a.jpg", "http://127.0.0.1:99999/a.jpg",
                "local:///" + "a" * 300, "")
