@@ -36,6 +36,7 @@ from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_mo
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.cookies import FetchCookieJar, fetch_cookies
 from imgproxy_py.sources.dialer import CheckedDialer, Resolver, system_resolver
+from imgproxy_py.sources.inflate import INFLATED, inflated
 from imgproxy_py.sources.proxies import ProxyRouter
 from imgproxy_py.sources.redirects import follow_redirects, on_request
 
@@ -200,8 +201,10 @@ def check_whole_content(url: str, content_range: str, content_length: str) -> No
 async def read_body(url: str, response: httpx.Response, limit: SizeLimit) -> bytes:
     """The body, streamed under the size limit; cut short by the origin, imgproxy's 422
     "Source response is incomplete" (its io.ErrUnexpectedEOF)."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    body = inflated(response.aiter_raw(), encoding) if encoding in INFLATED else response.aiter_bytes()
     try:
-        return b"".join([limit.add(chunk) async for chunk in response.aiter_bytes()])
+        return b"".join([limit.add(chunk) async for chunk in body])
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise SourceIncompleteError(f"{url}: {exc}") from exc
 
