@@ -133,7 +133,7 @@ class HttpBackend:
                     forwarded: dict[str, str] | None = None) -> SourceImage:
         """``forwarded``: the client's headers and cookies that go to this origin."""
         headers = self._headers(url, {**conditional.headers(), **(forwarded or {})})
-        with download_errors(url), fetch_cookies(url, _cookie_header(headers)), follow_redirects(headers):
+        with download_errors(url), _one_fetch(url, headers):
             async with self.client.stream("GET", url, headers=headers) as response:
                 self._check_status(url, response)
                 return await read_response(url, response, limit)
@@ -142,7 +142,7 @@ class HttpBackend:
         """The origin's answer to a GET with ``headers`` (the client's own among them), whatever
         its status, its body not read yet: the caller streams it (``raw``) and closes it."""
         headers = self._headers(url, headers)
-        with fetch_cookies(url, _cookie_header(headers)), follow_redirects(headers):
+        with _one_fetch(url, headers):
             return await open_answer(self.client, url, url, headers)
 
     def _headers(self, url: str, given: dict[str, str]) -> dict[str, str]:
@@ -239,8 +239,12 @@ async def open_answer(client: httpx.AsyncClient, source_url: str, request_url: s
         return await client.send(client.build_request("GET", request_url, headers=headers), stream=True)
 
 
-def _cookie_header(headers: dict[str, str]) -> str:
-    return next((value for name, value in headers.items() if name.lower() == "cookie"), "")
+@contextlib.contextmanager
+def _one_fetch(url: str, headers: dict[str, str]) -> Iterator[None]:
+    """What one fetch of ``url`` (with its redirects) keeps while it runs, its first request
+    carrying ``headers``: its own cookie jar, and what each hop of its redirects sends on."""
+    with fetch_cookies(url, httpx.Headers(headers).get("cookie", "")), follow_redirects(headers):
+        yield
 
 
 def origin_status_error(url: str, status: int, headers: dict[str, str] | None = None) -> ImgproxyError:

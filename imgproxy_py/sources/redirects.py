@@ -39,7 +39,8 @@ _CURRENT: ContextVar[_Hops | None] = ContextVar("redirect_hops", default=None)
 @contextlib.contextmanager
 def follow_redirects(headers: Mapping[str, str]) -> Iterator[None]:
     """The hops of the fetch that runs inside, whose first request carries ``headers``."""
-    token = _CURRENT.set(_Hops(authorization=_header(headers, "authorization"), referer=_header(headers, "referer")))
+    first = httpx.Headers(headers)
+    token = _CURRENT.set(_Hops(authorization=first.get("authorization", ""), referer=first.get("referer", "")))
     try:
         yield
     finally:
@@ -79,7 +80,3 @@ def is_domain_or_subdomain(host: str, parent: str) -> bool:
     if ":" in host or "%" in host:
         return False
     return host.endswith("." + parent)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    return next((value for key, value in headers.items() if key.lower() == name), "")
