@@ -25,6 +25,7 @@ from imgproxy_py.server.error_reporting import development_error_body
 from imgproxy_py.server.http_config import FAVICON_PATH, HEALTH_PATH, WELL_KNOWN_PREFIX
 from imgproxy_py.server.info import handle_info
 from imgproxy_py.server.landing import landing_page
+from imgproxy_py.server.logs import error_in_request_line
 from imgproxy_py.server.media import handle_best_frames, handle_media, handle_thumbnail
 from imgproxy_py.server.media_faces import face_routes
 from imgproxy_py.server.media_upload import upload_routes
@@ -173,8 +174,7 @@ async def error_response(request: Request, exc: Exception) -> Response:
     if services is not None and services.error_reporter is not None:
         services.error_reporter.report(exc, request.method, request.url.path, request_id)
     if isinstance(exc, ImgproxyError):
-        # Logged in the request's "Completed" line, as imgproxy logs it (its ``error`` field).
-        request.scope.setdefault("state", {})["error"] = f"{type(exc).__name__}: {exc}"
+        error_in_request_line(request.scope, exc)
         status, message = exc.status, exc.public_message
     else:
         log.exception("unexpected error", exc_info=exc)

@@ -8,6 +8,7 @@ import datetime
 import json
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 from imgproxy_py.config import Config
@@ -129,3 +130,8 @@ def already_logged(record: logging.LogRecord) -> bool:
     its origin cut): the request's own line has logged why, as imgproxy logs it."""
     exc = record.exc_info[1] if record.exc_info else None
     return not isinstance(exc, ResponseAborted)
+
+
+def error_in_request_line(scope: MutableMapping[str, Any], exc: Exception) -> None:
+    """``exc`` goes in the request's "Completed" line, as imgproxy logs it (its ``error`` field)."""
+    scope.setdefault("state", {})["error"] = f"{type(exc).__name__}: {exc}"

@@ -34,6 +34,7 @@ from imgproxy_py.options.model import OutputOptions
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers
 from imgproxy_py.server.etag import not_modified_since
+from imgproxy_py.server.logs import error_in_request_line
 from imgproxy_py.server.responses import CONTENT_SECURITY_POLICY, CachePolicy, content_disposition
 from imgproxy_py.sources.base import StreamingBackend
 from imgproxy_py.sources.http import HttpBackend, download_errors, origin_status_error
@@ -104,7 +105,7 @@ async def stream_raw(request: Request, services: Services, backend: StreamingBac
                 yield chunk
         except httpx.HTTPError as exc:  # the origin cut its body: so is the client's
             cut = SourceIncompleteError(f"{url}: the source stopped mid-stream: {exc!r}")
-            request.scope.setdefault("state", {})["error"] = f"{type(cut).__name__}: {cut}"
+            error_in_request_line(request.scope, cut)
             raise ResponseAborted(str(cut)) from exc
 
     return StreamingResponse(chunks(), status_code=upstream.status_code, headers=answer,
