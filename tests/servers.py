@@ -5,6 +5,7 @@ Both listen on 127.0.0.1 on a random port and run in background threads.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import socket
 import ssl
@@ -22,6 +23,9 @@ import uvicorn
 from imgproxy_py.config import load_config
 from imgproxy_py.server.app import create_app
 from imgproxy_py.server.composition import Services, build_services
+from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
+from imgproxy_py.sources.dialer import Resolver, system_resolver
+from imgproxy_py.sources.http import HttpBackend
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -106,6 +110,33 @@ class Origin:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def self_signed_origin(folder: Path) -> Origin:
+    """An https Origin on 127.0.0.1 with a new self-signed certificate, written to
+    ``folder / "cert.pem"`` (the authority a trusting client needs) with its key."""
+    from tests.otlp_receiver import self_signed_certificate  # its OpenTelemetry imports, only here
+
+    certificate, key = self_signed_certificate()
+    (folder / "cert.pem").write_text(certificate)
+    (folder / "key.pem").write_text(key)
+    return Origin(tls=(folder / "cert.pem", folder / "key.pem"))
+
+
+def origin_fetch(url: str, *, env: Mapping[str, str] | None = None, resolver: Resolver = system_resolver,
+                 headers: dict[str, str] | None = None) -> SourceImage:
+    """``url`` fetched once by a fresh origins' backend (``HttpBackend``) with loopback allowed and
+    ``env``'s settings, sending ``headers`` as a client's passed-through ones; closed after."""
+    config = load_config({"IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true", **(env or {})})
+
+    async def run() -> SourceImage:
+        backend = HttpBackend(config.fetch, config.security, resolver)
+        try:
+            return await backend.fetch(url, SizeLimit(url, 0), Conditional(), headers)
+        finally:
+            await backend.close()
+
+    return asyncio.run(run())
 
 
 class AppServer:

@@ -24,7 +24,6 @@ middleware chaining), ``TestRouteOrder`` (``Router.Paths()``' order of its route
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import http.client
 import logging
@@ -42,11 +41,7 @@ import pyvips
 
 from imgproxy_py.errors import ImgproxyError, SourceNotAllowedError
 from imgproxy_py.security.addresses import AddressPolicy
-from imgproxy_py.security.config import SecurityConfig
-from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
-from imgproxy_py.sources.config import FetchConfig
-from imgproxy_py.sources.http import HttpBackend
-from tests.servers import ASSETS, AppServer, Origin
+from tests.servers import ASSETS, AppServer, Origin, origin_fetch
 
 PNG = (ASSETS / "imgproxy" / "test1.png").read_bytes()
 TEST1_PNG = "plain/local:///imgproxy/test1.png"
@@ -62,26 +57,15 @@ def gzip_route(origin: Origin, body: bytes) -> str:
     return path
 
 
-def backend_fetch(url: str) -> SourceImage:
-    async def run() -> SourceImage:
-        backend = HttpBackend(FetchConfig(), SecurityConfig(allow_loopback=True))
-        try:
-            return await backend.fetch(url, SizeLimit(url, 0), Conditional())
-        finally:
-            await backend.close()
-
-    return asyncio.run(run())
-
-
 def test_fetch_gzip_response_metadata_body(origin: Origin) -> None:
     """TestFetchGzipResponseMetadata: the body comes uncompressed."""
     source = b"gzip response body"
-    assert backend_fetch(origin.url(gzip_route(origin, source))).data == source
+    assert origin_fetch(origin.url(gzip_route(origin, source))).data == source
 
 
 @pytest.mark.parametrize("header", ["Content-Encoding", "Content-Length"])
 def test_fetch_gzip_response_metadata_headers(origin: Origin, header: str) -> None:
-    headers = {name.lower() for name in backend_fetch(origin.url(gzip_route(origin, b"gzip response body"))).headers}
+    headers = {name.lower() for name in origin_fetch(origin.url(gzip_route(origin, b"gzip response body"))).headers}
     assert header.lower() not in headers
 
 

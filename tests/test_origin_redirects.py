@@ -8,20 +8,14 @@ own a DNS name; the origins are real servers on loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from imgproxy_py.config import load_config
-from imgproxy_py.sources.base import Conditional, SizeLimit
-from imgproxy_py.sources.http import HttpBackend
 from imgproxy_py.sources.redirects import is_domain_or_subdomain
 from tests.conftest import asset
-from tests.otlp_receiver import self_signed_certificate
-from tests.servers import Origin
+from tests.servers import Origin, origin_fetch, self_signed_origin
 
 JPEG = asset("hopper.jpg").read_bytes()
 TOKEN = "Bearer t-1"
@@ -36,32 +30,19 @@ def second_origin() -> Iterator[Origin]:
 
 @pytest.fixture(scope="module")
 def tls_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Origin]:
-    folder = tmp_path_factory.mktemp("redirect-tls")
-    certificate, key = self_signed_certificate()
-    (folder / "cert.pem").write_text(certificate)
-    (folder / "key.pem").write_text(key)
-    origin = Origin(tls=(Path(folder / "cert.pem"), Path(folder / "key.pem")))
+    origin = self_signed_origin(tmp_path_factory.mktemp("redirect-tls"))
     yield origin
     origin.close()
 
 
+async def resolve(host: str, port: int) -> list[str]:
+    """Every ``*.test`` name on loopback."""
+    assert host.endswith(".test") or host == "127.0.0.1", host
+    return ["127.0.0.1"]
+
+
 def fetch(url: str, headers: dict[str, str] | None = None) -> bytes:
-    """``url`` through the origins' backend, every ``*.test`` name resolved to loopback."""
-    config = load_config({"IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true",
-                          "IMGPROXY_IGNORE_SSL_VERIFICATION": "true"})
-
-    async def resolve(host: str, port: int) -> list[str]:
-        assert host.endswith(".test") or host == "127.0.0.1", host
-        return ["127.0.0.1"]
-
-    async def run() -> bytes:
-        backend = HttpBackend(config.fetch, config.security, resolve)
-        try:
-            return (await backend.fetch(url, SizeLimit(url, 0), Conditional(), headers)).data
-        finally:
-            await backend.close()
-
-    return asyncio.run(run())
+    return origin_fetch(url, env={"IMGPROXY_IGNORE_SSL_VERIFICATION": "true"}, resolver=resolve, headers=headers).data
 
 
 def redirect(origin: Origin, path: str, location: str) -> None:

@@ -4,20 +4,17 @@ DNS answer is given (a resolver passed to the backend), as no test can own a DNS
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from imgproxy_py.config import load_config
 from imgproxy_py.errors import SourceNotAllowedError, SourceUnreachableError
-from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage
+from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.dialer import interleaved
-from imgproxy_py.sources.http import HttpBackend
 from tests.conftest import asset
-from tests.servers import Origin
+from tests.servers import Origin, origin_fetch
 
 JPEG = asset("hopper.jpg").read_bytes()
 
@@ -50,22 +47,13 @@ def unanswering(origin: Origin) -> Iterator[str]:
 
 
 def fetch(origin: Origin, path: str, addresses: list[str]) -> tuple[SourceImage, float]:
-    config = load_config({"IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES": "true"})
-
     async def resolve(host: str, port: int) -> list[str]:
         assert host == "photos.example.test"
         return addresses
 
-    async def run() -> tuple[SourceImage, float]:
-        backend = HttpBackend(config.fetch, config.security, resolve)
-        url = f"http://photos.example.test:{origin.port}{path}"
-        started = time.monotonic()
-        try:
-            return await backend.fetch(url, SizeLimit(url, 0), Conditional()), time.monotonic() - started
-        finally:
-            await backend.close()
-
-    return asyncio.run(run())
+    started = time.monotonic()
+    image = origin_fetch(f"http://photos.example.test:{origin.port}{path}", resolver=resolve)
+    return image, time.monotonic() - started
 
 
 def test_an_unanswering_address_gives_way_to_the_next(origin: Origin, unanswering: str) -> None:

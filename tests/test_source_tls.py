@@ -13,8 +13,7 @@ import pytest
 
 from imgproxy_py.sources.http import trust_store
 from tests.conftest import asset
-from tests.otlp_receiver import self_signed_certificate
-from tests.servers import AppServer, Origin
+from tests.servers import AppServer, self_signed_origin
 
 JPEG = asset("hopper.jpg").read_bytes()
 
@@ -23,11 +22,8 @@ JPEG = asset("hopper.jpg").read_bytes()
 def company_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """A company's own CA (its PEM) and an https origin on 127.0.0.1 it signed."""
     folder = tmp_path_factory.mktemp("company-ca")
-    certificate, key = self_signed_certificate()
-    (folder / "ca.pem").write_text(certificate)
-    (folder / "key.pem").write_text(key)
-    origin = Origin(tls=(folder / "ca.pem", folder / "key.pem"))
-    yield folder / "ca.pem", origin.add("/photo.jpg", JPEG)
+    origin = self_signed_origin(folder)
+    yield folder / "cert.pem", origin.add("/photo.jpg", JPEG)
     origin.close()
 
 
