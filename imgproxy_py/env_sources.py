@@ -50,14 +50,22 @@ LOADER_TIMEOUT_SECONDS = 30
 def load_env_sources(env: Mapping[str, str], *, remote: bool = True) -> tuple[dict[str, str], list[str]]:
     """``env`` with every configured source's variables laid over it, and the problems met;
     ``remote=False``: the local file only (the ``health`` command, run every few seconds)."""
-    merged = dict(env)
     problems: list[str] = []
+    merged = _without_nul(env, problems)
     for loader in (_aws_secret, _aws_parameters, _gcp_secret, _local_file) if remote else (_local_file,):
         try:
-            merged.update(loader(merged))
+            merged.update(_without_nul(loader(merged), problems))
         except EnvSourceError as exc:
             problems.append(str(exc))
     return merged, problems
+
+
+def _without_nul(values: Mapping[str, str], problems: list[str]) -> dict[str, str]:
+    """``values`` less the settings holding a NUL byte, each a problem: no path, pattern or URL
+    holds one, and a secret or a .env file can (the process's environment cannot)."""
+    refused = {name for name, value in values.items() if name.startswith("IMGPROXY_") and "\x00" in value}
+    problems.extend(f"{name}: holds a NUL byte" for name in sorted(refused))
+    return {name: value for name, value in values.items() if name not in refused}
 
 
 class EnvSourceError(Exception):
@@ -80,7 +88,7 @@ def _local_file(env: Mapping[str, str]) -> dict[str, str]:
     try:
         with open(path, encoding="utf-8") as stream:
             return parse_env_text(stream.read())
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise EnvSourceError(f"{ENV_FILE_SETTING}: can't read {path!r}: {reason}") from None
 
@@ -178,6 +186,7 @@ def _aws_client(service: str, env: Mapping[str, str], region: str, setting: str)
     try:
         import botocore.session
         from botocore.config import Config as BotocoreConfig
+        from botocore.exceptions import BotoCoreError
     except ImportError:
         raise EnvSourceError(f"{setting}: needs the cloud extra (pip install 'imgproxy-py[cloud]')") from None
     session = botocore.session.Session()
@@ -189,7 +198,10 @@ def _aws_client(service: str, env: Mapping[str, str], region: str, setting: str)
     service_variable = "AWS_ENDPOINT_URL_" + ("SECRETS_MANAGER" if service == "secretsmanager" else "SSM")
     endpoint = env.get(service_variable) or env.get("AWS_ENDPOINT_URL") or None
     config = BotocoreConfig(connect_timeout=10, read_timeout=LOADER_TIMEOUT_SECONDS, retries={"max_attempts": 3})
-    return session.create_client(service, region_name=region, endpoint_url=endpoint, config=config)
+    try:
+        return session.create_client(service, region_name=region, endpoint_url=endpoint, config=config)
+    except (BotoCoreError, ValueError) as exc:  # a region or endpoint botocore refuses
+        raise EnvSourceError(f"{setting}: {exc}") from None
 
 
 def _aws_call(setting: str, what: str, method: Any, request: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,11 @@ recorded (not raised) so that start-up can report every problem at once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
+
+from imgproxy_py.go_numbers import DECIMAL, INTEGER
 
 T = TypeVar("T")
 
@@ -75,11 +78,10 @@ class EnvReader:
         value = self.raw(name)
         if value is None or value == "":
             return default
-        try:
-            number = int(value)
-        except ValueError:
+        if not INTEGER.fullmatch(value):
             self.errors.append(f"{name}: {value!r} is not an integer")
             return default
+        number = int(value)
         return self._bounded(name, number, default, minimum, maximum)
 
     def number(self, name: str, default: float, *, minimum: float | None = None,
@@ -87,9 +89,8 @@ class EnvReader:
         value = self.raw(name)
         if value is None or value == "":
             return default
-        try:
-            number = float(value)
-        except ValueError:
+        number = float(value) if DECIMAL.fullmatch(value) else math.nan
+        if not math.isfinite(number):  # not a decimal, or past a double ("1e999")
             self.errors.append(f"{name}: {value!r} is not a number")
             return default
         return self._bounded(name, number, default, minimum, maximum)

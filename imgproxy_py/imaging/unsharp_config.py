@@ -10,11 +10,12 @@ import math
 from dataclasses import dataclass
 
 from imgproxy_py.envreader import EnvReader
+from imgproxy_py.go_numbers import DECIMAL
 from imgproxy_py.options.values_sharpness import UnsharpMaskingArgs, UnsharpMaskingMode
 
 
 def _positive(value: str) -> float:
-    number = float(value)
+    number = float(value) if DECIMAL.fullmatch(value) else math.nan
     if not math.isfinite(number) or number <= 0:
         raise ValueError(f"{value!r} is not a number greater than 0")
     return number

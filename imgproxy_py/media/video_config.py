@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from imgproxy_py.envreader import EnvReader
+from imgproxy_py.go_numbers import DECIMAL
 from imgproxy_py.media import parse_byte_size
 
 DEFAULT_MAX_FILE_SIZE = 512 * 1024 * 1024
@@ -91,10 +92,9 @@ def _parse_weights(text: str) -> dict[str, float]:
         if not sep or name not in known + labels:
             raise ValueError(f"{item.strip()!r} is not one of {', '.join(k + '=<weight>' for k in known)} "
                              f"or expression.<{'|'.join(EXPRESSIONS)}>=<value>")
-        try:
-            weight = float(value)
-        except ValueError:
-            raise ValueError(f"weight {value.strip()!r} of {name} is not a number") from None
+        if not DECIMAL.fullmatch(value.strip()):
+            raise ValueError(f"weight {value.strip()!r} of {name} is not a number")
+        weight = float(value)
         if weight < 0 or not math.isfinite(weight):
             raise ValueError(f"weight of {name} must be a finite number >= 0")
         if name in labels and weight > 1:

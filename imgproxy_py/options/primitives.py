@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from imgproxy_py.errors import InvalidURLError
+from imgproxy_py.go_numbers import DECIMAL, INTEGER
 from imgproxy_py.options.grammar import ArgType
 from imgproxy_py.options.model import Color
 
@@ -23,10 +24,7 @@ T = TypeVar("T")
 # Go's strconv.ParseBool, which imgproxy uses.
 _BOOL_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _BOOL_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-# Go's strconv.Atoi and ParseFloat: ASCII digits only (Python's \d and float() also take
-# other scripts' digits, spaces and "_"), and int64 / float64 range.
-_INT_RE = re.compile(r"[+-]?[0-9]+")
-_FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Go's int64 range (imgproxy parses with ParseInt's bitSize 64)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _HEX_COLOR_RE = re.compile(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{3}")
 
@@ -124,7 +122,7 @@ def parse_byte(option: str, arg: str) -> int:
 
 
 def parse_signed_byte(option: str, arg: str) -> int:
-    value = _try_int(arg) if _INT_RE.fullmatch(arg) else None
+    value = _try_int(arg) if INTEGER.fullmatch(arg) else None
     if value is None or not -255 <= value <= 255:
         raise bad_argument(option, arg, "number in range -255-255")
     return value
@@ -147,7 +145,7 @@ def parse_choice(option: str, arg: str, choices: Mapping[str, T]) -> T:
 
 def _try_int(arg: str) -> int | None:
     """An int64 as Go's Atoi reads it (leading zeros allowed), or None."""
-    if not _INT_RE.fullmatch(arg):
+    if not INTEGER.fullmatch(arg):
         return None
     digits = arg.lstrip("+-").lstrip("0")
     if len(digits) > 19:  # past int64 whatever the digits; and int() refuses 4300+ digits
@@ -162,7 +160,7 @@ def _try_float(arg: str) -> float | None:
     Go's ParseFloat reports overflow (1e309) as an error, as here; NaN and infinities, which
     it reads, are refused too: no option means anything by them.
     """
-    if not _FLOAT_RE.fullmatch(arg):
+    if not DECIMAL.fullmatch(arg):
         return None
     value = float(arg)
     return value if math.isfinite(value) else None

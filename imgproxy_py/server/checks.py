@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from imgproxy_py.errors import FeatureUnavailableError, ForbiddenError, SignatureError
 from imgproxy_py.formats import ImageFormat
+from imgproxy_py.go_numbers import DECIMAL
 from imgproxy_py.options.model import GravityType, RequestOptions
 from imgproxy_py.options.parser import ClientFeatures
 from imgproxy_py.security.encryption import decrypt_source_url
@@ -89,7 +90,6 @@ def client_features(request: Request, services: Services) -> ClientFeatures:
 # imgproxy's bounds for the client hints: a DPR above 8 is ignored, a width is a whole number.
 MAX_CLIENT_HINT_DPR = 8.0
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")  # an int64, as Go's Atoi reads it
-_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # no "1_5", " 2", "nan"
 
 
 def client_hints(headers: Mapping[str, str]) -> tuple[float, int]:
@@ -98,7 +98,7 @@ def client_hints(headers: Mapping[str, str]) -> tuple[float, int]:
     dpr = 0.0
     for name in ("sec-ch-dpr", "dpr"):
         raw = headers.get(name) or ""
-        if _DECIMAL.fullmatch(raw) and 0 < float(raw) <= MAX_CLIENT_HINT_DPR:
+        if DECIMAL.fullmatch(raw) and 0 < float(raw) <= MAX_CLIENT_HINT_DPR:
             dpr = float(raw)
             break
     width = 0

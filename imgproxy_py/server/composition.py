@@ -242,14 +242,14 @@ def _datadog_apm(config: Config) -> DatadogTracing | None:
 def _with_extra(setting: str, enabled: object, build: Callable[[], T], extra: str, problems: list[str]) -> T | None:
     """``build()`` when ``enabled``; a start-up problem naming ``setting`` and the extra to install
     when the optional package it imports is missing."""
-    if not enabled:
-        return None
     try:
-        return build()
+        return build() if enabled else None
     except ImportError as exc:
         problems.append(f"{setting}: needs the {extra} extra (pip install 'imgproxy-py[{extra}]'): "
                         f"{exc.name or 'a package'} is not installed")
-        return None
+    except ConfigError as exc:  # a value only the service's SDK can judge
+        problems.extend(exc.problems)
+    return None
 
 
 def _registry(plugins: Plugins, problems: list[str]) -> OptionRegistry[Option]:

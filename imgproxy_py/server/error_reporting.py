@@ -19,7 +19,7 @@ from typing import Any
 
 from imgproxy_py import __version__
 from imgproxy_py.envreader import EnvReader
-from imgproxy_py.errors import DOWNLOAD_ERRORS, ImgproxyError, ResponseWriteError
+from imgproxy_py.errors import DOWNLOAD_ERRORS, ConfigError, ImgproxyError, ResponseWriteError
 from imgproxy_py.server.error_services import Airbrake, Bugsnag, ErrorService, Honeybadger
 
 log = logging.getLogger("imgproxy_py.server")
@@ -101,10 +101,14 @@ class ErrorReporter:
         self._sdk: Any = None
         if config.sentry_dsn:
             import sentry_sdk
+            from sentry_sdk.utils import BadDsn
 
-            sentry_sdk.init(dsn=config.sentry_dsn, environment=config.sentry_environment,
-                            release=config.sentry_release, default_integrations=False,
-                            auto_enabling_integrations=False, send_default_pii=False)
+            try:
+                sentry_sdk.init(dsn=config.sentry_dsn, environment=config.sentry_environment,
+                                release=config.sentry_release, default_integrations=False,
+                                auto_enabling_integrations=False, send_default_pii=False)
+            except BadDsn as exc:
+                raise ConfigError([f"IMGPROXY_SENTRY_DSN: not a Sentry DSN ({exc})"]) from None
             self._sdk = sentry_sdk
         self.services: list[ErrorService] = []
         if config.bugsnag_key:

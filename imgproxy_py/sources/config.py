@@ -29,6 +29,7 @@ class FetchConfig:
         root = r.string("IMGPROXY_LOCAL_FILESYSTEM_ROOT")
         if root and not Path(root).is_dir():
             r.errors.append(f"IMGPROXY_LOCAL_FILESYSTEM_ROOT: {root!r} is not a directory")
+            root = ""
         return FetchConfig(
             download_timeout=r.number("IMGPROXY_DOWNLOAD_TIMEOUT", 5.0, minimum=0.001),
             max_redirects=r.integer("IMGPROXY_MAX_REDIRECTS", 10, minimum=0),
