@@ -1,8 +1,9 @@
 """Numbers as imgproxy reads them, with Go's ``strconv.Atoi`` and ``ParseFloat``: in settings,
 URL arguments and client hints alike.
 
-ASCII digits only: Python's ``int()`` and ``float()`` also take other scripts' digits, spaces,
-``"1_000"``, ``"nan"`` and ``"inf"``, which imgproxy refuses (and with which no bound holds).
+ASCII digits only: Python's ``int()`` and ``float()`` also take other scripts' digits, spaces and
+``"1_000"``, which imgproxy refuses.  ``"nan"`` and ``"inf"``, which Go takes, are refused too:
+no bound holds with them (imgproxy's ``int(inf * 1e6)`` is whatever the CPU makes of it).
 """
 
 from __future__ import annotations
