@@ -103,6 +103,53 @@ def test_truncated_videos_are_unprocessable(bikes: bytes) -> None:
     assert caught.value.status == 422
 
 
+def unknown_codec(data: bytes, track: int = 0) -> bytes:
+    """``data`` (an MP4 of H.264 tracks) with the codec of its ``track``-th track renamed to one
+    FFmpeg does not know: the stream is there, with no decoder (PyAV gives it no codec context)."""
+    at = data.index(b"stsd")
+    for _ in range(track + 1):
+        at = data.index(b"avc1", at + 1)
+    return data[:at] + b"zzz1" + data[at + 4:]
+
+
+def test_a_video_stream_of_an_unknown_codec_is_unprocessable(bikes: bytes) -> None:
+    """Found by a mutation fuzz: such a stream answered 500 (its codec context is None)."""
+    with pytest.raises(UnsupportedVideoError) as caught:
+        extract_frame(unknown_codec(bikes), second=1, config=CONFIG)
+    assert caught.value.status == 422
+
+
+def test_the_first_video_stream_that_decodes_is_used() -> None:
+    """An MP4 whose first video track has an unknown codec gives the second track's frames, and
+    /info's stream list names the first one's codec ``unknown``."""
+    import io
+
+    import av
+
+    from imgproxy_py.info.video import probe
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        tracks = [(container.add_stream("libx264", rate=10), width, height, shade)
+                  for width, height, shade in ((64, 48, 200), (96, 32, 50))]
+        for stream, width, height, _ in tracks:
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for _ in range(10):
+            for stream, width, height, shade in tracks:
+                frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), shade, np.uint8), format="rgb24")
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        for stream, *_ in tracks:
+            for packet in stream.encode():
+                container.mux(packet)
+    both = out.getvalue()
+    assert extract_frame(both, second=0.5, config=CONFIG).image.width == 64  # the first track
+    data = unknown_codec(both)
+    image = extract_frame(data, second=0.5, config=CONFIG).image
+    assert (image.width, image.height) == (96, 32) and abs(image.avg() - 50) < 3
+    assert [stream["codec"] for stream in probe(data)[2]] == ["unknown", "h264"]
+
+
 def test_not_a_video_is_refused(tmp_path: Path) -> None:
     playlist = b"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"
     with pytest.raises(UnsupportedVideoError):

@@ -25,19 +25,20 @@ def probe(data: bytes) -> tuple[str, dict[str, str], list[dict[str, Any]]]:
 
 
 def _stream(stream: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"type": stream.type, "codec": stream.codec_context.name}
+    codec = stream.codec_context  # None: a codec FFmpeg does not know (ffprobe's "unknown")
+    entry: dict[str, Any] = {"type": stream.type, "codec": codec.name if codec is not None else "unknown"}
     if stream.duration is not None and stream.time_base is not None:
         entry["duration"] = round(float(stream.duration * stream.time_base), 3)
-    bit_rate = stream.bit_rate or getattr(stream.codec_context, "bit_rate", None)
+    bit_rate = (stream.bit_rate or codec.bit_rate) if codec is not None else None  # read through the codec
     if bit_rate and stream.type in ("video", "audio"):
         entry["bps"] = int(bit_rate)
     if stream.type == "video":
         rate = stream.average_rate or stream.guessed_rate
         if rate:
             entry["fps"] = round(float(rate), 3)
-    elif stream.type == "audio":
-        entry["frequency"] = int(stream.codec_context.sample_rate)
-        layout = getattr(stream.codec_context, "layout", None)
+    elif stream.type == "audio" and codec is not None:
+        entry["frequency"] = int(codec.sample_rate)
+        layout = getattr(codec, "layout", None)
         if layout is not None:
             entry["layout"] = str(layout.name)
     language = stream.metadata.get("language")

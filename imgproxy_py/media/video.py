@@ -92,11 +92,14 @@ class VideoReader:
         self._table: list[int] | None = None
         self._table_built = False
         self._container = self._open()
-        streams = self._container.streams.video
-        if not streams:
+        # The first video stream FFmpeg can decode: one whose codec it does not know (a broken or
+        # exotic codec tag) has no codec context.
+        videos = self._container.streams.video
+        self._video_index = next((k for k, stream in enumerate(videos) if stream.codec_context is not None), -1)
+        if self._video_index < 0:
             self.close()
-            raise UnsupportedVideoError("the file has no video stream")
-        self.stream: av.video.VideoStream = streams[0]
+            raise UnsupportedVideoError("unknown video codec" if videos else "the file has no video stream")
+        self.stream: av.video.VideoStream = videos[self._video_index]
         self.time_base: Fraction | None = self.stream.time_base
         rate = self.stream.average_rate or self.stream.guessed_rate or self.stream.base_rate
         self.fps: Fraction | None = Fraction(rate) if rate and rate > 0 else None
@@ -140,7 +143,7 @@ class VideoReader:
         """A fresh demuxer and decoder at the start of the file."""
         self.close()
         self._container = self._open()
-        self.stream = self._container.streams.video[0]
+        self.stream = self._container.streams.video[self._video_index]
         self._used = False
 
     def _rewind(self) -> None:
