@@ -365,3 +365,35 @@ def test_header_passthrough_left_out_of_the_key_is_warned_about(env: dict[str, s
         assert messages == []
     else:
         assert len(messages) == 1 and f"forwards {warned} to the origin" in messages[0]
+
+
+def test_an_entry_damaged_outside_us_is_rendered_again(two_nodes: tuple[AppServer, AppServer, Path],
+                                                      origin: Origin, client: httpx.Client,
+                                                      photo_jpeg: bytes) -> None:
+    """A cut body, a grown one or a foreign file in the cache folder is never served: the node
+    renders again (the origin is asked again) and replaces the entry."""
+    node_a, _, root = two_nodes
+    url = origin.add("/fs-cache/damaged.jpg", photo_jpeg)
+    path = signed(f"/rs:fit:120:120/plain/{url}@png", KEY_A, SALT_A)
+    first = client.get(node_a.base + path)
+    assert first.status_code == 200
+    (stored,) = [p for p in (root / "imgs" / "results").rglob("*") if p.is_file()]
+    whole = stored.read_bytes()
+    for n, damaged in enumerate((whole[:-100], whole + b"\0" * 7, b"\0\0\0\x02{}" + whole[6:]), start=2):
+        stored.write_bytes(damaged)
+        again = client.get(node_a.base + path)
+        assert again.status_code == 200 and again.content == first.content
+        assert origin.count("/fs-cache/damaged.jpg") == n
+        assert CacheEntry.from_bytes(stored.read_bytes()).body == first.content  # the damaged entry replaced
+
+
+@pytest.mark.parametrize("change", ["cut", "grown"])
+def test_entries_know_their_body_size(change: str) -> None:
+    entry = CacheEntry(status=200, media_type="image/png", body=b"\x89PNG" * 10, stored_at=1.0, expires_at=2.0)
+    blob = entry.to_bytes()
+    assert CacheEntry.from_bytes(blob) == entry
+    with pytest.raises(ValueError):
+        CacheEntry.from_bytes(blob[:-1] if change == "cut" else blob + b"x")
+    # An entry stored before the size was kept is read as it is.
+    head = b'{"status": 200, "media_type": "image/png", "headers": {}, "stored_at": 1.0, "expires_at": 2.0}'
+    assert CacheEntry.from_bytes(len(head).to_bytes(4, "big") + head + b"body").body == b"body"

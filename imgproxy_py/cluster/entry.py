@@ -70,7 +70,8 @@ class CacheEntry:
         head = json.dumps({"status": self.status, "media_type": self.media_type, "headers": self.headers,
                            "stored_at": self.stored_at, "expires_at": self.expires_at,
                            "source_etag": self.source_etag,
-                           "source_last_modified": self.source_last_modified}).encode()
+                           "source_last_modified": self.source_last_modified,
+                           "body_size": len(self.body)}).encode()
         return struct.pack(">I", len(head)) + head + self.body
 
     @staticmethod
@@ -83,12 +84,16 @@ class CacheEntry:
             raise ValueError("cache entry truncated")
         try:
             head = json.loads(blob[4:4 + size])
+            # A body cut or grown by something outside us (a disk, a copy) is never served as an
+            # image: entries written before the size was kept have none to check.
+            if int(head.get("body_size", len(blob) - 4 - size)) != len(blob) - 4 - size:
+                raise ValueError(f"cache entry body is {len(blob) - 4 - size} bytes, not {head['body_size']}")
             return CacheEntry(status=int(head["status"]), media_type=str(head["media_type"]),
                               body=blob[4 + size:], headers={str(k): str(v) for k, v in head["headers"].items()},
                               stored_at=float(head["stored_at"]), expires_at=float(head["expires_at"]),
                               source_etag=str(head.get("source_etag", "")),
                               source_last_modified=str(head.get("source_last_modified", "")))
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:  # ValueError passes as it is
             raise ValueError(f"cache entry header unreadable: {exc}") from exc
 
     def refreshed(self, cache_headers: dict[str, str], now: float | None = None) -> CacheEntry:
