@@ -78,3 +78,25 @@ def test_luma_plane_of_any_size(width: int, height: int, bands: int) -> None:
     plane = luma_plane(image.copy(interpretation="b-w" if bands < 3 else "srgb"))
     assert plane.shape == (height, width)
     assert np.allclose(plane, 1.0)
+
+
+@pytest.mark.parametrize("bands", [1, 3, 4])
+@pytest.mark.parametrize("strip_pixels", [1 << 20, 5000, 600, 1])
+def test_strips_give_the_whole_images_dssim(monkeypatch: pytest.MonkeyPatch, bands: int, strip_pixels: int) -> None:
+    """A large image is measured a strip of rows at a time (a 96 MP result took 6 GB at once):
+    the same SSIM map, so the same DSSIM, whatever the strip's height."""
+    import imgproxy_py.optimize.dssim as dssim
+
+    image = real_photo("astronaut", 200)
+    if bands == 1:
+        image = image.colourspace("b-w")
+    elif bands == 4:
+        image = image.bandjoin((pyvips.Image.black(image.width, image.height) + 180).cast("uchar"))
+    decoded = pyvips.Image.new_from_buffer(
+        image.webpsave_buffer(Q=30) if bands == 4 else image.jpegsave_buffer(Q=30), "")
+    whole = dssim_between(luma_plane(image), luma_plane(decoded))
+    monkeypatch.setattr(dssim, "STRIP_PIXELS", strip_pixels)
+    assert DssimMeter(image).measure_image(decoded) == pytest.approx(whole, rel=1e-9)
+    checks: list[int] = []
+    dssim.dssim_of_images(image, decoded, lambda: checks.append(1))
+    assert len(checks) == (0 if strip_pixels == 1 << 20 else -(-(image.height - 10) // max(1, strip_pixels // 200)))

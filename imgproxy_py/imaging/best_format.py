@@ -35,7 +35,7 @@ from imgproxy_py.formats import ImageFormat
 from imgproxy_py.formats_config import BestFormatConfig
 from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.codecs.save import can_save
-from imgproxy_py.imaging.vips import page_height
+from imgproxy_py.imaging.vips import memory_copy, page_height
 from imgproxy_py.options.model import OutputOptions
 
 SSIM_SLACK = 0.02
@@ -100,7 +100,7 @@ def _similarity(reference: np.ndarray[Any, Any], data: bytes, fmt: ImageFormat) 
 
 def pick(img: pyvips.Image, formats: tuple[ImageFormat, ...], config: BestFormatConfig, save: Saver,
          quality_for: Callable[[ImageFormat], int], check_deadline: Callable[[], None]) -> Choice:
-    img = img.copy_memory()  # read once from a sequential decode, then encoded several times
+    img = memory_copy(img)  # read once from a sequential decode, then encoded several times
     low = complexity(img) < config.complexity_threshold
     megapixels = img.width * page_height(img) / 1_000_000
     if config.max_resolution and megapixels > config.max_resolution:

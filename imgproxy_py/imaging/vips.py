@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -145,17 +146,58 @@ def to_overlay_space(img: pyvips.Image) -> pyvips.Image:
     return to_srgb(img)
 
 
+class _Guard:
+    """The images a guarded block computes: its view of the image, and the copies of it made
+    in memory there (a new image, which the view's kill flag does not reach)."""
+
+    def __init__(self, view: pyvips.Image) -> None:
+        self.images = [view]
+        self.stopped = False
+
+    def stop(self) -> None:  # on the kill switch's thread
+        self.stopped = True
+        for img in list(self.images):
+            img.set_kill(True)
+
+    def adopt(self, img: pyvips.Image) -> pyvips.Image:
+        self.images.append(img)
+        if self.stopped:  # stopped while the copy was made, after its last region was read
+            img.set_kill(True)
+        return img
+
+
+_GUARD: ContextVar[_Guard | None] = ContextVar("libvips_guard", default=None)
+
+
 @contextmanager
 def guarded(img: pyvips.Image, deadline: Deadline) -> Iterator[pyvips.Image]:
     """A view of ``img`` whose computations libvips stops once the request's time is up, or its
-    client has left, while the block runs.
+    client has left, while the block runs; so are those of its copies made with
+    :func:`memory_copy` in the block.
 
     libvips then raises; ``imaging.pipeline.process_image`` turns that into the deadline's 503
     (499 for a client that left).
     """
-    view = img.copy()
-    with enforced(deadline, lambda: view.set_kill(True)):
-        yield view
+    guard = _Guard(img.copy())
+    token = _GUARD.set(guard)
+    try:
+        with enforced(deadline, guard.stop):
+            yield guard.images[0]
+    finally:
+        _GUARD.reset(token)
+
+
+def watched(img: pyvips.Image) -> pyvips.Image:
+    """``img``, a new image made in a guarded block (a memory copy, a result decoded again): its
+    computations stop at the deadline too."""
+    guard = _GUARD.get()
+    return guard.adopt(img) if guard is not None else img
+
+
+def memory_copy(img: pyvips.Image) -> pyvips.Image:
+    """``img.copy_memory()``, for an image encoded or measured several times; in a guarded block
+    its later computations (each encoding) still stop at the deadline."""
+    return watched(img.copy_memory())
 
 
 def materialize(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyvips
 
 from imgproxy_py.formats import FORMATS, format_by_name
+from imgproxy_py.imaging.vips import memory_copy
 from imgproxy_py.optimize.config import AutoQualitySpec
 from imgproxy_py.optimize.dssim import DssimMeter
 from imgproxy_py.optimize.ml import Prediction, default_model_path, load_model, quality_to_x, x_to_quality
@@ -98,7 +99,7 @@ def encode_with_quality_control(
     wants_autoquality = autoquality is not None and autoquality.enabled and name in AUTOQUALITY_FORMATS
     if wants_autoquality or max_bytes > 0:
         # Several saves of one pipeline: compute the pixels once.
-        image = image.copy_memory()
+        image = memory_copy(image)
     saver = _Saver(image, encode, check_deadline)
 
     measured: dict[int, float] = {}
@@ -107,7 +108,7 @@ def encode_with_quality_control(
         if autoquality.method == "size":
             chosen = search_size(saver, autoquality, fmt=name)
         else:
-            meter = DssimMeter(image, max_resolution, decode)
+            meter = DssimMeter(image, max_resolution, decode, check_deadline)
 
             def dssim_at(q: int) -> float:
                 if q not in measured:

@@ -23,11 +23,17 @@ import numpy as np
 import numpy.typing as npt
 import pyvips
 
-from imgproxy_py.imaging.vips import pixel_array
+from imgproxy_py.imaging.vips import memory_copy, pixel_array, watched
 
 SSIM_SIGMA = 1.5
 # scikit-image's Gaussian window is 2 * int(3.5 * sigma + 0.5) + 1 pixels wide.
 SSIM_WINDOW = 2 * int(3.5 * SSIM_SIGMA + 0.5) + 1
+# SSIM is averaged over the pixels whose whole window lies in the image (scikit-image crops
+# this many from each side of its map), so a strip's map needs only this many rows around it.
+_MARGIN = (SSIM_WINDOW - 1) // 2
+# Pixels measured at a time: a whole 96 MP result in one piece took 6 GB (a dozen float
+# planes of it); a strip's planes take a few MB each, and the deadline is checked between them.
+STRIP_PIXELS = 1 << 20
 
 LumaPlane = npt.NDArray[np.float32]
 
@@ -67,17 +73,44 @@ def dssim_between(reference: LumaPlane, candidate: LumaPlane) -> float:
     """DSSIM of two luma planes; the larger one is cropped to the common area."""
     height = min(reference.shape[0], candidate.shape[0])
     width = min(reference.shape[1], candidate.shape[1])
+    ssim = float(np.mean(_ssim_map(_pad_to_window(reference[:height, :width]),
+                                   _pad_to_window(candidate[:height, :width]))))
+    return max(0.0, (1.0 - ssim) / 2.0)
+
+
+def _ssim_map(first: LumaPlane, second: LumaPlane) -> npt.NDArray[np.float64]:
+    """scikit-image's SSIM map of the two planes, less the margin it leaves out of its mean."""
     # Imported here: scikit-image takes a good part of a second to import, and only autoquality
     # needs it.
     from skimage.metrics import structural_similarity
 
-    first = _pad_to_window(reference[:height, :width])
-    second = _pad_to_window(candidate[:height, :width])
-    ssim = structural_similarity(  # type: ignore[no-untyped-call]  # scikit-image ships no types for it
+    _, full = structural_similarity(  # type: ignore[no-untyped-call]  # scikit-image ships no types for it
         first, second, data_range=1.0, gaussian_weights=True, sigma=SSIM_SIGMA,
-        use_sample_covariance=False,
+        use_sample_covariance=False, full=True,
     )
-    return max(0.0, (1.0 - float(ssim)) / 2.0)
+    return np.asarray(full[_MARGIN:-_MARGIN, _MARGIN:-_MARGIN], dtype=np.float64)
+
+
+def dssim_of_images(reference: pyvips.Image, candidate: pyvips.Image,
+                    check_deadline: Callable[[], None] = lambda: None) -> float:
+    """:func:`dssim_between` the two images' luma planes, read a strip of rows at a time: the
+    same SSIM map, each row of it computed once from the rows its window covers."""
+    height = min(reference.height, candidate.height)
+    width = min(reference.width, candidate.width)
+    rows = max(1, STRIP_PIXELS // width)
+    if height <= rows + 2 * _MARGIN or width <= 2 * _MARGIN:  # one strip: the whole image
+        return dssim_between(luma_plane(reference), luma_plane(candidate))
+    total, count = 0.0, 0
+    for top in range(_MARGIN, height - _MARGIN, rows):  # the map's rows [top, bottom)
+        check_deadline()
+        bottom = min(top + rows, height - _MARGIN)
+        start, stop = top - _MARGIN, bottom + _MARGIN  # the rows their windows read
+        first = luma_plane(reference.crop(0, start, width, stop - start))
+        second = luma_plane(candidate.crop(0, start, width, stop - start))
+        strip = _ssim_map(first, second)
+        total += float(strip.sum())
+        count += strip.size
+    return max(0.0, (1.0 - total / count) / 2.0)
 
 
 def _pad_to_window(plane: LumaPlane) -> LumaPlane:
@@ -93,15 +126,19 @@ class DssimMeter:
     """Measures encoded buffers against one reference image; the reference plane is made once."""
 
     def __init__(self, reference: pyvips.Image, max_resolution: int = 0,
-                 decode: Callable[[bytes], pyvips.Image] | None = None) -> None:
+                 decode: Callable[[bytes], pyvips.Image] | None = None,
+                 check_deadline: Callable[[], None] = lambda: None) -> None:
         # ``decode``: for results libvips can't read back (HEIC, JPEG XL: their wheels do).
         self._decode_with = decode
+        self._check_deadline = check_deadline
         # Above ``max_resolution`` pixels both sides are compared on a downscaled copy
         # (IMGPROXY_AUTOQUALITY_MAX_RESOLUTION): SSIM's cost grows with the pixel count.
         pixels = reference.width * reference.height
         self.scale = math.sqrt(max_resolution / pixels) if 0 < max_resolution < pixels else 1.0
         self._pages = _page_count(reference)
-        self.reference = luma_plane(self._shrink(reference))
+        # In memory (unless it already is, as given): its strips are read for every measurement.
+        prepared = _as_srgb_or_grey_uchar(self._shrink(reference))
+        self.reference = prepared if prepared is reference else memory_copy(prepared)
 
     def _shrink(self, image: pyvips.Image) -> pyvips.Image:
         return image if self.scale == 1.0 else image.resize(self.scale)
@@ -110,18 +147,18 @@ class DssimMeter:
         return self.measure_image(self._decode(encoded))
 
     def measure_image(self, decoded: pyvips.Image) -> float:
-        return dssim_between(self.reference, luma_plane(self._shrink(decoded)))
+        return dssim_of_images(self.reference, self._shrink(decoded), self._check_deadline)
 
     def _decode(self, encoded: bytes) -> pyvips.Image:
         if self._decode_with is not None:
-            return self._decode_with(encoded)
+            return watched(self._decode_with(encoded))
         if self._pages > 1:
             # Animated WebP/AVIF: compare every frame, as the reference holds all of them.
             try:
-                return pyvips.Image.new_from_buffer(encoded, "", n=-1)
+                return watched(pyvips.Image.new_from_buffer(encoded, "", n=-1))
             except pyvips.Error:
                 pass  # a still format (JPEG) took only one frame
-        return pyvips.Image.new_from_buffer(encoded, "")
+        return watched(pyvips.Image.new_from_buffer(encoded, ""))
 
 
 def _page_count(image: pyvips.Image) -> int:

@@ -13,6 +13,7 @@ from imgproxy_py.deadline import Deadline
 from imgproxy_py.formats import ImageFormat
 from imgproxy_py.imaging.codecs.load import wheel_decoder
 from imgproxy_py.imaging.codecs.save import EncoderSettings, encode
+from imgproxy_py.imaging.vips import memory_copy
 from imgproxy_py.optimize import OptimizeConfig, encode_with_quality_control, png_save_options
 from imgproxy_py.options.model import OutputOptions
 
@@ -27,7 +28,7 @@ class QualityControlledEncoder:
                  deadline: Deadline, source_palette_bits: int | None) -> tuple[bytes, int]:
         extra: dict[str, object] = {}
         if fmt is ImageFormat.PNG:
-            img = img.copy_memory()  # counted for the palette, then saved
+            img = memory_copy(img)  # counted for the palette, then saved
             spec = self.config.png
             if out.png_options is not None:  # parsed with the URL; laid over the settings here
                 spec = spec.with_args(out.png_options)
