@@ -81,7 +81,7 @@ def png_save_options(
             dither=1.0, filter=PNG_FILTER_NONE,
         )
         return options
-    if source_palette_bits is not None and image.format == "uchar":
+    if counts_colours(spec, image, source_palette_bits):
         colours = count_colours(image, limit=256, check_deadline=check_deadline)
         options.update(
             palette=True, bitdepth=bits_for_colours(min(colours, 256)), Q=100, effort=QUANTIZE_EFFORT,
@@ -92,6 +92,12 @@ def png_save_options(
         return options
     options["filter"] = PNG_FILTER_ALL
     return options
+
+
+def counts_colours(spec: PngSpec, image: pyvips.Image, source_palette_bits: int | None) -> bool:
+    """Whether :func:`png_save_options` reads the image's colours before it is saved (the
+    caller keeps it in memory then, not to compute it twice)."""
+    return not spec.quantize and source_palette_bits is not None and image.format == "uchar"
 
 
 def bits_for_colours(colours: int) -> int:

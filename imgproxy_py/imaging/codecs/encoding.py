@@ -15,6 +15,7 @@ from imgproxy_py.imaging.codecs.load import wheel_decoder
 from imgproxy_py.imaging.codecs.save import EncoderSettings, encode
 from imgproxy_py.imaging.vips import memory_copy
 from imgproxy_py.optimize import OptimizeConfig, encode_with_quality_control, png_save_options
+from imgproxy_py.optimize.png import counts_colours
 from imgproxy_py.options.model import OutputOptions
 
 
@@ -28,10 +29,11 @@ class QualityControlledEncoder:
                  deadline: Deadline, source_palette_bits: int | None) -> tuple[bytes, int]:
         extra: dict[str, object] = {}
         if fmt is ImageFormat.PNG:
-            img = memory_copy(img)  # counted for the palette, then saved
             spec = self.config.png
             if out.png_options is not None:  # parsed with the URL; laid over the settings here
                 spec = spec.with_args(out.png_options)
+            if counts_colours(spec, img, source_palette_bits):
+                img = memory_copy(img)  # counted for the palette, then saved; else saved as it streams
             extra = png_save_options(img, spec, source_palette_bits=source_palette_bits,
                                      check_deadline=deadline.check)
         autoquality = self.config.autoquality_defaults(fmt.value)
