@@ -78,6 +78,9 @@ def test_images_it_would_write_differently_go_to_libvips() -> None:
     deep = still().cast("ushort")
     for img in (with_exif, frames, grey, deep):
         assert not webp.can_save(img, LOSSY)
+    # Past MAX_PIXELS libvips' saver holds half the memory, for no more CPU.
+    assert webp.can_save(still().resize(4000 / still().width), LOSSY)
+    assert not webp.can_save(still().resize(5000 / still().width), LOSSY)
 
 
 def test_an_encoder_failure_is_unprocessable(monkeypatch: pytest.MonkeyPatch) -> None:
