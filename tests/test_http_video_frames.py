@@ -97,3 +97,33 @@ def test_tile_auto_keyframes(video: AppServer, start_server: Callable[..., AppSe
     assert (image(get(client, auto, long_step)) - keyframes).abs().max() == 0  # 3 s apart: keyframes
     short = image(get(client, video, short_step))
     assert (image(get(client, auto, short_step)) - short).abs().max() == 0  # 1 s apart: exact frames
+
+
+@pytest.mark.parametrize(("options", "cells"), [
+    # 60 frames of 1920x816 against the default limits (50 MP in all, one animation frame's worth).
+    ("vta:0.1:100:60:1920:0/f:webp", "60 frames of 1920x816"),
+    # A 10x10 sprite of 1920x816 cells: 157 MP of one still picture.
+    ("vtt:0.1:10:10:1920:0/f:png", "19200x8160"),
+])
+def test_a_picture_past_the_limits_is_refused_at_its_first_frame(
+        video: AppServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch, options: str, cells: str) -> None:
+    """The size of a sprite or an animation is known once its first frame is scaled: past the
+    resolution limits it is refused then (422), not after every frame was decoded (the animation
+    took 3.4 s and 600 MB more before)."""
+    from imgproxy_py.media.video import VideoReader
+
+    decoded: list[float] = []
+    frame_at_time = VideoReader.frame_at_time
+
+    def counted(self: VideoReader, second: float, **kwargs: bool) -> object:
+        decoded.append(second)
+        return frame_at_time(self, second, **kwargs)
+
+    monkeypatch.setattr(VideoReader, "frame_at_time", counted)
+    response = get(client, video, options)
+    assert response.status_code == 422, cells
+    assert len(decoded) == 1
+    # Within the limits the same frames are all decoded and joined.
+    decoded.clear()
+    assert image(get(client, video, options.replace(":1920:", ":64:"))).width > 0
+    assert len(decoded) == (60 if options.startswith("vta") else 91)  # the sprite's last 9 are past the end

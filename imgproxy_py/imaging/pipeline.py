@@ -96,7 +96,7 @@ def _process(p: Processor, data: bytes, options: RequestOptions, deadline: Deadl
     if limits is not p.limits:
         p = replace(p, limits=limits, settings=settings)
     special = p.deps.special_sources
-    decoded = special.decode(data, out, deadline) if special is not None else None
+    decoded = special.decode(data, out, deadline, p.limits) if special is not None else None
     if decoded is not None:
         # Detections are cached per source; a video has one picture per frame choice.
         picked = (f"|{out.video_frame}:{out.video_second}:{out.video_best}:{out.representative_face}"

@@ -18,6 +18,8 @@ import pyvips
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import FeatureUnavailableError, UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import SVG_CHECK_BYTES, sniff_format
+from imgproxy_py.imaging.codecs import load as loader
+from imgproxy_py.imaging.codecs.load import Limits
 from imgproxy_py.media import video_tiles
 from imgproxy_py.media.bestframe import best_frames, representative_face
 from imgproxy_py.media.raw import RawDecoder, sniff_raw
@@ -61,12 +63,14 @@ class SpecialSources:
     # ExpressionModel.classify, when faces are detected and the best-frame score weighs expressions.
     expressions: Any = None
 
-    def decode(self, data: bytes, out: OutputOptions, deadline: Deadline) -> pyvips.Image | None:
-        """The picture to process, or None when libvips should decode ``data`` itself."""
+    def decode(self, data: bytes, out: OutputOptions, deadline: Deadline,
+               limits: Limits | None = None) -> pyvips.Image | None:
+        """The picture to process, or None when libvips should decode ``data`` itself; a video's
+        sprite or animation past ``limits`` is refused once its first frame gives its size."""
         limit = time.monotonic() + max(0.0, deadline.remaining)
         picture: pyvips.Image | None = None
         if self.video.enabled and is_video(data):
-            picture = self._video(data, out, limit)
+            picture = self._video(data, out, limit, limits)
         elif self.raw is not None and self.raw.accepts(data):
             picture = self.raw.decode(data, deadline=limit)
         else:
@@ -84,7 +88,7 @@ class SpecialSources:
                 raise FeatureUnavailableError(self.raw_unavailable)
             raise UnsupportedFormatError("camera RAW is off (IMGPROXY_ENABLE_RAW_FORMATS, IMGPROXY_RAW_ENABLED)")
 
-    def _video(self, data: bytes, out: OutputOptions, limit: float) -> pyvips.Image:
+    def _video(self, data: bytes, out: OutputOptions, limit: float, limits: Limits | None) -> pyvips.Image:
         if out.video_best:
             frames = best_frames(data, config=self.video, face_detector=self.face_detector, top_k=1,
                                  deadline=limit, expressions=self.expressions)
@@ -95,10 +99,14 @@ class SpecialSources:
             return extract_frame(data, frame=out.video_frame, config=self.video, deadline=limit).image
         second = self.video.thumbnail_second if out.video_second is None else out.video_second
         keyframes = self.video.thumbnail_keyframes if out.video_keyframes is None else out.video_keyframes
+        def check_size(width: int, height: int, frames: int) -> None:
+            if limits is not None:
+                loader.check_size(width, height, limits, frames)
+
         if out.video_tile is not None:
-            return video_tiles.sprite(data, out.video_tile, second, keyframes, self.video, limit)
+            return video_tiles.sprite(data, out.video_tile, second, keyframes, self.video, limit, check_size)
         if out.video_animation is not None:
-            return video_tiles.animation(data, out.video_animation, second, keyframes, self.video, limit)
+            return video_tiles.animation(data, out.video_animation, second, keyframes, self.video, limit, check_size)
         return extract_frame(data, second=second, keyframes=keyframes, config=self.video, deadline=limit).image
 
     def _face(self, data: bytes, picture: pyvips.Image | None, out: OutputOptions,

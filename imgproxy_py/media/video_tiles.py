@@ -13,6 +13,7 @@ size in black.  The result then goes through the normal pipeline like any decode
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pyvips
 
@@ -105,8 +106,14 @@ def _fit_cell(tile: pyvips.Image | None, width: int, height: int) -> pyvips.Imag
     return tile.gravity("centre", width, height, extend="background", background=BLACK)
 
 
+# Called with the cell size and the number of cells once the first frame is scaled, before the
+# others are decoded: a picture past the resolution limits is refused then, not at the end.
+CheckCells = Callable[[int, int, int], None]
+
+
 def sample(data: bytes, frames: VideoFrames, start: float, keyframes: bool, config: VideoConfig,
-           deadline: float) -> tuple[list[pyvips.Image | None], tuple[int, int]]:
+           deadline: float, check: CheckCells = lambda width, height, cells: None,
+           ) -> tuple[list[pyvips.Image | None], tuple[int, int]]:
     """Each frame scaled (None where unused, left out with ``trim``), and the cell size."""
     keyframes = _use_keyframes(data, frames, start, keyframes, config, deadline)
     with VideoReader(data, config, deadline) as reader:
@@ -115,27 +122,42 @@ def sample(data: bytes, frames: VideoFrames, start: float, keyframes: bool, conf
             times = [t for t in times if t is not None]
         if not any(t is not None for t in times):
             raise UnprocessableImageError(f"the video ends before second {start:g}")
-        scaled = [None if t is None else _scale(reader.frame_at_time(t, keyframes=keyframes).image, frames)
-                  for t in times]
+        scaled: list[pyvips.Image | None] = []
+        for second in times:
+            frame = None if second is None else _scale(reader.frame_at_time(second, keyframes=keyframes).image, frames)
+            if frame is not None and all(s is None for s in scaled):  # the first: all frames have its size
+                check(*_cell(frames, [frame]), len(times))
+            scaled.append(frame)
     used = [s for s in scaled if s is not None]
     return scaled, _cell(frames, used)
 
 
+def _grid(frames: VideoFrames, cells: int) -> tuple[int, int]:
+    columns = min(frames.columns, cells)
+    return columns, math.ceil(cells / columns)
+
+
 def sprite(data: bytes, frames: VideoFrames, start: float, keyframes: bool, config: VideoConfig,
-           deadline: float) -> pyvips.Image:
-    """``video_thumbnail_tile``: one still picture of ``columns`` x ``rows`` tiles."""
-    scaled, (width, height) = sample(data, frames, start, keyframes, config, deadline)
-    columns = min(frames.columns, len(scaled))
-    rows = math.ceil(len(scaled) / columns)
+           deadline: float, check_size: CheckCells = lambda width, height, frames: None) -> pyvips.Image:
+    """``video_thumbnail_tile``: one still picture of ``columns`` x ``rows`` tiles;
+    ``check_size(width, height, 1)`` is called with its size before most frames are decoded."""
+
+    def check(cell_width: int, cell_height: int, cells: int) -> None:
+        columns, rows = _grid(frames, cells)
+        check_size(columns * cell_width, rows * cell_height, 1)
+
+    scaled, (width, height) = sample(data, frames, start, keyframes, config, deadline, check)
+    columns, rows = _grid(frames, len(scaled))
     cells = [_fit_cell(tile, width, height) for tile in scaled]
     cells += [_fit_cell(None, width, height)] * (columns * rows - len(cells))
     return pyvips.Image.arrayjoin(cells, across=columns).copy_memory()
 
 
 def animation(data: bytes, frames: VideoFrames, start: float, keyframes: bool, config: VideoConfig,
-              deadline: float) -> pyvips.Image:
-    """``video_thumbnail_animation``: the frames stacked with ``page-height``, ``delay`` ms each."""
-    scaled, (width, height) = sample(data, frames, start, keyframes, config, deadline)
+              deadline: float, check_size: CheckCells = lambda width, height, frames: None) -> pyvips.Image:
+    """``video_thumbnail_animation``: the frames stacked with ``page-height``, ``delay`` ms each;
+    ``check_size(width, height, frames)`` is called with a frame's size before most are decoded."""
+    scaled, (width, height) = sample(data, frames, start, keyframes, config, deadline, check_size)
     cells = [_fit_cell(tile, width, height) for tile in scaled]
     joined = pyvips.Image.arrayjoin(cells, across=1).copy_memory()
     joined.set_type(pyvips.GValue.gint_type, PAGE_HEIGHT_FIELD, height)

@@ -164,9 +164,13 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
 
 def check_dimensions(img: pyvips.Image, fmt: ImageFormat, limits: Limits, frames: int = 1) -> None:
     """imgproxy's security check: the frame's and the whole animation's resolution."""
-    if fmt.is_vector:
-        return
-    width, height = img.width, page_height(img)
+    if not fmt.is_vector:
+        check_size(img.width, page_height(img), limits, frames)
+
+
+def check_size(width: int, height: int, limits: Limits, frames: int = 1) -> None:
+    """:func:`check_dimensions` of a picture ``frames`` frames of ``width`` x ``height``, before
+    it is made (the frames of a video's sprite or animation)."""
     if width <= 0 or height <= 0:
         raise UnprocessableImageError("image has no pixels")
     # The frame limit is for animations only (imgproxy's rule): a still image meets the source limit.
