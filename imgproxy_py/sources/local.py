@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,11 +74,16 @@ def split_url(url: str) -> SplitResult:
 
 
 def local_path(root: str, url: str) -> Path:
-    """The file for a ``local:///`` URL, never outside ``root`` (symlinks resolved)."""
+    """The file for a ``local:///`` URL, never outside ``root`` (symlinks resolved).
+
+    ``..`` segments are resolved as imgproxy's ``http.Dir`` resolves them, from the root down:
+    ``local:///photos/../cat.jpg`` is ``<root>/cat.jpg``, and ``..`` above the root stays at it
+    (``local:///../etc/passwd`` is ``<root>/etc/passwd``, most likely not found)."""
     parts = split_url(url)
-    relative = unquote(_SLASHES.sub("/", parts.netloc + parts.path)).lstrip("/")
-    if "\x00" in relative or any(seg == ".." for seg in relative.split("/")):
-        raise SourceNotAllowedError(f"path escapes the local root: {url}")
+    path = unquote(_SLASHES.sub("/", parts.netloc + parts.path))
+    if "\x00" in path:
+        raise SourceNotAllowedError(f"NUL in a local path: {url}")
+    relative = posixpath.normpath("/" + path).lstrip("/")
     base = Path(root).resolve()
     candidate = (base / relative).resolve()
     if not candidate.is_relative_to(base):
