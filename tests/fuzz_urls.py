@@ -34,7 +34,7 @@ SOURCES = ("local:///core/hopper.jpg", "local:///core/p_trns_single.png", "local
            "local:///core/decompression_bomb_extents.gif", "local:///core/16bit.deflate.tif",
            "local:///core/pil_sample_cmyk.jpg", "local:///core/hopper_orientation_6.jpg", "local:///core/iss634.webp",
            "local:///core/hopper.heif", "local:///imgproxy/test1.svg")
-BAD_SOURCES = ("local:///core/none.jpg", "local:///core/hop%0D%0Aper.jpg", "local:///../../etc/passwd",
+BAD_SOURCES = ("local:///core/none.jpg", "local:///core/hop%0D%0Aper.jpg", "local:///%2e%2e/%2e%2e/etc/passwd",
                "http://example.com/a.jpg", "http://[::1/a.jpg", "http://127.0.0.1:99999/a.jpg",
                "local:///" + "a" * 300, "")
 # What a server may let through to its fetcher without any network.

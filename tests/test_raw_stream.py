@@ -172,7 +172,8 @@ def test_local_file_answers_validators(server: AppServer, client: httpx.Client) 
     assert client.get(raw(server, LOCAL), headers={"If-Modified-Since": past}).status_code == 200
 
 
-@pytest.mark.parametrize("source", ["local:///media/missing.mp4", "local:///media", "local:///../etc/passwd"])
+# "%2e%2e": httpx would remove a plain "../" before sending.
+@pytest.mark.parametrize("source", ["local:///media/missing.mp4", "local:///media", "local:///%2e%2e/%2e%2e/etc/passwd"])
 def test_local_missing_or_outside_is_404(server: AppServer, client: httpx.Client, source: str) -> None:
     assert client.get(raw(server, source)).status_code == 404
 
