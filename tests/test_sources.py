@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from base64 import urlsafe_b64encode
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+import pyvips
 
 from imgproxy_py.errors import SourceNotAllowedError
 from imgproxy_py.security.addresses import AddressPolicy, embedded_ipv4
 from imgproxy_py.sources.local import local_path
-from tests.conftest import asset
+from tests.conftest import asset, rgb_image
 from tests.servers import AppServer, Origin
 
 
@@ -133,9 +137,9 @@ def test_local_root_confinement(tmp_path) -> None:  # type: ignore[no-untyped-de
     assert local_path(str(root), "local:///ok.jpg") == (root / "ok.jpg").resolve()
     # ".." is resolved from the root down, as imgproxy's http.Dir does: never above it.
     assert local_path(str(root), "local:///a/../ok.jpg") == (root / "ok.jpg").resolve()
-    for above in ("local:///../secret.jpg", "local:///a/../../secret.jpg", "local:///%2e%2e/secret.jpg"):
+    for above in ("local:///../secret.jpg", "local:///a/../../secret.jpg", "local://host/../secret.jpg"):
         assert local_path(str(root), above) == (root / "secret.jpg").resolve()  # which does not exist
-    for bad in ("local:///link.jpg", "local:///ok.jpg%00.png"):  # a symlink out of the root, a NUL
+    for bad in ("local:///link.jpg", "local:///ok.jpg\x00.png"):  # a symlink out of the root, a NUL
         with pytest.raises(SourceNotAllowedError):
             local_path(str(root), bad)
 
@@ -196,3 +200,31 @@ def test_source_urls_nothing_can_fetch_are_404(client: httpx.Client, server: App
 def test_imgproxy_unwrap_cases(address: str, carried: str | None) -> None:
     found = embedded_ipv4(ipaddress.IPv6Address(address))
     assert (str(found) if found is not None else None) == carried
+
+
+def test_local_names_as_imgproxy_reads_them(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A local URL is unescaped once, with the request's path, as imgproxy's: after that a
+    ``#`` or a ``%20`` is part of the file's name (a second unescaping took ``a%2520b.jpg`` for
+    ``a b.jpg`` and ``a%23b.jpg`` for ``a``); the host is ignored, as imgproxy's file storage
+    ignores it; the name ends at IMGPROXY_SOURCE_URL_QUERY_SEPARATOR."""
+    names = {"a#b.jpg": 11, "a%20b.jpg": 12, "a b.jpg": 13, "100%.jpg": 14, "x%2e%2e.jpg": 15, "q?r.jpg": 16}
+    for name, size in names.items():
+        rgb_image(np.full((size, size, 3), 90, np.uint8)).jpegsave(str(tmp_path / name))
+    server = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path))
+    separated = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path), IMGPROXY_SOURCE_URL_QUERY_SEPARATOR="")
+
+    def width(app: AppServer, source: str) -> int:
+        status, body = get_as_written(app, f"/unsafe/plain/{source}@png")
+        return pyvips.Image.new_from_buffer(body, "").width if status == 200 else status
+
+    assert width(server, "local:///a%23b.jpg") == 11
+    assert width(server, "local:///a%2520b.jpg") == 12
+    assert width(server, "local:///a%20b.jpg") == 13
+    assert width(server, "local:///100%25.jpg") == 14
+    assert width(server, "local:///x%252e%252e.jpg") == 15
+    assert width(server, "local://localhost/a%20b.jpg") == 13
+    assert width(server, "local:///q%3Fr.jpg") == 404  # "q", then the query "r.jpg"
+    assert width(separated, "local:///q%3Fr.jpg") == 16
+    base64 = urlsafe_b64encode(b"local:///a%20b.jpg").decode().rstrip("=")  # not unescaped at all
+    status, body = get_as_written(server, f"/unsafe/{base64}.png")
+    assert status == 200 and pyvips.Image.new_from_buffer(body, "").width == 12

@@ -38,7 +38,7 @@ class SourceFetcher:
         for backend in (self.http, *cloud, *backends):
             self.register(backend)
         if fetch.local_filesystem_root:
-            self.register(LocalBackend(fetch.local_filesystem_root))
+            self.register(LocalBackend(fetch.local_filesystem_root, fetch.source_url_query_separator))
 
     def register(self, backend: SourceBackend) -> None:
         for scheme in backend.schemes:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from stat import S_ISREG
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from imgproxy_py.errors import SourceNotAllowedError, SourceNotFoundError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
@@ -19,8 +19,9 @@ from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_mo
 class LocalBackend:
     schemes: tuple[str, ...] = ("local",)
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, separator: str = "?") -> None:
         self.root = root
+        self.separator = separator  # IMGPROXY_SOURCE_URL_QUERY_SEPARATOR: where a file's name ends
 
     async def fetch(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
         return await asyncio.to_thread(self._read, url, limit, conditional)  # file I/O off the loop
@@ -42,7 +43,7 @@ class LocalBackend:
         files, so that a revalidation costs a stat, not a read and a hash of the whole file."""
         if not self.root:
             raise SourceNotAllowedError("local sources are disabled (IMGPROXY_LOCAL_FILESYSTEM_ROOT is not set)")
-        path = local_path(self.root, url)
+        path = local_path(self.root, url, self.separator)
         with _file_errors(url):
             stat = path.stat()
             if not S_ISREG(stat.st_mode):
@@ -73,17 +74,23 @@ def split_url(url: str) -> SplitResult:
         raise SourceNotAllowedError(f"invalid source URL: {url}") from None
 
 
-def local_path(root: str, url: str) -> Path:
-    """The file for a ``local:///`` URL, never outside ``root`` (symlinks resolved).
+def local_path(root: str, url: str, separator: str = "?") -> Path:
+    """The file for a ``local:`` URL as imgproxy's file storage finds it, never outside ``root``
+    (symlinks resolved).
 
-    ``..`` segments are resolved as imgproxy's ``http.Dir`` resolves them, from the root down:
-    ``local:///photos/../cat.jpg`` is ``<root>/cat.jpg``, and ``..`` above the root stays at it
-    (``local:///../etc/passwd`` is ``<root>/etc/passwd``, most likely not found)."""
-    parts = split_url(url)
-    path = unquote(_SLASHES.sub("/", parts.netloc + parts.path))
-    if "\x00" in path:
+    The URL is read as written: it was unescaped once with the request's path (a ``#`` or a
+    ``%20`` in it is part of the name), a host (``local://localhost/a.jpg``) is ignored as
+    imgproxy ignores the bucket of a file, and the name ends at ``separator``
+    (``IMGPROXY_SOURCE_URL_QUERY_SEPARATOR``).  ``..`` segments are resolved as imgproxy's
+    ``http.Dir`` resolves them, from the root down: ``local:///photos/../cat.jpg`` is
+    ``<root>/cat.jpg``, and ``..`` above the root stays at it."""
+    rest = url.split(":", 1)[1] if ":" in url else url
+    if rest.startswith("//"):
+        _, _, rest = rest[2:].partition("/")
+    name = rest.partition(separator)[0] if separator else rest
+    if "\x00" in name:
         raise SourceNotAllowedError(f"NUL in a local path: {url}")
-    relative = posixpath.normpath("/" + path).lstrip("/")
+    relative = posixpath.normpath("/" + _SLASHES.sub("/", name)).lstrip("/")
     base = Path(root).resolve()
     candidate = (base / relative).resolve()
     if not candidate.is_relative_to(base):
