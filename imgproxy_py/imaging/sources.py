@@ -99,7 +99,8 @@ class SpecialSources:
             return extract_frame(data, frame=out.video_frame, config=self.video, deadline=limit).image
         second = self.video.thumbnail_second if out.video_second is None else out.video_second
         keyframes = self.video.thumbnail_keyframes if out.video_keyframes is None else out.video_keyframes
-        def check_size(width: int, height: int, frames: int) -> None:
+
+        def check_size(width: int, height: int, frames: int) -> None:  # the request's own limits
             if limits is not None:
                 loader.check_size(width, height, limits, frames)
 
