@@ -14,7 +14,9 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
+
+from imgproxy_py.sources.base import http_date
 
 
 def options_tag(canonical_options: str, buster: str) -> str:
@@ -57,26 +59,10 @@ def parse_if_none_match(header: str | None) -> list[ClientTag]:
     return tags
 
 
-def _http_date(value: str) -> datetime | None:
-    try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def not_modified_since(last_modified: str, if_modified_since: str) -> bool:
-    """Whether the client's copy (``If-Modified-Since``) is as new as ``last_modified``."""
-    modified, since = _http_date(last_modified), _http_date(if_modified_since)
-    try:
-        return modified is not None and since is not None and modified <= since
-    except TypeError:  # one date with a zone, the other without
-        return False
-
-
 def busted_last_modified(last_modified: str, buster: float | None) -> str | None:
     """The ``Last-Modified`` to answer: the origin's, or the buster's time when that is later
     (imgproxy's rule); None for a value that is not an HTTP date, which is not passed on."""
-    when = _http_date(last_modified)
+    when = http_date(last_modified)
     if when is None:
         return None
     if buster is not None and when.timestamp() < buster:
@@ -89,5 +75,5 @@ def if_modified_since_for_origin(if_modified_since: str | None, buster: float | 
     it (the client's copy predates the buster, so it is stale) or is not a date."""
     if not if_modified_since or buster is None:
         return if_modified_since
-    when = _http_date(if_modified_since)
+    when = http_date(if_modified_since)
     return if_modified_since if when is not None and buster < when.timestamp() else None

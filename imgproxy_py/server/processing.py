@@ -23,7 +23,6 @@ from imgproxy_py.server.etag import (
     busted_last_modified,
     if_modified_since_for_origin,
     make_etag,
-    not_modified_since,
     options_tag,
     parse_if_none_match,
 )
@@ -36,7 +35,7 @@ from imgproxy_py.server.responses import (
     content_disposition,
 )
 from imgproxy_py.server.watermarks import processor_for
-from imgproxy_py.sources.base import SourceImage
+from imgproxy_py.sources.base import SourceImage, not_modified_since
 from imgproxy_py.sources.store import identify
 from imgproxy_py.url.tokenizer import ParsedPath
 

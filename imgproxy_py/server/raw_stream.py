@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from email.utils import formatdate
 from pathlib import Path
 
 import httpx
@@ -33,10 +32,9 @@ from imgproxy_py.formats import sniff_format
 from imgproxy_py.options.model import OutputOptions
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers
-from imgproxy_py.server.etag import not_modified_since
 from imgproxy_py.server.logs import error_in_request_line
 from imgproxy_py.server.responses import CONTENT_SECURITY_POLICY, CachePolicy, content_disposition
-from imgproxy_py.sources.base import StreamingBackend
+from imgproxy_py.sources.base import Conditional, StreamingBackend
 from imgproxy_py.sources.http import HttpBackend, download_errors, origin_status_error
 from imgproxy_py.sources.local import LocalBackend
 
@@ -114,11 +112,10 @@ async def stream_raw(request: Request, services: Services, backend: StreamingBac
 
 async def _stream_file(request: Request, services: Services, backend: LocalBackend, url: str,
                        out: OutputOptions) -> Response:
-    path, stat, etag = await asyncio.to_thread(backend.locate, url)
+    path, stat, etag, last_modified = await asyncio.to_thread(backend.locate, url)
     head = await asyncio.to_thread(_file_head, path)
-    last_modified = formatdate(stat.st_mtime, usegmt=True)
     origin = {"ETag": etag, "Last-Modified": last_modified, "Accept-Ranges": "bytes"}
-    if _not_modified(request, etag, last_modified):
+    if Conditional.from_headers(request.headers).unchanged(etag, last_modified):
         return Response(status_code=304, headers=_headers(services, url, out, origin, 304, b""))
     # FileResponse answers Range (one or more) and If-Range from the file itself.
     answer = _headers(services, url, out, origin, 200, head)
@@ -130,16 +127,6 @@ async def _stream_file(request: Request, services: Services, backend: LocalBacke
 def _file_head(path: Path) -> bytes:
     with path.open("rb") as file:
         return file.read(_SNIFF_BYTES)
-
-
-def _not_modified(request: Request, etag: str, last_modified: str) -> bool:
-    """The client's validators against the file's, as a web server (and imgproxy's fs reader)
-    answers them: ``If-None-Match`` first, else ``If-Modified-Since``."""
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match:
-        return any(tag.strip() in (etag, f"W/{etag}", "*") for tag in if_none_match.split(","))
-    if_modified_since = request.headers.get("if-modified-since")
-    return if_modified_since is not None and not_modified_since(last_modified, if_modified_since)
 
 
 def _headers(services: Services, url: str, out: OutputOptions, origin: httpx.Headers | dict[str, str], status: int,

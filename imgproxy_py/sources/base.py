@@ -9,8 +9,10 @@ body), and the errors a missing object or an oversized one ends with.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from imgproxy_py.errors import SourceFormatError, SourceTooBigError
@@ -39,7 +41,7 @@ class Conditional:
     if_modified_since: str | None = None
 
     @staticmethod
-    def from_headers(headers: dict[str, str]) -> Conditional:
+    def from_headers(headers: Mapping[str, str]) -> Conditional:
         return Conditional(headers.get("If-None-Match"), headers.get("If-Modified-Since"))
 
     def headers(self) -> dict[str, str]:
@@ -52,6 +54,30 @@ class Conditional:
 
     def matches(self, etag: str | None) -> bool:
         return bool(self.if_none_match and etag and self.if_none_match == etag)
+
+    def unchanged(self, etag: str, last_modified: str) -> bool:
+        """Whether these validators still hold for a file of this ETag and date, as a web server
+        (and imgproxy's file storage) answers them: ``If-None-Match`` first, else
+        ``If-Modified-Since``."""
+        if self.if_none_match:
+            return any(tag.strip() in (etag, f"W/{etag}", "*") for tag in self.if_none_match.split(","))
+        return self.if_modified_since is not None and not_modified_since(last_modified, self.if_modified_since)
+
+
+def http_date(value: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def not_modified_since(last_modified: str, if_modified_since: str) -> bool:
+    """Whether the client's copy (``If-Modified-Since``) is as new as ``last_modified``."""
+    modified, since = http_date(last_modified), http_date(if_modified_since)
+    try:
+        return modified is not None and since is not None and modified <= since
+    except TypeError:  # one date with a zone, the other without
+        return False
 
 
 NO_CONDITION = Conditional()

@@ -8,6 +8,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
+from email.utils import formatdate
 from pathlib import Path
 from stat import S_ISREG
 from urllib.parse import SplitResult, urlsplit
@@ -30,17 +31,18 @@ class LocalBackend:
         return None
 
     def _read(self, url: str, limit: SizeLimit, conditional: Conditional) -> SourceImage:
-        path, stat, etag = self.locate(url)
-        if conditional.matches(etag):
-            return not_modified(url, etag)
+        path, stat, etag, last_modified = self.locate(url)
+        if conditional.unchanged(etag, last_modified):
+            return not_modified(url, etag, last_modified)
         limit.check_declared(stat.st_size)
         with _file_errors(url):
             data = path.read_bytes()
-        return SourceImage(data=data, url=url, etag=etag)
+        return SourceImage(data=data, url=url, etag=etag, last_modified=last_modified)
 
-    def locate(self, url: str) -> tuple[Path, os.stat_result, str]:
-        """The file of ``url``, its ``stat`` and its ETag: a validator as web servers make one for
-        files, so that a revalidation costs a stat, not a read and a hash of the whole file."""
+    def locate(self, url: str) -> tuple[Path, os.stat_result, str, str]:
+        """The file of ``url``, its ``stat``, its ETag and its ``Last-Modified``: validators as web
+        servers (and imgproxy's file storage) make them for files, so that a revalidation costs
+        a stat, not a read and a hash of the whole file."""
         if not self.root:
             raise SourceNotAllowedError("local sources are disabled (IMGPROXY_LOCAL_FILESYSTEM_ROOT is not set)")
         path = local_path(self.root, url, self.separator)
@@ -48,7 +50,7 @@ class LocalBackend:
             stat = path.stat()
             if not S_ISREG(stat.st_mode):
                 raise IsADirectoryError(url)
-        return path, stat, f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        return path, stat, f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"', formatdate(stat.st_mtime, usegmt=True)
 
 
 @contextlib.contextmanager
