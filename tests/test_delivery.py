@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
-import os
 import socket
 import time
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import httpx
 import pytest
@@ -110,25 +108,6 @@ def test_last_modified_passthrough_and_if_modified_since(client: httpx.Client, e
     processed = etag_server.services.images_processed
     second = client.get(url, headers={"If-Modified-Since": stamp})
     assert second.status_code == 304 and etag_server.services.images_processed == processed
-
-
-def test_a_local_files_date_is_its_last_modified(client: httpx.Client, start_server,  # type: ignore[no-untyped-def]
-                                                tmp_path: Path) -> None:
-    """As imgproxy's file storage: a local source's mtime is the result's Last-Modified, and a
-    client's copy at least as new is answered 304 after a stat (no read, no processing)."""
-    photo = tmp_path / "dated.jpg"
-    photo.write_bytes(HOPPER)
-    os.utime(photo, (1_600_000_000, 1_600_000_000))
-    server = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path))  # both validators on by default
-    url = f"{server.base}/unsafe/rs:fit:40:40/plain/local:///dated.jpg"
-    first = client.get(url)
-    assert first.status_code == 200 and first.headers["last-modified"] == "Sun, 13 Sep 2020 12:26:40 GMT"
-    processed = server.services.images_processed
-    assert client.get(url, headers={"If-Modified-Since": first.headers["last-modified"]}).status_code == 304
-    assert client.get(url, headers={"If-Modified-Since": "Sun, 13 Sep 2020 12:26:39 GMT"}).status_code == 200
-    os.utime(photo, (1_700_000_000, 1_700_000_000))  # changed since the client's copy
-    assert client.get(url, headers={"If-Modified-Since": first.headers["last-modified"]}).status_code == 200
-    assert server.services.images_processed == processed + 2
 
 
 @pytest.fixture(scope="module")

@@ -228,3 +228,22 @@ def test_local_names_as_imgproxy_reads_them(start_server, tmp_path: Path) -> Non
     base64 = urlsafe_b64encode(b"local:///a%20b.jpg").decode().rstrip("=")  # not unescaped at all
     status, body = get_as_written(server, f"/unsafe/{base64}.png")
     assert status == 200 and pyvips.Image.new_from_buffer(body, "").width == 12
+
+
+def test_a_local_files_date_is_its_last_modified(client: httpx.Client, start_server,  # type: ignore[no-untyped-def]
+                                                tmp_path: Path) -> None:
+    """As imgproxy's file storage: a local source's mtime is the result's Last-Modified, and a
+    client's copy at least as new is answered 304 after a stat (no read, no processing)."""
+    photo = tmp_path / "dated.jpg"
+    photo.write_bytes(asset("hopper.jpg").read_bytes())
+    os.utime(photo, (1_600_000_000, 1_600_000_000))
+    server = start_server(IMGPROXY_LOCAL_FILESYSTEM_ROOT=str(tmp_path))  # both validators on by default
+    url = f"{server.base}/unsafe/rs:fit:40:40/plain/local:///dated.jpg"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["last-modified"] == "Sun, 13 Sep 2020 12:26:40 GMT"
+    processed = server.services.images_processed
+    assert client.get(url, headers={"If-Modified-Since": first.headers["last-modified"]}).status_code == 304
+    assert client.get(url, headers={"If-Modified-Since": "Sun, 13 Sep 2020 12:26:39 GMT"}).status_code == 200
+    os.utime(photo, (1_700_000_000, 1_700_000_000))  # changed since the client's copy
+    assert client.get(url, headers={"If-Modified-Since": first.headers["last-modified"]}).status_code == 200
+    assert server.services.images_processed == processed + 2
