@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from imgproxy_py.cache import BytesCache, SingleFlight
 from imgproxy_py.errors import SourceTooBigError
-from imgproxy_py.sources.base import SourceImage
+from imgproxy_py.sources.base import Conditional, SourceImage
 from imgproxy_py.sources.fetcher import SourceFetcher
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECASE)
@@ -73,10 +73,9 @@ class SourceStore:
         may be the client's own: it is downloaded for this request, never kept or shared.
         ``any_file``: taken whatever its bytes are (``raw``), not only a source the server reads."""
         self.fetcher.check_allowed(url)
+        validators = Conditional(if_none_match, if_modified_since)
         if forwarded:
-            validators = {k: v for k, v in (("If-None-Match", if_none_match),
-                                            ("If-Modified-Since", if_modified_since)) if v}
-            return await self.fetcher.fetch(url, max_size=max_size, request_headers=validators,
+            return await self.fetcher.fetch(url, max_size=max_size, request_headers=validators.headers(),
                                             forwarded=forwarded, any_file=any_file)
         cached = None if bypass else self.cache.get(url)
         if cached is not None and max_size and len(cached.image.data) > max_size:
@@ -86,16 +85,11 @@ class SourceStore:
             if time.time() >= cached.fresh_until:
                 image = await self._flights.run((url, f"revalidate|{max_size}|{any_file}"),
                                                 lambda: self._revalidate(url, cached, max_size, any_file))
-            if if_none_match and image.etag == if_none_match:
+            if validators.matches(image.etag):
                 return replace(image, data=b"", not_modified=True)
             return image
-        headers = {}
-        if if_none_match:
-            headers["If-None-Match"] = if_none_match
-        if if_modified_since:
-            headers["If-Modified-Since"] = if_modified_since
         key = (url, f"{if_none_match or ''}|{if_modified_since or ''}|{max_size}|{bypass}|{any_file}")
-        return await self._flights.run(key, lambda: self._download(url, headers, max_size, any_file))
+        return await self._flights.run(key, lambda: self._download(url, validators.headers(), max_size, any_file))
 
     async def _download(self, url: str, headers: dict[str, str], max_size: int | None,
                         any_file: bool) -> SourceImage:
@@ -107,11 +101,7 @@ class SourceStore:
     async def _revalidate(self, url: str, cached: CachedSource, max_size: int | None,
                           any_file: bool) -> SourceImage:
         old = cached.image
-        headers = {}
-        if old.etag:
-            headers["If-None-Match"] = old.etag
-        if old.last_modified:
-            headers["If-Modified-Since"] = old.last_modified
+        headers = Conditional(old.etag, old.last_modified).headers()
         fresh = await self.fetcher.fetch(url, max_size=max_size, request_headers=headers, any_file=any_file)
         if fresh.not_modified:
             # The origin's word on how long the unchanged source now stays fresh.
