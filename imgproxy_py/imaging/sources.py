@@ -63,8 +63,7 @@ class SpecialSources:
     # ExpressionModel.classify, when faces are detected and the best-frame score weighs expressions.
     expressions: Any = None
 
-    def decode(self, data: bytes, out: OutputOptions, deadline: Deadline,
-               limits: Limits | None = None) -> pyvips.Image | None:
+    def decode(self, data: bytes, out: OutputOptions, deadline: Deadline, limits: Limits) -> pyvips.Image | None:
         """The picture to process, or None when libvips should decode ``data`` itself; a video's
         sprite or animation past ``limits`` is refused once its first frame gives its size."""
         limit = time.monotonic() + max(0.0, deadline.remaining)
@@ -88,7 +87,7 @@ class SpecialSources:
                 raise FeatureUnavailableError(self.raw_unavailable)
             raise UnsupportedFormatError("camera RAW is off (IMGPROXY_ENABLE_RAW_FORMATS, IMGPROXY_RAW_ENABLED)")
 
-    def _video(self, data: bytes, out: OutputOptions, limit: float, limits: Limits | None) -> pyvips.Image:
+    def _video(self, data: bytes, out: OutputOptions, limit: float, limits: Limits) -> pyvips.Image:
         if out.video_best:
             frames = best_frames(data, config=self.video, face_detector=self.face_detector, top_k=1,
                                  deadline=limit, expressions=self.expressions)
@@ -101,8 +100,7 @@ class SpecialSources:
         keyframes = self.video.thumbnail_keyframes if out.video_keyframes is None else out.video_keyframes
 
         def check_size(width: int, height: int, frames: int) -> None:  # the request's own limits
-            if limits is not None:
-                loader.check_size(width, height, limits, frames)
+            loader.check_size(width, height, limits, frames)
 
         if out.video_tile is not None:
             return video_tiles.sprite(data, out.video_tile, second, keyframes, self.video, limit, check_size)

@@ -112,8 +112,7 @@ CheckCells = Callable[[int, int, int], None]
 
 
 def sample(data: bytes, frames: VideoFrames, start: float, keyframes: bool, config: VideoConfig,
-           deadline: float, check: CheckCells = lambda width, height, cells: None,
-           ) -> tuple[list[pyvips.Image | None], tuple[int, int]]:
+           deadline: float, check: CheckCells) -> tuple[list[pyvips.Image | None], tuple[int, int]]:
     """Each frame scaled (None where unused, left out with ``trim``), and the cell size."""
     keyframes = _use_keyframes(data, frames, start, keyframes, config, deadline)
     with VideoReader(data, config, deadline) as reader:
@@ -138,7 +137,7 @@ def _grid(frames: VideoFrames, cells: int) -> tuple[int, int]:
 
 
 def sprite(data: bytes, frames: VideoFrames, start: float, keyframes: bool, config: VideoConfig,
-           deadline: float, check_size: CheckCells = lambda width, height, frames: None) -> pyvips.Image:
+           deadline: float, check_size: CheckCells) -> pyvips.Image:
     """``video_thumbnail_tile``: one still picture of ``columns`` x ``rows`` tiles;
     ``check_size(width, height, 1)`` is called with its size before most frames are decoded."""
 
@@ -154,7 +153,7 @@ def sprite(data: bytes, frames: VideoFrames, start: float, keyframes: bool, conf
 
 
 def animation(data: bytes, frames: VideoFrames, start: float, keyframes: bool, config: VideoConfig,
-              deadline: float, check_size: CheckCells = lambda width, height, frames: None) -> pyvips.Image:
+              deadline: float, check_size: CheckCells) -> pyvips.Image:
     """``video_thumbnail_animation``: the frames stacked with ``page-height``, ``delay`` ms each;
     ``check_size(width, height, frames)`` is called with a frame's size before most are decoded."""
     scaled, (width, height) = sample(data, frames, start, keyframes, config, deadline, check_size)
