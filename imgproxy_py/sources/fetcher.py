@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
 
 from imgproxy_py.errors import SourceNotAllowedError, SourceTimeoutError
 from imgproxy_py.security.config import SecurityConfig
 from imgproxy_py.sources.base import NO_CONDITION, Conditional, Recognise, SizeLimit, SourceBackend, SourceImage
 from imgproxy_py.sources.config import FetchConfig
 from imgproxy_py.sources.http import HttpBackend
-from imgproxy_py.sources.local import LocalBackend, split_url
+from imgproxy_py.sources.local import LocalBackend
 from imgproxy_py.sources.stores import ENABLING_SETTING, StoresConfig, store_backends
 
 log = logging.getLogger("imgproxy_py.sources")
@@ -56,7 +57,10 @@ class SourceFetcher:
     def backend_for(self, url: str) -> SourceBackend:
         """The backend of an allowed ``url``'s scheme; refused (404) otherwise."""
         self.check_allowed(url)
-        scheme = split_url(url).scheme.lower()
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError:  # an unclosed "[" or a bad IPv6 address in the host
+            raise SourceNotAllowedError(f"invalid source URL: {url}") from None
         backend = self._backends.get(scheme)
         if backend is None:
             if scheme in ENABLING_SETTING:  # imgproxy: "unknown scheme: s3 (set IMGPROXY_USE_S3 to enable)"

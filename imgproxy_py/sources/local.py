@@ -6,12 +6,10 @@ import asyncio
 import contextlib
 import os
 import posixpath
-import re
 from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
 from stat import S_ISREG
-from urllib.parse import SplitResult, urlsplit
 
 from imgproxy_py.errors import SourceNotAllowedError, SourceNotFoundError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
@@ -66,16 +64,6 @@ def _file_errors(url: str) -> Iterator[None]:
         raise SourceNotFoundError(f"local file can't be read: {url}: {exc.strerror}") from None
 
 
-_SLASHES = re.compile(r"/+")
-
-
-def split_url(url: str) -> SplitResult:
-    try:
-        return urlsplit(url)
-    except ValueError:  # an unclosed "[" or a bad IPv6 address in the host
-        raise SourceNotAllowedError(f"invalid source URL: {url}") from None
-
-
 def local_path(root: str, url: str, separator: str = "?") -> Path:
     """The file for a ``local:`` URL as imgproxy's file storage finds it, never outside ``root``
     (symlinks resolved).
@@ -92,7 +80,7 @@ def local_path(root: str, url: str, separator: str = "?") -> Path:
     name = rest.partition(separator)[0] if separator else rest
     if "\x00" in name:
         raise SourceNotAllowedError(f"NUL in a local path: {url}")
-    relative = posixpath.normpath("/" + _SLASHES.sub("/", name)).lstrip("/")
+    relative = posixpath.normpath("/" + name).lstrip("/")  # repeated slashes collapse too
     base = Path(root).resolve()
     candidate = (base / relative).resolve()
     if not candidate.is_relative_to(base):
