@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import platform
@@ -175,4 +176,14 @@ def write_rows(name: str, rows: list[dict[str, object]]) -> Path:
     out = RESULTS_DIR / f"{name}.json"
     out.write_text(json.dumps({"machine": machine_info(), "cpus": os.cpu_count(), "rows": rows}, indent=2))
     print(f"wrote {out}")
+    return out
+
+
+def save_results(benchmark: str, command: str, results: list[dict[str, object]], **params: object) -> Path:
+    """``results/<benchmark>-<date>.json`` (``_`` written ``-``): the command that measured them,
+    its parameters, the machine and the results."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / f"{benchmark.replace('_', '-')}-{dt.date.today().isoformat()}.json"
+    out.write_text(json.dumps({"benchmark": benchmark, "command": command, **params, "machine": machine_info(),
+                               "results": results}, indent=2) + "\n")
     return out

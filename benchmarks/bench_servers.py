@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,6 +154,13 @@ class Server:
     def reset_peak(self) -> None:
         for p in self.pids:
             reset_peak_rss(p)
+
+    def peak_growth(self) -> Callable[[], float]:
+        """Resets the peak RSS; what it returns gives, later, the peak's growth over the RSS now
+        (MiB): the memory the work in between took."""
+        idle = sum(tree_rss_mb(p) for p in self.pids)
+        self.reset_peak()
+        return lambda: self.peak_rss_mb() - idle
 
     def stop(self) -> None:
         for proc in (self.proc, *self.others):

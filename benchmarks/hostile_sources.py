@@ -11,9 +11,7 @@ reset before each one).  Output: a table on stdout and ``benchmarks/results/host
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gzip
-import json
 import shlex
 import sys
 import threading
@@ -25,8 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS_DIR, WORK_DIR, machine_info, rel
-from bench_servers import start_imgproxy, tree_rss_mb
+from bench_common import WORK_DIR, rel, save_results
+from bench_servers import start_imgproxy
 
 JPEG = (Path(__file__).resolve().parents[1] / "imgproxy_py" / "demo" / "chelsea.jpg").read_bytes()
 
@@ -76,8 +74,7 @@ def main() -> int:
     try:
         with httpx.Client(timeout=120) as client:
             for path, (body, encoding) in served.items():
-                idle = tree_rss_mb(server.proc.pid)
-                server.reset_peak()
+                growth = server.peak_growth()
                 started = time.perf_counter()
                 response = client.get(f"{server.base_url}/unsafe/rs:fit:300:300/plain/{base}{path}")
                 failed = response.status_code >= 400
@@ -85,13 +82,11 @@ def main() -> int:
                                 "status": response.status_code,
                                 "answer": response.text[:40] if failed else response.headers.get("content-type", ""),
                                 "seconds": time.perf_counter() - started,
-                                "peak_growth_mb": server.peak_rss_mb() - idle})
+                                "peak_growth_mb": growth()})
     finally:
         server.stop()
         origin.shutdown()
-    out = RESULTS_DIR / f"hostile-sources-{dt.date.today().isoformat()}.json"
-    out.write_text(json.dumps({"benchmark": "hostile_sources", "command": command, "megabytes": args.megabytes,
-                               "machine": machine_info(), "results": results}, indent=2) + "\n")
+    out = save_results("hostile_sources", command, results, megabytes=args.megabytes)
     print(f"$ {command}\n")
     print("| source | bytes sent | encoding | status | answer | seconds | server peak memory growth |")
     print("|---|---|---|---|---|---|---|")

@@ -13,8 +13,6 @@ reset before each one).  Output: a table on stdout and ``benchmarks/results/larg
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import shlex
 import sys
 import time
@@ -24,8 +22,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS_DIR, WORK_DIR, machine_info, rel
-from bench_servers import start_imgproxy, tree_rss_mb
+from bench_common import WORK_DIR, rel, save_results
+from bench_servers import start_imgproxy
 
 DEMO = Path(__file__).resolve().parents[1] / "imgproxy_py" / "demo"
 # (what the case exercises, options with {size}, demo photo, output extension)
@@ -44,14 +42,13 @@ def measure(size: int, timeout: float) -> list[dict[str, object]]:
     try:
         with httpx.Client(timeout=timeout + 120) as client:
             for name, options, photo, extension in CASES:
-                idle = tree_rss_mb(server.proc.pid)
-                server.reset_peak()
+                growth = server.peak_growth()
                 started = time.perf_counter()
                 response = client.get(f"{server.base_url}/unsafe/{options.format(size=size)}/cb:{timeout}"
                                       f"/plain/local:///{photo}{extension}")
                 results.append({"case": name, "timeout": timeout, "status": response.status_code,
                                 "bytes": len(response.content), "seconds": time.perf_counter() - started,
-                                "peak_growth_mb": server.peak_rss_mb() - idle})
+                                "peak_growth_mb": growth()})
     finally:
         server.stop()
     return results
@@ -65,9 +62,7 @@ def main() -> int:
     command = ("python benchmarks/large_results.py " + shlex.join(sys.argv[1:])).strip()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     results = measure(args.size, 300.0) + measure(args.size, args.timeout)
-    out = RESULTS_DIR / f"large-results-{dt.date.today().isoformat()}.json"
-    out.write_text(json.dumps({"benchmark": "large_results", "command": command, "size": args.size,
-                               "machine": machine_info(), "results": results}, indent=2) + "\n")
+    out = save_results("large_results", command, results, size=args.size)
     print(f"$ {command}\n")
     print("| case | IMGPROXY_TIMEOUT | status | bytes | seconds | server peak memory growth |")
     print("|---|---|---|---|---|---|")

@@ -11,9 +11,7 @@ Output: a table on stdout and ``benchmarks/results/raw-stream-<date>.json``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
-import json
 import os
 import shlex
 import sys
@@ -26,8 +24,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import RESULTS_DIR, WORK_DIR, machine_info, rel
-from bench_servers import start_imgproxy, tree_rss_mb
+from bench_common import WORK_DIR, rel, save_results
+from bench_servers import start_imgproxy
 
 CASES = (("local, whole", "local:///big.bin", None), ("local, one range", "local:///big.bin", "bytes=0-999"),
          ("http origin, whole", "{origin}/big.bin", None))
@@ -60,8 +58,7 @@ def main() -> int:
             for title, source, byte_range in CASES:
                 url = source.format(origin=f"http://127.0.0.1:{origin.server_address[1]}")
                 headers = {"Range": byte_range} if byte_range else {}
-                idle = tree_rss_mb(server.proc.pid)
-                server.reset_peak()
+                growth = server.peak_growth()
                 started = time.perf_counter()
                 size = 0
                 with client.stream("GET", f"{server.base_url}/unsafe/raw:1/plain/{url}", headers=headers) as response:
@@ -69,13 +66,11 @@ def main() -> int:
                         size += len(chunk)
                 seconds = time.perf_counter() - started
                 results.append({"case": title, "status": response.status_code, "bytes": size, "seconds": seconds,
-                                "peak_growth_mb": server.peak_rss_mb() - idle})
+                                "peak_growth_mb": growth()})
     finally:
         server.stop()
         origin.shutdown()
-    out = RESULTS_DIR / f"raw-stream-{dt.date.today().isoformat()}.json"
-    out.write_text(json.dumps({"benchmark": "raw_stream", "command": command, "megabytes": args.megabytes,
-                               "machine": machine_info(), "results": results}, indent=2) + "\n")
+    out = save_results("raw_stream", command, results, megabytes=args.megabytes)
     print(f"$ {command}\n{args.megabytes} MiB of random bytes\n")
     print("| case | status | bytes | seconds | MiB/s | server peak memory growth |")
     print("|---|---|---|---|---|---|")
