@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TypeVar
 
 from imgproxy_py.go_numbers import DECIMAL, INTEGER
@@ -60,6 +61,16 @@ class EnvReader:
     def string(self, name: str, default: str = "") -> str:
         value = self.raw(name)
         return default if value is None else value
+
+    def path(self, name: str) -> Path:
+        """A file or folder setting with ``~`` expanded; a ``~user`` of no such user (or no home
+        at all) is a problem of the setting, and the path is kept as written."""
+        value = self.string(name)
+        try:
+            return Path(value).expanduser()
+        except RuntimeError:
+            self.errors.append(f"{name}: {value!r}: no home directory to expand '~' to")
+            return Path(value)
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self.raw(name)

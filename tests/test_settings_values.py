@@ -45,6 +45,15 @@ def test_a_nul_byte_is_a_problem_of_its_setting() -> None:
                                 "IMGPROXY_ENV_LOCAL_FILE_PATH: holds a NUL byte"]
 
 
+@pytest.mark.parametrize("name", ["IMGPROXY_MODELS_DIR", "IMGPROXY_CLASSIFICATION_NET",
+                                  "IMGPROXY_FACE_DETECTION_MODEL"])
+def test_a_home_that_does_not_exist_is_a_problem(name: str) -> None:
+    """``~`` is expanded in file settings; ``~user`` of no such user stopped start-up with a
+    RuntimeError (found by the hypothesis test below)."""
+    _, problems = read_config({name: "~no-such-user-here/model.onnx"})
+    assert f"{name}: '~no-such-user-here/model.onnx': no home directory to expand '~' to" in problems
+
+
 def test_a_region_botocore_refuses_is_a_problem() -> None:
     pytest.importorskip("botocore")
     _, problems = read_config({"IMGPROXY_ENV_AWS_SECRET_ID": "imgproxy/prod", "IMGPROXY_ENV_AWS_SECRET_REGION": "a b"})
@@ -68,4 +77,6 @@ def test_any_values_give_problems_not_exceptions(env: dict[str, str]) -> None:
     env.pop("IMGPROXY_ENV_AWS_SSM_PARAMETERS_PATH", None)
     env.pop("IMGPROXY_ENV_GCP_SECRET_ID", None)
     _, problems = read_config(env)
-    assert all(p.startswith("IMGPROXY_") for p in problems), problems
+    # Each a line naming its setting: an IMGPROXY_* one, or the OTEL_* one that the OpenTelemetry
+    # settings are read into.
+    assert all(p.startswith(("IMGPROXY_", "OTEL_")) for p in problems), problems

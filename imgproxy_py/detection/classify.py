@@ -50,7 +50,7 @@ class ClassificationConfig:
     def from_env(r: EnvReader) -> ClassificationConfig:
         model: Path | None = None
         if r.has("IMGPROXY_CLASSIFICATION_NET"):
-            model = Path(r.string("IMGPROXY_CLASSIFICATION_NET")).expanduser()
+            model = r.path("IMGPROXY_CLASSIFICATION_NET")
             if not model.is_file():
                 r.errors.append(f"IMGPROXY_CLASSIFICATION_NET: {str(model)!r} is not a readable file")
                 model = None
@@ -76,7 +76,7 @@ def _class_names(r: EnvReader) -> tuple[str, ...]:
     name = "IMGPROXY_CLASSIFICATION_CLASSES"
     if not r.has(name):
         return ()
-    path = Path(r.string(name)).expanduser()
+    path = r.path(name)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:

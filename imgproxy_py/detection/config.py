@@ -162,7 +162,7 @@ def _face_model(reader: EnvReader, notes: list[str], runtime_ok: bool) -> tuple[
         return False, None
     model_name = "IMGPROXY_FACE_DETECTION_MODEL"
     if reader.has(model_name):
-        path = _existing_file(reader, model_name, Path(reader.string(model_name)).expanduser())
+        path = _existing_file(reader, model_name, reader.path(model_name))
     else:
         path = _bundled_face_model(reader)
         if path is None:
@@ -187,7 +187,7 @@ def _face_model(reader: EnvReader, notes: list[str], runtime_ok: bool) -> tuple[
 def _bundled_face_model(reader: EnvReader) -> Path | None:
     candidates: list[Path] = []
     if reader.has("IMGPROXY_MODELS_DIR"):
-        candidates.append(Path(reader.string("IMGPROXY_MODELS_DIR")).expanduser() / BUNDLED_FACE_MODEL)
+        candidates.append(reader.path("IMGPROXY_MODELS_DIR") / BUNDLED_FACE_MODEL)
     candidates.append(BUNDLED_MODELS_DIR / BUNDLED_FACE_MODEL)
     return next((path for path in candidates if path.is_file()), None)
 
@@ -196,7 +196,7 @@ def _object_model(reader: EnvReader, runtime_ok: bool) -> Path | None:
     name = "IMGPROXY_OBJECT_DETECTION_NET"
     if not reader.has(name):
         return None
-    path = _existing_file(reader, name, Path(reader.string(name)).expanduser())
+    path = _existing_file(reader, name, reader.path(name))
     if path is not None and not runtime_ok:
         reader.errors.append(f"{name}: {MISSING_RUNTIME}")
         return None
@@ -214,7 +214,7 @@ def _classes(reader: EnvReader) -> tuple[tuple[str, ...], dict[str, float]]:
     name = "IMGPROXY_OBJECT_DETECTION_CLASSES"
     if not reader.has(name):
         return (), {}
-    path = Path(reader.string(name)).expanduser()
+    path = reader.path(name)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -159,7 +159,7 @@ class OptimizeConfig:
         )
         models_dir = None
         if reader.has("IMGPROXY_MODELS_DIR"):
-            models_dir = Path(reader.string("IMGPROXY_MODELS_DIR")).expanduser()
+            models_dir = reader.path("IMGPROXY_MODELS_DIR")
         config = OptimizeConfig(
             autoquality=spec,
             format_min_quality=MappingProxyType(format_min),
