@@ -396,4 +396,5 @@ def read_config(env: Mapping[str, str] | None = None) -> tuple[Config, list[str]
         problems.extend(deprecated_settings(given))
     config = replace(config, server=config.server.per_process(config.processes), settings_given=given,
                      settings_read=frozenset(tracked.read))
-    return config, r.errors + problems
+    # Once each: a setting two subsystems read (IMGPROXY_MODELS_DIR) gives them the same problem.
+    return config, list(dict.fromkeys(r.errors + problems))
