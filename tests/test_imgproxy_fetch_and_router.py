@@ -169,6 +169,25 @@ def test_http_methods(server_for: Callable[..., AppServer], client: httpx.Client
         assert (response.content == b"") is empty_body
 
 
+# imgproxy's router has GET, HEAD and OPTIONS routes only: any other method falls through to its
+# NotFoundHandler (404, one space), and OPTIONS answers 200 on every path, /info's too.
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("path", ["/unsafe/rs:fit:50:50/plain/local:///test1.jpg", "/info/unsafe/plain/local:///test1.jpg",
+                                  "/health", "/"])
+def test_methods_without_a_route_are_not_found(server_for: Callable[..., AppServer], client: httpx.Client,
+                                               method: str, path: str) -> None:
+    response = client.request(method, server_for().base + path, content=b"x")
+    assert (response.status_code, response.content) == (404, b" ")
+
+
+def test_options_on_every_path(server_for: Callable[..., AppServer], client: httpx.Client) -> None:
+    server = server_for(IMGPROXY_ALLOW_ORIGIN="https://page.example")
+    for path in ("/info/unsafe/plain/local:///test1.jpg", "/health", "/unsafe/plain/local:///test1.jpg"):
+        response = client.options(server.base + path)
+        assert response.status_code == 200, path
+        assert response.headers["access-control-allow-origin"] == "https://page.example"
+
+
 @pytest.mark.parametrize("env", [
     pytest.param({}, id="TestServeHTTP", marks=pytest.mark.xfail(strict=True, reason=(
         "any request, default settings: imgproxy answers Server 'imgproxy'; ours 'imgproxy_py' (deliberate: "

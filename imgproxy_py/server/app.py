@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Container
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -249,6 +250,15 @@ async def not_found(request: Request) -> Response:
     return PlainTextResponse(" ", status_code=404)
 
 
+async def routing_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors.  A method with no route on its path (POST, PUT...) is its
+    405; imgproxy's router has no such answer: the request falls through to its 404."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return await not_found(request)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
 def telemetry_middleware(services: Services, silent: SilentPaths) -> list[Middleware]:
     """The OpenTelemetry and DataDog APM request spans and New Relic's transaction, outermost:
     every other part of a request runs inside them."""
@@ -326,7 +336,7 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
                     *([Middleware(PathPrefixMiddleware, prefix=config.server.path_prefix)]
                       if config.server.path_prefix else []),
                     Middleware(UnexpectedErrorMiddleware)],
-        exception_handlers={Exception: error_response, ImgproxyError: error_response},
+        exception_handlers={Exception: error_response, ImgproxyError: error_response, HTTPException: routing_error},
         lifespan=lambda app: lifespan(services),
     )
     app.state.services = services
