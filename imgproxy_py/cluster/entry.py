@@ -7,6 +7,7 @@ one object-store GET gives all of it.
 from __future__ import annotations
 
 import json
+import math
 import re
 import struct
 import time
@@ -16,6 +17,8 @@ from email.utils import formatdate
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECASE)
 # Headers that describe the one response rather than the image: never stored.
 _PER_RESPONSE = {"date", "content-length", "server", "x-request-id"}
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_BREAKS_A_HEADER = re.compile(r"[\r\n\0]")
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ class CacheEntry:
 
     @staticmethod
     def from_bytes(blob: bytes) -> CacheEntry:
-        """Raises ``ValueError`` on a truncated or foreign blob."""
+        """Raises ``ValueError`` on a truncated, damaged or foreign blob: only what ``to_bytes``
+        of an entry we store could have written is read back, so it can always be sent."""
         if len(blob) < 4:
             raise ValueError("cache entry too short")
         (size,) = struct.unpack(">I", blob[:4])
@@ -88,13 +92,17 @@ class CacheEntry:
             # image: entries written before the size was kept have none to check.
             if int(head.get("body_size", len(blob) - 4 - size)) != len(blob) - 4 - size:
                 raise ValueError(f"cache entry body is {len(blob) - 4 - size} bytes, not {head['body_size']}")
-            return CacheEntry(status=int(head["status"]), media_type=str(head["media_type"]),
-                              body=blob[4 + size:], headers={str(k): str(v) for k, v in head["headers"].items()},
-                              stored_at=float(head["stored_at"]), expires_at=float(head["expires_at"]),
-                              source_etag=str(head.get("source_etag", "")),
-                              source_last_modified=str(head.get("source_last_modified", "")))
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:  # ValueError passes as it is
-            raise ValueError(f"cache entry header unreadable: {exc}") from exc
+            entry = CacheEntry(status=int(head["status"]), media_type=_header_value(head["media_type"]),
+                               body=blob[4 + size:],
+                               headers={_header_name(k): _header_value(v) for k, v in head["headers"].items()},
+                               stored_at=_finite(head["stored_at"]), expires_at=_finite(head["expires_at"]),
+                               source_etag=_header_value(head.get("source_etag", "")),
+                               source_last_modified=_header_value(head.get("source_last_modified", "")))
+        except (KeyError, TypeError, AttributeError, OverflowError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cache entry header unreadable: {exc}") from exc  # ValueError passes as it is
+        if entry.status != 200:  # only full renderings are stored (``storable``)
+            raise ValueError(f"cache entry with status {entry.status}, which is never stored")
+        return entry
 
     def refreshed(self, cache_headers: dict[str, str], now: float | None = None) -> CacheEntry:
         """Fresh again (the source is unchanged) for the max-age of ``cache_headers``: the
@@ -107,6 +115,28 @@ class CacheEntry:
         headers.update(cache_headers)
         control = next((v for k, v in cache_headers.items() if k.lower() == "cache-control"), "")
         return replace(self, headers=headers, stored_at=now, expires_at=now + _max_age(control))
+
+
+def _finite(value: object) -> float:
+    number = float(value)  # type: ignore[arg-type]  # a TypeError is the blob's problem
+    if not math.isfinite(number):
+        raise ValueError(f"cache entry time {value!r} is not a number")
+    return number
+
+
+def _header_name(name: object) -> str:
+    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+        raise ValueError(f"cache entry header name {name!r} is not a token")
+    return name
+
+
+def _header_value(value: object) -> str:
+    """A stored header's value, as the response will send it: a line break or a character that
+    latin-1 lacks would fail the response after the cache said it had one."""
+    if not isinstance(value, str) or _BREAKS_A_HEADER.search(value):
+        raise ValueError(f"cache entry header value {value!r} cannot be sent")
+    value.encode("latin-1")  # UnicodeEncodeError is a ValueError
+    return value
 
 
 def _max_age(control: str) -> int:
