@@ -86,6 +86,27 @@ def test_detections_are_shared_between_nodes(
     assert node_b.services.processor.deps.objects.inferences == 0
 
 
+def test_damaged_shared_detections_are_detected_again(
+        redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
+    import redis
+
+    node_a, node_b = (start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url) for _ in range(2))
+    url = origin.add("/redis/damaged-detections.jpg", photo_jpeg)
+    first = httpx.get(f"{node_a.base}/unsafe/rs:fill:120:200/g:obj:face/plain/{url}", timeout=30)
+    assert first.status_code == 200
+    client = redis.Redis.from_url(redis_server.url)
+    keys = [k for k in client.keys("*:detections:*") if client.get(k) != b"[]"]
+    assert len(keys) == 1  # the photo's one face
+    for n, damaged in enumerate((b'[[0, "face", 0.9, NaN, 0.1, 0.2, 0.2, []]]', b"[[0, 1]]", b"{"), start=1):
+        client.set(keys[0], damaged)
+        again = httpx.get(f"{node_b.base}/unsafe/rs:fill:{60 + n}:100/g:obj:face/plain/{url}", timeout=30)
+        assert again.status_code == 200
+        assert node_b.services.processor.deps.objects.inferences == n
+        node_b.services.processor.deps.objects._cache.clear()  # the node's own copy: ask Redis again
+        assert client.get(keys[0]) not in (damaged, None)  # replaced by the node's own detections
+    client.close()
+
+
 def test_a_node_that_takes_the_lock_after_another_rendered_serves_the_stored_entry(
         redis_server: RedisServer) -> None:
     """The race behind a cold URL fetched twice: node B looked for the entry (a miss), then node

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from imgproxy_py.detection import Detection
 log = logging.getLogger("imgproxy_py.cache")
 TTL = 7 * 24 * 3600  # detections of a source identity never change; this only bounds memory
 RETRY_AFTER = 5.0
+EPSILON = 1e-6
 
 
 def encode(detections: tuple[Detection, ...]) -> bytes:
@@ -25,9 +27,36 @@ def encode(detections: tuple[Detection, ...]) -> bytes:
 
 
 def decode(blob: bytes) -> tuple[Detection, ...]:
-    return tuple(Detection(int(c), str(n), float(conf), float(x), float(y), float(w), float(h),
-                           tuple((float(px), float(py)) for px, py in marks))
-                 for c, n, conf, x, y, w, h, marks in json.loads(blob))
+    """Raises ``ValueError`` on what ``encode`` could not have written: a blob damaged in Redis
+    or written by something else must not steer a crop (nor raise in the pipeline)."""
+    rows = json.loads(blob)
+    if not isinstance(rows, list):
+        raise ValueError("shared detections are not a list")
+    try:
+        found = tuple(Detection(int(c), _text(n), _number(conf), _number(x), _number(y), _number(w), _number(h),
+                                tuple((_number(px), _number(py)) for px, py in marks))
+                      for c, n, conf, x, y, w, h, marks in rows)
+    except (TypeError, OverflowError) as exc:  # ValueError (JSON's too) passes as it is
+        raise ValueError(f"shared detections unreadable: {exc}") from exc
+    for d in found:
+        # Stored relative to the picture, clipped to it (ImageObjects.relative); EPSILON for the
+        # rounding of the division.
+        if d.class_id < 0 or d.width < 0 or d.height < 0 or not all(
+                -EPSILON <= v <= 1 + EPSILON for v in (d.confidence, d.left, d.top, d.box.right, d.box.bottom)):
+            raise ValueError(f"shared detection out of range: {d}")
+    return found
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"shared detection value {value!r} is not a finite number")
+    return float(value)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"shared detection class {value!r} is not a name")
+    return value
 
 
 class RedisDetections:
@@ -51,9 +80,13 @@ class RedisDetections:
             return None
         try:
             blob = self._client.get(f"{self.namespace}:detections:{key}")
-            return None if blob is None else decode(blob)
         except self._errors as exc:
             self._failed(exc)
+            return None
+        try:
+            return None if blob is None else decode(blob)
+        except ValueError as exc:  # Redis works; this one entry is detected again and replaced
+            log.warning("shared detections %s unreadable, detecting again: %s", key, exc)
             return None
 
     def put(self, key: str, detections: tuple[Detection, ...]) -> None:
