@@ -108,11 +108,19 @@ def test_request_id_is_the_clients_or_lambdas_when_valid(headers: dict[bytes, by
     {b"x-amzn-request-context": b'["requestId"]'},
     {b"x-amzn-request-context": b'{"requestId": 42}'},
     {b"x-amzn-request-context": b'{"requestId": "bad id"}'},
+    {b"x-amzn-request-context": b"[" * 20_000},  # Go's decoder refuses past 10,000 levels; Python's stack ends sooner
+    {b"x-amzn-request-context": b'{"requestId": ' * 5_000},
 ])
 def test_request_id_is_made_when_none_is_valid(headers: dict[bytes, bytes]) -> None:
     made = request_id_of(headers)
     assert re.fullmatch(r"[0-9a-f]{20}", made)
     assert made != request_id_of(headers)
+
+
+def test_a_deeply_nested_lambda_context_is_ignored(start_server, client: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    # It answered a 500 on every route, /health too.
+    response = client.get(start_server().base + "/health", headers={"X-Amzn-Request-Context": "[" * 8_000})
+    assert response.status_code == 200 and re.fullmatch(r"[0-9a-f]{20}", response.headers["x-request-id"])
 
 
 @pytest.mark.parametrize("path", ["/favicon.ico", "/.well-known/appspecific/com.chrome.devtools.json",

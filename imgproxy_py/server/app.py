@@ -78,7 +78,7 @@ def request_id_of(headers: dict[bytes, bytes]) -> str:
     if context:
         try:
             lambda_id = json.loads(context).get("requestId")
-        except (ValueError, AttributeError):  # not JSON, or not an object
+        except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, nested past Python's stack
             lambda_id = None
         if isinstance(lambda_id, str) and _REQUEST_ID.fullmatch(lambda_id):
             return lambda_id
