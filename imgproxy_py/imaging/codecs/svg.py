@@ -20,6 +20,9 @@ _URL_NOISE = re.compile(r"[\x00-\x20\x7f]")
 _ANIMATIONS = {"set", "animate", "animatemotion", "animatetransform", "animatecolor"}
 _LINK_ATTRIBUTES = {"href", "xlink:href"}
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+# libxml2's depth limit, which librsvg keeps: a document nested deeper never renders.  Checked
+# first, as the walk below (and ElementTree's writer) recurse once per level.
+MAX_DEPTH = 256
 
 
 def _local(tag: str) -> str:
@@ -36,11 +39,24 @@ def sanitize_svg(data: bytes) -> bytes:
         raise UnprocessableImageError(f"broken SVG: {exc}") from exc
     if _local(root.tag) != "svg":
         raise UnprocessableImageError("not an SVG document")
+    if _deeper_than(root, MAX_DEPTH):
+        raise UnprocessableImageError(f"SVG nested more than {MAX_DEPTH} levels deep")
     _clean(root)
     ET.register_namespace("", _SVG_NS)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     cleaned: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return cleaned
+
+
+def _deeper_than(root: ET.Element, limit: int) -> bool:
+    """Whether any element lies more than ``limit`` levels below ``root``."""
+    stack = [(root, 0)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in element)
+    return False
 
 
 def _has_script_url(value: str) -> bool:
