@@ -63,6 +63,14 @@ def test_bad_urls_are_404_with_reason(client: httpx.Client, server: AppServer, p
     assert response.text.startswith("Invalid URL") and fragment in response.text
 
 
+@pytest.mark.parametrize("option", ["bl", "sh", "dpr", "zoom"])
+def test_a_long_bad_number_is_refused_at_once(server: AppServer, option: str) -> None:
+    """60,000 digits and a letter: the number syntax tried every split of the digits, and this
+    URL took 76 s of a worker's CPU to refuse (a timeout of 10 s allows a slow, busy machine)."""
+    response = httpx.get(f"{server.base}/unsafe/{option}:{'0' * 60_000}x/plain/local:///core/hopper.jpg", timeout=10)
+    assert response.status_code == 404 and response.text.startswith("Invalid URL")
+
+
 def test_origin_statuses(client: httpx.Client, server: AppServer, origin: Origin) -> None:
     missing = origin.url("/errors/missing.jpg")
     assert client.get(f"{server.base}/unsafe/w:10/plain/{missing}").status_code == 404

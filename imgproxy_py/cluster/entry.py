@@ -17,7 +17,7 @@ from email.utils import formatdate
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECASE)
 # Headers that describe the one response rather than the image: never stored.
 _PER_RESPONSE = {"date", "content-length", "server", "x-request-id"}
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BREAKS_A_HEADER = re.compile(r"[\r\n\0]")
 
 
@@ -125,7 +125,7 @@ def _finite(value: object) -> float:
 
 
 def _header_name(name: object) -> str:
-    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
         raise ValueError(f"cache entry header name {name!r} is not a token")
     return name
 
