@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from imgproxy_py.cli import MAX_REQUEST_HEAD
 from imgproxy_py.config import load_config
 from imgproxy_py.server.app import create_app
 from imgproxy_py.server.composition import Services, build_services
@@ -150,8 +151,10 @@ class AppServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
+        # The request head's limit of `imgproxy-py serve` (imgproxy's 1 MB), not h11's 16 KB.
         self.server = uvicorn.Server(uvicorn.Config(self.app, log_config=None, access_log=False, server_header=False,
-                                                    timeout_graceful_shutdown=5))
+                                                    timeout_graceful_shutdown=5,
+                                                    h11_max_incomplete_event_size=MAX_REQUEST_HEAD))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 20

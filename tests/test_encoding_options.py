@@ -170,6 +170,8 @@ def test_saver_arguments() -> None:
     ("rect { fill: \\75 rl(http://evil.example/) }", "75 rl(", "\\"),  # an escaped url( is no url( then
     ("rect { fill: u/**/rl(http://evil.example/) }", "rect", "evil"),
     ("image { background: URL(data:image/png;base64,AAAA) }", "URL(data:image/png;base64,AAAA)", ""),
+    ('rect { fill: url( "https://evil.example/p.svg" ) }', "fill: none", "evil"),
+    ("rect { fill: red } /* an open comment runs to the end: url(http://evil.example/)", "fill: red", "evil"),
 ])
 def test_style_reaches_nothing_outside_the_svg(css: str, kept: str, dropped: str) -> None:
     cleaned = safe_css(css)

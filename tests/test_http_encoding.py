@@ -5,6 +5,7 @@ profiles, and the colours an SVG is rendered in."""
 from __future__ import annotations
 
 import base64
+import http.client
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -252,6 +253,34 @@ def test_style_loads_nothing_from_outside(server: AppServer, client: httpx.Clien
     result = pyvips.Image.new_from_buffer(fetch(client, server, f"st:{style_arg(css)}/f:png", source), "")
     assert origin.count("/encoding/evil.css") == 0 and origin.count("/encoding/pattern.svg") == 0
     assert result.getpoint(20, 10)[:3] != [0, 255, 0]
+
+
+@pytest.mark.parametrize(("svg", "css", "status"), [
+    # With IMGPROXY_SANITIZE_SVG=false the style meets the source as it came: "<svg " in a comment
+    # (valid XML) or no start tag that ends, each "<svg " was scanned to the end.
+    (b"<!-- " + b"<svg " * 200_000 + b"-->" + SVG, "rect { fill: #0000ff }", 200),
+    (b"<svg " * 200_000, "a{}", 422),
+    (SVG, "rect { fill: #0000ff } " + "url(" * 40_000, 200),
+    (SVG, "rect { fill: #0000ff } " + "/* " * 50_000, 200),
+])
+def test_style_on_hostile_input_answers_at_once(start_server: Callable[..., AppServer], origin: Origin, svg: bytes,
+                                                css: str, status: int) -> None:
+    """The last three took a worker's CPU for a minute to an hour in the style's patterns, which
+    backtracked over the rest of the input from every start (the timeout allows a slow, busy
+    machine); the first is a comment's "<svg" passed over.  The URLs are longer than httpx
+    sends: http.client sends them."""
+    server = start_server(IMGPROXY_SANITIZE_SVG="false")
+    source = origin.add(f"/encoding/hostile-{len(svg)}-{len(css)}.svg", svg)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", f"/unsafe/st:{style_arg(css)}/f:png/plain/{source}")
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == status
+    if status == 200:
+        assert pyvips.Image.new_from_buffer(body, "").getpoint(20, 10)[:3] == [0, 0, 255]
 
 
 @pytest.mark.parametrize("options", ["jpgo:sometimes", "webpo:lossy:1:portrait", "avifo:420", "dpi:-3",

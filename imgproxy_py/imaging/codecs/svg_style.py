@@ -12,13 +12,21 @@ from xml.sax.saxutils import escape
 
 from imgproxy_py.errors import UnprocessableImageError
 
-# The root element's start tag, quoted attribute values and all (they may hold ">").
-_SVG_START = re.compile(rb"<(?P<prefix>[A-Za-z_][\w.-]*:)?svg(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+# Every pattern here is applied to a hostile SVG or URL, so none may backtrack over the rest of
+# the input from each of many starts (a quadratic scan: 50 KB of "<svg " took 7.5 s).
+# Where the root element's start tag may begin, then the whole tag matched there, quoted
+# attribute values and all (they may hold ">").
+_SVG_CANDIDATE = re.compile(rb"<(?P<prefix>[A-Za-z_][\w.-]*:)?svg(?=[\s/>])")
+_SVG_START_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?svg(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
 _IMPORT = re.compile(r"@import\b[^;]*;?", re.IGNORECASE)
-_URL = re.compile(r"url\s*\(\s*(?P<quote>[\"']?)(?P<target>.*?)(?P=quote)\s*\)", re.IGNORECASE | re.DOTALL)
-_XML_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+# An unquoted target never holds a parenthesis, quote or space (CSS's url token; a browser reads
+# one that does as a bad URL and fetches nothing), so its scan ends at the next "(".
+_URL = re.compile(r"""url\s*\(\s*(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)'|(?P<bare>[^()"'\s]*))\s*\)""",
+                  re.IGNORECASE)
+# A comment left open runs to the end, as in CSS and as an XML parser gives up there.
+_XML_COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.DOTALL)
 _LOCAL_TARGET = re.compile(r"#|data:image/(png|jpeg|gif|webp|avif);", re.IGNORECASE)
-_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 # CSS escapes (\75 rl, \@import) could spell what the patterns above look for.
 _ESCAPE = re.compile(r"\\")
 
@@ -27,20 +35,36 @@ def safe_css(css: str) -> str:
     """``css`` without comments, escapes, ``@import`` rules and references outside the SVG."""
     css = _ESCAPE.sub("", _COMMENT.sub("", css))
     css = _IMPORT.sub("", css)
-    return _URL.sub(lambda m: m.group(0) if _LOCAL_TARGET.match(m.group("target").strip()) else "none", css)
+    return _URL.sub(lambda m: m.group(0) if _LOCAL_TARGET.match(_target(m).strip()) else "none", css)
+
+
+def _target(match: re.Match[str]) -> str:
+    return next((value for value in match.group("double", "single", "bare") if value is not None), "")
 
 
 def inject_style(data: bytes, css: str) -> bytes:
     """The SVG with ``css`` in a ``<style>`` node as the first child of its root ``<svg>``."""
-    comments = [m.span() for m in _XML_COMMENT.finditer(data)]
-    match = next((m for m in _SVG_START.finditer(data)
-                  if not any(start <= m.start() < end for start, end in comments)), None)
-    if match is None:
+    candidate = _root_candidate(data)
+    match = _SVG_START_TAG.match(data, candidate.start()) if candidate is not None else None
+    if candidate is None or match is None:
         raise UnprocessableImageError("SVG without an <svg> element can't take a style")
     start_tag = match.group(0)
-    prefix = (match.group("prefix") or b"").decode("ascii")
+    prefix = (candidate.group("prefix") or b"").decode("ascii")
     node = f"<{prefix}style>{escape(safe_css(css))}</{prefix}style>".encode()
     if start_tag.endswith(b"/>"):  # an empty <svg/>: it gets the style as its only child
         opened = start_tag[:-2].rstrip() + b">"
         return data[:match.start()] + opened + node + f"</{prefix}svg>".encode() + data[match.end():]
     return data[:match.end()] + node + data[match.end():]
+
+
+def _root_candidate(data: bytes) -> re.Match[bytes] | None:
+    """The first ``<svg`` (or ``<prefix:svg``) outside XML comments: the root's start tag, as
+    only one root is allowed."""
+    comments = _XML_COMMENT.finditer(data)
+    comment = next(comments, None)
+    for candidate in _SVG_CANDIDATE.finditer(data):
+        while comment is not None and comment.end() <= candidate.start():
+            comment = next(comments, None)
+        if comment is None or candidate.start() < comment.start():
+            return candidate
+    return None
