@@ -25,6 +25,22 @@ def restore_signals() -> Iterator[None]:
         signal.signal(sig, handler)
 
 
+def signal_after_starts(supervisor: Supervisor, starts: int, sig: signal.Signals) -> threading.Thread:
+    """Sends ``sig`` to this process once ``supervisor`` has started ``starts`` children (at most
+    30 s from now): a fixed timer fired too soon where forking this large test process on a
+    loaded machine is slow, and the replacement had not come yet."""
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while supervisor.started < starts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.1)
+        os.kill(os.getpid(), sig)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    return watcher
+
+
 def test_a_child_that_exits_is_replaced_until_sigterm(tmp_path: Path) -> None:
     def child(slot: int) -> int:
         with open(tmp_path / "slots", "a") as started_in:
@@ -34,8 +50,7 @@ def test_a_child_that_exits_is_replaced_until_sigterm(tmp_path: Path) -> None:
 
     gone: list[int] = []
     supervisor = Supervisor(2, child, child_gone=gone.append)
-    timer = threading.Timer(1.8, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
+    timer = signal_after_starts(supervisor, 3, signal.SIGTERM)
     started = time.monotonic()
     assert supervisor.run() == 0
     timer.join()
@@ -64,8 +79,7 @@ def test_a_child_that_raises_is_replaced_not_fatal() -> None:
         raise RuntimeError("boom")
 
     supervisor = Supervisor(1, child)
-    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    timer = signal_after_starts(supervisor, 2, signal.SIGINT)
     assert supervisor.run() == 0
     timer.join()
     assert supervisor.started >= 2
