@@ -157,6 +157,13 @@ def get_as_written(server: AppServer, path: str) -> tuple[int, bytes]:
         connection.close()
 
 
+def test_a_local_name_no_file_can_have_is_not_found_at_once(server: AppServer) -> None:
+    """500,000 directories deep (a 1 MB request line): resolving the path stat-ed each prefix of
+    it, and the source timed out (504) after 5 s instead of its 404."""
+    status, body = get_as_written(server, "/unsafe/w:10/plain/local:///" + "a/" * 500_000 + "x.jpg")
+    assert (status, body) == (404, b"Source image not found")
+
+
 def test_local_escape_over_http(server: AppServer) -> None:
     for path in ("local:///../conftest.py", "local:///%2e%2e/conftest.py", "local:///core/../../conftest.py",
                  "local:///core/%2E%2E/%2E%2E/conftest.py", "local://../conftest.py"):

@@ -14,6 +14,8 @@ from stat import S_ISREG
 from imgproxy_py.errors import SourceNotAllowedError, SourceNotFoundError
 from imgproxy_py.sources.base import Conditional, SizeLimit, SourceImage, not_modified
 
+PATH_MAX = 4096  # Linux's: the kernel opens no longer name (ENAMETOOLONG)
+
 
 class LocalBackend:
     schemes: tuple[str, ...] = ("local",)
@@ -82,6 +84,10 @@ def local_path(root: str, url: str, separator: str = "?") -> Path:
         raise SourceNotAllowedError(f"NUL in a local path: {url}")
     relative = posixpath.normpath("/" + name).lstrip("/")  # repeated slashes collapse too
     base = Path(root).resolve()
+    if len(os.fsencode(base / relative)) >= PATH_MAX:
+        # No such file can be opened (ENAMETOOLONG); resolve() would stat every prefix of a
+        # name of a million bytes first, for seconds.
+        raise SourceNotFoundError(f"local file name too long: {url[:100]}")
     candidate = (base / relative).resolve()
     if not candidate.is_relative_to(base):
         raise SourceNotAllowedError(f"path escapes the local root: {url}")
