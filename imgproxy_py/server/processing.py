@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imgproxy_py.cluster.entry import CacheEntry
+from imgproxy_py.cluster.keys import key_cookies
 from imgproxy_py.deadline import Deadline
 from imgproxy_py.errors import FALLBACK_ERRORS, ImgproxyError
 from imgproxy_py.formats import sniff_format
@@ -106,7 +107,8 @@ async def _handle_image(request: Request, services: Services, parsed: ParsedPath
         return await stream_raw(request, services, backend, parsed.source.url, out)
     cache = services.internal_cache
     if cache is not None and not out.raw:
-        key = cache.key(parsed.source.url, canonical, request.headers, request.cookies)
+        key = cache.key(parsed.source.url, canonical, request.headers,
+                        key_cookies(request.headers.getlist("cookie"), cache.config.key_cookies))
         source_path = parsed
         # The entry serves every expiry and every cache_tags of this URL (neither is in the key):
         # rendered and kept for the full TTL without tags, each answer capped by its own
