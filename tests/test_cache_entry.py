@@ -17,13 +17,13 @@ ENTRY = entry_from_response(200, "image/jpeg", b"\xff\xd8" + bytes(range(256)) *
                             now=1_700_000_000.0, source_etag='"source"',
                             source_last_modified="Tue, 01 Dec 2026 00:00:00 GMT")
 BLOB = ENTRY.to_bytes()
-HEAD_SIZE = int.from_bytes(BLOB[:4], "big")
-HEAD = json.loads(BLOB[4:4 + HEAD_SIZE])
 
 
-def with_head(**changes: object) -> bytes:
-    head = json.dumps({**HEAD, **changes}).encode()
-    return len(head).to_bytes(4, "big") + head + BLOB[4 + HEAD_SIZE:]
+def with_head(blob: bytes = BLOB, **changes: object) -> bytes:
+    """``blob`` (a stored entry) with fields of its JSON head changed."""
+    size = int.from_bytes(blob[:4], "big")
+    head = json.dumps({**json.loads(blob[4:4 + size]), **changes}).encode()
+    return len(head).to_bytes(4, "big") + head + blob[4 + size:]
 
 
 def test_an_entry_is_read_back_as_written() -> None:

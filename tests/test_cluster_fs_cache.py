@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from base64 import urlsafe_b64encode
@@ -25,6 +24,7 @@ from imgproxy_py.config import read_config
 from tests.conftest import decode
 from tests.ports import free_port
 from tests.servers import AppServer, Origin, OriginResponse
+from tests.test_cache_entry import with_head
 
 KEY_A, SALT_A = "aa" * 16, "bb" * 16
 KEY_B, SALT_B = "cc" * 16, "dd" * 16
@@ -380,16 +380,10 @@ def test_an_entry_damaged_outside_us_is_rendered_again(two_nodes: tuple[AppServe
     assert first.status_code == 200
     (stored,) = [p for p in (root / "imgs" / "results").rglob("*") if p.is_file()]
     whole = stored.read_bytes()
-    head_size = int.from_bytes(whole[:4], "big")
-    head = json.loads(whole[4:4 + head_size])
-
-    def with_head(**changes: object) -> bytes:
-        new_head = json.dumps({**head, **changes}).encode()
-        return len(new_head).to_bytes(4, "big") + new_head + whole[4 + head_size:]
-
     for n, damaged in enumerate((whole[:-100], whole + b"\0" * 7, b"\0\0\0\x02{}" + whole[6:],
-                                 with_head(status=8200), with_head(media_type="image/png\r\nSet-Cookie: a=b"),
-                                 with_head(stored_at=1e400)), start=2):
+                                 with_head(whole, status=8200),
+                                 with_head(whole, media_type="image/png\r\nSet-Cookie: a=b"),
+                                 with_head(whole, stored_at=1e400)), start=2):
         stored.write_bytes(damaged)
         again = client.get(node_a.base + path)
         assert again.status_code == 200 and again.content == first.content
