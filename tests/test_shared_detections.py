@@ -19,6 +19,9 @@ ROW = json.loads(encode((FACE,)))[0]
 def test_detections_are_read_back_as_written() -> None:
     assert decode(encode((FACE, FACE))) == (FACE, FACE)
     assert decode(encode(())) == ()
+    # A custom object model's scores need not lie in 0..1.
+    logit = Detection(3, "car", 7.5, 0.0, 0.5, 1.0, 0.5)
+    assert decode(encode((logit,))) == (logit,)
 
 
 @pytest.mark.parametrize(("field", "value"), [

@@ -39,10 +39,11 @@ def decode(blob: bytes) -> tuple[Detection, ...]:
     except (TypeError, OverflowError) as exc:  # ValueError (JSON's too) passes as it is
         raise ValueError(f"shared detections unreadable: {exc}") from exc
     for d in found:
-        # Stored relative to the picture, clipped to it (ImageObjects.relative); EPSILON for the
-        # rounding of the division.
+        # Boxes are stored relative to the picture, clipped to it (ImageObjects.relative); EPSILON
+        # for the rounding of the division.  A confidence is only finite: a custom model's scores
+        # need not lie in 0..1.
         if d.class_id < 0 or d.width < 0 or d.height < 0 or not all(
-                -EPSILON <= v <= 1 + EPSILON for v in (d.confidence, d.left, d.top, d.box.right, d.box.bottom)):
+                -EPSILON <= v <= 1 + EPSILON for v in (d.left, d.top, d.box.right, d.box.bottom)):
             raise ValueError(f"shared detection out of range: {d}")
     return found
 
