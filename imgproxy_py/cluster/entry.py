@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 
+from imgproxy_py.sources.base import HTTP_TOKEN
+
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECASE)
 # Headers that describe the one response rather than the image: never stored.
 _PER_RESPONSE = {"date", "content-length", "server", "x-request-id"}
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BREAKS_A_HEADER = re.compile(r"[\r\n\0]")
 
 
@@ -125,7 +126,7 @@ def _finite(value: object) -> float:
 
 
 def _header_name(name: object) -> str:
-    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+    if not isinstance(name, str) or not HTTP_TOKEN.fullmatch(name):
         raise ValueError(f"cache entry header name {name!r} is not a token")
     return name
 

@@ -14,7 +14,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+from imgproxy_py.sources.base import HTTP_TOKEN
+
 # Go's validCookieValueByte: printable ASCII but for the quote, ';' and the backslash.
 _COOKIE_VALUE = re.compile(r'[\x20\x21\x23-\x3a\x3c-\x5b\x5d-\x7e]*')
 _SPACE = " \t\r\n"  # textproto.TrimString's
@@ -47,7 +48,7 @@ def key_cookies(cookie_headers: Iterable[str], names: Iterable[str]) -> dict[str
         for part in header.split(";"):
             name, _, value = part.strip(_SPACE).partition("=")
             name = name.strip(_SPACE)
-            if name not in wanted or name in found or not _TOKEN.fullmatch(name):
+            if name not in wanted or name in found or not HTTP_TOKEN.fullmatch(name):
                 continue
             if len(value) > 1 and value[0] == value[-1] == '"':
                 value = value[1:-1]

@@ -9,6 +9,7 @@ body), and the errors a missing object or an oversized one ends with.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,9 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from imgproxy_py.errors import SourceFormatError, SourceTooBigError
+
+# RFC 9110's token: a header's or a cookie's name.
+HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 if TYPE_CHECKING:
     import httpx

@@ -13,19 +13,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from imgproxy_py.envreader import EnvReader
+from imgproxy_py.sources.base import HTTP_TOKEN
 
 # Headers about a message's body or its connection (RFC 9110 §8, §7.6.1): never copied from the
 # origin's response to ours, even when IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH names them.
 BODY_AND_CONNECTION_HEADERS = frozenset({
     "content-length", "content-encoding", "content-type", "content-range", "transfer-encoding", "connection",
     "keep-alive", "te", "trailer", "upgrade"})
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def custom_headers(r: EnvReader, setting: str) -> tuple[tuple[str, str], ...]:
@@ -39,7 +38,7 @@ def custom_headers(r: EnvReader, setting: str) -> tuple[tuple[str, str], ...]:
             continue
         name, eq, value = item.partition("=")
         name, value = name.strip(), value.strip()
-        if not eq or not _TOKEN.fullmatch(name) or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        if not eq or not HTTP_TOKEN.fullmatch(name) or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             r.errors.append(f"{setting}: {item!r} is not Name=value")
             continue
         custom.append((name, value))
