@@ -73,12 +73,19 @@ def test_without_redis_the_node_serves_and_logs_once(
     assert sum("Redis is unavailable" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_detections_are_shared_between_nodes(
-        redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
+def face_rendered_on_one_of_two_nodes(redis_server: RedisServer, start_server: Callable[..., AppServer],
+                                      origin: Origin, photo_jpeg: bytes, name: str) -> tuple[AppServer, AppServer, str]:
+    """Two nodes sharing Redis, and the photo's URL, cropped to its face on the first."""
     node_a, node_b = (start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url) for _ in range(2))
-    url = origin.add("/redis/face.jpg", photo_jpeg)
+    url = origin.add(f"/redis/{name}", photo_jpeg)
     first = httpx.get(f"{node_a.base}/unsafe/rs:fill:120:200/g:obj:face/plain/{url}", timeout=30)
     assert first.status_code == 200
+    return node_a, node_b, url
+
+
+def test_detections_are_shared_between_nodes(
+        redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
+    node_a, node_b, url = face_rendered_on_one_of_two_nodes(redis_server, start_server, origin, photo_jpeg, "face.jpg")
     assert node_a.services.processor.deps.objects.inferences == 1
     # Another size on the other node: its own rendering, the first node's detections.
     second = httpx.get(f"{node_b.base}/unsafe/rs:fill:60:100/g:obj:face/plain/{url}", timeout=30)
@@ -90,10 +97,8 @@ def test_damaged_shared_detections_are_detected_again(
         redis_server: RedisServer, start_server: Callable[..., AppServer], origin: Origin, photo_jpeg: bytes) -> None:
     import redis
 
-    node_a, node_b = (start_server(IMGPROXY_CACHE_REDIS_URL=redis_server.url) for _ in range(2))
-    url = origin.add("/redis/damaged-detections.jpg", photo_jpeg)
-    first = httpx.get(f"{node_a.base}/unsafe/rs:fill:120:200/g:obj:face/plain/{url}", timeout=30)
-    assert first.status_code == 200
+    _, node_b, url = face_rendered_on_one_of_two_nodes(redis_server, start_server, origin, photo_jpeg,
+                                                       "damaged-detections.jpg")
     client = redis.Redis.from_url(redis_server.url)
     keys = [k for k in client.keys("*:detections:*") if client.get(k) != b"[]"]
     assert len(keys) == 1  # the photo's one face
