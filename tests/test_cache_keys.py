@@ -24,6 +24,7 @@ from tests.servers import AppServer
     (["plan"], {"plan": ""}), (["=pro"], {}), ([""], {}), ([" plan = pro "], {"plan": " pro"}),
     (["x=1", "plan=pro"], {"plan": "pro"}),  # every Cookie header line
     (["plan=pro; tenant=t1"], {"plan": "pro", "tenant": "t1"}),
+    (["plan=pro" + "; x=1" * 3000], {}),  # past Go's 3000 cookies a request has none
 ])
 def test_key_cookies_as_go_reads_them(headers: list[str], expected: dict[str, str]) -> None:
     assert key_cookies(headers, ("plan", "tenant")) == expected

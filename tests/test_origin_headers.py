@@ -9,10 +9,12 @@ from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from imgproxy_py import __version__
 from imgproxy_py.config import load_config, read_config
-from imgproxy_py.sources.cookies import FetchCookieJar, fetch_cookies
+from imgproxy_py.sources.cookies import FetchCookieJar, RequestCookie, cookie_header, fetch_cookies, read_cookies
 from tests.conftest import asset
 from tests.servers import AppServer, Origin, OriginResponse
 
@@ -94,6 +96,11 @@ def test_forwarded_host_scopes_the_cookies(client: httpx.Client, origin: Origin,
     client.get(f"{server.base}/unsafe/w:10/plain/{url}",
                headers={"Cookie": "a=1", "X-Forwarded-Host": "cdn.example.com"})
     assert "cookie" not in sent_headers(origin, "/cookie/fwd.jpg")
+    # The right host, but a scheme a cookie jar takes no cookies for
+    client.get(f"{server.base}/unsafe/w:11/plain/{url}", headers={"Cookie": "a=1", "X-Forwarded-Proto": "ftp"})
+    assert "cookie" not in sent_headers(origin, "/cookie/fwd.jpg")
+    client.get(f"{server.base}/unsafe/w:12/plain/{url}", headers={"Cookie": "a=1", "X-Forwarded-Proto": "https"})
+    assert sent_headers(origin, "/cookie/fwd.jpg")["cookie"] == "a=1"
 
 
 def test_an_origins_cookies_never_reach_another_request(client: httpx.Client, origin: Origin,
@@ -148,6 +155,56 @@ def test_passed_through_cookies_follow_a_redirect_on_the_same_host_only(
     response = client.get(f"{server.base}/unsafe/w:11/plain/{away}", headers={"Cookie": "session=s1"})
     assert response.status_code == 403
     assert "cookie" not in sent_headers(origin, "/jar/members/photo-v2.jpg")
+
+
+# Two Cookie lines (HTTP/2 clients send one per cookie) with every kind of cookie Go leaves out.
+CLIENT_COOKIES = [("Cookie", 'plan=pro; bad="x\\y"; na me=1; note=a b; q="v"; ctl=\x01'),
+                  ("Cookie", "plan=free; e=")]
+
+
+@pytest.mark.parametrize(("passthrough_all", "sent"), [
+    # imgproxy's cookie jar: one cookie of a name, the last value in the first one's place
+    ("false", 'plan=free; note="a b"; q="v"; e='),
+    # _PASSTHROUGH_ALL's list: every valid cookie, in order
+    ("true", 'plan=pro; note="a b"; q="v"; plan=free; e='),
+])
+def test_passed_through_cookies_are_those_go_reads(client: httpx.Client, origin: Origin,
+                                                   start_server: Callable[..., AppServer],
+                                                   passthrough_all: str, sent: str) -> None:
+    """The origin gets the cookies Go's Request.Cookies reads for imgproxy, written again as Go's
+    client writes them (a value with a space is quoted), not the client's raw header."""
+    server = start_server(IMGPROXY_COOKIE_PASSTHROUGH="true", IMGPROXY_COOKIE_PASSTHROUGH_ALL=passthrough_all)
+    path = f"/cookie/go-{passthrough_all}.jpg"
+    response = client.get(f"{server.base}/unsafe/w:10/plain/{origin.add(path, JPEG)}", headers=CLIENT_COOKIES)
+    assert response.status_code == 200
+    assert sent_headers(origin, path)["cookie"] == sent
+    # Past Go's 3000 cookies a request has none.
+    crowd = "; ".join(f"c{i}=1" for i in range(3001))
+    assert client.get(f"{server.base}/unsafe/w:11/plain/{origin.url(path)}",
+                      headers={"Cookie": crowd}).status_code == 200
+    assert "cookie" not in sent_headers(origin, path)
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    (["a=1; b=2"], [RequestCookie("a", "1", False), RequestCookie("b", "2", False)]),
+    ([' a="x y" ;; b = 1'], [RequestCookie("a", "x y", True), RequestCookie("b", " 1", False)]),
+    (['a = "x"'], []),  # a value is not trimmed, so its quotes are inside it
+    (['a="', "b=\\", "c=\x7f", "(d)=1", "=1"], []),
+    (["a=1"] * 3001, []),
+    (["a=1"] * 3000, [RequestCookie("a", "1", False)] * 3000),
+])
+def test_read_cookies_as_go(lines: list[str], expected: list[RequestCookie]) -> None:
+    assert read_cookies(lines) == expected
+
+
+@given(st.lists(st.tuples(st.from_regex(r"[A-Za-z0-9_.~-]{1,8}", fullmatch=True),
+                          st.from_regex(r'[\x20\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{0,8}', fullmatch=True),
+                          st.booleans()), max_size=8))
+def test_written_cookies_read_back(items: list[tuple[str, str, bool]]) -> None:
+    """What goes to an origin reads back as the same cookies."""
+    cookies = [RequestCookie(name, value.strip(" "), quoted) for name, value, quoted in items]
+    header = cookie_header(cookies)
+    assert [(c.name, c.value) for c in read_cookies([header])] == [(c.name, c.value) for c in cookies]
 
 
 def test_no_content_negotiation_is_asked_of_the_origin(client: httpx.Client, origin: Origin,

@@ -8,18 +8,70 @@ later request to that origin, whoever asked.  ``FetchCookieJar`` is the client's
 the cookies of the fetch running in the current context (``fetch_cookies``); outside one, what is
 set is dropped.  The first request's own ``Cookie`` (passed through from the client) goes on with
 its redirects to the same host and its subdomains, as Go's client sends it on.
+
+A client's ``Cookie`` header is read once, by ``read_cookies``, as Go's ``Request.Cookies`` reads
+it for imgproxy (for passthrough and for the cache key's cookies), and what goes to an origin is
+written back by ``cookie_header`` as Go's ``Request.AddCookie`` writes it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from http.cookiejar import Cookie, CookieJar
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
+
+from imgproxy_py.sources.base import HTTP_TOKEN
+
+# Go's validCookieValueByte: printable ASCII but for the quote, ';' and the backslash.
+_COOKIE_VALUE = re.compile(r'[\x20\x21\x23-\x3a\x3c-\x5b\x5d-\x7e]*')
+_SPACE = " \t\r\n"  # textproto.TrimString's
+# Go's defaultCookieMaxNum: a request with more cookies than this has none (CVE-2025-58186).
+MAX_REQUEST_COOKIES = 3000
+
+
+class RequestCookie(NamedTuple):
+    name: str
+    value: str
+    quoted: bool  # the value came in double quotes, and goes on in them
+
+
+def read_cookies(lines: Iterable[str]) -> list[RequestCookie]:
+    """The cookies of a request's ``Cookie`` header lines, as Go's ``readCookies``: every line,
+    in order, a name twice kept twice; a cookie whose name is no token or whose value holds a
+    quote, a backslash, ';' or a control character (after its enclosing quotes) is left out;
+    more than ``MAX_REQUEST_COOKIES`` parts in all and there are none.  Nothing is unescaped:
+    Python's cookie unquoting is quadratic in backslashes (32 KB took 2 s)."""
+    lines = list(lines)
+    if sum(line.count(";") + 1 for line in lines) > MAX_REQUEST_COOKIES:
+        return []
+    cookies = []
+    for line in lines:
+        for part in line.split(";"):
+            name, _, value = part.strip(_SPACE).partition("=")
+            name = name.strip(_SPACE)
+            if not HTTP_TOKEN.fullmatch(name):
+                continue
+            quoted = len(value) > 1 and value[0] == value[-1] == '"'
+            if quoted:
+                value = value[1:-1]
+            if _COOKIE_VALUE.fullmatch(value):
+                cookies.append(RequestCookie(name, value, quoted))
+    return cookies
+
+
+def cookie_header(cookies: Iterable[RequestCookie]) -> str:
+    """The ``Cookie`` header Go's client sends for ``cookies``: a value with a space or a comma,
+    or one that came quoted, goes in double quotes."""
+    return "; ".join(
+        f'{c.name}="{c.value}"' if c.value and (c.quoted or " " in c.value or "," in c.value) else f"{c.name}={c.value}"
+        for c in cookies)
+
 
 _CURRENT: ContextVar[CookieJar | None] = ContextVar("fetch_cookie_jar", default=None)
 

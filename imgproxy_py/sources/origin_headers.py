@@ -8,7 +8,10 @@
   client's cookies go to the origin when they would apply to the image URL, as imgproxy decides
   it with a cookie jar: the cookies are taken as set by the base URL (the setting, else the
   request's ``X-Forwarded-Proto``/``-Host``/``-Port`` or ``Host``), host-only with that URL's
-  default path, and sent to an http(s) image URL of the same host name under that path.
+  default path, and sent to an http(s) image URL of the same host name under that path.  They
+  are the cookies Go reads from the request (invalid ones left out) and written again as Go's
+  client writes them; a jar keeps one cookie of a name (the last value, in the first one's
+  place), ``_COOKIE_PASSTHROUGH_ALL``'s list keeps every one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from urllib.parse import urlsplit
 
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.sources.base import HTTP_TOKEN
+from imgproxy_py.sources.cookies import RequestCookie, cookie_header, read_cookies
 
 # Headers about a message's body or its connection (RFC 9110 §8, §7.6.1): never copied from the
 # origin's response to ours, even when IMGPROXY_RESPONSE_HEADERS_PASSTHROUGH names them.
@@ -77,15 +81,13 @@ class OriginHeadersConfig:
             return {}
         headers = {}
         for name in self.request_passthrough:
-            # A header the client sent twice goes on with both values, as imgproxy forwards it
-            # (the server's request headers can list them; a plain mapping holds one).
-            getlist = getattr(request, "getlist", None)
-            values: list[str] = list(getlist(name)) if callable(getlist) else [v for v in [request.get(name)] if v]
-            if values:
+            # A header the client sent twice goes on with both values, as imgproxy forwards it.
+            if values := _values(request, name):
                 headers[name] = ", ".join(values)
-        cookie = request.get("cookie")
-        if self.cookie_passthrough and cookie and self._cookies_apply(request, source_url):
-            headers["Cookie"] = cookie
+        if self.cookie_passthrough and self._cookies_apply(request, source_url):
+            cookies = read_cookies(_values(request, "cookie"))
+            if cookie := cookie_header(cookies if self.cookie_passthrough_all else _one_per_name(cookies)):
+                headers["Cookie"] = cookie
         return headers
 
     def passed_back(self, origin: Mapping[str, str]) -> dict[str, str]:
@@ -103,11 +105,27 @@ class OriginHeadersConfig:
         if not base:
             return False
         target, scope = urlsplit(source_url), urlsplit(base)
-        if target.scheme not in ("http", "https") or not target.hostname:
-            return False  # a cookie jar gives cookies to http(s) URLs only
+        if target.scheme not in ("http", "https") or scope.scheme not in ("http", "https") or not target.hostname:
+            return False  # a cookie jar takes and gives cookies for http(s) URLs only
         if target.hostname != scope.hostname:  # host-only cookies; ports don't matter to cookies
             return False
         return _path_matches(target.path or "/", _default_path(scope.path))
+
+
+def _values(request: Mapping[str, str], name: str) -> list[str]:
+    """Every value of the header ``name`` (the server's request headers list them all; a plain
+    mapping holds one)."""
+    getlist = getattr(request, "getlist", None)
+    return list(getlist(name)) if callable(getlist) else [v for v in [request.get(name)] if v]
+
+
+def _one_per_name(cookies: list[RequestCookie]) -> list[RequestCookie]:
+    """What Go's cookie jar keeps of ``cookies`` set together: a later cookie of a name replaces
+    the earlier one's value and keeps its place."""
+    kept: dict[str, RequestCookie] = {}
+    for cookie in cookies:
+        kept[cookie.name] = cookie  # a dict keeps a key's first place
+    return list(kept.values())
 
 
 def _base_from_request(request: Mapping[str, str]) -> str:
