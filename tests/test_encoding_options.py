@@ -172,6 +172,14 @@ def test_saver_arguments() -> None:
     ("image { background: URL(data:image/png;base64,AAAA) }", "URL(data:image/png;base64,AAAA)", ""),
     ('rect { fill: url( "https://evil.example/p.svg" ) }', "fill: none", "evil"),
     ("rect { fill: red } /* an open comment runs to the end: url(http://evil.example/)", "fill: red", "evil"),
+    # functions whose strings are URLs: the call goes, nested calls and a ")" in a string too
+    ('svg { background: image-set("https://evil.example/a.png" 1x, "b(.png" type("image/png") 2x); fill: red }',
+     "background: none; fill: red", "evil"),
+    ("svg { background: -WebKit-Image-Set('//evil.example/a.png' 1x) }", "background: none }", "evil"),
+    ('svg { background: image("https://evil.example/a.png"), src("https://evil.example/b.png") }',
+     "background: none, none }", "evil"),
+    ('svg { background: image-set("https://evil.example/a.png" 1x', "background: none", "evil"),  # left open
+    ('svg { font-family: "Open Sans"; stroke-image: url(#g) }', '"Open Sans"; stroke-image: url(#g)', ""),
 ])
 def test_style_reaches_nothing_outside_the_svg(css: str, kept: str, dropped: str) -> None:
     cleaned = safe_css(css)

@@ -262,6 +262,7 @@ def test_style_loads_nothing_from_outside(server: AppServer, client: httpx.Clien
     (b"<svg " * 200_000, "a{}", 422),
     (SVG, "rect { fill: #0000ff } " + "url(" * 40_000, 200),
     (SVG, "rect { fill: #0000ff } " + "/* " * 50_000, 200),
+    (SVG, "rect { fill: #0000ff } " + 'image-set("' * 40_000, 200),
 ])
 def test_style_on_hostile_input_answers_at_once(start_server: Callable[..., AppServer], origin: Origin, svg: bytes,
                                                 css: str, status: int) -> None:

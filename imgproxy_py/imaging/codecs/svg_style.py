@@ -1,8 +1,9 @@
 """``style``: a ``<style>`` node put first in an SVG source's ``<svg>``, as imgproxy Pro does.
 
-The CSS comes from the URL, so it must not reach anything outside the SVG: ``@import`` rules and
-``url(...)`` references other than the document's own fragments (``#id``) and inline images are
-dropped before it is put in.  It is escaped as XML text, so it can't close the node it sits in.
+The CSS comes from the URL, so it must not reach anything outside the SVG: ``@import`` rules,
+``url(...)`` references other than the document's own fragments (``#id``) and inline images, and
+the functions that take a URL as a plain string (``image-set("a.png" 1x)``, ``image()``,
+``src()``) are dropped before it is put in.  It is escaped as XML text, so it can't close the node it sits in.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _URL = re.compile(r"""url\s*\(\s*(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)'|(?P<
 _XML_COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.DOTALL)
 _LOCAL_TARGET = re.compile(r"#|data:image/(png|jpeg|gif|webp|avif);", re.IGNORECASE)
 _COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+# Functions whose quoted strings are URLs, vendor-prefixed or not (-webkit-image-set).
+_STRING_URL_FUNCTION = re.compile(r"(?<![\w-])(?:-[a-z]+-)?(?:image-set|image|src)\s*\(", re.IGNORECASE)
 # CSS escapes (\75 rl, \@import) could spell what the patterns above look for.
 _ESCAPE = re.compile(r"\\")
 
@@ -35,7 +38,44 @@ def safe_css(css: str) -> str:
     """``css`` without comments, escapes, ``@import`` rules and references outside the SVG."""
     css = _ESCAPE.sub("", _COMMENT.sub("", css))
     css = _IMPORT.sub("", css)
-    return _URL.sub(lambda m: m.group(0) if _LOCAL_TARGET.match(_target(m).strip()) else "none", css)
+    css = _URL.sub(lambda m: m.group(0) if _LOCAL_TARGET.match(_target(m).strip()) else "none", css)
+    return _without_string_url_functions(css)
+
+
+def _without_string_url_functions(css: str) -> str:
+    """``css`` with each call of a function that takes string URLs replaced by ``none``, its
+    arguments (nested calls and strings) and all; one left open runs to the end.  One pass:
+    a match inside a dropped call is skipped."""
+    kept, position = [], 0
+    for match in _STRING_URL_FUNCTION.finditer(css):
+        if match.start() < position:
+            continue
+        kept.append(css[position:match.start()])
+        kept.append("none")
+        position = _call_end(css, match.end())
+    kept.append(css[position:])
+    return "".join(kept)
+
+
+def _call_end(css: str, index: int) -> int:
+    """Where the call whose arguments start at ``index`` ends: after its closing parenthesis,
+    nested ones and those inside strings not counted (a string also ends at a line break)."""
+    depth, quote = 1, ""
+    while index < len(css):
+        char = css[index]
+        index += 1
+        if quote:
+            if char == quote or char == "\n":
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                break
+    return index
 
 
 def _target(match: re.Match[str]) -> str:
