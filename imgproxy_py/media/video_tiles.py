@@ -122,10 +122,12 @@ def sample(data: bytes, frames: VideoFrames, start: float, keyframes: bool, conf
         if not any(t is not None for t in times):
             raise UnprocessableImageError(f"the video ends before second {start:g}")
         scaled: list[pyvips.Image | None] = []
+        checked = False
         for second in times:
             frame = None if second is None else _scale(reader.frame_at_time(second, keyframes=keyframes).image, frames)
-            if frame is not None and all(s is None for s in scaled):  # the first: all frames have its size
+            if frame is not None and not checked:  # the first: all frames have its size
                 check(*_cell(frames, [frame]), len(times))
+                checked = True
             scaled.append(frame)
     used = [s for s in scaled if s is not None]
     return scaled, _cell(frames, used)
