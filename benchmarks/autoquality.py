@@ -29,6 +29,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pyvips
+from bench_common import table_head
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -136,9 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(photos)} held-out photos, {min(p.width for _, p in photos)}-"
           f"{max(p.width for _, p in photos)} px wide; target {args.target}, "
           f"allowed error {args.allowed_error}, qualities {low}-{high}\n")
-    print("| format | method | saves/image (mean, max) | landed | at range end | missed | bytes vs q80 "
-          "| ms/image |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(table_head("format", "method", "saves/image (mean, max)", "landed", "at range end", "missed",
+                     "bytes vs q80", "ms/image"))
     for fmt in [f for f in args.formats.split(",") if f]:
         fixed = measure(photos, fmt, None)
         print(f"| {fmt} | fixed q{FIXED_QUALITY} | 1 | - | - | - | {fixed.total_bytes:,} B | "

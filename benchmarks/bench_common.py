@@ -42,6 +42,11 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def table_head(*columns: str) -> str:
+    """A Markdown table's header line and its rule."""
+    return "| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|"
+
+
 def rel(path: Path | str) -> str:
     """A path as printed in results: relative to the repository when it is inside it."""
     p = Path(path).resolve()

@@ -23,7 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import WORK_DIR, rel, save_results
+from bench_common import WORK_DIR, rel, save_results, table_head
 from bench_servers import start_imgproxy
 
 JPEG = (Path(__file__).resolve().parents[1] / "imgproxy_py" / "demo" / "chelsea.jpg").read_bytes()
@@ -88,8 +88,7 @@ def main() -> int:
         origin.shutdown()
     out = save_results("hostile_sources", command, results, megabytes=args.megabytes)
     print(f"$ {command}\n")
-    print("| source | bytes sent | encoding | status | answer | seconds | server peak memory growth |")
-    print("|---|---|---|---|---|---|---|")
+    print(table_head("source", "bytes sent", "encoding", "status", "answer", "seconds", "server peak memory growth"))
     for r in results:
         print(f"| {r['source']} | {r['sent_bytes']} | {r['encoding']} | {r['status']} | {r['answer']} "
               f"| {r['seconds']:.2f} | {r['peak_growth_mb']:.1f} MiB |")

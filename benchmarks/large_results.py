@@ -22,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import WORK_DIR, rel, save_results
+from bench_common import WORK_DIR, rel, save_results, table_head
 from bench_servers import start_imgproxy
 
 DEMO = Path(__file__).resolve().parents[1] / "imgproxy_py" / "demo"
@@ -64,8 +64,7 @@ def main() -> int:
     results = measure(args.size, 300.0) + measure(args.size, args.timeout)
     out = save_results("large_results", command, results, size=args.size)
     print(f"$ {command}\n")
-    print("| case | IMGPROXY_TIMEOUT | status | bytes | seconds | server peak memory growth |")
-    print("|---|---|---|---|---|---|")
+    print(table_head("case", "IMGPROXY_TIMEOUT", "status", "bytes", "seconds", "server peak memory growth"))
     for r in results:
         print(f"| {r['case']} | {r['timeout']:g} | {r['status']} | {r['bytes']} | {r['seconds']:.2f} "
               f"| {r['peak_growth_mb']:.0f} MiB |")

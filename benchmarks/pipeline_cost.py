@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_common import RESULTS_DIR, machine_info, rel
+from bench_common import RESULTS_DIR, machine_info, rel, table_head
 from bench_sources import ensure_sources, source_names
 from bench_workloads import WORKLOADS, Workload
 
@@ -121,9 +121,8 @@ def main() -> int:
                                "imgproxy_env": {**env, "IMGPROXY_LOCAL_FILESYSTEM_ROOT": rel(folder)}, "machine": info,
                                "sources": args.sources, "rounds": args.rounds, "results": results}, indent=2) + "\n")
     print(f"$ {command}\n{args.sources} distinct 12 MP sources x {args.rounds} rounds; CPU ms a call, medians\n")
-    print("| # | workload | read the source | imgproxy_py pipeline | raw pyvips | raw / pipeline "
-          "| raw / (pipeline + read) |")
-    print("|---|---|---|---|---|---|---|")
+    print(table_head("#", "workload", "read the source", "imgproxy_py pipeline", "raw pyvips", "raw / pipeline",
+                     "raw / (pipeline + read)"))
     for key, e in results.items():
         print(f"| {key} | {e['title']} | {e['read_ms']:.1f} | {e['ours_ms']:.1f} | {e['raw_ms']:.1f} "
               f"| {e['raw_over_ours']:.2f}x | {e['raw_over_ours_and_read']:.2f}x |")

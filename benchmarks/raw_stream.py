@@ -24,7 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import WORK_DIR, rel, save_results
+from bench_common import WORK_DIR, rel, save_results, table_head
 from bench_servers import start_imgproxy
 
 CASES = (("local, whole", "local:///big.bin", None), ("local, one range", "local:///big.bin", "bytes=0-999"),
@@ -72,8 +72,7 @@ def main() -> int:
         origin.shutdown()
     out = save_results("raw_stream", command, results, megabytes=args.megabytes)
     print(f"$ {command}\n{args.megabytes} MiB of random bytes\n")
-    print("| case | status | bytes | seconds | MiB/s | server peak memory growth |")
-    print("|---|---|---|---|---|---|")
+    print(table_head("case", "status", "bytes", "seconds", "MiB/s", "server peak memory growth"))
     for r in results:
         rate = r["bytes"] / (1 << 20) / r["seconds"]
         print(f"| {r['case']} | {r['status']} | {r['bytes']} | {r['seconds']:.2f} | {rate:.0f} "

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pyvips
+from bench_common import table_head
 
 from imgproxy_py.imaging.smart_crop import SmartCropMode, smart_window
 
@@ -51,8 +52,7 @@ def main() -> int:
     pyvips.cache_set_max(0)
     methods = ("attention", *(mode.value for mode in SmartCropMode))
     scores: dict[str, list[float]] = {method: [] for method in methods}
-    print("| photo | window | " + " | ".join(methods) + " |")
-    print("|---|---|" + "---|" * len(methods))
+    print(table_head("photo", "window", *methods))
     for photo, width, height in CROPS:
         img = pyvips.Image.new_from_file(str(DEMO / f"{photo}.jpg")).copy_memory()
         windows = {"attention": attention_window(img, width, height),

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import ensure_images
+from bench_common import ensure_images, table_head
 from bench_servers import free_port, start_imgproxy, wait_http
 
 AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -89,8 +89,7 @@ def main() -> None:
         finally:
             server.stop()
         print(f"12 MP JPEG ({size_mb:.1f} MB), medians of {args.repeats}, TTFB in ms")
-        print("| request | from s3:// (moto) | from http:// | difference |")
-        print("|---|---|---|---|")
+        print(table_head("request", "from s3:// (moto)", "from http://", "difference"))
         print(f"| the store itself, no imgproxy_py | {store['s3'] * 1000:.1f} | {store['http'] * 1000:.1f} | "
               f"{(store['s3'] - store['http']) * 1000:+.1f} |")
         for label, s3_time, http_time in rows:
