@@ -71,6 +71,21 @@ def test_a_long_bad_number_is_refused_at_once(server: AppServer, option: str) ->
     assert response.status_code == 404 and response.text.startswith("Invalid URL")
 
 
+def test_long_urls_are_answered_as_short_ones(client: httpx.Client, server: AppServer,
+                                              signed_server: AppServer) -> None:
+    """A URL past LONG_PATH is parsed in a worker slot: its answers are those of any URL."""
+    chain = "w:40/-/" * 700  # 4.9 KB of chained pipelines
+    response = client.get(f"{server.base}/unsafe/{chain}w:20/plain/local:///core/hopper.jpg")
+    assert response.status_code == 200 and decode(response.content).width == 20
+    response = client.get(f"{server.base}/unsafe/{chain}bogus:1/plain/local:///core/hopper.jpg")
+    assert response.status_code == 404 and "Unknown processing option: bogus" in response.text
+    info = client.get(f"{server.base}/info/unsafe/{'iptc:0/' * 700}plain/local:///core/hopper.jpg")
+    assert info.status_code == 200 and info.json()["width"] == 128
+    path = f"/{chain}w:20/plain/local:///core/hopper.jpg"
+    assert client.get(signed(signed_server, path)).status_code == 200
+    assert client.get(signed(signed_server, path).replace("w:20", "w:21")).status_code == 403
+
+
 def test_origin_statuses(client: httpx.Client, server: AppServer, origin: Origin) -> None:
     missing = origin.url("/errors/missing.jpg")
     assert client.get(f"{server.base}/unsafe/w:10/plain/{missing}").status_code == 404

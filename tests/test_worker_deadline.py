@@ -5,6 +5,7 @@ the deadline has passed, or its client has left, is answered with the deadline's
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -13,6 +14,7 @@ import pytest
 
 from imgproxy_py.deadline import REQUEST_DEADLINE, Deadline
 from imgproxy_py.errors import DeadlineExceededError, RequestCancelledError, UnprocessableImageError
+from imgproxy_py.server.checks import LONG_PATH, parse_off_the_loop_when_long
 from imgproxy_py.server.workers import WorkerPool
 
 T = TypeVar("T")
@@ -63,3 +65,24 @@ def test_a_job_failing_after_its_client_left_is_a_499() -> None:
 
     with pytest.raises(RequestCancelledError):
         in_pool(lambda pool: asyncio.run(scenario(pool)))
+
+
+def test_a_long_path_is_parsed_in_a_worker_slot() -> None:
+    """A URL past LONG_PATH is parsed in the pool (a slot taken, its time not reported as image
+    processing), so its parsing can't hold the event loop; a page's URL is parsed at once."""
+    spans: list[str] = []
+    pool = WorkerPool(1, 0, on_span=lambda name, _: spans.append(name))
+
+    def where(tag: str) -> tuple[str, str, int]:
+        return tag, threading.current_thread().name.split("_")[0], pool.active
+
+    async def scenario() -> list[tuple[str, str, int]]:
+        deadline = Deadline.after(60)
+        return [await parse_off_the_loop_when_long(pool, deadline, "/" * LONG_PATH, where, "short"),
+                await parse_off_the_loop_when_long(pool, deadline, "/" * (LONG_PATH + 1), where, "long")]
+
+    try:
+        assert asyncio.run(scenario()) == [("short", "MainThread", 0), ("long", "imgproxy-worker", 1)]
+    finally:
+        pool.shutdown()
+    assert spans == ["queue"]

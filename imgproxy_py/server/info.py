@@ -22,12 +22,13 @@ from imgproxy_py.media.video_sniff import is_video
 from imgproxy_py.options.info import declarations as opt
 from imgproxy_py.options.info.model import InfoRequestOptions
 from imgproxy_py.options.model import GravityType
-from imgproxy_py.server.checks import check_secret, parse_and_verify, raw_path
+from imgproxy_py.server.checks import check_secret, parse_and_verify, parse_off_the_loop_when_long, raw_path
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import CACHE_TAG_HEADERS
 from imgproxy_py.server.disconnect import stopped_when_client_leaves
 from imgproxy_py.sources.base import SourceImage
 from imgproxy_py.sources.store import identify
+from imgproxy_py.url.tokenizer import ParsedPath, URLGrammar
 
 _OBJECT_GRAVITIES = (GravityType.OBJECTS, GravityType.OBJECTS_WEIGHTED)
 
@@ -92,13 +93,18 @@ async def handle_info(request: Request, services: Services) -> Response:
         return await _handle_info(request, services, deadline)
 
 
+def _read_path(services: Services, path: str, grammar: URLGrammar) -> tuple[ParsedPath, InfoRequestOptions]:
+    parsed = parse_and_verify(services, path, grammar)
+    return parsed, services.options.info.parse(parsed.options)
+
+
 async def _handle_info(request: Request, services: Services, deadline: Deadline) -> Response:
     config = services.config
     check_secret(request, config.server.secret)
     path = raw_path(request).removeprefix("/info")
     grammar = replace(config.url, only_presets=config.info.only_presets)
-    parsed = parse_and_verify(services, path, grammar)
-    options = services.options.info.parse(parsed.options)
+    parsed, options = await parse_off_the_loop_when_long(services.workers, deadline, path,
+                                                         _read_path, services, path, grammar)
     _require(options, services)
     source = await _source(services, parsed.source.url, options)
     if not is_video(source.data):  # as imgproxy: a video's digest is not checked (nor calculated)

@@ -16,7 +16,15 @@ from imgproxy_py.errors import FALLBACK_ERRORS, ImgproxyError
 from imgproxy_py.formats import sniff_format
 from imgproxy_py.imaging.pipeline import ProcessResult, process_image
 from imgproxy_py.options.model import OutputOptions, RequestOptions
-from imgproxy_py.server.checks import check_secret, client_features, parse_and_verify, raw_path, require_features
+from imgproxy_py.options.parser import ClientFeatures
+from imgproxy_py.server.checks import (
+    check_secret,
+    client_features,
+    parse_and_verify,
+    parse_off_the_loop_when_long,
+    raw_path,
+    require_features,
+)
 from imgproxy_py.server.composition import Services
 from imgproxy_py.server.delivery import cache_tag_headers, check_allowed, check_hashsum
 from imgproxy_py.server.disconnect import stopped_when_client_leaves
@@ -90,16 +98,16 @@ async def handle_image(request: Request, services: Services, parsed: ParsedPath 
         return await _handle_image(request, services, parsed, deadline)
 
 
-async def _handle_image(request: Request, services: Services, parsed: ParsedPath | None,
+async def _handle_image(request: Request, services: Services, given: ParsedPath | None,
                         deadline: Deadline) -> Response:
     config = services.config
-    if parsed is None:
+    if given is None:
         check_secret(request, config.server.secret)
-        parsed = parse_and_verify(services, raw_path(request))
-    options = services.options.parse(parsed.options, parsed.source.extension, client_features(request, services))
+    path = raw_path(request)
+    parsed, options, canonical = await parse_off_the_loop_when_long(
+        services.workers, deadline, path, _read_path, services, path, given, client_features(request, services))
     require_features(options, services)
     out = options.output
-    canonical = services.options.canonical(options)
     # In the request's "Completed" log line, as imgproxy logs them.
     request.state.log_fields = {"image_url": parsed.source.url[:2048], "processing_options": canonical[:2048]}
     check_allowed(out, config)
@@ -180,6 +188,15 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
     request.state.result_format = result.format.value
     return Response(result.data, status_code=fallback_status or 200, media_type=result.format.mime,
                     headers=headers)
+
+
+def _read_path(services: Services, path: str, parsed: ParsedPath | None,
+               features: ClientFeatures) -> tuple[ParsedPath, RequestOptions, str]:
+    """The request's path (unless a media route ``parsed`` it), its options and their canonical form."""
+    if parsed is None:
+        parsed = parse_and_verify(services, path)
+    options = services.options.parse(parsed.options, parsed.source.extension, features)
+    return parsed, options, services.options.canonical(options)
 
 
 def debug_headers(source_size: int, result: ProcessResult) -> dict[str, str]:

@@ -64,9 +64,11 @@ class WorkerPool:
             self.active -= 1
             self._slots.release()
 
-    async def execute(self, fn: Callable[..., T], *args: object, deadline: Deadline | None = None) -> T:
+    async def execute(self, fn: Callable[..., T], *args: object, deadline: Deadline | None = None,
+                      span: str | None = "processing_image") -> T:
         """Run a blocking call in the thread pool; the caller holds a slot.  ``deadline``: the
-        request's, which what the call runs deep down sees as ``REQUEST_DEADLINE``."""
+        request's, which what the call runs deep down sees as ``REQUEST_DEADLINE``; ``span``:
+        the name its time is reported under (None: not reported)."""
         started = time.perf_counter()
         self.running += 1
         try:
@@ -96,13 +98,14 @@ class WorkerPool:
                 raise
         finally:
             self.running -= 1
-            if self.on_span is not None:
-                self.on_span("processing_image", time.perf_counter() - started)
+            if self.on_span is not None and span is not None:
+                self.on_span(span, time.perf_counter() - started)
 
-    async def run(self, deadline: Deadline, fn: Callable[..., T], *args: object) -> T:
+    async def run(self, deadline: Deadline, fn: Callable[..., T], *args: object,
+                  span: str | None = "processing_image") -> T:
         """Take a slot and run one blocking call in it."""
         async with self.slot(deadline):
-            return await self.execute(fn, *args, deadline=deadline)
+            return await self.execute(fn, *args, deadline=deadline, span=span)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
