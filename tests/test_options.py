@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -9,7 +10,15 @@ import pytest
 from imgproxy_py.config import load_config
 from imgproxy_py.errors import ConfigError, InvalidURLError
 from imgproxy_py.formats import ImageFormat
-from imgproxy_py.options.model import Color, Gravity, GravityType, ResizingType
+from imgproxy_py.options.model import (
+    Color,
+    Gravity,
+    GravityType,
+    OutputOptions,
+    PipelineOptions,
+    ResizingType,
+    with_changes,
+)
 from imgproxy_py.options.parser import ClientFeatures, OptionsParser
 from imgproxy_py.url.tokenizer import parse_path
 
@@ -223,3 +232,23 @@ def test_number_bounds_are_go_s() -> None:
     assert pipe("z:1e308:.5").zoom_x == 1e308 and pipe("z:1e308:.5").zoom_y == 0.5
     assert pipe("bl:1e-400").blur == 0.0  # underflow is zero, as in Go
     assert pipe("bg:0000255:0:0").background == Color(255, 0, 0)
+
+
+@pytest.mark.parametrize("options", [
+    "rs:fill:300:200/g:sm/q:80", "w:10/-/bl:2/pd:1:2", "wm:0.5:soea:10:10:0.2/f:avif/exp:1999999999/cb:x",
+    "pr:missing", "",
+])
+def test_built_options_are_those_replace_makes(options: str) -> None:
+    """``with_changes`` skips the classes' __init__: what it builds must be what
+    ``dataclasses.replace`` builds from the same defaults and changes."""
+    try:
+        built = parse(options)
+    except InvalidURLError:
+        return
+    for value, defaults in ((built.output, OutputOptions()), *((p, PipelineOptions()) for p in built.pipelines)):
+        changes = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)
+                   if getattr(value, f.name) != getattr(defaults, f.name) or not f.compare}
+        assert with_changes(defaults, changes) == dataclasses.replace(defaults, **changes) == value
+        assert vars(with_changes(defaults, changes)) == vars(value)
+    with pytest.raises(TypeError, match="no field 'widht'"):
+        with_changes(PipelineOptions(), {"widht": 1})

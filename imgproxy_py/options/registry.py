@@ -12,7 +12,6 @@ the builder, which knows the current chained pipeline and freezes everything int
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from imgproxy_py.errors import InvalidURLError
 from imgproxy_py.options.grammar import Grammar, Values
-from imgproxy_py.options.model import Extension, OutputOptions, PipelineOptions, RequestOptions
+from imgproxy_py.options.model import Extension, OutputOptions, PipelineOptions, RequestOptions, with_changes
 
 if TYPE_CHECKING:  # the optimize package imports the image library; the grammar must not
     from imgproxy_py.optimize.config import OptimizeConfig
@@ -249,9 +248,8 @@ class OptionsBuilder:
     # --- freezing ------------------------------------------------------------------
     def build(self) -> RequestOptions:
         try:
-            output = dataclasses.replace(self.output_defaults, **self.out,
-                                         used_presets=tuple(self.used_presets))
-            pipelines = tuple(dataclasses.replace(self.pipeline_defaults, **p) for p in self.pipelines)
+            output = with_changes(self.output_defaults, {**self.out, "used_presets": tuple(self.used_presets)})
+            pipelines = tuple(with_changes(self.pipeline_defaults, p) for p in self.pipelines)
         except TypeError as exc:  # an option wrote a field that does not exist: a bug, not bad input
             raise RuntimeError(f"option parser wrote an unknown field: {exc}") from exc
         return RequestOptions(output=output, pipelines=pipelines)
