@@ -203,6 +203,25 @@ def test_svg_nested_past_librsvgs_limit_is_unprocessable(client: httpx.Client, s
         assert decode(response.content).getpoint(20, 10)[:3] == [255, 0, 0]
 
 
+@pytest.mark.parametrize(("view_box", "status"), [("0 0 1e9 1e9", 422), ("0 0 1e30 1e30", 422),
+                                                  ("0 0 1.4 1.4", 200), ("0 0 2e7 1e7", 200)])
+def test_svg_past_what_libvips_can_size_is_unprocessable(client: httpx.Client, server: AppServer, origin: Origin,
+                                                         view_box: str, status: int) -> None:
+    """An SVG sized by its viewBox past 2^31 px loaded as a 1x1 image (libvips can't set its size):
+    a wrong picture, now a 422; a true 1x1 SVG and a large one libvips can size still render."""
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view_box}">'
+           '<rect width="50%" height="50%" fill="red"/></svg>')
+    url = origin.add(f"/formats/viewbox-{view_box.replace(' ', '_')}.svg", svg.encode())
+    response = client.get(f"{server.base}/unsafe/rs:fit:100:100/plain/{url}@png")
+    as_it_is = client.get(f"{server.base}/unsafe/plain/{url}@png")
+    info = client.get(f"{server.base}/info/unsafe/plain/{url}")
+    assert (response.status_code, info.status_code) == (status, status)
+    assert as_it_is.status_code == (422 if status == 422 or view_box == "0 0 2e7 1e7" else 200)  # 2e14 px: too big
+    if status == 200:
+        img = decode(response.content)  # a vector source enlarges on load
+        assert max(img.width, img.height) == 100 and img.getpoint(10, 10)[:3] == [255, 0, 0]
+
+
 def test_response_headers(client: httpx.Client, server: AppServer) -> None:
     response = client.get(local(server, "rs:fit:32:32/fn:kitten", "hopper.jpg", "webp"))
     assert response.headers["cache-control"] == "max-age=31536000, public"

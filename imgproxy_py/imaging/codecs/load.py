@@ -151,6 +151,8 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         # 33 MB PNG is 33 MB more per request. The caller keeps ``data`` alive while the image is.
         loader = getattr(pyvips.Image, spec.loader + "_source")
         img = loader(pyvips.Source.new_from_memory(data), **options)
+        if spec.shrink_on_load is ShrinkOnLoad.VECTOR and img.width == img.height == 1:
+            _check_vector_size(loader, data, options)
         if whole and spec.loader == "jpegload":
             return jpeg.decode_whole(data, img, options.get("shrink", 1)) or img
         return img
@@ -160,6 +162,17 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         raise UnprocessableImageError(f"can't decode {fmt}: {exc}") from exc
     except pyvips.Error as exc:
         raise UnprocessableImageError(f"can't decode {fmt}: {exc}") from exc
+
+
+def _check_vector_size(loader: Any, data: bytes, options: dict[str, Any]) -> None:
+    """An SVG whose size at this scale passes 2^31 px (``viewBox="0 0 1e10 1e10"`` and no width)
+    loads as 1x1: libvips can't set its size, and a wrong image would follow.  A true 1x1 has no
+    pixels left at a 2^-24 scale, so one that still has some is too large to render."""
+    try:
+        loader(pyvips.Source.new_from_memory(data), **{**options, "scale": options["scale"] * 2.0 ** -24})
+    except pyvips.Error:
+        return
+    raise UnprocessableImageError("SVG's size is past what can be rendered (2^31 px a side)")
 
 
 def check_dimensions(img: pyvips.Image, fmt: ImageFormat, limits: Limits, frames: int = 1) -> None:
