@@ -166,7 +166,8 @@ async def _render(request: Request, services: Services, parsed: ParsedPath, opti
         source, fallback_status = early or await _fetch(services, parsed.source.url, out, origin_etag, ims,
                                                         forwarded)
         if fallback_status is None:
-            check_hashsum(out, source)
+            if out.hashsum is not None:  # a digest of the whole source: off the event loop
+                await services.workers.execute(check_hashsum, out, source, deadline=deadline, span=None)
             request.state.source_validators = (source.etag or "", source.last_modified or "")
         else:  # whatever its status: the internal cache must not keep it (an outage's placeholder)
             request.state.served_fallback = True
