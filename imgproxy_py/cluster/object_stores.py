@@ -69,7 +69,9 @@ class S3CacheStore:
         from botocore.awsrequest import AWSRequest
 
         url = self.backend.object_url(self.bucket, object_name(key, self.prefix), "", region)
-        headers = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+        # An entry is up to a result's size: its digest (a few ms a megabyte) is taken in a thread.
+        digest = await asyncio.to_thread(_sha256_hex, body) if body else EMPTY_SHA256
+        headers = {"x-amz-content-sha256": digest}
         if credentials is not None:
             request = AWSRequest(method=method, url=url, headers=headers, data=body)
             S3SigV4Auth(credentials, "s3", region).add_auth(request)
@@ -84,6 +86,13 @@ class S3CacheStore:
 
     async def close(self) -> None:
         await self.backend.close()
+
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def _sha256_hex(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 READ_WRITE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
