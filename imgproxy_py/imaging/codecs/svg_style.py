@@ -3,7 +3,8 @@
 The CSS comes from the URL, so it must not reach anything outside the SVG: ``@import`` rules,
 ``url(...)`` references other than the document's own fragments (``#id``) and inline images, and
 the functions that take a URL as a plain string (``image-set("a.png" 1x)``, ``image()``,
-``src()``) are dropped before it is put in.  It is escaped as XML text, so it can't close the node it sits in.
+``src()``) are dropped before it is put in.  It is escaped as XML text, so it can't close the
+node it sits in.
 """
 
 from __future__ import annotations
