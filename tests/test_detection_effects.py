@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -151,3 +152,34 @@ def test_bitmap_font_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     drawn = pixels(draw_detections(image, [Detection(0, "face", 0.93, 50, 60, 100, 100)]))
     luma = drawn[30:60, 50:150] @ np.array([0.299, 0.587, 0.114])
     assert (luma < 60).sum() > 50  # the dark glyphs are there
+
+
+def crowd(count: int, side: int = 12) -> list[Detection]:
+    """``count`` small boxes on a grid over a 512 px image, as a photo of a crowd gives faces."""
+    per_row = 512 // side
+    return [Detection(0, "face", 0.9, (i % per_row) * side, (i // per_row) % per_row * side, side - 2, side - 2)
+            for i in range(count)]
+
+
+@pytest.mark.parametrize("name", [*EFFECTS, "draw"])
+def test_many_boxes_give_what_one_chain_gives(astronaut: pyvips.Image, name: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pixels are made in memory every BOXES_PER_GRAPH boxes: the result is the one a single
+    chain of operations gives."""
+    def apply(image: pyvips.Image, found: list[Detection]) -> pyvips.Image:
+        return draw_detections(image, found) if name == "draw" else EFFECTS[name](image, found)
+
+    found = crowd(3 * effects_module.BOXES_PER_GRAPH + 5)
+    bounded = pixels(apply(astronaut, found))
+    monkeypatch.setattr(effects_module, "BOXES_PER_GRAPH", 10**9)
+    assert np.array_equal(bounded, pixels(apply(astronaut, found)))
+
+
+def test_a_crowd_of_boxes_is_treated_in_linear_time(astronaut: pyvips.Image) -> None:
+    """One chain for every box took quadratic time (500 boxes drawn: 16 s, 1,500: minutes); the
+    bound allows a slow, busy machine."""
+    found = crowd(1500)
+    started = time.monotonic()
+    drawn, blurred = draw_detections(astronaut, found), blur_detections(astronaut, found, 2.0)
+    assert (pixels(drawn) != pixels(astronaut)).any() and (pixels(blurred) != pixels(astronaut)).any()
+    assert time.monotonic() - started < 60
