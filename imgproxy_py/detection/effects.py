@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyvips
 
+from imgproxy_py.deadline import REQUEST_DEADLINE
 from imgproxy_py.detection import bitmap_font
 from imgproxy_py.detection.types import Detection
+from imgproxy_py.imaging.vips import materialized_every
 
 logger = logging.getLogger("imgproxy_py.detection")
 
@@ -74,15 +76,13 @@ def pixelate_detections(image: pyvips.Image, detections: Sequence[Detection], si
     return _apply_in_boxes(image, detections, pixelate, 0)
 
 
-# Each box adds an operation to the image's graph, and libvips goes over the whole graph as each
-# one is added or computed: one chain for all the boxes took quadratic time (5,000 faces blurred:
-# 111 s; 500 drawn: 16 s) and, deeper, would overflow a thread's stack.  The pixels are made in
-# memory after every so many boxes instead.
+# Each box adds operations to one lazy image: one chain for all of them took quadratic time
+# (5,000 faces blurred: 111 s; 500 drawn: 16 s).  No graph is deeper than this many boxes.
 BOXES_PER_GRAPH = 32
 
 
-def _bounded(result: pyvips.Image, boxes_done: int) -> pyvips.Image:
-    return result.copy_memory() if boxes_done % BOXES_PER_GRAPH == 0 else result
+def _bounded(result: pyvips.Image, done: int, total: int) -> pyvips.Image:
+    return materialized_every(result, done, total, BOXES_PER_GRAPH, REQUEST_DEADLINE.get())
 
 
 def _apply_in_boxes(
@@ -92,14 +92,15 @@ def _apply_in_boxes(
     margin: int,
 ) -> pyvips.Image:
     result = image
-    for done, ((left, top, width, height), _) in enumerate(_boxed(image, detections), 1):
+    boxes = _boxed(image, detections)
+    for done, ((left, top, width, height), _) in enumerate(boxes, 1):
         outer_left, outer_top = max(0, left - margin), max(0, top - margin)
         outer_right = min(image.width, left + width + margin)
         outer_bottom = min(image.height, top + height + margin)
         # Always read from the source, so overlapping boxes are not treated twice.
         region = image.crop(outer_left, outer_top, outer_right - outer_left, outer_bottom - outer_top)
         treated = effect(region).crop(left - outer_left, top - outer_top, width, height)
-        result = _bounded(result.insert(treated, left, top), done)
+        result = _bounded(result.insert(treated, left, top), done, len(boxes))
     return result
 
 
@@ -125,13 +126,13 @@ def draw_detections(image: pyvips.Image, detections: Sequence[Detection]) -> pyv
 
     result = canvas
     for done, (region, detection) in enumerate(boxes, 1):
-        result = _bounded(_draw_box(result, region, line, outline, ink, _colour(detection)), done)
+        result = _bounded(_draw_box(result, region, line, outline, ink, _colour(detection)), done, len(boxes))
     # Labels after all boxes, so that no box line crosses a label.
     for done, ((left, top, _, _), detection) in enumerate(boxes, 1):
         label = _label_patch(detection.label, text_size, _colour(detection), outline, ink)
         label_left, label_top = _label_position(left, top, label, canvas)
         visible = label.crop(0, 0, min(label.width, canvas.width), min(label.height, canvas.height))
-        result = _bounded(result.insert(visible, label_left, label_top), done)
+        result = _bounded(result.insert(visible, label_left, label_top), done, len(boxes))
     return result
 
 

@@ -32,7 +32,7 @@ from imgproxy_py.imaging.output_format import choose_format, fallback_for_small,
 from imgproxy_py.imaging.request_limits import request_limits
 from imgproxy_py.imaging.result_metadata import apply_result_metadata
 from imgproxy_py.imaging.steps import MAIN_STEPS, Step
-from imgproxy_py.imaging.vips import guarded, has_alpha, materialize, page_count, page_height
+from imgproxy_py.imaging.vips import guarded, has_alpha, materialized_every, page_count, page_height
 from imgproxy_py.optimize import palette_bits_of
 from imgproxy_py.options.model import OutputOptions, PipelineOptions, RequestOptions
 
@@ -182,10 +182,8 @@ def _process_decoded(p: Processor, img: pyvips.Image, options: RequestOptions, d
     return encode(p, img, out, out_format, deadline, None, src_w, src_h)
 
 
-# libvips computes a lazy image by recursing through its operations, a few C stack frames each:
-# thousands of chained pipelines of lazy steps overflowed a thread's stack and killed the whole
-# process (8,000 `fl:1:0/-/`, a 72 KB URL, in 10 s).  The pixels are made in memory after every
-# so many pipelines, so that no graph is deeper than that many pipelines' steps.
+# Chained pipelines make one lazy image: 8,000 `fl:1:0/-/` (a 72 KB URL) overflowed a thread's
+# stack and killed the whole process in 10 s.  No graph is deeper than this many pipelines' steps.
 PIPELINES_PER_GRAPH = 8
 
 
@@ -204,8 +202,7 @@ def run_chain(p: Processor, img: pyvips.Image, options: RequestOptions, out_form
             img = run_steps(p, img, po, out, out_format, deadline, data if first else None,
                             fmt if first else None, source_id if first else "")
         deadline.check()
-        if (index + 1) % PIPELINES_PER_GRAPH == 0 and index + 1 < len(options.pipelines):
-            img = materialize(img, deadline)
+        img = materialized_every(img, index + 1, len(options.pipelines), PIPELINES_PER_GRAPH, deadline)
     return img
 
 

@@ -205,3 +205,15 @@ def materialize(img: pyvips.Image, deadline: Deadline) -> pyvips.Image:
     whole images (a large blur runs for minutes)."""
     with guarded(img, deadline) as view:
         return view.copy_memory()
+
+
+def materialized_every(img: pyvips.Image, done: int, total: int, every: int,
+                       deadline: Deadline | None) -> pyvips.Image:
+    """``img``, the result of ``done`` of ``total`` links chained onto one lazy image (chained
+    pipelines, boxes treated one after the other), made in memory after every ``every`` links
+    but the last.  libvips goes over an image's whole graph as an operation is added to it or
+    computed, recursively: one chain of thousands of links took quadratic time and, deeper,
+    overflowed a thread's stack and killed the process."""
+    if done % every or done >= total:
+        return img
+    return materialize(img, deadline) if deadline is not None else img.copy_memory()
