@@ -216,10 +216,35 @@ def test_svg_past_what_libvips_can_size_is_unprocessable(client: httpx.Client, s
     as_it_is = client.get(f"{server.base}/unsafe/plain/{url}@png")
     info = client.get(f"{server.base}/info/unsafe/plain/{url}")
     assert (response.status_code, info.status_code) == (status, status)
-    assert as_it_is.status_code == (422 if status == 422 or view_box == "0 0 2e7 1e7" else 200)  # 2e14 px: too big
+    assert as_it_is.status_code == status
+    if view_box == "0 0 2e7 1e7":  # 2e14 px: rendered to fit the 50 MP source limit (vector_guard_scale)
+        whole = pyvips.Image.new_from_buffer(as_it_is.content, "")  # the header only
+        assert (whole.width, whole.height) == (10000, 5000)
     if status == 200:
         img = decode(response.content)  # a vector source enlarges on load
         assert max(img.width, img.height) == 100 and img.getpoint(10, 10)[:3] == [255, 0, 0]
+
+
+def test_svg_past_the_source_limit_is_rendered_to_fit_it(client: httpx.Client, origin: Origin,
+                                                          start_server) -> None:  # type: ignore[no-untyped-def]
+    """imgproxy's vector guard: an SVG larger than IMGPROXY_MAX_SRC_RESOLUTION is rendered that much
+    smaller (not refused, not rendered whole), and sized from there."""
+    limited = start_server(IMGPROXY_MAX_SRC_RESOLUTION="1")  # 1 MP
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="4000" height="2000">'
+           b'<rect width="2000" height="2000" fill="red"/>'
+           b'<rect x="2000" width="2000" height="2000" fill="blue"/></svg>')
+    url = origin.add("/formats/guarded.svg", svg)
+    whole = client.get(f"{limited.base}/unsafe/plain/{url}@png")
+    assert whole.status_code == 200
+    img = decode(whole.content)
+    assert (img.width, img.height) == (1414, 707)  # sqrt(8 MP / 1 MP) smaller
+    assert img.getpoint(300, 300)[:3] == [255, 0, 0] and img.getpoint(1100, 300)[:3] == [0, 0, 255]
+    half = decode(client.get(f"{limited.base}/unsafe/rs:fit:0:0/pd:10/plain/{url}@png").content)
+    assert (half.width, half.height) == (1434, 727)
+    small = decode(client.get(f"{limited.base}/unsafe/rs:fit:200:200/plain/{url}@png").content)
+    assert (small.width, small.height) == (200, 100)
+    info = client.get(f"{limited.base}/info/unsafe/plain/{url}").json()
+    assert (info["width"], info["height"]) == (4000, 2000)  # /info reports the source's own size
 
 
 def test_response_headers(client: httpx.Client, server: AppServer) -> None:

@@ -50,6 +50,9 @@ class ProcessingSettings:
     use_linear_colorspace: bool = False
     disable_shrink_on_load: bool = False
     max_result_dimension: int = 0
+    # IMGPROXY_MAX_SRC_RESOLUTION (or the request's own): an SVG larger is rendered smaller
+    # (``vector_guard_scale``); 0: no limit.
+    max_src_resolution: int = 0
     # Pixels of the largest image a URL may ask for (scaled, extended or padded): 1 GiB as
     # RGBA, or more for a larger source limit (``result_resolution_limit()``); 0: no limit.
     max_result_resolution: int = DEFAULT_MAX_RESULT_RESOLUTION
@@ -104,3 +107,6 @@ class Context:
     full_view: bool = True
     rotated: bool = False
     detections: tuple[Detection, ...] | None = None
+    # How much smaller than its own size an SVG source is rendered to fit the source resolution
+    # limit (``vector_guard_scale``); scale-on-load renders it that much smaller again.
+    vector_base_shrink: float = 1.0

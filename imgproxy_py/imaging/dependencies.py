@@ -3,6 +3,7 @@ start-up (``server.composition``), passed to the ``Processor`` when it is built,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,9 +32,13 @@ class WatermarkSource:
         if fmt is ImageFormat.SVG:  # a watermark_url's SVG is anyone's: never its scripts
             data = loader.prepare_svg(data, sanitize=True)
         img = loader.load(data, fmt)
-        # A vector watermark too: it is rasterized at the size it declares.
+        # A vector one larger is rendered to fit instead (imgproxy's vector guard, as for sources).
+        self._base_shrink = 1.0
         if max_pixels and img.width * img.height > max_pixels:
-            raise ResolutionTooBigError(f"watermark resolution {img.width}x{img.height} exceeds the limit")
+            if not fmt.is_vector:
+                raise ResolutionTooBigError(f"watermark resolution {img.width}x{img.height} exceeds the limit")
+            self._base_shrink = math.sqrt(img.width * img.height / max_pixels)
+            img = loader.load(data, fmt, shrink=self._base_shrink)
         # Grey and 16 bits kept: imgproxy composites in the image's space, so a grey watermark
         # keeps a grey image grey, and a 16-bit one is not rounded to 8 bits first.
         self.image: pyvips.Image = ensure_alpha(to_overlay_space(img)).copy_memory()
@@ -47,7 +52,7 @@ class WatermarkSource:
         if factor == 1.0:
             return self.image
         if self._vector is not None:
-            img = loader.load(self._vector, self._format, shrink=1.0 / factor)
+            img = loader.load(self._vector, self._format, shrink=self._base_shrink / factor)
             return ensure_alpha(to_srgb(img)).copy_memory()
         return resize(self.image, factor, factor)
 

@@ -213,8 +213,9 @@ def _limit_scale(c: Context, width: int, height: int, po: PipelineOptions, max_d
         _calc_sizes(c, width, height, po)
 
 
-def calc_params(c: Context, is_vector: bool = False) -> None:
-    """Compute every size of the context from the current image; trim calls it again."""
+def calc_params(c: Context, is_vector: bool = False, *, check: bool = True) -> None:
+    """Compute every size of the context from the current image; trim calls it again.
+    ``check``: refuse (422) a result too large (``check_result_size``)."""
     po = c.po
     c.src_width, c.src_height, c.angle, c.flip = extract_geometry(c.img, po.rotate, po.auto_rotate)
     c.crop_width = calc_crop_size(c.src_width, po.crop.width)
@@ -229,7 +230,8 @@ def calc_params(c: Context, is_vector: bool = False) -> None:
         raise ResultTooBigError(f"no image size for scale {c.wscale}x{c.hscale} at DPR {c.dpr_scale}")
     _calc_sizes(c, width, height, po)
     _limit_scale(c, width, height, po, c.settings.max_result_dimension)
-    check_result_size(c)
+    if check:
+        check_result_size(c)
 
 
 def check_result_size(c: Context) -> None:

@@ -213,7 +213,9 @@ def run_steps(p: Processor, img: pyvips.Image, po: PipelineOptions, out: OutputO
     between them.  ``data`` and ``fmt`` are the source's while ``img`` is a plain decode of it."""
     ctx = Context(img=img, po=po, out=out, out_format=out_format, settings=p.settings, deadline=deadline,
                   deps=p.deps, source_data=data, source_format=fmt, page=out.page, source_id=source_id)
-    calc_params(ctx, is_vector=bool(fmt and fmt.is_vector))
+    vector = bool(data is not None and fmt and fmt.is_vector)
+    # A vector source may yet be rendered smaller (``vector_guard_scale``), which sizes and checks it.
+    calc_params(ctx, is_vector=vector, check=not vector)
     for step in p.steps:
         deadline.check()
         step(ctx)

@@ -31,6 +31,7 @@ def request_limits(limits: Limits, settings: ProcessingSettings,
     new_settings = dataclasses.replace(
         settings,
         max_result_dimension=_pick(overrides.max_result_dimension, settings.max_result_dimension),
+        max_src_resolution=resolution,
         # A larger source allowed must still be able to come out (see result_resolution_limit).
         max_result_resolution=max(settings.max_result_resolution, result_resolution_limit(resolution))
         if settings.max_result_resolution else 0,

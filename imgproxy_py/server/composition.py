@@ -272,6 +272,7 @@ def _build_processor(config: Config, deps: PipelineDeps, steps: tuple[Step, ...]
             use_linear_colorspace=proc.use_linear_colorspace,
             disable_shrink_on_load=proc.disable_shrink_on_load,
             max_result_dimension=sec.max_result_dimension,
+            max_src_resolution=sec.max_src_resolution,
             watermark_opacity=proc.watermark_opacity,
             max_result_resolution=result_resolution_limit(sec.max_src_resolution),
             unsharp_masking=config.unsharp_masking,

@@ -8,7 +8,8 @@ import imgproxy_py.imaging.steps as steps_package
 from imgproxy_py.imaging.steps import MAIN_STEPS
 
 ORDER = (
-    "trim", "crop_objects", "scale_on_load", "detect_objects", "colorspace_to_processing", "blur_areas", "crop",
+    "vector_guard_scale", "trim", "crop_objects", "scale_on_load", "detect_objects", "colorspace_to_processing",
+    "blur_areas", "crop",
     "scale", "rotate_and_flip", "crop_to_result", "unsharp_masking", "apply_filters", "progressive_blur",
     "adjust", "tone", "detection_effects", "extend", "extend_aspect_ratio", "padding", "fix_size", "colorize",
     "gradient", "flatten", "watermark",

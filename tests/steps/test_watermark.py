@@ -306,9 +306,13 @@ def test_svg_watermark_is_sanitized_and_bounded() -> None:
            b'<rect width="40" height="20" fill="#ff00ff"/></svg>')
     deps = PipelineDeps(fetched_watermarks=FetchedWatermarks({MARK_URL: svg}, max_pixels=800))
     assert footprint(custom(with_url("wm:1:ce"), deps))[2:] == (40, 20)
-    huge = svg.replace(b'width="40" height="20"><script', b'width="40000" height="20000"><script', 1)
-    with pytest.raises(ResolutionTooBigError):
-        custom(with_url("wm:1:ce"), PipelineDeps(fetched_watermarks=FetchedWatermarks({MARK_URL: huge}, 800)))
+    # One past the limit is rendered to fit it (imgproxy's vector guard), not refused nor made whole.
+    huge = (b'<svg xmlns="http://www.w3.org/2000/svg" width="40000" height="20000">'
+            b'<rect width="40000" height="20000" fill="#ff00ff"/></svg>')
+    fetched_huge = PipelineDeps(fetched_watermarks=FetchedWatermarks({MARK_URL: huge}, 800))
+    assert footprint(custom(with_url("wm:1:ce"), fetched_huge))[2:] == (40, 20)
+    # ...and rendered again from there when scaled: half the image's width is 25 px here.
+    assert footprint(custom(with_url("wm:1:ce:0:0:0.5"), fetched_huge, size=(50, 50)))[2:] == (25, 13)
 
 
 def test_a_vector_watermark_is_rendered_at_its_size_not_enlarged() -> None:

@@ -33,11 +33,13 @@ from imgproxy_py.imaging.steps.scale_on_load import scale_on_load
 from imgproxy_py.imaging.steps.tone import tone
 from imgproxy_py.imaging.steps.trim import trim
 from imgproxy_py.imaging.steps.unsharp_masking import unsharp_masking
+from imgproxy_py.imaging.steps.vector_guard_scale import vector_guard_scale
 from imgproxy_py.imaging.steps.watermark import watermark
 
 Step = Callable[[Context], None]
 
 MAIN_STEPS: tuple[Step, ...] = (
+    vector_guard_scale,
     trim,
     crop_objects,
     scale_on_load,

@@ -27,6 +27,7 @@ def scale_on_load(c: Context) -> None:
     hshrink = c.src_height / max(1, scale_int(c.src_height, c.hscale))
     preshrink = min(wshrink, hshrink)
     if kind is ShrinkOnLoad.VECTOR:
+        preshrink *= c.vector_base_shrink  # rendered smaller to fit the source limit (vector_guard_scale)
         if preshrink == 1:
             return
     elif preshrink <= 1 or kind is ShrinkOnLoad.NONE:
