@@ -65,7 +65,7 @@ class Deadline:
 
 
 # The deadline of the request whose blocking work runs here, for code too deep to be handed it
-# (an inference inside a detector: ``detection.sessions``; the RAW worker: ``media.raw_pipe``;
+# (an inference inside a detector: ``detection.sessions``; the worker processes: ``worker_pipes``;
 # video decoding: ``media.video``), as Go code reads its context's.  Set by
 # ``server.workers.WorkerPool.execute`` in the context its worker thread runs in.
 REQUEST_DEADLINE: ContextVar[Deadline | None] = ContextVar("request_deadline", default=None)

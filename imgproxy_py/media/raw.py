@@ -44,10 +44,10 @@ from imgproxy_py.deadline import REQUEST_DEADLINE
 from imgproxy_py.envreader import EnvReader
 from imgproxy_py.errors import ImgproxyError, RequestCancelledError
 from imgproxy_py.media import parse_byte_size
-from imgproxy_py.media.raw_pipe import Expired, Worker, WorkerGone, killed_if_the_client_leaves, read_message, write
 from imgproxy_py.media.raw_policy import DELEGATE_SCRIPT, delegates_xml, policy_xml, shell_quote
 from imgproxy_py.media.raw_sniff import RAW_CODERS, is_pdf, is_raw, sniff_raw
-from imgproxy_py.media.raw_worker import FRAME, SETTINGS_ENV
+from imgproxy_py.media.raw_worker import SETTINGS_ENV
+from imgproxy_py.worker_pipes import FRAME, Expired, WorkerGone, killed_if_the_client_leaves, read_message, write
 
 logger = logging.getLogger("imgproxy_py.media")
 
@@ -147,6 +147,13 @@ def raw_available() -> bool:
 def converter_path(config: RawConfig) -> str | None:
     """Absolute path of the RAW converter ImageMagick will run, if it exists."""
     return shutil.which(config.dcraw)
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    root: str  # its folder: configuration and work files
+    workdir: str
 
 
 # -- the decoder ----------------------------------------------------------------------------------
@@ -269,10 +276,10 @@ class RawDecoder:
         try:
             worker = self._ensure_worker(limit)
             request = json.dumps({"format": coder}).encode()
-            with killed_if_the_client_leaves(worker):
-                write(worker, FRAME.pack(len(request), len(data)) + request, limit)
-                write(worker, data, limit)
-                return read_message(worker, limit)
+            with killed_if_the_client_leaves(worker.process):
+                write(worker.process, FRAME.pack(len(request), len(data)) + request, limit)
+                write(worker.process, data, limit)
+                return read_message(worker.process, limit)
         except Expired:
             self._holder.stop()
             raise RawTimeoutError("RAW decoding ran past its time limit; the worker was stopped") from None
@@ -295,7 +302,7 @@ class RawDecoder:
             self._holder.stop()
         worker = self._start()
         self._holder.worker = worker
-        hello, _ = read_message(worker, limit)
+        hello, _ = read_message(worker.process, limit)
         if not hello.get("ready"):
             self._holder.stop()
             raise RawUnsupportedError(str(hello.get("error", "the RAW worker could not start")))

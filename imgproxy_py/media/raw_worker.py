@@ -2,16 +2,13 @@
 
 Started by ``imgproxy_py.media.raw.RawDecoder`` with a private ImageMagick configuration
 (``MAGICK_CONFIGURE_PATH``) and its settings as JSON in ``IMGPROXY_PY_INTERNAL_RAW_WORKER``.  It
-reads requests from stdin and writes replies to stdout, each framed as
-
-    4-byte big-endian header length, 8-byte big-endian payload length, JSON header, payload
-
+reads requests from stdin and writes replies to stdout, framed as ``imgproxy_py.worker_pipes`` says.
 A request's header names the ImageMagick coder to use and its payload is the file; a reply's
 header says ``ok`` with the pixel layout (width, height, bands, depth) and its payload holds the
 interleaved RGB(A) pixels (8-bit, or native-endian 16-bit), or says what went wrong.  Before
 anything else the worker announces itself with ``{"ready": true}`` (or why ImageMagick is missing).
 
-Nothing but this module and Wand is imported here: the worker should stay small, and a crash in
+Nothing but this module, the pipes' framing and Wand is imported here: the worker should stay small, and a crash in
 ImageMagick or in the RAW converter it runs must only ever take this process down.
 """
 
@@ -20,88 +17,13 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import resource
 import shutil
-import struct
 import sys
 from typing import Any
 
-FRAME = struct.Struct(">IQ")
+from imgproxy_py.worker_pipes import detach_stdio, limit_process, receive, send
+
 SETTINGS_ENV = "IMGPROXY_PY_INTERNAL_RAW_WORKER"
-# A header is a small JSON object; anything larger means the stream is out of step.
-MAX_HEADER = 64 * 1024
-
-
-def read_exact(fd: int, size: int) -> bytes | None:
-    """``size`` bytes from ``fd``, or None at end of file."""
-    chunks: list[bytes] = []
-    remaining = size
-    while remaining:
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
-def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def send(fd: int, header: dict[str, Any], payload: bytes | bytearray = b"") -> None:
-    encoded = json.dumps(header).encode()
-    write_all(fd, FRAME.pack(len(encoded), len(payload)) + encoded)
-    if payload:
-        write_all(fd, payload)
-
-
-def receive(fd: int, max_payload: int) -> tuple[dict[str, Any], bytes] | None:
-    prefix = read_exact(fd, FRAME.size)
-    if prefix is None:
-        return None
-    header_size, payload_size = FRAME.unpack(prefix)
-    if header_size > MAX_HEADER or payload_size > max_payload:
-        raise ValueError("request frame is out of bounds")
-    header = read_exact(fd, header_size)
-    payload = read_exact(fd, payload_size) if payload_size else b""
-    if header is None or payload is None:
-        return None
-    return json.loads(header), payload
-
-
-def _detach_stdio() -> tuple[int, int]:
-    """Keep the protocol pipes on private descriptors and point 0 and 1 at /dev/null.
-
-    ImageMagick's delegates run through the shell and inherit 0 and 1: nothing they print may
-    reach the protocol stream, and nothing they read may consume a request.
-    """
-    proto_in, proto_out = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-    return proto_in, proto_out
-
-
-def _limit_process(settings: dict[str, Any]) -> None:
-    """Kernel limits, inherited by the RAW converter ImageMagick starts: memory, file size, no core."""
-    for limit, value in (
-        (resource.RLIMIT_AS, settings.get("address_space", 0)),
-        (resource.RLIMIT_FSIZE, settings.get("file_size", 0)),
-        (resource.RLIMIT_CORE, 0),
-    ):
-        if value is None or (value == 0 and limit != resource.RLIMIT_CORE):
-            continue
-        try:
-            resource.setrlimit(limit, (value, value))
-        except (ValueError, OSError):
-            # A hard limit already lower than ours stays in force, which is just as safe.
-            pass
 
 
 def _sweep(directory: str) -> None:
@@ -180,8 +102,8 @@ class _Magick:
 
 def main() -> int:
     settings: dict[str, Any] = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
-    proto_in, proto_out = _detach_stdio()
-    _limit_process(settings)
+    proto_in, proto_out = detach_stdio()
+    limit_process(settings.get("address_space", 0), settings.get("file_size", 0))
     try:
         magick = _Magick(settings)
     except (ImportError, OSError) as exc:
