@@ -10,7 +10,7 @@ import httpx
 import pytest
 import pyvips
 
-from imgproxy_py.server.composition import configure_libvips
+from imgproxy_py.imaging.vips_config import configure_libvips
 from imgproxy_py.vips_logging import ALL_LEVELS, forward_vips_messages
 from tests.cluster_nodes import Node
 

@@ -31,13 +31,14 @@ class WatermarkSource:
         fmt = loader.detect_format(data)
         if fmt is ImageFormat.SVG:  # a watermark_url's SVG is anyone's: never its scripts
             data = loader.prepare_svg(data, sanitize=True)
-        img = loader.load(data, fmt)
+        img = loader.load(data, fmt, lazy_vector=True)
         # A vector one larger is rendered to fit instead (imgproxy's vector guard, as for sources).
         self._base_shrink = 1.0
         if max_pixels and img.width * img.height > max_pixels:
             if not fmt.is_vector:
                 raise ResolutionTooBigError(f"watermark resolution {img.width}x{img.height} exceeds the limit")
             self._base_shrink = math.sqrt(img.width * img.height / max_pixels)
+        if fmt.is_vector:  # rendered apart (codecs.load), at the size that fits
             img = loader.load(data, fmt, shrink=self._base_shrink)
         # Grey and 16 bits kept: imgproxy composites in the image's space, so a grey watermark
         # keeps a grey image grey, and a 16-bit one is not rounded to 8 bits first.

@@ -140,13 +140,17 @@ class ObjectDetection:
         that is all there is), and whether it is complete (at least the working size)."""
         want_w, want_h = self.working_size(c)
         fmt, data = c.source_format, c.source_data
-        if not self.current_image_fits(c) and c.full_view and data is not None and fmt is not None and (
-                fmt.spec.shrink_on_load in (ShrinkOnLoad.FACTOR, ShrinkOnLoad.SCALE)):
+        kind = fmt.spec.shrink_on_load if fmt is not None else ShrinkOnLoad.NONE
+        # An SVG is always rendered again, at the working size: its first decode only describes it.
+        if (kind is ShrinkOnLoad.VECTOR or not self.current_image_fits(c)) and c.full_view and data is not None \
+                and fmt is not None and kind in (ShrinkOnLoad.FACTOR, ShrinkOnLoad.SCALE, ShrinkOnLoad.VECTOR):
             # A second decode that skips detail (shrink-on-load): sharper than a thumbnail, and
             # cheaper than keeping a large image in memory.
             shrink = min(c.src_width / want_w, c.src_height / want_h)
-            if fmt.spec.shrink_on_load is ShrinkOnLoad.FACTOR:
+            if kind is ShrinkOnLoad.FACTOR:
                 shrink = loader.shrink_factor(shrink)
+            elif kind is ShrinkOnLoad.VECTOR:
+                shrink *= c.vector_base_shrink  # from its own size (vector_guard_scale)
             stored = loader.load(data, fmt, shrink=shrink, page=c.page, access="sequential", whole=True,
                                  unlimited=c.settings.unlimited_formats)
             # src_width/src_height and so the working size are as displayed; the decode is not.

@@ -158,7 +158,7 @@ def decode(p: Processor, data: bytes, fmt: ImageFormat, page: int, *,
     source's embedded thumbnail instead, when it has one (``enforce_thumbnail``)."""
     img = loader.load(data, fmt, page=page, max_pixels=p.limits.max_resolution, access="sequential",
                       thumbnail=thumbnail, pages=stacked, no_background=p.settings.pdf_no_background,
-                      unlimited=p.settings.unlimited_formats)
+                      unlimited=p.settings.unlimited_formats, lazy_vector=True)
     pages = page_count(img)
     loader.check_dimensions(img, fmt, p.limits)
     return img, pages

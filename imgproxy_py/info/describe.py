@@ -106,7 +106,7 @@ def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[
     try:
         page = loader.source_page(data, fmt, options.get(opt.PAGE), unlimited=tools.unlimited_formats)
         header = loader.load(data, fmt, page=page, max_pixels=tools.limits.max_resolution,
-                             unlimited=tools.unlimited_formats)
+                             unlimited=tools.unlimited_formats, lazy_vector=True)
         loader.check_dimensions(header, fmt, tools.limits)
         pages = header.get("n-pages") if "n-pages" in header.get_fields() else 1
 
@@ -114,7 +114,8 @@ def _image(data: bytes, options: InfoRequestOptions, tools: InfoTools) -> tuple[
             return loader.load(data, fmt, shrink=shrink, page=page, max_pixels=tools.limits.max_resolution,
                                whole=True, unlimited=tools.unlimited_formats)
 
-        picture = Picture(header, reload, auto_rotate=tools.auto_rotate, side=tools.pixels_side)
+        picture = Picture(header, reload, auto_rotate=tools.auto_rotate, side=tools.pixels_side,
+                          header_has_pixels=not fmt.is_vector)
         return picture, fmt.value, fmt.mime, int(pages)
     except pyvips.Error as exc:
         raise UnprocessableImageError(f"libvips: {exc}") from exc

@@ -38,12 +38,15 @@ def _count_decode() -> None:
 
 
 class Picture:
-    """``header``: the lazily loaded page; ``load(shrink)`` decodes it again with a shrink-on-load factor."""
+    """``header``: the lazily loaded page; ``load(shrink)`` decodes it again with a shrink-on-load
+    factor.  ``header_has_pixels`` False: the header's pixels are never read, always ``load``'s (an
+    SVG's are rendered apart: ``codecs.load``)."""
 
     def __init__(self, header: pyvips.Image, load: Callable[[float], pyvips.Image], *,
-                 auto_rotate: bool = True, side: int = PIXELS_SIDE) -> None:
+                 auto_rotate: bool = True, side: int = PIXELS_SIDE, header_has_pixels: bool = True) -> None:
         self.header = header
         self._load = load
+        self._header_has_pixels = header_has_pixels
         self.side = side
         self.angle, self.flip = angle_flip(header, auto_rotate)
         self.width, self.height = header.width, page_height(header)
@@ -62,7 +65,7 @@ class Picture:
         _count_decode()
         # The decoder's own reduction (JPEG's DCT scaling 2, 4 or 8; WebP's scale), never past the bound.
         shrink = shrink_factor(max(self.width, self.height) / self.side)
-        img = self._load(shrink) if shrink > 1 else self.header
+        img = self._load(shrink) if shrink > 1 or not self._header_has_pixels else self.header
         if page_height(img) != img.height:
             img = img.crop(0, 0, img.width, page_height(img))
         img = orient(img, self.angle, self.flip)

@@ -30,6 +30,7 @@ from imgproxy_py.detection.classify import Classifier
 from imgproxy_py.detection.expressions import expressions_for_best_frames
 from imgproxy_py.detection.sessions import MlSlots
 from imgproxy_py.errors import ConfigError
+from imgproxy_py.imaging.codecs import svg_render
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
 from imgproxy_py.imaging.context import ProcessingSettings, result_resolution_limit
@@ -38,7 +39,7 @@ from imgproxy_py.imaging.objects import ObjectDetection
 from imgproxy_py.imaging.pipeline import Processor, ProcessResult
 from imgproxy_py.imaging.sources import SpecialSources, source_recogniser
 from imgproxy_py.imaging.steps import MAIN_STEPS, Step
-from imgproxy_py.imaging.vips_config import LibvipsConfig
+from imgproxy_py.imaging.vips_config import configure_libvips
 from imgproxy_py.media.raw import MISSING_RAW, RawDecoder, raw_available
 from imgproxy_py.media.routes import MediaRoutes, load_media_routes
 from imgproxy_py.metrics import Metrics
@@ -57,34 +58,10 @@ from imgproxy_py.sources import SourceFetcher
 from imgproxy_py.sources.store import SourceStore
 from imgproxy_py.sources.url_images import URLImages
 from imgproxy_py.telemetry import Telemetry
-from imgproxy_py.vips_logging import forward_vips_messages
 from imgproxy_py.vips_memory import vips_memory
 
 log = logging.getLogger("imgproxy_py")
 T = TypeVar("T")
-
-
-LIBVIPS_THREADS_PER_OPERATION = 1
-
-
-def configure_libvips(settings: LibvipsConfig | None = None) -> None:
-    # Loaders that parse untrusted input badly (ImageMagick, PDF, ...) are off; the
-    # operation cache is off because every request works on different pixels.
-    pyvips.block_untrusted_set(True)
-    # librsvg counts as untrusted in libvips, but SVG is a core input: sources are sanitized
-    # first (imaging.codecs.svg) and rendered with librsvg's size limits on.
-    pyvips.operation_block_set("VipsForeignLoadSvg", False)
-    pyvips.cache_set_max(0)
-    pyvips.cache_set_max_mem(0)
-    pyvips.cache_set_max_files(0)
-    # One libvips thread per operation, as imgproxy sets: the parallelism is IMGPROXY_WORKERS
-    # requests at once.  libvips' default (a thread per core for every operation) puts
-    # workers x cores threads on the cores, and they spend CPU handing tiles to each other.
-    pyvips.concurrency_set(LIBVIPS_THREADS_PER_OPERATION)
-    settings = settings or LibvipsConfig()
-    pyvips.leak_set(settings.leak_check)  # reported by pyvips.shutdown() at the end of the lifespan
-    pyvips.cache_set_trace(settings.cache_trace)
-    forward_vips_messages()  # warnings and errors only, as imgproxy: see vips_logging
 
 
 @dataclass
@@ -150,6 +127,7 @@ def build_services(config: Config, prometheus_slot: PrometheusSlot | None = None
     this process's place when several share one Prometheus endpoint."""
     limit_malloc_arenas()
     configure_libvips(config.vips)
+    svg_render.configure(max_idle=config.server.workers)  # as many SVG renders as image jobs at once
     problems: list[str] = []
     plugins = load_plugins(config.plugins, problems)
     options = OptionsParser(config, registry=_registry(plugins, problems), errors=problems)

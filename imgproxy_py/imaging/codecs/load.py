@@ -15,7 +15,7 @@ import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat, ShrinkOnLoad, sniff_format
-from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf
+from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf, svg_render
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
 from imgproxy_py.imaging.vips import page_count, page_height
@@ -114,7 +114,7 @@ def shrink_factor(shrink: float) -> int:
 def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, pages: int = 1,
          thumbnail: bool = False, max_pixels: int = 0, access: str = "random",
          header_only: bool = False, no_background: bool = False, whole: bool = False,
-         unlimited: Collection[ImageFormat] = ()) -> pyvips.Image:
+         unlimited: Collection[ImageFormat] = (), lazy_vector: bool = False) -> pyvips.Image:
     """Decode ``data`` lazily; ``shrink`` > 1 lets the decoder skip detail (JPEG/WebP/SVG).
 
     ``access="sequential"`` streams the decode through the pipeline instead of holding the
@@ -125,6 +125,12 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
     ``whole``: the caller reads every pixel at once; a JPEG may then come decoded in memory by
     the faster whole-image decoder (``codecs.jpeg``).  ``unlimited``: the formats whose libvips
     loader runs without its safety limits (``IMGPROXY_PNG_UNLIMITED`` and the like).
+
+    An SVG's pixels are rendered in a worker process the deadline can kill (``svg_render``), up
+    to ``max_pixels`` (``svg_render.MAX_RENDER_PIXELS`` without), unless ``header_only`` or
+    ``lazy_vector``: libvips' lazy load then comes back, which renders in this process, without
+    a stop, if its pixels are read.  ``lazy_vector`` is for a caller that reads its pixels only
+    through another load (the pipeline's first decode: ``scale_on_load`` renders it again).
     """
     if page > MAX_PAGE:
         raise UnprocessableImageError(f"page {page} does not exist")
@@ -153,6 +159,8 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         img = loader(pyvips.Source.new_from_memory(data), **options)
         if spec.shrink_on_load is ShrinkOnLoad.VECTOR and img.width == img.height == 1:
             _check_vector_size(loader, data, options)
+        if spec.loader == "svgload" and not (header_only or lazy_vector):
+            return svg_render.RENDERERS.render(data, options, img, max_pixels or svg_render.MAX_RENDER_PIXELS)
         if whole and spec.loader == "jpegload":
             return jpeg.decode_whole(data, img, options.get("shrink", 1)) or img
         return img

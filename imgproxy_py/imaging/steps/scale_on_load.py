@@ -1,11 +1,13 @@
 """``scale_on_load``: decode again at a smaller size when the decoder can skip detail.
 
 What a format's decoder can skip is in its record (``FormatSpec.shrink_on_load``): JPEG by DCT
-factors, WebP by any scale, SVG renders at any scale (larger too).
+factors, WebP by any scale, SVG renders at any scale (larger too), and always here: its first
+decode reads no pixel (``codecs.load``: ``lazy_vector``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from imgproxy_py.formats import ShrinkOnLoad
@@ -28,8 +30,12 @@ def scale_on_load(c: Context) -> None:
     preshrink = min(wshrink, hshrink)
     if kind is ShrinkOnLoad.VECTOR:
         preshrink *= c.vector_base_shrink  # rendered smaller to fit the source limit (vector_guard_scale)
-        if preshrink == 1:
-            return
+        # Its pixels are rendered here, at any size (the first decode is only a header): never
+        # more than the source limit, which ``scale`` then enlarges to the size asked.
+        limit = c.settings.max_src_resolution
+        natural = c.src_width * c.src_height * c.vector_base_shrink ** 2
+        if limit and natural / preshrink ** 2 > limit:
+            preshrink = math.sqrt(natural / limit)
     elif preshrink <= 1 or kind is ShrinkOnLoad.NONE:
         return
     if kind is ShrinkOnLoad.FACTOR:

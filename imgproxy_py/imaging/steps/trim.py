@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from imgproxy_py.imaging.codecs import load as loader
 from imgproxy_py.imaging.context import Context
 from imgproxy_py.imaging.geometry import calc_params
 from imgproxy_py.imaging.vips import has_alpha, materialize, to_srgb
@@ -11,6 +12,11 @@ def trim(c: Context) -> None:
     t = c.po.trim
     if not t.enabled:
         return
+    fmt, data = c.source_format, c.source_data
+    if data is not None and fmt is not None and fmt.is_vector:
+        # The first decode only describes an SVG: its pixels are rendered now, apart (codecs.load).
+        c.img = loader.load(data, fmt, shrink=c.vector_base_shrink, page=c.page,
+                            unlimited=c.settings.unlimited_formats)
     c.img = to_srgb(c.img)  # the colour to trim is given, and compared, in sRGB
     img = c.img = materialize(c.img, c.deadline)  # read twice: to find the edges, then to crop
     # Transparent areas are compared as magenta, as imgproxy flattens them: ``trim:1:ff00ff``

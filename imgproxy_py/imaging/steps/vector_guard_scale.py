@@ -24,7 +24,7 @@ def vector_guard_scale(c: Context) -> None:
     if 0 < limit < resolution:
         shrink = math.sqrt(resolution / limit)
         c.img = loader.load(data, fmt, shrink=shrink, page=c.page, access="sequential",
-                            unlimited=c.settings.unlimited_formats)
+                            unlimited=c.settings.unlimited_formats, lazy_vector=True)
         c.vector_base_shrink = shrink
     # Sized again, and only now checked against the result limits: ``pipeline.run_steps`` leaves
     # a vector source unchecked until it is known at what size it renders.

@@ -1,0 +1,189 @@
+"""SVG pixels rendered in worker processes that the request's deadline can kill.
+
+librsvg renders without a stop, and libvips checks its kill flag only between the regions it
+asks librsvg for: one region of a hostile SVG takes minutes (a 63 KB SVG of 1,000 groups with
+an opacity took 19 s at 4000x4000 px, 1,000 masked dots over 280 s, a filter 3.5 s a megapixel),
+past ``IMGPROXY_TIMEOUT``, its worker slot held.  So an SVG's pixels are rendered in a worker
+process (``svg_worker``): killed when the request's time is up (503) or its client leaves (499),
+replaced by the next render; what it renders comes back as pixels in memory, with the header
+libvips' own load gives.  Its size and metadata still come from libvips' lazy load here, which
+renders nothing (``codecs.load``: ``lazy_vector``).
+
+The workers are kept between renders (a start costs about 100 ms of CPU), as many idle as
+renders may run at once (``configure``); a render costs two copies of its pixels over a pipe.
+A worker has its own address-space limit and none of the server's environment (keys,
+credentials).  The pool is the process's, as libvips' state is; a process that forked from one
+that had workers starts its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pyvips
+
+from imgproxy_py.deadline import REQUEST_DEADLINE
+from imgproxy_py.errors import DeadlineExceededError, RequestCancelledError, UnprocessableImageError
+from imgproxy_py.worker_pipes import (
+    FRAME,
+    Expired,
+    WorkerGone,
+    kill_group,
+    killed_if_the_client_leaves,
+    read_message,
+    write,
+)
+
+logger = logging.getLogger("imgproxy_py.imaging")
+
+GiB = 1 << 30
+# A render without a request (the configured watermark at start-up) gets this long.
+UNBOUNDED_SECONDS = 600.0
+# The largest render asked without a limit of its own: 16384 px a side, the default result
+# limit (``context.DEFAULT_MAX_RESULT_RESOLUTION``).
+MAX_RENDER_PIXELS = 16384 * 16384
+# A worker's address space: the largest render's RGBA pixels three times (libvips' image, the
+# copy sent, librsvg's surface) and 2 GiB for Python, libvips and librsvg's own work; a
+# render past it fails (422) instead of taking the host's memory.
+WORKER_ADDRESS_SPACE = 3 * 4 * MAX_RENDER_PIXELS + 2 * GiB
+_INHERITED_ENV = ("PATH", "LD_LIBRARY_PATH", "PYTHONHOME", "LANG", "LC_ALL", "TMPDIR")
+_FORMATS = {"uchar": 1, "ushort": 2, "float": 4}
+
+
+class SvgRenderers:
+    """Idle workers, and the renders that take one (or start one) and give it back."""
+
+    def __init__(self, max_idle: int = 2) -> None:
+        self.max_idle = max_idle
+        self._idle: list[subprocess.Popen[bytes]] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def render(self, data: bytes, options: dict[str, Any], header: pyvips.Image, max_pixels: int) -> pyvips.Image:
+        """``data`` rendered by libvips' ``svgload`` with ``options``, as ``header`` (the same
+        load, lazy) describes it; a 422 past ``max_pixels``."""
+        if header.width * header.height > max_pixels:
+            raise UnprocessableImageError(f"SVG rendered at {header.width}x{header.height} is too large")
+        deadline = REQUEST_DEADLINE.get()
+        limit = deadline.expires_at if deadline is not None else time.monotonic() + UNBOUNDED_SECONDS
+        request = {"options": options, "max_pixels": max_pixels, "seconds": limit - time.monotonic()}
+        process = self._take(limit)
+        done = False
+        try:
+            encoded = json.dumps(request).encode()
+            with killed_if_the_client_leaves(process):
+                write(process, FRAME.pack(len(encoded), len(data)) + encoded, limit)
+                write(process, data, limit)
+                reply, pixels = read_message(process, limit)
+            done = True
+        except Expired:
+            raise DeadlineExceededError("rendering the SVG ran past IMGPROXY_TIMEOUT; its worker was stopped") from None
+        except WorkerGone as exc:
+            if deadline is not None and deadline.cancelled:
+                raise RequestCancelledError("the client closed the connection; the SVG worker was stopped") from None
+            raise UnprocessableImageError(f"the SVG worker died ({exc})") from None
+        finally:
+            if done:
+                self._give_back(process)
+            else:
+                _stop(process)
+        if not reply.get("ok"):
+            raise UnprocessableImageError(f"can't render SVG: {reply.get('error', 'unknown error')}")
+        return _to_vips(reply, pixels, header)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for process in idle:
+            _stop(process)
+
+    def _take(self, limit: float) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the workers are the parent's
+                self._idle, self._pid = [], os.getpid()
+            while self._idle:
+                process = self._idle.pop()
+                if process.poll() is None:
+                    return process
+                _stop(process)
+        return _start(limit)
+
+    def _give_back(self, process: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            if len(self._idle) < self.max_idle and self._pid == os.getpid():
+                self._idle.append(process)
+                return
+        _stop(process)
+
+
+def _start(limit: float) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "imgproxy_py.imaging.codecs.svg_worker", str(WORKER_ADDRESS_SPACE)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env=_environment(), start_new_session=True, close_fds=True)
+    for stream in (process.stdin, process.stdout):
+        assert stream is not None
+        os.set_blocking(stream.fileno(), False)
+    try:
+        hello, _ = read_message(process, limit)
+    except (Expired, WorkerGone):
+        _stop(process)
+        raise DeadlineExceededError("the SVG worker did not start in time") from None
+    if not hello.get("ready"):
+        _stop(process)
+        raise UnprocessableImageError("the SVG worker could not start")
+    return process
+
+
+def _environment() -> dict[str, str]:
+    # Only what the worker needs to find Python and libvips: the server's environment holds
+    # secrets (signing keys, cloud credentials) that a render has no use for.
+    env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    package_root = str(Path(__file__).resolve().parents[3])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH", "")]))
+    env.update(PYTHONDONTWRITEBYTECODE="1", MALLOC_ARENA_MAX="2", OMP_NUM_THREADS="1")
+    return env
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    kill_group(process)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        logger.error("SVG worker %d did not exit after SIGKILL", process.pid)
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _to_vips(reply: dict[str, Any], pixels: bytearray, header: pyvips.Image) -> pyvips.Image:
+    width, height, bands, fmt = int(reply["width"]), int(reply["height"]), int(reply["bands"]), str(reply["format"])
+    if ((width, height, bands, fmt) != (header.width, header.height, header.bands, str(header.format))
+            or len(pixels) != width * height * bands * _FORMATS.get(fmt, 0)):
+        raise UnprocessableImageError("the SVG worker sent malformed pixels")
+    img = pyvips.Image.new_from_memory(pixels, width, height, bands, fmt)
+    img = img.copy(interpretation=header.interpretation, xres=header.xres, yres=header.yres)
+    if "vips-loader" in header.get_fields():
+        img.set_type(header.get_typeof("vips-loader"), "vips-loader", header.get("vips-loader"))
+    return img
+
+
+# The process's workers, as libvips is the process's.
+RENDERERS = SvgRenderers()
+
+
+def configure(max_idle: int) -> None:
+    """As many idle workers kept as SVG renders may run at once (the server's worker slots)."""
+    RENDERERS.max_idle = max(1, max_idle)
