@@ -1,8 +1,8 @@
 """Worker processes for what can't be stopped in ours: both ends of their pipes.
 
-A computation in C that checks no flag (ImageMagick and its RAW converter, librsvg) can only be
+A computation in C that checks no flag (ImageMagick and its RAW converter, librsvg, PDFium) can only be
 stopped by killing the process it runs in.  Such work runs in a worker process
-(``media.raw_worker``, ``imaging.codecs.svg_worker``) that reads requests from its stdin and
+(``media.raw_worker``, ``imaging.codecs.vector_worker``) that reads requests from its stdin and
 writes replies to its stdout, each framed as
 
     4-byte big-endian header length, 8-byte big-endian payload length, JSON header, payload

@@ -1,6 +1,6 @@
 """imgproxy's libvips settings: the loaders' safety limits and two debugging aids.  Read once at
 start-up (``config.read_config``); ``configure_libvips`` sets libvips up for serving (the
-composition root, and each SVG worker process), and the limits reach every decode through
+composition root, and each render worker process), and the limits reach every decode through
 ``ProcessingSettings``."""
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from imgproxy_py.detection.classify import Classifier
 from imgproxy_py.detection.expressions import expressions_for_best_frames
 from imgproxy_py.detection.sessions import MlSlots
 from imgproxy_py.errors import ConfigError
-from imgproxy_py.imaging.codecs import svg_render
+from imgproxy_py.imaging.codecs import vector_render
 from imgproxy_py.imaging.codecs.encoding import QualityControlledEncoder
 from imgproxy_py.imaging.codecs.load import Limits
 from imgproxy_py.imaging.context import ProcessingSettings, result_resolution_limit
@@ -127,7 +127,7 @@ def build_services(config: Config, prometheus_slot: PrometheusSlot | None = None
     this process's place when several share one Prometheus endpoint."""
     limit_malloc_arenas()
     configure_libvips(config.vips)
-    svg_render.configure(max_idle=config.server.workers)  # as many SVG renders as image jobs at once
+    vector_render.configure(max_idle=config.server.workers)  # as many SVG/PDF renders as image jobs at once
     problems: list[str] = []
     plugins = load_plugins(config.plugins, problems)
     options = OptionsParser(config, registry=_registry(plugins, problems), errors=problems)

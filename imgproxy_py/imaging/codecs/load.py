@@ -15,7 +15,7 @@ import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat, ShrinkOnLoad, sniff_format
-from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf, svg_render
+from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf, vector_render
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
 from imgproxy_py.imaging.vips import page_count, page_height
@@ -126,11 +126,12 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
     the faster whole-image decoder (``codecs.jpeg``).  ``unlimited``: the formats whose libvips
     loader runs without its safety limits (``IMGPROXY_PNG_UNLIMITED`` and the like).
 
-    An SVG's pixels are rendered in a worker process the deadline can kill (``svg_render``), up
-    to ``max_pixels`` (``svg_render.MAX_RENDER_PIXELS`` without), unless ``header_only`` or
-    ``lazy_vector``: libvips' lazy load then comes back, which renders in this process, without
-    a stop, if its pixels are read.  ``lazy_vector`` is for a caller that reads its pixels only
-    through another load (the pipeline's first decode: ``scale_on_load`` renders it again).
+    An SVG's or a PDF's pixels are rendered in a worker process the deadline can kill
+    (``vector_render``), up to ``max_pixels`` (``vector_render.MAX_RENDER_PIXELS`` without).  Not
+    with ``header_only``, nor an SVG with ``lazy_vector``: libvips' lazy load then comes back,
+    which renders in this process, without a stop, if its pixels are read.  ``lazy_vector`` is
+    for a caller that reads its pixels only through another load (the pipeline's first decode:
+    ``scale_on_load`` renders it again).
     """
     if page > MAX_PAGE:
         raise UnprocessableImageError(f"page {page} does not exist")
@@ -139,9 +140,14 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         if spec.codec is Codec.BUILTIN:
             return _BUILTIN_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34)
         if spec.codec is Codec.WHEEL:
-            return _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
-                                               thumbnail=thumbnail, shrink=shrink, header_only=header_only,
-                                               no_background=no_background)
+            img = _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
+                                              thumbnail=thumbnail, shrink=shrink, header_only=header_only or (
+                                                  spec.loader == "pdfload"), no_background=no_background)
+            if spec.loader == "pdfload" and not header_only:
+                return vector_render.RENDERERS.render_pdf(
+                    data, {"page": page, "pages": pages, "shrink": shrink, "no_background": no_background}, img,
+                    max_pixels or vector_render.MAX_RENDER_PIXELS)
+            return img
         # No ``fail_on``: libvips' default tolerance, as imgproxy loads.  A JPEG, PNG or GIF cut
         # short (an upload that broke off) renders what it holds, the rest filled as libvips does;
         # a file whose header or structure can't be read still fails below.
@@ -160,7 +166,7 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         if spec.shrink_on_load is ShrinkOnLoad.VECTOR and img.width == img.height == 1:
             _check_vector_size(loader, data, options)
         if spec.loader == "svgload" and not (header_only or lazy_vector):
-            return svg_render.RENDERERS.render(data, options, img, max_pixels or svg_render.MAX_RENDER_PIXELS)
+            return vector_render.RENDERERS.render_svg(data, options, img, max_pixels or vector_render.MAX_RENDER_PIXELS)
         if whole and spec.loader == "jpegload":
             return jpeg.decode_whole(data, img, options.get("shrink", 1)) or img
         return img

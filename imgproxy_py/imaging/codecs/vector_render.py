@@ -1,13 +1,14 @@
-"""SVG pixels rendered in worker processes that the request's deadline can kill.
+"""SVGs and PDF pages rendered in worker processes that the request's deadline can kill.
 
-librsvg renders without a stop, and libvips checks its kill flag only between the regions it
-asks librsvg for: one region of a hostile SVG takes minutes (a 63 KB SVG of 1,000 groups with
-an opacity took 19 s at 4000x4000 px, 1,000 masked dots over 280 s, a filter 3.5 s a megapixel),
-past ``IMGPROXY_TIMEOUT``, its worker slot held.  So an SVG's pixels are rendered in a worker
-process (``svg_worker``): killed when the request's time is up (503) or its client leaves (499),
-replaced by the next render; what it renders comes back as pixels in memory, with the header
-libvips' own load gives.  Its size and metadata still come from libvips' lazy load here, which
-renders nothing (``codecs.load``: ``lazy_vector``).
+librsvg and PDFium render without a stop (libvips checks its kill flag only between the regions
+it asks librsvg for), and some sources take minutes: a 63 KB SVG of 1,000 groups with an opacity
+took 19 s at 4000x4000 px, 1,000 masked dots over 280 s, a filter 3.5 s a megapixel; a 111 KB PDF
+page of a million strokes 153 s; all past ``IMGPROXY_TIMEOUT``, their worker slot held.  A crash
+in either (hostile input) would take the server's process down with every request it holds.  So
+their pixels are rendered in a worker process (``vector_worker``): killed when the request's time
+is up (503) or its client leaves (499), replaced by the next render; what it renders comes back
+as pixels in memory, with the header the server's own (lazy, header-only) load gives, which
+renders nothing (``codecs.load``: ``lazy_vector``, ``header_only``).
 
 The workers are kept between renders (a start costs about 100 ms of CPU), as many idle as
 renders may run at once (``configure``); a render costs two copies of its pixels over a pipe.
@@ -31,7 +32,13 @@ from typing import Any
 import pyvips
 
 from imgproxy_py.deadline import REQUEST_DEADLINE
-from imgproxy_py.errors import DeadlineExceededError, RequestCancelledError, UnprocessableImageError
+from imgproxy_py.errors import (
+    DeadlineExceededError,
+    RequestCancelledError,
+    ResolutionTooBigError,
+    UnprocessableImageError,
+)
+from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.worker_pipes import (
     FRAME,
     Expired,
@@ -67,14 +74,31 @@ class SvgRenderers:
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
-    def render(self, data: bytes, options: dict[str, Any], header: pyvips.Image, max_pixels: int) -> pyvips.Image:
+    def render_svg(self, data: bytes, options: dict[str, Any], header: pyvips.Image,
+                   max_pixels: int = MAX_RENDER_PIXELS) -> pyvips.Image:
         """``data`` rendered by libvips' ``svgload`` with ``options``, as ``header`` (the same
-        load, lazy) describes it; a 422 past ``max_pixels``."""
+        load, lazy) describes it, its metadata carried over; refused past ``max_pixels``."""
         if header.width * header.height > max_pixels:
-            raise UnprocessableImageError(f"SVG rendered at {header.width}x{header.height} is too large")
+            raise ResolutionTooBigError(f"SVG rendered at {header.width}x{header.height} exceeds the limit")
+        img = self._render("svg", data, options, max_pixels, header)
+        img = img.copy(interpretation=header.interpretation, xres=header.xres, yres=header.yres)
+        if "vips-loader" in header.get_fields():
+            img.set_type(header.get_typeof("vips-loader"), "vips-loader", header.get("vips-loader"))
+        return img
+
+    def render_pdf(self, data: bytes, options: dict[str, Any], header: pyvips.Image, max_pixels: int) -> pyvips.Image:
+        """Pages rendered by ``codecs.pdf.load_pdf`` with ``options``, as ``header`` (its
+        header-only load, blank) describes them, the page count carried over."""
+        img = self._render("pdf", data, options, max_pixels, header)
+        img = img.copy(interpretation="srgb")
+        img.set_type(pyvips.GValue.gint_type, "n-pages", header.get("n-pages"))
+        return img
+
+    def _render(self, kind: str, data: bytes, options: dict[str, Any], max_pixels: int,
+                header: pyvips.Image) -> pyvips.Image:
         deadline = REQUEST_DEADLINE.get()
         limit = deadline.expires_at if deadline is not None else time.monotonic() + UNBOUNDED_SECONDS
-        request = {"options": options, "max_pixels": max_pixels, "seconds": limit - time.monotonic()}
+        request = {"kind": kind, "options": options, "max_pixels": max_pixels, "seconds": limit - time.monotonic()}
         process = self._take(limit)
         done = False
         try:
@@ -85,18 +109,20 @@ class SvgRenderers:
                 reply, pixels = read_message(process, limit)
             done = True
         except Expired:
-            raise DeadlineExceededError("rendering the SVG ran past IMGPROXY_TIMEOUT; its worker was stopped") from None
+            raise DeadlineExceededError(f"rendering the {kind.upper()} ran past IMGPROXY_TIMEOUT; "
+                                        "its worker was stopped") from None
         except WorkerGone as exc:
             if deadline is not None and deadline.cancelled:
-                raise RequestCancelledError("the client closed the connection; the SVG worker was stopped") from None
-            raise UnprocessableImageError(f"the SVG worker died ({exc})") from None
+                raise RequestCancelledError("the client closed the connection; the render was stopped") from None
+            raise ImageDecodeError(f"its render crashed ({exc})") from None
         finally:
             if done:
                 self._give_back(process)
             else:
                 _stop(process)
         if not reply.get("ok"):
-            raise UnprocessableImageError(f"can't render SVG: {reply.get('error', 'unknown error')}")
+            error = str(reply.get("error", "unknown error"))
+            raise ResolutionTooBigError(error) if reply.get("resolution") else ImageDecodeError(error)
         return _to_vips(reply, pixels, header)
 
     def close(self) -> None:
@@ -126,7 +152,7 @@ class SvgRenderers:
 
 def _start(limit: float) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "imgproxy_py.imaging.codecs.svg_worker", str(WORKER_ADDRESS_SPACE)],
+        [sys.executable, "-m", "imgproxy_py.imaging.codecs.vector_worker", str(WORKER_ADDRESS_SPACE)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         env=_environment(), start_new_session=True, close_fds=True)
     for stream in (process.stdin, process.stdout):
@@ -136,10 +162,10 @@ def _start(limit: float) -> subprocess.Popen[bytes]:
         hello, _ = read_message(process, limit)
     except (Expired, WorkerGone):
         _stop(process)
-        raise DeadlineExceededError("the SVG worker did not start in time") from None
+        raise DeadlineExceededError("the render worker did not start in time") from None
     if not hello.get("ready"):
         _stop(process)
-        raise UnprocessableImageError("the SVG worker could not start")
+        raise UnprocessableImageError("the render worker could not start")
     return process
 
 
@@ -159,7 +185,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
-        logger.error("SVG worker %d did not exit after SIGKILL", process.pid)
+        logger.error("render worker %d did not exit after SIGKILL", process.pid)
     for stream in (process.stdin, process.stdout):
         if stream is not None:
             try:
@@ -170,14 +196,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def _to_vips(reply: dict[str, Any], pixels: bytearray, header: pyvips.Image) -> pyvips.Image:
     width, height, bands, fmt = int(reply["width"]), int(reply["height"]), int(reply["bands"]), str(reply["format"])
-    if ((width, height, bands, fmt) != (header.width, header.height, header.bands, str(header.format))
-            or len(pixels) != width * height * bands * _FORMATS.get(fmt, 0)):
-        raise UnprocessableImageError("the SVG worker sent malformed pixels")
-    img = pyvips.Image.new_from_memory(pixels, width, height, bands, fmt)
-    img = img.copy(interpretation=header.interpretation, xres=header.xres, yres=header.yres)
-    if "vips-loader" in header.get_fields():
-        img.set_type(header.get_typeof("vips-loader"), "vips-loader", header.get("vips-loader"))
-    return img
+    if (width, height) != (header.width, header.height) or len(pixels) != width * height * bands * _FORMATS.get(fmt, 0):
+        raise ImageDecodeError("its render sent malformed pixels")
+    return pyvips.Image.new_from_memory(pixels, width, height, bands, fmt)
 
 
 # The process's workers, as libvips is the process's.
@@ -185,5 +206,5 @@ RENDERERS = SvgRenderers()
 
 
 def configure(max_idle: int) -> None:
-    """As many idle workers kept as SVG renders may run at once (the server's worker slots)."""
+    """As many idle workers kept as renders may run at once (the server's worker slots)."""
     RENDERERS.max_idle = max(1, max_idle)
