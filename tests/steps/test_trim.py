@@ -48,3 +48,19 @@ def test_uniform_and_untrimmed_images_stay() -> None:
     c = context(image)
     trim(c)
     assert c.img is image
+
+
+def test_an_svg_is_rendered_for_trim_not_read_from_its_first_decode() -> None:
+    """The first decode of an SVG only describes it (``lazy_vector``): trim renders it (in a
+    worker the deadline can stop) and trims that."""
+    from imgproxy_py.formats import ImageFormat
+    from imgproxy_py.imaging.codecs import load as loader
+
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="80">'
+           b'<rect width="100" height="80" fill="white"/><rect x="20" y="10" width="30" height="40" fill="red"/></svg>')
+    lazy = loader.load(svg, ImageFormat.SVG, lazy_vector=True)
+    # Its pixels drawn black where the first decode is read instead: trim would find other edges.
+    c = context(lazy.copy(interpretation="srgb") * 0, "t:10", source=(svg, ImageFormat.SVG), is_vector=True)
+    trim(c)
+    assert (c.img.width, c.img.height) == (30, 40)
+    assert c.img(15, 20)[:3] == [255, 0, 0]

@@ -67,3 +67,17 @@ def test_only_vector_sources() -> None:
     c = context(img, "", source=(data, ImageFormat.PNG), settings=LIMITED)
     vector_guard_scale(c)
     assert (c.img.width, c.vector_base_shrink) == (3000, 1.0)
+
+
+def test_scale_on_load_renders_no_more_than_the_limit_and_scale_enlarges_the_rest() -> None:
+    small = (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50">'
+             b'<rect width="50" height="50" fill="red"/><rect x="50" width="50" height="50" fill="blue"/></svg>')
+    c = context(loader.load(small, ImageFormat.SVG, lazy_vector=True), "rs:fit:4000:4000",
+                source=(small, ImageFormat.SVG), settings=LIMITED, is_vector=True)
+    vector_guard_scale(c)
+    scale_on_load(c)
+    assert (c.img.width, c.img.height) == (2000, 1000)  # 2 MP rendered (in a worker), not 8
+    crop(c)
+    scale(c)
+    assert (c.img.width, c.img.height) == (4000, 2000)
+    assert pixel(c.img, 1000, 500)[:3] == [255, 0, 0] and pixel(c.img, 3000, 500)[:3] == [0, 0, 255]

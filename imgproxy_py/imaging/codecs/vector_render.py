@@ -65,7 +65,7 @@ _INHERITED_ENV = ("PATH", "LD_LIBRARY_PATH", "PYTHONHOME", "LANG", "LC_ALL", "TM
 _FORMATS = {"uchar": 1, "ushort": 2, "float": 4}
 
 
-class SvgRenderers:
+class VectorRenderers:
     """Idle workers, and the renders that take one (or start one) and give it back."""
 
     def __init__(self, max_idle: int = 2) -> None:
@@ -98,6 +98,8 @@ class SvgRenderers:
                 header: pyvips.Image) -> pyvips.Image:
         deadline = REQUEST_DEADLINE.get()
         limit = deadline.expires_at if deadline is not None else time.monotonic() + UNBOUNDED_SECONDS
+        if deadline is not None:
+            deadline.check()  # no time left: no worker taken, and none killed for nothing
         request = {"kind": kind, "options": options, "max_pixels": max_pixels, "seconds": limit - time.monotonic()}
         process = self._take(limit)
         done = False
@@ -124,12 +126,6 @@ class SvgRenderers:
             error = str(reply.get("error", "unknown error"))
             raise ResolutionTooBigError(error) if reply.get("resolution") else ImageDecodeError(error)
         return _to_vips(reply, pixels, header)
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for process in idle:
-            _stop(process)
 
     def _take(self, limit: float) -> subprocess.Popen[bytes]:
         with self._lock:
@@ -202,7 +198,7 @@ def _to_vips(reply: dict[str, Any], pixels: bytearray, header: pyvips.Image) -> 
 
 
 # The process's workers, as libvips is the process's.
-RENDERERS = SvgRenderers()
+RENDERERS = VectorRenderers()
 
 
 def configure(max_idle: int) -> None:
