@@ -89,6 +89,18 @@ def test_pdf_pages_rendered_apart_as_rendered_here(options: dict[str, object]) -
     assert apart.get("n-pages") == 1 and np.array_equal(apart.numpy(), here.numpy())
 
 
+def test_pdfium_never_opens_a_file_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdfium2
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("PDFium opened a file in the server's process")
+
+    monkeypatch.setattr(pypdfium2, "PdfDocument", refuse)
+    header = loader.load(SQUARES, ImageFormat.PDF, header_only=True)
+    assert (header.width, header.height, header.get("n-pages")) == (100, 100, 1)
+    assert loader.load(SQUARES, ImageFormat.PDF).bands == 3
+
+
 def test_a_worker_serves_one_render_after_another() -> None:
     loader.load(DRAWING, SVG)
     idle = list(vector_render.RENDERERS._idle)

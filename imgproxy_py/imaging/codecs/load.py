@@ -15,7 +15,7 @@ import pyvips
 
 from imgproxy_py.errors import ResolutionTooBigError, UnprocessableImageError, UnsupportedFormatError
 from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat, ShrinkOnLoad, sniff_format
-from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf, vector_render
+from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf, vector_render, wheels
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
 from imgproxy_py.imaging.vips import page_count, page_height
@@ -26,6 +26,7 @@ MAX_PAGE = 9_999_999
 # Our own decoders, under the loader names the format records give them.
 _BUILTIN_LOADERS: dict[str, Callable[..., pyvips.Image]] = {"bmpload": bmp.load_bmp, "icoload": ico.load_ico}
 # Optional wheels' decoders (``codecs.wheels``); a missing wheel is a 501 when a source needs it.
+# PDFium runs in a render worker instead (``vector_render``), never in this process.
 _WHEEL_LOADERS: dict[str, Callable[..., pyvips.Image]] = {
     "heicload": heic.load_heic, "jxlload": jxl.load_jxl, "pdfload": pdf.load_pdf}
 
@@ -140,14 +141,15 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         if spec.codec is Codec.BUILTIN:
             return _BUILTIN_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34)
         if spec.codec is Codec.WHEEL:
-            img = _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
-                                              thumbnail=thumbnail, shrink=shrink, header_only=header_only or (
-                                                  spec.loader == "pdfload"), no_background=no_background)
-            if spec.loader == "pdfload" and not header_only:
-                return vector_render.RENDERERS.render_pdf(
-                    data, {"page": page, "pages": pages, "shrink": shrink, "no_background": no_background}, img,
-                    max_pixels or vector_render.MAX_RENDER_PIXELS)
-            return img
+            if spec.loader == "pdfload":
+                wheels.require("pdf")  # a 501 here when the extra is missing, as for the other wheels
+                return vector_render.RENDERERS.load_pdf(data, {"page": page, "pages": pages, "shrink": shrink,
+                                                              "no_background": no_background,
+                                                              "header_only": header_only},
+                                                        max_pixels or vector_render.MAX_RENDER_PIXELS)
+            return _WHEEL_LOADERS[spec.loader](data, max_pixels=max_pixels or 1 << 34, page=page, pages=pages,
+                                               thumbnail=thumbnail, shrink=shrink, header_only=header_only,
+                                               no_background=no_background)
         # No ``fail_on``: libvips' default tolerance, as imgproxy loads.  A JPEG, PNG or GIF cut
         # short (an upload that broke off) renders what it holds, the rest filled as libvips does;
         # a file whose header or structure can't be read still fails below.

@@ -7,8 +7,9 @@ page of a million strokes 153 s; all past ``IMGPROXY_TIMEOUT``, their worker slo
 in either (hostile input) would take the server's process down with every request it holds.  So
 their pixels are rendered in a worker process (``vector_worker``): killed when the request's time
 is up (503) or its client leaves (499), replaced by the next render; what it renders comes back
-as pixels in memory, with the header the server's own (lazy, header-only) load gives, which
-renders nothing (``codecs.load``: ``lazy_vector``, ``header_only``).
+as pixels in memory.  An SVG's size and metadata come from libvips' lazy load in the server,
+which renders nothing (``codecs.load``: ``lazy_vector``); a PDF's page sizes from a worker too,
+so PDFium never parses a file in the server's process.
 
 The workers are kept between renders (a start costs about 100 ms of CPU), as many idle as
 renders may run at once (``configure``); a render costs two copies of its pixels over a pipe.
@@ -38,6 +39,7 @@ from imgproxy_py.errors import (
     ResolutionTooBigError,
     UnprocessableImageError,
 )
+from imgproxy_py.imaging.codecs import wheels
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.worker_pipes import (
     FRAME,
@@ -80,22 +82,28 @@ class VectorRenderers:
         load, lazy) describes it, its metadata carried over; refused past ``max_pixels``."""
         if header.width * header.height > max_pixels:
             raise ResolutionTooBigError(f"SVG rendered at {header.width}x{header.height} exceeds the limit")
-        img = self._render("svg", data, options, max_pixels, header)
+        reply, pixels = self._exchange("svg", data, options, max_pixels)
+        img = _pixels(reply, pixels)
+        if (img.width, img.height) != (header.width, header.height):
+            raise ImageDecodeError("its render sent another size")
         img = img.copy(interpretation=header.interpretation, xres=header.xres, yres=header.yres)
         if "vips-loader" in header.get_fields():
             img.set_type(header.get_typeof("vips-loader"), "vips-loader", header.get("vips-loader"))
         return img
 
-    def render_pdf(self, data: bytes, options: dict[str, Any], header: pyvips.Image, max_pixels: int) -> pyvips.Image:
-        """Pages rendered by ``codecs.pdf.load_pdf`` with ``options``, as ``header`` (its
-        header-only load, blank) describes them, the page count carried over."""
-        img = self._render("pdf", data, options, max_pixels, header)
-        img = img.copy(interpretation="srgb")
-        img.set_type(pyvips.GValue.gint_type, "n-pages", header.get("n-pages"))
-        return img
+    def load_pdf(self, data: bytes, options: dict[str, Any], max_pixels: int) -> pyvips.Image:
+        """Pages of ``data`` rendered by ``codecs.pdf.load_pdf`` with ``options`` (PDFium never
+        runs in the server's process), with the page count; with ``header_only`` among the
+        options, a blank image of their size, nothing rendered."""
+        reply, pixels = self._exchange("pdf", data, options, max_pixels)
+        if options.get("header_only"):
+            img = pyvips.Image.black(int(reply["width"]), int(reply["height"]))
+        else:
+            img = _pixels(reply, pixels).copy(interpretation="srgb")
+        return wheels.attach_metadata(img, pages=int(reply["pages"]))
 
-    def _render(self, kind: str, data: bytes, options: dict[str, Any], max_pixels: int,
-                header: pyvips.Image) -> pyvips.Image:
+    def _exchange(self, kind: str, data: bytes, options: dict[str, Any],
+                  max_pixels: int) -> tuple[dict[str, Any], bytearray]:
         deadline = REQUEST_DEADLINE.get()
         limit = deadline.expires_at if deadline is not None else time.monotonic() + UNBOUNDED_SECONDS
         if deadline is not None:
@@ -125,7 +133,7 @@ class VectorRenderers:
         if not reply.get("ok"):
             error = str(reply.get("error", "unknown error"))
             raise ResolutionTooBigError(error) if reply.get("resolution") else ImageDecodeError(error)
-        return _to_vips(reply, pixels, header)
+        return reply, pixels
 
     def _take(self, limit: float) -> subprocess.Popen[bytes]:
         with self._lock:
@@ -190,9 +198,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
                 pass
 
 
-def _to_vips(reply: dict[str, Any], pixels: bytearray, header: pyvips.Image) -> pyvips.Image:
+def _pixels(reply: dict[str, Any], pixels: bytearray) -> pyvips.Image:
     width, height, bands, fmt = int(reply["width"]), int(reply["height"]), int(reply["bands"]), str(reply["format"])
-    if (width, height) != (header.width, header.height) or len(pixels) != width * height * bands * _FORMATS.get(fmt, 0):
+    if len(pixels) != width * height * bands * _FORMATS.get(fmt, 0):
         raise ImageDecodeError("its render sent malformed pixels")
     return pyvips.Image.new_from_memory(pixels, width, height, bands, fmt)
 

@@ -4,7 +4,8 @@ imgproxy_py.imaging.codecs.vector_worker LIMIT``.
 Started by ``imgproxy_py.imaging.codecs.vector_render``; ``LIMIT`` is its address space in bytes.
 It announces itself with ``{"ready": true}``, then renders one source per request, framed as
 ``imgproxy_py.worker_pipes`` says.  A request's header holds the ``kind`` (``svg``: libvips'
-``svgload``; ``pdf``: ``codecs.pdf.load_pdf``), its arguments (``options``), the most pixels to
+``svgload``; ``pdf``: ``codecs.pdf.load_pdf``, its page sizes only with ``header_only``), its
+arguments (``options``), the most pixels to
 render (``max_pixels``) and the seconds left (``seconds``), and its payload is the source; a
 reply's header says ``ok`` with the layout (width, height, bands, format) and its payload holds
 the pixels, or says what went wrong (``resolution``: past the limit).
@@ -35,6 +36,10 @@ def render(pyvips: Any, header: dict[str, Any], payload: bytes) -> tuple[dict[st
             from imgproxy_py.imaging.codecs.pdf import load_pdf  # PDFium only where PDFs come
 
             img = load_pdf(payload, max_pixels=max_pixels, **options)
+            layout = {"ok": True, "width": img.width, "height": img.height, "pages": img.get("n-pages")}
+            if options.get("header_only"):
+                return layout, b""  # the page sizes only, nothing rendered
+            return {**layout, "bands": img.bands, "format": str(img.format)}, img.write_to_memory()
         else:
             img = pyvips.Image.svgload_source(pyvips.Source.new_from_memory(payload), **options)
             if img.width * img.height > max_pixels:
