@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import resource
-import selectors
+import select
 import signal
 import struct
 import subprocess
@@ -119,13 +119,14 @@ class Expired(Exception):
 
 
 def wait(fd: int, events: int, limit: float) -> None:
+    """Until ``fd`` is ready for ``events`` (``select.POLLIN``/``POLLOUT``), or ``Expired``."""
     remaining = limit - time.monotonic()
     if remaining <= 0:
         raise Expired
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, events)
-        if not selector.select(remaining):
-            raise Expired
+    poller = select.poll()  # no descriptor of its own, unlike epoll: one system call a wait
+    poller.register(fd, events)
+    if not poller.poll(remaining * 1000):
+        raise Expired
 
 
 def write(process: subprocess.Popen[bytes], data: bytes | bytearray | memoryview, limit: float) -> None:
@@ -134,10 +135,13 @@ def write(process: subprocess.Popen[bytes], data: bytes | bytearray | memoryview
     fd = process.stdin.fileno()
     view = memoryview(data)
     while view:
-        wait(fd, selectors.EVENT_WRITE, limit)
+        # Written at once while the pipe takes it; waited for only when it is full.
+        if time.monotonic() > limit:
+            raise Expired
         try:
             written = os.write(fd, view[: 1 << 20])
         except BlockingIOError:
+            wait(fd, select.POLLOUT, limit)
             continue
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise WorkerGone("its input pipe closed") from exc
@@ -151,10 +155,12 @@ def read(process: subprocess.Popen[bytes], size: int, limit: float) -> bytearray
     view = memoryview(buffer)
     got = 0
     while got < size:
-        wait(fd, selectors.EVENT_READ, limit)
+        if time.monotonic() > limit:
+            raise Expired
         try:
             count = os.readv(fd, [view[got:]])
         except BlockingIOError:
+            wait(fd, select.POLLIN, limit)
             continue
         if count == 0:
             raise WorkerGone("its output pipe closed")
