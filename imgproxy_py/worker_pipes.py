@@ -15,6 +15,7 @@ server's side (``write``, ``read_message``) waits on the pipes with a limit, and
 from __future__ import annotations
 
 import json
+import logging
 import os
 import resource
 import select
@@ -27,6 +28,8 @@ from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import Any
 
 from imgproxy_py.deadline import REQUEST_DEADLINE
+
+logger = logging.getLogger("imgproxy_py.workers")
 
 FRAME = struct.Struct(">IQ")
 # A header is a small JSON object; anything larger means the stream is out of step.
@@ -182,6 +185,19 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     it started ends with it."""
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def stop(process: subprocess.Popen[bytes], name: str) -> None:
+    """Kill the worker's process group, reap it and close its pipes (``name`` for the log)."""
+    kill_group(process)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        logger.error("%s %d did not exit after SIGKILL", name, process.pid)
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with suppress(OSError):
+                stream.close()
 
 
 def killed_if_the_client_leaves(process: subprocess.Popen[bytes]) -> AbstractContextManager[None]:

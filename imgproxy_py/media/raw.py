@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from imgproxy_py.media import parse_byte_size
 from imgproxy_py.media.raw_policy import DELEGATE_SCRIPT, delegates_xml, policy_xml, shell_quote
 from imgproxy_py.media.raw_sniff import RAW_CODERS, is_pdf, is_raw, sniff_raw
 from imgproxy_py.media.raw_worker import SETTINGS_ENV
-from imgproxy_py.worker_pipes import FRAME, Expired, WorkerGone, killed_if_the_client_leaves, read_message, write
+from imgproxy_py.worker_pipes import FRAME, Expired, WorkerGone, killed_if_the_client_leaves, read_message, stop, write
 
 logger = logging.getLogger("imgproxy_py.media")
 
@@ -174,21 +173,8 @@ def _stop_worker(worker: Worker, *, graceful: bool) -> None:
             process.wait(timeout=2)
         except (OSError, subprocess.TimeoutExpired):
             pass
-    try:
-        # The worker leads its own process group: this also ends a converter it left running.
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        logger.error("RAW worker %d did not exit after SIGKILL", process.pid)
-    for stream in (process.stdin, process.stdout):
-        if stream is not None:
-            try:
-                stream.close()
-            except OSError:
-                pass
+    # The worker leads its own process group: this also ends a converter it left running.
+    stop(process, "RAW worker")
     shutil.rmtree(worker.root, ignore_errors=True)
 
 

@@ -21,7 +21,6 @@ that had workers starts its own.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -45,13 +44,11 @@ from imgproxy_py.worker_pipes import (
     FRAME,
     Expired,
     WorkerGone,
-    kill_group,
     killed_if_the_client_leaves,
     read_message,
+    stop,
     write,
 )
-
-logger = logging.getLogger("imgproxy_py.imaging")
 
 GiB = 1 << 30
 # A render without a request (the configured watermark at start-up) gets this long.
@@ -185,17 +182,7 @@ def _environment() -> dict[str, str]:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    kill_group(process)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        logger.error("render worker %d did not exit after SIGKILL", process.pid)
-    for stream in (process.stdin, process.stdout):
-        if stream is not None:
-            try:
-                stream.close()
-            except OSError:
-                pass
+    stop(process, "render worker")
 
 
 def _pixels(reply: dict[str, Any], pixels: bytearray) -> pyvips.Image:
