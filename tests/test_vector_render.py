@@ -9,6 +9,8 @@ the deadline and the slot takes the next request at once, on every path that rea
 from __future__ import annotations
 
 import base64
+import os
+import signal
 import threading
 import time
 import zlib
@@ -139,6 +141,43 @@ def test_a_client_that_leaves_kills_the_render() -> None:
     deadline.cancel()
     thread.join(timeout=5)
     assert not thread.is_alive() and isinstance(outcome[0], RequestCancelledError)
+
+
+def _busy_workers() -> list[int]:
+    """This process's render workers that are not idle: rendering now."""
+    idle = {process.pid for process in vector_render.RENDERERS._idle}
+    busy = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in idle:
+            try:
+                with open(f"/proc/{entry}/stat") as stat, open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                    if parent == os.getpid() and b"vector_worker" in cmdline.read():
+                        busy.append(int(entry))
+            except OSError:
+                continue
+    return busy
+
+
+def test_a_render_that_crashes_fails_its_request_not_the_server() -> None:
+    outcome: list[BaseException] = []
+
+    def render() -> None:
+        REQUEST_DEADLINE.set(Deadline.after(60))
+        try:
+            loader.load(SLOW, SVG)
+        except BaseException as exc:  # the test reads what came out
+            outcome.append(exc)
+
+    thread = threading.Thread(target=render)
+    thread.start()
+    time.sleep(0.5)
+    (busy,) = _busy_workers()
+    os.kill(busy, signal.SIGSEGV)  # as librsvg or PDFium crashing on hostile input
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert type(outcome[0]) is UnprocessableImageError  # a 422, not a 503 nor a 499
+    assert loader.load(DRAWING, SVG).width == 300  # and the next render works
 
 
 def test_too_large_a_render_or_a_broken_source_is_unprocessable() -> None:
