@@ -4,11 +4,11 @@ imgproxy_py.imaging.codecs.vector_worker LIMIT``.
 Started by ``imgproxy_py.imaging.codecs.vector_render``; ``LIMIT`` is its address space in bytes.
 It announces itself with ``{"ready": true}``, then renders one source per request, framed as
 ``imgproxy_py.worker_pipes`` says.  A request's header holds the ``kind`` (``svg``: libvips'
-``svgload``; ``pdf``: ``codecs.pdf.load_pdf``, its page sizes only with ``header_only``), its
-arguments (``options``), the most pixels to
-render (``max_pixels``) and the seconds left (``seconds``), and its payload is the source; a
-reply's header says ``ok`` with the layout (width, height, bands, format) and its payload holds
-the pixels, or says what went wrong (``resolution``: past the limit).
+``svgload``; ``pdf``: ``codecs.pdf.load_pdf``, only its page sizes with ``header_only``), its
+arguments (``options``), the most pixels to render (``max_pixels``) and the seconds left
+(``seconds``), and its payload is the source; a reply's header says ``ok`` with the layout
+(width, height, bands, format; a PDF's page count) and its payload holds the pixels, or says
+what went wrong (``resolution``: past the limit).
 
 librsvg and PDFium are what may run on: ``seconds`` arms an alarm that ends the process should
 the server that waits for it be gone, and the server kills it itself when the request's time is
@@ -29,17 +29,15 @@ MAX_PAYLOAD = 1 << 31
 
 
 def render(pyvips: Any, header: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
-    options, max_pixels = header["options"], int(header["max_pixels"])
+    options, max_pixels, pdf = header["options"], int(header["max_pixels"]), header["kind"] == "pdf"
     signal.alarm(max(1, math.ceil(float(header["seconds"]))))
     try:
-        if header["kind"] == "pdf":
+        if pdf:
             from imgproxy_py.imaging.codecs.pdf import load_pdf  # PDFium only where PDFs come
 
             img = load_pdf(payload, max_pixels=max_pixels, **options)
-            layout = {"ok": True, "width": img.width, "height": img.height, "pages": img.get("n-pages")}
-            if options.get("header_only"):
-                return layout, b""  # the page sizes only, nothing rendered
-            return {**layout, "bands": img.bands, "format": str(img.format)}, img.write_to_memory()
+            if options.get("header_only"):  # the page sizes only, nothing rendered
+                return {"ok": True, "width": img.width, "height": img.height, "pages": img.get("n-pages")}, b""
         else:
             img = pyvips.Image.svgload_source(pyvips.Source.new_from_memory(payload), **options)
             if img.width * img.height > max_pixels:
@@ -48,8 +46,10 @@ def render(pyvips: Any, header: dict[str, Any], payload: bytes) -> tuple[dict[st
         pixels: bytes = img.write_to_memory()
     finally:
         signal.alarm(0)
-    return {"ok": True, "width": img.width, "height": img.height, "bands": img.bands,
-            "format": str(img.format)}, pixels
+    reply = {"ok": True, "width": img.width, "height": img.height, "bands": img.bands, "format": str(img.format)}
+    if pdf:
+        reply["pages"] = img.get("n-pages")
+    return reply, pixels
 
 
 def main() -> int:
