@@ -18,6 +18,7 @@ from imgproxy_py.formats import SVG_CHECK_BYTES, Codec, ImageFormat, ShrinkOnLoa
 from imgproxy_py.imaging.codecs import bmp, heic, ico, jpeg, jxl, pdf, vector_render, wheels
 from imgproxy_py.imaging.codecs.dib_header import ImageDecodeError
 from imgproxy_py.imaging.codecs.svg import sanitize_svg
+from imgproxy_py.imaging.codecs.vector_worker import sized_past_libvips
 from imgproxy_py.imaging.vips import page_count, page_height
 
 # libvips takes page numbers below its coordinate limit (10,000,000 in older versions); a larger
@@ -161,14 +162,14 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
             options["n"] = pages
         if fmt in unlimited:
             options["unlimited"] = True
+        if spec.loader == "svgload" and not (header_only or lazy_vector):
+            return vector_render.RENDERERS.render_svg(data, options, max_pixels or vector_render.MAX_RENDER_PIXELS)
         # From a memory source, not a *_buffer call: pyvips copies blob arguments, which for a
         # 33 MB PNG is 33 MB more per request. The caller keeps ``data`` alive while the image is.
         loader = getattr(pyvips.Image, spec.loader + "_source")
         img = loader(pyvips.Source.new_from_memory(data), **options)
-        if spec.shrink_on_load is ShrinkOnLoad.VECTOR and img.width == img.height == 1:
-            _check_vector_size(loader, data, options)
-        if spec.loader == "svgload" and not (header_only or lazy_vector):
-            return vector_render.RENDERERS.render_svg(data, options, img, max_pixels or vector_render.MAX_RENDER_PIXELS)
+        if spec.loader == "svgload" and img.width == img.height == 1 and sized_past_libvips(pyvips, data, options):
+            raise UnprocessableImageError("SVG's size is past what can be rendered (2^31 px a side)")
         if whole and spec.loader == "jpegload":
             return jpeg.decode_whole(data, img, options.get("shrink", 1)) or img
         return img
@@ -178,17 +179,6 @@ def load(data: bytes, fmt: ImageFormat, *, shrink: float = 1.0, page: int = 0, p
         raise UnprocessableImageError(f"can't decode {fmt}: {exc}") from exc
     except pyvips.Error as exc:
         raise UnprocessableImageError(f"can't decode {fmt}: {exc}") from exc
-
-
-def _check_vector_size(loader: Any, data: bytes, options: dict[str, Any]) -> None:
-    """An SVG whose size at this scale passes 2^31 px (``viewBox="0 0 1e10 1e10"`` and no width)
-    loads as 1x1: libvips can't set its size, and a wrong image would follow.  A true 1x1 has no
-    pixels left at a 2^-24 scale, so one that still has some is too large to render."""
-    try:
-        loader(pyvips.Source.new_from_memory(data), **{**options, "scale": options["scale"] * 2.0 ** -24})
-    except pyvips.Error:
-        return
-    raise UnprocessableImageError("SVG's size is past what can be rendered (2^31 px a side)")
 
 
 def check_dimensions(img: pyvips.Image, fmt: ImageFormat, limits: Limits, frames: int = 1) -> None:

@@ -7,9 +7,10 @@ page of a million strokes 153 s; all past ``IMGPROXY_TIMEOUT``, their worker slo
 in either (hostile input) would take the server's process down with every request it holds.  So
 their pixels are rendered in a worker process (``vector_worker``): killed when the request's time
 is up (503) or its client leaves (499), replaced by the next render; what it renders comes back
-as pixels in memory.  An SVG's size and metadata come from libvips' lazy load in the server,
-which renders nothing (``codecs.load``: ``lazy_vector``); a PDF's page sizes from a worker too,
-so PDFium never parses a file in the server's process.
+as pixels in memory, with the header the worker's load gives.  Where only an SVG's size is
+needed, libvips' lazy load in the server gives it and renders nothing (``codecs.load``:
+``lazy_vector``); a PDF's page sizes come from a worker too, so PDFium never parses a file in
+the server's process.
 
 The workers are kept between renders (a start costs about 100 ms of CPU), as many idle as
 renders may run at once (``configure``); a render costs two copies of its pixels over a pipe.
@@ -73,19 +74,14 @@ class VectorRenderers:
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
-    def render_svg(self, data: bytes, options: dict[str, Any], header: pyvips.Image,
-                   max_pixels: int = MAX_RENDER_PIXELS) -> pyvips.Image:
-        """``data`` rendered by libvips' ``svgload`` with ``options``, as ``header`` (the same
-        load, lazy) describes it, its metadata carried over; refused past ``max_pixels``."""
-        if header.width * header.height > max_pixels:
-            raise ResolutionTooBigError(f"SVG rendered at {header.width}x{header.height} exceeds the limit")
+    def render_svg(self, data: bytes, options: dict[str, Any], max_pixels: int = MAX_RENDER_PIXELS) -> pyvips.Image:
+        """``data`` rendered by libvips' ``svgload`` with ``options``, with the header libvips'
+        load gives (the worker reads it: the server parses nothing); refused past ``max_pixels``."""
         reply, pixels = self._exchange("svg", data, options, max_pixels)
-        img = _pixels(reply, pixels)
-        if (img.width, img.height) != (header.width, header.height):
-            raise ImageDecodeError("its render sent another size")
-        img = img.copy(interpretation=header.interpretation, xres=header.xres, yres=header.yres)
-        if "vips-loader" in header.get_fields():
-            img.set_type(header.get_typeof("vips-loader"), "vips-loader", header.get("vips-loader"))
+        img = _pixels(reply, pixels).copy(interpretation=str(reply["interpretation"]), xres=float(reply["xres"]),
+                                          yres=float(reply["yres"]))
+        if reply.get("loader"):
+            img.set_type(pyvips.GValue.gstr_type, "vips-loader", str(reply["loader"]))
         return img
 
     def load_pdf(self, data: bytes, options: dict[str, Any], max_pixels: int) -> pyvips.Image:

@@ -40,16 +40,35 @@ def render(pyvips: Any, header: dict[str, Any], payload: bytes) -> tuple[dict[st
                 return {"ok": True, "width": img.width, "height": img.height, "pages": img.get("n-pages")}, b""
         else:
             img = pyvips.Image.svgload_source(pyvips.Source.new_from_memory(payload), **options)
+            if img.width == img.height == 1 and sized_past_libvips(pyvips, payload, options):
+                return {"ok": False, "error": "SVG's size is past what can be rendered (2^31 px a side)"}, b""
             if img.width * img.height > max_pixels:
                 return {"ok": False, "resolution": True,
                         "error": f"{img.width}x{img.height} is more than may be rendered"}, b""
         pixels: bytes = img.write_to_memory()
     finally:
         signal.alarm(0)
-    reply = {"ok": True, "width": img.width, "height": img.height, "bands": img.bands, "format": str(img.format)}
+    reply: dict[str, Any] = {"ok": True, "width": img.width, "height": img.height, "bands": img.bands,
+                             "format": str(img.format)}
     if pdf:
         reply["pages"] = img.get("n-pages")
+    else:  # the header libvips' load gives, for the server to set on the pixels
+        reply.update(interpretation=str(img.interpretation), xres=img.xres, yres=img.yres,
+                     loader=img.get("vips-loader") if "vips-loader" in img.get_fields() else "")
     return reply, pixels
+
+
+def sized_past_libvips(pyvips: Any, data: bytes, options: dict[str, Any]) -> bool:
+    """Whether an SVG that libvips loads as 1x1 is one whose size at this scale passes 2^31 px
+    (``viewBox="0 0 1e10 1e10"`` and no width): libvips can't set its size, and a wrong image
+    would follow.  A true 1x1 has no pixels left at a 2^-24 scale; one that still has some is
+    too large to render."""
+    try:
+        pyvips.Image.svgload_source(pyvips.Source.new_from_memory(data),
+                                    **{**options, "scale": options["scale"] * 2.0 ** -24})
+    except pyvips.Error:
+        return False
+    return True
 
 
 def main() -> int:
