@@ -24,7 +24,9 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext, suppress
+from pathlib import Path
 from typing import Any
 
 from imgproxy_py.deadline import REQUEST_DEADLINE
@@ -111,6 +113,17 @@ def limit_process(address_space: int | None = 0, file_size: int | None = 0) -> N
 
 
 # -- the server's side ------------------------------------------------------------------------------
+
+
+def worker_environment(inherited: Iterable[str]) -> dict[str, str]:
+    """A worker's environment: only the ``inherited`` variables it needs to find Python and its
+    libraries, and this package on its path.  The server's environment holds secrets (signing
+    keys, cloud credentials) that a worker parsing hostile files must not see."""
+    env = {name: os.environ[name] for name in inherited if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    package_root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH", "")]))
+    return env
 
 
 class WorkerGone(Exception):

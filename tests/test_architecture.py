@@ -14,11 +14,10 @@ OTHER_CODE = ("tests/*.py", "tests/*/*.py", "benchmarks/*.py", "models/tools/*.p
 # Modules still over the limit, each at most its current size: they may shrink, not grow.
 OVERSIZED: dict[str, int] = {}
 # Where the process environment may be read: the config root, the CLI (its own flags'
-# defaults), and the worker processes' hand-over between parent and child (RAW, SVG and PDF: the few
-# variables a worker needs to find Python and its libraries).
+# defaults), and the worker processes' hand-over between parent and child (the few variables a
+# worker needs to find Python and its libraries: worker_pipes; the RAW worker's settings).
 # datadog_apm.py only writes: the settings start-up read, for ddtrace, which takes them from there.
-ENVIRONMENT_READERS = {"config.py", "cli.py", "url/cli.py", "media/raw.py", "media/raw_worker.py", "datadog_apm.py",
-                       "imaging/codecs/vector_render.py"}
+ENVIRONMENT_READERS = {"config.py", "cli.py", "url/cli.py", "media/raw_worker.py", "datadog_apm.py", "worker_pipes.py"}
 
 
 def modules() -> dict[str, Path]:

@@ -124,8 +124,9 @@ def test_the_deadline_kills_the_render(data: bytes, fmt: ImageFormat) -> None:
     assert np.array_equal(loader.load(DRAWING, SVG).numpy(), in_process(DRAWING).numpy())  # a new worker
 
 
-def test_a_client_that_leaves_kills_the_render() -> None:
-    deadline = Deadline.after(60)
+def render_slow_svg_in_background(deadline: Deadline) -> tuple[threading.Thread, list[BaseException]]:
+    """The slow SVG being rendered for a request with ``deadline``, half a second in: the
+    thread, and the list that will hold what the render raised."""
     outcome: list[BaseException] = []
 
     def render() -> None:
@@ -138,6 +139,12 @@ def test_a_client_that_leaves_kills_the_render() -> None:
     thread = threading.Thread(target=render)
     thread.start()
     time.sleep(0.5)
+    return thread, outcome
+
+
+def test_a_client_that_leaves_kills_the_render() -> None:
+    deadline = Deadline.after(60)
+    thread, outcome = render_slow_svg_in_background(deadline)
     deadline.cancel()
     thread.join(timeout=5)
     assert not thread.is_alive() and isinstance(outcome[0], RequestCancelledError)
@@ -160,18 +167,7 @@ def _busy_workers() -> list[int]:
 
 
 def test_a_render_that_crashes_fails_its_request_not_the_server() -> None:
-    outcome: list[BaseException] = []
-
-    def render() -> None:
-        REQUEST_DEADLINE.set(Deadline.after(60))
-        try:
-            loader.load(SLOW, SVG)
-        except BaseException as exc:  # the test reads what came out
-            outcome.append(exc)
-
-    thread = threading.Thread(target=render)
-    thread.start()
-    time.sleep(0.5)
+    thread, outcome = render_slow_svg_in_background(Deadline.after(60))
     (busy,) = _busy_workers()
     os.kill(busy, signal.SIGSEGV)  # as librsvg or PDFium crashing on hostile input
     thread.join(timeout=5)

@@ -34,7 +34,6 @@ import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyvips
@@ -46,7 +45,16 @@ from imgproxy_py.media import parse_byte_size
 from imgproxy_py.media.raw_policy import DELEGATE_SCRIPT, delegates_xml, policy_xml, shell_quote
 from imgproxy_py.media.raw_sniff import RAW_CODERS, is_pdf, is_raw, sniff_raw
 from imgproxy_py.media.raw_worker import SETTINGS_ENV
-from imgproxy_py.worker_pipes import FRAME, Expired, WorkerGone, killed_if_the_client_leaves, read_message, stop, write
+from imgproxy_py.worker_pipes import (
+    FRAME,
+    Expired,
+    WorkerGone,
+    killed_if_the_client_leaves,
+    read_message,
+    stop,
+    worker_environment,
+    write,
+)
 
 logger = logging.getLogger("imgproxy_py.media")
 
@@ -332,13 +340,8 @@ class RawDecoder:
         return Worker(process, root, workdir)
 
     def _environment(self, configdir: str, workdir: str) -> dict[str, str]:
-        # Only what the worker needs to find Python, ImageMagick and the converter: the server's
-        # environment holds secrets (signing keys, cloud credentials) a compromised decoder must
-        # not see.
-        env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
-        env.setdefault("PATH", os.defpath)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH", "")]))
+        # What the worker needs to find Python, ImageMagick and the converter, nothing of the server's own.
+        env = worker_environment(_INHERITED_ENV)
         env.update(
             MAGICK_CONFIGURE_PATH=configdir,
             MAGICK_TEMPORARY_PATH=workdir,

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pyvips
@@ -48,6 +47,7 @@ from imgproxy_py.worker_pipes import (
     killed_if_the_client_leaves,
     read_message,
     stop,
+    worker_environment,
     write,
 )
 
@@ -167,14 +167,9 @@ def _start(limit: float) -> subprocess.Popen[bytes]:
 
 
 def _environment() -> dict[str, str]:
-    # Only what the worker needs to find Python and libvips: the server's environment holds
-    # secrets (signing keys, cloud credentials) that a render has no use for.
-    env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
-    env.setdefault("PATH", os.defpath)
-    package_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH", "")]))
-    env.update(PYTHONDONTWRITEBYTECODE="1", MALLOC_ARENA_MAX="2", OMP_NUM_THREADS="1")
-    return env
+    # What the worker needs to find Python and libvips, nothing of the server's own.
+    return {**worker_environment(_INHERITED_ENV), "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2",
+            "OMP_NUM_THREADS": "1"}
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
